@@ -1,0 +1,106 @@
+/** Per-primitive code fragments: how to read, write, range-check and null-test each wire type. */
+import type { Primitive } from './ir.ts';
+
+export function readExpr(p: Primitive, buf: string, at: string): string {
+  switch (p) {
+    case 'char':
+    case 'uint8':
+      return `readU8(${buf}, ${at})`;
+    case 'int8':
+      return `readI8(${buf}, ${at})`;
+    case 'uint16':
+      return `readU16(${buf}, ${at})`;
+    case 'int16':
+      return `readI16(${buf}, ${at})`;
+    case 'uint32':
+      return `readU32(${buf}, ${at})`;
+    case 'int32':
+      return `readI32(${buf}, ${at})`;
+    case 'uint64':
+      return `readU64(${buf}, ${at})`;
+    case 'int64':
+      return `readI64(${buf}, ${at})`;
+    case 'float':
+      return `readF32(${buf}, ${at})`;
+    case 'double':
+      return `readF64(${buf}, ${at})`;
+  }
+}
+
+export function writeStmt(p: Primitive, buf: string, at: string, v: string): string {
+  switch (p) {
+    case 'char':
+    case 'uint8':
+    case 'int8':
+      return `writeU8(${buf}, ${at}, ${v});`;
+    case 'uint16':
+    case 'int16':
+      return `writeU16(${buf}, ${at}, ${v});`;
+    case 'uint32':
+    case 'int32':
+      return `writeU32(${buf}, ${at}, ${v});`;
+    case 'uint64':
+    case 'int64':
+      return `writeI64(${buf}, ${at}, ${v});`;
+    case 'float':
+      return `writeF32(${buf}, ${at}, ${v});`;
+    case 'double':
+      return `writeF64(${buf}, ${at}, ${v});`;
+  }
+}
+
+/** Inclusive integer range accepted by the encoder's setter (64-bit: safe integers). */
+export function intRange(p: Primitive): [string, string] | undefined {
+  switch (p) {
+    case 'char':
+    case 'uint8':
+      return ['0', '0xff'];
+    case 'int8':
+      return ['-0x80', '0x7f'];
+    case 'uint16':
+      return ['0', '0xffff'];
+    case 'int16':
+      return ['-0x8000', '0x7fff'];
+    case 'uint32':
+      return ['0', '0xffffffff'];
+    case 'int32':
+      return ['-0x80000000', '0x7fffffff'];
+    case 'uint64':
+      return ['0', 'Number.MAX_SAFE_INTEGER'];
+    case 'int64':
+      return ['Number.MIN_SAFE_INTEGER', 'Number.MAX_SAFE_INTEGER'];
+    default:
+      return undefined;
+  }
+}
+
+/** SBE default null value of a primitive, as a JS number literal (64-bit nulls are tested by helper instead). */
+export function defaultNull(p: Primitive): string {
+  switch (p) {
+    case 'char':
+      return '0';
+    case 'int8':
+      return '-128';
+    case 'uint8':
+      return '255';
+    case 'int16':
+      return '-32768';
+    case 'uint16':
+      return '65535';
+    case 'int32':
+      return '-2147483648';
+    case 'uint32':
+      return '4294967295';
+    case 'float':
+    case 'double':
+      return 'NaN';
+    case 'int64':
+      return '-9223372036854775808';
+    case 'uint64':
+      return '18446744073709551615';
+  }
+}
+
+export function is64(p: Primitive): boolean {
+  return p === 'int64' || p === 'uint64';
+}
