@@ -49,6 +49,8 @@ const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  * more precision than the exponent allows or does not fit a safe integer.
  */
 export function decimalStringToMantissa(text: string, exponent: number): number {
+  const fast = plainDecimalToMantissa(text, exponent);
+  if (fast !== undefined) return fast;
   const m = decimalStringToMantissaBigInt(text, exponent);
   if (m > BigInt(Number.MAX_SAFE_INTEGER) || m < BigInt(Number.MIN_SAFE_INTEGER)) {
     throw new RangeError(`decimal ${text} at exponent ${exponent} does not fit a safe integer mantissa`);
@@ -74,4 +76,44 @@ export function decimalStringToMantissaBigInt(text: string, exponent: number): b
     throw new RangeError(`decimal ${text} has more precision than exponent ${exponent} allows`);
   }
   return sign * (digits / divisor);
+}
+
+/**
+ * Fast path for the plain "123.4500" form Binance uses: digit arithmetic in
+ * doubles while every intermediate stays an exact integer below 2^53.
+ * Returns undefined for anything else (signs, exponents, excess precision,
+ * large values) so the exact BigInt path decides.
+ */
+function plainDecimalToMantissa(text: string, exponent: number): number | undefined {
+  let acc = 0;
+  let fracDigits = -1;
+  let droppedNonZero = false;
+  let digits = 0;
+  const scale = -exponent;
+  const n = text.length;
+  if (n === 0 || scale < 0 || scale > 22) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (fracDigits >= 0) return undefined;
+      fracDigits = 0;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return undefined;
+    digits++;
+    if (fracDigits >= 0) {
+      if (fracDigits >= scale) {
+        if (d !== 0) droppedNonZero = true;
+        continue;
+      }
+      fracDigits++;
+    }
+    acc = acc * 10 + d;
+    if (acc > Number.MAX_SAFE_INTEGER) return undefined;
+  }
+  if (droppedNonZero || digits === 0) return undefined;
+  const pad = scale - (fracDigits < 0 ? 0 : fracDigits);
+  const m = acc * 10 ** pad;
+  return Number.isSafeInteger(m) ? m : undefined;
 }
