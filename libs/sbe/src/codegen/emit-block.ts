@@ -250,7 +250,7 @@ function emitToObject(w: CodeWriter, ctx: Ctx): void {
     }
     for (const d of ctx.block.data) {
       const name = accessorName(d.name);
-      w.line(`o[${JSON.stringify(d.name)}] = ${d.characterEncoding !== undefined ? `this.${name}()` : `this.${name}().slice()`};`);
+      w.line(`o[${JSON.stringify(d.name)}] = ${d.characterEncoding !== undefined ? `this.${name}()` : `Uint8Array.from(this.${name}())`};`);
     }
     w.line('return o;');
   });

@@ -141,10 +141,16 @@ function emitDispatcher(w: CodeWriter, schema: Schema, headerSize: number): stri
   return cls;
 }
 
-export function generateSchema(schema: Schema, xml: string, source: string): GeneratedFile[] {
+export interface GenerateOptions {
+  /** Module specifier of the runtime, as seen from the output folder. */
+  runtimeImport?: string;
+}
+
+export function generateSchema(schema: Schema, xml: string, source: string, options: GenerateOptions = {}): GeneratedFile[] {
+  const rt = options.runtimeImport ?? '../../runtime/index.ts';
   const headerSize = schema.header.size;
   const head = banner(source, xml, schema);
-  const runtime = importLines(RUNTIME_IMPORTS, '../../runtime/index.ts') + "import type { DecodeFailure } from '../../runtime/index.ts';\n";
+  const runtime = importLines(RUNTIME_IMPORTS, rt) + `import type { DecodeFailure } from '${rt}';\n`;
   const files: GeneratedFile[] = [];
 
   const tw = new CodeWriter();
@@ -171,8 +177,8 @@ export function generateSchema(schema: Schema, xml: string, source: string): Gen
     ...schema.messages.map((m) => `export * from './${pascal(m.name)}.ts';`),
   ].join('\n');
   const indexImports =
-    "import { DecodeError, DecodeStatus, readU16 } from '../../runtime/index.ts';\n" +
-    "import type { DecodeFailure } from '../../runtime/index.ts';\n" +
+    `import { DecodeError, DecodeStatus, readU16 } from '${rt}';\n` +
+    `import type { DecodeFailure } from '${rt}';\n` +
     schema.messages.map((m, i) => `import { ${dispatcherImports[i]} } from './${pascal(m.name)}.ts';`).join('\n') +
     '\n';
   files.push({ path: 'index.ts', text: `${head}${indexImports}${reexports}\n\n${iw.toString()}` });

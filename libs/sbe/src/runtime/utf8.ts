@@ -34,7 +34,10 @@ export function decodeUtf8Cached(b: Uint8Array, offset: number, length: number):
     if (same) return slotStrings[slot]!;
   }
   const text = decodeUtf8(b, offset, length);
-  slotBytes[slot] = b.slice(offset, offset + length);
+  // A copy, never a view: Buffer#slice aliases the caller's (reused) frame buffer.
+  const copy = new Uint8Array(length);
+  copy.set(b.subarray(offset, offset + length));
+  slotBytes[slot] = copy;
   slotStrings[slot] = text;
   return text;
 }

@@ -223,7 +223,7 @@ export class EnvelopeDecoder implements DecodeFailure {
     o["connectionEpoch"] = this.connectionEpoch;
     o["kind"] = this.kind;
     o["symbol"] = this.symbol();
-    o["payload"] = this.payload().slice();
+    o["payload"] = Uint8Array.from(this.payload());
     return o;
   }
 }
