@@ -6,7 +6,7 @@
  */
 import { PRIMITIVE_SIZE, isFlat, type Block, type DataField, type Field, type Group, type Message, type Primitive, type Schema } from './ir.ts';
 import { accessorName, pascal } from './names.ts';
-import { defaultNull, is64, readExpr, writeStmt } from './primitives.ts';
+import { defaultNull, inlineReadExpr, is64, readExpr, writeStmt } from './primitives.ts';
 import {
   compositeDecoderName,
   compositeEncoderName,
@@ -15,6 +15,12 @@ import {
   enumValidTest,
 } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
+import { DecodeStatus } from '../runtime/status.ts';
+
+/** A status as a literal: a module-level constant from another module would cost a load per check. */
+function st(name: keyof typeof DecodeStatus): string {
+  return `${DecodeStatus[name]} /* ${name} */`;
+}
 
 interface Ctx {
   block: Block;
@@ -75,17 +81,46 @@ function isDecimal(f: Field): boolean {
   return f.exponentField !== undefined;
 }
 
-/** Expression reading the exponent that scales decimal field `f` of block `ctx`. */
-function exponentExpr(ctx: Ctx, f: Field): string {
+/** Where the exponent scaling decimal field `f` lives: its block (0 = this block) and field. */
+function findExponent(ctx: Ctx, f: Field): { depth: number; field: Field } {
   let owner: Ctx | undefined = ctx;
-  let ref = 'this';
+  let depth = 0;
   while (owner !== undefined) {
     const e = owner.block.fields.find((x) => x.name === f.exponentField);
-    if (e !== undefined) return `readI8(this.buffer, ${ref}.base + ${e.offset})`;
+    if (e !== undefined) return { depth, field: e };
     owner = owner.parent;
-    ref = `${ref}.parent`;
+    depth++;
   }
   throw new Error(`exponent ${f.exponentField} not found for ${ctx.path}.${f.name}`);
+}
+
+/**
+ * Expression for the exponent of decimal field `f`. An exponent of an
+ * enclosing block is constant while a group is iterated, so group decoders
+ * cache it at reset() instead of re-reading it for every entry.
+ */
+function exponentExpr(ctx: Ctx, f: Field, inline = false): string {
+  const { depth, field } = findExponent(ctx, f);
+  if (depth !== 0) return `this._exp_${field.name}`;
+  return inline ? inlineReadExpr('int8', 'this.buffer', `this.base + ${field.offset}`) : `readI8(this.buffer, this.base + ${field.offset})`;
+}
+
+/** Exponent read through the parent chain (encoders, which keep no cache). */
+function exponentReadExpr(ctx: Ctx, f: Field): string {
+  const { depth, field } = findExponent(ctx, f);
+  return `readI8(this.buffer, this${'.parent'.repeat(depth)}.base + ${field.offset})`;
+}
+
+/** Outer-block exponents a group caches at reset(): field name, owner reference and offset. */
+function outerExponents(ctx: Ctx): { name: string; ref: string; offset: number }[] {
+  const seen = new Map<string, { name: string; ref: string; offset: number }>();
+  for (const f of ctx.block.fields) {
+    if (f.exponentField === undefined) continue;
+    const { depth, field } = findExponent(ctx, f);
+    if (depth === 0 || seen.has(field.name)) continue;
+    seen.set(field.name, { name: field.name, ref: `this${'.parent'.repeat(depth)}`, offset: field.offset });
+  }
+  return [...seen.values()];
 }
 
 function constantValue(f: Field, schema: Schema): string {
@@ -130,21 +165,12 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
     return;
   }
   if (t.kind === 'set') {
-    w.block(`get ${name}(): number${orNull}`, () => {
-      if (sinceGuard) w.line(sinceGuard);
-      w.line(`return ${readExpr(t.encoding, 'this.buffer', at)};`);
-    });
+    w.block(`get ${name}(): number${orNull}`, () => w.line(`return this._f_${f.name};`));
     return;
   }
   if (t.kind === 'enum') {
     const et = enumTypeName(t);
-    w.block(`get ${name}(): ${et}${orNull}`, () => {
-      if (sinceGuard) w.line(sinceGuard);
-      if (optional) {
-        w.line(`const v = ${readExpr(t.encoding, 'this.buffer', at)};`);
-        w.line(`return v === ${defaultNull(t.encoding)} ? null : (v as ${et});`);
-      } else w.line(`return ${readExpr(t.encoding, 'this.buffer', at)} as ${et};`);
-    });
+    w.block(`get ${name}(): ${et}${orNull}`, () => w.line(`return this._f_${f.name} as ${et}${orNull};`));
     return;
   }
   // Encoded primitive type.
@@ -171,24 +197,20 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
     }
     return;
   }
-  const read = readExpr(p, 'this.buffer', at);
-  const emitScalar = (getter: string, ret: (raw: string) => string, type: string): void => {
-    w.block(`${getter}(): ${type}${orNull}`, () => {
-      if (sinceGuard) w.line(sinceGuard);
-      if (optional) {
-        w.line(`const v = ${read};`);
-        w.line(`if (${nullTest(p, t.nullValue, 'this.buffer', at, 'v')}) return null;`);
-        w.line(`return ${ret('v')};`);
-      } else w.line(`return ${ret(read)};`);
-    });
-  };
+  // Scalars are decoded eagerly by _load() when the block is wrapped or an
+  // entry is reached: the getters are single field loads, which V8 always
+  // inlines (a getter doing byte arithmetic is inlined only while a small
+  // per-caller bytecode budget lasts, then every field costs a call).
   if (isDecimal(f)) {
-    const exp = exponentExpr(ctx, f);
-    emitScalar(`get ${name}`, (raw) => `decimalToNumber(${raw}, ${exp})`, 'number');
-    emitScalar(`get ${name}Mantissa`, (raw) => raw, 'number');
-    emitScalar(`${name}Decimal`, (raw) => `decimalToString(${raw}, ${exp})`, 'string');
+    const exp = exponentSlot(ctx, f);
+    w.block(`get ${name}(): number${orNull}`, () => w.line(`return this._d_${f.name};`));
+    w.block(`get ${name}Mantissa(): number${orNull}`, () => w.line(`return this._f_${f.name};`));
+    w.block(`${name}Decimal(): string${orNull}`, () => {
+      w.line(`const m = this._f_${f.name};`);
+      w.line(nullable ? `return m === null ? null : decimalToString(m, ${exp});` : `return decimalToString(m, ${exp});`);
+    });
   } else {
-    emitScalar(`get ${name}`, (raw) => raw, 'number');
+    w.block(`get ${name}(): number${orNull}`, () => w.line(`return this._f_${f.name};`));
   }
   if (is64(p)) {
     const fn = p === 'int64' ? 'readI64BigInt' : 'readU64BigInt';
@@ -198,6 +220,112 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
       w.line(`return ${fn}(this.buffer, ${at});`);
     });
   }
+}
+
+/** Fields decoded eagerly into number slots: scalars, enums and sets. */
+function isEager(f: Field): boolean {
+  if (f.presence === 'constant') return false;
+  const t = f.type;
+  return t.kind === 'enum' || t.kind === 'set' || (t.kind === 'type' && t.length === 1);
+}
+
+/** The loaded exponent of decimal field `f`: a slot of this block or the group's cached outer exponent. */
+function exponentSlot(ctx: Ctx, f: Field): string {
+  const { depth, field } = findExponent(ctx, f);
+  return depth === 0 ? `this._f_${field.name}!` : `this._exp_${field.name}`;
+}
+
+/** The divisor slot for decimal field `f` (see decimalDivisor). */
+function divisorSlot(ctx: Ctx, f: Field): string {
+  return `this._div_${findExponent(ctx, f).field.name}`;
+}
+
+/** Exponent fields of this block that scale some decimal of this block or of a nested group. */
+function localExponents(ctx: Ctx): Field[] {
+  const names = new Set<string>();
+  const visit = (c: Ctx): void => {
+    for (const f of c.block.fields) {
+      if (f.exponentField === undefined) continue;
+      const found = findExponent(c, f);
+      let owner: Ctx = c;
+      for (let i = 0; i < found.depth; i++) owner = owner.parent!;
+      if (owner === ctx) names.add(found.field.name);
+    }
+    for (const g of c.block.groups) visit(childCtx(c, g));
+  };
+  visit(ctx);
+  return ctx.block.fields.filter((f) => names.has(f.name));
+}
+
+function emitEagerSlots(w: CodeWriter, ctx: Ctx): void {
+  for (const f of ctx.block.fields.filter(isEager)) {
+    const nullable = f.presence === 'optional' || f.sinceVersion > 0;
+    w.line(`private _f_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
+    if (isDecimal(f)) w.line(`private _d_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
+  }
+  for (const e of localExponents(ctx)) w.line(`/** @internal */ _div_${e.name} = 1;`);
+}
+
+/** _load(b, o): decodes every eager field of the block at o (already validated, or the null frame). */
+/**
+ * _load(b, o): decodes every eager field of the block at o (already
+ * validated, or the null frame). For the root block it also range-checks
+ * int64 fields, reading each value once, and returns -1 on failure.
+ */
+function emitLoad(w: CodeWriter, ctx: Ctx): void {
+  const eager = ctx.block.fields.filter(isEager);
+  if (eager.length === 0) return;
+  const checked = ctx.isMessage;
+  w.doc('Decodes the scalar fields of the block at o into their slots.');
+  w.block(`_load(b: Uint8Array, o: number): ${checked ? 'number' : 'void'}`, () => {
+    if (eager.some((f) => f.sinceVersion > 0)) w.line(`const v = ${versionOf(ctx)};`);
+    for (const f of eager) {
+      const t = f.type;
+      const p: Primitive = t.kind === 'type' ? t.primitive : t.kind === 'enum' || t.kind === 'set' ? t.encoding : 'uint8';
+      const at = f.offset === 0 ? 'o' : `o + ${f.offset}`;
+      const ref = f.offset === 0 ? 'o' : `(${at})`;
+      const slot = `this._f_${f.name}`;
+      const body = (): void => {
+        if (checked && is64(p)) {
+          // hi word first: the value is exact as a number iff hi is in [-2^21, 2^21).
+          const hi = inlineReadExpr('int32', 'b', `(${at} + 4)`);
+          const lo = inlineReadExpr('uint32', 'b', ref);
+          const guard = (): void => {
+            w.line(`const h_${f.name} = ${p === 'int64' ? hi : `(${hi} >>> 0)`};`);
+            const bad = p === 'int64' ? `h_${f.name} < -0x200000 || h_${f.name} > 0x1fffff` : `h_${f.name} > 0x1fffff`;
+            w.line(`if (${bad}) return this._fail(${st('Int64OutOfRange')}, '${ctx.path}.${f.name}', ${at});`);
+            w.line(`${slot} = h_${f.name} * 4294967296 + ${lo};`);
+          };
+          if (f.presence === 'optional') {
+            w.block(`if (${p === 'int64' ? 'isI64Null' : 'isU64Null'}(b, ${at}))`, () => w.line(`${slot} = null;`), '} else {');
+            guard();
+            w.line('}');
+          } else guard();
+        } else if (f.presence === 'optional') {
+          w.line(`const r_${f.name} = ${inlineReadExpr(p, 'b', ref)};`);
+          const isNull = t.kind === 'type' ? nullTest(p, t.nullValue, 'b', at, `r_${f.name}`) : `r_${f.name} === ${defaultNull(p)}`;
+          w.line(`${slot} = ${isNull} ? null : r_${f.name};`);
+        } else {
+          w.line(`${slot} = ${inlineReadExpr(p, 'b', ref)};`);
+        }
+      };
+      if (f.sinceVersion > 0) {
+        w.block(`if (v >= ${f.sinceVersion})`, body, '} else {');
+        w.line(`  ${slot} = null;`);
+        w.line('}');
+      } else body();
+    }
+    for (const e of localExponents(ctx)) w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name} ?? 0);`);
+    // Decimal values eagerly too: a getter doing the division would be too big to inline.
+    for (const f of eager.filter(isDecimal)) {
+      const m = `this._f_${f.name}`;
+      const d = divisorSlot(ctx, f);
+      const value = `${d} !== 0 ? ${m} / ${d} : decimalToNumberWide(${m}, ${exponentSlot(ctx, f)})`;
+      const nullable = f.presence === 'optional' || f.sinceVersion > 0;
+      w.line(nullable ? `this._d_${f.name} = ${m} === null ? null : ${value.replaceAll(m, `${m}!`)};` : `this._d_${f.name} = ${value};`);
+    }
+    if (checked) w.line('return 0;');
+  });
 }
 
 function emitDataGetters(w: CodeWriter, d: DataField): void {
@@ -213,7 +341,21 @@ function emitDataGetters(w: CodeWriter, d: DataField): void {
     w.doc(`${d.name} as text; repeated short values return a cached string without allocating.`);
     w.block(`${name}(): string`, () => {
       w.line(`if (${pos} < 0) return '';`);
-      w.line(`return decodeUtf8Cached(this.buffer, ${pos} + ${lenSize}, ${lenRead});`);
+      w.line('const b = this.buffer;');
+      w.line(`const o = ${pos} + ${lenSize};`);
+      w.line(`const n = ${readExpr(d.lengthPrimitive, 'b', pos)};`);
+      w.line(`const last = this._mb_${d.name};`);
+      w.block('if (last.length === n)', () => {
+        w.line('let i = 0;');
+        w.line('while (i < n && last[i] === b[o + i]) i++;');
+        w.line(`if (i === n) return this._ms_${d.name};`);
+      });
+      w.line('const text = decodeUtf8Cached(b, o, n);');
+      w.line('const copy = new Uint8Array(n); // a copy: Buffer#slice would alias the reused frame');
+      w.line('copy.set(b.subarray(o, o + n));');
+      w.line(`this._mb_${d.name} = copy;`);
+      w.line(`this._ms_${d.name} = text;`);
+      w.line('return text;');
     });
   } else {
     w.doc(`${d.name} as a view on the frame (no copy; valid while the frame is).`);
@@ -223,6 +365,12 @@ function emitDataGetters(w: CodeWriter, d: DataField): void {
       w.line(`return this.buffer.subarray(start, start + ${lenRead});`);
     });
   }
+}
+
+/** Last decoded value of a var string: a repeated symbol costs a byte compare, not a decode. */
+function emitStringMemoFields(w: CodeWriter, d: DataField): void {
+  w.line(`private _mb_${d.name}: Uint8Array = new Uint8Array(0);`);
+  w.line(`private _ms_${d.name} = '';`);
 }
 
 function toObjectValue(f: Field): string | undefined {
@@ -258,9 +406,10 @@ function emitToObject(w: CodeWriter, ctx: Ctx): void {
 
 // ---------------------------------------------------------------- validators
 
-function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string, pathPrefix: string): void {
+function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string, pathPrefix: string, skipInt64 = false): void {
   for (const f of fields) {
     if (f.presence === 'constant') continue;
+    if (skipInt64 && f.type.kind === 'type' && f.type.length === 1 && is64(f.type.primitive)) continue;
     const at = `${base} + ${f.offset}`;
     const what = `'${pathPrefix}.${f.name}'`;
     const body = (): void => {
@@ -269,11 +418,11 @@ function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string,
         const safe = t.primitive === 'int64' ? 'isSafeI64' : 'isSafeU64';
         const isNull = t.primitive === 'int64' ? 'isI64Null' : 'isU64Null';
         const cond = f.presence === 'optional' ? `!${safe}(b, ${at}) && !${isNull}(b, ${at})` : `!${safe}(b, ${at})`;
-        w.line(`if (${cond}) return d._fail(DecodeStatus.Int64OutOfRange, ${what}, ${at});`);
+        w.line(`if (${cond}) return d._fail(${st('Int64OutOfRange')}, ${what}, ${at});`);
       } else if (t.kind === 'enum') {
         w.block('', () => {
           w.line(`const e = ${readExpr(t.encoding, 'b', at)};`);
-          w.line(`if (!(${enumValidTest(t, 'e', f.presence === 'optional')})) return d._fail(DecodeStatus.InvalidEnumValue, ${what}, ${at});`);
+          w.line(`if (!(${enumValidTest(t, 'e', f.presence === 'optional')})) return d._fail(${st('InvalidEnumValue')}, ${what}, ${at});`);
         });
       } else if (t.kind === 'composite') {
         const members: Field[] = t.members.map((m) => ({
@@ -313,10 +462,10 @@ function emitDataCheck(w: CodeWriter, ctx: Ctx, d: DataField, store: boolean): v
   const what = `'${ctx.path}.${d.name}'`;
   const body = (): void => {
     if (store) w.line(`d._pos_${d.name} = p;`);
-    w.line(`if (p + ${lenSize} > limit) return d._fail(DecodeStatus.Truncated, ${what}, p);`);
+    w.line(`if (p + ${lenSize} > limit) return d._fail(${st('Truncated')}, ${what}, p);`);
     w.line(`const n_${d.name} = ${readExpr(d.lengthPrimitive, 'b', 'p')};`);
     w.line(
-      `if (n_${d.name} > ${d.lengthMax} || n_${d.name} > decodeLimits.maxVarDataLength || p + ${lenSize} + n_${d.name} > limit) return d._fail(DecodeStatus.VarDataTooLong, ${what}, p);`,
+      `if (n_${d.name} > ${d.lengthMax} || n_${d.name} > decodeLimits.maxVarDataLength || p + ${lenSize} + n_${d.name} > limit) return d._fail(${st('VarDataTooLong')}, ${what}, p);`,
     );
     w.line(`p += ${lenSize} + n_${d.name};`);
   };
@@ -330,17 +479,17 @@ function emitGroupValidator(w: CodeWriter, ctx: Ctx, schema: Schema, rootDecoder
   const dim = g.dimension.size;
   const what = `'${ctx.path}'`;
   w.block(`function validate_${ctx.key}(d: ${rootDecoder}, b: Uint8Array, p: number, limit: number, v: number): number`, () => {
-    w.line(`if (p + ${dim} > limit) return d._fail(DecodeStatus.Truncated, ${what}, p);`);
+    w.line(`if (p + ${dim} > limit) return d._fail(${st('Truncated')}, ${what}, p);`);
     w.line(`const bl = ${readExpr(g.dimension.members.find((m) => m.name === 'blockLength')!.type.kind === 'type' ? (g.dimension.members.find((m) => m.name === 'blockLength')!.type as { primitive: Primitive }).primitive : 'uint16', 'b', `p + ${g.blockLengthOffset}`)};`);
     w.line(`const n = ${readExpr(g.countPrimitive, 'b', `p + ${g.countOffset}`)};`);
     w.line(
-      `if (n > ${g.countMax} || n > decodeLimits.maxGroupEntries) return d._fail(DecodeStatus.GroupCountTooLarge, ${what}, p + ${g.countOffset});`,
+      `if (n > ${g.countMax} || n > decodeLimits.maxGroupEntries) return d._fail(${st('GroupCountTooLarge')}, ${what}, p + ${g.countOffset});`,
     );
-    w.line(`if (bl < ${minBlockLengthExpr(g, 'v')}) return d._fail(DecodeStatus.GroupBlockLengthTooSmall, ${what}, p + ${g.blockLengthOffset});`);
+    w.line(`if (bl < ${minBlockLengthExpr(g, 'v')}) return d._fail(${st('GroupBlockLengthTooSmall')}, ${what}, p + ${g.blockLengthOffset});`);
     w.line(`p += ${dim};`);
     const checks = hasFieldChecks(g.fields);
     if (isFlat(g)) {
-      w.line(`if (p + bl * n > limit) return d._fail(DecodeStatus.Truncated, ${what}, p);`);
+      w.line(`if (p + bl * n > limit) return d._fail(${st('Truncated')}, ${what}, p);`);
       if (checks) {
         w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path));
         w.line('return p;');
@@ -348,7 +497,7 @@ function emitGroupValidator(w: CodeWriter, ctx: Ctx, schema: Schema, rootDecoder
       return;
     }
     w.block('for (let i = 0; i < n; i++)', () => {
-      w.line(`if (p + bl > limit) return d._fail(DecodeStatus.Truncated, ${what}, p);`);
+      w.line(`if (p + bl > limit) return d._fail(${st('Truncated')}, ${what}, p);`);
       emitFieldChecks(w, ctx, g.fields, 'p', ctx.path);
       w.line('p += bl;');
       for (const child of g.groups) {
@@ -368,7 +517,8 @@ function emitGroupValidator(w: CodeWriter, ctx: Ctx, schema: Schema, rootDecoder
 function emitMessageValidator(w: CodeWriter, ctx: Ctx): void {
   const m = ctx.block;
   w.block(`function validate_${ctx.key}(d: ${ctx.decoder}, b: Uint8Array, p: number, limit: number, v: number): number`, () => {
-    emitFieldChecks(w, ctx, m.fields, 'p', ctx.path);
+    // Root int64 fields are range-checked by _load, which reads them anyway.
+    emitFieldChecks(w, ctx, m.fields, 'p', ctx.path, true);
     w.line('p += d.actingBlockLength;');
     for (const g of m.groups) {
       const cc = childCtx(ctx, g);
@@ -443,26 +593,28 @@ function emitMessageDecoder(w: CodeWriter, ctx: Ctx, schema: Schema, headerSize:
     w.line('errorOffset = 0;');
     for (const g of m.groups) w.line(`/** @internal */ _pos_${g.name} = 0;`);
     for (const d of m.data) w.line(`/** @internal */ _pos_${d.name} = 0;`);
+    for (const d of m.data) if (d.characterEncoding !== undefined) emitStringMemoFields(w, d);
+    emitEagerSlots(w, ctx);
     for (const g of m.groups) w.line(`private readonly _g_${g.name} = new ${childCtx(ctx, g).decoder}(this, this);`);
     emitComposites(w, m.fields, false);
     w.line();
     w.doc('Wraps a frame that starts with the message header; validates it completely. Never throws.');
     w.block('wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus', () => {
       w.line('this.offset = offset;');
-      w.block('if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= buffer.length))', () => {
-        w.line(`this._fail(DecodeStatus.InvalidArgument, '${m.name}', offset);`);
+      w.block('if (!((offset >>> 0) === offset && (length >>> 0) === length && offset + length <= buffer.length))', () => {
+        w.line(`this._fail(${st('InvalidArgument')}, '${m.name}', offset);`);
         w.line('return this.status;');
       });
       w.block(`if (length < ${headerSize})`, () => {
-        w.line(`this._fail(DecodeStatus.Truncated, '${m.name}.header', offset);`);
+        w.line(`this._fail(${st('Truncated')}, '${m.name}.header', offset);`);
         w.line('return this.status;');
       });
       w.block(`if (readU16(buffer, offset + 4) !== ${schema.id})`, () => {
-        w.line(`this._fail(DecodeStatus.SchemaIdMismatch, '${m.name}.header.schemaId', offset + 4);`);
+        w.line(`this._fail(${st('SchemaIdMismatch')}, '${m.name}.header.schemaId', offset + 4);`);
         w.line('return this.status;');
       });
       w.block(`if (readU16(buffer, offset + 2) !== ${m.id})`, () => {
-        w.line(`this._fail(DecodeStatus.TemplateMismatch, '${m.name}.header.templateId', offset + 2);`);
+        w.line(`this._fail(${st('TemplateMismatch')}, '${m.name}.header.templateId', offset + 2);`);
         w.line('return this.status;');
       });
       w.line('return this.wrapBody(buffer, offset, offset + length, readU16(buffer, offset), readU16(buffer, offset + 6));');
@@ -478,18 +630,19 @@ function emitMessageDecoder(w: CodeWriter, ctx: Ctx, schema: Schema, headerSize:
         w.line('this.actingBlockLength = blockLength;');
         w.line('this.actingVersion = version;');
         w.block(`if (blockLength < ${minBlockLengthExpr(m, 'version')})`, () => {
-          w.line(`this._fail(DecodeStatus.BlockLengthTooSmall, '${m.name}.header.blockLength', headerOffset);`);
+          w.line(`this._fail(${st('BlockLengthTooSmall')}, '${m.name}.header.blockLength', headerOffset);`);
           w.line('return this.status;');
         });
         w.block('if (this.base + blockLength > limit)', () => {
-          w.line(`this._fail(DecodeStatus.Truncated, '${m.name}', this.base);`);
+          w.line(`this._fail(${st('Truncated')}, '${m.name}', this.base);`);
           w.line('return this.status;');
         });
         w.line(`const end = validate_${ctx.key}(this, buffer, this.base, limit, version);`);
         w.line('if (end < 0) return this.status;');
+        if (m.fields.some(isEager)) w.line('if (this._load(buffer, this.base) < 0) return this.status;');
         w.line('this.encodedLength = end - headerOffset;');
-        w.line('this.status = DecodeStatus.Ok;');
-        w.line('return DecodeStatus.Ok;');
+        w.line(`this.status = ${st('Ok')};`);
+        w.line(`return ${st('Ok')};`);
       },
     );
     w.doc('Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame.');
@@ -503,8 +656,10 @@ function emitMessageDecoder(w: CodeWriter, ctx: Ctx, schema: Schema, headerSize:
       w.line('this.encodedLength = 0;');
       for (const g of m.groups) w.line(`this._pos_${g.name} = 0;`);
       for (const d of m.data) w.line(`this._pos_${d.name} = 0;`);
+      if (m.fields.some(isEager)) w.line('this._load(NULL_FRAME, 0);');
       w.line('return -1;');
     });
+    emitLoad(w, ctx);
     w.doc('The failure as a typed error object (allocates; for the error path only).');
     w.block('error(): DecodeError | undefined', () => {
       w.line('return this.status === DecodeStatus.Ok ? undefined : new DecodeError(this);');
@@ -538,6 +693,10 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
     w.line('private nextBase = 0;');
     for (const c of g.groups) w.line(`/** @internal */ _pos_${c.name} = 0;`);
     for (const d of g.data) w.line(`/** @internal */ _pos_${d.name} = 0;`);
+    for (const e of outerExponents(ctx)) w.line(`private _exp_${e.name} = 0;`);
+    for (const e of outerExponents(ctx)) w.line(`private _div_${e.name} = 1;`);
+    for (const d of g.data) if (d.characterEncoding !== undefined) emitStringMemoFields(w, d);
+    emitEagerSlots(w, ctx);
     for (const c of g.groups) w.line(`private readonly _g_${c.name}: ${childCtx(ctx, c).decoder};`);
     emitComposites(w, g.fields, false);
     w.line();
@@ -549,6 +708,10 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
       w.line('const b = this.msg.buffer;');
       w.line('this.buffer = b;');
       w.line('this.index = -1;');
+      for (const e of outerExponents(ctx)) {
+        w.line(`this._exp_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
+        w.line(`this._div_${e.name} = decimalDivisor(this._exp_${e.name});`);
+      }
       w.block('if (pos < 0)', () => {
         w.line('this.count = 0;');
         w.line('return this;');
@@ -579,6 +742,7 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
         }
         w.line('this.nextBase = q;');
       }
+      if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
       w.line('return true;');
     });
     if (isFlat(g)) {
@@ -588,9 +752,11 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
         w.line('this.index = i;');
         w.line('this.base = this.start + i * this.blockLength;');
         w.line('this.nextBase = this.base + this.blockLength;');
+        if (g.fields.some(isEager)) w.line('this._load(this.buffer, this.base);');
         w.line('return this;');
       });
     }
+    emitLoad(w, ctx);
     for (const f of g.fields) emitFieldGetters(w, ctx, f, schema);
     for (const c of g.groups) {
       const cc = childCtx(ctx, c);
@@ -656,7 +822,7 @@ function emitFieldSetters(w: CodeWriter, ctx: Ctx, f: Field): void {
   if (isDecimal(f) && t.kind === 'type') {
     w.doc(`Sets ${f.name} from an exact decimal string at the exponent already written to this message.`);
     w.block(`${name}Decimal(text: string): this`, () => {
-      const exp = exponentExpr(ctx, f);
+      const exp = exponentReadExpr(ctx, f);
       if (is64(p)) w.line(`return this.${setter}BigInt(decimalStringToMantissaBigInt(text, ${exp}));`);
       else w.line(`return this.${setter}(decimalStringToMantissa(text, ${exp}));`);
     });

@@ -1,5 +1,6 @@
 /** Turns a parsed schema into the set of generated TypeScript files (path → text). */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Schema } from './ir.ts';
 import { emitMessage, messageClassNames } from './emit-block.ts';
 import { compositeDecoderName, compositeEncoderName, emitTypesFile, enumTypeName } from './emit-types.ts';
@@ -50,6 +51,24 @@ const RUNTIME_IMPORTS = [
   'writeU32',
   'writeU8',
 ];
+
+/** Names defined by runtime/bytes.ts, which is embedded in each module instead of imported. */
+const INLINED = new Set([
+  'readU8', 'readI8', 'readU16', 'readI16', 'readU32', 'readI32', 'readI64', 'readU64', 'isSafeI64', 'isSafeU64',
+  'isI64Null', 'isU64Null', 'readI64BigInt', 'readU64BigInt', 'readF32', 'readF64', 'writeU8', 'writeU16', 'writeU32',
+  'writeI64', 'writeI64BigInt', 'writeF32', 'writeF64', 'decimalToNumber',
+]);
+
+/**
+ * runtime/bytes.ts as module-local functions. V8 inlines calls to functions
+ * of the same module but not calls through ES module imports, and these run
+ * once per field: a local copy makes every getter a handful of byte loads.
+ */
+function inlinedPrimitives(): string {
+  const source = readFileSync(new URL('../runtime/bytes.ts', import.meta.url), 'utf8');
+  const body = source.replace(/^export (function|const) /gm, '$1 ');
+  return `// ---- inlined from libs/sbe/src/runtime/bytes.ts ----\n${body.trim()}\n// ---- end of inlined primitives ----\n`;
+}
 
 export interface GeneratedFile {
   path: string;
@@ -150,19 +169,22 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
   const rt = options.runtimeImport ?? '../../runtime/index.ts';
   const headerSize = schema.header.size;
   const head = banner(source, xml, schema);
-  const runtime = importLines(RUNTIME_IMPORTS, rt) + `import type { DecodeFailure } from '${rt}';\n`;
+  const runtime =
+    importLines(RUNTIME_IMPORTS.filter((n) => !INLINED.has(n)), rt) +
+    `import type { DecodeFailure } from '${rt}';\n`;
+  const prelude = inlinedPrimitives();
   const files: GeneratedFile[] = [];
 
   const tw = new CodeWriter();
   emitTypesFile(tw, schema);
-  files.push({ path: 'types.ts', text: `${head}${runtime}\n${tw.toString()}` });
+  files.push({ path: 'types.ts', text: `${head}${runtime}\n${prelude}\n${tw.toString()}` });
 
   const types = typeExports(schema);
   for (const m of schema.messages) {
     const w = new CodeWriter();
     emitMessage(w, m, schema, headerSize);
     const typeImport = types.length > 0 ? importLines(types, './types.ts') : '';
-    files.push({ path: `${pascal(m.name)}.ts`, text: `${head}${runtime}${typeImport}\n${w.toString()}` });
+    files.push({ path: `${pascal(m.name)}.ts`, text: `${head}${runtime}${typeImport}\n${prelude}\n${w.toString()}` });
   }
 
   const iw = new CodeWriter();
@@ -177,10 +199,10 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
     ...schema.messages.map((m) => `export * from './${pascal(m.name)}.ts';`),
   ].join('\n');
   const indexImports =
-    `import { DecodeError, DecodeStatus, readU16 } from '${rt}';\n` +
+    `import { DecodeError, DecodeStatus } from '${rt}';\n` +
     `import type { DecodeFailure } from '${rt}';\n` +
     schema.messages.map((m, i) => `import { ${dispatcherImports[i]} } from './${pascal(m.name)}.ts';`).join('\n') +
     '\n';
-  files.push({ path: 'index.ts', text: `${head}${indexImports}${reexports}\n\n${iw.toString()}` });
+  files.push({ path: 'index.ts', text: `${head}${indexImports}${reexports}\n\n${prelude}\n${iw.toString()}` });
   return files;
 }

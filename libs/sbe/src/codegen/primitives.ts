@@ -104,3 +104,37 @@ export function defaultNull(p: Primitive): string {
 export function is64(p: Primitive): boolean {
   return p === 'int64' || p === 'uint64';
 }
+
+/**
+ * The read as one self-contained expression over locals `b` and `o`. Getters
+ * use these instead of helper calls: V8 inlines a getter into its caller only
+ * while a small cumulative bytecode budget lasts, and nested helper calls
+ * (readI64 → readI32) exhaust it after a few fields.
+ */
+export function inlineReadExpr(p: Primitive, b: string, o: string): string {
+  const at = (k: number): string => (k === 0 ? `${b}[${o}]!` : `${b}[${o} + ${k}]!`);
+  const i32 = (k: number): string => `(${at(k)} | (${at(k + 1)} << 8) | (${at(k + 2)} << 16) | (${at(k + 3)} << 24))`;
+  switch (p) {
+    case 'char':
+    case 'uint8':
+      return at(0);
+    case 'int8':
+      return `((${at(0)} << 24) >> 24)`;
+    case 'uint16':
+      return `(${at(0)} | (${at(1)} << 8))`;
+    case 'int16':
+      return `(((${at(0)} | (${at(1)} << 8)) << 16) >> 16)`;
+    case 'int32':
+      return i32(0);
+    case 'uint32':
+      return `(${i32(0)} >>> 0)`;
+    case 'int64':
+      return `${i32(4)} * 4294967296 + (${i32(0)} >>> 0)`;
+    case 'uint64':
+      return `(${i32(4)} >>> 0) * 4294967296 + (${i32(0)} >>> 0)`;
+    case 'float':
+      return `readF32(${b}, ${o})`;
+    case 'double':
+      return `readF64(${b}, ${o})`;
+  }
+}

@@ -4,6 +4,10 @@
  * allocations and works on any view the caller hands us. Callers guarantee
  * bounds: decoders validate the whole frame once in `wrap()`, encoders check
  * capacity before writing a block.
+ *
+ * The generator copies this file into every generated module (imports
+ * across ES modules are not inlined by V8 and cost 2-3x per read), so it
+ * must stay self-contained: no imports.
  */
 
 const TWO_32 = 4294967296;
@@ -34,23 +38,26 @@ export function readI32(b: Uint8Array, o: number): number {
 
 /** int64 as a number; exact because decoders reject frames whose value would round (see isSafeI64). */
 export function readI64(b: Uint8Array, o: number): number {
-  return readI32(b, o + 4) * TWO_32 + readU32(b, o);
+  return readI32(b, o + 4) * TWO_32 + (readI32(b, o) >>> 0);
 }
 
 /** uint64 as a number; exact under the same validation as readI64. */
 export function readU64(b: Uint8Array, o: number): number {
-  return readU32(b, o + 4) * TWO_32 + readU32(b, o);
+  return (readI32(b, o + 4) >>> 0) * TWO_32 + (readI32(b, o) >>> 0);
 }
 
-/** True when the int64 at `o` lies in [-2^53, 2^53 - 1], i.e. converts to a number without rounding. */
+/**
+ * True when the int64 at `o` lies in [-2^53, 2^53 - 1], i.e. converts to a
+ * number without rounding: the top 16 bits, sign-extended, are in [-32, 31].
+ */
 export function isSafeI64(b: Uint8Array, o: number): boolean {
-  const hi = readI32(b, o + 4);
-  return hi >= -0x200000 && hi <= 0x1fffff;
+  const top = ((b[o + 6]! | (b[o + 7]! << 8)) << 16) >> 16;
+  return top >= -32 && top <= 31;
 }
 
 /** True when the uint64 at `o` is below 2^53. */
 export function isSafeU64(b: Uint8Array, o: number): boolean {
-  return readU32(b, o + 4) <= 0x1fffff;
+  return b[o + 7] === 0 && b[o + 6]! <= 0x1f;
 }
 
 /** True when the int64 at `o` is the SBE null value -2^63. */
@@ -134,4 +141,25 @@ export function writeF32(b: Uint8Array, o: number, v: number): void {
 export function writeF64(b: Uint8Array, o: number, v: number): void {
   scratchF64[0] = v;
   storeScratch(b, o, 8);
+}
+
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The decimal as the nearest double. For |exponent| ≤ 22 both operands are
+ * exact doubles, so one IEEE division/multiplication gives the correctly
+ * rounded result (the same number parseFloat gives for the decimal string).
+ */
+export function decimalToNumber(mantissa: number, exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
+}
+
+/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+export function decimalDivisor(exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+}
+
+export function decimalToNumberWide(mantissa: number, exponent: number): number {
+  if (exponent > 0 && exponent <= 22) return mantissa * POW10[exponent]!;
+  return Number(`${mantissa}e${exponent}`);
 }

@@ -4,19 +4,7 @@
  * number path rounds exactly once.
  */
 
-const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
-
-/**
- * The decimal as the nearest double. For |exponent| ≤ 22 both operands are
- * exact doubles, so one IEEE division/multiplication gives the correctly
- * rounded result (the same number parseFloat gives for the decimal string).
- */
-export function decimalToNumber(mantissa: number, exponent: number): number {
-  if (exponent === 0) return mantissa;
-  if (exponent < 0 && exponent >= -22) return mantissa / POW10[-exponent]!;
-  if (exponent > 0 && exponent <= 22) return mantissa * POW10[exponent]!;
-  return Number(`${mantissa}e${exponent}`);
-}
+export { decimalToNumber } from './bytes.ts';
 
 /** The exact decimal string, keeping the exponent's scale ("61737.63000000" for -8), like Binance's JSON. */
 export function decimalToString(mantissa: number | bigint, exponent: number): string {

@@ -14,37 +14,13 @@ import {
   checkSafeInteger,
   decimalStringToMantissa,
   decimalStringToMantissaBigInt,
-  decimalToNumber,
   decimalToString,
   decodeLimits,
   decodeUtf8Cached,
   encodeUtf8Into,
-  isI64Null,
-  isSafeI64,
-  isSafeU64,
-  isU64Null,
-  readF32,
-  readF64,
   readFixedString,
   readI128BigInt,
-  readI16,
-  readI32,
-  readI64,
-  readI64BigInt,
-  readI8,
-  readU16,
-  readU32,
-  readU64,
-  readU64BigInt,
-  readU8,
-  writeF32,
-  writeF64,
   writeFixedString,
-  writeI64,
-  writeI64BigInt,
-  writeU16,
-  writeU32,
-  writeU8,
 } from '../../runtime/index.ts';
 import type { DecodeFailure } from '../../runtime/index.ts';
 import {
@@ -66,19 +42,184 @@ import {
   GapKind_NULL_VALUE,
 } from './types.ts';
 
+// ---- inlined from libs/sbe/src/runtime/bytes.ts ----
+/**
+ * Little-endian primitive reads and writes over a plain Uint8Array (a Buffer
+ * is one). Indexed byte access keeps the hot path free of DataView
+ * allocations and works on any view the caller hands us. Callers guarantee
+ * bounds: decoders validate the whole frame once in `wrap()`, encoders check
+ * capacity before writing a block.
+ *
+ * The generator copies this file into every generated module (imports
+ * across ES modules are not inlined by V8 and cost 2-3x per read), so it
+ * must stay self-contained: no imports.
+ */
+
+const TWO_32 = 4294967296;
+
+function readU8(b: Uint8Array, o: number): number {
+  return b[o]!;
+}
+
+function readI8(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) >> 24;
+}
+
+function readU16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+function readI16(b: Uint8Array, o: number): number {
+  return ((b[o]! | (b[o + 1]! << 8)) << 16) >> 16;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+function readI32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+
+/** int64 as a number; exact because decoders reject frames whose value would round (see isSafeI64). */
+function readI64(b: Uint8Array, o: number): number {
+  return readI32(b, o + 4) * TWO_32 + (readI32(b, o) >>> 0);
+}
+
+/** uint64 as a number; exact under the same validation as readI64. */
+function readU64(b: Uint8Array, o: number): number {
+  return (readI32(b, o + 4) >>> 0) * TWO_32 + (readI32(b, o) >>> 0);
+}
+
+/**
+ * True when the int64 at `o` lies in [-2^53, 2^53 - 1], i.e. converts to a
+ * number without rounding: the top 16 bits, sign-extended, are in [-32, 31].
+ */
+function isSafeI64(b: Uint8Array, o: number): boolean {
+  const top = ((b[o + 6]! | (b[o + 7]! << 8)) << 16) >> 16;
+  return top >= -32 && top <= 31;
+}
+
+/** True when the uint64 at `o` is below 2^53. */
+function isSafeU64(b: Uint8Array, o: number): boolean {
+  return b[o + 7] === 0 && b[o + 6]! <= 0x1f;
+}
+
+/** True when the int64 at `o` is the SBE null value -2^63. */
+function isI64Null(b: Uint8Array, o: number): boolean {
+  return readI32(b, o + 4) === -0x80000000 && readU32(b, o) === 0;
+}
+
+/** True when the uint64 at `o` is the SBE null value 2^64 - 1. */
+function isU64Null(b: Uint8Array, o: number): boolean {
+  return readU32(b, o + 4) === 0xffffffff && readU32(b, o) === 0xffffffff;
+}
+
+function readI64BigInt(b: Uint8Array, o: number): bigint {
+  return (BigInt(readI32(b, o + 4)) << 32n) | BigInt(readU32(b, o));
+}
+
+function readU64BigInt(b: Uint8Array, o: number): bigint {
+  return (BigInt(readU32(b, o + 4)) << 32n) | BigInt(readU32(b, o));
+}
+
+// One shared scratch pair so float reads and writes never allocate.
+const scratch = new ArrayBuffer(8);
+const scratchBytes = new Uint8Array(scratch);
+const scratchF32 = new Float32Array(scratch);
+const scratchF64 = new Float64Array(scratch);
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function loadScratch(b: Uint8Array, o: number, n: number): void {
+  for (let i = 0; i < n; i++) scratchBytes[littleEndianHost ? i : n - 1 - i] = b[o + i]!;
+}
+
+function storeScratch(b: Uint8Array, o: number, n: number): void {
+  for (let i = 0; i < n; i++) b[o + i] = scratchBytes[littleEndianHost ? i : n - 1 - i]!;
+}
+
+function readF32(b: Uint8Array, o: number): number {
+  loadScratch(b, o, 4);
+  return scratchF32[0]!;
+}
+
+function readF64(b: Uint8Array, o: number): number {
+  loadScratch(b, o, 8);
+  return scratchF64[0]!;
+}
+
+function writeU8(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+}
+
+function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+}
+
+function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+/** Writes an int64 or uint64 given as a safe integer number (two's complement for negatives). */
+function writeI64(b: Uint8Array, o: number, v: number): void {
+  const lo = v >>> 0;
+  const hi = Math.floor(v / TWO_32);
+  writeU32(b, o, lo);
+  writeU32(b, o + 4, hi >>> 0);
+}
+
+function writeI64BigInt(b: Uint8Array, o: number, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  writeU32(b, o, Number(u & 0xffffffffn));
+  writeU32(b, o + 4, Number(u >> 32n));
+}
+
+function writeF32(b: Uint8Array, o: number, v: number): void {
+  scratchF32[0] = v;
+  storeScratch(b, o, 4);
+}
+
+function writeF64(b: Uint8Array, o: number, v: number): void {
+  scratchF64[0] = v;
+  storeScratch(b, o, 8);
+}
+
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The decimal as the nearest double. For |exponent| ≤ 22 both operands are
+ * exact doubles, so one IEEE division/multiplication gives the correctly
+ * rounded result (the same number parseFloat gives for the decimal string).
+ */
+function decimalToNumber(mantissa: number, exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
+}
+
+/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+function decimalDivisor(exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+}
+
+function decimalToNumberWide(mantissa: number, exponent: number): number {
+  if (exponent > 0 && exponent <= 22) return mantissa * POW10[exponent]!;
+  return Number(`${mantissa}e${exponent}`);
+}
+// ---- end of inlined primitives ----
+
 function validate_GapNotice(d: GapNoticeDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
-  if (!isSafeI64(b, p + 0)) return d._fail(DecodeStatus.Int64OutOfRange, 'GapNotice.detectedAtUs', p + 0);
-  if (!isSafeI64(b, p + 8)) return d._fail(DecodeStatus.Int64OutOfRange, 'GapNotice.expectedId', p + 8);
-  if (!isSafeI64(b, p + 16)) return d._fail(DecodeStatus.Int64OutOfRange, 'GapNotice.receivedId', p + 16);
   {
     const e = readU8(b, p + 24);
-    if (!(e === 1 || e === 2 || e === 3)) return d._fail(DecodeStatus.InvalidEnumValue, 'GapNotice.kind', p + 24);
+    if (!(e === 1 || e === 2 || e === 3)) return d._fail(10 /* InvalidEnumValue */, 'GapNotice.kind', p + 24);
   }
   p += d.actingBlockLength;
   d._pos_symbol = p;
-  if (p + 1 > limit) return d._fail(DecodeStatus.Truncated, 'GapNotice.symbol', p);
+  if (p + 1 > limit) return d._fail(1 /* Truncated */, 'GapNotice.symbol', p);
   const n_symbol = readU8(b, p);
-  if (n_symbol > 255 || n_symbol > decodeLimits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(DecodeStatus.VarDataTooLong, 'GapNotice.symbol', p);
+  if (n_symbol > 255 || n_symbol > decodeLimits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'GapNotice.symbol', p);
   p += 1 + n_symbol;
   return p;
 }
@@ -104,24 +245,30 @@ export class GapNoticeDecoder implements DecodeFailure {
   errorField = '';
   errorOffset = 0;
   /** @internal */ _pos_symbol = 0;
+  private _mb_symbol: Uint8Array = new Uint8Array(0);
+  private _ms_symbol = '';
+  private _f_detectedAtUs: number = 0;
+  private _f_expectedId: number = 0;
+  private _f_receivedId: number = 0;
+  private _f_kind: number = 0;
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
   wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus {
     this.offset = offset;
-    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= buffer.length)) {
-      this._fail(DecodeStatus.InvalidArgument, 'GapNotice', offset);
+    if (!((offset >>> 0) === offset && (length >>> 0) === length && offset + length <= buffer.length)) {
+      this._fail(11 /* InvalidArgument */, 'GapNotice', offset);
       return this.status;
     }
     if (length < 8) {
-      this._fail(DecodeStatus.Truncated, 'GapNotice.header', offset);
+      this._fail(1 /* Truncated */, 'GapNotice.header', offset);
       return this.status;
     }
     if (readU16(buffer, offset + 4) !== 100) {
-      this._fail(DecodeStatus.SchemaIdMismatch, 'GapNotice.header.schemaId', offset + 4);
+      this._fail(2 /* SchemaIdMismatch */, 'GapNotice.header.schemaId', offset + 4);
       return this.status;
     }
     if (readU16(buffer, offset + 2) !== 5) {
-      this._fail(DecodeStatus.TemplateMismatch, 'GapNotice.header.templateId', offset + 2);
+      this._fail(4 /* TemplateMismatch */, 'GapNotice.header.templateId', offset + 2);
       return this.status;
     }
     return this.wrapBody(buffer, offset, offset + length, readU16(buffer, offset), readU16(buffer, offset + 6));
@@ -135,18 +282,19 @@ export class GapNoticeDecoder implements DecodeFailure {
     this.actingBlockLength = blockLength;
     this.actingVersion = version;
     if (blockLength < 25) {
-      this._fail(DecodeStatus.BlockLengthTooSmall, 'GapNotice.header.blockLength', headerOffset);
+      this._fail(5 /* BlockLengthTooSmall */, 'GapNotice.header.blockLength', headerOffset);
       return this.status;
     }
     if (this.base + blockLength > limit) {
-      this._fail(DecodeStatus.Truncated, 'GapNotice', this.base);
+      this._fail(1 /* Truncated */, 'GapNotice', this.base);
       return this.status;
     }
     const end = validate_GapNotice(this, buffer, this.base, limit, version);
     if (end < 0) return this.status;
+    if (this._load(buffer, this.base) < 0) return this.status;
     this.encodedLength = end - headerOffset;
-    this.status = DecodeStatus.Ok;
-    return DecodeStatus.Ok;
+    this.status = 0 /* Ok */;
+    return 0 /* Ok */;
   }
   /** Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame. */
   _fail(status: DecodeStatus, field: string, at: number): number {
@@ -158,32 +306,47 @@ export class GapNoticeDecoder implements DecodeFailure {
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;
     this._pos_symbol = 0;
+    this._load(NULL_FRAME, 0);
     return -1;
+  }
+  /** Decodes the scalar fields of the block at o into their slots. */
+  _load(b: Uint8Array, o: number): number {
+    const h_detectedAtUs = (b[(o + 4)]! | (b[(o + 4) + 1]! << 8) | (b[(o + 4) + 2]! << 16) | (b[(o + 4) + 3]! << 24));
+    if (h_detectedAtUs < -0x200000 || h_detectedAtUs > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'GapNotice.detectedAtUs', o);
+    this._f_detectedAtUs = h_detectedAtUs * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
+    const h_expectedId = (b[(o + 8 + 4)]! | (b[(o + 8 + 4) + 1]! << 8) | (b[(o + 8 + 4) + 2]! << 16) | (b[(o + 8 + 4) + 3]! << 24));
+    if (h_expectedId < -0x200000 || h_expectedId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'GapNotice.expectedId', o + 8);
+    this._f_expectedId = h_expectedId * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
+    const h_receivedId = (b[(o + 16 + 4)]! | (b[(o + 16 + 4) + 1]! << 8) | (b[(o + 16 + 4) + 2]! << 16) | (b[(o + 16 + 4) + 3]! << 24));
+    if (h_receivedId < -0x200000 || h_receivedId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'GapNotice.receivedId', o + 16);
+    this._f_receivedId = h_receivedId * 4294967296 + ((b[(o + 16)]! | (b[(o + 16) + 1]! << 8) | (b[(o + 16) + 2]! << 16) | (b[(o + 16) + 3]! << 24)) >>> 0);
+    this._f_kind = b[(o + 24)]!;
+    return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */
   error(): DecodeError | undefined {
     return this.status === DecodeStatus.Ok ? undefined : new DecodeError(this);
   }
   get detectedAtUs(): number {
-    return readI64(this.buffer, this.base + 0);
+    return this._f_detectedAtUs;
   }
   detectedAtUsBigInt(): bigint {
     return readI64BigInt(this.buffer, this.base + 0);
   }
   get expectedId(): number {
-    return readI64(this.buffer, this.base + 8);
+    return this._f_expectedId;
   }
   expectedIdBigInt(): bigint {
     return readI64BigInt(this.buffer, this.base + 8);
   }
   get receivedId(): number {
-    return readI64(this.buffer, this.base + 16);
+    return this._f_receivedId;
   }
   receivedIdBigInt(): bigint {
     return readI64BigInt(this.buffer, this.base + 16);
   }
   get kind(): GapKind {
-    return readU8(this.buffer, this.base + 24) as GapKind;
+    return this._f_kind as GapKind;
   }
   /** Byte length of symbol. */
   get symbolLength(): number {
@@ -196,7 +359,21 @@ export class GapNoticeDecoder implements DecodeFailure {
   /** symbol as text; repeated short values return a cached string without allocating. */
   symbol(): string {
     if (this._pos_symbol < 0) return '';
-    return decodeUtf8Cached(this.buffer, this._pos_symbol + 1, readU8(this.buffer, this._pos_symbol));
+    const b = this.buffer;
+    const o = this._pos_symbol + 1;
+    const n = readU8(b, this._pos_symbol);
+    const last = this._mb_symbol;
+    if (last.length === n) {
+      let i = 0;
+      while (i < n && last[i] === b[o + i]) i++;
+      if (i === n) return this._ms_symbol;
+    }
+    const text = decodeUtf8Cached(b, o, n);
+    const copy = new Uint8Array(n); // a copy: Buffer#slice would alias the reused frame
+    copy.set(b.subarray(o, o + n));
+    this._mb_symbol = copy;
+    this._ms_symbol = text;
+    return text;
   }
   /** The message as a plain object with raw wire values (mantissas, enum numbers); allocates, for logs and tests. */
   toObject(): Record<string, unknown> {

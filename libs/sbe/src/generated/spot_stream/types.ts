@@ -14,39 +14,183 @@ import {
   checkSafeInteger,
   decimalStringToMantissa,
   decimalStringToMantissaBigInt,
-  decimalToNumber,
   decimalToString,
   decodeLimits,
   decodeUtf8Cached,
   encodeUtf8Into,
-  isI64Null,
-  isSafeI64,
-  isSafeU64,
-  isU64Null,
-  readF32,
-  readF64,
   readFixedString,
   readI128BigInt,
-  readI16,
-  readI32,
-  readI64,
-  readI64BigInt,
-  readI8,
-  readU16,
-  readU32,
-  readU64,
-  readU64BigInt,
-  readU8,
-  writeF32,
-  writeF64,
   writeFixedString,
-  writeI64,
-  writeI64BigInt,
-  writeU16,
-  writeU32,
-  writeU8,
 } from '../../runtime/index.ts';
 import type { DecodeFailure } from '../../runtime/index.ts';
+
+// ---- inlined from libs/sbe/src/runtime/bytes.ts ----
+/**
+ * Little-endian primitive reads and writes over a plain Uint8Array (a Buffer
+ * is one). Indexed byte access keeps the hot path free of DataView
+ * allocations and works on any view the caller hands us. Callers guarantee
+ * bounds: decoders validate the whole frame once in `wrap()`, encoders check
+ * capacity before writing a block.
+ *
+ * The generator copies this file into every generated module (imports
+ * across ES modules are not inlined by V8 and cost 2-3x per read), so it
+ * must stay self-contained: no imports.
+ */
+
+const TWO_32 = 4294967296;
+
+function readU8(b: Uint8Array, o: number): number {
+  return b[o]!;
+}
+
+function readI8(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) >> 24;
+}
+
+function readU16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+function readI16(b: Uint8Array, o: number): number {
+  return ((b[o]! | (b[o + 1]! << 8)) << 16) >> 16;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+function readI32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+
+/** int64 as a number; exact because decoders reject frames whose value would round (see isSafeI64). */
+function readI64(b: Uint8Array, o: number): number {
+  return readI32(b, o + 4) * TWO_32 + (readI32(b, o) >>> 0);
+}
+
+/** uint64 as a number; exact under the same validation as readI64. */
+function readU64(b: Uint8Array, o: number): number {
+  return (readI32(b, o + 4) >>> 0) * TWO_32 + (readI32(b, o) >>> 0);
+}
+
+/**
+ * True when the int64 at `o` lies in [-2^53, 2^53 - 1], i.e. converts to a
+ * number without rounding: the top 16 bits, sign-extended, are in [-32, 31].
+ */
+function isSafeI64(b: Uint8Array, o: number): boolean {
+  const top = ((b[o + 6]! | (b[o + 7]! << 8)) << 16) >> 16;
+  return top >= -32 && top <= 31;
+}
+
+/** True when the uint64 at `o` is below 2^53. */
+function isSafeU64(b: Uint8Array, o: number): boolean {
+  return b[o + 7] === 0 && b[o + 6]! <= 0x1f;
+}
+
+/** True when the int64 at `o` is the SBE null value -2^63. */
+function isI64Null(b: Uint8Array, o: number): boolean {
+  return readI32(b, o + 4) === -0x80000000 && readU32(b, o) === 0;
+}
+
+/** True when the uint64 at `o` is the SBE null value 2^64 - 1. */
+function isU64Null(b: Uint8Array, o: number): boolean {
+  return readU32(b, o + 4) === 0xffffffff && readU32(b, o) === 0xffffffff;
+}
+
+function readI64BigInt(b: Uint8Array, o: number): bigint {
+  return (BigInt(readI32(b, o + 4)) << 32n) | BigInt(readU32(b, o));
+}
+
+function readU64BigInt(b: Uint8Array, o: number): bigint {
+  return (BigInt(readU32(b, o + 4)) << 32n) | BigInt(readU32(b, o));
+}
+
+// One shared scratch pair so float reads and writes never allocate.
+const scratch = new ArrayBuffer(8);
+const scratchBytes = new Uint8Array(scratch);
+const scratchF32 = new Float32Array(scratch);
+const scratchF64 = new Float64Array(scratch);
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function loadScratch(b: Uint8Array, o: number, n: number): void {
+  for (let i = 0; i < n; i++) scratchBytes[littleEndianHost ? i : n - 1 - i] = b[o + i]!;
+}
+
+function storeScratch(b: Uint8Array, o: number, n: number): void {
+  for (let i = 0; i < n; i++) b[o + i] = scratchBytes[littleEndianHost ? i : n - 1 - i]!;
+}
+
+function readF32(b: Uint8Array, o: number): number {
+  loadScratch(b, o, 4);
+  return scratchF32[0]!;
+}
+
+function readF64(b: Uint8Array, o: number): number {
+  loadScratch(b, o, 8);
+  return scratchF64[0]!;
+}
+
+function writeU8(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+}
+
+function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+}
+
+function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+/** Writes an int64 or uint64 given as a safe integer number (two's complement for negatives). */
+function writeI64(b: Uint8Array, o: number, v: number): void {
+  const lo = v >>> 0;
+  const hi = Math.floor(v / TWO_32);
+  writeU32(b, o, lo);
+  writeU32(b, o + 4, hi >>> 0);
+}
+
+function writeI64BigInt(b: Uint8Array, o: number, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  writeU32(b, o, Number(u & 0xffffffffn));
+  writeU32(b, o + 4, Number(u >> 32n));
+}
+
+function writeF32(b: Uint8Array, o: number, v: number): void {
+  scratchF32[0] = v;
+  storeScratch(b, o, 4);
+}
+
+function writeF64(b: Uint8Array, o: number, v: number): void {
+  scratchF64[0] = v;
+  storeScratch(b, o, 8);
+}
+
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The decimal as the nearest double. For |exponent| ≤ 22 both operands are
+ * exact doubles, so one IEEE division/multiplication gives the correctly
+ * rounded result (the same number parseFloat gives for the decimal string).
+ */
+function decimalToNumber(mantissa: number, exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
+}
+
+/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+function decimalDivisor(exponent: number): number {
+  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+}
+
+function decimalToNumberWide(mantissa: number, exponent: number): number {
+  if (exponent > 0 && exponent <= 22) return mantissa * POW10[exponent]!;
+  return Number(`${mantissa}e${exponent}`);
+}
+// ---- end of inlined primitives ----
 
 export const BoolEnum = {
   False: 0,
