@@ -318,11 +318,12 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
     for (const e of localExponents(ctx)) w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name} ?? 0);`);
     // Decimal values eagerly too: a getter doing the division would be too big to inline.
     for (const f of eager.filter(isDecimal)) {
-      const m = `this._f_${f.name}`;
+      const m = `m_${f.name}`;
       const d = divisorSlot(ctx, f);
       const value = `${d} !== 0 ? ${m} / ${d} : decimalToNumberWide(${m}, ${exponentSlot(ctx, f)})`;
       const nullable = f.presence === 'optional' || f.sinceVersion > 0;
-      w.line(nullable ? `this._d_${f.name} = ${m} === null ? null : ${value.replaceAll(m, `${m}!`)};` : `this._d_${f.name} = ${value};`);
+      w.line(`const ${m} = this._f_${f.name};`);
+      w.line(nullable ? `this._d_${f.name} = ${m} === null ? null : ${value};` : `this._d_${f.name} = ${value};`);
     }
     if (checked) w.line('return 0;');
   });

@@ -515,8 +515,10 @@ export class TradeBackfillTradesDecoder {
     this._f_timeUs = (b[(o + 24) + 4]! | (b[(o + 24) + 5]! << 8) | (b[(o + 24) + 6]! << 16) | (b[(o + 24) + 7]! << 24)) * 4294967296 + ((b[(o + 24)]! | (b[(o + 24) + 1]! << 8) | (b[(o + 24) + 2]! << 16) | (b[(o + 24) + 3]! << 24)) >>> 0);
     this._f_isBuyerMaker = b[(o + 32)]!;
     this._f_isBestMatch = b[(o + 33)]!;
-    this._d_price = this._div_priceExponent !== 0 ? this._f_price / this._div_priceExponent : decimalToNumberWide(this._f_price, this._exp_priceExponent);
-    this._d_qty = this._div_qtyExponent !== 0 ? this._f_qty / this._div_qtyExponent : decimalToNumberWide(this._f_qty, this._exp_qtyExponent);
+    const m_price = this._f_price;
+    this._d_price = this._div_priceExponent !== 0 ? m_price / this._div_priceExponent : decimalToNumberWide(m_price, this._exp_priceExponent);
+    const m_qty = this._f_qty;
+    this._d_qty = this._div_qtyExponent !== 0 ? m_qty / this._div_qtyExponent : decimalToNumberWide(m_qty, this._exp_qtyExponent);
   }
   get id(): number {
     return this._f_id;

@@ -333,10 +333,14 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     this._f_askQty = h_askQty * 4294967296 + ((b[(o + 42)]! | (b[(o + 42) + 1]! << 8) | (b[(o + 42) + 2]! << 16) | (b[(o + 42) + 3]! << 24)) >>> 0);
     this._div_priceExponent = decimalDivisor(this._f_priceExponent ?? 0);
     this._div_qtyExponent = decimalDivisor(this._f_qtyExponent ?? 0);
-    this._d_bidPrice = this._div_priceExponent !== 0 ? this._f_bidPrice / this._div_priceExponent : decimalToNumberWide(this._f_bidPrice, this._f_priceExponent!);
-    this._d_bidQty = this._div_qtyExponent !== 0 ? this._f_bidQty / this._div_qtyExponent : decimalToNumberWide(this._f_bidQty, this._f_qtyExponent!);
-    this._d_askPrice = this._div_priceExponent !== 0 ? this._f_askPrice / this._div_priceExponent : decimalToNumberWide(this._f_askPrice, this._f_priceExponent!);
-    this._d_askQty = this._div_qtyExponent !== 0 ? this._f_askQty / this._div_qtyExponent : decimalToNumberWide(this._f_askQty, this._f_qtyExponent!);
+    const m_bidPrice = this._f_bidPrice;
+    this._d_bidPrice = this._div_priceExponent !== 0 ? m_bidPrice / this._div_priceExponent : decimalToNumberWide(m_bidPrice, this._f_priceExponent!);
+    const m_bidQty = this._f_bidQty;
+    this._d_bidQty = this._div_qtyExponent !== 0 ? m_bidQty / this._div_qtyExponent : decimalToNumberWide(m_bidQty, this._f_qtyExponent!);
+    const m_askPrice = this._f_askPrice;
+    this._d_askPrice = this._div_priceExponent !== 0 ? m_askPrice / this._div_priceExponent : decimalToNumberWide(m_askPrice, this._f_priceExponent!);
+    const m_askQty = this._f_askQty;
+    this._d_askQty = this._div_qtyExponent !== 0 ? m_askQty / this._div_qtyExponent : decimalToNumberWide(m_askQty, this._f_qtyExponent!);
     return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */

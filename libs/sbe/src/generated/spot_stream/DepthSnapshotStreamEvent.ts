@@ -500,8 +500,10 @@ export class DepthSnapshotStreamEventBidsDecoder {
   _load(b: Uint8Array, o: number): void {
     this._f_price = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
     this._f_qty = (b[(o + 8) + 4]! | (b[(o + 8) + 5]! << 8) | (b[(o + 8) + 6]! << 16) | (b[(o + 8) + 7]! << 24)) * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    this._d_price = this._div_priceExponent !== 0 ? this._f_price / this._div_priceExponent : decimalToNumberWide(this._f_price, this._exp_priceExponent);
-    this._d_qty = this._div_qtyExponent !== 0 ? this._f_qty / this._div_qtyExponent : decimalToNumberWide(this._f_qty, this._exp_qtyExponent);
+    const m_price = this._f_price;
+    this._d_price = this._div_priceExponent !== 0 ? m_price / this._div_priceExponent : decimalToNumberWide(m_price, this._exp_priceExponent);
+    const m_qty = this._f_qty;
+    this._d_qty = this._div_qtyExponent !== 0 ? m_qty / this._div_qtyExponent : decimalToNumberWide(m_qty, this._exp_qtyExponent);
   }
   get price(): number {
     return this._d_price;
@@ -602,8 +604,10 @@ export class DepthSnapshotStreamEventAsksDecoder {
   _load(b: Uint8Array, o: number): void {
     this._f_price = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
     this._f_qty = (b[(o + 8) + 4]! | (b[(o + 8) + 5]! << 8) | (b[(o + 8) + 6]! << 16) | (b[(o + 8) + 7]! << 24)) * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    this._d_price = this._div_priceExponent !== 0 ? this._f_price / this._div_priceExponent : decimalToNumberWide(this._f_price, this._exp_priceExponent);
-    this._d_qty = this._div_qtyExponent !== 0 ? this._f_qty / this._div_qtyExponent : decimalToNumberWide(this._f_qty, this._exp_qtyExponent);
+    const m_price = this._f_price;
+    this._d_price = this._div_priceExponent !== 0 ? m_price / this._div_priceExponent : decimalToNumberWide(m_price, this._exp_priceExponent);
+    const m_qty = this._f_qty;
+    this._d_qty = this._div_qtyExponent !== 0 ? m_qty / this._div_qtyExponent : decimalToNumberWide(m_qty, this._exp_qtyExponent);
   }
   get price(): number {
     return this._d_price;
