@@ -52,22 +52,27 @@ export function compositeEncoderName(t: CompositeType): string {
   return `${pascal(t.name)}Encoder`;
 }
 
+/** Fields, nested flyweights and wrap() shared by composite decoders and encoders. */
+function emitCompositePreamble(w: CodeWriter, t: CompositeType, nested: (c: CompositeType) => string): void {
+  w.line(`static readonly SIZE = ${t.size};`);
+  w.line('buffer: Uint8Array = EMPTY_BUFFER;');
+  w.line('base = 0;');
+  for (const m of t.members) {
+    if (m.type.kind === 'composite') w.line(`private readonly m_${m.name} = new ${nested(m.type)}();`);
+  }
+  w.line();
+  w.block('wrap(buffer: Uint8Array, offset: number): this', () => {
+    w.line('this.buffer = buffer;');
+    w.line('this.base = offset;');
+    w.line('return this;');
+  });
+}
+
 function emitCompositeDecoder(w: CodeWriter, t: CompositeType): void {
   const cls = compositeDecoderName(t);
   w.doc(`Flyweight over the ${t.name} composite (${t.size} bytes).`);
   w.block(`export class ${cls}`, () => {
-    w.line(`static readonly SIZE = ${t.size};`);
-    w.line('buffer: Uint8Array = EMPTY_BUFFER;');
-    w.line('base = 0;');
-    for (const m of t.members) {
-      if (m.type.kind === 'composite') w.line(`private readonly m_${m.name} = new ${compositeDecoderName(m.type)}();`);
-    }
-    w.line();
-    w.block('wrap(buffer: Uint8Array, offset: number): this', () => {
-      w.line('this.buffer = buffer;');
-      w.line('this.base = offset;');
-      w.line('return this;');
-    });
+    emitCompositePreamble(w, t, compositeDecoderName);
     for (const m of t.members) {
       const name = compositeMemberName(m.name);
       const at = `this.base + ${m.offset}`;
@@ -121,18 +126,7 @@ function emitCompositeEncoder(w: CodeWriter, t: CompositeType): void {
   const cls = compositeEncoderName(t);
   w.doc(`Writes the ${t.name} composite (${t.size} bytes); the caller guarantees capacity.`);
   w.block(`export class ${cls}`, () => {
-    w.line(`static readonly SIZE = ${t.size};`);
-    w.line('buffer: Uint8Array = EMPTY_BUFFER;');
-    w.line('base = 0;');
-    for (const m of t.members) {
-      if (m.type.kind === 'composite') w.line(`private readonly m_${m.name} = new ${compositeEncoderName(m.type)}();`);
-    }
-    w.line();
-    w.block('wrap(buffer: Uint8Array, offset: number): this', () => {
-      w.line('this.buffer = buffer;');
-      w.line('this.base = offset;');
-      w.line('return this;');
-    });
+    emitCompositePreamble(w, t, compositeEncoderName);
     for (const m of t.members) {
       const name = compositeMemberName(m.name);
       const at = `this.base + ${m.offset}`;

@@ -61,6 +61,11 @@ export function classifyPayload(data: unknown): StreamPayloadKind | undefined {
   return undefined;
 }
 
+/** A price/quantity level group encoder of any of the depth messages. */
+interface LevelEncoder {
+  next(): { priceMantissa(v: number): { qtyMantissa(v: number): unknown } };
+}
+
 /** Binance's JSON times are milliseconds; SBE times are microseconds. */
 const MS_TO_US = 1000;
 
@@ -74,6 +79,12 @@ export class BinanceJsonTranscoder {
     readonly priceExponent = -8,
     readonly qtyExponent = -8,
   ) {}
+
+  private writeLevels(group: LevelEncoder, levels: [string, string][]): void {
+    for (const [p, q] of levels) {
+      group.next().priceMantissa(decimalStringToMantissa(p, this.priceExponent)).qtyMantissa(decimalStringToMantissa(q, this.qtyExponent));
+    }
+  }
 
   /** TradesStreamEvent (one trade per event, as the JSON stream sends them). Returns bytes written. */
   encodeTrade(t: JsonTrade, out: Uint8Array, offset = 0): number {
@@ -118,14 +129,8 @@ export class BinanceJsonTranscoder {
       .lastBookUpdateId(d.u)
       .priceExponent(this.priceExponent)
       .qtyExponent(this.qtyExponent);
-    const bids = e.bidsCount(d.b.length);
-    for (const [p, q] of d.b) {
-      bids.next().priceMantissa(decimalStringToMantissa(p, this.priceExponent)).qtyMantissa(decimalStringToMantissa(q, this.qtyExponent));
-    }
-    const asks = e.asksCount(d.a.length);
-    for (const [p, q] of d.a) {
-      asks.next().priceMantissa(decimalStringToMantissa(p, this.priceExponent)).qtyMantissa(decimalStringToMantissa(q, this.qtyExponent));
-    }
+    this.writeLevels(e.bidsCount(d.b.length), d.b);
+    this.writeLevels(e.asksCount(d.a.length), d.a);
     e.symbol(d.s);
     return e.encodedLength;
   }
@@ -146,14 +151,8 @@ export class BinanceJsonTranscoder {
       .receiveTimeUs(receiveTimeUs)
       .priceExponent(this.priceExponent)
       .qtyExponent(this.qtyExponent);
-    const bids = e.bidsCount(s.bids.length);
-    for (const [p, q] of s.bids) {
-      bids.next().priceMantissa(decimalStringToMantissa(p, this.priceExponent)).qtyMantissa(decimalStringToMantissa(q, this.qtyExponent));
-    }
-    const asks = e.asksCount(s.asks.length);
-    for (const [p, q] of s.asks) {
-      asks.next().priceMantissa(decimalStringToMantissa(p, this.priceExponent)).qtyMantissa(decimalStringToMantissa(q, this.qtyExponent));
-    }
+    this.writeLevels(e.bidsCount(s.bids.length), s.bids);
+    this.writeLevels(e.asksCount(s.asks.length), s.asks);
     e.symbol(symbol);
     return e.encodedLength;
   }
