@@ -1,13 +1,21 @@
 /**
  * pnpm bench:sbe — decode cost of the generated SBE decoders vs JSON.parse on
  * the same real Binance events (hftbacktest spot recordings: trade,
- * bookTicker, depth diff). Each JSON payload is transcoded to the SBE frame
- * Binance sends for it; both forms are decoded side by side in one process,
- * after warm-up, over several interleaved repetitions (median reported).
+ * bookTicker, depth diff). Each recorded JSON message is transcoded to the
+ * SBE frame Binance sends for it; both forms are decoded side by side in one
+ * process, after warm-up, over interleaved repetitions (median reported).
  *
- * SBE side: wrap (full validation) + read every field as a number + symbol.
- * JSON side: JSON.parse alone ("json"), and JSON.parse plus the Number()
- * conversions needed to reach the same information ("json_full").
+ * Two like-for-like comparisons:
+ *  - exact values (headline `ratio`): SBE wrap (full validation) + every field
+ *    read in its exact form (ids, times, price/qty mantissas, flags, symbol)
+ *    vs JSON.parse of the message as recorded on the combined stream (which
+ *    yields prices as exact decimal strings). The SBE combined stream sends
+ *    bare frames, so the recorded JSON message is the like-for-like message.
+ *  - floats (`ratio_numbers`): SBE with price/qty as JS numbers vs JSON.parse
+ *    plus the Number() conversions that reach the same numbers.
+ * Also reported: JSON.parse of the bare payload (single-stream form), and
+ * "streaming" figures that walk the whole multi-MB set (mostly out of cache)
+ * instead of decoding each frame hot, as a just-received frame is.
  * Last line of output: one JSON object.
  */
 import { readRecording, spotBtcusdtRecordings } from '@hotpath/recordings';
@@ -22,13 +30,16 @@ import {
 } from '@hotpath/sbe';
 
 type Kind = 'trade' | 'bookTicker' | 'depthUpdate';
-const KINDS: Kind[] = ['trade', 'bookTicker', 'depthUpdate'];
+const KINDS = (process.env['BENCH_KINDS']?.split(',') ?? ['trade', 'bookTicker', 'depthUpdate']) as Kind[];
 const REPS = Number(process.env['BENCH_REPS'] ?? 7);
 const MIN_SAMPLE_MS = 150;
 
 const { files, source } = spotBtcusdtRecordings();
 const frames: Record<Kind, Buffer[]> = { trade: [], bookTicker: [], depthUpdate: [] };
-const texts: Record<Kind, string[]> = { trade: [], bookTicker: [], depthUpdate: [] };
+/** The JSON messages as recorded on the combined-stream connection. */
+const wire: Record<Kind, string[]> = { trade: [], bookTicker: [], depthUpdate: [] };
+/** The bare payloads, as a single-stream /ws/<stream> connection delivers them. */
+const payloads: Record<Kind, string[]> = { trade: [], bookTicker: [], depthUpdate: [] };
 const transcoder = new BinanceJsonTranscoder();
 const scratch = Buffer.alloc(256 * 1024);
 
@@ -42,26 +53,40 @@ for (const file of files) {
     else continue;
     // One Buffer per message, as the WebSocket client hands them over.
     frames[kind].push(Buffer.from(scratch.subarray(0, n)));
-    texts[kind].push(line.json);
+    wire[kind].push(line.wire);
+    payloads[kind].push(line.json);
   }
 }
 
 let sink = 0;
 const decoder = new spot.SpotStreamDecoder();
 
-// One handler per message kind, as a consumer dispatching on templateId would
-// write it (each gets its own optimization and inlining budget in V8).
-function onTrade(m: spot.TradesStreamEventDecoder): void {
+// One handler per message kind, as a consumer dispatching on templateId writes it.
+function tradeExact(m: spot.TradesStreamEventDecoder): void {
+  sink += m.eventTime + m.transactTime + m.priceExponent + m.qtyExponent + m.symbol().length;
+  const g = m.trades();
+  while (g.next()) sink += g.id + g.priceMantissa + g.qtyMantissa + g.isBuyerMaker;
+}
+function tradeNumbers(m: spot.TradesStreamEventDecoder): void {
   sink += m.eventTime + m.transactTime + m.symbol().length;
   const g = m.trades();
   while (g.next()) sink += g.id + g.price + g.qty + g.isBuyerMaker;
 }
-
-function onBestBidAsk(m: spot.BestBidAskStreamEventDecoder): void {
+function bboExact(m: spot.BestBidAskStreamEventDecoder): void {
+  sink += m.eventTime + m.bookUpdateId + m.priceExponent + m.qtyExponent + m.symbol().length;
+  sink += m.bidPriceMantissa + m.bidQtyMantissa + m.askPriceMantissa + m.askQtyMantissa;
+}
+function bboNumbers(m: spot.BestBidAskStreamEventDecoder): void {
   sink += m.eventTime + m.bookUpdateId + m.bidPrice + m.bidQty + m.askPrice + m.askQty + m.symbol().length;
 }
-
-function onDepthDiff(m: spot.DepthDiffStreamEventDecoder): void {
+function depthExact(m: spot.DepthDiffStreamEventDecoder): void {
+  sink += m.eventTime + m.firstBookUpdateId + m.lastBookUpdateId + m.priceExponent + m.qtyExponent + m.symbol().length;
+  const b = m.bids();
+  while (b.next()) sink += b.priceMantissa + b.qtyMantissa;
+  const a = m.asks();
+  while (a.next()) sink += a.priceMantissa + a.qtyMantissa;
+}
+function depthNumbers(m: spot.DepthDiffStreamEventDecoder): void {
   sink += m.eventTime + m.firstBookUpdateId + m.lastBookUpdateId + m.symbol().length;
   const b = m.bids();
   while (b.next()) sink += b.price + b.qty;
@@ -69,61 +94,82 @@ function onDepthDiff(m: spot.DepthDiffStreamEventDecoder): void {
   while (a.next()) sink += a.price + a.qty;
 }
 
-function sbeDecode(list: Buffer[]): void {
+function sbeExact(list: readonly Buffer[]): void {
   for (let i = 0; i < list.length; i++) {
     const f = list[i]!;
     if (decoder.wrap(f, 0, f.length) !== DecodeStatus.Ok) throw new Error(`decode failed: ${decoder.error()?.message}`);
-    switch (decoder.templateId) {
-      case 10000:
-        onTrade(decoder.tradesStreamEvent);
-        break;
-      case 10001:
-        onBestBidAsk(decoder.bestBidAskStreamEvent);
-        break;
-      case 10003:
-        onDepthDiff(decoder.depthDiffStreamEvent);
-        break;
-    }
+    const t = decoder.templateId;
+    if (t === 10000) tradeExact(decoder.tradesStreamEvent);
+    else if (t === 10001) bboExact(decoder.bestBidAskStreamEvent);
+    else if (t === 10003) depthExact(decoder.depthDiffStreamEvent);
   }
 }
 
-function jsonParse(list: string[]): void {
+function sbeNumbers(list: readonly Buffer[]): void {
   for (let i = 0; i < list.length; i++) {
-    const o = JSON.parse(list[i]!) as { E?: number };
-    sink += o.E ?? 1;
+    const f = list[i]!;
+    if (decoder.wrap(f, 0, f.length) !== DecodeStatus.Ok) throw new Error(`decode failed: ${decoder.error()?.message}`);
+    const t = decoder.templateId;
+    if (t === 10000) tradeNumbers(decoder.tradesStreamEvent);
+    else if (t === 10001) bboNumbers(decoder.bestBidAskStreamEvent);
+    else if (t === 10003) depthNumbers(decoder.depthDiffStreamEvent);
   }
 }
 
-function jsonFull(list: string[], kind: Kind): void {
+function jsonParse(list: readonly string[]): void {
   for (let i = 0; i < list.length; i++) {
-    const o = JSON.parse(list[i]!);
-    if (kind === 'trade') sink += o.E + o.T + o.t + Number(o.p) + Number(o.q) + (o.m ? 1 : 0) + o.s.length;
-    else if (kind === 'bookTicker') sink += o.u + Number(o.b) + Number(o.B) + Number(o.a) + Number(o.A) + o.s.length;
-    else {
+    const o = JSON.parse(list[i]!) as { E?: number; stream?: string };
+    sink += o.E ?? o.stream?.length ?? 1;
+  }
+}
+
+function jsonNumbers(list: readonly string[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const parsed = JSON.parse(list[i]!);
+    const o = parsed.data ?? parsed;
+    if (o.e === 'trade') sink += o.E + o.T + o.t + Number(o.p) + Number(o.q) + (o.m ? 1 : 0) + o.s.length;
+    else if (o.e === 'depthUpdate') {
       sink += o.E + o.U + o.u + o.s.length;
       for (const [p, q] of o.b) sink += Number(p) + Number(q);
       for (const [p, q] of o.a) sink += Number(p) + Number(q);
-    }
+    } else sink += o.u + Number(o.b) + Number(o.B) + Number(o.a) + Number(o.A) + o.s.length;
   }
 }
 
-/** ns per message: repeat the pass until a sample lasts long enough to time reliably. */
-function measure(passes: () => void, count: number): number {
+/** ns per message over the whole list, repeated until a sample is long enough to time. */
+function measureStreaming<T>(list: readonly T[], pass: (l: readonly T[]) => void): number {
   let loops = 0;
   const start = process.hrtime.bigint();
   let elapsed = 0n;
   do {
-    passes();
+    pass(list);
     loops++;
     elapsed = process.hrtime.bigint() - start;
   } while (elapsed < BigInt(MIN_SAMPLE_MS * 1e6));
-  return Number(elapsed) / (loops * count);
+  return Number(elapsed) / (loops * list.length);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
+/**
+ * ns per message with each chunk of CHUNK events decoded HOT_PASSES times in
+ * a row (the first, cache-warming pass untimed): the bytes are in cache, as a
+ * frame just received from the socket is.
+ */
+const CHUNK = 256;
+const HOT_PASSES = 8;
+function measureHot<T>(list: readonly T[], pass: (l: readonly T[]) => void): number {
+  let total = 0n;
+  for (let i = 0; i < list.length; i += CHUNK) {
+    const chunk = list.slice(i, i + CHUNK);
+    pass(chunk);
+    const start = process.hrtime.bigint();
+    for (let k = 0; k < HOT_PASSES; k++) pass(chunk);
+    total += process.hrtime.bigint() - start;
+  }
+  return Number(total) / (HOT_PASSES * list.length);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number): number => Number(x.toFixed(1));
 
 interface Row {
   kind: Kind;
@@ -132,49 +178,69 @@ interface Row {
   json_bytes_per_msg: number;
   sbe_ns_per_msg: number;
   json_ns_per_msg: number;
-  json_full_ns_per_msg: number;
   ratio: number;
-  ratio_full: number;
+  sbe_numbers_ns_per_msg: number;
+  json_numbers_ns_per_msg: number;
+  ratio_numbers: number;
+  json_payload_ns_per_msg: number;
+  ratio_payload: number;
+  sbe_streaming_ns_per_msg: number;
+  json_streaming_ns_per_msg: number;
+  ratio_streaming: number;
   sbe_spread_ns: number[];
 }
+
 const results: Row[] = [];
 let totalEvents = 0;
 for (const kind of KINDS) {
   const f = frames[kind];
-  const t = texts[kind];
+  const w = wire[kind];
+  const p = payloads[kind];
   totalEvents += f.length;
-  for (let w = 0; w < 3; w++) {
-    sbeDecode(f);
-    jsonParse(t);
-    jsonFull(t, kind);
+  for (let k = 0; k < 3; k++) {
+    sbeExact(f);
+    sbeNumbers(f);
+    jsonParse(w);
+    jsonNumbers(w);
   }
-  const sbe: number[] = [];
-  const json: number[] = [];
-  const full: number[] = [];
+  const m = { sbe: [] as number[], json: [] as number[], sbeNum: [] as number[], jsonNum: [] as number[], bare: [] as number[], sbeStream: [] as number[], jsonStream: [] as number[] };
+  // Interleaved repetitions: machine noise hits both sides alike.
   for (let r = 0; r < REPS; r++) {
-    sbe.push(measure(() => sbeDecode(f), f.length));
-    json.push(measure(() => jsonParse(t), t.length));
-    full.push(measure(() => jsonFull(t, kind), t.length));
+    m.sbe.push(measureHot(f, sbeExact));
+    m.json.push(measureHot(w, jsonParse));
+    m.sbeNum.push(measureHot(f, sbeNumbers));
+    m.jsonNum.push(measureHot(w, jsonNumbers));
+    m.bare.push(measureHot(p, jsonParse));
+    m.sbeStream.push(measureStreaming(f, sbeExact));
+    m.jsonStream.push(measureStreaming(w, jsonParse));
   }
   const row: Row = {
     kind,
     events: f.length,
     sbe_bytes_per_msg: Math.round(f.reduce((a, b) => a + b.length, 0) / f.length),
-    json_bytes_per_msg: Math.round(t.reduce((a, b) => a + b.length, 0) / t.length),
-    sbe_ns_per_msg: Number(median(sbe).toFixed(1)),
-    json_ns_per_msg: Number(median(json).toFixed(1)),
-    json_full_ns_per_msg: Number(median(full).toFixed(1)),
-    ratio: Number((median(json) / median(sbe)).toFixed(1)),
-    ratio_full: Number((median(full) / median(sbe)).toFixed(1)),
-    sbe_spread_ns: [Number(Math.min(...sbe).toFixed(1)), Number(Math.max(...sbe).toFixed(1))],
+    json_bytes_per_msg: Math.round(w.reduce((a, b) => a + b.length, 0) / w.length),
+    sbe_ns_per_msg: round(median(m.sbe)),
+    json_ns_per_msg: round(median(m.json)),
+    ratio: round(median(m.json) / median(m.sbe)),
+    sbe_numbers_ns_per_msg: round(median(m.sbeNum)),
+    json_numbers_ns_per_msg: round(median(m.jsonNum)),
+    ratio_numbers: round(median(m.jsonNum) / median(m.sbeNum)),
+    json_payload_ns_per_msg: round(median(m.bare)),
+    ratio_payload: round(median(m.bare) / median(m.sbe)),
+    sbe_streaming_ns_per_msg: round(median(m.sbeStream)),
+    json_streaming_ns_per_msg: round(median(m.jsonStream)),
+    ratio_streaming: round(median(m.jsonStream) / median(m.sbeStream)),
+    sbe_spread_ns: [round(Math.min(...m.sbe)), round(Math.max(...m.sbe))],
   };
   results.push(row);
   console.log(
-    `${kind.padEnd(12)} n=${String(row.events).padStart(6)}  sbe ${String(row.sbe_ns_per_msg).padStart(7)} ns  json.parse ${String(row.json_ns_per_msg).padStart(7)} ns (x${row.ratio})  json+numbers ${String(row.json_full_ns_per_msg).padStart(7)} ns (x${row.ratio_full})`,
+    `${kind.padEnd(11)} n=${String(row.events).padStart(6)} | exact: sbe ${row.sbe_ns_per_msg} ns, JSON.parse ${row.json_ns_per_msg} ns, x${row.ratio}` +
+      ` | numbers: sbe ${row.sbe_numbers_ns_per_msg} ns, JSON.parse+Number ${row.json_numbers_ns_per_msg} ns, x${row.ratio_numbers}` +
+      ` | bare payload JSON x${row.ratio_payload} | streaming x${row.ratio_streaming}`,
   );
 }
 
-const weighted = (key: 'sbe_ns_per_msg' | 'json_ns_per_msg') => results.reduce((a, r) => a + r[key] * r.events, 0) / totalEvents;
+const weighted = (key: 'sbe_ns_per_msg' | 'json_ns_per_msg'): number => results.reduce((a, r) => a + r[key] * r.events, 0) / totalEvents;
 if (sink === 42) console.log('');
 console.log(
   JSON.stringify({
@@ -183,9 +249,9 @@ console.log(
     node: process.version,
     events: totalEvents,
     reps: REPS,
-    sbe_ns_per_msg: Number(weighted('sbe_ns_per_msg').toFixed(1)),
-    json_ns_per_msg: Number(weighted('json_ns_per_msg').toFixed(1)),
-    ratio: Number((weighted('json_ns_per_msg') / weighted('sbe_ns_per_msg')).toFixed(1)),
+    sbe_ns_per_msg: round(weighted('sbe_ns_per_msg')),
+    json_ns_per_msg: round(weighted('json_ns_per_msg')),
+    ratio: round(weighted('json_ns_per_msg') / weighted('sbe_ns_per_msg')),
     kinds: results,
   }),
 );

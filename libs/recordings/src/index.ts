@@ -36,8 +36,10 @@ export interface RecordedLine {
   stream: string;
   /** The Binance JSON payload. */
   data: unknown;
-  /** The payload's JSON text exactly as recorded. */
+  /** The payload's JSON text (what a single-stream `/ws/<stream>` connection receives). */
   json: string;
+  /** The whole recorded message text, exactly as received on the combined-stream connection. */
+  wire: string;
 }
 
 export class RecordingFormatError extends Error {
@@ -55,17 +57,18 @@ export function readRecording(path: string): RecordedLine[] {
     const space = line.indexOf(' ');
     if (space <= 0) throw new RecordingFormatError(`${path}:${lineNo}: no timestamp`);
     const localTime = Number(line.slice(0, space));
+    const wire = line.slice(space + 1);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(line.slice(space + 1));
+      parsed = JSON.parse(wire);
     } catch (err) {
       throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`);
     }
     const o = parsed as { stream?: unknown; data?: unknown };
     if (typeof o.stream === 'string' && o.data !== undefined) {
-      out.push({ localTime, stream: o.stream, data: o.data, json: JSON.stringify(o.data) });
+      out.push({ localTime, stream: o.stream, data: o.data, json: JSON.stringify(o.data), wire });
     } else {
-      out.push({ localTime, stream: 'snapshot', data: parsed, json: line.slice(space + 1) });
+      out.push({ localTime, stream: 'snapshot', data: parsed, json: wire, wire });
     }
   }
   return out;

@@ -94,11 +94,22 @@ describe('typed decode errors', () => {
     expect(trades.eventTimeBigInt()).toBe(-(2n ** 53n));
     f.writeBigInt64LE(-(2n ** 53n) - 1n, 8);
     expect(trades.wrap(f)).toBe(DecodeStatus.Int64OutOfRange);
-    // inside a group entry too
+    // inside a group entry too, at the exact boundaries
     const g = frame(S1);
-    g.writeBigInt64LE(-(2n ** 62n), 40); // trades[0].price
-    expect(trades.wrap(g)).toBe(DecodeStatus.Int64OutOfRange);
-    expect(trades.errorField).toBe('TradesStreamEvent.trades.price');
+    for (const [v, ok] of [
+      [2n ** 53n - 1n, true],
+      [2n ** 53n, false],
+      [-(2n ** 53n), true],
+      [-(2n ** 53n) - 1n, false],
+      [-(2n ** 62n), false],
+      [2n ** 63n - 1n, false],
+      [-1n, true],
+    ] as const) {
+      g.writeBigInt64LE(v, 40); // trades[0].price
+      expect(trades.wrap(g), String(v)).toBe(ok ? DecodeStatus.Ok : DecodeStatus.Int64OutOfRange);
+      if (ok) expect(trades.trades().at(0).priceMantissa).toBe(Number(v));
+      else expect(trades.errorField).toBe('TradesStreamEvent.trades.price');
+    }
   });
 
   it('an enum value the schema does not list', () => {

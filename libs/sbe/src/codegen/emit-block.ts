@@ -6,7 +6,7 @@
  */
 import { PRIMITIVE_SIZE, isFlat, type Block, type DataField, type Field, type Group, type Message, type Primitive, type Schema } from './ir.ts';
 import { accessorName, pascal } from './names.ts';
-import { defaultNull, inlineReadExpr, is64, readExpr, writeStmt } from './primitives.ts';
+import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, writeStmt } from './primitives.ts';
 import {
   compositeDecoderName,
   compositeEncoderName,
@@ -203,7 +203,13 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
   // per-caller bytecode budget lasts, then every field costs a call).
   if (isDecimal(f)) {
     const exp = exponentSlot(ctx, f);
-    w.block(`get ${name}(): number${orNull}`, () => w.line(`return this._d_${f.name};`));
+    const scale = `${multiplierSlot(ctx, f)} / ${divisorSlot(ctx, f)}`;
+    w.block(`get ${name}(): number${orNull}`, () => {
+      if (nullable) {
+        w.line(`const m = this._f_${f.name};`);
+        w.line(`return m === null ? null : (m * ${scale});`);
+      } else w.line(`return (this._f_${f.name} * ${scale});`);
+    });
     w.block(`get ${name}Mantissa(): number${orNull}`, () => w.line(`return this._f_${f.name};`));
     w.block(`${name}Decimal(): string${orNull}`, () => {
       w.line(`const m = this._f_${f.name};`);
@@ -222,6 +228,11 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
   }
 }
 
+/** Flat groups with a non-empty entry iterate by position: entry i is at start + i * blockLength. */
+function byPosition(g: Group): boolean {
+  return isFlat(g) && g.blockLength > 0;
+}
+
 /** Fields decoded eagerly into number slots: scalars, enums and sets. */
 function isEager(f: Field): boolean {
   if (f.presence === 'constant') return false;
@@ -235,9 +246,13 @@ function exponentSlot(ctx: Ctx, f: Field): string {
   return depth === 0 ? `this._f_${field.name}!` : `this._exp_${field.name}`;
 }
 
-/** The divisor slot for decimal field `f` (see decimalDivisor). */
+/** The divisor and multiplier slots for decimal field `f` (see decimalDivisor in runtime/bytes.ts). */
 function divisorSlot(ctx: Ctx, f: Field): string {
   return `this._div_${findExponent(ctx, f).field.name}`;
+}
+
+function multiplierSlot(ctx: Ctx, f: Field): string {
+  return `this._mul_${findExponent(ctx, f).field.name}`;
 }
 
 /** Exponent fields of this block that scale some decimal of this block or of a nested group. */
@@ -261,9 +276,11 @@ function emitEagerSlots(w: CodeWriter, ctx: Ctx): void {
   for (const f of ctx.block.fields.filter(isEager)) {
     const nullable = f.presence === 'optional' || f.sinceVersion > 0;
     w.line(`private _f_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
-    if (isDecimal(f)) w.line(`private _d_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
   }
-  for (const e of localExponents(ctx)) w.line(`/** @internal */ _div_${e.name} = 1;`);
+  for (const e of localExponents(ctx)) {
+    w.line(`/** @internal */ _mul_${e.name} = 1;`);
+    w.line(`/** @internal */ _div_${e.name} = 1;`);
+  }
 }
 
 /** _load(b, o): decodes every eager field of the block at o (already validated, or the null frame). */
@@ -283,13 +300,12 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
       const t = f.type;
       const p: Primitive = t.kind === 'type' ? t.primitive : t.kind === 'enum' || t.kind === 'set' ? t.encoding : 'uint8';
       const at = f.offset === 0 ? 'o' : `o + ${f.offset}`;
-      const ref = f.offset === 0 ? 'o' : `(${at})`;
       const slot = `this._f_${f.name}`;
       const body = (): void => {
         if (checked && is64(p)) {
           // hi word first: the value is exact as a number iff hi is in [-2^21, 2^21).
-          const hi = inlineReadExpr('int32', 'b', `(${at} + 4)`);
-          const lo = inlineReadExpr('uint32', 'b', ref);
+          const hi = inlineReadExpr('int32', 'b', 'o', f.offset + 4);
+          const lo = inlineReadExpr('uint32', 'b', 'o', f.offset);
           const guard = (): void => {
             w.line(`const h_${f.name} = ${p === 'int64' ? hi : `(${hi} >>> 0)`};`);
             const bad = p === 'int64' ? `h_${f.name} < -0x200000 || h_${f.name} > 0x1fffff` : `h_${f.name} > 0x1fffff`;
@@ -302,11 +318,14 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
             w.line('}');
           } else guard();
         } else if (f.presence === 'optional') {
-          w.line(`const r_${f.name} = ${inlineReadExpr(p, 'b', ref)};`);
+          w.line(`const r_${f.name} = ${inlineReadExpr(p, 'b', 'o', f.offset)};`);
           const isNull = t.kind === 'type' ? nullTest(p, t.nullValue, 'b', at, `r_${f.name}`) : `r_${f.name} === ${defaultNull(p)}`;
           w.line(`${slot} = ${isNull} ? null : r_${f.name};`);
+        } else if (is64(p)) {
+          // validated by wrap(): fits 2^53
+          w.line(`${slot} = ${inlineSafeInt64Expr(p as 'int64' | 'uint64', 'b', 'o', f.offset)};`);
         } else {
-          w.line(`${slot} = ${inlineReadExpr(p, 'b', ref)};`);
+          w.line(`${slot} = ${inlineReadExpr(p, 'b', 'o', f.offset)};`);
         }
       };
       if (f.sinceVersion > 0) {
@@ -315,15 +334,9 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
         w.line('}');
       } else body();
     }
-    for (const e of localExponents(ctx)) w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name} ?? 0);`);
-    // Decimal values eagerly too: a getter doing the division would be too big to inline.
-    for (const f of eager.filter(isDecimal)) {
-      const m = `m_${f.name}`;
-      const d = divisorSlot(ctx, f);
-      const value = `${d} !== 0 ? ${m} / ${d} : decimalToNumberWide(${m}, ${exponentSlot(ctx, f)})`;
-      const nullable = f.presence === 'optional' || f.sinceVersion > 0;
-      w.line(`const ${m} = this._f_${f.name};`);
-      w.line(nullable ? `this._d_${f.name} = ${m} === null ? null : ${value};` : `this._d_${f.name} = ${value};`);
+    for (const e of localExponents(ctx)) {
+      w.line(`this._mul_${e.name} = decimalMultiplier(this._f_${e.name} ?? 0);`);
+      w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name} ?? 0);`);
     }
     if (checked) w.line('return 0;');
   });
@@ -416,9 +429,14 @@ function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string,
     const body = (): void => {
       const t = f.type;
       if (t.kind === 'type' && t.length === 1 && is64(t.primitive)) {
-        const safe = t.primitive === 'int64' ? 'isSafeI64' : 'isSafeU64';
+        // isSafeI64/isSafeU64 written out: the check runs for every entry of every group.
+        const top = `${at} + 6`;
+        const unsafe =
+          t.primitive === 'int64'
+            ? `((((b[${top}]! | (b[${top} + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0`
+            : `(b[${top} + 1]! | (b[${top}]! & 0xe0)) !== 0`;
         const isNull = t.primitive === 'int64' ? 'isI64Null' : 'isU64Null';
-        const cond = f.presence === 'optional' ? `!${safe}(b, ${at}) && !${isNull}(b, ${at})` : `!${safe}(b, ${at})`;
+        const cond = f.presence === 'optional' ? `${unsafe} && !${isNull}(b, ${at})` : unsafe;
         w.line(`if (${cond}) return d._fail(${st('Int64OutOfRange')}, ${what}, ${at});`);
       } else if (t.kind === 'enum') {
         w.block('', () => {
@@ -688,14 +706,18 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
     w.line('/** Offset of the current entry. */');
     w.line('base = 0;');
     w.line('count = 0;');
-    w.line('index = -1;');
+    if (!byPosition(g)) w.line('index = -1;');
     w.line('blockLength = 0;');
     w.line('private start = 0;');
     w.line('private nextBase = 0;');
+    if (byPosition(g)) w.line('private end = 0;');
     for (const c of g.groups) w.line(`/** @internal */ _pos_${c.name} = 0;`);
     for (const d of g.data) w.line(`/** @internal */ _pos_${d.name} = 0;`);
     for (const e of outerExponents(ctx)) w.line(`private _exp_${e.name} = 0;`);
-    for (const e of outerExponents(ctx)) w.line(`private _div_${e.name} = 1;`);
+    for (const e of outerExponents(ctx)) {
+      w.line(`private _mul_${e.name} = 1;`);
+      w.line(`private _div_${e.name} = 1;`);
+    }
     for (const d of g.data) if (d.characterEncoding !== undefined) emitStringMemoFields(w, d);
     emitEagerSlots(w, ctx);
     for (const c of g.groups) w.line(`private readonly _g_${c.name}: ${childCtx(ctx, c).decoder};`);
@@ -708,23 +730,42 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
     w.block('reset(pos: number): this', () => {
       w.line('const b = this.msg.buffer;');
       w.line('this.buffer = b;');
-      w.line('this.index = -1;');
+      if (!byPosition(g)) w.line('this.index = -1;');
       for (const e of outerExponents(ctx)) {
-        w.line(`this._exp_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
-        w.line(`this._div_${e.name} = decimalDivisor(this._exp_${e.name});`);
+        w.line(`const e_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
+        w.block(`if (e_${e.name} !== this._exp_${e.name})`, () => {
+          w.line(`this._exp_${e.name} = e_${e.name};`);
+          w.line(`this._mul_${e.name} = decimalMultiplier(e_${e.name});`);
+          w.line(`this._div_${e.name} = decimalDivisor(e_${e.name});`);
+        });
       }
       w.block('if (pos < 0)', () => {
         w.line('this.count = 0;');
+        if (byPosition(g)) w.line('this.nextBase = this.end = this.start = 0;');
         w.line('return this;');
       });
       w.line(`this.blockLength = ${readExpr(blPrim, 'b', `pos + ${g.blockLengthOffset}`)};`);
       w.line(`this.count = ${readExpr(g.countPrimitive, 'b', `pos + ${g.countOffset}`)};`);
       w.line(`this.start = pos + ${g.dimension.size};`);
       w.line('this.nextBase = this.start;');
+      if (byPosition(g)) w.line('this.end = this.start + this.count * this.blockLength;');
       w.line('return this;');
     });
-    w.doc('Advances to the next entry; false when the group is exhausted.');
-    w.block('next(): boolean', () => {
+    if (byPosition(g)) {
+      w.doc('Position of the current entry (-1 before the first next()).');
+      w.block('get index(): number', () => {
+        w.line('return this.nextBase === this.start ? -1 : (this.base - this.start) / this.blockLength;');
+      });
+      w.doc('Advances to the next entry; false when the group is exhausted.');
+      w.block('next(): boolean', () => {
+        w.line('const p = this.nextBase;');
+        w.line('if (p >= this.end) return false;');
+        w.line('this.base = p;');
+        w.line('this.nextBase = p + this.blockLength;');
+        if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
+        w.line('return true;');
+      });
+    } else w.block('next(): boolean', () => {
       w.line('if (this.index + 1 >= this.count) return false;');
       w.line('this.index++;');
       w.line('const p = this.nextBase;');
@@ -750,7 +791,7 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
       w.doc('Random access to entry i (fixed-size entries only).');
       w.block('at(i: number): this', () => {
         w.line(`if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(\`${ctx.path} index \${i} out of range [0, \${this.count})\`);`);
-        w.line('this.index = i;');
+        if (!byPosition(g)) w.line('this.index = i;');
         w.line('this.base = this.start + i * this.blockLength;');
         w.line('this.nextBase = this.base + this.blockLength;');
         if (g.fields.some(isEager)) w.line('this._load(this.buffer, this.base);');

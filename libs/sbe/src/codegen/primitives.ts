@@ -111,8 +111,8 @@ export function is64(p: Primitive): boolean {
  * while a small cumulative bytecode budget lasts, and nested helper calls
  * (readI64 → readI32) exhaust it after a few fields.
  */
-export function inlineReadExpr(p: Primitive, b: string, o: string): string {
-  const at = (k: number): string => (k === 0 ? `${b}[${o}]!` : `${b}[${o} + ${k}]!`);
+export function inlineReadExpr(p: Primitive, b: string, o: string, off = 0): string {
+  const at = (k: number): string => (off + k === 0 ? `${b}[${o}]!` : `${b}[${o} + ${off + k}]!`);
   const i32 = (k: number): string => `(${at(k)} | (${at(k + 1)} << 8) | (${at(k + 2)} << 16) | (${at(k + 3)} << 24))`;
   switch (p) {
     case 'char':
@@ -133,8 +133,19 @@ export function inlineReadExpr(p: Primitive, b: string, o: string): string {
     case 'uint64':
       return `(${i32(4)} >>> 0) * 4294967296 + (${i32(0)} >>> 0)`;
     case 'float':
-      return `readF32(${b}, ${o})`;
+      return `readF32(${b}, ${off === 0 ? o : `${o} + ${off}`})`;
     case 'double':
-      return `readF64(${b}, ${o})`;
+      return `readF64(${b}, ${off === 0 ? o : `${o} + ${off}`})`;
   }
+}
+
+/**
+ * An int64/uint64 already validated to fit 2^53: its high word fits 22 bits,
+ * so bytes 4..6 (sign-extended for int64) carry it and byte 7 need not be read.
+ */
+export function inlineSafeInt64Expr(p: 'int64' | 'uint64', b: string, o: string, off = 0): string {
+  const at = (k: number): string => (off + k === 0 ? `${b}[${o}]!` : `${b}[${o} + ${off + k}]!`);
+  const hi24 = `(${at(4)} | (${at(5)} << 8) | (${at(6)} << 16))`;
+  const hi = p === 'int64' ? `((${hi24} << 8) >> 8)` : hi24;
+  return `${hi} * 4294967296 + ((${at(0)} | (${at(1)} << 8) | (${at(2)} << 16) | (${at(3)} << 24)) >>> 0)`;
 }

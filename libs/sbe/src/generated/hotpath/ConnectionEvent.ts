@@ -199,9 +199,18 @@ function decimalToNumber(mantissa: number, exponent: number): number {
   return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
 }
 
-/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+/**
+ * A decimal is read as mantissa * decimalMultiplier(e) / decimalDivisor(e).
+ * One factor is 1 and the other 10^|e|, an exact double for |e| <= 22, so the
+ * single rounding operation gives the correctly rounded value (beyond 22 the
+ * power itself is rounded: within an ulp, and Binance uses about -8).
+ */
+function decimalMultiplier(exponent: number): number {
+  return exponent <= 0 ? 1 : exponent <= 22 ? POW10[exponent]! : 10 ** exponent;
+}
+
 function decimalDivisor(exponent: number): number {
-  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+  return exponent >= 0 ? 1 : exponent >= -22 ? POW10[-exponent]! : 10 ** -exponent;
 }
 
 function decimalToNumberWide(mantissa: number, exponent: number): number {
@@ -321,15 +330,15 @@ export class ConnectionEventDecoder implements DecodeFailure {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): number {
-    const h_eventTimeUs = (b[(o + 4)]! | (b[(o + 4) + 1]! << 8) | (b[(o + 4) + 2]! << 16) | (b[(o + 4) + 3]! << 24));
+    const h_eventTimeUs = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24));
     if (h_eventTimeUs < -0x200000 || h_eventTimeUs > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'ConnectionEvent.eventTimeUs', o);
     this._f_eventTimeUs = h_eventTimeUs * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    this._f_connectionEpoch = ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    this._f_previousEpoch = ((b[(o + 12)]! | (b[(o + 12) + 1]! << 8) | (b[(o + 12) + 2]! << 16) | (b[(o + 12) + 3]! << 24)) >>> 0);
-    const h_lastSequence = (b[(o + 16 + 4)]! | (b[(o + 16 + 4) + 1]! << 8) | (b[(o + 16 + 4) + 2]! << 16) | (b[(o + 16 + 4) + 3]! << 24));
+    this._f_connectionEpoch = ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
+    this._f_previousEpoch = ((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16) | (b[o + 15]! << 24)) >>> 0);
+    const h_lastSequence = (b[o + 20]! | (b[o + 21]! << 8) | (b[o + 22]! << 16) | (b[o + 23]! << 24));
     if (h_lastSequence < -0x200000 || h_lastSequence > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'ConnectionEvent.lastSequence', o + 16);
-    this._f_lastSequence = h_lastSequence * 4294967296 + ((b[(o + 16)]! | (b[(o + 16) + 1]! << 8) | (b[(o + 16) + 2]! << 16) | (b[(o + 16) + 3]! << 24)) >>> 0);
-    this._f_type = b[(o + 24)]!;
+    this._f_lastSequence = h_lastSequence * 4294967296 + ((b[o + 16]! | (b[o + 17]! << 8) | (b[o + 18]! << 16) | (b[o + 19]! << 24)) >>> 0);
+    this._f_type = b[o + 24]!;
     return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */

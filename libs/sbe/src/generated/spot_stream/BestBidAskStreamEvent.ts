@@ -193,9 +193,18 @@ function decimalToNumber(mantissa: number, exponent: number): number {
   return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
 }
 
-/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+/**
+ * A decimal is read as mantissa * decimalMultiplier(e) / decimalDivisor(e).
+ * One factor is 1 and the other 10^|e|, an exact double for |e| <= 22, so the
+ * single rounding operation gives the correctly rounded value (beyond 22 the
+ * power itself is rounded: within an ulp, and Binance uses about -8).
+ */
+function decimalMultiplier(exponent: number): number {
+  return exponent <= 0 ? 1 : exponent <= 22 ? POW10[exponent]! : 10 ** exponent;
+}
+
 function decimalDivisor(exponent: number): number {
-  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+  return exponent >= 0 ? 1 : exponent >= -22 ? POW10[-exponent]! : 10 ** -exponent;
 }
 
 function decimalToNumberWide(mantissa: number, exponent: number): number {
@@ -242,14 +251,12 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
   private _f_priceExponent: number = 0;
   private _f_qtyExponent: number = 0;
   private _f_bidPrice: number = 0;
-  private _d_bidPrice: number = 0;
   private _f_bidQty: number = 0;
-  private _d_bidQty: number = 0;
   private _f_askPrice: number = 0;
-  private _d_askPrice: number = 0;
   private _f_askQty: number = 0;
-  private _d_askQty: number = 0;
+  /** @internal */ _mul_priceExponent = 1;
   /** @internal */ _div_priceExponent = 1;
+  /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
@@ -311,36 +318,30 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): number {
-    const h_eventTime = (b[(o + 4)]! | (b[(o + 4) + 1]! << 8) | (b[(o + 4) + 2]! << 16) | (b[(o + 4) + 3]! << 24));
+    const h_eventTime = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24));
     if (h_eventTime < -0x200000 || h_eventTime > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.eventTime', o);
     this._f_eventTime = h_eventTime * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    const h_bookUpdateId = (b[(o + 8 + 4)]! | (b[(o + 8 + 4) + 1]! << 8) | (b[(o + 8 + 4) + 2]! << 16) | (b[(o + 8 + 4) + 3]! << 24));
+    const h_bookUpdateId = (b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16) | (b[o + 15]! << 24));
     if (h_bookUpdateId < -0x200000 || h_bookUpdateId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.bookUpdateId', o + 8);
-    this._f_bookUpdateId = h_bookUpdateId * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    this._f_priceExponent = ((b[(o + 16)]! << 24) >> 24);
-    this._f_qtyExponent = ((b[(o + 17)]! << 24) >> 24);
-    const h_bidPrice = (b[(o + 18 + 4)]! | (b[(o + 18 + 4) + 1]! << 8) | (b[(o + 18 + 4) + 2]! << 16) | (b[(o + 18 + 4) + 3]! << 24));
+    this._f_bookUpdateId = h_bookUpdateId * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
+    this._f_priceExponent = ((b[o + 16]! << 24) >> 24);
+    this._f_qtyExponent = ((b[o + 17]! << 24) >> 24);
+    const h_bidPrice = (b[o + 22]! | (b[o + 23]! << 8) | (b[o + 24]! << 16) | (b[o + 25]! << 24));
     if (h_bidPrice < -0x200000 || h_bidPrice > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.bidPrice', o + 18);
-    this._f_bidPrice = h_bidPrice * 4294967296 + ((b[(o + 18)]! | (b[(o + 18) + 1]! << 8) | (b[(o + 18) + 2]! << 16) | (b[(o + 18) + 3]! << 24)) >>> 0);
-    const h_bidQty = (b[(o + 26 + 4)]! | (b[(o + 26 + 4) + 1]! << 8) | (b[(o + 26 + 4) + 2]! << 16) | (b[(o + 26 + 4) + 3]! << 24));
+    this._f_bidPrice = h_bidPrice * 4294967296 + ((b[o + 18]! | (b[o + 19]! << 8) | (b[o + 20]! << 16) | (b[o + 21]! << 24)) >>> 0);
+    const h_bidQty = (b[o + 30]! | (b[o + 31]! << 8) | (b[o + 32]! << 16) | (b[o + 33]! << 24));
     if (h_bidQty < -0x200000 || h_bidQty > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.bidQty', o + 26);
-    this._f_bidQty = h_bidQty * 4294967296 + ((b[(o + 26)]! | (b[(o + 26) + 1]! << 8) | (b[(o + 26) + 2]! << 16) | (b[(o + 26) + 3]! << 24)) >>> 0);
-    const h_askPrice = (b[(o + 34 + 4)]! | (b[(o + 34 + 4) + 1]! << 8) | (b[(o + 34 + 4) + 2]! << 16) | (b[(o + 34 + 4) + 3]! << 24));
+    this._f_bidQty = h_bidQty * 4294967296 + ((b[o + 26]! | (b[o + 27]! << 8) | (b[o + 28]! << 16) | (b[o + 29]! << 24)) >>> 0);
+    const h_askPrice = (b[o + 38]! | (b[o + 39]! << 8) | (b[o + 40]! << 16) | (b[o + 41]! << 24));
     if (h_askPrice < -0x200000 || h_askPrice > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.askPrice', o + 34);
-    this._f_askPrice = h_askPrice * 4294967296 + ((b[(o + 34)]! | (b[(o + 34) + 1]! << 8) | (b[(o + 34) + 2]! << 16) | (b[(o + 34) + 3]! << 24)) >>> 0);
-    const h_askQty = (b[(o + 42 + 4)]! | (b[(o + 42 + 4) + 1]! << 8) | (b[(o + 42 + 4) + 2]! << 16) | (b[(o + 42 + 4) + 3]! << 24));
+    this._f_askPrice = h_askPrice * 4294967296 + ((b[o + 34]! | (b[o + 35]! << 8) | (b[o + 36]! << 16) | (b[o + 37]! << 24)) >>> 0);
+    const h_askQty = (b[o + 46]! | (b[o + 47]! << 8) | (b[o + 48]! << 16) | (b[o + 49]! << 24));
     if (h_askQty < -0x200000 || h_askQty > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.askQty', o + 42);
-    this._f_askQty = h_askQty * 4294967296 + ((b[(o + 42)]! | (b[(o + 42) + 1]! << 8) | (b[(o + 42) + 2]! << 16) | (b[(o + 42) + 3]! << 24)) >>> 0);
+    this._f_askQty = h_askQty * 4294967296 + ((b[o + 42]! | (b[o + 43]! << 8) | (b[o + 44]! << 16) | (b[o + 45]! << 24)) >>> 0);
+    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent ?? 0);
     this._div_priceExponent = decimalDivisor(this._f_priceExponent ?? 0);
+    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent ?? 0);
     this._div_qtyExponent = decimalDivisor(this._f_qtyExponent ?? 0);
-    const m_bidPrice = this._f_bidPrice;
-    this._d_bidPrice = this._div_priceExponent !== 0 ? m_bidPrice / this._div_priceExponent : decimalToNumberWide(m_bidPrice, this._f_priceExponent!);
-    const m_bidQty = this._f_bidQty;
-    this._d_bidQty = this._div_qtyExponent !== 0 ? m_bidQty / this._div_qtyExponent : decimalToNumberWide(m_bidQty, this._f_qtyExponent!);
-    const m_askPrice = this._f_askPrice;
-    this._d_askPrice = this._div_priceExponent !== 0 ? m_askPrice / this._div_priceExponent : decimalToNumberWide(m_askPrice, this._f_priceExponent!);
-    const m_askQty = this._f_askQty;
-    this._d_askQty = this._div_qtyExponent !== 0 ? m_askQty / this._div_qtyExponent : decimalToNumberWide(m_askQty, this._f_qtyExponent!);
     return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */
@@ -366,7 +367,7 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     return this._f_qtyExponent;
   }
   get bidPrice(): number {
-    return this._d_bidPrice;
+    return (this._f_bidPrice * this._mul_priceExponent / this._div_priceExponent);
   }
   get bidPriceMantissa(): number {
     return this._f_bidPrice;
@@ -379,7 +380,7 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     return readI64BigInt(this.buffer, this.base + 18);
   }
   get bidQty(): number {
-    return this._d_bidQty;
+    return (this._f_bidQty * this._mul_qtyExponent / this._div_qtyExponent);
   }
   get bidQtyMantissa(): number {
     return this._f_bidQty;
@@ -392,7 +393,7 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     return readI64BigInt(this.buffer, this.base + 26);
   }
   get askPrice(): number {
-    return this._d_askPrice;
+    return (this._f_askPrice * this._mul_priceExponent / this._div_priceExponent);
   }
   get askPriceMantissa(): number {
     return this._f_askPrice;
@@ -405,7 +406,7 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     return readI64BigInt(this.buffer, this.base + 34);
   }
   get askQty(): number {
-    return this._d_askQty;
+    return (this._f_askQty * this._mul_qtyExponent / this._div_qtyExponent);
   }
   get askQtyMantissa(): number {
     return this._f_askQty;

@@ -193,9 +193,18 @@ function decimalToNumber(mantissa: number, exponent: number): number {
   return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
 }
 
-/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+/**
+ * A decimal is read as mantissa * decimalMultiplier(e) / decimalDivisor(e).
+ * One factor is 1 and the other 10^|e|, an exact double for |e| <= 22, so the
+ * single rounding operation gives the correctly rounded value (beyond 22 the
+ * power itself is rounded: within an ulp, and Binance uses about -8).
+ */
+function decimalMultiplier(exponent: number): number {
+  return exponent <= 0 ? 1 : exponent <= 22 ? POW10[exponent]! : 10 ** exponent;
+}
+
 function decimalDivisor(exponent: number): number {
-  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+  return exponent >= 0 ? 1 : exponent >= -22 ? POW10[-exponent]! : 10 ** -exponent;
 }
 
 function decimalToNumberWide(mantissa: number, exponent: number): number {
@@ -229,8 +238,8 @@ function validate_DepthSnapshotStreamEvent_bids(d: DepthSnapshotStreamEventDecod
   p += 4;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.bids', p);
   for (let i = 0; i < n; i++, p += bl) {
-    if (!isSafeI64(b, p + 0)) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', p + 0);
-    if (!isSafeI64(b, p + 8)) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', p + 8);
+    if (((((b[p + 0 + 6]! | (b[p + 0 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', p + 0);
+    if (((((b[p + 8 + 6]! | (b[p + 8 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', p + 8);
   }
   return p;
 }
@@ -244,8 +253,8 @@ function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecod
   p += 4;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.asks', p);
   for (let i = 0; i < n; i++, p += bl) {
-    if (!isSafeI64(b, p + 0)) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', p + 0);
-    if (!isSafeI64(b, p + 8)) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', p + 8);
+    if (((((b[p + 0 + 6]! | (b[p + 0 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', p + 0);
+    if (((((b[p + 8 + 6]! | (b[p + 8 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', p + 8);
   }
   return p;
 }
@@ -279,7 +288,9 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
   private _f_bookUpdateId: number = 0;
   private _f_priceExponent: number = 0;
   private _f_qtyExponent: number = 0;
+  /** @internal */ _mul_priceExponent = 1;
   /** @internal */ _div_priceExponent = 1;
+  /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
   private readonly _g_bids = new DepthSnapshotStreamEventBidsDecoder(this, this);
   private readonly _g_asks = new DepthSnapshotStreamEventAsksDecoder(this, this);
@@ -345,15 +356,17 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): number {
-    const h_eventTime = (b[(o + 4)]! | (b[(o + 4) + 1]! << 8) | (b[(o + 4) + 2]! << 16) | (b[(o + 4) + 3]! << 24));
+    const h_eventTime = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24));
     if (h_eventTime < -0x200000 || h_eventTime > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.eventTime', o);
     this._f_eventTime = h_eventTime * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    const h_bookUpdateId = (b[(o + 8 + 4)]! | (b[(o + 8 + 4) + 1]! << 8) | (b[(o + 8 + 4) + 2]! << 16) | (b[(o + 8 + 4) + 3]! << 24));
+    const h_bookUpdateId = (b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16) | (b[o + 15]! << 24));
     if (h_bookUpdateId < -0x200000 || h_bookUpdateId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bookUpdateId', o + 8);
-    this._f_bookUpdateId = h_bookUpdateId * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    this._f_priceExponent = ((b[(o + 16)]! << 24) >> 24);
-    this._f_qtyExponent = ((b[(o + 17)]! << 24) >> 24);
+    this._f_bookUpdateId = h_bookUpdateId * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
+    this._f_priceExponent = ((b[o + 16]! << 24) >> 24);
+    this._f_qtyExponent = ((b[o + 17]! << 24) >> 24);
+    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent ?? 0);
     this._div_priceExponent = decimalDivisor(this._f_priceExponent ?? 0);
+    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent ?? 0);
     this._div_qtyExponent = decimalDivisor(this._f_qtyExponent ?? 0);
     return 0;
   }
@@ -443,18 +456,18 @@ export class DepthSnapshotStreamEventBidsDecoder {
   /** Offset of the current entry. */
   base = 0;
   count = 0;
-  index = -1;
   blockLength = 0;
   private start = 0;
   private nextBase = 0;
+  private end = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
+  private _mul_priceExponent = 1;
   private _div_priceExponent = 1;
+  private _mul_qtyExponent = 1;
   private _div_qtyExponent = 1;
   private _f_price: number = 0;
-  private _d_price: number = 0;
   private _f_qty: number = 0;
-  private _d_qty: number = 0;
 
   constructor(readonly msg: DepthSnapshotStreamEventDecoder, readonly parent: DepthSnapshotStreamEventDecoder) {
   }
@@ -462,26 +475,38 @@ export class DepthSnapshotStreamEventBidsDecoder {
   reset(pos: number): this {
     const b = this.msg.buffer;
     this.buffer = b;
-    this.index = -1;
-    this._exp_priceExponent = readI8(b, this.parent.base + 16);
-    this._div_priceExponent = decimalDivisor(this._exp_priceExponent);
-    this._exp_qtyExponent = readI8(b, this.parent.base + 17);
-    this._div_qtyExponent = decimalDivisor(this._exp_qtyExponent);
+    const e_priceExponent = readI8(b, this.parent.base + 16);
+    if (e_priceExponent !== this._exp_priceExponent) {
+      this._exp_priceExponent = e_priceExponent;
+      this._mul_priceExponent = decimalMultiplier(e_priceExponent);
+      this._div_priceExponent = decimalDivisor(e_priceExponent);
+    }
+    const e_qtyExponent = readI8(b, this.parent.base + 17);
+    if (e_qtyExponent !== this._exp_qtyExponent) {
+      this._exp_qtyExponent = e_qtyExponent;
+      this._mul_qtyExponent = decimalMultiplier(e_qtyExponent);
+      this._div_qtyExponent = decimalDivisor(e_qtyExponent);
+    }
     if (pos < 0) {
       this.count = 0;
+      this.nextBase = this.end = this.start = 0;
       return this;
     }
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
     this.nextBase = this.start;
+    this.end = this.start + this.count * this.blockLength;
     return this;
+  }
+  /** Position of the current entry (-1 before the first next()). */
+  get index(): number {
+    return this.nextBase === this.start ? -1 : (this.base - this.start) / this.blockLength;
   }
   /** Advances to the next entry; false when the group is exhausted. */
   next(): boolean {
-    if (this.index + 1 >= this.count) return false;
-    this.index++;
     const p = this.nextBase;
+    if (p >= this.end) return false;
     this.base = p;
     this.nextBase = p + this.blockLength;
     this._load(this.buffer, p);
@@ -490,7 +515,6 @@ export class DepthSnapshotStreamEventBidsDecoder {
   /** Random access to entry i (fixed-size entries only). */
   at(i: number): this {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.bids index ${i} out of range [0, ${this.count})`);
-    this.index = i;
     this.base = this.start + i * this.blockLength;
     this.nextBase = this.base + this.blockLength;
     this._load(this.buffer, this.base);
@@ -498,15 +522,11 @@ export class DepthSnapshotStreamEventBidsDecoder {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): void {
-    this._f_price = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    this._f_qty = (b[(o + 8) + 4]! | (b[(o + 8) + 5]! << 8) | (b[(o + 8) + 6]! << 16) | (b[(o + 8) + 7]! << 24)) * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    const m_price = this._f_price;
-    this._d_price = this._div_priceExponent !== 0 ? m_price / this._div_priceExponent : decimalToNumberWide(m_price, this._exp_priceExponent);
-    const m_qty = this._f_qty;
-    this._d_qty = this._div_qtyExponent !== 0 ? m_qty / this._div_qtyExponent : decimalToNumberWide(m_qty, this._exp_qtyExponent);
+    this._f_price = (((b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) << 8) >> 8) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
+    this._f_qty = (((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
   }
   get price(): number {
-    return this._d_price;
+    return (this._f_price * this._mul_priceExponent / this._div_priceExponent);
   }
   get priceMantissa(): number {
     return this._f_price;
@@ -519,7 +539,7 @@ export class DepthSnapshotStreamEventBidsDecoder {
     return readI64BigInt(this.buffer, this.base + 0);
   }
   get qty(): number {
-    return this._d_qty;
+    return (this._f_qty * this._mul_qtyExponent / this._div_qtyExponent);
   }
   get qtyMantissa(): number {
     return this._f_qty;
@@ -547,18 +567,18 @@ export class DepthSnapshotStreamEventAsksDecoder {
   /** Offset of the current entry. */
   base = 0;
   count = 0;
-  index = -1;
   blockLength = 0;
   private start = 0;
   private nextBase = 0;
+  private end = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
+  private _mul_priceExponent = 1;
   private _div_priceExponent = 1;
+  private _mul_qtyExponent = 1;
   private _div_qtyExponent = 1;
   private _f_price: number = 0;
-  private _d_price: number = 0;
   private _f_qty: number = 0;
-  private _d_qty: number = 0;
 
   constructor(readonly msg: DepthSnapshotStreamEventDecoder, readonly parent: DepthSnapshotStreamEventDecoder) {
   }
@@ -566,26 +586,38 @@ export class DepthSnapshotStreamEventAsksDecoder {
   reset(pos: number): this {
     const b = this.msg.buffer;
     this.buffer = b;
-    this.index = -1;
-    this._exp_priceExponent = readI8(b, this.parent.base + 16);
-    this._div_priceExponent = decimalDivisor(this._exp_priceExponent);
-    this._exp_qtyExponent = readI8(b, this.parent.base + 17);
-    this._div_qtyExponent = decimalDivisor(this._exp_qtyExponent);
+    const e_priceExponent = readI8(b, this.parent.base + 16);
+    if (e_priceExponent !== this._exp_priceExponent) {
+      this._exp_priceExponent = e_priceExponent;
+      this._mul_priceExponent = decimalMultiplier(e_priceExponent);
+      this._div_priceExponent = decimalDivisor(e_priceExponent);
+    }
+    const e_qtyExponent = readI8(b, this.parent.base + 17);
+    if (e_qtyExponent !== this._exp_qtyExponent) {
+      this._exp_qtyExponent = e_qtyExponent;
+      this._mul_qtyExponent = decimalMultiplier(e_qtyExponent);
+      this._div_qtyExponent = decimalDivisor(e_qtyExponent);
+    }
     if (pos < 0) {
       this.count = 0;
+      this.nextBase = this.end = this.start = 0;
       return this;
     }
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
     this.nextBase = this.start;
+    this.end = this.start + this.count * this.blockLength;
     return this;
+  }
+  /** Position of the current entry (-1 before the first next()). */
+  get index(): number {
+    return this.nextBase === this.start ? -1 : (this.base - this.start) / this.blockLength;
   }
   /** Advances to the next entry; false when the group is exhausted. */
   next(): boolean {
-    if (this.index + 1 >= this.count) return false;
-    this.index++;
     const p = this.nextBase;
+    if (p >= this.end) return false;
     this.base = p;
     this.nextBase = p + this.blockLength;
     this._load(this.buffer, p);
@@ -594,7 +626,6 @@ export class DepthSnapshotStreamEventAsksDecoder {
   /** Random access to entry i (fixed-size entries only). */
   at(i: number): this {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.asks index ${i} out of range [0, ${this.count})`);
-    this.index = i;
     this.base = this.start + i * this.blockLength;
     this.nextBase = this.base + this.blockLength;
     this._load(this.buffer, this.base);
@@ -602,15 +633,11 @@ export class DepthSnapshotStreamEventAsksDecoder {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): void {
-    this._f_price = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    this._f_qty = (b[(o + 8) + 4]! | (b[(o + 8) + 5]! << 8) | (b[(o + 8) + 6]! << 16) | (b[(o + 8) + 7]! << 24)) * 4294967296 + ((b[(o + 8)]! | (b[(o + 8) + 1]! << 8) | (b[(o + 8) + 2]! << 16) | (b[(o + 8) + 3]! << 24)) >>> 0);
-    const m_price = this._f_price;
-    this._d_price = this._div_priceExponent !== 0 ? m_price / this._div_priceExponent : decimalToNumberWide(m_price, this._exp_priceExponent);
-    const m_qty = this._f_qty;
-    this._d_qty = this._div_qtyExponent !== 0 ? m_qty / this._div_qtyExponent : decimalToNumberWide(m_qty, this._exp_qtyExponent);
+    this._f_price = (((b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) << 8) >> 8) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
+    this._f_qty = (((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
   }
   get price(): number {
-    return this._d_price;
+    return (this._f_price * this._mul_priceExponent / this._div_priceExponent);
   }
   get priceMantissa(): number {
     return this._f_price;
@@ -623,7 +650,7 @@ export class DepthSnapshotStreamEventAsksDecoder {
     return readI64BigInt(this.buffer, this.base + 0);
   }
   get qty(): number {
-    return this._d_qty;
+    return (this._f_qty * this._mul_qtyExponent / this._div_qtyExponent);
   }
   get qtyMantissa(): number {
     return this._f_qty;

@@ -171,9 +171,18 @@ function decimalToNumber(mantissa: number, exponent: number): number {
   return exponent <= 0 && exponent >= -22 ? mantissa / POW10[-exponent]! : decimalToNumberWide(mantissa, exponent);
 }
 
-/** What a mantissa is divided by for exponent e: 10^-e for e in [-22, 0], else 0 (take decimalToNumberWide). */
+/**
+ * A decimal is read as mantissa * decimalMultiplier(e) / decimalDivisor(e).
+ * One factor is 1 and the other 10^|e|, an exact double for |e| <= 22, so the
+ * single rounding operation gives the correctly rounded value (beyond 22 the
+ * power itself is rounded: within an ulp, and Binance uses about -8).
+ */
+function decimalMultiplier(exponent: number): number {
+  return exponent <= 0 ? 1 : exponent <= 22 ? POW10[exponent]! : 10 ** exponent;
+}
+
 function decimalDivisor(exponent: number): number {
-  return exponent <= 0 && exponent >= -22 ? POW10[-exponent]! : 0;
+  return exponent >= 0 ? 1 : exponent >= -22 ? POW10[-exponent]! : 10 ** -exponent;
 }
 
 function decimalToNumberWide(mantissa: number, exponent: number): number {
