@@ -11,4 +11,4 @@ const started = process.hrtime.bigint();
 const report = runFuzz(frames, seed);
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 console.log(JSON.stringify({ bench: 'sbe-fuzz', ...report, seconds: Number(seconds.toFixed(2)) }));
-process.exit(report.crashes === 0 && report.outOfBoundsReads === 0 && report.readsAfterFailure === 0 ? 0 : 1);
+process.exit(report.crashes === 0 && report.outOfBoundsReads === 0 && report.readsAfterFailure === 0 && report.windowLeaks === 0 ? 0 : 1);

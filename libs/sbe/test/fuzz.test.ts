@@ -33,12 +33,13 @@ describe('fuzzing the generated decoders', () => {
     expect(win.violations).toBeGreaterThan(2);
   });
 
-  it(`${FRAMES.toLocaleString('en')} fuzzed frames: no crash, no out-of-bounds read, no read after a failed wrap`, () => {
+  it(`${FRAMES.toLocaleString('en')} fuzzed frames: no crash, no out-of-bounds read, no read after a failed wrap, no dependence on bytes outside the frame`, () => {
     const report = runFuzz(FRAMES, 20261122);
     expect(report.firstCrash).toBeUndefined();
     expect(report.crashes).toBe(0);
     expect(report.outOfBoundsReads).toBe(0);
     expect(report.readsAfterFailure).toBe(0);
+    expect(report.windowLeaks).toBe(0);
     expect(report.guarded).toBe(FRAMES);
     // The corpus must reach deep: plenty of frames decode fully, and each rejection class occurs.
     expect(report.ok).toBeGreaterThan(FRAMES * 0.3);

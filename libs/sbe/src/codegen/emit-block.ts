@@ -6,7 +6,7 @@
  */
 import { PRIMITIVE_SIZE, isFlat, type Block, type DataField, type Field, type Group, type Message, type Primitive, type Schema } from './ir.ts';
 import { accessorName, pascal } from './names.ts';
-import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, writeStmt } from './primitives.ts';
+import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, viewReadExpr, writeStmt } from './primitives.ts';
 import {
   compositeDecoderName,
   compositeEncoderName,
@@ -228,6 +228,38 @@ function emitFieldGetters(w: CodeWriter, ctx: Ctx, f: Field, schema: Schema): vo
   }
 }
 
+/**
+ * Scalars read through the message's DataView: one bounds check and one load
+ * per field instead of one per byte. Optional and versioned fields keep the
+ * byte path (their null and version handling needs the raw bytes).
+ */
+function viewable(f: Field): boolean {
+  return isEager(f) && f.presence === 'required' && f.sinceVersion === 0;
+}
+
+/** Groups with at least this many entries are read through the DataView. */
+const VIEW_MIN_ENTRIES = 8;
+
+/** Position-iterated groups whose scalars are all viewable get a DataView load path. */
+function groupUsesView(ctx: Ctx): boolean {
+  const g = ctx.block as Group;
+  return !ctx.isMessage && byPosition(g) && g.fields.some(isEager) && g.fields.filter(isEager).every(viewable);
+}
+
+/** _loadView(o): the DataView twin of _load for a group entry at o. */
+function emitLoadView(w: CodeWriter, ctx: Ctx): void {
+  w.doc('Decodes the entry at o through the DataView (large groups).');
+  w.block('_loadView(o: number): void', () => {
+    w.line('const dv = this.view;');
+    w.line('const x = this.viewBase + o;');
+    for (const f of ctx.block.fields.filter(isEager)) {
+      const t = f.type;
+      const p: Primitive = t.kind === 'type' ? t.primitive : t.kind === 'enum' || t.kind === 'set' ? t.encoding : 'uint8';
+      w.line(`this._f_${f.name} = ${viewReadExpr(p, 'dv', 'x', f.offset)};`);
+    }
+  });
+}
+
 /** Flat groups with a non-empty entry iterate by position: entry i is at start + i * blockLength. */
 function byPosition(g: Group): boolean {
   return isFlat(g) && g.blockLength > 0;
@@ -295,7 +327,7 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
   const checked = ctx.isMessage;
   w.doc('Decodes the scalar fields of the block at o into their slots.');
   w.block(`_load(b: Uint8Array, o: number): ${checked ? 'number' : 'void'}`, () => {
-    if (eager.some((f) => f.sinceVersion > 0)) w.line(`const v = ${versionOf(ctx)};`);
+    if (eager.some((f) => f.sinceVersion > 0)) w.line(`const ver = ${versionOf(ctx)};`);
     for (const f of eager) {
       const t = f.type;
       const p: Primitive = t.kind === 'type' ? t.primitive : t.kind === 'enum' || t.kind === 'set' ? t.encoding : 'uint8';
@@ -305,12 +337,11 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
         if (checked && is64(p)) {
           // hi word first: the value is exact as a number iff hi is in [-2^21, 2^21).
           const hi = inlineReadExpr('int32', 'b', 'o', f.offset + 4);
-          const lo = inlineReadExpr('uint32', 'b', 'o', f.offset);
           const guard = (): void => {
             w.line(`const h_${f.name} = ${p === 'int64' ? hi : `(${hi} >>> 0)`};`);
             const bad = p === 'int64' ? `h_${f.name} < -0x200000 || h_${f.name} > 0x1fffff` : `h_${f.name} > 0x1fffff`;
             w.line(`if (${bad}) return this._fail(${st('Int64OutOfRange')}, '${ctx.path}.${f.name}', ${at});`);
-            w.line(`${slot} = h_${f.name} * 4294967296 + ${lo};`);
+            w.line(`${slot} = h_${f.name} * 4294967296 + ${inlineReadExpr('uint32', 'b', 'o', f.offset)};`);
           };
           if (f.presence === 'optional') {
             w.block(`if (${p === 'int64' ? 'isI64Null' : 'isU64Null'}(b, ${at}))`, () => w.line(`${slot} = null;`), '} else {');
@@ -329,7 +360,7 @@ function emitLoad(w: CodeWriter, ctx: Ctx): void {
         }
       };
       if (f.sinceVersion > 0) {
-        w.block(`if (v >= ${f.sinceVersion})`, body, '} else {');
+        w.block(`if (ver >= ${f.sinceVersion})`, body, '} else {');
         w.line(`  ${slot} = null;`);
         w.line('}');
       } else body();
@@ -420,7 +451,15 @@ function emitToObject(w: CodeWriter, ctx: Ctx): void {
 
 // ---------------------------------------------------------------- validators
 
-function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string, pathPrefix: string, skipInt64 = false): void {
+function emitFieldChecks(
+  w: CodeWriter,
+  ctx: Ctx,
+  fields: Field[],
+  base: string,
+  pathPrefix: string,
+  skipInt64 = false,
+  viaView = false,
+): void {
   for (const f of fields) {
     if (f.presence === 'constant') continue;
     if (skipInt64 && f.type.kind === 'type' && f.type.length === 1 && is64(f.type.primitive)) continue;
@@ -429,12 +468,13 @@ function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string,
     const body = (): void => {
       const t = f.type;
       if (t.kind === 'type' && t.length === 1 && is64(t.primitive)) {
-        // isSafeI64/isSafeU64 written out: the check runs for every entry of every group.
-        const top = `${at} + 6`;
-        const unsafe =
-          t.primitive === 'int64'
-            ? `((((b[${top}]! | (b[${top} + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0`
-            : `(b[${top} + 1]! | (b[${top}]! & 0xe0)) !== 0`;
+        // The top 16 bits decide whether the value fits 2^53 (see isSafeI64), read in place.
+        const top = viaView
+          ? t.primitive === 'int64'
+            ? `dv.getInt16(vb + ${at} + 6, true)`
+            : `dv.getUint16(vb + ${at} + 6, true)`
+          : inlineReadExpr(t.primitive === 'int64' ? 'int16' : 'uint16', 'b', `(${at})`, 6);
+        const unsafe = t.primitive === 'int64' ? `((${top} >> 5) + 1) >>> 1 !== 0` : `${top} >>> 5 !== 0`;
         const isNull = t.primitive === 'int64' ? 'isI64Null' : 'isU64Null';
         const cond = f.presence === 'optional' ? `${unsafe} && !${isNull}(b, ${at})` : unsafe;
         w.line(`if (${cond}) return d._fail(${st('Int64OutOfRange')}, ${what}, ${at});`);
@@ -453,7 +493,7 @@ function emitFieldChecks(w: CodeWriter, ctx: Ctx, fields: Field[], base: string,
           presence: m.type.kind === 'type' ? m.type.presence : 'required',
           sinceVersion: 0,
         }));
-        emitFieldChecks(w, ctx, members, base, `${pathPrefix}.${f.name}`);
+        emitFieldChecks(w, ctx, members, base, `${pathPrefix}.${f.name}`, false, viaView);
       }
     };
     if (f.sinceVersion > 0) w.block(`if (v >= ${f.sinceVersion})`, body);
@@ -510,7 +550,16 @@ function emitGroupValidator(w: CodeWriter, ctx: Ctx, schema: Schema, rootDecoder
     if (isFlat(g)) {
       w.line(`if (p + bl * n > limit) return d._fail(${st('Truncated')}, ${what}, p);`);
       if (checks) {
-        w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path));
+        // Large groups check through the DataView (one read per int64 instead of two byte reads).
+        w.block(`if (n >= ${VIEW_MIN_ENTRIES})`, () => {
+          w.line('const dv = d._view();');
+          w.line('const vb = d.viewBase;');
+          w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path, false, true));
+        }, '} else {');
+        w.line('  for (let i = 0; i < n; i++, p += bl) {');
+        emitFieldChecks(w, ctx, g.fields, 'p', ctx.path);
+        w.line('  }');
+        w.line('}');
         w.line('return p;');
       } else w.line('return p + bl * n;');
       return;
@@ -597,6 +646,10 @@ function emitMessageDecoder(w: CodeWriter, ctx: Ctx, schema: Schema, headerSize:
     w.line(`static readonly SCHEMA_ID = ${schema.id};`);
     w.line(`static readonly SCHEMA_VERSION = ${schema.version};`);
     w.line('buffer: Uint8Array = NULL_FRAME;');
+    w.line('/** DataView over the buffer\'s ArrayBuffer; field i of the frame is at viewBase + i. */');
+    w.line('view: DataView<ArrayBufferLike> = NULL_VIEW;');
+    w.line('viewBase = 0;');
+    w.line('private viewFor: Uint8Array = NULL_FRAME;');
     w.line('/** Offset of the message header. */');
     w.line('offset = 0;');
     w.line('/** Offset of the root block. */');
@@ -664,12 +717,24 @@ function emitMessageDecoder(w: CodeWriter, ctx: Ctx, schema: Schema, headerSize:
         w.line(`return ${st('Ok')};`);
       },
     );
+    w.doc('The DataView for the current buffer, looked up on first use only: the lookup costs more than small frames save.');
+    w.block('_view(): DataView<ArrayBufferLike>', () => {
+      w.block('if (this.viewFor !== this.buffer)', () => {
+        w.line('this.viewFor = this.buffer;');
+        w.line('this.view = viewOf(this.buffer);');
+        w.line('this.viewBase = this.buffer.byteOffset;');
+      });
+      w.line('return this.view;');
+    });
     w.doc('Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame.');
     w.block('_fail(status: DecodeStatus, field: string, at: number): number', () => {
       w.line('this.status = status;');
       w.line('this.errorField = field;');
       w.line('this.errorOffset = at;');
       w.line('this.buffer = NULL_FRAME;');
+      w.line('this.view = NULL_VIEW;');
+      w.line('this.viewBase = 0;');
+      w.line('this.viewFor = NULL_FRAME;');
       w.line('this.base = 0;');
       w.line('this.limit = NULL_FRAME.length;');
       w.line('this.encodedLength = 0;');
@@ -711,6 +776,11 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
     w.line('private start = 0;');
     w.line('private nextBase = 0;');
     if (byPosition(g)) w.line('private end = 0;');
+    if (groupUsesView(ctx)) {
+      w.line('private view: DataView<ArrayBufferLike> = NULL_VIEW;');
+      w.line('private viewBase = 0;');
+      w.line('private viaView = false;');
+    }
     for (const c of g.groups) w.line(`/** @internal */ _pos_${c.name} = 0;`);
     for (const d of g.data) w.line(`/** @internal */ _pos_${d.name} = 0;`);
     for (const e of outerExponents(ctx)) w.line(`private _exp_${e.name} = 0;`);
@@ -731,6 +801,7 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
       w.line('const b = this.msg.buffer;');
       w.line('this.buffer = b;');
       if (!byPosition(g)) w.line('this.index = -1;');
+
       for (const e of outerExponents(ctx)) {
         w.line(`const e_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
         w.block(`if (e_${e.name} !== this._exp_${e.name})`, () => {
@@ -749,6 +820,13 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
       w.line(`this.start = pos + ${g.dimension.size};`);
       w.line('this.nextBase = this.start;');
       if (byPosition(g)) w.line('this.end = this.start + this.count * this.blockLength;');
+      if (groupUsesView(ctx)) {
+        w.line(`this.viaView = this.count >= ${VIEW_MIN_ENTRIES};`);
+        w.block('if (this.viaView)', () => {
+          w.line('this.view = this.msg._view();');
+          w.line('this.viewBase = this.msg.viewBase;');
+        });
+      }
       w.line('return this;');
     });
     if (byPosition(g)) {
@@ -762,7 +840,8 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
         w.line('if (p >= this.end) return false;');
         w.line('this.base = p;');
         w.line('this.nextBase = p + this.blockLength;');
-        if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
+        if (groupUsesView(ctx)) w.line('if (this.viaView) this._loadView(p);\n    else this._load(this.buffer, p);');
+        else if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
         w.line('return true;');
       });
     } else w.block('next(): boolean', () => {
@@ -794,11 +873,13 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
         if (!byPosition(g)) w.line('this.index = i;');
         w.line('this.base = this.start + i * this.blockLength;');
         w.line('this.nextBase = this.base + this.blockLength;');
-        if (g.fields.some(isEager)) w.line('this._load(this.buffer, this.base);');
+        if (groupUsesView(ctx)) w.line('if (this.viaView) this._loadView(this.base);\n    else this._load(this.buffer, this.base);');
+        else if (g.fields.some(isEager)) w.line('this._load(this.buffer, this.base);');
         w.line('return this;');
       });
     }
     emitLoad(w, ctx);
+    if (groupUsesView(ctx)) emitLoadView(w, ctx);
     for (const f of g.fields) emitFieldGetters(w, ctx, f, schema);
     for (const c of g.groups) {
       const cc = childCtx(ctx, c);

@@ -56,7 +56,7 @@ const RUNTIME_IMPORTS = [
 const INLINED = new Set([
   'readU8', 'readI8', 'readU16', 'readI16', 'readU32', 'readI32', 'readI64', 'readU64', 'isSafeI64', 'isSafeU64',
   'isI64Null', 'isU64Null', 'readI64BigInt', 'readU64BigInt', 'readF32', 'readF64', 'writeU8', 'writeU16', 'writeU32',
-  'writeI64', 'writeI64BigInt', 'writeF32', 'writeF64', 'decimalToNumber',
+  'writeI64', 'writeI64BigInt', 'writeF32', 'writeF64', 'decimalToNumber', 'viewOf',
 ]);
 
 /**
@@ -67,7 +67,11 @@ const INLINED = new Set([
 function inlinedPrimitives(): string {
   const source = readFileSync(new URL('../runtime/bytes.ts', import.meta.url), 'utf8');
   const body = source.replace(/^export (function|const) /gm, '$1 ');
-  return `// ---- inlined from libs/sbe/src/runtime/bytes.ts ----\n${body.trim()}\n// ---- end of inlined primitives ----\n`;
+  return (
+    `// ---- inlined from libs/sbe/src/runtime/bytes.ts ----\n${body.trim()}\n// ---- end of inlined primitives ----\n\n` +
+    '/** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */\n' +
+    'const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);\n'
+  );
 }
 
 export interface GeneratedFile {
@@ -199,7 +203,7 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
     ...schema.messages.map((m) => `export * from './${pascal(m.name)}.ts';`),
   ].join('\n');
   const indexImports =
-    `import { DecodeError, DecodeStatus } from '${rt}';\n` +
+    `import { DecodeError, DecodeStatus, NULL_FRAME } from '${rt}';\n` +
     `import type { DecodeFailure } from '${rt}';\n` +
     schema.messages.map((m, i) => `import { ${dispatcherImports[i]} } from './${pascal(m.name)}.ts';`).join('\n') +
     '\n';

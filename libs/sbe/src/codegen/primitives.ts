@@ -149,3 +149,31 @@ export function inlineSafeInt64Expr(p: 'int64' | 'uint64', b: string, o: string,
   const hi = p === 'int64' ? `((${hi24} << 8) >> 8)` : hi24;
   return `${hi} * 4294967296 + ((${at(0)} | (${at(1)} << 8) | (${at(2)} << 16) | (${at(3)} << 24)) >>> 0)`;
 }
+
+/** The read through a DataView `v` at absolute index `x + off` (little-endian). */
+export function viewReadExpr(p: Primitive, v: string, x: string, off = 0): string {
+  const at = (k: number): string => (off + k === 0 ? x : `${x} + ${off + k}`);
+  switch (p) {
+    case 'char':
+    case 'uint8':
+      return `${v}.getUint8(${at(0)})`;
+    case 'int8':
+      return `${v}.getInt8(${at(0)})`;
+    case 'uint16':
+      return `${v}.getUint16(${at(0)}, true)`;
+    case 'int16':
+      return `${v}.getInt16(${at(0)}, true)`;
+    case 'uint32':
+      return `${v}.getUint32(${at(0)}, true)`;
+    case 'int32':
+      return `${v}.getInt32(${at(0)}, true)`;
+    case 'int64':
+      return `${v}.getInt32(${at(4)}, true) * 4294967296 + ${v}.getUint32(${at(0)}, true)`;
+    case 'uint64':
+      return `${v}.getUint32(${at(4)}, true) * 4294967296 + ${v}.getUint32(${at(0)}, true)`;
+    case 'float':
+      return `${v}.getFloat32(${at(0)}, true)`;
+    case 'double':
+      return `${v}.getFloat64(${at(0)}, true)`;
+  }
+}

@@ -143,6 +143,25 @@ export function writeF64(b: Uint8Array, o: number, v: number): void {
   storeScratch(b, o, 8);
 }
 
+let viewedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * A DataView over the whole ArrayBuffer behind b (index it at b.byteOffset +
+ * offset). Cached for consecutive frames that share a buffer (Node's pooled
+ * Buffers, several frames per socket read), so it allocates only when the
+ * underlying memory changes. A DataView read is one bounds check and one load
+ * where byte assembly takes four to eight.
+ */
+export function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+  const ab = b.buffer;
+  if (ab !== viewedBuffer) {
+    viewedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  return cachedView;
+}
+
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**

@@ -24,6 +24,8 @@ export interface FuzzReport {
   crashes: number;
   outOfBoundsReads: number;
   readsAfterFailure: number;
+  /** Frames whose decoded result changed when only the bytes outside the window changed. */
+  windowLeaks: number;
   firstCrash?: string;
   seed: number;
   guarded: number;
@@ -268,7 +270,7 @@ function touchHotpath(d: hotpath.HotpathDecoder, inner: spot.SpotStreamDecoder, 
 export function runFuzz(frames: number, seed = 1, guardEvery = 1): FuzzReport {
   const rand = prng(seed);
   const seeds = seedFrames(rand);
-  const report: FuzzReport = { frames, ok: 0, rejected: {}, crashes: 0, outOfBoundsReads: 0, readsAfterFailure: 0, seed, guarded: 0 };
+  const report: FuzzReport = { frames, ok: 0, rejected: {}, crashes: 0, outOfBoundsReads: 0, readsAfterFailure: 0, windowLeaks: 0, seed, guarded: 0 };
   const spotDecoder = new spot.SpotStreamDecoder();
   const spotInner = new spot.SpotStreamDecoder();
   const hotpathDecoder = new hotpath.HotpathDecoder();
@@ -278,13 +280,34 @@ export function runFuzz(frames: number, seed = 1, guardEvery = 1): FuzzReport {
   const win = new Window();
   const guarded = guardedView(arena, win);
 
+  // One decode + full traversal; the result (status, length, sum of every value read) is its signature.
+  const decodeOnce = (view: Uint8Array, offset: number, n: number, scratchFrame: Uint8Array): string => {
+    const schemaId = n >= 6 ? scratchFrame[4]! | (scratchFrame[5]! << 8) : 1;
+    const dec = schemaId === 100 ? hotpathDecoder : spotDecoder;
+    const before = sink;
+    const status = dec.wrap(view, offset, n);
+    if (status === DecodeStatus.Ok) {
+      if (dec === spotDecoder) touchSpot(spotDecoder);
+      else touchHotpath(hotpathDecoder, spotInner, win, report);
+    } else {
+      const readsBefore = win.reads;
+      if (dec === spotDecoder) touchSpot(spotDecoder);
+      else touchHotpath(hotpathDecoder, spotInner, win, report);
+      if (view === guarded) report.readsAfterFailure += win.reads - readsBefore;
+    }
+    return `${status}:${dec.error()?.statusName ?? 'Ok'}:${sink - before}`;
+  };
+  const poison = (offset: number, n: number, a: number, b: number): void => {
+    arena.fill(a, 0, offset);
+    arena.fill(b, offset + n, offset + n + 64);
+  };
+
   for (let i = 0; i < frames; i++) {
     const base = seeds[Math.floor(rand() * seeds.length)]!;
     const n = mutate(base, rand, scratch);
     const offset = Math.floor(rand() * 64);
-    arena.fill(0xa5, 0, offset);
     arena.set(scratch.subarray(0, n), offset);
-    arena.fill(0x5a, offset + n, offset + n + 64);
+    poison(offset, n, 0xa5, 0x5a);
     const useGuard = guardEvery > 0 && i % guardEvery === 0;
     const view = useGuard ? guarded : arena;
     if (useGuard) report.guarded++;
@@ -292,23 +315,16 @@ export function runFuzz(frames: number, seed = 1, guardEvery = 1): FuzzReport {
     win.hi = offset + n;
     const violationsBefore = win.violations;
     try {
-      const schemaId = n >= 6 ? scratch[4]! | (scratch[5]! << 8) : 1;
-      const dec = schemaId === 100 ? hotpathDecoder : spotDecoder;
-      const status = dec.wrap(view, offset, n);
-      if (status === DecodeStatus.Ok) {
-        report.ok++;
-        const m = dec === spotDecoder ? spotDecoder : hotpathDecoder;
-        if (m === spotDecoder) touchSpot(spotDecoder);
-        else touchHotpath(hotpathDecoder, spotInner, win, report);
-      } else {
-        const name = dec.error()?.statusName ?? 'Unknown';
+      const first = decodeOnce(view, offset, n, scratch);
+      if (first.startsWith('0:')) report.ok++;
+      else {
+        const name = first.split(':')[1]!;
         report.rejected[name] = (report.rejected[name] ?? 0) + 1;
-        // Accessors after a failure must not touch the caller's frame at all.
-        const before = win.reads;
-        if (dec === spotDecoder) touchSpot(spotDecoder);
-        else touchHotpath(hotpathDecoder, spotInner, win, report);
-        if (useGuard) report.readsAfterFailure += win.reads - before;
       }
+      // Reads that bypass the proxy (DataView paths) are caught differentially:
+      // change only the bytes around the window and the result must not move.
+      poison(offset, n, 0x3c, 0xc3);
+      if (decodeOnce(arena, offset, n, scratch) !== first) report.windowLeaks++;
     } catch (err) {
       report.crashes++;
       report.firstCrash ??= `${(err as Error).stack ?? String(err)} (case ${i})`;

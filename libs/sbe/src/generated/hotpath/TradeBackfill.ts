@@ -188,6 +188,25 @@ function writeF64(b: Uint8Array, o: number, v: number): void {
   storeScratch(b, o, 8);
 }
 
+let viewedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * A DataView over the whole ArrayBuffer behind b (index it at b.byteOffset +
+ * offset). Cached for consecutive frames that share a buffer (Node's pooled
+ * Buffers, several frames per socket read), so it allocates only when the
+ * underlying memory changes. A DataView read is one bounds check and one load
+ * where byte assembly takes four to eight.
+ */
+function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+  const ab = b.buffer;
+  if (ab !== viewedBuffer) {
+    viewedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  return cachedView;
+}
+
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -219,6 +238,9 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 }
 // ---- end of inlined primitives ----
 
+/** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
+const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+
 function validate_TradeBackfill(d: TradeBackfillDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   {
     const e = readU8(b, p + 24);
@@ -244,18 +266,37 @@ function validate_TradeBackfill_trades(d: TradeBackfillDecoder, b: Uint8Array, p
   if (bl < 34) return d._fail(6 /* GroupBlockLengthTooSmall */, 'TradeBackfill.trades', p + 0);
   p += 6;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradeBackfill.trades', p);
-  for (let i = 0; i < n; i++, p += bl) {
-    if (((((b[p + 0 + 6]! | (b[p + 0 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
-    if (((((b[p + 8 + 6]! | (b[p + 8 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
-    if (((((b[p + 16 + 6]! | (b[p + 16 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
-    if (((((b[p + 24 + 6]! | (b[p + 24 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
-    {
-      const e = readU8(b, p + 32);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', p + 32);
+  if (n >= 8) {
+    const dv = d._view();
+    const vb = d.viewBase;
+    for (let i = 0; i < n; i++, p += bl) {
+      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
+      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
+      if (((dv.getInt16(vb + p + 16 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
+      if (((dv.getInt16(vb + p + 24 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
+      {
+        const e = readU8(b, p + 32);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', p + 32);
+      }
+      {
+        const e = readU8(b, p + 33);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', p + 33);
+      }
     }
-    {
-      const e = readU8(b, p + 33);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', p + 33);
+  } else {
+    for (let i = 0; i < n; i++, p += bl) {
+  if ((((((b[(p + 0) + 6]! | (b[(p + 0) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
+  if ((((((b[(p + 8) + 6]! | (b[(p + 8) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
+  if ((((((b[(p + 16) + 6]! | (b[(p + 16) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
+  if ((((((b[(p + 24) + 6]! | (b[(p + 24) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
+  {
+    const e = readU8(b, p + 32);
+    if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', p + 32);
+  }
+  {
+    const e = readU8(b, p + 33);
+    if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', p + 33);
+  }
     }
   }
   return p;
@@ -268,6 +309,10 @@ export class TradeBackfillDecoder implements DecodeFailure {
   static readonly SCHEMA_ID = 100;
   static readonly SCHEMA_VERSION = 0;
   buffer: Uint8Array = NULL_FRAME;
+  /** DataView over the buffer's ArrayBuffer; field i of the frame is at viewBase + i. */
+  view: DataView<ArrayBufferLike> = NULL_VIEW;
+  viewBase = 0;
+  private viewFor: Uint8Array = NULL_FRAME;
   /** Offset of the message header. */
   offset = 0;
   /** Offset of the root block. */
@@ -341,12 +386,24 @@ export class TradeBackfillDecoder implements DecodeFailure {
     this.status = 0 /* Ok */;
     return 0 /* Ok */;
   }
+  /** The DataView for the current buffer, looked up on first use only: the lookup costs more than small frames save. */
+  _view(): DataView<ArrayBufferLike> {
+    if (this.viewFor !== this.buffer) {
+      this.viewFor = this.buffer;
+      this.view = viewOf(this.buffer);
+      this.viewBase = this.buffer.byteOffset;
+    }
+    return this.view;
+  }
   /** Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame. */
   _fail(status: DecodeStatus, field: string, at: number): number {
     this.status = status;
     this.errorField = field;
     this.errorOffset = at;
     this.buffer = NULL_FRAME;
+    this.view = NULL_VIEW;
+    this.viewBase = 0;
+    this.viewFor = NULL_FRAME;
     this.base = 0;
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;
@@ -467,6 +524,9 @@ export class TradeBackfillTradesDecoder {
   private start = 0;
   private nextBase = 0;
   private end = 0;
+  private view: DataView<ArrayBufferLike> = NULL_VIEW;
+  private viewBase = 0;
+  private viaView = false;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -508,6 +568,11 @@ export class TradeBackfillTradesDecoder {
     this.start = pos + 6;
     this.nextBase = this.start;
     this.end = this.start + this.count * this.blockLength;
+    this.viaView = this.count >= 8;
+    if (this.viaView) {
+      this.view = this.msg._view();
+      this.viewBase = this.msg.viewBase;
+    }
     return this;
   }
   /** Position of the current entry (-1 before the first next()). */
@@ -520,7 +585,8 @@ export class TradeBackfillTradesDecoder {
     if (p >= this.end) return false;
     this.base = p;
     this.nextBase = p + this.blockLength;
-    this._load(this.buffer, p);
+    if (this.viaView) this._loadView(p);
+    else this._load(this.buffer, p);
     return true;
   }
   /** Random access to entry i (fixed-size entries only). */
@@ -528,7 +594,8 @@ export class TradeBackfillTradesDecoder {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`TradeBackfill.trades index ${i} out of range [0, ${this.count})`);
     this.base = this.start + i * this.blockLength;
     this.nextBase = this.base + this.blockLength;
-    this._load(this.buffer, this.base);
+    if (this.viaView) this._loadView(this.base);
+    else this._load(this.buffer, this.base);
     return this;
   }
   /** Decodes the scalar fields of the block at o into their slots. */
@@ -539,6 +606,17 @@ export class TradeBackfillTradesDecoder {
     this._f_timeUs = (((b[o + 28]! | (b[o + 29]! << 8) | (b[o + 30]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 24]! | (b[o + 25]! << 8) | (b[o + 26]! << 16) | (b[o + 27]! << 24)) >>> 0);
     this._f_isBuyerMaker = b[o + 32]!;
     this._f_isBestMatch = b[o + 33]!;
+  }
+  /** Decodes the entry at o through the DataView (large groups). */
+  _loadView(o: number): void {
+    const dv = this.view;
+    const x = this.viewBase + o;
+    this._f_id = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
+    this._f_price = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
+    this._f_qty = dv.getInt32(x + 20, true) * 4294967296 + dv.getUint32(x + 16, true);
+    this._f_timeUs = dv.getInt32(x + 28, true) * 4294967296 + dv.getUint32(x + 24, true);
+    this._f_isBuyerMaker = dv.getUint8(x + 32);
+    this._f_isBestMatch = dv.getUint8(x + 33);
   }
   get id(): number {
     return this._f_id;

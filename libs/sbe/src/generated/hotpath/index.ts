@@ -2,7 +2,7 @@
 // source: sbe-schemas/hotpath/envelope_1_0.xml sha256:27c903247321b72343cfde05ae7b54a66e215160e07ddfcd2205ba441a8b6451
 // schema: package=hotpath id=100 version=0 semanticVersion=1.0
 /* eslint-disable */
-import { DecodeError, DecodeStatus } from '../../runtime/index.ts';
+import { DecodeError, DecodeStatus, NULL_FRAME } from '../../runtime/index.ts';
 import type { DecodeFailure } from '../../runtime/index.ts';
 import { EnvelopeDecoder } from './Envelope.ts';
 import { DepthSnapshotDecoder } from './DepthSnapshot.ts';
@@ -162,6 +162,25 @@ function writeF64(b: Uint8Array, o: number, v: number): void {
   storeScratch(b, o, 8);
 }
 
+let viewedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * A DataView over the whole ArrayBuffer behind b (index it at b.byteOffset +
+ * offset). Cached for consecutive frames that share a buffer (Node's pooled
+ * Buffers, several frames per socket read), so it allocates only when the
+ * underlying memory changes. A DataView read is one bounds check and one load
+ * where byte assembly takes four to eight.
+ */
+function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+  const ab = b.buffer;
+  if (ab !== viewedBuffer) {
+    viewedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  return cachedView;
+}
+
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -192,6 +211,9 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
   return Number(`${mantissa}e${exponent}`);
 }
 // ---- end of inlined primitives ----
+
+/** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
+const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
 
 export const SCHEMA_ID = 100;
 export const SCHEMA_VERSION = 0;

@@ -182,6 +182,25 @@ function writeF64(b: Uint8Array, o: number, v: number): void {
   storeScratch(b, o, 8);
 }
 
+let viewedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * A DataView over the whole ArrayBuffer behind b (index it at b.byteOffset +
+ * offset). Cached for consecutive frames that share a buffer (Node's pooled
+ * Buffers, several frames per socket read), so it allocates only when the
+ * underlying memory changes. A DataView read is one bounds check and one load
+ * where byte assembly takes four to eight.
+ */
+function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+  const ab = b.buffer;
+  if (ab !== viewedBuffer) {
+    viewedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  return cachedView;
+}
+
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -213,6 +232,9 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 }
 // ---- end of inlined primitives ----
 
+/** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
+const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+
 function validate_BestBidAskStreamEvent(d: BestBidAskStreamEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   p += d.actingBlockLength;
   d._pos_symbol = p;
@@ -230,6 +252,10 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
   static readonly SCHEMA_ID = 1;
   static readonly SCHEMA_VERSION = 0;
   buffer: Uint8Array = NULL_FRAME;
+  /** DataView over the buffer's ArrayBuffer; field i of the frame is at viewBase + i. */
+  view: DataView<ArrayBufferLike> = NULL_VIEW;
+  viewBase = 0;
+  private viewFor: Uint8Array = NULL_FRAME;
   /** Offset of the message header. */
   offset = 0;
   /** Offset of the root block. */
@@ -303,12 +329,24 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     this.status = 0 /* Ok */;
     return 0 /* Ok */;
   }
+  /** The DataView for the current buffer, looked up on first use only: the lookup costs more than small frames save. */
+  _view(): DataView<ArrayBufferLike> {
+    if (this.viewFor !== this.buffer) {
+      this.viewFor = this.buffer;
+      this.view = viewOf(this.buffer);
+      this.viewBase = this.buffer.byteOffset;
+    }
+    return this.view;
+  }
   /** Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame. */
   _fail(status: DecodeStatus, field: string, at: number): number {
     this.status = status;
     this.errorField = field;
     this.errorOffset = at;
     this.buffer = NULL_FRAME;
+    this.view = NULL_VIEW;
+    this.viewBase = 0;
+    this.viewFor = NULL_FRAME;
     this.base = 0;
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;

@@ -182,6 +182,25 @@ function writeF64(b: Uint8Array, o: number, v: number): void {
   storeScratch(b, o, 8);
 }
 
+let viewedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * A DataView over the whole ArrayBuffer behind b (index it at b.byteOffset +
+ * offset). Cached for consecutive frames that share a buffer (Node's pooled
+ * Buffers, several frames per socket read), so it allocates only when the
+ * underlying memory changes. A DataView read is one bounds check and one load
+ * where byte assembly takes four to eight.
+ */
+function viewOf(b: Uint8Array): DataView<ArrayBufferLike> {
+  const ab = b.buffer;
+  if (ab !== viewedBuffer) {
+    viewedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  return cachedView;
+}
+
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -213,6 +232,9 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 }
 // ---- end of inlined primitives ----
 
+/** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
+const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+
 function validate_TradesStreamEvent(d: TradesStreamEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   p += d.actingBlockLength;
   d._pos_trades = p;
@@ -234,13 +256,27 @@ function validate_TradesStreamEvent_trades(d: TradesStreamEventDecoder, b: Uint8
   if (bl < 25) return d._fail(6 /* GroupBlockLengthTooSmall */, 'TradesStreamEvent.trades', p + 0);
   p += 6;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradesStreamEvent.trades', p);
-  for (let i = 0; i < n; i++, p += bl) {
-    if (((((b[p + 0 + 6]! | (b[p + 0 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
-    if (((((b[p + 8 + 6]! | (b[p + 8 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
-    if (((((b[p + 16 + 6]! | (b[p + 16 + 6 + 1]! << 8)) << 16) >> 21) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
-    {
-      const e = readU8(b, p + 24);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', p + 24);
+  if (n >= 8) {
+    const dv = d._view();
+    const vb = d.viewBase;
+    for (let i = 0; i < n; i++, p += bl) {
+      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
+      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
+      if (((dv.getInt16(vb + p + 16 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
+      {
+        const e = readU8(b, p + 24);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', p + 24);
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++, p += bl) {
+  if ((((((b[(p + 0) + 6]! | (b[(p + 0) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
+  if ((((((b[(p + 8) + 6]! | (b[(p + 8) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
+  if ((((((b[(p + 16) + 6]! | (b[(p + 16) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
+  {
+    const e = readU8(b, p + 24);
+    if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', p + 24);
+  }
     }
   }
   return p;
@@ -253,6 +289,10 @@ export class TradesStreamEventDecoder implements DecodeFailure {
   static readonly SCHEMA_ID = 1;
   static readonly SCHEMA_VERSION = 0;
   buffer: Uint8Array = NULL_FRAME;
+  /** DataView over the buffer's ArrayBuffer; field i of the frame is at viewBase + i. */
+  view: DataView<ArrayBufferLike> = NULL_VIEW;
+  viewBase = 0;
+  private viewFor: Uint8Array = NULL_FRAME;
   /** Offset of the message header. */
   offset = 0;
   /** Offset of the root block. */
@@ -324,12 +364,24 @@ export class TradesStreamEventDecoder implements DecodeFailure {
     this.status = 0 /* Ok */;
     return 0 /* Ok */;
   }
+  /** The DataView for the current buffer, looked up on first use only: the lookup costs more than small frames save. */
+  _view(): DataView<ArrayBufferLike> {
+    if (this.viewFor !== this.buffer) {
+      this.viewFor = this.buffer;
+      this.view = viewOf(this.buffer);
+      this.viewBase = this.buffer.byteOffset;
+    }
+    return this.view;
+  }
   /** Records a failure and re-points the decoder at NULL_FRAME so later getters read zeros, never the frame. */
   _fail(status: DecodeStatus, field: string, at: number): number {
     this.status = status;
     this.errorField = field;
     this.errorOffset = at;
     this.buffer = NULL_FRAME;
+    this.view = NULL_VIEW;
+    this.viewBase = 0;
+    this.viewFor = NULL_FRAME;
     this.base = 0;
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;
@@ -435,6 +487,9 @@ export class TradesStreamEventTradesDecoder {
   private start = 0;
   private nextBase = 0;
   private end = 0;
+  private view: DataView<ArrayBufferLike> = NULL_VIEW;
+  private viewBase = 0;
+  private viaView = false;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -474,6 +529,11 @@ export class TradesStreamEventTradesDecoder {
     this.start = pos + 6;
     this.nextBase = this.start;
     this.end = this.start + this.count * this.blockLength;
+    this.viaView = this.count >= 8;
+    if (this.viaView) {
+      this.view = this.msg._view();
+      this.viewBase = this.msg.viewBase;
+    }
     return this;
   }
   /** Position of the current entry (-1 before the first next()). */
@@ -486,7 +546,8 @@ export class TradesStreamEventTradesDecoder {
     if (p >= this.end) return false;
     this.base = p;
     this.nextBase = p + this.blockLength;
-    this._load(this.buffer, p);
+    if (this.viaView) this._loadView(p);
+    else this._load(this.buffer, p);
     return true;
   }
   /** Random access to entry i (fixed-size entries only). */
@@ -494,7 +555,8 @@ export class TradesStreamEventTradesDecoder {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`TradesStreamEvent.trades index ${i} out of range [0, ${this.count})`);
     this.base = this.start + i * this.blockLength;
     this.nextBase = this.base + this.blockLength;
-    this._load(this.buffer, this.base);
+    if (this.viaView) this._loadView(this.base);
+    else this._load(this.buffer, this.base);
     return this;
   }
   /** Decodes the scalar fields of the block at o into their slots. */
@@ -503,6 +565,15 @@ export class TradesStreamEventTradesDecoder {
     this._f_price = (((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
     this._f_qty = (((b[o + 20]! | (b[o + 21]! << 8) | (b[o + 22]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 16]! | (b[o + 17]! << 8) | (b[o + 18]! << 16) | (b[o + 19]! << 24)) >>> 0);
     this._f_isBuyerMaker = b[o + 24]!;
+  }
+  /** Decodes the entry at o through the DataView (large groups). */
+  _loadView(o: number): void {
+    const dv = this.view;
+    const x = this.viewBase + o;
+    this._f_id = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
+    this._f_price = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
+    this._f_qty = dv.getInt32(x + 20, true) * 4294967296 + dv.getUint32(x + 16, true);
+    this._f_isBuyerMaker = dv.getUint8(x + 24);
   }
   get id(): number {
     return this._f_id;
