@@ -1,0 +1,2 @@
+export { createLogger, REDACTED_PATHS, type Logger, type LoggerConfig } from './logger.ts';
+export { createRegistry, Counter, Gauge, Histogram, Registry } from './metrics.ts';
