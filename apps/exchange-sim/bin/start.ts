@@ -1,0 +1,37 @@
+/**
+ * exchange-sim CLI: pnpm --filter exchange-sim start -- --seed 1 --speed 1 --port 9443
+ * Flags override SIM_* environment variables. Ctrl-C stops cleanly.
+ */
+import { parseArgs } from 'node:util';
+import { ExchangeSimulator, configFromEnv } from '../src/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    speed: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    symbols: { type: 'string' },
+    'api-keys': { type: 'string' },
+    'start-time-us': { type: 'string' },
+  },
+  allowPositionals: true,
+});
+const overrides: Record<string, unknown> = {};
+if (values.seed !== undefined) overrides['seed'] = values.seed;
+if (values.speed !== undefined) overrides['speed'] = values.speed;
+if (values.port !== undefined) overrides['port'] = values.port;
+if (values.host !== undefined) overrides['host'] = values.host;
+if (values.symbols !== undefined) overrides['symbols'] = values.symbols;
+if (values['api-keys'] !== undefined) overrides['apiKeys'] = values['api-keys'];
+if (values['start-time-us'] !== undefined) overrides['startTimeUs'] = values['start-time-us'];
+
+const sim = new ExchangeSimulator(configFromEnv(process.env, overrides));
+await sim.start();
+const shutdown = async (signal: string): Promise<void> => {
+  sim.log.info({ signal }, 'stopping');
+  await sim.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,54 @@
+/** Typed, validated configuration of the simulator: from env (SIM_*) and CLI flags. */
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+
+export const SimConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(9443),
+  symbols: z.union([csv, z.array(z.string())]).default(['BTCUSDT']).transform((xs) => xs.map((x) => x.toUpperCase())),
+  seed: z.coerce.number().int().default(1),
+  /** Simulated seconds per wall-clock second (10 and 100 for load tests). */
+  speed: z.coerce.number().positive().max(10_000).default(1),
+  /** Simulated clock origin in µs since the epoch; default: wall clock at start. */
+  startTimeUs: z.coerce.number().int().positive().optional(),
+  /** Accepted X-MBX-APIKEY values; empty = any non-empty key. */
+  apiKeys: z.union([csv, z.array(z.string())]).default([]),
+  /** Binance closes every connection after 24 h. */
+  maxConnectionSeconds: z.coerce.number().positive().default(24 * 3600),
+  pingIntervalMs: z.coerce.number().int().positive().default(20_000),
+  pongTimeoutMs: z.coerce.number().int().positive().default(60_000),
+  /** Incoming messages per second per connection before disconnect (Binance: 5). */
+  maxIncomingPerSecond: z.coerce.number().int().positive().default(5),
+  maxStreamsPerConnection: z.coerce.number().int().positive().default(1024),
+  /** REST request weight per minute per IP (Binance: 6000). */
+  restWeightPerMinute: z.coerce.number().int().positive().default(6000),
+  /** Seconds of 418 ban after repeated requests while rate limited. */
+  banSeconds: z.coerce.number().int().positive().default(120),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type SimConfig = z.infer<typeof SimConfigSchema>;
+
+/** Reads SIM_* environment variables (SIM_PORT, SIM_SEED, SIM_API_KEYS, ...) over defaults. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof SimConfig, unknown>> = {}): SimConfig {
+  const fromEnv: Record<string, unknown> = {};
+  const map: Record<string, keyof SimConfig> = {
+    SIM_HOST: 'host',
+    SIM_PORT: 'port',
+    SIM_SYMBOLS: 'symbols',
+    SIM_SEED: 'seed',
+    SIM_SPEED: 'speed',
+    SIM_START_TIME_US: 'startTimeUs',
+    SIM_API_KEYS: 'apiKeys',
+    SIM_MAX_CONNECTION_SECONDS: 'maxConnectionSeconds',
+    SIM_PING_INTERVAL_MS: 'pingIntervalMs',
+    SIM_PONG_TIMEOUT_MS: 'pongTimeoutMs',
+    SIM_REST_WEIGHT_PER_MINUTE: 'restWeightPerMinute',
+    LOG_LEVEL: 'logLevel',
+  };
+  for (const [k, key] of Object.entries(map)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
+  return SimConfigSchema.parse({ ...fromEnv, ...overrides });
+}

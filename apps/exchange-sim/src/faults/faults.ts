@@ -1,0 +1,110 @@
+/**
+ * Fault injection: pending faults the stream and REST layers consult on
+ * their hot paths (cheap checks), armed from the admin API or config.
+ * Every fault injected is counted by type.
+ */
+import { z } from 'zod';
+
+export const FaultSchema = z.discriminatedUnion('type', [
+  /** Drop the next `count` @depth diffs of a symbol (a sequence gap). */
+  z.object({ type: z.literal('dropDepthDiffs'), symbol: z.string().default('BTCUSDT'), count: z.number().int().positive().default(1) }),
+  /** Drop the next `count` trade events of a symbol (a trade-id gap). */
+  z.object({ type: z.literal('dropTrades'), symbol: z.string().default('BTCUSDT'), count: z.number().int().positive().default(1) }),
+  /** Send each of the next `count` frames twice. */
+  z.object({ type: z.literal('duplicate'), count: z.number().int().positive().default(1) }),
+  /** Swap each of the next `count` pairs of frames. */
+  z.object({ type: z.literal('reorder'), count: z.number().int().positive().default(1) }),
+  /** Send `count` binary frames of random bytes / truncated real frames. */
+  z.object({ type: z.literal('malformed'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('truncated'), count: z.number().int().positive().default(1) }),
+  /** Close every stream connection now. */
+  z.object({ type: z.literal('closeConnections') }),
+  /** Send {"e":"serverShutdown"} and close after `closeAfterMs`. */
+  z.object({ type: z.literal('serverShutdown'), closeAfterMs: z.number().int().nonnegative().default(1000) }),
+  /** Send nothing for `ms` (frames in the window are lost, the socket stays open). */
+  z.object({ type: z.literal('stall'), ms: z.number().int().positive() }),
+  /** Add latency to REST responses for `ms` of wall time. */
+  z.object({ type: z.literal('restLatency'), latencyMs: z.number().int().positive(), forMs: z.number().int().positive().default(60_000) }),
+  /** Fail the next `count` REST requests with `status` (5xx, or 429 with Retry-After). */
+  z.object({ type: z.literal('restFail'), status: z.number().int().min(400).max(599).default(503), count: z.number().int().positive().default(1) }),
+  /** Freeze a symbol's book (no updates, no trades) for `ms`. */
+  z.object({ type: z.literal('freeze'), symbol: z.string().default('BTCUSDT'), ms: z.number().int().positive() }),
+]);
+
+export type Fault = z.infer<typeof FaultSchema>;
+export type FaultType = Fault['type'];
+
+export class FaultState {
+  dropDepth = new Map<string, number>();
+  dropTrades = new Map<string, number>();
+  duplicate = 0;
+  reorder = 0;
+  malformed = 0;
+  truncated = 0;
+  stallUntilMs = 0;
+  restLatencyMs = 0;
+  restLatencyUntilMs = 0;
+  restFailStatus = 503;
+  restFailCount = 0;
+  readonly injected = new Map<FaultType, number>();
+
+  constructor(private readonly onCount: (type: FaultType) => void = () => undefined) {}
+
+  /** Records one injected fault instance (a dropped frame, a failed request, ...). */
+  count(type: FaultType): void {
+    this.injected.set(type, (this.injected.get(type) ?? 0) + 1);
+    this.onCount(type);
+  }
+
+  /** Arms a fault. Connection-level faults (close, shutdown) are executed by the caller. */
+  arm(fault: Fault, nowMs: number): void {
+    switch (fault.type) {
+      case 'dropDepthDiffs':
+        this.dropDepth.set(fault.symbol.toUpperCase(), (this.dropDepth.get(fault.symbol.toUpperCase()) ?? 0) + fault.count);
+        break;
+      case 'dropTrades':
+        this.dropTrades.set(fault.symbol.toUpperCase(), (this.dropTrades.get(fault.symbol.toUpperCase()) ?? 0) + fault.count);
+        break;
+      case 'duplicate':
+        this.duplicate += fault.count;
+        break;
+      case 'reorder':
+        this.reorder += fault.count;
+        break;
+      case 'malformed':
+        this.malformed += fault.count;
+        break;
+      case 'truncated':
+        this.truncated += fault.count;
+        break;
+      case 'stall':
+        this.stallUntilMs = Math.max(this.stallUntilMs, nowMs + fault.ms);
+        this.count('stall');
+        break;
+      case 'restLatency':
+        this.restLatencyMs = fault.latencyMs;
+        this.restLatencyUntilMs = nowMs + fault.forMs;
+        this.count('restLatency');
+        break;
+      case 'restFail':
+        this.restFailStatus = fault.status;
+        this.restFailCount += fault.count;
+        break;
+      case 'closeConnections':
+      case 'serverShutdown':
+      case 'freeze':
+        break;
+    }
+  }
+
+  /** Consumes one pending drop for the symbol's stream kind; true = drop this frame. */
+  takeDrop(kind: 'depth' | 'trade', symbol: string): boolean {
+    const m = kind === 'depth' ? this.dropDepth : this.dropTrades;
+    const left = m.get(symbol);
+    if (left === undefined || left <= 0) return false;
+    if (left === 1) m.delete(symbol);
+    else m.set(symbol, left - 1);
+    this.count(kind === 'depth' ? 'dropDepthDiffs' : 'dropTrades');
+    return true;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Composition: market feed + clock + stream hub + REST + admin/health/metrics
+ * on one HTTP server (Binance serves streams and REST on separate hosts; the
+ * simulator puts both on one port, by path).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import type { SimConfig } from './config.ts';
+import { FaultSchema, FaultState } from './faults/faults.ts';
+import { MarketFeed, type Frame } from './market/feed.ts';
+import { createSimMetrics, type SimMetrics } from './metrics.ts';
+import { RestApi } from './rest/rest.ts';
+import { StreamHub } from './stream/hub.ts';
+
+const TICK_MS = 2;
+
+export class ExchangeSimulator {
+  readonly feed: MarketFeed;
+  readonly faults: FaultState;
+  readonly registry: Registry;
+  readonly metrics: SimMetrics;
+  readonly log: Logger;
+  private readonly hub: StreamHub;
+  private readonly rest: RestApi;
+  private readonly server: Server;
+  private timer: NodeJS.Timeout | undefined;
+  private realStartMs = 0;
+  private simStartUs: number;
+  private started = false;
+
+  constructor(
+    readonly config: SimConfig,
+    log?: Logger,
+  ) {
+    this.log = log ?? createLogger({ service: 'exchange-sim', level: config.logLevel });
+    this.registry = createRegistry('exchange-sim');
+    this.metrics = createSimMetrics(this.registry);
+    this.faults = new FaultState((type) => this.metrics.faults.inc({ fault: type }));
+    this.simStartUs = config.startTimeUs ?? Date.now() * 1000;
+    this.feed = new MarketFeed({ symbols: config.symbols, seed: config.seed, startTimeUs: this.simStartUs });
+    this.hub = new StreamHub(config, this.faults, this.metrics, this.log, (s) => this.feed.has(s));
+    this.rest = new RestApi(config, this.feed, this.faults, this.metrics);
+    this.server = createServer((req, res) => void this.route(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
+  }
+
+  /** Base URLs once listening. */
+  get urls(): { ws: string; rest: string } {
+    const addr = this.server.address() as AddressInfo;
+    return { ws: `ws://${this.config.host}:${addr.port}`, rest: `http://${this.config.host}:${addr.port}` };
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => resolve());
+    });
+    this.realStartMs = performance.now();
+    this.started = true;
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.log.info({ ...this.urls, seed: this.config.seed, speed: this.config.speed, symbols: this.config.symbols }, 'exchange simulator listening');
+  }
+
+  /** Advances the market to the simulated time that corresponds to now. */
+  private tick(): void {
+    const target = this.simStartUs + Math.floor((performance.now() - this.realStartMs) * 1000 * this.config.speed);
+    this.feed.advanceTo(target, this.onFrame);
+    this.metrics.simulatedSeconds.set((this.feed.simTimeUs - this.simStartUs) / 1e6);
+  }
+
+  private readonly onFrame = (frame: Frame): void => {
+    this.metrics.framesGenerated.inc({ stream: frame.kind });
+    this.hub.publish(frame);
+  };
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.hub.terminateAll();
+    if (this.started) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.started = false;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    try {
+      if (this.rest.handles(url.pathname) && req.method === 'GET') return await this.rest.handle(req, res, url);
+      if (url.pathname === '/health') {
+        return json(res, 200, { status: 'ok', simulatedSeconds: (this.feed.simTimeUs - this.simStartUs) / 1e6, connections: this.hub.connectionCount });
+      }
+      if (url.pathname === '/metrics') {
+        res.writeHead(200, { 'Content-Type': this.registry.contentType });
+        return void res.end(await this.registry.metrics());
+      }
+      if (url.pathname === '/admin/faults' && req.method === 'POST') {
+        const parsed = FaultSchema.safeParse(JSON.parse((await body(req)) || '{}'));
+        if (!parsed.success) return json(res, 400, { error: parsed.error.issues });
+        this.inject(parsed.data);
+        return json(res, 200, { armed: parsed.data });
+      }
+      if (url.pathname === '/admin/faults' && req.method === 'GET') return json(res, 200, Object.fromEntries(this.faults.injected));
+      json(res, 404, { code: -1, msg: `Unknown path ${url.pathname}` });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, path: url.pathname }, 'request failed');
+      json(res, 500, { code: -1000, msg: 'Internal error' });
+    }
+  }
+
+  /** Arms or executes a fault (the admin API and tests both come here). */
+  inject(fault: import('./faults/faults.ts').Fault): void {
+    this.log.warn({ fault }, 'fault injected');
+    switch (fault.type) {
+      case 'closeConnections':
+        this.faults.count('closeConnections');
+        this.hub.closeAll('fault: close');
+        return;
+      case 'serverShutdown':
+        this.hub.serverShutdown(fault.closeAfterMs);
+        return;
+      case 'freeze': {
+        const model = this.feed.model(fault.symbol);
+        model.setFrozen(true);
+        this.faults.count('freeze');
+        setTimeout(() => model.setFrozen(false), fault.ms).unref();
+        return;
+      }
+      default:
+        this.faults.arm(fault, Date.now());
+    }
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > 64 * 1024) throw new Error('request body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

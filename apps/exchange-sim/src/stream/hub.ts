@@ -1,0 +1,318 @@
+/**
+ * The SBE WebSocket side: Binance's URL forms, API-key handshake, JSON
+ * control messages, keepalive, lifetime, incoming rate limit, and the fan-out
+ * of feed frames (through the fault pipeline) to subscribed connections.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '@hotpath/telemetry';
+import type { SimConfig } from '../config.ts';
+import type { FaultState } from '../faults/faults.ts';
+import type { Frame, StreamKind } from '../market/feed.ts';
+import type { SimMetrics } from '../metrics.ts';
+
+const KINDS: readonly StreamKind[] = ['trade', 'bestBidAsk', 'depth', 'depth20'];
+
+export class StreamNameError extends Error {
+  override readonly name = 'StreamNameError';
+}
+
+/** `btcusdt@depth` → its canonical form, or a StreamNameError. */
+export function parseStreamName(name: string, isSimulated: (symbol: string) => boolean): string {
+  const at = name.indexOf('@');
+  const symbol = name.slice(0, at);
+  const kind = name.slice(at + 1) as StreamKind;
+  if (at <= 0 || symbol !== symbol.toLowerCase() || !KINDS.includes(kind)) {
+    throw new StreamNameError(`Invalid stream name: ${JSON.stringify(name)}`);
+  }
+  if (!isSimulated(symbol.toUpperCase())) throw new StreamNameError(`Unknown symbol in stream: ${JSON.stringify(name)}`);
+  return `${symbol}@${kind}`;
+}
+
+class Connection {
+  readonly streams = new Set<string>();
+  combined: boolean;
+  lastPongMs: number;
+  private windowStartMs = 0;
+  private windowCount = 0;
+  readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly ws: WebSocket,
+    combined: boolean,
+    nowMs: number,
+  ) {
+    this.combined = combined;
+    this.lastPongMs = nowMs;
+  }
+
+  /** Counts an incoming message; false when the connection exceeded its per-second allowance. */
+  allowIncoming(nowMs: number, max: number): boolean {
+    if (nowMs - this.windowStartMs >= 1000) {
+      this.windowStartMs = nowMs;
+      this.windowCount = 0;
+    }
+    return ++this.windowCount <= max;
+  }
+}
+
+export class StreamHub {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  private readonly connections = new Set<Connection>();
+  private readonly subscribers = new Map<string, Set<Connection>>();
+  private held: Frame | undefined;
+
+  constructor(
+    private readonly config: SimConfig,
+    private readonly faults: FaultState,
+    private readonly metrics: SimMetrics,
+    private readonly log: Logger,
+    private readonly isSimulated: (symbol: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** HTTP upgrade: authenticate, parse the URL, then accept. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const key = req.headers['x-mbx-apikey'];
+    const keyOk = typeof key === 'string' && key !== '' && (this.config.apiKeys.length === 0 || this.config.apiKeys.includes(key));
+    if (!keyOk) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'api_key' });
+      return reject(socket, 401, { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' });
+    }
+    let streams: string[];
+    let combined: boolean;
+    try {
+      if (url.pathname === '/stream') {
+        combined = true;
+        const list = url.searchParams.get('streams') ?? '';
+        streams = list === '' ? [] : list.split('/').map((s) => parseStreamName(s, this.isSimulated));
+      } else if (url.pathname === '/ws' || url.pathname.startsWith('/ws/')) {
+        combined = false;
+        const rest = url.pathname.slice(4);
+        streams = rest === '' ? [] : rest.split('/').map((s) => parseStreamName(s, this.isSimulated));
+      } else {
+        this.metrics.rejectedHandshakes.inc({ reason: 'path' });
+        return reject(socket, 404, { code: -1, msg: `Unknown path ${url.pathname}` });
+      }
+    } catch (err) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'stream' });
+      return reject(socket, 400, { code: -1121, msg: (err as Error).message });
+    }
+    if (streams.length > this.config.maxStreamsPerConnection) {
+      return reject(socket, 400, { code: -1, msg: `Too many streams (max ${this.config.maxStreamsPerConnection})` });
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, streams, combined));
+  }
+
+  private accept(ws: WebSocket, streams: string[], combined: boolean): void {
+    const conn = new Connection(ws, combined, this.now());
+    this.connections.add(conn);
+    this.metrics.connections.set(this.connections.size);
+    for (const s of streams) this.subscribe(conn, s);
+    this.log.info({ streams, combined }, 'stream connection opened');
+
+    conn.timers.push(
+      setInterval(() => {
+        if (this.now() - conn.lastPongMs > this.config.pongTimeoutMs) {
+          this.metrics.disconnects.inc({ reason: 'pong_timeout' });
+          ws.terminate();
+          return;
+        }
+        ws.ping(Buffer.from(String(this.now())));
+      }, this.config.pingIntervalMs),
+    );
+    conn.timers.push(
+      setTimeout(() => {
+        this.metrics.disconnects.inc({ reason: 'lifetime' });
+        ws.close(1000, 'connection lifetime exceeded');
+      }, this.config.maxConnectionSeconds * 1000),
+    );
+    ws.on('pong', () => {
+      conn.lastPongMs = this.now();
+      this.countIncoming(conn);
+    });
+    ws.on('ping', () => this.countIncoming(conn));
+    ws.on('message', (data, isBinary) => {
+      if (!this.countIncoming(conn)) return;
+      if (isBinary) return this.reply(conn, { code: 3, msg: 'Binary control messages are not supported', id: null });
+      this.control(conn, data.toString());
+    });
+    ws.on('close', () => this.drop(conn));
+    ws.on('error', (err) => this.log.warn({ err: err.message }, 'stream connection error'));
+  }
+
+  private countIncoming(conn: Connection): boolean {
+    if (conn.allowIncoming(this.now(), this.config.maxIncomingPerSecond)) return true;
+    this.metrics.disconnects.inc({ reason: 'rate_limit' });
+    conn.ws.close(1008, 'Too many messages');
+    return false;
+  }
+
+  private control(conn: Connection, text: string): void {
+    let req: { method?: unknown; params?: unknown; id?: unknown };
+    try {
+      req = JSON.parse(text) as typeof req;
+    } catch {
+      return this.reply(conn, { code: 3, msg: 'Invalid JSON: expected a JSON object', id: null });
+    }
+    const id = req.id ?? null;
+    if (!(id === null || (typeof id === 'number' && Number.isInteger(id)) || (typeof id === 'string' && /^[A-Za-z0-9-]{1,36}$/.test(id)))) {
+      return this.reply(conn, { code: 1, msg: "Invalid value type: expected the 'id' to be an integer, a string of up to 36 characters, or null", id: null });
+    }
+    const params = req.params;
+    switch (req.method) {
+      case 'SUBSCRIBE':
+      case 'UNSUBSCRIBE': {
+        if (!Array.isArray(params) || params.some((p) => typeof p !== 'string')) {
+          return this.reply(conn, { code: 1, msg: "Invalid value type: expected 'params' to be an array of strings", id });
+        }
+        let names: string[];
+        try {
+          names = (params as string[]).map((p) => parseStreamName(p, this.isSimulated));
+        } catch (err) {
+          return this.reply(conn, { code: 2, msg: `Invalid request: ${(err as Error).message}`, id });
+        }
+        if (req.method === 'SUBSCRIBE') {
+          if (conn.streams.size + names.length > this.config.maxStreamsPerConnection) {
+            return this.reply(conn, { code: 2, msg: `Invalid request: too many streams (max ${this.config.maxStreamsPerConnection})`, id });
+          }
+          for (const n of names) this.subscribe(conn, n);
+        } else for (const n of names) this.unsubscribe(conn, n);
+        return this.reply(conn, { result: null, id });
+      }
+      case 'LIST_SUBSCRIPTIONS':
+        return this.reply(conn, { result: [...conn.streams], id });
+      case 'SET_PROPERTY':
+        if (Array.isArray(params) && params[0] === 'combined' && typeof params[1] === 'boolean') {
+          conn.combined = params[1];
+          return this.reply(conn, { result: null, id });
+        }
+        return this.reply(conn, { code: 2, msg: 'Invalid request: unknown property', id });
+      case 'GET_PROPERTY':
+        if (Array.isArray(params) && params[0] === 'combined') return this.reply(conn, { result: conn.combined, id });
+        return this.reply(conn, { code: 2, msg: 'Invalid request: unknown property', id });
+      default:
+        return this.reply(conn, { code: 2, msg: `Invalid request: unknown method ${JSON.stringify(req.method)}`, id });
+    }
+  }
+
+  private reply(conn: Connection, body: unknown): void {
+    conn.ws.send(JSON.stringify(body));
+  }
+
+  private subscribe(conn: Connection, stream: string): void {
+    conn.streams.add(stream);
+    let set = this.subscribers.get(stream);
+    if (set === undefined) this.subscribers.set(stream, (set = new Set()));
+    set.add(conn);
+  }
+
+  private unsubscribe(conn: Connection, stream: string): void {
+    conn.streams.delete(stream);
+    this.subscribers.get(stream)?.delete(conn);
+  }
+
+  private drop(conn: Connection): void {
+    for (const t of conn.timers) clearTimeout(t);
+    for (const s of conn.streams) this.subscribers.get(s)?.delete(conn);
+    this.connections.delete(conn);
+    this.metrics.connections.set(this.connections.size);
+  }
+
+  /** One feed frame through the fault pipeline to its subscribers. */
+  publish(frame: Frame): void {
+    const f = this.faults;
+    if (f.stallUntilMs > 0) {
+      if (this.now() < f.stallUntilMs) return;
+      f.stallUntilMs = 0;
+    }
+    if ((frame.kind === 'depth' || frame.kind === 'trade') && f.takeDrop(frame.kind, frame.symbol)) return;
+    if (f.reorder > 0) {
+      if (this.held === undefined) {
+        this.held = frame;
+        return;
+      }
+      const first = this.held;
+      this.held = undefined;
+      f.reorder--;
+      f.count('reorder');
+      this.deliver(frame);
+      this.deliver(first);
+      return;
+    }
+    this.deliver(frame);
+    if (f.duplicate > 0) {
+      f.duplicate--;
+      f.count('duplicate');
+      this.deliver(frame);
+    }
+    if (f.malformed > 0) {
+      f.malformed--;
+      f.count('malformed');
+      this.deliverRaw(frame, garbage(frame.bytes.length));
+    }
+    if (f.truncated > 0) {
+      f.truncated--;
+      f.count('truncated');
+      this.deliverRaw(frame, frame.bytes.subarray(0, Math.max(1, frame.bytes.length >> 1)));
+    }
+  }
+
+  private deliver(frame: Frame): void {
+    this.deliverRaw(frame, frame.bytes);
+  }
+
+  private deliverRaw(frame: Frame, bytes: Buffer): void {
+    const set = this.subscribers.get(`${frame.symbol.toLowerCase()}@${frame.kind}`);
+    if (set === undefined || set.size === 0) return;
+    for (const conn of set) conn.ws.send(bytes, { binary: true });
+    this.metrics.framesSent.inc({ stream: frame.kind }, set.size);
+  }
+
+  /** Binance's maintenance notice, then the disconnect. */
+  serverShutdown(closeAfterMs: number): void {
+    const text = JSON.stringify({ e: 'serverShutdown', E: this.now() });
+    for (const c of this.connections) c.ws.send(text);
+    this.faults.count('serverShutdown');
+    setTimeout(() => this.closeAll('server shutdown'), closeAfterMs).unref();
+  }
+
+  closeAll(reason: string): void {
+    for (const c of this.connections) {
+      this.metrics.disconnects.inc({ reason: 'closed' });
+      c.ws.close(1001, reason);
+    }
+  }
+
+  terminateAll(): void {
+    for (const c of [...this.connections]) {
+      c.ws.terminate();
+      this.drop(c);
+    }
+  }
+}
+
+function reject(socket: Duplex, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+}
+
+let garbageSeed = 0x2545f491;
+/** Deterministic noise for malformed-frame faults. */
+function garbage(n: number): Buffer {
+  const b = Buffer.allocUnsafe(Math.max(1, n));
+  for (let i = 0; i < b.length; i++) {
+    garbageSeed ^= garbageSeed << 13;
+    garbageSeed ^= garbageSeed >>> 17;
+    garbageSeed ^= garbageSeed << 5;
+    b[i] = garbageSeed & 0xff;
+  }
+  return b;
+}
