@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { ExchangeSimulator, configFromEnv } from '../src/index.ts';
 
+// pnpm passes a literal `--` through; parseArgs would stop at it.
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     seed: { type: 'string' },
     speed: { type: 'string' },
