@@ -55,7 +55,7 @@ describe('a documented-procedure client against the simulator', () => {
     expect(client.snapshots).toBe(4);
     expect(client.decodeErrors).toBe(0);
     // the keepalive ran all along and the client's pongs kept the connection open
-    expect(client.pingsAnswered).toBeGreaterThan(10);
+    expect(client.pingsAnswered).toBeGreaterThan(5);
     expect(client.closed).toBeUndefined();
     expect(sim.faults.injected.get('dropDepthDiffs')).toBe(6);
   });
