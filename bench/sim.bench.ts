@@ -44,15 +44,16 @@ ws.on('message', (d: Buffer) => {
   bytes += d.length;
 });
 await new Promise((r) => ws.once('open', r));
+const market2 = sim.feed as MarketFeed;
 const simAt0 = sim.feed.simTimeUs;
-const updAt0 = sim.feed.model('BTCUSDT').book.updateId;
+const updAt0 = market2.model('BTCUSDT').book.updateId;
 const cpu0 = process.cpuUsage();
 const w0 = performance.now();
 await new Promise((r) => setTimeout(r, RUN_MS));
 const wallS = (performance.now() - w0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const simS = (sim.feed.simTimeUs - simAt0) / 1e6;
-const updates = sim.feed.model('BTCUSDT').book.updateId - updAt0;
+const updates = market2.model('BTCUSDT').book.updateId - updAt0;
 ws.close();
 await sim.stop();
 const server = {

@@ -16,6 +16,7 @@ const { values } = parseArgs({
     symbols: { type: 'string' },
     'api-keys': { type: 'string' },
     'start-time-us': { type: 'string' },
+    replay: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -27,6 +28,7 @@ if (values.host !== undefined) overrides['host'] = values.host;
 if (values.symbols !== undefined) overrides['symbols'] = values.symbols;
 if (values['api-keys'] !== undefined) overrides['apiKeys'] = values['api-keys'];
 if (values['start-time-us'] !== undefined) overrides['startTimeUs'] = values['start-time-us'];
+if (values.replay !== undefined) overrides['replay'] = values.replay;
 
 const sim = new ExchangeSimulator(configFromEnv(process.env, overrides));
 await sim.start();

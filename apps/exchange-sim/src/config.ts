@@ -27,6 +27,8 @@ export const SimConfigSchema = z.object({
   restWeightPerMinute: z.coerce.number().int().positive().default(6000),
   /** Seconds of 418 ban after repeated requests while rate limited. */
   banSeconds: z.coerce.number().int().positive().default(120),
+  /** Recordings to replay (hftbacktest format) instead of the synthetic market; the first symbol names them. */
+  replay: z.union([csv, z.array(z.string())]).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -47,6 +49,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     SIM_PING_INTERVAL_MS: 'pingIntervalMs',
     SIM_PONG_TIMEOUT_MS: 'pongTimeoutMs',
     SIM_REST_WEIGHT_PER_MINUTE: 'restWeightPerMinute',
+    SIM_REPLAY: 'replay',
     LOG_LEVEL: 'logLevel',
   };
   for (const [k, key] of Object.entries(map)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];

@@ -1,5 +1,6 @@
 export { ExchangeSimulator } from './simulator.ts';
 export { SimConfigSchema, configFromEnv, type SimConfig } from './config.ts';
-export { MarketFeed, type Frame, type StreamKind } from './market/feed.ts';
+export { MarketFeed, type Frame, type MarketSource, type StreamKind } from './market/feed.ts';
+export { ReplayFeed } from './market/replay.ts';
 export { FaultSchema, type Fault } from './faults/faults.ts';
 export { SYMBOLS, type SymbolSpec } from './market/symbols.ts';

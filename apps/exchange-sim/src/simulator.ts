@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import type { SimConfig } from './config.ts';
 import { FaultSchema, FaultState } from './faults/faults.ts';
-import { MarketFeed, type Frame } from './market/feed.ts';
+import { MarketFeed, type Frame, type MarketSource } from './market/feed.ts';
+import { ReplayFeed } from './market/replay.ts';
 import { createSimMetrics, type SimMetrics } from './metrics.ts';
 import { RestApi } from './rest/rest.ts';
 import { StreamHub } from './stream/hub.ts';
@@ -16,7 +17,7 @@ import { StreamHub } from './stream/hub.ts';
 const TICK_MS = 2;
 
 export class ExchangeSimulator {
-  readonly feed: MarketFeed;
+  readonly feed: MarketSource;
   readonly faults: FaultState;
   readonly registry: Registry;
   readonly metrics: SimMetrics;
@@ -37,8 +38,14 @@ export class ExchangeSimulator {
     this.registry = createRegistry('exchange-sim');
     this.metrics = createSimMetrics(this.registry);
     this.faults = new FaultState((type) => this.metrics.faults.inc({ fault: type }));
-    this.simStartUs = config.startTimeUs ?? Date.now() * 1000;
-    this.feed = new MarketFeed({ symbols: config.symbols, seed: config.seed, startTimeUs: this.simStartUs });
+    if (config.replay.length > 0) {
+      const replay = new ReplayFeed(config.replay, config.symbols[0]);
+      this.feed = replay;
+      this.simStartUs = replay.firstTimeUs;
+    } else {
+      this.simStartUs = config.startTimeUs ?? Date.now() * 1000;
+      this.feed = new MarketFeed({ symbols: config.symbols, seed: config.seed, startTimeUs: this.simStartUs });
+    }
     this.hub = new StreamHub(config, this.faults, this.metrics, this.log, (s) => this.feed.has(s));
     this.rest = new RestApi(config, this.feed, this.faults, this.metrics);
     this.server = createServer((req, res) => void this.route(req, res));
@@ -118,10 +125,9 @@ export class ExchangeSimulator {
         this.hub.serverShutdown(fault.closeAfterMs);
         return;
       case 'freeze': {
-        const model = this.feed.model(fault.symbol);
-        model.setFrozen(true);
+        this.feed.setFrozen(fault.symbol, true);
         this.faults.count('freeze');
-        setTimeout(() => model.setFrozen(false), fault.ms).unref();
+        setTimeout(() => this.feed.setFrozen(fault.symbol, false), fault.ms).unref();
         return;
       }
       default:

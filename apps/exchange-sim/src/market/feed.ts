@@ -39,6 +39,22 @@ export interface AggTradeRecord {
   isBuyerMaker: boolean;
 }
 
+/** What the server needs from a market: the synthetic one or a replay. */
+export interface MarketSource {
+  readonly symbols: readonly string[];
+  /** Current simulated time, µs. */
+  readonly simTimeUs: number;
+  advanceTo(untilUs: number, emit: (frame: Frame) => void): void;
+  has(symbol: string): boolean;
+  spec(symbol: string): SymbolSpec;
+  /** Mantissa (exponent -8) of one price tick / one quantity lot of the levels and trades below. */
+  units(symbol: string): { tickMantissa: number; lotMantissa: number };
+  depthSnapshot(symbol: string, limit: number): { lastUpdateId: number; bids: Level[]; asks: Level[] };
+  recentTrades(symbol: string): readonly TradeRecord[];
+  recentAggTrades(symbol: string): readonly AggTradeRecord[];
+  setFrozen(symbol: string, frozen: boolean): void;
+}
+
 export interface FeedOptions {
   symbols: string[];
   seed: number;
@@ -97,7 +113,7 @@ function symbolSeed(seed: number, symbol: string): number {
   return h;
 }
 
-export class MarketFeed {
+export class MarketFeed implements MarketSource {
   readonly symbols: readonly string[];
   private readonly feeds = new Map<string, SymbolFeed>();
   /** Simulated time of the next step, µs. */
@@ -137,6 +153,10 @@ export class MarketFeed {
 
   has(symbol: string): boolean {
     return this.feeds.has(symbol.toUpperCase());
+  }
+
+  setFrozen(symbol: string, frozen: boolean): void {
+    this.feedOf(symbol).model.setFrozen(frozen);
   }
 
   /** Runs the market up to (excluding) `untilUs`, emitting every frame in order. */

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decimalToString } from '@hotpath/sbe';
 import type { SimConfig } from '../config.ts';
 import type { FaultState } from '../faults/faults.ts';
-import type { MarketFeed } from '../market/feed.ts';
+import type { MarketSource } from '../market/feed.ts';
 import { PRICE_EXPONENT, QTY_EXPONENT } from '../market/symbols.ts';
 import type { SimMetrics } from '../metrics.ts';
 
@@ -35,7 +35,7 @@ export class RestApi {
 
   constructor(
     private readonly config: SimConfig,
-    private readonly feed: MarketFeed,
+    private readonly feed: MarketSource,
     private readonly faults: FaultState,
     private readonly metrics: SimMetrics,
     private readonly now: () => number = Date.now,
