@@ -227,6 +227,9 @@ export class StreamHub {
 
   /** One feed frame through the fault pipeline to its subscribers. */
   publish(frame: Frame): void {
+    // Frames nobody receives neither travel nor use up armed faults.
+    const set = this.subscribers.get(`${frame.symbol.toLowerCase()}@${frame.kind}`);
+    if (set === undefined || set.size === 0) return;
     const f = this.faults;
     if (f.stallUntilMs > 0) {
       if (this.now() < f.stallUntilMs) return;
