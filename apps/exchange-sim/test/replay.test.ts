@@ -3,8 +3,21 @@
  * simulator: original ids on the wire, and a REST snapshot that joins the
  * replayed diff stream, so the documented local-book procedure holds on real data.
  */
-import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import { DecodeStatus, spot } from '@hotpath/sbe';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CaptureWriter, FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import {
+  BinanceJsonTranscoder,
+  DecodeStatus,
+  classifyPayload,
+  hotpath,
+  spot,
+  type JsonBookTicker,
+  type JsonDepthSnapshot,
+  type JsonDepthUpdate,
+  type JsonTrade,
+} from '@hotpath/sbe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeSimulator, ReplayFeed, SimConfigSchema } from '../src/index.ts';
 import { BookClient } from './support/book-client.ts';
@@ -52,5 +65,78 @@ describe('replaying real recordings', () => {
       expect(client.checks).toBeGreaterThan(500);
       expect(client.diffsApplied).toBeGreaterThan(1000);
     });
+  });
+});
+
+describe('replaying ingestor captures and archive CSVs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+
+  /** A capture as the ingestor would write it: every real frame as received, plus the REST snapshot. */
+  function captureFromFixture(): { path: string; payloads: Buffer[] } {
+    const transcoder = new BinanceJsonTranscoder();
+    const w = new CaptureWriter();
+    const buf = Buffer.alloc(256 * 1024);
+    const payloads: Buffer[] = [];
+    let seq = 0;
+    for (const l of readRecording(FIXTURE_SPOT_BTCUSDT)) {
+      const t = Math.floor(l.localTime / 1000);
+      const kind = classifyPayload(l.data);
+      let n = 0;
+      let envelopeKind: number = hotpath.EnvelopeKind.StreamFrame;
+      if (kind === 'trade') n = transcoder.encodeTrade(l.data as JsonTrade, buf);
+      else if (kind === 'bookTicker') n = transcoder.encodeBookTicker(l.data as JsonBookTicker, t, buf);
+      else if (kind === 'depthUpdate') n = transcoder.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
+      else if (kind === 'depthSnapshot') {
+        n = transcoder.encodeDepthSnapshot('BTCUSDT', l.data as JsonDepthSnapshot, t, t, buf);
+        envelopeKind = hotpath.EnvelopeKind.DepthSnapshot;
+      }
+      const payload = Buffer.from(buf.subarray(0, n));
+      if (envelopeKind === hotpath.EnvelopeKind.StreamFrame) payloads.push(payload);
+      w.add({ receiveTimeUs: t, sequence: ++seq, connectionEpoch: 1, kind: envelopeKind, symbol: 'BTCUSDT', payload });
+    }
+    const path = join(dir, 'session.capture.gz');
+    w.writeFile(path);
+    return { path, payloads };
+  }
+
+  it('a capture replays its frames byte for byte, and a client keeps the book in sync', async () => {
+    const { path, payloads } = captureFromFixture();
+    const replay = new ReplayFeed([path]);
+    const sent: Buffer[] = [];
+    replay.advanceTo(replay.lastTimeUs + 1, (f) => f.kind !== 'depth20' && sent.push(f.bytes));
+    expect(sent.length).toBe(payloads.length);
+    expect(sent.every((b, i) => b.equals(payloads[i]!))).toBe(true);
+
+    const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 60, replay: [path], logLevel: 'silent', apiKeys: ['k'] }));
+    await sim.start();
+    const client = new BookClient(sim.urls.ws, sim.urls.rest, 'k');
+    await client.connect();
+    const served = sim.feed as ReplayFeed;
+    const end = Date.now() + 10_000;
+    while (!served.finished && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    client.close();
+    await sim.stop();
+    expect(client.gaps).toBe(0);
+    expect(client.desyncs).toBe(0);
+    expect(client.checks).toBeGreaterThan(500);
+  });
+
+  it('an archive trades CSV becomes TradesStreamEvents with the original ids, prices and times', () => {
+    const csv = join(dir, 'BTCUSDT-trades-2024-08-08.csv');
+    writeFileSync(csv, '3735683259,61837.63000000,0.02000000,1236.75260000,1723161255342,True,True\n3735683260,61837.64000000,0.04800000,2968.20672000,1723161255619,False,True\n');
+    const replay = new ReplayFeed([csv]);
+    const dec = new spot.TradesStreamEventDecoder();
+    const got: unknown[] = [];
+    replay.advanceTo(replay.lastTimeUs + 1, (f) => {
+      expect(dec.wrap(f.bytes)).toBe(DecodeStatus.Ok);
+      const g = dec.trades();
+      g.next();
+      got.push([g.id, g.priceDecimal(), g.qtyDecimal(), g.isBuyerMaker, dec.transactTime]);
+    });
+    expect(got).toEqual([
+      [3735683259, '61837.63000000', '0.02000000', 1, 1723161255342000],
+      [3735683260, '61837.64000000', '0.04800000', 0, 1723161255619000],
+    ]);
   });
 });

@@ -73,3 +73,6 @@ export function readRecording(path: string): RecordedLine[] {
   }
   return out;
 }
+
+export { CaptureWriter, CaptureFormatError, parseCapture, readCapture, type CapturedFrame } from './capture.ts';
+export { ArchiveFormatError, readArchiveTrades, type ArchiveTrade } from './archive.ts';

@@ -1,7 +1,9 @@
 /**
- * Replays real Binance recordings (hftbacktest capture format: receive time,
- * then the JSON stream payload or a REST depth snapshot) as SBE stream frames
- * with their original trade ids and book update ids, at any speed.
+ * Replays recorded market data as SBE stream frames with their original trade
+ * ids and book update ids, at any speed: hftbacktest recordings (receive
+ * time, then the JSON stream payload or a REST depth snapshot), ingestor
+ * capture files (*.capture[.gz]: envelopes with the raw frames) and
+ * data.binance.vision trade/aggTrade CSVs (*.csv[.gz]: trades only).
  *
  * The replay keeps its own book from the recorded REST snapshot plus every
  * later diff, and serves REST depth from it, so a snapshot fetched during the
@@ -9,11 +11,13 @@
  * The recordings have no @depth20; one is derived from that book every 50 ms
  * of replayed time so clients can check themselves against it.
  */
-import { readRecording } from '@hotpath/recordings';
+import { readArchiveTrades, readCapture, readRecording } from '@hotpath/recordings';
 import {
   BinanceJsonTranscoder,
+  DecodeStatus,
   classifyPayload,
   decimalStringToMantissa,
+  hotpath,
   spot,
   type JsonBookTicker,
   type JsonDepthSnapshot,
@@ -25,6 +29,8 @@ import type { AggTradeRecord, Frame, MarketSource, TradeRecord } from './feed.ts
 import { SYMBOLS, type SymbolSpec } from './symbols.ts';
 
 type Event =
+  | { kind: 'frame'; timeUs: number; bytes: Buffer }
+  | { kind: 'snapshotFrame'; timeUs: number; bytes: Buffer }
   | { kind: 'trade'; timeUs: number; data: JsonTrade }
   | { kind: 'bookTicker'; timeUs: number; data: JsonBookTicker }
   | { kind: 'depthUpdate'; timeUs: number; data: JsonDepthUpdate }
@@ -50,13 +56,38 @@ export class ReplayFeed implements MarketSource {
   private readonly snap = new spot.DepthSnapshotStreamEventEncoder();
   private nextDepth20Us: number;
   private frozen = false;
+  private readonly frameDecoder = new spot.SpotStreamDecoder();
 
   constructor(
     files: string[],
     readonly symbol = 'BTCUSDT',
   ) {
     this.symbols = [symbol];
-    const lines = files.flatMap((f) => readRecording(f));
+    for (const file of files) {
+      if (/\.capture(\.gz)?$/.test(file)) this.loadCapture(file);
+      else if (/\.csv(\.gz)?$/.test(file)) this.loadArchive(file);
+      else this.loadHftbacktest(file);
+    }
+    if (this.events.length === 0) throw new Error(`no replayable events in ${files.join(', ')}`);
+    this.firstTimeUs = this.events[0]!.timeUs;
+    this.lastTimeUs = this.events[this.events.length - 1]!.timeUs;
+    this.simTimeUs = this.firstTimeUs;
+    this.nextDepth20Us = this.firstTimeUs;
+    // The book starts from the recorded REST snapshot, wherever it sits in the file.
+    const snapshot = this.events.find((e) => e.kind === 'snapshot' || e.kind === 'snapshotFrame');
+    if (snapshot?.kind === 'snapshot') this.applySnapshot(snapshot.data);
+    if (snapshot?.kind === 'snapshotFrame') this.applySnapshotFrame(snapshot.bytes);
+  }
+
+  private pushEvent(e: Event): void {
+    const last = this.events[this.events.length - 1];
+    if (last !== undefined && e.timeUs < last.timeUs) e.timeUs = last.timeUs; // keep replay time monotonic
+    this.events.push(e);
+  }
+
+  /** hftbacktest captures: `<recv ts> <combined-stream JSON | REST snapshot>` per line. */
+  private loadHftbacktest(file: string): void {
+    const lines = readRecording(file);
     // Spot bookTicker has no exchange time: shift the recorder clock by its median offset to the exchange.
     const offsets: number[] = [];
     for (const l of lines) {
@@ -65,24 +96,31 @@ export class ReplayFeed implements MarketSource {
     }
     offsets.sort((a, b) => a - b);
     const offset = offsets[Math.floor(offsets.length / 2)] ?? 0;
-    let last = 0;
     for (const l of lines) {
       const kind = classifyPayload(l.data);
       if (kind === undefined) continue;
       const e = (l.data as { E?: number }).E;
-      const t = Math.max(last, typeof e === 'number' ? e * 1000 : toUs(l.localTime) + offset);
-      last = t;
-      if (kind === 'depthSnapshot') this.events.push({ kind: 'snapshot', timeUs: t, data: l.data as JsonDepthSnapshot });
-      else this.events.push({ kind, timeUs: t, data: l.data } as Event);
+      const t = typeof e === 'number' ? e * 1000 : toUs(l.localTime) + offset;
+      if (kind === 'depthSnapshot') this.pushEvent({ kind: 'snapshot', timeUs: t, data: l.data as JsonDepthSnapshot });
+      else this.pushEvent({ kind, timeUs: t, data: l.data } as Event);
     }
-    if (this.events.length === 0) throw new Error(`no replayable events in ${files.join(', ')}`);
-    this.firstTimeUs = this.events[0]!.timeUs;
-    this.lastTimeUs = this.events[this.events.length - 1]!.timeUs;
-    this.simTimeUs = this.firstTimeUs;
-    this.nextDepth20Us = this.firstTimeUs;
-    // The book starts from the recorded REST snapshot, wherever it sits in the file.
-    const snapshot = this.events.find((e) => e.kind === 'snapshot');
-    if (snapshot !== undefined) this.applySnapshot(snapshot.data as JsonDepthSnapshot);
+  }
+
+  /** Ingestor capture files: envelopes with the raw frames as received. */
+  private loadCapture(file: string): void {
+    for (const c of readCapture(file)) {
+      if (c.symbol.toUpperCase() !== this.symbol) continue;
+      if (c.kind === hotpath.EnvelopeKind.StreamFrame) this.pushEvent({ kind: 'frame', timeUs: c.receiveTimeUs, bytes: c.payload });
+      else if (c.kind === hotpath.EnvelopeKind.DepthSnapshot) this.pushEvent({ kind: 'snapshotFrame', timeUs: c.receiveTimeUs, bytes: c.payload });
+    }
+  }
+
+  /** data.binance.vision trade / aggTrade CSVs: trades only (no book). */
+  private loadArchive(file: string): void {
+    for (const t of readArchiveTrades(file)) {
+      const ms = t.timeUs / 1000;
+      this.pushEvent({ kind: 'trade', timeUs: t.timeUs, data: { e: 'trade', E: ms, s: this.symbol, t: t.id, p: t.price, q: t.qty, T: ms, m: t.isBuyerMaker } });
+    }
   }
 
   get finished(): boolean {
@@ -139,11 +177,68 @@ export class ReplayFeed implements MarketSource {
           break;
         }
         case 'snapshot':
+        case 'snapshotFrame':
           break; // already the starting book; clients fetch their own through REST
+        case 'frame': {
+          const kind = this.absorbFrame(ev.bytes);
+          if (kind !== undefined) emit({ symbol: this.symbol, kind, timeUs: t, bytes: ev.bytes });
+          if (kind === 'depth' && t >= this.nextDepth20Us && this.lastUpdateId > 0) {
+            this.nextDepth20Us = t + DEPTH20_EVERY_US;
+            emit({ symbol: this.symbol, kind: 'depth20', timeUs: t, bytes: this.encodeDepth20(t) });
+          }
+          break;
+        }
       }
       this.simTimeUs = t;
     }
     this.simTimeUs = Math.max(this.simTimeUs, untilUs);
+  }
+
+  /** Applies a captured stream frame to the replay book / trade tape; returns its stream, or undefined if undecodable. */
+  private absorbFrame(bytes: Buffer): Frame['kind'] | undefined {
+    const d = this.frameDecoder;
+    if (d.wrap(bytes) !== DecodeStatus.Ok) return undefined;
+    switch (d.templateId) {
+      case spot.TradesStreamEventDecoder.TEMPLATE_ID: {
+        const m = d.tradesStreamEvent;
+        const g = m.trades();
+        while (g.next()) {
+          const rec = { id: g.id, tick: g.priceMantissa, lots: g.qtyMantissa, timeUs: m.transactTime, isBuyerMaker: g.isBuyerMaker === 1 };
+          this.trades.push(rec);
+          this.aggTrades.push({ aggId: rec.id, tick: rec.tick, lots: rec.lots, firstId: rec.id, lastId: rec.id, timeUs: rec.timeUs, isBuyerMaker: rec.isBuyerMaker });
+        }
+        return 'trade';
+      }
+      case spot.BestBidAskStreamEventDecoder.TEMPLATE_ID:
+        return 'bestBidAsk';
+      case spot.DepthSnapshotStreamEventDecoder.TEMPLATE_ID:
+        return 'depth20';
+      case spot.DepthDiffStreamEventDecoder.TEMPLATE_ID: {
+        const m = d.depthDiffStreamEvent;
+        if (m.lastBookUpdateId > this.lastUpdateId) {
+          const b = m.bids();
+          while (b.next()) setLevel(this.bids, b.priceMantissa, b.qtyMantissa);
+          const a = m.asks();
+          while (a.next()) setLevel(this.asks, a.priceMantissa, a.qtyMantissa);
+          this.lastUpdateId = m.lastBookUpdateId;
+        }
+        return 'depth';
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private applySnapshotFrame(bytes: Buffer): void {
+    const d = new hotpath.DepthSnapshotDecoder();
+    if (d.wrap(bytes) !== DecodeStatus.Ok) return;
+    this.bids.clear();
+    this.asks.clear();
+    const b = d.bids();
+    while (b.next()) this.bids.set(b.priceMantissa, b.qtyMantissa);
+    const a = d.asks();
+    while (a.next()) this.asks.set(a.priceMantissa, a.qtyMantissa);
+    this.lastUpdateId = d.lastUpdateId;
   }
 
   private applySnapshot(s: JsonDepthSnapshot): void {

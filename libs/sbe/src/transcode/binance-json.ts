@@ -90,8 +90,8 @@ export class BinanceJsonTranscoder {
   encodeTrade(t: JsonTrade, out: Uint8Array, offset = 0): number {
     const e = this.trade
       .wrapAndApplyHeader(out, offset)
-      .eventTime(t.E * MS_TO_US)
-      .transactTime(t.T * MS_TO_US)
+      .eventTime(Math.round(t.E * MS_TO_US))
+      .transactTime(Math.round(t.T * MS_TO_US))
       .priceExponent(this.priceExponent)
       .qtyExponent(this.qtyExponent);
     e.tradesCount(1)

@@ -1,0 +1,84 @@
+/**
+ * Capture files: what the ingestor records of a live session, replayable by
+ * the simulator and the trainer. A capture is a sequence of hotpath Envelope
+ * frames (sbe-schemas/hotpath/envelope_1_0.xml: receive time µs, sequence,
+ * connection epoch, kind, symbol, the raw frame as received), each preceded
+ * by its length as a little-endian u32. Files may be gzip-compressed (.gz).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { DecodeStatus, hotpath } from '@hotpath/sbe';
+
+export interface CapturedFrame {
+  receiveTimeUs: number;
+  sequence: number;
+  connectionEpoch: number;
+  kind: number;
+  symbol: string;
+  /** The embedded frame (a Binance stream frame for kind StreamFrame). */
+  payload: Buffer;
+}
+
+export class CaptureFormatError extends Error {
+  override readonly name = 'CaptureFormatError';
+}
+
+/** Appends envelopes to an in-memory capture; `toBuffer()` gives the file bytes. */
+export class CaptureWriter {
+  private readonly chunks: Buffer[] = [];
+  private readonly encoder = new hotpath.EnvelopeEncoder();
+  private scratch = Buffer.alloc(64 * 1024);
+
+  add(frame: CapturedFrame): void {
+    const need = 4 + 64 + frame.symbol.length * 4 + frame.payload.length;
+    if (this.scratch.length < need) this.scratch = Buffer.alloc(need * 2);
+    const e = this.encoder
+      .wrapAndApplyHeader(this.scratch, 4)
+      .receiveTimeUs(frame.receiveTimeUs)
+      .sequence(frame.sequence)
+      .connectionEpoch(frame.connectionEpoch)
+      .kind(frame.kind as hotpath.EnvelopeKind)
+      .symbol(frame.symbol)
+      .payload(frame.payload);
+    this.scratch.writeUInt32LE(e.encodedLength, 0);
+    this.chunks.push(Buffer.from(this.scratch.subarray(0, 4 + e.encodedLength)));
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  writeFile(path: string): void {
+    const bytes = this.toBuffer();
+    writeFileSync(path, path.endsWith('.gz') ? gzipSync(bytes) : bytes);
+  }
+}
+
+/** Reads a capture; a truncated or corrupt record is an error naming its offset. */
+export function readCapture(path: string): CapturedFrame[] {
+  const raw = readFileSync(path);
+  return parseCapture(path.endsWith('.gz') ? gunzipSync(raw) : raw);
+}
+
+export function parseCapture(bytes: Buffer): CapturedFrame[] {
+  const out: CapturedFrame[] = [];
+  const dec = new hotpath.EnvelopeDecoder();
+  let p = 0;
+  while (p < bytes.length) {
+    if (p + 4 > bytes.length) throw new CaptureFormatError(`truncated length prefix at offset ${p}`);
+    const n = bytes.readUInt32LE(p);
+    if (p + 4 + n > bytes.length) throw new CaptureFormatError(`record at offset ${p} runs past the end (${n} bytes)`);
+    const status = dec.wrap(bytes, p + 4, n);
+    if (status !== DecodeStatus.Ok) throw new CaptureFormatError(`record at offset ${p}: ${dec.error()?.message}`);
+    out.push({
+      receiveTimeUs: dec.receiveTimeUs,
+      sequence: dec.sequence,
+      connectionEpoch: dec.connectionEpoch,
+      kind: dec.kind,
+      symbol: dec.symbol(),
+      payload: Buffer.from(dec.payload()),
+    });
+    p += 4 + n;
+  }
+  return out;
+}
