@@ -1,5 +1,21 @@
 /** Typed, validated configuration of the simulator: from env (SIM_*) and CLI flags. */
 import { z } from 'zod';
+import { FaultSchema } from './faults/faults.ts';
+
+/** A fault armed from config: `atSeconds` of simulated time after start (0 = at once). */
+export const ScheduledFaultSchema = z.object({ atSeconds: z.number().nonnegative().default(0), fault: FaultSchema });
+
+const jsonList = z.union([
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'faults: not valid JSON' });
+      return z.NEVER;
+    }
+  }),
+  z.array(z.unknown()),
+]);
 
 const csv = z
   .string()
@@ -29,6 +45,8 @@ export const SimConfigSchema = z.object({
   banSeconds: z.coerce.number().int().positive().default(120),
   /** Recordings to replay (hftbacktest format) instead of the synthetic market; the first symbol names them. */
   replay: z.union([csv, z.array(z.string())]).default([]),
+  /** Faults to inject on a schedule, e.g. SIM_FAULTS='[{"atSeconds":30,"fault":{"type":"dropDepthDiffs","count":2}}]'. */
+  faults: jsonList.pipe(z.array(ScheduledFaultSchema)).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -50,6 +68,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     SIM_PONG_TIMEOUT_MS: 'pongTimeoutMs',
     SIM_REST_WEIGHT_PER_MINUTE: 'restWeightPerMinute',
     SIM_REPLAY: 'replay',
+    SIM_FAULTS: 'faults',
     LOG_LEVEL: 'logLevel',
   };
   for (const [k, key] of Object.entries(map)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];

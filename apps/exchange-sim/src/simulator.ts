@@ -50,6 +50,8 @@ export class ExchangeSimulator {
     this.rest = new RestApi(config, this.feed, this.faults, this.metrics);
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
+    // Scheduled faults fire in order of their time.
+    this.config.faults.sort((a, b) => a.atSeconds - b.atSeconds);
   }
 
   /** Base URLs once listening. */
@@ -72,8 +74,22 @@ export class ExchangeSimulator {
   /** Advances the market to the simulated time that corresponds to now. */
   private tick(): void {
     const target = this.simStartUs + Math.floor((performance.now() - this.realStartMs) * 1000 * this.config.speed);
+    this.fireScheduledFaults();
     this.feed.advanceTo(target, this.onFrame);
     this.metrics.simulatedSeconds.set((this.feed.simTimeUs - this.simStartUs) / 1e6);
+  }
+
+  private scheduleIndex = 0;
+
+  /** Fires config-scheduled faults whose simulated time has come. */
+  private fireScheduledFaults(): void {
+    const schedule = this.config.faults;
+    while (this.scheduleIndex < schedule.length) {
+      const next = schedule[this.scheduleIndex]!;
+      if (this.feed.simTimeUs - this.simStartUs < next.atSeconds * 1e6) return;
+      this.scheduleIndex++;
+      this.inject(next.fault);
+    }
   }
 
   private readonly onFrame = (frame: Frame): void => {

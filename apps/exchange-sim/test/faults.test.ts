@@ -100,3 +100,21 @@ describe('fault injection', () => {
     expect(health.status).toBe('ok');
   });
 });
+
+describe('faults from config', () => {
+  it('SIM_FAULTS schedules faults in simulated time', async () => {
+    const { configFromEnv } = await import('../src/index.ts');
+    const config = configFromEnv(
+      { SIM_FAULTS: JSON.stringify([{ atSeconds: 2, fault: { type: 'restFail', status: 500, count: 1 } }, { atSeconds: 0, fault: { type: 'duplicate', count: 1 } }]) },
+      { port: 0, speed: 20, logLevel: 'silent' },
+    );
+    expect(config.faults.map((f) => f.fault.type)).toEqual(['restFail', 'duplicate']);
+    const sim = new ExchangeSimulator(config);
+    await sim.start();
+    expect((await fetch(`${sim.urls.rest}/api/v3/ping`)).status).toBe(200);
+    await sleep(250); // 5 simulated seconds
+    expect((await fetch(`${sim.urls.rest}/api/v3/ping`)).status).toBe(500);
+    await sim.stop();
+    expect(() => configFromEnv({ SIM_FAULTS: '[{"fault":{"type":"nope"}}]' })).toThrow();
+  });
+});
