@@ -22,6 +22,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeSimulator, ReplayFeed, SimConfigSchema } from '../src/index.ts';
 import { BookClient } from './support/book-client.ts';
 
+/** Runs a documented-procedure client until the simulator's replay has played out. */
+async function followReplay(sim: ExchangeSimulator): Promise<BookClient> {
+  const client = new BookClient(sim.urls.ws, sim.urls.rest, 'k');
+  await client.connect();
+  const replay = sim.feed as ReplayFeed;
+  const end = Date.now() + 10_000;
+  while (!replay.finished && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200));
+  client.close();
+  return client;
+}
+
 describe('replaying real recordings', () => {
   it('emits every recorded trade and diff as SBE with the original ids, in order', () => {
     const replay = new ReplayFeed([FIXTURE_SPOT_BTCUSDT]);
@@ -52,14 +64,8 @@ describe('replaying real recordings', () => {
     afterAll(async () => sim.stop());
 
     it('a documented-procedure client stays in sync with the real book for the whole excerpt', async () => {
-      const client = new BookClient(sim.urls.ws, sim.urls.rest, 'k');
-      await client.connect();
-      const replay = sim.feed as ReplayFeed;
-      const end = Date.now() + 10_000;
-      while (!replay.finished && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 200));
-      client.close();
-      expect(replay.finished).toBe(true);
+      const client = await followReplay(sim);
+      expect((sim.feed as ReplayFeed).finished).toBe(true);
       expect(client.gaps).toBe(0);
       expect(client.desyncs).toBe(0);
       expect(client.checks).toBeGreaterThan(500);
@@ -109,13 +115,7 @@ describe('replaying ingestor captures and archive CSVs', () => {
 
     const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 60, replay: [path], logLevel: 'silent', apiKeys: ['k'] }));
     await sim.start();
-    const client = new BookClient(sim.urls.ws, sim.urls.rest, 'k');
-    await client.connect();
-    const served = sim.feed as ReplayFeed;
-    const end = Date.now() + 10_000;
-    while (!served.finished && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 200));
-    client.close();
+    const client = await followReplay(sim);
     await sim.stop();
     expect(client.gaps).toBe(0);
     expect(client.desyncs).toBe(0);
