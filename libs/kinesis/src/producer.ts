@@ -1,0 +1,258 @@
+/**
+ * An ordered, aggregating Kinesis producer.
+ *
+ * - Records are routed to shards the way Kinesis does it (MD5 of the
+ *   partition key against each shard's hash-key range) and queued per shard.
+ * - Per shard, one PutRecord is in flight at a time, carrying a KPL aggregate
+ *   of everything queued for that shard (up to 1 MiB): the next request goes
+ *   out as soon as the previous one is acknowledged (adaptive batching), or
+ *   after `lingerMs` when idle. One request per shard in flight, sent with
+ *   SequenceNumberForOrdering, means retries (throttling, 5xx, a restarted
+ *   endpoint) can never reorder a shard: there is nothing behind it to overtake.
+ * - Aggregates never mix shards (a KCL 2.x consumer silently drops user
+ *   records whose partition key belongs to another shard).
+ * - The buffer is bounded in bytes; past it `put` refuses the record, counts
+ *   it and returns false (overflow policy "reject-newest": the caller decides).
+ */
+import { createHash } from 'node:crypto';
+import {
+  type KinesisClient,
+  ListShardsCommand,
+  PutRecordCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+import { KplAggregator, MAX_RECORD_BYTES } from './kpl.ts';
+
+export interface ProducerConfig {
+  streamName: string;
+  /** Bytes buffered across all shards before `put` refuses records. */
+  maxBufferedBytes: number;
+  /** Wait this long for more records before sending an idle shard's first record. */
+  lingerMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Metric name prefix, e.g. "ingestor_kinesis". */
+  metricPrefix: string;
+}
+
+export const DEFAULT_PRODUCER_CONFIG: Omit<ProducerConfig, 'streamName'> = {
+  maxBufferedBytes: 64 * 1024 * 1024,
+  lingerMs: 0,
+  retryBaseMs: 50,
+  retryMaxMs: 5000,
+  metricPrefix: 'kinesis_producer',
+};
+
+interface Pending {
+  partitionKey: string;
+  data: Uint8Array;
+  enqueuedAt: number;
+  onAck: ((latencyMs: number) => void) | undefined;
+}
+
+class ShardQueue {
+  readonly queue: Pending[] = [];
+  head = 0;
+  inFlight = false;
+  lastSequence: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+  constructor(
+    readonly shardId: string,
+    readonly start: bigint,
+    readonly end: bigint,
+  ) {}
+  get length(): number {
+    return this.queue.length - this.head;
+  }
+}
+
+export interface ProducerMetrics {
+  userRecords: Counter<'result'>;
+  requests: Counter<'result'>;
+  retries: Counter<'reason'>;
+  bufferedBytes: Gauge;
+  putLatency: Histogram<never>;
+  recordLatency: Histogram<never>;
+}
+
+function createMetrics(registry: Registry | undefined, prefix: string): ProducerMetrics {
+  const registers = registry === undefined ? [] : [registry];
+  return {
+    userRecords: new Counter({ name: `${prefix}_user_records_total`, help: 'User records by outcome (acked, rejected_overflow)', labelNames: ['result'], registers }),
+    requests: new Counter({ name: `${prefix}_requests_total`, help: 'PutRecord requests by outcome', labelNames: ['result'], registers }),
+    retries: new Counter({ name: `${prefix}_retries_total`, help: 'Retried requests by reason', labelNames: ['reason'], registers }),
+    bufferedBytes: new Gauge({ name: `${prefix}_buffered_bytes`, help: 'Bytes waiting to be acknowledged', registers }),
+    putLatency: new Histogram({ name: `${prefix}_put_duration_seconds`, help: 'PutRecord round trip', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers }),
+    recordLatency: new Histogram({ name: `${prefix}_record_latency_seconds`, help: 'Enqueue to acknowledgement per user record', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers }),
+  };
+}
+
+/** Kinesis's shard choice: the MD5 of the partition key as a 128-bit unsigned integer. */
+export function partitionHash(partitionKey: string): bigint {
+  return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+}
+
+export class KinesisProducer {
+  private shards: ShardQueue[] = [];
+  private readonly shardOfKey = new Map<string, ShardQueue>();
+  private bufferedBytes = 0;
+  private stopped = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  readonly metrics: ProducerMetrics;
+  private readonly config: ProducerConfig;
+  /** Last error seen talking to Kinesis (for /health), cleared on success. */
+  lastError: string | undefined;
+
+  constructor(
+    private readonly client: KinesisClient,
+    config: Partial<ProducerConfig> & { streamName: string },
+    registry?: Registry,
+  ) {
+    this.config = { ...DEFAULT_PRODUCER_CONFIG, ...config };
+    this.metrics = createMetrics(registry, this.config.metricPrefix);
+  }
+
+  /** Discovers the open shards and their hash-key ranges. */
+  async start(): Promise<void> {
+    const shards: Shard[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.client.send(
+        new ListShardsCommand(token === undefined ? { StreamName: this.config.streamName } : { NextToken: token }),
+      );
+      shards.push(...(res.Shards ?? []));
+      token = res.NextToken;
+    } while (token !== undefined);
+    // Closed parents (after resharding) have an EndingSequenceNumber; only open shards take writes.
+    this.shards = shards
+      .filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)
+      .map((s) => new ShardQueue(s.ShardId!, BigInt(s.HashKeyRange!.StartingHashKey!), BigInt(s.HashKeyRange!.EndingHashKey!)));
+    if (this.shards.length === 0) throw new Error(`stream ${this.config.streamName} has no open shards`);
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  get buffered(): { bytes: number; fill: number } {
+    return { bytes: this.bufferedBytes, fill: this.bufferedBytes / this.config.maxBufferedBytes };
+  }
+
+  private shardFor(partitionKey: string): ShardQueue {
+    let s = this.shardOfKey.get(partitionKey);
+    if (s === undefined) {
+      const h = partitionHash(partitionKey);
+      s = this.shards.find((x) => h >= x.start && h <= x.end);
+      if (s === undefined) throw new Error(`no shard covers partition key ${partitionKey}`);
+      this.shardOfKey.set(partitionKey, s);
+    }
+    return s;
+  }
+
+  /** Queues a record; false when the buffer is full (the record is not taken). */
+  put(partitionKey: string, data: Uint8Array, onAck?: (latencyMs: number) => void): boolean {
+    if (this.stopped) throw new Error('producer stopped');
+    if (this.bufferedBytes + data.length > this.config.maxBufferedBytes) {
+      this.metrics.userRecords.inc({ result: 'rejected_overflow' });
+      return false;
+    }
+    const shard = this.shardFor(partitionKey);
+    shard.queue.push({ partitionKey, data, enqueuedAt: performance.now(), onAck });
+    this.bufferedBytes += data.length;
+    this.metrics.bufferedBytes.set(this.bufferedBytes);
+    this.schedule(shard);
+    return true;
+  }
+
+  private schedule(shard: ShardQueue): void {
+    if (shard.inFlight || shard.timer !== undefined || shard.length === 0) return;
+    if (this.config.lingerMs <= 0) {
+      shard.inFlight = true;
+      queueMicrotask(() => void this.send(shard, 0));
+    } else {
+      shard.timer = setTimeout(() => {
+        shard.timer = undefined;
+        shard.inFlight = true;
+        void this.send(shard, 0);
+      }, this.config.lingerMs);
+    }
+  }
+
+  /** Sends the head of a shard's queue as one aggregate; retries it until acknowledged. */
+  private async send(shard: ShardQueue, attempt: number): Promise<void> {
+    const agg = new KplAggregator();
+    let n = 0;
+    let bytes = 0;
+    for (let i = shard.head; i < shard.queue.length; i++) {
+      const r = shard.queue[i]!;
+      if (n > 0 && !agg.wouldFit(r)) break;
+      agg.add(r);
+      bytes += r.data.length;
+      n++;
+    }
+    const partitionKey = agg.partitionKey!;
+    const data = agg.build();
+    const started = performance.now();
+    for (;;) {
+      try {
+        const res = await this.client.send(
+          new PutRecordCommand({
+            StreamName: this.config.streamName,
+            PartitionKey: partitionKey,
+            Data: data,
+            ...(shard.lastSequence !== undefined ? { SequenceNumberForOrdering: shard.lastSequence } : {}),
+          }),
+        );
+        shard.lastSequence = res.SequenceNumber;
+        this.lastError = undefined;
+        this.metrics.requests.inc({ result: 'ok' });
+        this.metrics.putLatency.observe((performance.now() - started) / 1000);
+        break;
+      } catch (err) {
+        const e = err as { name?: string; message?: string };
+        const reason = e.name === 'ProvisionedThroughputExceededException' ? 'throttled' : e.name === 'ResourceNotFoundException' ? 'not_found' : 'error';
+        this.lastError = `${e.name ?? 'Error'}: ${e.message ?? ''}`;
+        this.metrics.requests.inc({ result: reason });
+        this.metrics.retries.inc({ reason });
+        attempt++;
+        const backoff = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(attempt, 16));
+        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * (backoff / 2)));
+      }
+    }
+    const now = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = shard.queue[shard.head + i]!;
+      const latency = now - r.enqueuedAt;
+      this.metrics.recordLatency.observe(latency / 1000);
+      r.onAck?.(latency);
+    }
+    this.metrics.userRecords.inc({ result: 'acked' }, n);
+    shard.head += n;
+    if (shard.head > 4096 && shard.head * 2 > shard.queue.length) {
+      shard.queue.splice(0, shard.head);
+      shard.head = 0;
+    }
+    this.bufferedBytes -= bytes;
+    this.metrics.bufferedBytes.set(this.bufferedBytes);
+    shard.inFlight = false;
+    if (shard.length > 0) {
+      shard.inFlight = true;
+      void this.send(shard, 0);
+    } else if (this.bufferedBytes === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when everything queued so far is acknowledged. */
+  async flush(): Promise<void> {
+    if (this.bufferedBytes === 0 && this.shards.every((s) => !s.inFlight)) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    await this.flush();
+    this.stopped = true;
+    for (const s of this.shards) if (s.timer !== undefined) clearTimeout(s.timer);
+  }
+}
