@@ -1,0 +1,81 @@
+/** Typed ingestor configuration from INGESTOR_* / KINESIS_* env, validated at start with a message per bad value. */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+
+export const IngestorConfigSchema = z
+  .object({
+    /** SBE stream base: wss://stream-sbe.binance.com:9443 or the simulator's ws://127.0.0.1:9443. */
+    streamUrl: z.string().url(),
+    /** REST base: https://api.binance.com or the simulator's http://127.0.0.1:9443. */
+    restUrl: z.string().url(),
+    symbols: z.union([csv, z.array(z.string())]).transform((xs) => xs.map((x) => x.toUpperCase())).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
+    apiKey: z.string().min(1).optional(),
+    apiKeyFile: z.string().min(1).optional(),
+    kinesisStream: z.string().min(1).default('market-events'),
+    kinesisRegion: z.string().min(1).default('us-east-1'),
+    /** Emulator endpoint (http://…); unset = AWS with the default credential chain. */
+    kinesisEndpoint: z.string().url().optional(),
+    port: z.coerce.number().int().min(0).max(65535).default(9090),
+    host: z.string().default('0.0.0.0'),
+    /** Reconnect when no frame arrived for this long. */
+    watchdogMs: z.coerce.number().int().positive().default(10_000),
+    /** Rotate (make-before-break) before Binance's 24 h limit. */
+    rotateAfterSeconds: z.coerce.number().positive().default(23.5 * 3600),
+    reconnectBaseMs: z.coerce.number().int().positive().default(250),
+    reconnectMaxMs: z.coerce.number().int().positive().default(30_000),
+    /** REST depth snapshot size (weight 50 at 1000). */
+    snapshotLimit: z.coerce.number().int().min(5).max(5000).default(1000),
+    /** Max REST weight per minute the ingestor allows itself (Binance: 6000 per IP). */
+    restWeightBudget: z.coerce.number().int().positive().default(2400),
+    /** Directory for capture files; unset = no recording. */
+    captureDir: z.string().optional(),
+    captureRotateBytes: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+    maxBufferedBytes: z.coerce.number().int().positive().default(128 * 1024 * 1024),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => c.apiKey !== undefined || c.apiKeyFile !== undefined, { message: 'set INGESTOR_API_KEY or INGESTOR_API_KEY_FILE', path: ['apiKey'] });
+
+export type IngestorConfig = z.infer<typeof IngestorConfigSchema>;
+
+const ENV: Record<string, keyof IngestorConfig> = {
+  INGESTOR_STREAM_URL: 'streamUrl',
+  INGESTOR_REST_URL: 'restUrl',
+  INGESTOR_SYMBOLS: 'symbols',
+  INGESTOR_API_KEY: 'apiKey',
+  INGESTOR_API_KEY_FILE: 'apiKeyFile',
+  KINESIS_STREAM: 'kinesisStream',
+  KINESIS_REGION: 'kinesisRegion',
+  KINESIS_ENDPOINT: 'kinesisEndpoint',
+  INGESTOR_PORT: 'port',
+  INGESTOR_WATCHDOG_MS: 'watchdogMs',
+  INGESTOR_ROTATE_AFTER_SECONDS: 'rotateAfterSeconds',
+  INGESTOR_SNAPSHOT_LIMIT: 'snapshotLimit',
+  INGESTOR_REST_WEIGHT_BUDGET: 'restWeightBudget',
+  INGESTOR_CAPTURE_DIR: 'captureDir',
+  LOG_LEVEL: 'logLevel',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses env + overrides; every invalid value is listed by its variable name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof IngestorConfig, unknown>> = {}): IngestorConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [k, key] of Object.entries(ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
+  const parsed = IngestorConfigSchema.safeParse({ ...raw, ...overrides });
+  if (!parsed.success) {
+    const byKey = Object.fromEntries(Object.entries(ENV).map(([k, v]) => [v, k]));
+    const lines = parsed.error.issues.map((i) => `${byKey[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid ingestor configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** The API key, from the value or the secret file (trimmed). Never log the result. */
+export function resolveApiKey(config: IngestorConfig): string {
+  if (config.apiKey !== undefined) return config.apiKey;
+  return readFileSync(config.apiKeyFile!, 'utf8').trim();
+}

@@ -1,0 +1,170 @@
+/**
+ * Composition root of the ingestor: config → REST client, Kinesis producer,
+ * publisher, per-symbol tracker, exchange connection, /health and /metrics.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { KinesisProducer, createKinesisClient } from '@hotpath/kinesis';
+import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
+import { Counter, Histogram, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { resolveApiKey, type IngestorConfig } from './config.ts';
+import { ExchangeConnection } from './connection.ts';
+import { Publisher } from './publisher.ts';
+import { BinanceRest } from './rest.ts';
+import { SymbolTracker } from './tracker.ts';
+
+const MESSAGE_TYPES: Record<number, string> = {
+  10000: 'trade',
+  10001: 'best_bid_ask',
+  10002: 'depth_snapshot',
+  10003: 'depth_diff',
+};
+
+export class Ingestor {
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly producer: KinesisProducer;
+  readonly tracker: SymbolTracker;
+  private readonly connection: ExchangeConnection;
+  private readonly publisher: Publisher;
+  private readonly decoder = new spot.SpotStreamDecoder();
+  private readonly http: FastifyInstance;
+  private readonly messages: Counter<'message_type'>;
+  private readonly decodeErrors: Counter<'reason'>;
+  private readonly decodeTime: Histogram<never>;
+  private readonly connectionEventEncoder = new hotpath.ConnectionEventEncoder();
+  private readonly scratch = Buffer.alloc(4096);
+  /** Called with receive → Kinesis-acknowledged latency (ms) of every stream frame (benches). */
+  onFrameAck: ((ms: number) => void) | undefined;
+
+  constructor(
+    readonly config: IngestorConfig,
+    log?: Logger,
+  ) {
+    this.log = log ?? createLogger({ service: 'ingestor', level: config.logLevel });
+    this.registry = createRegistry('ingestor');
+    const apiKey = resolveApiKey(config);
+    const kinesisClient = createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
+    this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
+    this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes);
+    const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log);
+    this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log);
+    this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
+    this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
+    this.decodeTime = new Histogram({ name: 'ingestor_sbe_decode_duration_seconds', help: 'SBE frame validation + header decode', buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002], registers: [this.registry] });
+    const streams = config.symbols.flatMap((s) => ['trade', 'bestBidAsk', 'depth'].map((k) => `${s.toLowerCase()}@${k}`));
+    this.connection = new ExchangeConnection(
+      {
+        url: `${config.streamUrl}/stream?streams=${streams.join('/')}`,
+        apiKey,
+        watchdogMs: config.watchdogMs,
+        rotateAfterSeconds: config.rotateAfterSeconds,
+        reconnectBaseMs: config.reconnectBaseMs,
+        reconnectMaxMs: config.reconnectMaxMs,
+      },
+      {
+        frame: (data, epoch, t) => this.onFrame(data, epoch, t),
+        live: (epoch, previous, switchover) => this.onLive(epoch, previous, switchover),
+        lost: (epoch, reason) => this.onLost(epoch, reason),
+      },
+      this.registry,
+      this.log,
+    );
+    this.http = Fastify({ logger: false });
+    this.http.get('/health', async (_req, reply) => {
+      const h = this.health();
+      return reply.code(h.ok ? 200 : 503).send(h);
+    });
+    this.http.get('/metrics', async (_req, reply) => reply.header('content-type', this.registry.contentType).send(await this.registry.metrics()));
+  }
+
+  health(): { ok: boolean; connected: boolean; lastMessageAgeMs: number; kinesis: string; bufferFill: number } {
+    const age = this.connection.lastMessageMs === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.connection.lastMessageMs;
+    const fill = this.producer.buffered.fill;
+    const kinesis = this.producer.lastError ?? 'ok';
+    return {
+      ok: this.connection.connected && age < this.config.watchdogMs && this.producer.lastError === undefined && fill < 0.9,
+      connected: this.connection.connected,
+      lastMessageAgeMs: Number.isFinite(age) ? age : -1,
+      kinesis,
+      bufferFill: fill,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.producer.start();
+    await this.http.listen({ port: this.config.port, host: this.config.host });
+    this.connection.start();
+    this.log.info({ symbols: this.config.symbols, stream: this.config.kinesisStream, shards: this.producer.shardCount }, 'ingestor started');
+  }
+
+  get httpPort(): number {
+    const a = this.http.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  /** Graceful stop: close the exchange connection, finish re-anchoring, flush Kinesis. */
+  async stop(): Promise<void> {
+    this.connection.stop();
+    await Promise.allSettled([...this.tracker.pending]);
+    await this.producer.stop();
+    await this.publisher.close();
+    await this.http.close();
+  }
+
+  /** Hook for fault drills and tests: a make-before-break switch now. */
+  switchOver(reason = 'manual'): void {
+    this.connection.switchOver(reason);
+  }
+
+  private onFrame(data: Buffer, epoch: number, receiveTimeUs: number): void {
+    const started = performance.now();
+    const status = this.decoder.wrap(data);
+    this.decodeTime.observe((performance.now() - started) / 1000);
+    if (status !== DecodeStatus.Ok) {
+      this.decodeErrors.inc({ reason: this.decoder.error()?.statusName ?? 'unknown' });
+      return;
+    }
+    const type = MESSAGE_TYPES[this.decoder.templateId] ?? 'other';
+    this.messages.inc({ message_type: type });
+    const symbol = this.symbolOf();
+    if (!this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs)) return;
+    this.publisher.publish(hotpath.EnvelopeKind.StreamFrame, symbol, epoch, receiveTimeUs, data, this.onFrameAck);
+  }
+
+  private symbolOf(): string {
+    switch (this.decoder.templateId) {
+      case 10000:
+        return this.decoder.tradesStreamEvent.symbol();
+      case 10001:
+        return this.decoder.bestBidAskStreamEvent.symbol();
+      case 10002:
+        return this.decoder.depthSnapshotStreamEvent.symbol();
+      default:
+        return this.decoder.depthDiffStreamEvent.symbol();
+    }
+  }
+
+  private onLive(epoch: number, previous: number, switchover: boolean): void {
+    const type = switchover ? hotpath.ConnectionEventType.SwitchedOver : hotpath.ConnectionEventType.Connected;
+    for (const symbol of this.config.symbols) this.publishConnectionEvent(symbol, epoch, previous, type, switchover ? 'make-before-break' : 'connected');
+    if (!switchover) this.tracker.onNewConnection(epoch);
+  }
+
+  private onLost(epoch: number, reason: string): void {
+    for (const symbol of this.config.symbols) this.publishConnectionEvent(symbol, epoch, epoch, hotpath.ConnectionEventType.Disconnected, reason);
+  }
+
+  private publishConnectionEvent(symbol: string, epoch: number, previous: number, type: hotpath.ConnectionEventType, reason: string): void {
+    const now = Date.now() * 1000;
+    const e = this.connectionEventEncoder
+      .wrapAndApplyHeader(this.scratch)
+      .eventTimeUs(now)
+      .connectionEpoch(epoch)
+      .previousEpoch(previous)
+      .lastSequence(0)
+      .type(type)
+      .symbol(symbol)
+      .reason(reason.slice(0, 200));
+    this.publisher.publish(hotpath.EnvelopeKind.ConnectionEvent, symbol, epoch, now, this.scratch.subarray(0, e.encodedLength));
+  }
+}

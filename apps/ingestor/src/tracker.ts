@@ -1,0 +1,195 @@
+/**
+ * Per-symbol continuity: depth-diff update ids and trade ids across every
+ * connection. Frames already covered (the overlap of a make-before-break
+ * switch, duplicates) are dropped; a hole in either sequence is announced
+ * with a GapNotice and repaired through REST (a depth snapshot, or the
+ * missing trades), published as envelopes in stream order. Nothing is
+ * dropped silently: every gap, snapshot, backfill and failure is counted and
+ * logged with its ids.
+ */
+import { BinanceJsonTranscoder, hotpath, spot } from '@hotpath/sbe';
+import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
+import type { Publisher } from './publisher.ts';
+import type { BinanceRest } from './rest.ts';
+
+interface SymbolState {
+  lastDiffId: number;
+  lastTradeId: number;
+  lastBboId: number;
+  snapshotPending: boolean;
+}
+
+export interface TrackerMetrics {
+  gaps: Counter<'kind'>;
+  snapshots: Counter<'result'>;
+  backfills: Counter<'result'>;
+  duplicates: Counter<'message_type'>;
+}
+
+export class SymbolTracker {
+  private readonly states = new Map<string, SymbolState>();
+  private readonly metrics: TrackerMetrics;
+  private readonly transcoder = new BinanceJsonTranscoder();
+  private readonly gapEncoder = new hotpath.GapNoticeEncoder();
+  private readonly backfillEncoder = new hotpath.TradeBackfillEncoder();
+  private readonly scratch = Buffer.alloc(4 * 1024 * 1024);
+  /** Re-anchoring work in flight (tests and shutdown wait for it). */
+  readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    symbols: readonly string[],
+    private readonly publisher: Publisher,
+    private readonly rest: BinanceRest,
+    private readonly snapshotLimit: number,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    for (const s of symbols) this.states.set(s, { lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false });
+    this.metrics = {
+      gaps: new Counter({ name: 'ingestor_sbe_sequence_gaps_total', help: 'Detected sequence gaps', labelNames: ['kind'], registers: [registry] }),
+      snapshots: new Counter({ name: 'ingestor_snapshots_total', help: 'Depth snapshots fetched for re-anchoring', labelNames: ['result'], registers: [registry] }),
+      backfills: new Counter({ name: 'ingestor_backfills_total', help: 'Trade backfills', labelNames: ['result'], registers: [registry] }),
+      duplicates: new Counter({ name: 'ingestor_duplicate_frames_total', help: 'Frames already covered (connection overlap, redelivery), not forwarded', labelNames: ['message_type'], registers: [registry] }),
+    };
+  }
+
+  /**
+   * Decides what to do with a decoded frame: true = publish it. Gap handling
+   * starts here (asynchronously) before the frame itself is published.
+   */
+  accept(decoder: spot.SpotStreamDecoder, symbol: string, epoch: number, receiveTimeUs: number): boolean {
+    const st = this.states.get(symbol);
+    if (st === undefined) return false;
+    switch (decoder.templateId) {
+      case spot.DepthDiffStreamEventDecoder.TEMPLATE_ID: {
+        const d = decoder.depthDiffStreamEvent;
+        const first = d.firstBookUpdateId;
+        const last = d.lastBookUpdateId;
+        if (last <= st.lastDiffId) {
+          this.metrics.duplicates.inc({ message_type: 'depth' });
+          return false;
+        }
+        if (st.lastDiffId >= 0 && first > st.lastDiffId + 1) {
+          this.metrics.gaps.inc({ kind: 'depth' });
+          this.log.warn({ symbol, expected: st.lastDiffId + 1, received: first, epoch }, 'depth update-id gap');
+          this.publishGap(symbol, epoch, receiveTimeUs, hotpath.GapKind.DepthUpdateId, st.lastDiffId + 1, first);
+          this.requestSnapshot(symbol, epoch);
+        }
+        st.lastDiffId = last;
+        return true;
+      }
+      case spot.TradesStreamEventDecoder.TEMPLATE_ID: {
+        const g = decoder.tradesStreamEvent.trades();
+        if (g.count === 0) return true;
+        const firstId = g.at(0).id;
+        const lastId = g.at(g.count - 1).id;
+        if (lastId <= st.lastTradeId) {
+          this.metrics.duplicates.inc({ message_type: 'trade' });
+          return false;
+        }
+        if (st.lastTradeId >= 0 && firstId > st.lastTradeId + 1) {
+          this.metrics.gaps.inc({ kind: 'trade' });
+          this.log.warn({ symbol, expected: st.lastTradeId + 1, received: firstId, epoch }, 'trade-id gap');
+          this.publishGap(symbol, epoch, receiveTimeUs, hotpath.GapKind.TradeId, st.lastTradeId + 1, firstId);
+          this.requestBackfill(symbol, epoch, st.lastTradeId + 1, firstId - 1);
+        }
+        st.lastTradeId = lastId;
+        return true;
+      }
+      case spot.BestBidAskStreamEventDecoder.TEMPLATE_ID: {
+        const id = decoder.bestBidAskStreamEvent.bookUpdateId;
+        // bookUpdateId has normal gaps (auto-culling); it only orders and de-duplicates.
+        if (id <= st.lastBboId) {
+          this.metrics.duplicates.inc({ message_type: 'best_bid_ask' });
+          return false;
+        }
+        st.lastBboId = id;
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+
+  /** A new connection (not a switch-over): every book must be re-anchored. */
+  onNewConnection(epoch: number): void {
+    for (const symbol of this.states.keys()) this.requestSnapshot(symbol, epoch);
+  }
+
+  private publishGap(symbol: string, epoch: number, t: number, kind: hotpath.GapKind, expected: number, received: number): void {
+    const e = this.gapEncoder.wrapAndApplyHeader(this.scratch).detectedAtUs(t).expectedId(expected).receivedId(received).kind(kind).symbol(symbol);
+    this.publisher.publish(hotpath.EnvelopeKind.GapNotice, symbol, epoch, t, this.scratch.subarray(0, e.encodedLength));
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** One snapshot per symbol at a time: a gap found while one is pending is repaired by it. */
+  requestSnapshot(symbol: string, epoch: number): void {
+    const st = this.states.get(symbol)!;
+    if (st.snapshotPending) return;
+    st.snapshotPending = true;
+    this.track(
+      (async () => {
+        try {
+          const snap = await this.rest.depth(symbol, this.snapshotLimit);
+          const n = this.transcoder.encodeDepthSnapshot(symbol, snap, snap.requestTimeUs, snap.receiveTimeUs, this.scratch);
+          this.publisher.publish(hotpath.EnvelopeKind.DepthSnapshot, symbol, epoch, snap.receiveTimeUs, this.scratch.subarray(0, n));
+          this.metrics.snapshots.inc({ result: 'ok' });
+          this.log.info({ symbol, lastUpdateId: snap.lastUpdateId, epoch }, 're-anchor snapshot published');
+        } catch (err) {
+          this.metrics.snapshots.inc({ result: 'failed' });
+          this.log.error({ symbol, err: (err as Error).message }, 'depth snapshot failed; book stays unanchored until the next gap or reconnect');
+        } finally {
+          st.snapshotPending = false;
+        }
+      })(),
+    );
+  }
+
+  private requestBackfill(symbol: string, epoch: number, fromId: number, toId: number): void {
+    this.track(
+      (async () => {
+        try {
+          const trades: { id: number; price: string; qty: string; time: number; isBuyerMaker: boolean; isBestMatch: boolean }[] = [];
+          let next = fromId;
+          while (next <= toId) {
+            const page = await this.rest.historicalTrades(symbol, next, toId - next + 1);
+            const useful = page.filter((t) => t.id >= next && t.id <= toId);
+            if (useful.length === 0) break;
+            trades.push(...useful);
+            next = useful[useful.length - 1]!.id + 1;
+          }
+          const complete = trades.length === toId - fromId + 1;
+          const e = this.backfillEncoder
+            .wrapAndApplyHeader(this.scratch)
+            .fromId(fromId)
+            .toId(toId)
+            .receiveTimeUs(Date.now() * 1000)
+            .complete(complete ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
+            .priceExponent(-8)
+            .qtyExponent(-8);
+          const g = e.tradesCount(trades.length);
+          for (const t of trades) {
+            g.next()
+              .id(t.id)
+              .priceDecimal(t.price)
+              .qtyDecimal(t.qty)
+              .timeUs(t.time * 1000)
+              .isBuyerMaker(t.isBuyerMaker ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
+              .isBestMatch(t.isBestMatch ? hotpath.BoolEnum.True : hotpath.BoolEnum.False);
+          }
+          e.symbol(symbol);
+          this.publisher.publish(hotpath.EnvelopeKind.TradeBackfill, symbol, epoch, Date.now() * 1000, this.scratch.subarray(0, e.encodedLength));
+          this.metrics.backfills.inc({ result: complete ? 'complete' : 'partial' });
+          this.log.info({ symbol, fromId, toId, recovered: trades.length }, 'trade backfill published');
+        } catch (err) {
+          this.metrics.backfills.inc({ result: 'failed' });
+          this.log.error({ symbol, fromId, toId, err: (err as Error).message }, 'trade backfill failed');
+        }
+      })(),
+    );
+  }
+}
