@@ -13,6 +13,8 @@ import type { Publisher } from './publisher.ts';
 import type { BinanceRest } from './rest.ts';
 
 interface SymbolState {
+  /** Set by a new connection: its first diff may jump; the connection's own snapshot re-anchors it. */
+  reconnected: boolean;
   lastDiffId: number;
   lastTradeId: number;
   lastBboId: number;
@@ -44,7 +46,7 @@ export class SymbolTracker {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    for (const s of symbols) this.states.set(s, { lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false });
+    for (const s of symbols) this.states.set(s, { reconnected: false, lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false });
     this.metrics = {
       gaps: new Counter({ name: 'ingestor_sbe_sequence_gaps_total', help: 'Detected sequence gaps', labelNames: ['kind'], registers: [registry] }),
       snapshots: new Counter({ name: 'ingestor_snapshots_total', help: 'Depth snapshots fetched for re-anchoring', labelNames: ['result'], registers: [registry] }),
@@ -69,7 +71,13 @@ export class SymbolTracker {
           this.metrics.duplicates.inc({ message_type: 'depth' });
           return false;
         }
-        if (st.lastDiffId >= 0 && first > st.lastDiffId + 1) {
+        if (st.reconnected) {
+          st.reconnected = false;
+          if (st.lastDiffId >= 0 && first > st.lastDiffId + 1) {
+            this.metrics.gaps.inc({ kind: 'connection' });
+            this.log.info({ symbol, expected: st.lastDiffId + 1, received: first, epoch }, 'depth ids jumped across the reconnect; the connection snapshot re-anchors');
+          }
+        } else if (st.lastDiffId >= 0 && first > st.lastDiffId + 1) {
           this.metrics.gaps.inc({ kind: 'depth' });
           this.log.warn({ symbol, expected: st.lastDiffId + 1, received: first, epoch }, 'depth update-id gap');
           this.publishGap(symbol, epoch, receiveTimeUs, hotpath.GapKind.DepthUpdateId, st.lastDiffId + 1, first);
@@ -113,7 +121,10 @@ export class SymbolTracker {
 
   /** A new connection (not a switch-over): every book must be re-anchored. */
   onNewConnection(epoch: number): void {
-    for (const symbol of this.states.keys()) this.requestSnapshot(symbol, epoch);
+    for (const [symbol, st] of this.states) {
+      st.reconnected = true;
+      this.requestSnapshot(symbol, epoch);
+    }
   }
 
   private publishGap(symbol: string, epoch: number, t: number, kind: hotpath.GapKind, expected: number, received: number): void {

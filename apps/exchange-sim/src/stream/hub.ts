@@ -278,12 +278,18 @@ export class StreamHub {
     this.metrics.framesSent.inc({ stream: frame.kind }, set.size);
   }
 
-  /** Binance's maintenance notice, then the disconnect. */
+  /** Binance's maintenance notice, then the disconnect of the connections that got it (new ones land elsewhere). */
   serverShutdown(closeAfterMs: number): void {
     const text = JSON.stringify({ e: 'serverShutdown', E: this.now() });
-    for (const c of this.connections) c.ws.send(text);
+    const notified = [...this.connections];
+    for (const c of notified) c.ws.send(text);
     this.faults.count('serverShutdown');
-    setTimeout(() => this.closeAll('server shutdown'), closeAfterMs).unref();
+    setTimeout(() => {
+      for (const c of notified) {
+        this.metrics.disconnects.inc({ reason: 'server_shutdown' });
+        c.ws.close(1001, 'server shutdown');
+      }
+    }, closeAfterMs).unref();
   }
 
   closeAll(reason: string): void {
