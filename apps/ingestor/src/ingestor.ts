@@ -3,7 +3,7 @@
  * publisher, per-symbol tracker, exchange connection, /health and /metrics.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { KinesisProducer, createKinesisClient } from '@hotpath/kinesis';
+import { KinesisProducer, createKinesisClient, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { Counter, Histogram, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
@@ -38,12 +38,13 @@ export class Ingestor {
 
   constructor(
     readonly config: IngestorConfig,
-    log?: Logger,
+    options: { log?: Logger; kinesisClient?: KinesisClient } = {},
   ) {
-    this.log = log ?? createLogger({ service: 'ingestor', level: config.logLevel });
+    this.log = options.log ?? createLogger({ service: 'ingestor', level: config.logLevel });
     this.registry = createRegistry('ingestor');
     const apiKey = resolveApiKey(config);
-    const kinesisClient = createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
+    const kinesisClient =
+      options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
     this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes);
     const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log);

@@ -2,3 +2,4 @@ export { KplAggregator, KplFormatError, KPL_MAGIC, MAX_RECORD_BYTES, deaggregate
 export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, partitionHash, type ProducerConfig, type ProducerMetrics } from './producer.ts';
 export { createKinesisClient, type KinesisEndpoint } from './client.ts';
 export { readStream, type ReadRecord } from './reader.ts';
+export type { KinesisClient } from '@aws-sdk/client-kinesis';
