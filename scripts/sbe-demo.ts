@@ -13,7 +13,7 @@ import {
   type JsonBookTicker,
   type JsonDepthUpdate,
   type JsonTrade,
-} from '../src/index.ts';
+} from '@hotpath/sbe';
 
 const transcoder = new BinanceJsonTranscoder();
 const decoder = new spot.SpotStreamDecoder();

@@ -2,7 +2,7 @@
  * 15,000 real Binance events (committed fixture) transcoded to SBE and decoded
  * back: every id, time, price and quantity string comes back exactly.
  */
-import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import { FIXTURE_SPOT_BTCUSDT, readRecording } from '../src/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   BinanceJsonTranscoder,
@@ -14,7 +14,7 @@ import {
   type JsonDepthSnapshot,
   type JsonDepthUpdate,
   type JsonTrade,
-} from '../src/index.ts';
+} from '@hotpath/sbe';
 
 describe('real recorded events through the SBE codecs', () => {
   const lines = readRecording(FIXTURE_SPOT_BTCUSDT);
