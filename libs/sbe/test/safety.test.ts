@@ -199,3 +199,27 @@ describe('typed encode errors', () => {
     expect(() => e.symbol('x'.repeat(256))).toThrow(/VarDataTooLong/);
   });
 });
+
+describe('indexed access to fixed-size groups', () => {
+  it('xAt(i) equals the cursor values, for small (byte reads) and large (DataView) groups, and rejects bad indexes', () => {
+    const enc = new spot.DepthDiffStreamEventEncoder();
+    const dec = new spot.DepthDiffStreamEventDecoder();
+    for (const levels of [3, 40]) {
+      const buf = Buffer.alloc(4096);
+      enc.wrapAndApplyHeader(buf, 5).eventTime(1).firstBookUpdateId(1).lastBookUpdateId(2).priceExponent(-2).qtyExponent(-8);
+      const bids = enc.bidsCount(levels);
+      for (let i = 0; i < levels; i++) bids.next().priceMantissa(6_000_000 - i).qtyMantissa(i * 1000 + 1);
+      enc.asksCount(0);
+      enc.symbol('BTCUSDT');
+      expect(dec.wrap(buf, 5, enc.encodedLength)).toBe(DecodeStatus.Ok);
+      const g = dec.bids();
+      const byIndex = Array.from({ length: g.count }, (_, i) => [g.priceMantissaAt(i), g.qtyMantissaAt(i), g.priceAt(i), g.qtyAt(i)]);
+      const byCursor: number[][] = [];
+      while (g.next()) byCursor.push([g.priceMantissa, g.qtyMantissa, g.price, g.qty]);
+      expect(byIndex).toEqual(byCursor);
+      expect(byIndex[1]).toEqual([5_999_999, 1001, 59999.99, 0.00001001]);
+      expect(() => g.priceAt(levels)).toThrow(RangeError);
+      expect(() => g.priceMantissaAt(-1)).toThrow(RangeError);
+    }
+  });
+});

@@ -246,6 +246,40 @@ function groupUsesView(ctx: Ctx): boolean {
   return !ctx.isMessage && byPosition(g) && g.fields.some(isEager) && g.fields.filter(isEager).every(viewable);
 }
 
+/**
+ * Stateless random access for fixed-size groups: `priceMantissaAt(i)` reads
+ * entry i straight through the DataView without moving the cursor (binary
+ * search, sampling, reading one level). Walking a whole group is faster with
+ * next(), whose getters inline to field loads.
+ */
+function emitIndexedGetters(w: CodeWriter, ctx: Ctx): void {
+  w.doc('Switches this group to DataView reads (looked up once per frame).');
+  w.block('private useView(): void', () => {
+    w.line('this.view = this.msg._view();');
+    w.line('this.viewBase = this.msg.viewBase;');
+    w.line('this.viaView = true;');
+  });
+  for (const f of ctx.block.fields.filter(isEager)) {
+    const t = f.type;
+    const p: Primitive = t.kind === 'type' ? t.primitive : t.kind === 'enum' || t.kind === 'set' ? t.encoding : 'uint8';
+    const name = accessorName(f.name);
+    const getter = isDecimal(f) ? `${name}MantissaAt` : `${name}At`;
+    w.doc(`${f.name} of entry i (0 <= i < count), without moving the cursor.`);
+    w.block(`${getter}(i: number): number`, () => {
+      w.line(`if (!(i >= 0 && i < this.count)) throw new RangeError(\`${ctx.path} index \${i} out of range [0, \${this.count})\`);`);
+      w.line('if (!this.viaView) this.useView();');
+      w.line('const x = this.viewBase + this.start + i * this.blockLength;');
+      w.line(`return ${viewReadExpr(p, 'this.view', 'x', f.offset)};`);
+    });
+    if (isDecimal(f)) {
+      w.doc(`${f.name} of entry i as a number (correctly rounded), without moving the cursor.`);
+      w.block(`${name}At(i: number): number`, () => {
+        w.line(`return this.${getter}(i) * ${multiplierSlot(ctx, f)} / ${divisorSlot(ctx, f)};`);
+      });
+    }
+  }
+}
+
 /** _loadView(o): the DataView twin of _load for a group entry at o. */
 function emitLoadView(w: CodeWriter, ctx: Ctx): void {
   w.doc('Decodes the entry at o through the DataView (large groups).');
@@ -879,7 +913,10 @@ function emitGroupDecoder(w: CodeWriter, ctx: Ctx, schema: Schema): void {
       });
     }
     emitLoad(w, ctx);
-    if (groupUsesView(ctx)) emitLoadView(w, ctx);
+    if (groupUsesView(ctx)) {
+      emitLoadView(w, ctx);
+      emitIndexedGetters(w, ctx);
+    }
     for (const f of g.fields) emitFieldGetters(w, ctx, f, schema);
     for (const c of g.groups) {
       const cc = childCtx(ctx, c);

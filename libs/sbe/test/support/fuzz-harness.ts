@@ -216,7 +216,10 @@ function touchSpot(d: spot.SpotStreamDecoder): void {
     case 10002:
     case 10003: {
       const m = d.templateId === 10002 ? d.depthSnapshotStreamEvent : d.depthDiffStreamEvent;
-      for (const g of [m.bids(), m.asks()]) while (g.next()) sink += g.price + g.qty + g.priceDecimal().length + g.qtyDecimal().length;
+      for (const g of [m.bids(), m.asks()]) {
+        for (let i = 0; i < g.count; i++) sink += g.priceMantissaAt(i) + g.qtyAt(i);
+        while (g.next()) sink += g.price + g.qty + g.priceDecimal().length + g.qtyDecimal().length;
+      }
       sink += m.symbol().length + JSON.stringify(m.toObject()).length;
       break;
     }

@@ -598,6 +598,34 @@ export class DepthSnapshotStreamEventBidsDecoder {
     this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
     this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
   }
+  /** Switches this group to DataView reads (looked up once per frame). */
+  private useView(): void {
+    this.view = this.msg._view();
+    this.viewBase = this.msg.viewBase;
+    this.viaView = true;
+  }
+  /** price of entry i (0 <= i < count), without moving the cursor. */
+  priceMantissaAt(i: number): number {
+    if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.bids index ${i} out of range [0, ${this.count})`);
+    if (!this.viaView) this.useView();
+    const x = this.viewBase + this.start + i * this.blockLength;
+    return this.view.getInt32(x + 4, true) * 4294967296 + this.view.getUint32(x, true);
+  }
+  /** price of entry i as a number (correctly rounded), without moving the cursor. */
+  priceAt(i: number): number {
+    return this.priceMantissaAt(i) * this._mul_priceExponent / this._div_priceExponent;
+  }
+  /** qty of entry i (0 <= i < count), without moving the cursor. */
+  qtyMantissaAt(i: number): number {
+    if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.bids index ${i} out of range [0, ${this.count})`);
+    if (!this.viaView) this.useView();
+    const x = this.viewBase + this.start + i * this.blockLength;
+    return this.view.getInt32(x + 12, true) * 4294967296 + this.view.getUint32(x + 8, true);
+  }
+  /** qty of entry i as a number (correctly rounded), without moving the cursor. */
+  qtyAt(i: number): number {
+    return this.qtyMantissaAt(i) * this._mul_qtyExponent / this._div_qtyExponent;
+  }
   get price(): number {
     return (this._f_price * this._mul_priceExponent / this._div_priceExponent);
   }
@@ -725,6 +753,34 @@ export class DepthSnapshotStreamEventAsksDecoder {
     const x = this.viewBase + o;
     this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
     this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
+  }
+  /** Switches this group to DataView reads (looked up once per frame). */
+  private useView(): void {
+    this.view = this.msg._view();
+    this.viewBase = this.msg.viewBase;
+    this.viaView = true;
+  }
+  /** price of entry i (0 <= i < count), without moving the cursor. */
+  priceMantissaAt(i: number): number {
+    if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.asks index ${i} out of range [0, ${this.count})`);
+    if (!this.viaView) this.useView();
+    const x = this.viewBase + this.start + i * this.blockLength;
+    return this.view.getInt32(x + 4, true) * 4294967296 + this.view.getUint32(x, true);
+  }
+  /** price of entry i as a number (correctly rounded), without moving the cursor. */
+  priceAt(i: number): number {
+    return this.priceMantissaAt(i) * this._mul_priceExponent / this._div_priceExponent;
+  }
+  /** qty of entry i (0 <= i < count), without moving the cursor. */
+  qtyMantissaAt(i: number): number {
+    if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthSnapshotStreamEvent.asks index ${i} out of range [0, ${this.count})`);
+    if (!this.viaView) this.useView();
+    const x = this.viewBase + this.start + i * this.blockLength;
+    return this.view.getInt32(x + 12, true) * 4294967296 + this.view.getUint32(x + 8, true);
+  }
+  /** qty of entry i as a number (correctly rounded), without moving the cursor. */
+  qtyAt(i: number): number {
+    return this.qtyMantissaAt(i) * this._mul_qtyExponent / this._div_qtyExponent;
   }
   get price(): number {
     return (this._f_price * this._mul_priceExponent / this._div_priceExponent);
