@@ -1,0 +1,120 @@
+/**
+ * Event-time rolling sums over several window lengths at once, O(1)
+ * amortized per event: every event enters once and leaves each window once
+ * (one head pointer per window into one shared ring). Times are µs of
+ * exchange event time; nothing here reads a clock.
+ */
+
+export class RollingSums {
+  private times: Float64Array;
+  private values: Float64Array;
+  /** Ring positions as absolute counters: event k lives at k % capacity. */
+  private tail = 0;
+  private readonly heads: number[];
+  private readonly sums: Float64Array;
+  private readonly counts: number[];
+  /** Channel values of the most recent event that left each window (the value "before" the window). */
+  private readonly evicted: Float64Array;
+  private readonly hasEvicted: boolean[];
+  private capacity: number;
+
+  constructor(
+    readonly windowsUs: readonly number[],
+    readonly channels: number,
+    initialCapacity = 1024,
+    private readonly maxCapacity = 1 << 22,
+  ) {
+    for (let i = 1; i < windowsUs.length; i++) {
+      if (!(windowsUs[i]! > windowsUs[i - 1]!)) throw new RangeError('window lengths must be strictly ascending');
+    }
+    this.capacity = initialCapacity;
+    this.times = new Float64Array(initialCapacity);
+    this.values = new Float64Array(initialCapacity * channels);
+    this.heads = windowsUs.map(() => 0);
+    this.sums = new Float64Array(windowsUs.length * channels);
+    this.counts = windowsUs.map(() => 0);
+    this.evicted = new Float64Array(windowsUs.length * channels);
+    this.hasEvicted = windowsUs.map(() => false);
+  }
+
+  /** Adds an event at time t (non-decreasing) with one value per channel. */
+  push(t: number, values: ArrayLike<number>): void {
+    if (this.tail - this.heads[this.heads.length - 1]! >= this.capacity) this.grow();
+    const slot = this.tail % this.capacity;
+    this.times[slot] = t;
+    for (let c = 0; c < this.channels; c++) this.values[slot * this.channels + c] = values[c]!;
+    this.tail++;
+    for (let w = 0; w < this.windowsUs.length; w++) {
+      this.counts[w]!++;
+      for (let c = 0; c < this.channels; c++) this.sums[w * this.channels + c]! += values[c]!;
+    }
+  }
+
+  private evictOne(w: number): void {
+    const h = this.heads[w]!;
+    const slot = (h % this.capacity) * this.channels;
+    for (let c = 0; c < this.channels; c++) {
+      this.sums[w * this.channels + c]! -= this.values[slot + c]!;
+      this.evicted[w * this.channels + c] = this.values[slot + c]!;
+    }
+    this.hasEvicted[w] = true;
+    this.counts[w]!--;
+    this.heads[w] = h + 1;
+  }
+
+  /** Drops events with time <= t - window from each window. */
+  advance(t: number): void {
+    for (let w = 0; w < this.windowsUs.length; w++) {
+      const cutoff = t - this.windowsUs[w]!;
+      while (this.heads[w]! < this.tail && this.times[this.heads[w]! % this.capacity]! <= cutoff) this.evictOne(w);
+    }
+  }
+
+  private grow(): void {
+    const next = this.capacity * 2;
+    if (next > this.maxCapacity) {
+      // Bounded memory: the oldest event leaves every window still holding it (windows shorten under a flood).
+      const oldest = this.tail - this.capacity;
+      for (let w = 0; w < this.heads.length; w++) if (this.heads[w]! <= oldest) this.evictOne(w);
+      return;
+    }
+    const times = new Float64Array(next);
+    const values = new Float64Array(next * this.channels);
+    const from = Math.min(...this.heads);
+    for (let k = from; k < this.tail; k++) {
+      times[k % next] = this.times[k % this.capacity]!;
+      for (let c = 0; c < this.channels; c++) values[(k % next) * this.channels + c] = this.values[(k % this.capacity) * this.channels + c]!;
+    }
+    this.times = times;
+    this.values = values;
+    this.capacity = next;
+  }
+
+  sum(window: number, channel: number): number {
+    return this.sums[window * this.channels + channel]!;
+  }
+
+  count(window: number): number {
+    return this.counts[window]!;
+  }
+
+  /** Value of `channel` just before the window (the last event that left it), if any left yet. */
+  before(window: number, channel: number): number | undefined {
+    return this.hasEvicted[window] ? this.evicted[window * this.channels + channel]! : undefined;
+  }
+
+  /** Value of `channel` of the oldest event still in the window. */
+  first(window: number, channel: number): number | undefined {
+    const h = this.heads[window]!;
+    return h < this.tail ? this.values[(h % this.capacity) * this.channels + channel]! : undefined;
+  }
+
+  /** Value of `channel` of the newest event. */
+  last(channel: number): number | undefined {
+    return this.tail > 0 ? this.values[((this.tail - 1) % this.capacity) * this.channels + channel]! : undefined;
+  }
+
+  lastTime(): number | undefined {
+    return this.tail > 0 ? this.times[(this.tail - 1) % this.capacity]! : undefined;
+  }
+}
