@@ -1,3 +1,5 @@
+import type { StateReader, StateWriter } from './snapshot.ts';
+
 /**
  * A local order book kept by Binance's documented procedure (REST snapshot
  * + @depth diffs). Prices and quantities are integer mantissas (exponent -8
@@ -165,5 +167,30 @@ export class LocalBook {
   /** Structural sanity: both sides present and not crossed. */
   isSane(): boolean {
     return this.bids.size > 0 && this.asks.size > 0 && this.bestBid < this.bestAsk;
+  }
+
+  writeTo(w: StateWriter): void {
+    w.f64(this.lastUpdateId);
+    w.f64s(this.bids.prices).f64s(this.bids.qtys).f64s(this.asks.prices).f64s(this.asks.qtys);
+    w.u32(this.buffered.length);
+    for (const d of this.buffered) w.f64(d.first).f64(d.last).f64s(d.levels);
+    w.f64(this.droppedWhileUnsynced);
+  }
+
+  readFrom(r: StateReader): void {
+    this.lastUpdateId = r.f64();
+    const load = (side: Side): void => {
+      const prices = r.f64s();
+      const qtys = r.f64s();
+      side.clear();
+      side.prices.push(...prices);
+      side.qtys.push(...qtys);
+    };
+    load(this.bids);
+    load(this.asks);
+    const n = r.u32();
+    this.buffered = [];
+    for (let i = 0; i < n; i++) this.buffered.push({ first: r.f64(), last: r.f64(), levels: r.f64s() });
+    this.droppedWhileUnsynced = r.f64();
   }
 }

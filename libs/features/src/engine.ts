@@ -7,6 +7,7 @@
 import type { hotpath, spot } from '@hotpath/sbe';
 import { LocalBook, type DiffResult } from './book.ts';
 import { FEATURE_COUNT, OFI_WINDOWS_S, WINDOWS_S } from './features.ts';
+import { StateFormatError, StateReader, StateWriter } from './snapshot.ts';
 import { RollingSums } from './windows.ts';
 
 const US = 1_000_000;
@@ -177,5 +178,37 @@ export class FeatureEngine {
     const recentReanchor = !Number.isNaN(this.lastReanchorUs) && t - this.lastReanchorUs < 10 * US;
     out[k++] = recentReanchor || Math.abs(out[0]!) > 20 ? 1 : 0; // re-anchored in the last 10 s, or the mid jumped > 20 bps in 1 s
     return out;
+  }
+
+  /** The engine's whole state, for checkpoints (see snapshot.ts). */
+  serialize(): Buffer {
+    const w = new StateWriter().header();
+    for (const v of [this.eventTimeUs, this.lastTradePrice, this.lastTradeTimeUs, this.prevBid, this.prevBidQty, this.prevAsk, this.prevAskQty, this.lastMid, this.lastReanchorUs]) w.f64(v);
+    this.book.writeTo(w);
+    this.trades.writeTo(w);
+    this.mids.writeTo(w);
+    this.ofi.writeTo(w);
+    return w.finish();
+  }
+
+  static restore(symbol: string, state: Buffer): FeatureEngine {
+    const r = new StateReader(state);
+    r.header();
+    const e = new FeatureEngine(symbol);
+    e.eventTimeUs = r.f64();
+    e.lastTradePrice = r.f64();
+    e.lastTradeTimeUs = r.f64();
+    e.prevBid = r.f64();
+    e.prevBidQty = r.f64();
+    e.prevAsk = r.f64();
+    e.prevAskQty = r.f64();
+    e.lastMid = r.f64();
+    e.lastReanchorUs = r.f64();
+    e.book.readFrom(r);
+    e.trades.readFrom(r);
+    e.mids.readFrom(r);
+    e.ofi.readFrom(r);
+    if (!r.done) throw new StateFormatError('trailing bytes in feature state');
+    return e;
   }
 }

@@ -1,3 +1,5 @@
+import type { StateReader, StateWriter } from './snapshot.ts';
+
 /**
  * Event-time rolling sums over several window lengths at once, O(1)
  * amortized per event: every event enters once and leaves each window once
@@ -116,5 +118,40 @@ export class RollingSums {
 
   lastTime(): number | undefined {
     return this.tail > 0 ? this.times[(this.tail - 1) % this.capacity]! : undefined;
+  }
+
+  /** Everything needed to continue exactly: live events, per-window heads, sums and "before" values. */
+  writeTo(w: StateWriter): void {
+    const from = Math.min(...this.heads);
+    w.u32(this.tail - from);
+    for (let k = from; k < this.tail; k++) {
+      w.f64(this.times[k % this.capacity]!);
+      for (let c = 0; c < this.channels; c++) w.f64(this.values[(k % this.capacity) * this.channels + c]!);
+    }
+    w.f64s(this.heads.map((h) => h - from));
+    w.f64s(this.sums);
+    w.f64s(this.counts);
+    w.f64s(this.evicted);
+    w.f64s(this.hasEvicted.map((x) => (x ? 1 : 0)));
+  }
+
+  readFrom(r: StateReader): void {
+    const n = r.u32();
+    let cap = this.capacity;
+    while (cap < n + 1) cap *= 2;
+    this.capacity = cap;
+    this.times = new Float64Array(cap);
+    this.values = new Float64Array(cap * this.channels);
+    for (let k = 0; k < n; k++) {
+      this.times[k] = r.f64();
+      for (let c = 0; c < this.channels; c++) this.values[k * this.channels + c] = r.f64();
+    }
+    this.tail = n;
+    const heads = r.f64s();
+    heads.forEach((h, i) => (this.heads[i] = h));
+    r.f64s().forEach((v, i) => (this.sums[i] = v));
+    r.f64s().forEach((v, i) => (this.counts[i] = v));
+    r.f64s().forEach((v, i) => (this.evicted[i] = v));
+    r.f64s().forEach((v, i) => (this.hasEvicted[i] = v === 1));
   }
 }

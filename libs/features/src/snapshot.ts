@@ -1,0 +1,95 @@
+/**
+ * Compact binary state of a FeatureEngine (book, buffered diffs, windows,
+ * scalars) for checkpoints: restore(serialize(e)) continues exactly where e
+ * was — every double is stored as is, so running sums resume bit for bit.
+ * Layout: "HPFS", format version, then float64 fields in a fixed order.
+ */
+
+export class StateFormatError extends Error {
+  override readonly name = 'StateFormatError';
+}
+
+const MAGIC = 0x53465048; // "HPFS" little-endian
+export const STATE_FORMAT_VERSION = 1;
+
+export class StateWriter {
+  private buf = Buffer.alloc(64 * 1024);
+  private p = 0;
+
+  private ensure(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.p + n));
+    this.buf.copy(next, 0, 0, this.p);
+    this.buf = next;
+  }
+
+  u32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.p);
+    this.p += 4;
+    return this;
+  }
+
+  f64(v: number): this {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.p);
+    this.p += 8;
+    return this;
+  }
+
+  f64s(values: ArrayLike<number>): this {
+    this.u32(values.length);
+    for (let i = 0; i < values.length; i++) this.f64(values[i]!);
+    return this;
+  }
+
+  header(): this {
+    return this.u32(MAGIC).u32(STATE_FORMAT_VERSION);
+  }
+
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.p));
+  }
+}
+
+export class StateReader {
+  private p = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  private need(n: number): void {
+    if (this.p + n > this.buf.length) throw new StateFormatError(`state truncated at byte ${this.p}`);
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.p);
+    this.p += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.p);
+    this.p += 8;
+    return v;
+  }
+
+  f64s(max = 50_000_000): number[] {
+    const n = this.u32();
+    if (n > max) throw new StateFormatError(`array of ${n} exceeds ${max}`);
+    this.need(n * 8);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.f64();
+    return out;
+  }
+
+  header(): void {
+    if (this.u32() !== MAGIC) throw new StateFormatError('not a feature-engine state (bad magic)');
+    const v = this.u32();
+    if (v !== STATE_FORMAT_VERSION) throw new StateFormatError(`state format ${v}, expected ${STATE_FORMAT_VERSION}`);
+  }
+
+  get done(): boolean {
+    return this.p === this.buf.length;
+  }
+}
