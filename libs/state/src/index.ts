@@ -1,0 +1,3 @@
+export { FeatureStore, FencedWriteError, keys, type StoredState } from './store.ts';
+export { LeaseManager, type Lease } from './leases.ts';
+export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from './vector.ts';

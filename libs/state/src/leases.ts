@@ -1,0 +1,97 @@
+/**
+ * Shard leases in Redis, KCL-style: a lease has an owner, an expiry (Redis
+ * server time, so instance clocks do not matter) and a fencing token from a
+ * counter that only grows. Acquire takes a free or expired lease (stealing
+ * from a dead owner) with a new token; renew extends only the holder's
+ * lease; release hands it back. All leases of a stream share the hash tag
+ * {stream}, so each script touches one Cluster slot.
+ */
+import type { Redis, Result } from 'ioredis';
+
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local expires = tonumber(redis.call('HGET', KEYS[1], 'expires') or '0')
+if owner and owner ~= ARGV[1] and expires > now then return {0, 0, expires - now} end
+local token = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token, 'expires', now + tonumber(ARGV[2]))
+return {1, token, tonumber(ARGV[2])}
+`;
+
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[2] then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'expires')) <= now then return 0 end
+redis.call('HSET', KEYS[1], 'expires', now + tonumber(ARGV[3]))
+return 1
+`;
+
+const RELEASE = `
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1], 'token') == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    hpLeaseAcquire(lease: string, counter: string, owner: string, ttlMs: string): Result<[number, number, number], Context>;
+    hpLeaseRenew(lease: string, owner: string, token: string, ttlMs: string): Result<number, Context>;
+    hpLeaseRelease(lease: string, owner: string, token: string): Result<number, Context>;
+  }
+}
+
+export interface Lease {
+  shardId: string;
+  token: number;
+}
+
+export class LeaseManager {
+  constructor(
+    private readonly redis: Redis,
+    private readonly stream: string,
+    readonly owner: string,
+    readonly ttlMs: number,
+  ) {
+    redis.defineCommand('hpLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    redis.defineCommand('hpLeaseRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('hpLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+
+  private key(shardId: string): string {
+    return `lease:{${this.stream}}:${shardId}`;
+  }
+
+  private counter(): string {
+    return `leasetoken:{${this.stream}}`;
+  }
+
+  /** Takes the shard if it is free, expired or already ours; undefined when another live owner holds it. */
+  async acquire(shardId: string): Promise<Lease | undefined> {
+    const [ok, token] = await this.redis.hpLeaseAcquire(this.key(shardId), this.counter(), this.owner, String(this.ttlMs));
+    return ok === 1 ? { shardId, token } : undefined;
+  }
+
+  /** False when the lease was lost (expired and taken, or released): stop writing at once. */
+  async renew(lease: Lease): Promise<boolean> {
+    return (await this.redis.hpLeaseRenew(this.key(lease.shardId), this.owner, String(lease.token), String(this.ttlMs))) === 1;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.redis.hpLeaseRelease(this.key(lease.shardId), this.owner, String(lease.token));
+  }
+
+  /** Owner of each shard's lease (expired ones included), for balancing and /health. */
+  async owners(shardIds: readonly string[]): Promise<Map<string, { owner: string; expiresMs: number }>> {
+    const out = new Map<string, { owner: string; expiresMs: number }>();
+    for (const s of shardIds) {
+      const h = await this.redis.hgetall(this.key(s));
+      if (h['owner'] !== undefined) out.set(s, { owner: h['owner'], expiresMs: Number(h['expires']) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,94 @@
+/** Against a private redis-server: fenced atomic commits, statuses, leases with expiry and stealing, durability across kill -9. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, decodeVector, encodeVector, keys } from '../src/index.ts';
+import { RedisServer } from '../src/testing/redis-server.ts';
+
+const vector = (version: number, status: VectorStatus = VectorStatus.Live) =>
+  encodeVector({
+    status,
+    version,
+    eventTimeUs: 1_750_000_000_000_000 + version,
+    writtenAtUs: 1,
+    bestBid: 60000.01,
+    bestAsk: 60000.02,
+    schemaHash: '0123456789abcdef',
+    features: Float64Array.from([version, Math.PI, Number.NaN, -0]),
+  });
+
+describe('libs/state', () => {
+  const server = new RedisServer();
+  let redis: Redis;
+  beforeAll(async () => {
+    await server.start();
+    redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 3 });
+    redis.on('error', () => undefined); // the crash test restarts the server under it
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('encodes the vector losslessly (NaN, -0 included) and rejects garbage', () => {
+    const v = decodeVector(vector(7));
+    expect(v.version).toBe(7);
+    expect(v.schemaHash).toBe('0123456789abcdef');
+    expect(Object.is(v.features[3], -0)).toBe(true);
+    expect(Number.isNaN(v.features[2])).toBe(true);
+    expect(() => decodeVector(Buffer.from('garbage garbage garbage garbage garbage garbage garbage garbage'))).toThrow(/not a feature vector/);
+  });
+
+  it('commits vector, state and checkpoint together; a lower token is fenced off', async () => {
+    const store = new FeatureStore(redis, 30_000);
+    await store.commit('BTCUSDT', 5, vector(1), 'shardId-000:4960:0', Buffer.from([1, 2, 3]));
+    expect((await store.readVector('BTCUSDT'))!.version).toBe(1);
+    expect(await store.loadState('BTCUSDT')).toEqual({ checkpoint: 'shardId-000:4960:0', state: Buffer.from([1, 2, 3]) });
+    await store.commit('BTCUSDT', 6, vector(2), 'shardId-000:4961:0', Buffer.from([4])); // a new owner raises the fence
+    await expect(store.commit('BTCUSDT', 5, vector(99), 'zombie', Buffer.from([9]))).rejects.toBeInstanceOf(FencedWriteError);
+    expect((await store.readVector('BTCUSDT'))!.version).toBe(2);
+    expect((await store.loadState('BTCUSDT'))!.checkpoint).toBe('shardId-000:4961:0');
+    const ttl = await redis.pttl(keys.vector('BTCUSDT'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    expect(await redis.pttl(keys.state('BTCUSDT'))).toBe(-1); // recoverable state does not expire
+  });
+
+  it('flips the status in place; readers see it in the same single read', async () => {
+    const store = new FeatureStore(redis);
+    await store.commit('ETHUSDT', 1, vector(3), 'cp', Buffer.alloc(0));
+    expect(await store.setStatus('ETHUSDT', 1, VectorStatus.Reanchoring)).toBe(true);
+    const v = (await store.readVector('ETHUSDT'))!;
+    expect(v.status).toBe(VectorStatus.Reanchoring);
+    expect(v.version).toBe(3);
+    await expect(store.setStatus('ETHUSDT', 0, VectorStatus.Live)).rejects.toBeInstanceOf(FencedWriteError);
+    expect(await store.setStatus('NOPEUSDT', 1, VectorStatus.Stale)).toBe(false);
+  });
+
+  it('leases: exclusive while alive, renewable by the holder only, stolen after expiry with a higher token', async () => {
+    const a = new LeaseManager(redis, 'market-events', 'agg-a', 300);
+    const b = new LeaseManager(redis, 'market-events', 'agg-b', 300);
+    const la = (await a.acquire('shardId-000000000000'))!;
+    expect(la).toBeDefined();
+    expect(await b.acquire('shardId-000000000000')).toBeUndefined();
+    expect(await a.renew(la)).toBe(true);
+    expect(await b.renew({ shardId: la.shardId, token: la.token })).toBe(false);
+    await new Promise((r) => setTimeout(r, 400)); // a stops renewing: dead
+    const lb = (await b.acquire('shardId-000000000000'))!;
+    expect(lb.token).toBeGreaterThan(la.token);
+    expect(await a.renew(la)).toBe(false); // the zombie learns it lost the lease
+    expect((await b.owners(['shardId-000000000000'])).get('shardId-000000000000')!.owner).toBe('agg-b');
+    await b.release(lb);
+    expect((await a.acquire('shardId-000000000000'))!.token).toBeGreaterThan(lb.token);
+  });
+
+  it('acknowledged commits survive a kill -9 of redis-server', async () => {
+    const store = new FeatureStore(redis);
+    await store.commit('SOLUSDT', 1, vector(42), 'before-crash', Buffer.from('state'));
+    await server.restart(50);
+    const fresh = new Redis(server.port, '127.0.0.1');
+    const again = new FeatureStore(fresh);
+    expect((await again.loadState('SOLUSDT'))!.checkpoint).toBe('before-crash');
+    expect((await again.readVector('SOLUSDT'))!.version).toBe(42);
+    fresh.disconnect();
+  });
+});
