@@ -37,7 +37,8 @@ interface Conn {
 export class ExchangeConnection {
   private live: Conn | undefined;
   private incoming: Conn | undefined;
-  private epoch = 0;
+  /** Epochs grow across restarts too: they start at the wall-clock second (uint32 until 2106). */
+  private epoch = Math.floor(Date.now() / 1000);
   private attempts = 0;
   private stopped = false;
   private watchdog: NodeJS.Timeout | undefined;

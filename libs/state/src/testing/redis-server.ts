@@ -40,6 +40,7 @@ export class RedisServer {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
       try {
         await probe.connect();
         await probe.ping();
