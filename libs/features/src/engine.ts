@@ -99,6 +99,38 @@ export class FeatureEngine {
     }
   }
 
+  /**
+   * Trades recovered by REST after a trade-id gap. Windows need event times in
+   * order, so trades older than the newest one already applied are counted
+   * and left out (returned); the rest join the windows.
+   */
+  applyBackfill(b: hotpath.TradeBackfillDecoder): number {
+    const g = b.trades();
+    const v = this.scratch;
+    let late = 0;
+    while (g.next()) {
+      const t = g.timeUs;
+      if (!Number.isNaN(this.lastTradeTimeUs) && t < this.lastTradeTimeUs) {
+        late++;
+        continue;
+      }
+      const price = g.priceMantissa * SCALE;
+      const qty = g.qtyMantissa * SCALE;
+      const r = Number.isNaN(this.lastTradePrice) ? 0 : Math.log(price / this.lastTradePrice);
+      v[T_PRICE] = price;
+      v[T_QTY] = qty;
+      v[T_BUY] = g.isBuyerMaker ? 0 : qty;
+      v[T_SELL] = g.isBuyerMaker ? qty : 0;
+      v[T_NOTIONAL] = price * qty;
+      v[T_RET2] = r * r;
+      this.trades.push(t, v);
+      this.lastTradePrice = price;
+      this.lastTradeTimeUs = t;
+      this.clock(t);
+    }
+    return late;
+  }
+
   /** Cont–Kukanov–Stoikov order-flow event from the change of the best quotes, and the mid series. */
   private onTopChanged(t: number): void {
     const book = this.book;

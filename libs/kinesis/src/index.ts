@@ -3,3 +3,4 @@ export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, partitionHash, type ProducerC
 export { createKinesisClient, type KinesisEndpoint } from './client.ts';
 export { readStream, type ReadRecord } from './reader.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';
+export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './consumer.ts';

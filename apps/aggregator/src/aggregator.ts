@@ -1,0 +1,267 @@
+/**
+ * Composition root of the aggregator: shard leases (Redis) → one ShardReader
+ * per leased shard → SymbolProcessors → fenced commits of vector + state +
+ * checkpoint (Redis), with /health and /metrics.
+ *
+ * Exactly once: a symbol's state and the checkpoint of the last record it
+ * applied are committed in one script, and a restarted reader resumes at the
+ * oldest checkpoint of its shard's symbols, each symbol skipping what it
+ * already applied. Fencing: every commit carries the lease token.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import {
+  ShardReader,
+  checkpointOf,
+  compareCheckpoints,
+  createKinesisClient,
+  listShards,
+  partitionHash,
+  type ConsumedRecord,
+  type KinesisClient,
+} from '@hotpath/kinesis';
+import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
+import { Counter, Gauge, Histogram, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { SymbolProcessor } from './symbol.ts';
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
+
+export const AggregatorConfigSchema = z.object({
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
+  kinesisStream: z.string().default('market-events'),
+  kinesisRegion: z.string().default('us-east-1'),
+  kinesisEndpoint: z.string().url().optional(),
+  owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
+  leaseTtlMs: z.coerce.number().int().positive().default(10_000),
+  pollMs: z.coerce.number().int().positive().default(200),
+  vectorTtlMs: z.coerce.number().int().positive().default(60_000),
+  port: z.coerce.number().int().min(0).max(65535).default(9091),
+  host: z.string().default('0.0.0.0'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;
+
+interface OwnedShard {
+  lease: Lease;
+  reader: ShardReader;
+  running: Promise<void>;
+  lost: boolean;
+}
+
+export class Aggregator {
+  readonly registry: Registry;
+  readonly log: Logger;
+  private readonly redis: Redis;
+  private readonly store: FeatureStore;
+  private readonly leases: LeaseManager;
+  private readonly kinesis: KinesisClient;
+  private readonly owned = new Map<string, OwnedShard>();
+  private readonly processors = new Map<string, SymbolProcessor>();
+  private shardRanges: { shardId: string; start: bigint; end: bigint; parent?: string; closed: boolean }[] = [];
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly http: FastifyInstance;
+  private lastWriteMs = 0;
+  private readonly m: {
+    events: Counter<'outcome'>;
+    commits: Counter<'result'>;
+    reanchors: Counter<'status'>;
+    reanchorDuration: Histogram<never>;
+    lag: Gauge;
+    leasesHeld: Gauge;
+    applyToRedis: Histogram<never>;
+  };
+
+  constructor(
+    readonly config: AggregatorConfig,
+    deps: { kinesisClient?: KinesisClient; log?: Logger } = {},
+  ) {
+    this.log = deps.log ?? createLogger({ service: 'aggregator', level: config.logLevel });
+    this.registry = createRegistry('aggregator');
+    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+    this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
+    this.store = new FeatureStore(this.redis, config.vectorTtlMs);
+    this.leases = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
+    this.kinesis = deps.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
+    const r = [this.registry];
+    this.m = {
+      events: new Counter({ name: 'aggregator_events_total', help: 'Envelopes by outcome', labelNames: ['outcome'], registers: r }),
+      commits: new Counter({ name: 'aggregator_redis_commits_total', help: 'State+checkpoint commits by result', labelNames: ['result'], registers: r }),
+      reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
+      reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: r }),
+      lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
+      leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
+      applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1], registers: r }),
+    };
+    this.http = Fastify({ logger: false });
+    this.http.get('/health', async (_req, reply) => {
+      const h = await this.health();
+      return reply.code(h.ok ? 200 : 503).send(h);
+    });
+    this.http.get('/metrics', async (_req, reply) => reply.header('content-type', this.registry.contentType).send(await this.registry.metrics()));
+  }
+
+  get ownedShards(): string[] {
+    return [...this.owned.keys()].sort();
+  }
+
+  async health(): Promise<{ ok: boolean; leases: number; redis: string; lastWriteAgeMs: number }> {
+    let redis = 'ok';
+    try {
+      await this.redis.ping();
+    } catch (err) {
+      redis = (err as Error).message;
+    }
+    return { ok: redis === 'ok', leases: this.owned.size, redis, lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : Date.now() - this.lastWriteMs };
+  }
+
+  async start(): Promise<void> {
+    const shards = await listShards(this.kinesis, this.config.kinesisStream);
+    this.shardRanges = shards.map((s) => ({
+      shardId: s.ShardId!,
+      start: BigInt(s.HashKeyRange!.StartingHashKey!),
+      end: BigInt(s.HashKeyRange!.EndingHashKey!),
+      ...(s.ParentShardId !== undefined ? { parent: s.ParentShardId } : {}),
+      closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+    }));
+    await this.http.listen({ port: this.config.port, host: this.config.host });
+    await this.leaseTick();
+    this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
+  }
+
+  /** Hands leases back after committing (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
+    for (const o of this.owned.values()) o.lost = true;
+    await Promise.allSettled([...this.owned.values()].map((o) => o.running));
+    for (const o of this.owned.values()) await this.leases.release(o.lease).catch(() => undefined);
+    this.owned.clear();
+    await this.http.close();
+    this.redis.disconnect();
+  }
+
+  /** Abrupt stop for crash drills: nothing committed or released. */
+  kill(): void {
+    this.stopped = true;
+    if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
+    for (const o of this.owned.values()) o.lost = true;
+    void this.http.close();
+    this.redis.disconnect();
+  }
+
+  private symbolsOf(shardId: string): string[] {
+    const range = this.shardRanges.find((s) => s.shardId === shardId)!;
+    return this.config.symbols.filter((s) => {
+      const h = partitionHash(s);
+      return h >= range.start && h <= range.end;
+    });
+  }
+
+  private async leaseTick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (const [shardId, o] of this.owned) {
+        if (o.lost || !(await this.leases.renew(o.lease))) {
+          o.lost = true;
+          this.owned.delete(shardId);
+          this.log.warn({ shardId, token: o.lease.token }, 'lease lost: stopped processing the shard');
+        }
+      }
+      for (const s of this.shardRanges) {
+        if (this.owned.has(s.shardId) || this.stopped) continue;
+        const lease = await this.leases.acquire(s.shardId);
+        if (lease !== undefined) await this.startShard(s.shardId, lease);
+      }
+      this.m.leasesHeld.set(this.owned.size);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease round failed');
+    }
+  }
+
+  private async startShard(shardId: string, lease: Lease): Promise<void> {
+    let start: { after: string } | 'TRIM_HORIZON' = 'TRIM_HORIZON';
+    let oldest: string | undefined;
+    let complete = true;
+    for (const symbol of this.symbolsOf(shardId)) {
+      const saved = await this.store.loadState(symbol);
+      if (saved === undefined || saved.checkpoint === '') {
+        complete = false;
+        this.processors.set(symbol, new SymbolProcessor(symbol));
+        continue;
+      }
+      this.processors.set(symbol, SymbolProcessor.restore(symbol, saved.state, saved.checkpoint));
+      if (oldest === undefined || compareCheckpoints(saved.checkpoint, oldest) < 0) oldest = saved.checkpoint;
+    }
+    if (complete && oldest !== undefined) start = { after: oldest };
+    const owned: OwnedShard = { lease, lost: false, reader: undefined as unknown as ShardReader, running: Promise.resolve() };
+    owned.reader = new ShardReader(this.kinesis, {
+      streamName: this.config.kinesisStream,
+      shardId,
+      start,
+      pollMs: this.config.pollMs,
+      active: () => !owned.lost && !this.stopped,
+      handle: (records, behind) => this.handle(owned, records, behind),
+    });
+    this.owned.set(shardId, owned);
+    owned.running = owned.reader.run().catch((err) => this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed'));
+    this.log.info({ shardId, token: lease.token, start }, 'shard lease acquired');
+  }
+
+  private async handle(owned: OwnedShard, records: ConsumedRecord[], _behindMs: number): Promise<void> {
+    const t0 = performance.now();
+    const touched = new Set<SymbolProcessor>();
+    for (const r of records) {
+      const p = this.processors.get(r.partitionKey);
+      if (p === undefined) {
+        this.m.events.inc({ outcome: 'unknown_symbol' });
+        continue;
+      }
+      const cp = checkpointOf(r);
+      if (p.checkpoint !== '' && compareCheckpoints(cp, p.checkpoint) <= 0) {
+        this.m.events.inc({ outcome: 'already_applied' });
+        continue;
+      }
+      const outcome = p.apply(r.data, cp);
+      this.m.events.inc({ outcome });
+      touched.add(p);
+      if (outcome === 'reanchor_started') {
+        this.m.reanchors.inc({ status: 'started' });
+        // Readers see the status at once, before the new book exists.
+        await this.store.setStatus(p.symbol, owned.lease.token, VectorStatus.Reanchoring).catch((err) => this.fenced(owned, err));
+      } else if (outcome === 'reanchored') {
+        this.m.reanchors.inc({ status: 'success' });
+        if (!Number.isNaN(p.reanchorStartUs)) this.m.reanchorDuration.observe((p.engine.eventTimeUs - p.reanchorStartUs) / 1e6);
+        p.reanchorStartUs = Number.NaN;
+      } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
+    }
+    for (const p of touched) {
+      if (owned.lost) return;
+      try {
+        await this.store.commit(p.symbol, owned.lease.token, p.vectorBytes(Date.now() * 1000), p.checkpoint, p.serialize());
+        this.m.commits.inc({ result: 'ok' });
+      } catch (err) {
+        this.fenced(owned, err);
+        return;
+      }
+    }
+    this.lastWriteMs = Date.now();
+    const newest = records[records.length - 1];
+    if (newest !== undefined && newest.arrivalMs > 0) this.m.lag.set((Date.now() - newest.arrivalMs) / 1000);
+    this.m.applyToRedis.observe((performance.now() - t0) / 1000);
+  }
+
+  private fenced(owned: OwnedShard, err: unknown): void {
+    if (err instanceof FencedWriteError) {
+      this.m.commits.inc({ result: 'fenced' });
+      this.log.warn({ err: err.message }, 'write fenced off: another owner holds the shard');
+      owned.lost = true;
+      return;
+    }
+    this.m.commits.inc({ result: 'error' });
+    throw err;
+  }
+}

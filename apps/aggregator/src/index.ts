@@ -1,0 +1,2 @@
+export { Aggregator, AggregatorConfigSchema, type AggregatorConfig } from './aggregator.ts';
+export { SymbolProcessor } from './symbol.ts';

@@ -1,0 +1,150 @@
+/**
+ * Polling consumer for one shard: GetShardIterator from a checkpoint
+ * (AFTER_SEQUENCE_NUMBER) or TRIM_HORIZON / LATEST, GetRecords within the
+ * per-shard limit (5 calls/s: an empty or short answer waits `pollMs`),
+ * KPL de-aggregation, re-creating expired iterators from the last record
+ * handed over, backoff on throttling and errors. Leases and checkpoints
+ * belong to the caller: `handle` is awaited before the next poll, so a batch
+ * is committed before more is read.
+ */
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import { deaggregate } from './kpl.ts';
+
+export interface ConsumedRecord {
+  shardId: string;
+  sequenceNumber: string;
+  /** Index of the user record inside its (aggregated) Kinesis record. */
+  subSequence: number;
+  partitionKey: string;
+  data: Uint8Array;
+  arrivalMs: number;
+}
+
+/** Where a shard is read from: after a checkpoint (`sequence:subSequence`), or the start/end of the shard. */
+export type StartPosition = { after: string } | 'TRIM_HORIZON' | 'LATEST';
+
+export interface ShardReaderOptions {
+  streamName: string;
+  shardId: string;
+  start: StartPosition;
+  pollMs?: number;
+  handle: (records: ConsumedRecord[], millisBehindLatest: number) => Promise<void>;
+  /** Checked before every call; false stops the reader (lease lost, shutdown). */
+  active: () => boolean;
+}
+
+/** Checkpoint text for a user record: Kinesis sequence number and sub-sequence. */
+export function checkpointOf(r: { sequenceNumber: string; subSequence: number }): string {
+  return `${r.sequenceNumber}:${r.subSequence}`;
+}
+
+/** -1, 0, 1 comparing two checkpoints (sequence numbers are decimal strings of up to 56 digits). */
+export function compareCheckpoints(a: string, b: string): number {
+  const [sa = '0', ua = '0'] = a.split(':');
+  const [sb = '0', ub = '0'] = b.split(':');
+  const x = BigInt(sa);
+  const y = BigInt(sb);
+  if (x !== y) return x < y ? -1 : 1;
+  return Math.sign(Number(ua) - Number(ub));
+}
+
+export class ShardReader {
+  /** True once the shard is closed (resharded) and read to its end: its children may start. */
+  finished = false;
+  private lastCheckpoint: string | undefined;
+
+  constructor(
+    private readonly client: KinesisClient,
+    private readonly o: ShardReaderOptions,
+  ) {
+    if (typeof o.start === 'object') this.lastCheckpoint = o.start.after;
+  }
+
+  private async iterator(): Promise<string | undefined> {
+    const base = { StreamName: this.o.streamName, ShardId: this.o.shardId };
+    const cp = this.lastCheckpoint;
+    const res = await this.client.send(
+      new GetShardIteratorCommand(
+        cp !== undefined
+          ? // AT the checkpoint's record: its later sub-records may still be unread; the caller skips what it applied.
+            { ...base, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: cp.split(':')[0] }
+          : { ...base, ShardIteratorType: this.o.start === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON' },
+      ),
+    );
+    return res.ShardIterator;
+  }
+
+  /** Runs until the shard ends or `active()` turns false. */
+  async run(): Promise<void> {
+    const pollMs = this.o.pollMs ?? 200;
+    let iterator: string | undefined;
+    let backoff = 100;
+    while (this.o.active()) {
+      try {
+        iterator ??= await this.iterator();
+        if (iterator === undefined) {
+          this.finished = true;
+          return;
+        }
+        const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        backoff = 100;
+        const out: ConsumedRecord[] = [];
+        for (const r of res.Records ?? []) {
+          const { records } = deaggregate(r.Data!, r.PartitionKey ?? '');
+          records.forEach((u, i) =>
+            out.push({
+              shardId: this.o.shardId,
+              sequenceNumber: r.SequenceNumber!,
+              subSequence: i,
+              partitionKey: u.partitionKey,
+              data: u.data,
+              arrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? 0,
+            }),
+          );
+        }
+        const fresh = this.lastCheckpoint === undefined ? out : out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0);
+        if (fresh.length > 0 && this.o.active()) {
+          await this.o.handle(fresh, res.MillisBehindLatest ?? 0);
+          this.lastCheckpoint = checkpointOf(fresh[fresh.length - 1]!);
+        }
+        iterator = res.NextShardIterator;
+        if (iterator === undefined) {
+          this.finished = true; // closed shard read to its end
+          return;
+        }
+        if ((res.Records?.length ?? 0) === 0 || (res.MillisBehindLatest ?? 0) === 0) await sleep(pollMs);
+      } catch (err) {
+        if (err instanceof ExpiredIteratorException || (err as { name?: string }).name === 'ExpiredIteratorException') {
+          iterator = undefined; // re-create from the last record handed over
+          continue;
+        }
+        iterator = undefined;
+        await sleep(backoff);
+        backoff = Math.min(5000, backoff * 2);
+      }
+    }
+  }
+}
+
+/** Shards of a stream, parents before children (resharding: finish a parent before reading its children). */
+export async function listShards(client: KinesisClient, streamName: string): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let token: string | undefined;
+  do {
+    const res = await client.send(new ListShardsCommand(token === undefined ? { StreamName: streamName } : { NextToken: token }));
+    shards.push(...(res.Shards ?? []));
+    token = res.NextToken;
+  } while (token !== undefined);
+  return shards;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
