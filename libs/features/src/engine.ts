@@ -31,6 +31,9 @@ export class FeatureEngine {
   private readonly ofi = new RollingSums(OFI_US, 1);
   private readonly scratch = new Float64Array(6);
   private readonly one = new Float64Array(1);
+  private readonly tradeView = new Float64Array(1 + 3 * 6);
+  private readonly midView = new Float64Array(1 + 3);
+  private readonly ofiView = new Float64Array(1 + 3);
   /** Latest event time seen, µs. */
   eventTimeUs = 0;
   private lastTradePrice = Number.NaN;
@@ -165,28 +168,31 @@ export class FeatureEngine {
   /** Fills `out` (length FEATURE_COUNT) for event time t (µs); NaN where a value is undefined. */
   compute(t: number, out: Float64Array): Float64Array {
     if (out.length !== FEATURE_COUNT) throw new RangeError(`feature vector needs ${FEATURE_COUNT} slots`);
-    this.trades.advance(t);
-    this.mids.advance(t);
-    this.ofi.advance(t);
+    // Reads never evict: see RollingSums (bit-exact replays need eviction tied to events only).
     let k = 0;
     const lastPrice = this.lastTradePrice;
+    const tq = this.tradeView;
+    const mq = this.midView;
     for (let w = 0; w < WINDOWS_US.length; w++) {
-      const midRef = this.mids.before(w, 0) ?? this.mids.first(w, 0);
-      out[k++] = midRef === undefined || Number.isNaN(this.lastMid) ? 0 : Math.log(this.lastMid / midRef) * 1e4;
-      const priceRef = this.trades.before(w, T_PRICE) ?? this.trades.first(w, T_PRICE);
-      out[k++] = priceRef === undefined || Number.isNaN(lastPrice) ? 0 : Math.log(lastPrice / priceRef) * 1e4;
-      const qty = this.trades.sum(w, T_QTY);
-      const vwap = qty > 0 ? this.trades.sum(w, T_NOTIONAL) / qty : Number.NaN;
+      this.trades.query(w, t, tq);
+      this.mids.query(w, t, mq);
+      // layout: [count, sums x6, before x6, first x6] and [count, sum, before, first]
+      const midRef = !Number.isNaN(mq[2]!) ? mq[2]! : mq[3]!;
+      out[k++] = Number.isNaN(midRef) || Number.isNaN(this.lastMid) ? 0 : Math.log(this.lastMid / midRef) * 1e4;
+      const priceRef = !Number.isNaN(tq[1 + 6 + T_PRICE]!) ? tq[1 + 6 + T_PRICE]! : tq[1 + 12 + T_PRICE]!;
+      out[k++] = Number.isNaN(priceRef) || Number.isNaN(lastPrice) ? 0 : Math.log(lastPrice / priceRef) * 1e4;
+      const n = tq[0]!;
+      const qty = n > 0 ? tq[1 + T_QTY]! : 0;
+      const vwap = qty > 0 ? tq[1 + T_NOTIONAL]! / qty : Number.NaN;
       out[k++] = qty > 0 ? (lastPrice / vwap - 1) * 1e4 : 0;
-      const n = this.trades.count(w);
       out[k++] = n;
-      const buy = this.trades.sum(w, T_BUY);
-      const sell = this.trades.sum(w, T_SELL);
+      const buy = n > 0 ? tq[1 + T_BUY]! : 0;
+      const sell = n > 0 ? tq[1 + T_SELL]! : 0;
       out[k++] = buy;
       out[k++] = sell;
       out[k++] = buy + sell > 0 ? (buy - sell) / (buy + sell) : 0;
       out[k++] = n > 0 ? qty / n : 0;
-      out[k++] = Math.sqrt(Math.max(0, this.trades.sum(w, T_RET2))) * 1e4;
+      out[k++] = n > 0 ? Math.sqrt(Math.max(0, tq[1 + T_RET2]!)) * 1e4 : 0;
     }
     out[k++] = Number.isNaN(this.lastTradeTimeUs) ? Number.NaN : (t - this.lastTradeTimeUs) / US;
     const book = this.book;
@@ -206,7 +212,7 @@ export class FeatureEngine {
     }
     out[k++] = sane ? book.depthWithinBps(true, 10) * SCALE : Number.NaN;
     out[k++] = sane ? book.depthWithinBps(false, 10) * SCALE : Number.NaN;
-    for (let w = 0; w < OFI_US.length; w++) out[k++] = this.ofi.sum(w, 0);
+    for (let w = 0; w < OFI_US.length; w++) out[k++] = this.ofi.query(w, t, this.ofiView)[0]! > 0 ? this.ofiView[1]! : 0;
     const recentReanchor = !Number.isNaN(this.lastReanchorUs) && t - this.lastReanchorUs < 10 * US;
     out[k++] = recentReanchor || Math.abs(out[0]!) > 20 ? 1 : 0; // re-anchored in the last 10 s, or the mid jumped > 20 bps in 1 s
     return out;

@@ -5,6 +5,12 @@ import type { StateReader, StateWriter } from './snapshot.ts';
  * amortized per event: every event enters once and leaves each window once
  * (one head pointer per window into one shared ring). Times are µs of
  * exchange event time; nothing here reads a clock.
+ *
+ * Events leave the windows only when a newer event is pushed, never when a
+ * value is read: floating-point sums depend on the order of additions and
+ * subtractions, so eviction must be a function of the event sequence alone
+ * for a replay (or a restart) to reproduce every bit. Reads at a later time
+ * (`query`) discount the events that would have left, without mutating.
  */
 
 export class RollingSums {
@@ -41,6 +47,7 @@ export class RollingSums {
 
   /** Adds an event at time t (non-decreasing) with one value per channel. */
   push(t: number, values: ArrayLike<number>): void {
+    this.advance(t);
     if (this.tail - this.heads[this.heads.length - 1]! >= this.capacity) this.grow();
     const slot = this.tail % this.capacity;
     this.times[slot] = t;
@@ -64,8 +71,36 @@ export class RollingSums {
     this.heads[w] = h + 1;
   }
 
-  /** Drops events with time <= t - window from each window. */
-  advance(t: number): void {
+  /**
+   * The window as seen at time t >= the last push: count, per-channel sums,
+   * the value just before the window and the oldest value in it, written to
+   * `out` (count, sums[channels], before[channels] or NaN, first[channels] or NaN).
+   */
+  query(window: number, t: number, out: Float64Array): Float64Array {
+    const ch = this.channels;
+    let count = this.counts[window]!;
+    for (let c = 0; c < ch; c++) {
+      out[1 + c] = this.sums[window * ch + c]!;
+      out[1 + ch + c] = this.hasEvicted[window] ? this.evicted[window * ch + c]! : Number.NaN;
+    }
+    const cutoff = t - this.windowsUs[window]!;
+    let h = this.heads[window]!;
+    while (h < this.tail && this.times[h % this.capacity]! <= cutoff) {
+      const slot = (h % this.capacity) * ch;
+      for (let c = 0; c < ch; c++) {
+        out[1 + c]! -= this.values[slot + c]!;
+        out[1 + ch + c] = this.values[slot + c]!;
+      }
+      count--;
+      h++;
+    }
+    out[0] = count;
+    for (let c = 0; c < ch; c++) out[1 + 2 * ch + c] = h < this.tail ? this.values[(h % this.capacity) * ch + c]! : Number.NaN;
+    return out;
+  }
+
+  /** Drops events with time <= t - window from each window (called by push only). */
+  private advance(t: number): void {
     for (let w = 0; w < this.windowsUs.length; w++) {
       const cutoff = t - this.windowsUs[w]!;
       while (this.heads[w]! < this.tail && this.times[this.heads[w]! % this.capacity]! <= cutoff) this.evictOne(w);

@@ -1,0 +1,180 @@
+/**
+ * The aggregator against a real Kinesis API (kinesalite) and a private
+ * redis-server, on the real recorded fixture: the live result equals an
+ * offline replay of the same envelopes bit for bit — uninterrupted, after a
+ * kill of the aggregator mid-run (a second instance takes over when the
+ * lease expires), and across a redis-server kill -9 + restart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import { KinesisProducer, readStream } from '@hotpath/kinesis';
+import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import {
+  BinanceJsonTranscoder,
+  classifyPayload,
+  hotpath,
+  type JsonBookTicker,
+  type JsonDepthSnapshot,
+  type JsonDepthUpdate,
+  type JsonTrade,
+} from '@hotpath/sbe';
+import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
+import { RedisServer } from '@hotpath/state/testing';
+import { Aggregator, AggregatorConfigSchema, SymbolProcessor } from '../src/index.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The fixture as the ingestor would publish it: a Connected event, then every frame, the REST snapshot in place. */
+function envelopes(): Buffer[] {
+  const tr = new BinanceJsonTranscoder();
+  const enc = new hotpath.EnvelopeEncoder();
+  const buf = Buffer.alloc(256 * 1024);
+  const out = Buffer.alloc(300 * 1024);
+  const list: Buffer[] = [];
+  let seq = 0;
+  const push = (kind: hotpath.EnvelopeKind, t: number, payload: Buffer): void => {
+    const e = enc.wrapAndApplyHeader(out).receiveTimeUs(t).sequence(++seq).connectionEpoch(7).kind(kind).symbol('BTCUSDT').payload(payload);
+    list.push(Buffer.from(out.subarray(0, e.encodedLength)));
+  };
+  const ce = new hotpath.ConnectionEventEncoder();
+  const first = readRecording(FIXTURE_SPOT_BTCUSDT);
+  const c = ce.wrapAndApplyHeader(buf).eventTimeUs(1).connectionEpoch(7).previousEpoch(0).lastSequence(0).type(hotpath.ConnectionEventType.Connected).symbol('BTCUSDT').reason('test');
+  push(hotpath.EnvelopeKind.ConnectionEvent, 1, Buffer.from(buf.subarray(0, c.encodedLength)));
+  for (const l of first) {
+    const t = Math.floor(l.localTime / 1000);
+    const kind = classifyPayload(l.data);
+    if (kind === 'depthSnapshot') {
+      const n = tr.encodeDepthSnapshot('BTCUSDT', l.data as JsonDepthSnapshot, t, t, buf);
+      push(hotpath.EnvelopeKind.DepthSnapshot, t, Buffer.from(buf.subarray(0, n)));
+      continue;
+    }
+    let n = 0;
+    if (kind === 'trade') n = tr.encodeTrade(l.data as JsonTrade, buf);
+    else if (kind === 'bookTicker') n = tr.encodeBookTicker(l.data as JsonBookTicker, t, buf);
+    else if (kind === 'depthUpdate') n = tr.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
+    else continue;
+    push(hotpath.EnvelopeKind.StreamFrame, t, Buffer.from(buf.subarray(0, n)));
+  }
+  return list;
+}
+
+describe('aggregator', () => {
+  const emu = new KinesisEmulator();
+  const redisServer = new RedisServer();
+  const all = envelopes();
+  let reference: SymbolProcessor;
+
+  beforeAll(async () => {
+    await emu.start();
+    await redisServer.start();
+    // Offline reference: the same envelopes through the same code, no I/O.
+    reference = new SymbolProcessor('BTCUSDT');
+    all.forEach((e, i) => reference.apply(e, `0:${i}`));
+  });
+  afterAll(async () => {
+    await redisServer.stop();
+    await emu.stop();
+  });
+
+  async function publish(stream: string, envs: Buffer[], duplicates = false): Promise<void> {
+    await emu.createStream(stream, 4);
+    const producer = new KinesisProducer(emu.client(), { streamName: stream });
+    await producer.start();
+    envs.forEach((e, i) => {
+      producer.put('BTCUSDT', e);
+      if (duplicates && i % 1000 === 0) producer.put('BTCUSDT', e); // a producer retry: the same envelope twice
+    });
+    await producer.flush();
+  }
+
+  const config = (stream: string, owner: string, extra: object = {}) =>
+    AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: stream, kinesisEndpoint: emu.endpoint, owner, leaseTtlMs: 600, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: 'silent', ...extra });
+
+  async function waitForVersion(store: FeatureStore, version: number, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await store.readVector('BTCUSDT').catch(() => undefined);
+      if (v !== undefined && v.version >= version) return;
+      if (Date.now() > end) throw new Error(`version ${v?.version} never reached ${version}`);
+      await sleep(50);
+    }
+  }
+
+  async function expectEqualsReference(redis: Redis): Promise<void> {
+    const store = new FeatureStore(redis);
+    const v = (await store.readVector('BTCUSDT'))!;
+    const want = decodeVector(reference.vectorBytes(0));
+    expect(v.version).toBe(want.version);
+    expect(v.status).toBe(VectorStatus.Live);
+    expect(Buffer.from(v.features.buffer).equals(Buffer.from(want.features.buffer))).toBe(true);
+    const saved = (await store.loadState('BTCUSDT'))!;
+    const restored = SymbolProcessor.restore('BTCUSDT', saved.state, saved.checkpoint);
+    expect(restored.engine.serialize().equals(reference.engine.serialize())).toBe(true);
+  }
+
+  it('applies the whole stream once (duplicated envelopes skipped) and matches the offline replay bit for bit', async () => {
+    await publish('s1', all, true);
+    const agg = new Aggregator(config('s1', 'a'));
+    await agg.start();
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await waitForVersion(new FeatureStore(redis), reference.version);
+    await agg.stop();
+    await expectEqualsReference(redis);
+    const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
+    expect(m.values.find((v) => v.labels['outcome'] === 'duplicate')?.value).toBeGreaterThan(0);
+    expect((await readStream(emu.client(), 's1')).length).toBeGreaterThan(all.length);
+    redis.disconnect();
+  });
+
+  it('a killed instance is replaced within the lease TTL; the survivor resumes from the checkpoint; result unchanged', async () => {
+    const half = Math.floor(all.length / 2);
+    await publish('s2', all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const firstHalf = new SymbolProcessor('BTCUSDT');
+    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    const a = new Aggregator(config('s2', 'a', { leaseTtlMs: 2000 }));
+    await a.start();
+    await waitForVersion(store, firstHalf.version);
+    a.kill(); // kill -9: no graceful commit, no lease release
+    // the rest of the stream arrives while nobody is reading
+    const producer = new KinesisProducer(emu.client(), { streamName: 's2' });
+    await producer.start();
+    for (const e of all.slice(half)) producer.put('BTCUSDT', e);
+    await producer.flush();
+    const b = new Aggregator(config('s2', 'b', { leaseTtlMs: 2000 }));
+    const t0 = Date.now();
+    await b.start();
+    expect(b.ownedShards).toHaveLength(0); // a's leases are still live
+    await waitForVersion(store, reference.version);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThan(1000); // it had to wait for a's leases to expire...
+    expect(took).toBeLessThan(2000 + 3000); // ...and took over within the TTL plus a lease round
+    expect(b.ownedShards).toHaveLength(4);
+    const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
+    expect(m.values.find((v) => v.labels['outcome'] === 'applied')!.value).toBeLessThan(reference.version); // resumed, not replayed from the start
+    await b.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+
+  it('survives a redis-server kill -9 and restart mid-run', async () => {
+    await publish('s3', all);
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const agg = new Aggregator(config('s3', 'c', { leaseTtlMs: 5000 }));
+    await agg.start();
+    await waitForVersion(store, Math.floor(reference.version / 3));
+    await redisServer.restart(300);
+    await waitForVersion(store, reference.version, 30_000);
+    await agg.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+});
