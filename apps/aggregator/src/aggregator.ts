@@ -63,6 +63,7 @@ export class Aggregator {
   private shardRanges: { shardId: string; start: bigint; end: bigint; parent?: string; closed: boolean }[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private ticking = false;
   private readonly http: FastifyInstance;
   private lastWriteMs = 0;
   private readonly m: {
@@ -161,9 +162,18 @@ export class Aggregator {
     });
   }
 
+  /**
+   * One lease round: renew what we hold (drop what we lost), hand back shards
+   * above our fair share (shards / live instances), then take free or expired
+   * leases up to it. Hand-backs happen after the shard's last commit: the
+   * next owner resumes from the checkpoint.
+   */
   private async leaseTick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.ticking) return;
+    this.ticking = true;
     try {
+      const members = Math.max(1, await this.leases.heartbeat());
+      const target = Math.ceil(this.shardRanges.length / members);
       for (const [shardId, o] of this.owned) {
         if (o.lost || !(await this.leases.renew(o.lease))) {
           o.lost = true;
@@ -171,15 +181,31 @@ export class Aggregator {
           this.log.warn({ shardId, token: o.lease.token }, 'lease lost: stopped processing the shard');
         }
       }
+      while (this.owned.size > target) {
+        const [shardId, o] = [...this.owned.entries()].sort((a, b) => b[0].localeCompare(a[0]))[0]!;
+        o.lost = true;
+        await o.running;
+        await this.leases.release(o.lease);
+        this.owned.delete(shardId);
+        this.log.info({ shardId, target }, 'lease handed back for balance');
+      }
       for (const s of this.shardRanges) {
-        if (this.owned.has(s.shardId) || this.stopped) continue;
+        if (this.owned.size >= target || this.stopped) break;
+        if (this.owned.has(s.shardId)) continue;
         const lease = await this.leases.acquire(s.shardId);
         if (lease !== undefined) await this.startShard(s.shardId, lease);
       }
       this.m.leasesHeld.set(this.owned.size);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'lease round failed');
+    } finally {
+      this.ticking = false;
     }
+  }
+
+  /** Test hook: the lease tokens this instance writes with (a zombie drill re-uses one). */
+  leaseTokens(): Map<string, number> {
+    return new Map([...this.owned].map(([k, o]) => [k, o.lease.token]));
   }
 
   private async startShard(shardId: string, lease: Lease): Promise<void> {

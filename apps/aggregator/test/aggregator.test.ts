@@ -178,3 +178,85 @@ describe('aggregator', () => {
     redis.disconnect();
   });
 });
+
+describe('two aggregators sharing a 4-shard stream', () => {
+  const emu = new KinesisEmulator();
+  const redisServer = new RedisServer();
+  const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'BNBUSDT', 'ADAUSDT'];
+  const base = envelopes();
+  const reference = new SymbolProcessor('X');
+  base.forEach((e, i) => reference.apply(e, `0:${i}`));
+
+  /** The same envelopes under another partition key: each symbol gets an identical, independent history. */
+  const forSymbol = (symbol: string, list: Buffer[]): Buffer[] => {
+    const d = new hotpath.EnvelopeDecoder();
+    const enc = new hotpath.EnvelopeEncoder();
+    const out = Buffer.alloc(300 * 1024);
+    return list.map((e) => {
+      d.wrap(e);
+      const x = enc.wrapAndApplyHeader(out).receiveTimeUs(d.receiveTimeUs).sequence(d.sequence).connectionEpoch(d.connectionEpoch).kind(d.kind).symbol(symbol).payload(d.payload());
+      return Buffer.from(out.subarray(0, x.encodedLength));
+    });
+  };
+
+  beforeAll(async () => {
+    await emu.start();
+    await redisServer.start();
+    await emu.createStream('shared', 4);
+  });
+  afterAll(async () => {
+    await redisServer.stop();
+    await emu.stop();
+  });
+
+  it('split the shards, survive the death of one, fence off its zombie, and apply everything exactly once', async () => {
+    const cfg = (owner: string) =>
+      AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: SYMBOLS, kinesisStream: 'shared', kinesisEndpoint: emu.endpoint, owner, leaseTtlMs: 1500, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    const a = new Aggregator(cfg('a'));
+    const b = new Aggregator(cfg('b'));
+    await a.start();
+    await b.start();
+    const end = Date.now() + 10_000;
+    while (!(a.ownedShards.length === 2 && b.ownedShards.length === 2) && Date.now() < end) await sleep(50);
+    expect([a.ownedShards.length, b.ownedShards.length]).toEqual([2, 2]);
+    expect(new Set([...a.ownedShards, ...b.ownedShards]).size).toBe(4);
+
+    const half = Math.floor(base.length / 2);
+    const producer = new KinesisProducer(emu.client(), { streamName: 'shared' });
+    await producer.start();
+    for (const s of SYMBOLS) for (const e of forSymbol(s, base.slice(0, half))) producer.put(s, e);
+    await producer.flush();
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    const store = new FeatureStore(redis);
+    const firstHalf = new SymbolProcessor('X');
+    base.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    for (const s of SYMBOLS) {
+      const t0 = Date.now();
+      while (((await store.readVector(s))?.version ?? 0) < firstHalf.version && Date.now() - t0 < 10_000) await sleep(50);
+    }
+    const aTokens = a.leaseTokens();
+    a.kill();
+    for (const s of SYMBOLS) for (const e of forSymbol(s, base.slice(half))) producer.put(s, e);
+    await producer.flush();
+    const t1 = Date.now();
+    while (b.ownedShards.length < 4 && Date.now() - t1 < 10_000) await sleep(50);
+    expect(b.ownedShards).toHaveLength(4);
+    expect(Date.now() - t1).toBeLessThan(1500 + 2000); // within the TTL (+ a lease round)
+    for (const s of SYMBOLS) {
+      const t0 = Date.now();
+      while (((await store.readVector(s))?.version ?? 0) < reference.version && Date.now() - t0 < 15_000) await sleep(50);
+      const v = (await store.readVector(s))!;
+      expect(v.version).toBe(reference.version);
+      expect(Buffer.from(v.features.buffer).equals(Buffer.from(reference.vectorBytes(0).subarray(68)))).toBe(true);
+    }
+    // a's lease tokens are dead: a paused "a" waking up could not write any more
+    const symbolsOf = (shard: string): string[] => (b as unknown as { symbolsOf(x: string): string[] }).symbolsOf(shard);
+    const [shard, token] = [...aTokens].find(([sh]) => symbolsOf(sh).length > 0)!;
+    const victim = symbolsOf(shard)[0]!;
+    await expect(store.commit(victim, token, reference.vectorBytes(0), 'zombie', Buffer.alloc(0))).rejects.toThrow(/fenced/);
+    expect((await store.loadState(victim))!.checkpoint).not.toBe('zombie');
+    await b.stop();
+    redis.disconnect();
+  });
+});

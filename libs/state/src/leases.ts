@@ -29,6 +29,14 @@ redis.call('HSET', KEYS[1], 'expires', now + tonumber(ARGV[3]))
 return 1
 `;
 
+const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`;
+
 const RELEASE = `
 if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1], 'token') == ARGV[2] then
   redis.call('DEL', KEYS[1])
@@ -42,6 +50,7 @@ declare module 'ioredis' {
     hpLeaseAcquire(lease: string, counter: string, owner: string, ttlMs: string): Result<[number, number, number], Context>;
     hpLeaseRenew(lease: string, owner: string, token: string, ttlMs: string): Result<number, Context>;
     hpLeaseRelease(lease: string, owner: string, token: string): Result<number, Context>;
+    hpHeartbeat(members: string, owner: string, ttlMs: string): Result<number, Context>;
   }
 }
 
@@ -60,6 +69,7 @@ export class LeaseManager {
     redis.defineCommand('hpLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
     redis.defineCommand('hpLeaseRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('hpLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand('hpHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
   }
 
   private key(shardId: string): string {
@@ -83,6 +93,11 @@ export class LeaseManager {
 
   async release(lease: Lease): Promise<void> {
     await this.redis.hpLeaseRelease(this.key(lease.shardId), this.owner, String(lease.token));
+  }
+
+  /** Announces this instance alive for one TTL; returns how many instances are alive (for balancing). */
+  async heartbeat(): Promise<number> {
+    return this.redis.hpHeartbeat(`members:{${this.stream}}`, this.owner, String(this.ttlMs));
   }
 
   /** Owner of each shard's lease (expired ones included), for balancing and /health. */
