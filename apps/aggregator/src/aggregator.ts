@@ -260,7 +260,8 @@ export class Aggregator {
         await this.store.setStatus(p.symbol, owned.lease.token, VectorStatus.Reanchoring).catch((err) => this.fenced(owned, err));
       } else if (outcome === 'reanchored') {
         this.m.reanchors.inc({ status: 'success' });
-        if (!Number.isNaN(p.reanchorStartUs)) this.m.reanchorDuration.observe((p.engine.eventTimeUs - p.reanchorStartUs) / 1e6);
+        // (a start-up anchor, before any event time, has no gap to measure)
+        if (!Number.isNaN(p.reanchorStartUs) && p.reanchorStartUs > 0) this.m.reanchorDuration.observe((p.engine.eventTimeUs - p.reanchorStartUs) / 1e6);
         p.reanchorStartUs = Number.NaN;
       } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
     }
