@@ -23,6 +23,8 @@ async function freePort(): Promise<number> {
 
 export class RedisServer {
   private proc: ChildProcess | undefined;
+  /** appendfsync policy: 'always' (every acknowledged write survives kill -9) or 'everysec'. */
+  constructor(private readonly fsync: 'always' | 'everysec' = 'always') {}
   readonly dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   port = 0;
 
@@ -34,7 +36,7 @@ export class RedisServer {
     if (this.port === 0) this.port = await freePort();
     this.proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', ''],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', this.fsync, '--save', '', '--logfile', ''],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;

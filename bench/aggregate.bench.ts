@@ -1,0 +1,112 @@
+/**
+ * pnpm bench:aggregate — the aggregator's cost per event.
+ *  1. in process, no I/O: envelopes → SymbolProcessor (decode, book, windows) → the events/s one core sustains;
+ *  2. end to end: kinesalite → Aggregator → redis-server (spawned), everything the fixture holds
+ *     (x SYMBOLS partitions); `event_to_redis` is records handed over by GetRecords → committed
+ *     to Redis per batch (the Kinesis poll interval excluded, as the issue asks).
+ * Last line: one JSON object.
+ */
+import { Redis } from 'ioredis';
+import { AggregatorConfigSchema, Aggregator, SymbolProcessor } from 'aggregator';
+import { KinesisProducer } from '@hotpath/kinesis';
+import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import { BinanceJsonTranscoder, classifyPayload, hotpath, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
+import { FeatureStore } from '@hotpath/state';
+import { RedisServer } from '@hotpath/state/testing';
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
+
+function envelopes(symbol: string): Buffer[] {
+  const tr = new BinanceJsonTranscoder();
+  const enc = new hotpath.EnvelopeEncoder();
+  const buf = Buffer.alloc(256 * 1024);
+  const out = Buffer.alloc(300 * 1024);
+  const list: Buffer[] = [];
+  let seq = 0;
+  for (const l of readRecording(FIXTURE_SPOT_BTCUSDT)) {
+    const t = Math.floor(l.localTime / 1000);
+    const kind = classifyPayload(l.data);
+    let n = 0;
+    let k: hotpath.EnvelopeKind = hotpath.EnvelopeKind.StreamFrame;
+    if (kind === 'depthSnapshot') {
+      n = tr.encodeDepthSnapshot(symbol, l.data as JsonDepthSnapshot, t, t, buf);
+      k = hotpath.EnvelopeKind.DepthSnapshot;
+    } else if (kind === 'trade') n = tr.encodeTrade(l.data as JsonTrade, buf);
+    else if (kind === 'bookTicker') n = tr.encodeBookTicker(l.data as JsonBookTicker, t, buf);
+    else if (kind === 'depthUpdate') n = tr.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
+    else continue;
+    const e = enc.wrapAndApplyHeader(out).receiveTimeUs(t).sequence(++seq).connectionEpoch(1).kind(k).symbol(symbol).payload(buf.subarray(0, n));
+    list.push(Buffer.from(out.subarray(0, e.encodedLength)));
+  }
+  return list;
+}
+
+// 1. in process
+const one = envelopes('BTCUSDT');
+let best = Number.POSITIVE_INFINITY;
+let applied = 0;
+for (let rep = 0; rep < 7; rep++) {
+  const p = new SymbolProcessor('BTCUSDT');
+  const t0 = performance.now();
+  let n = 0;
+  for (let i = 0; i < one.length; i++) if (p.apply(one[i]!, `0:${i}`) === 'applied') n++;
+  best = Math.min(best, performance.now() - t0);
+  applied = n;
+}
+const inProcess = Math.round(one.length / (best / 1000));
+console.log(`in process: ${one.length} envelopes (${applied} book/trade events applied) in ${best.toFixed(1)} ms = ${inProcess} envelopes/s on one core`);
+
+// 2. end to end
+const emu = new KinesisEmulator();
+await emu.start();
+await emu.createStream('bench', 4);
+const FSYNC = (process.env['BENCH_FSYNC'] ?? 'everysec') as 'always' | 'everysec';
+const redisServer = new RedisServer(FSYNC);
+await redisServer.start();
+const producer = new KinesisProducer(emu.client(), { streamName: 'bench' });
+await producer.start();
+const agg = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: SYMBOLS, kinesisStream: 'bench', kinesisEndpoint: emu.endpoint, owner: 'bench', pollMs: 10, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+const redis = new Redis(redisServer.port, '127.0.0.1');
+const store = new FeatureStore(redis);
+const reference = new SymbolProcessor('X');
+one.forEach((e, i) => reference.apply(e, `0:${i}`));
+await agg.start();
+// Live-like arrival: the stream is produced in 10 ms slices while the aggregator consumes.
+const streams = SYMBOLS.map((s) => envelopes(s));
+let total = 0;
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+// 25 envelopes per symbol per 10 ms: ~10,000 envelopes/s in all, about 20x live BTCUSDT per symbol
+const SLICE = 25;
+for (let i = 0; i < one.length; i += SLICE) {
+  for (let k = 0; k < SYMBOLS.length; k++) for (const e of streams[k]!.slice(i, i + SLICE)) {
+    producer.put(SYMBOLS[k]!, e);
+    total++;
+  }
+  await new Promise((r) => setTimeout(r, 10));
+}
+await producer.flush();
+for (const s of SYMBOLS) while (((await store.readVector(s))?.version ?? 0) < reference.version) await new Promise((r) => setTimeout(r, 5));
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const hist = (await agg.registry.getMetricsAsJSON()).find((m) => m.name === 'aggregator_event_to_redis_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
+const buckets = hist.filter((v) => v.metricName === 'aggregator_event_to_redis_seconds_bucket');
+const count = buckets.find((b) => b.labels.le === '+Inf')!.value;
+const p99 = buckets.find((b) => b.value >= 0.99 * count)!.labels.le;
+await agg.stop();
+redis.disconnect();
+await redisServer.stop();
+await emu.stop();
+const result = {
+  bench: 'aggregate',
+  envelopes: total,
+  events_per_s: Math.round(total / wall),
+  in_process_events_per_s: inProcess,
+  event_to_redis_p99_ms: Number(p99) * 1000,
+  batches: count,
+  cpu_core_fraction: Number(((cpu.user + cpu.system) / 1e6 / wall).toFixed(2)),
+  redis_appendfsync: FSYNC,
+};
+console.log(`end to end: ${total} envelopes produced in 10 ms slices through kinesalite → aggregator → redis in ${wall.toFixed(2)} s (${result.events_per_s}/s, paced by the producer); batch hand-over → Redis commit p99 ≤ ${result.event_to_redis_p99_ms} ms over ${count} batches (histogram bucket bound)`);
+console.log(JSON.stringify(result));
