@@ -3,10 +3,14 @@
  * per leased shard → SymbolProcessors → fenced commits of vector + state +
  * checkpoint (Redis), with /health and /metrics.
  *
- * Exactly once: a symbol's state and the checkpoint of the last record it
- * applied are committed in one script, and a restarted reader resumes at the
+ * Exactly once (Flink-style: checkpointed state, idempotent sink): a
+ * symbol's state and the checkpoint of the last record it applied are
+ * committed in one script every `stateCommitMs` (and on hand-back), while the
+ * vector is published after every batch. A restarted reader resumes at the
  * oldest checkpoint of its shard's symbols, each symbol skipping what it
- * already applied. Fencing: every commit carries the lease token.
+ * already applied; the replay is deterministic and Redis refuses vectors
+ * older than the one published, so readers never see time go backwards.
+ * Fencing: every write carries the lease token.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -37,6 +41,8 @@ export const AggregatorConfigSchema = z.object({
   owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
   leaseTtlMs: z.coerce.number().int().positive().default(10_000),
   pollMs: z.coerce.number().int().positive().default(200),
+  /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
+  stateCommitMs: z.coerce.number().int().positive().default(1_000),
   vectorTtlMs: z.coerce.number().int().positive().default(60_000),
   port: z.coerce.number().int().min(0).max(65535).default(9091),
   host: z.string().default('0.0.0.0'),
@@ -48,7 +54,13 @@ interface OwnedShard {
   lease: Lease;
   reader: ShardReader;
   running: Promise<void>;
+  /** The lease is gone: write nothing more. */
   lost: boolean;
+  /** Handing back: stop reading, commit state, release. */
+  draining: boolean;
+  /** Batches and state flushes of one shard run one after another. */
+  queue: Promise<void>;
+  processors: SymbolProcessor[];
 }
 
 export class Aggregator {
@@ -62,6 +74,7 @@ export class Aggregator {
   private readonly processors = new Map<string, SymbolProcessor>();
   private shardRanges: { shardId: string; start: bigint; end: bigint; parent?: string; closed: boolean }[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private ticking = false;
   private readonly http: FastifyInstance;
@@ -90,7 +103,7 @@ export class Aggregator {
     const r = [this.registry];
     this.m = {
       events: new Counter({ name: 'aggregator_events_total', help: 'Envelopes by outcome', labelNames: ['outcome'], registers: r }),
-      commits: new Counter({ name: 'aggregator_redis_commits_total', help: 'State+checkpoint commits by result', labelNames: ['result'], registers: r }),
+      commits: new Counter({ name: 'aggregator_redis_commits_total', help: 'Redis writes by result: state (state + checkpoint + vector), vector (vector only), fenced, error', labelNames: ['result'], registers: r }),
       reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
       reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: r }),
       lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
@@ -131,15 +144,47 @@ export class Aggregator {
     await this.http.listen({ port: this.config.port, host: this.config.host });
     await this.leaseTick();
     this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
+    // A quiet shard still gets its state committed, so a restart replays little.
+    this.flushTimer = setInterval(() => {
+      for (const o of this.owned.values()) if (!o.lost && !o.draining) void this.enqueue(o, () => this.commitState(o, false));
+    }, this.config.stateCommitMs);
+  }
+
+  private enqueue(o: OwnedShard, job: () => Promise<void>): Promise<void> {
+    const next = o.queue.then(job);
+    o.queue = next.catch((err) => this.log.error({ err: (err as Error).message }, 'shard job failed'));
+    return next;
+  }
+
+  /** Commits state + checkpoint of the shard's symbols that changed (all of them when `force`, else only those due). */
+  private async commitState(o: OwnedShard, force: boolean): Promise<void> {
+    const now = Date.now();
+    const due = o.processors.filter((p) => p.stateDirty && (force || now - p.stateCommittedAtMs >= this.config.stateCommitMs));
+    await Promise.all(due.map((p) => this.commitOne(o, p, now, true)));
+  }
+
+  private async commitOne(o: OwnedShard, p: SymbolProcessor, now: number, withState: boolean): Promise<void> {
+    if (o.lost) return;
+    try {
+      const vector = p.vectorBytes(now * 1000);
+      if (withState) {
+        const state = p.serialize();
+        p.stateDirty = false;
+        p.stateCommittedAtMs = now;
+        await this.store.commit(p.symbol, o.lease.token, vector, p.checkpoint, state);
+      } else await this.store.publish(p.symbol, o.lease.token, vector);
+      this.m.commits.inc({ result: withState ? 'state' : 'vector' });
+    } catch (err) {
+      this.fenced(o, err);
+    }
   }
 
   /** Hands leases back after committing (graceful shutdown). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
-    for (const o of this.owned.values()) o.lost = true;
-    await Promise.allSettled([...this.owned.values()].map((o) => o.running));
-    for (const o of this.owned.values()) await this.leases.release(o.lease).catch(() => undefined);
+    if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
+    await Promise.allSettled([...this.owned.values()].map((o) => this.handBack(o)));
     this.owned.clear();
     await this.http.close();
     this.redis.disconnect();
@@ -149,6 +194,7 @@ export class Aggregator {
   kill(): void {
     this.stopped = true;
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
+    if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     for (const o of this.owned.values()) o.lost = true;
     void this.http.close();
     this.redis.disconnect();
@@ -183,10 +229,8 @@ export class Aggregator {
       }
       while (this.owned.size > target) {
         const [shardId, o] = [...this.owned.entries()].sort((a, b) => b[0].localeCompare(a[0]))[0]!;
-        o.lost = true;
-        await o.running;
-        await this.leases.release(o.lease);
         this.owned.delete(shardId);
+        await this.handBack(o);
         this.log.info({ shardId, target }, 'lease handed back for balance');
       }
       for (const s of this.shardRanges) {
@@ -201,6 +245,15 @@ export class Aggregator {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Graceful hand-off: stop reading, commit every changed symbol's state, then release the lease. */
+  private async handBack(o: OwnedShard): Promise<void> {
+    o.draining = true;
+    await o.running;
+    await this.enqueue(o, () => this.commitState(o, true)).catch(() => undefined);
+    o.lost = true;
+    await this.leases.release(o.lease).catch(() => undefined);
   }
 
   /** Test hook: the lease tokens this instance writes with (a zombie drill re-uses one). */
@@ -223,14 +276,22 @@ export class Aggregator {
       if (oldest === undefined || compareCheckpoints(saved.checkpoint, oldest) < 0) oldest = saved.checkpoint;
     }
     if (complete && oldest !== undefined) start = { after: oldest };
-    const owned: OwnedShard = { lease, lost: false, reader: undefined as unknown as ShardReader, running: Promise.resolve() };
+    const owned: OwnedShard = {
+      lease,
+      lost: false,
+      draining: false,
+      reader: undefined as unknown as ShardReader,
+      running: Promise.resolve(),
+      queue: Promise.resolve(),
+      processors: this.symbolsOf(shardId).map((s) => this.processors.get(s)!),
+    };
     owned.reader = new ShardReader(this.kinesis, {
       streamName: this.config.kinesisStream,
       shardId,
       start,
       pollMs: this.config.pollMs,
-      active: () => !owned.lost && !this.stopped,
-      handle: (records, behind) => this.handle(owned, records, behind),
+      active: () => !owned.lost && !owned.draining && !this.stopped,
+      handle: (records, behind) => this.enqueue(owned, () => this.handle(owned, records, behind)),
     });
     this.owned.set(shardId, owned);
     owned.running = owned.reader.run().catch((err) => this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed'));
@@ -257,7 +318,7 @@ export class Aggregator {
       if (outcome === 'reanchor_started') {
         this.m.reanchors.inc({ status: 'started' });
         // Readers see the status at once, before the new book exists.
-        await this.store.setStatus(p.symbol, owned.lease.token, VectorStatus.Reanchoring).catch((err) => this.fenced(owned, err));
+        await this.store.setStatus(p.symbol, owned.lease.token, VectorStatus.Reanchoring, p.version).catch((err) => this.fenced(owned, err));
       } else if (outcome === 'reanchored') {
         this.m.reanchors.inc({ status: 'success' });
         // (a start-up anchor, before any event time, has no gap to measure)
@@ -265,16 +326,15 @@ export class Aggregator {
         p.reanchorStartUs = Number.NaN;
       } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
     }
+    // One pipelined round for all touched symbols: the vector always, state + checkpoint when due.
+    const now = Date.now();
+    const writes: Promise<void>[] = [];
     for (const p of touched) {
-      if (owned.lost) return;
-      try {
-        await this.store.commit(p.symbol, owned.lease.token, p.vectorBytes(Date.now() * 1000), p.checkpoint, p.serialize());
-        this.m.commits.inc({ result: 'ok' });
-      } catch (err) {
-        this.fenced(owned, err);
-        return;
-      }
+      p.stateDirty = true;
+      writes.push(this.commitOne(owned, p, now, now - p.stateCommittedAtMs >= this.config.stateCommitMs));
     }
+    await Promise.all(writes);
+    if (owned.lost) return;
     this.lastWriteMs = Date.now();
     const newest = records[records.length - 1];
     if (newest !== undefined && newest.arrivalMs > 0) this.m.lag.set((Date.now() - newest.arrivalMs) / 1000);

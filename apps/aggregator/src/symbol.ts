@@ -22,6 +22,9 @@ export class SymbolProcessor {
   /** Event time (µs) the current re-anchoring started; NaN when none. */
   reanchorStartUs = Number.NaN;
   lateBackfillTrades = 0;
+  /** Applied events not yet in committed state (not part of the state itself). */
+  stateDirty = false;
+  stateCommittedAtMs = 0;
   private readonly env = new hotpath.EnvelopeDecoder();
   private readonly frame = new spot.SpotStreamDecoder();
   private readonly snap = new hotpath.DepthSnapshotDecoder();

@@ -130,15 +130,24 @@ describe('aggregator', () => {
 
   it('a killed instance is replaced within the lease TTL; the survivor resumes from the checkpoint; result unchanged', async () => {
     const half = Math.floor(all.length / 2);
-    await publish('s2', all.slice(0, half));
+    const quarter = Math.floor(all.length / 4);
+    await publish('s2', all.slice(0, quarter));
     const redis = new Redis(redisServer.port, '127.0.0.1');
     redis.on('error', () => undefined);
     await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}');
     const store = new FeatureStore(redis);
     const firstHalf = new SymbolProcessor('BTCUSDT');
     all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
-    const a = new Aggregator(config('s2', 'a', { leaseTtlMs: 2000 }));
+    // a commits its state once (first batch) and then only publishes vectors: its death leaves a long replay
+    const a = new Aggregator(config('s2', 'a', { leaseTtlMs: 2000, stateCommitMs: 60_000 }));
     await a.start();
+    const firstQuarter = new SymbolProcessor('BTCUSDT');
+    all.slice(0, quarter).forEach((e, i) => firstQuarter.apply(e, `0:${i}`));
+    await waitForVersion(store, firstQuarter.version);
+    const more = new KinesisProducer(emu.client(), { streamName: 's2' });
+    await more.start();
+    for (const e of all.slice(quarter, half)) more.put('BTCUSDT', e);
+    await more.flush();
     await waitForVersion(store, firstHalf.version);
     a.kill(); // kill -9: no graceful commit, no lease release
     // the rest of the stream arrives while nobody is reading
@@ -146,17 +155,32 @@ describe('aggregator', () => {
     await producer.start();
     for (const e of all.slice(half)) producer.put('BTCUSDT', e);
     await producer.flush();
+    // b replays from a's last committed state (older than a's last published vector): readers must never see a version go back
+    const seen: number[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        seen.push((await store.readVector('BTCUSDT'))?.version ?? 0);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
     const b = new Aggregator(config('s2', 'b', { leaseTtlMs: 2000 }));
     const t0 = Date.now();
     await b.start();
     expect(b.ownedShards).toHaveLength(0); // a's leases are still live
     await waitForVersion(store, reference.version);
+    watching = false;
+    await watcher;
+    expect(seen[0]).toBeGreaterThanOrEqual(firstHalf.version);
+    expect(seen.every((v, i) => i === 0 || v >= seen[i - 1]!)).toBe(true);
     const took = Date.now() - t0;
     expect(took).toBeGreaterThan(1000); // it had to wait for a's leases to expire...
     expect(took).toBeLessThan(2000 + 3000); // ...and took over within the TTL plus a lease round
     expect(b.ownedShards).toHaveLength(4);
     const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
-    expect(m.values.find((v) => v.labels['outcome'] === 'applied')!.value).toBeLessThan(reference.version); // resumed, not replayed from the start
+    const applied = m.values.find((v) => v.labels['outcome'] === 'applied')!.value;
+    expect(applied).toBeLessThan(reference.version); // resumed from the checkpoint, not from the start...
+    expect(applied).toBeGreaterThan(reference.version - firstHalf.version); // ...which is older than what a had published
     await b.stop();
     await expectEqualsReference(redis);
     redis.disconnect();

@@ -15,6 +15,7 @@ export const STATUS_NAMES = ['live', 'stale', 'reanchoring'] as const;
 
 /** Byte offset of the status, for in-place status changes (SETRANGE). */
 export const STATUS_OFFSET = 6;
+export const VERSION_OFFSET = 8;
 const MAGIC = 0x56465048; // "HPFV"
 const FORMAT = 1;
 const HEADER = 68;
@@ -41,7 +42,7 @@ export function encodeVector(v: FeatureVectorRecord): Buffer {
   b.writeUInt32LE(MAGIC, 0);
   b.writeUInt16LE(FORMAT, 4);
   b.writeUInt8(v.status, STATUS_OFFSET);
-  b.writeDoubleLE(v.version, 8);
+  b.writeDoubleLE(v.version, VERSION_OFFSET);
   b.writeDoubleLE(v.eventTimeUs, 16);
   b.writeDoubleLE(v.writtenAtUs, 24);
   b.writeDoubleLE(v.bestBid, 32);

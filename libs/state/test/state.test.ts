@@ -53,6 +53,23 @@ describe('libs/state', () => {
     expect(await redis.pttl(keys.state('BTCUSDT'))).toBe(-1); // recoverable state does not expire
   });
 
+  it('publishes vectors between state commits, never going back to a lower version (a replay after a crash)', async () => {
+    const store = new FeatureStore(redis);
+    await store.commit('ADAUSDT', 1, vector(10), 'cp-10', Buffer.from([10]));
+    expect(await store.publish('ADAUSDT', 1, vector(12))).toBe(true);
+    expect((await store.loadState('ADAUSDT'))!.checkpoint).toBe('cp-10'); // publishing leaves state and checkpoint alone
+    // a new owner replays from cp-10: older vectors are refused, its state still lands
+    expect(await store.publish('ADAUSDT', 2, vector(11))).toBe(false);
+    expect(await store.setStatus('ADAUSDT', 2, VectorStatus.Reanchoring, 11)).toBe(false);
+    expect(await store.commit('ADAUSDT', 2, vector(11), 'cp-11', Buffer.from([11]))).toBe(false);
+    expect((await store.readVector('ADAUSDT'))!).toMatchObject({ version: 12, status: VectorStatus.Live });
+    expect((await store.loadState('ADAUSDT'))!.checkpoint).toBe('cp-11');
+    expect(await store.publish('ADAUSDT', 2, vector(12))).toBe(true); // caught up: the same version again is idempotent
+    expect(await store.commit('ADAUSDT', 2, vector(13), 'cp-13', Buffer.from([13]))).toBe(true);
+    expect((await store.readVector('ADAUSDT'))!.version).toBe(13);
+    await expect(store.publish('ADAUSDT', 1, vector(99))).rejects.toBeInstanceOf(FencedWriteError);
+  });
+
   it('flips the status in place; readers see it in the same single read', async () => {
     const store = new FeatureStore(redis);
     await store.commit('ETHUSDT', 1, vector(3), 'cp', Buffer.alloc(0));
