@@ -10,6 +10,10 @@ const parsed = AggregatorConfigSchema.safeParse({
   kinesisEndpoint: env['KINESIS_ENDPOINT'],
   owner: env['AGGREGATOR_ID'],
   leaseTtlMs: env['AGGREGATOR_LEASE_TTL_MS'],
+  pollMs: env['AGGREGATOR_POLL_MS'],
+  stateCommitMs: env['AGGREGATOR_STATE_COMMIT_MS'],
+  vectorTtlMs: env['AGGREGATOR_VECTOR_TTL_MS'],
+  host: env['AGGREGATOR_HOST'],
   port: env['AGGREGATOR_PORT'],
   logLevel: env['LOG_LEVEL'],
 });

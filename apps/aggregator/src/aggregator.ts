@@ -79,6 +79,7 @@ export class Aggregator {
   private ticking = false;
   private readonly http: FastifyInstance;
   private lastWriteMs = 0;
+  private lagSeconds = -1;
   private readonly m: {
     events: Counter<'outcome'>;
     commits: Counter<'result'>;
@@ -122,14 +123,14 @@ export class Aggregator {
     return [...this.owned.keys()].sort();
   }
 
-  async health(): Promise<{ ok: boolean; leases: number; redis: string; lastWriteAgeMs: number }> {
+  async health(): Promise<{ ok: boolean; leases: number; redis: string; lastWriteAgeMs: number; kinesisLagSeconds: number }> {
     let redis = 'ok';
     try {
       await this.redis.ping();
     } catch (err) {
       redis = (err as Error).message;
     }
-    return { ok: redis === 'ok', leases: this.owned.size, redis, lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : Date.now() - this.lastWriteMs };
+    return { ok: redis === 'ok', leases: this.owned.size, redis, lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : Date.now() - this.lastWriteMs, kinesisLagSeconds: this.lagSeconds };
   }
 
   async start(): Promise<void> {
@@ -337,7 +338,10 @@ export class Aggregator {
     if (owned.lost) return;
     this.lastWriteMs = Date.now();
     const newest = records[records.length - 1];
-    if (newest !== undefined && newest.arrivalMs > 0) this.m.lag.set((Date.now() - newest.arrivalMs) / 1000);
+    if (newest !== undefined && newest.arrivalMs > 0) {
+      this.lagSeconds = (Date.now() - newest.arrivalMs) / 1000;
+      this.m.lag.set(this.lagSeconds);
+    }
     this.m.applyToRedis.observe((performance.now() - t0) / 1000);
   }
 

@@ -120,6 +120,10 @@ describe('aggregator', () => {
     const redis = new Redis(redisServer.port, '127.0.0.1');
     redis.on('error', () => undefined);
     await waitForVersion(new FeatureStore(redis), reference.version);
+    const h = await agg.health();
+    expect(h).toMatchObject({ ok: true, leases: 4, redis: 'ok' });
+    expect(h.lastWriteAgeMs).toBeGreaterThanOrEqual(0);
+    expect(h.kinesisLagSeconds).toBeGreaterThanOrEqual(0);
     await agg.stop();
     await expectEqualsReference(redis);
     const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
