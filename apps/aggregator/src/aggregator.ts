@@ -41,6 +41,8 @@ export const AggregatorConfigSchema = z.object({
   owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
   leaseTtlMs: z.coerce.number().int().positive().default(10_000),
   pollMs: z.coerce.number().int().positive().default(200),
+  /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
+  getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
   stateCommitMs: z.coerce.number().int().positive().default(1_000),
   vectorTtlMs: z.coerce.number().int().positive().default(60_000),
@@ -81,8 +83,11 @@ export class Aggregator {
   private lastWriteMs = 0;
   private lagSeconds = -1;
   private readonly m: {
-    events: Counter<'outcome'>;
-    commits: Counter<'result'>;
+    records: Counter<'stream' | 'status'>;
+    redisOps: Counter<'operation' | 'key_type' | 'status'>;
+    redisDuration: Histogram<'operation'>;
+    featureUpdates: Counter<never>;
+    featureComputation: Histogram<never>;
     reanchors: Counter<'status'>;
     reanchorDuration: Histogram<never>;
     lag: Gauge;
@@ -103,10 +108,14 @@ export class Aggregator {
     this.kinesis = deps.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     const r = [this.registry];
     this.m = {
-      events: new Counter({ name: 'aggregator_events_total', help: 'Envelopes by outcome', labelNames: ['outcome'], registers: r }),
-      commits: new Counter({ name: 'aggregator_redis_commits_total', help: 'Redis writes by result: state (state + checkpoint + vector), vector (vector only), fenced, error', labelNames: ['result'], registers: r }),
+      // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
+      records: new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r }),
+      redisOps: new Counter({ name: 'aggregator_redis_operations_total', help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error', labelNames: ['operation', 'key_type', 'status'], registers: r }),
+      redisDuration: new Histogram({ name: 'aggregator_redis_operation_duration_seconds', help: 'Redis write round trip', labelNames: ['operation'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], registers: r }),
+      featureUpdates: new Counter({ name: 'aggregator_feature_updates_total', help: 'Feature vectors published', registers: r }),
+      featureComputation: new Histogram({ name: 'aggregator_feature_computation_duration_seconds', help: 'Applying a batch of records to books and windows and computing the vectors', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05], registers: r }),
       reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
-      reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: r }),
+      reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
       lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
       leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
       applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
@@ -166,17 +175,23 @@ export class Aggregator {
 
   private async commitOne(o: OwnedShard, p: SymbolProcessor, now: number, withState: boolean): Promise<void> {
     if (o.lost) return;
+    const operation = withState ? 'commit' : 'publish';
+    const keyType = withState ? 'state' : 'vector';
     try {
       const vector = p.vectorBytes(now * 1000);
+      let published: boolean;
+      const t0 = performance.now();
       if (withState) {
         const state = p.serialize();
         p.stateDirty = false;
         p.stateCommittedAtMs = now;
-        await this.store.commit(p.symbol, o.lease.token, vector, p.checkpoint, state);
-      } else await this.store.publish(p.symbol, o.lease.token, vector);
-      this.m.commits.inc({ result: withState ? 'state' : 'vector' });
+        published = await this.store.commit(p.symbol, o.lease.token, vector, p.checkpoint, state);
+      } else published = await this.store.publish(p.symbol, o.lease.token, vector);
+      this.m.redisDuration.observe({ operation }, (performance.now() - t0) / 1000);
+      this.m.redisOps.inc({ operation, key_type: keyType, status: published ? 'ok' : 'stale' });
+      if (published) this.m.featureUpdates.inc();
     } catch (err) {
-      this.fenced(o, err);
+      this.fenced(o, err, operation, keyType);
     }
   }
 
@@ -291,6 +306,7 @@ export class Aggregator {
       shardId,
       start,
       pollMs: this.config.pollMs,
+      limit: this.config.getRecordsLimit,
       active: () => !owned.lost && !owned.draining && !this.stopped,
       handle: (records, behind) => this.enqueue(owned, () => this.handle(owned, records, behind)),
     });
@@ -301,20 +317,21 @@ export class Aggregator {
 
   private async handle(owned: OwnedShard, records: ConsumedRecord[], _behindMs: number): Promise<void> {
     const t0 = performance.now();
+    const stream = this.config.kinesisStream;
     const touched = new Set<SymbolProcessor>();
     for (const r of records) {
       const p = this.processors.get(r.partitionKey);
       if (p === undefined) {
-        this.m.events.inc({ outcome: 'unknown_symbol' });
+        this.m.records.inc({ stream, status: 'unknown_symbol' });
         continue;
       }
       const cp = checkpointOf(r);
       if (p.checkpoint !== '' && compareCheckpoints(cp, p.checkpoint) <= 0) {
-        this.m.events.inc({ outcome: 'already_applied' });
+        this.m.records.inc({ stream, status: 'already_applied' });
         continue;
       }
       const outcome = p.apply(r.data, cp);
-      this.m.events.inc({ outcome });
+      this.m.records.inc({ stream, status: outcome });
       touched.add(p);
       if (outcome === 'reanchor_started') {
         this.m.reanchors.inc({ status: 'started' });
@@ -327,6 +344,7 @@ export class Aggregator {
         p.reanchorStartUs = Number.NaN;
       } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
     }
+    this.m.featureComputation.observe((performance.now() - t0) / 1000);
     // One pipelined round for all touched symbols: the vector always, state + checkpoint when due.
     const now = Date.now();
     const writes: Promise<void>[] = [];
@@ -345,14 +363,14 @@ export class Aggregator {
     this.m.applyToRedis.observe((performance.now() - t0) / 1000);
   }
 
-  private fenced(owned: OwnedShard, err: unknown): void {
+  private fenced(owned: OwnedShard, err: unknown, operation = 'set_status', keyType = 'vector'): void {
     if (err instanceof FencedWriteError) {
-      this.m.commits.inc({ result: 'fenced' });
+      this.m.redisOps.inc({ operation, key_type: keyType, status: 'fenced' });
       this.log.warn({ err: err.message }, 'write fenced off: another owner holds the shard');
       owned.lost = true;
       return;
     }
-    this.m.commits.inc({ result: 'error' });
+    this.m.redisOps.inc({ operation, key_type: keyType, status: 'error' });
     throw err;
   }
 }

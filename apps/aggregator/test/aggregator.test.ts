@@ -5,7 +5,7 @@
  * kill of the aggregator mid-run (a second instance takes over when the
  * lease expires), and across a redis-server kill -9 + restart.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
@@ -120,14 +120,19 @@ describe('aggregator', () => {
     const redis = new Redis(redisServer.port, '127.0.0.1');
     redis.on('error', () => undefined);
     await waitForVersion(new FeatureStore(redis), reference.version);
-    const h = await agg.health();
-    expect(h).toMatchObject({ ok: true, leases: 4, redis: 'ok' });
-    expect(h.lastWriteAgeMs).toBeGreaterThanOrEqual(0);
-    expect(h.kinesisLagSeconds).toBeGreaterThanOrEqual(0);
+    // (the test's reader can see the write before the aggregator has processed its own reply)
+    await vi.waitFor(async () => {
+      const h = await agg.health();
+      expect(h).toMatchObject({ ok: true, leases: 4, redis: 'ok' });
+      expect(h.lastWriteAgeMs).toBeGreaterThanOrEqual(0);
+      expect(h.kinesisLagSeconds).toBeGreaterThanOrEqual(0);
+    });
+    const updates = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_feature_updates_total')!.values[0]!.value;
+    expect(updates).toBeGreaterThan(0);
     await agg.stop();
     await expectEqualsReference(redis);
-    const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
-    expect(m.values.find((v) => v.labels['outcome'] === 'duplicate')?.value).toBeGreaterThan(0);
+    const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+    expect(m.values.find((v) => v.labels['status'] === 'duplicate')?.value).toBeGreaterThan(0);
     expect((await readStream(emu.client(), 's1')).length).toBeGreaterThan(all.length);
     redis.disconnect();
   });
@@ -150,8 +155,12 @@ describe('aggregator', () => {
     await waitForVersion(store, firstQuarter.version);
     const more = new KinesisProducer(emu.client(), { streamName: 's2' });
     await more.start();
-    for (const e of all.slice(quarter, half)) more.put('BTCUSDT', e);
-    await more.flush();
+    // in several Kinesis records, so a publishes several vectors past its committed state
+    const step = Math.ceil((half - quarter) / 4);
+    for (let i = quarter; i < half; i += step) {
+      for (const e of all.slice(i, Math.min(half, i + step))) more.put('BTCUSDT', e);
+      await more.flush();
+    }
     await waitForVersion(store, firstHalf.version);
     a.kill(); // kill -9: no graceful commit, no lease release
     // the rest of the stream arrives while nobody is reading
@@ -168,7 +177,8 @@ describe('aggregator', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
-    const b = new Aggregator(config('s2', 'b', { leaseTtlMs: 2000 }));
+    // (small GetRecords batches, so the replay publishes vectors older than a's last one)
+    const b = new Aggregator(config('s2', 'b', { leaseTtlMs: 2000, getRecordsLimit: 1 }));
     const t0 = Date.now();
     await b.start();
     expect(b.ownedShards).toHaveLength(0); // a's leases are still live
@@ -181,10 +191,13 @@ describe('aggregator', () => {
     expect(took).toBeGreaterThan(1000); // it had to wait for a's leases to expire...
     expect(took).toBeLessThan(2000 + 3000); // ...and took over within the TTL plus a lease round
     expect(b.ownedShards).toHaveLength(4);
-    const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_events_total')!;
-    const applied = m.values.find((v) => v.labels['outcome'] === 'applied')!.value;
+    const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+    const applied = m.values.find((v) => v.labels['status'] === 'applied')!.value;
     expect(applied).toBeLessThan(reference.version); // resumed from the checkpoint, not from the start...
     expect(applied).toBeGreaterThan(reference.version - firstHalf.version); // ...which is older than what a had published
+    const ops = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_redis_operations_total')!.values;
+    const stale = ops.filter((v) => v.labels['status'] === 'stale').reduce((n, v) => n + v.value, 0);
+    expect(stale).toBeGreaterThan(0); // the replay's older vectors were refused
     await b.stop();
     await expectEqualsReference(redis);
     redis.disconnect();

@@ -35,6 +35,8 @@ export interface ShardReaderOptions {
   shardId: string;
   start: StartPosition;
   pollMs?: number;
+  /** Kinesis records per GetRecords (1–10,000; each may hold many aggregated user records). */
+  limit?: number;
   handle: (records: ConsumedRecord[], millisBehindLatest: number) => Promise<void>;
   /** Checked before every call; false stops the reader (lease lost, shutdown). */
   active: () => boolean;
@@ -45,14 +47,28 @@ export function checkpointOf(r: { sequenceNumber: string; subSequence: number })
   return `${r.sequenceNumber}:${r.subSequence}`;
 }
 
-/** -1, 0, 1 comparing two checkpoints (sequence numbers are decimal strings of up to 56 digits). */
+/**
+ * -1, 0, 1 comparing two checkpoints. Sequence numbers are decimal strings of
+ * up to 56 digits without leading zeros, so the longer one is larger and equal
+ * lengths compare digit by digit; no BigInt or split per record (hot path).
+ */
 export function compareCheckpoints(a: string, b: string): number {
-  const [sa = '0', ua = '0'] = a.split(':');
-  const [sb = '0', ub = '0'] = b.split(':');
-  const x = BigInt(sa);
-  const y = BigInt(sb);
-  if (x !== y) return x < y ? -1 : 1;
-  return Math.sign(Number(ua) - Number(ub));
+  let ia = a.indexOf(':');
+  let ib = b.indexOf(':');
+  if (ia < 0) ia = a.length;
+  if (ib < 0) ib = b.length;
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  for (let i = 0; i < ia; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return Math.sign(subSequence(a, ia) - subSequence(b, ib));
+}
+
+function subSequence(c: string, colon: number): number {
+  let n = 0;
+  for (let i = colon + 1; i < c.length; i++) n = n * 10 + (c.charCodeAt(i) - 48);
+  return n;
 }
 
 export class ShardReader {
@@ -93,7 +109,7 @@ export class ShardReader {
           this.finished = true;
           return;
         }
-        const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
         backoff = 100;
         const out: ConsumedRecord[] = [];
         for (const r of res.Records ?? []) {
