@@ -202,6 +202,7 @@ export class Aggregator {
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     await Promise.allSettled([...this.owned.values()].map((o) => this.handBack(o)));
     this.owned.clear();
+    await this.leases.leave().catch(() => undefined);
     await this.http.close();
     this.redis.disconnect();
   }

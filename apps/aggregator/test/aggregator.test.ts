@@ -203,6 +203,35 @@ describe('aggregator', () => {
     redis.disconnect();
   });
 
+  it('a graceful stop commits state at the last record and hands the leases back: the successor starts at once and replays nothing', async () => {
+    const half = Math.floor(all.length / 2);
+    await publish('s6', all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const firstHalf = new SymbolProcessor('BTCUSDT');
+    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    // state commits are rare (60 s), so only the stop can have committed the last record
+    const a = new Aggregator(config('s6', 'a', { leaseTtlMs: 30_000, stateCommitMs: 60_000 }));
+    await a.start();
+    await waitForVersion(store, firstHalf.version);
+    await a.stop();
+    const producer = new KinesisProducer(emu.client(), { streamName: 's6' });
+    await producer.start();
+    for (const e of all.slice(half)) producer.put('BTCUSDT', e);
+    await producer.flush();
+    const b = new Aggregator(config('s6', 'b', { leaseTtlMs: 30_000, stateCommitMs: 60_000 }));
+    await b.start(); // with a 30 s TTL, only released leases can be taken in the first round
+    expect(b.ownedShards).toHaveLength(4);
+    await waitForVersion(store, reference.version);
+    const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+    expect(m.values.find((v) => v.labels['status'] === 'applied')!.value).toBe(reference.version - firstHalf.version);
+    await b.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+
   it('survives a redis-server kill -9 and restart mid-run', async () => {
     await publish('s3', all);
     const redis = new Redis(redisServer.port, '127.0.0.1');

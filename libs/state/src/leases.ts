@@ -100,6 +100,11 @@ export class LeaseManager {
     return this.redis.hpHeartbeat(`members:{${this.stream}}`, this.owner, String(this.ttlMs));
   }
 
+  /** Leaves the membership at once (graceful stop), so the others' fair share grows now, not after a TTL. */
+  async leave(): Promise<void> {
+    await this.redis.zrem(`members:{${this.stream}}`, this.owner);
+  }
+
   /** Owner of each shard's lease (expired ones included), for balancing and /health. */
   async owners(shardIds: readonly string[]): Promise<Map<string, { owner: string; expiresMs: number }>> {
     const out = new Map<string, { owner: string; expiresMs: number }>();
