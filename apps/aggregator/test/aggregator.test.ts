@@ -232,6 +232,35 @@ describe('aggregator', () => {
     redis.disconnect();
   });
 
+  it('counts garbage records and unknown symbols, and is not disturbed by them', async () => {
+    await emu.createStream('s7', 2);
+    const producer = new KinesisProducer(emu.client(), { streamName: 's7' });
+    await producer.start();
+    all.forEach((e, i) => {
+      producer.put('BTCUSDT', e);
+      if (i % 2000 === 0) {
+        producer.put('BTCUSDT', Buffer.from('not an envelope at all'));
+        producer.put('BTCUSDT', e.subarray(0, 20)); // a truncated envelope
+        producer.put('DOGEUSDT', e); // a symbol this instance is not configured for
+      }
+    });
+    await producer.flush();
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const agg = new Aggregator(config('s7', 'g'));
+    await agg.start();
+    await waitForVersion(new FeatureStore(redis), reference.version);
+    const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+    const count = (status: string) => m.values.find((v) => v.labels['status'] === status)?.value ?? 0;
+    const injected = Math.ceil(all.length / 2000);
+    expect(count('undecodable')).toBe(2 * injected);
+    expect(count('unknown_symbol')).toBe(injected);
+    await agg.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+
   it('survives a redis-server kill -9 and restart mid-run', async () => {
     await publish('s3', all);
     const redis = new Redis(redisServer.port, '127.0.0.1');
