@@ -74,7 +74,8 @@ export class Aggregator {
   private readonly kinesis: KinesisClient;
   private readonly owned = new Map<string, OwnedShard>();
   private readonly processors = new Map<string, SymbolProcessor>();
-  private shardRanges: { shardId: string; start: bigint; end: bigint; parent?: string; closed: boolean }[] = [];
+  private shardRanges: { shardId: string; start: bigint; end: bigint; parents: string[]; closed: boolean }[] = [];
+  private finishedShards = new Set<string>();
   private leaseTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -142,15 +143,27 @@ export class Aggregator {
     return { ok: redis === 'ok', leases: this.owned.size, redis, lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : Date.now() - this.lastWriteMs, kinesisLagSeconds: this.lagSeconds };
   }
 
-  async start(): Promise<void> {
+  /** The shard map, re-read every lease round: resharding adds children and closes parents. */
+  private async refreshShards(): Promise<void> {
     const shards = await listShards(this.kinesis, this.config.kinesisStream);
     this.shardRanges = shards.map((s) => ({
       shardId: s.ShardId!,
       start: BigInt(s.HashKeyRange!.StartingHashKey!),
       end: BigInt(s.HashKeyRange!.EndingHashKey!),
-      ...(s.ParentShardId !== undefined ? { parent: s.ParentShardId } : {}),
+      parents: [s.ParentShardId, s.AdjacentParentShardId].filter((x): x is string => x !== undefined),
       closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
     }));
+    this.finishedShards = await this.leases.finishedShards();
+  }
+
+  /** A shard to read: not read to its end yet, and every parent still listed has been (parents before children). */
+  private readable(s: { shardId: string; parents: string[] }): boolean {
+    if (this.finishedShards.has(s.shardId)) return false;
+    return s.parents.every((p) => this.finishedShards.has(p) || !this.shardRanges.some((x) => x.shardId === p));
+  }
+
+  async start(): Promise<void> {
+    await this.refreshShards();
     await this.http.listen({ port: this.config.port, host: this.config.host });
     await this.leaseTick();
     this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
@@ -185,7 +198,7 @@ export class Aggregator {
         const state = p.serialize();
         p.stateDirty = false;
         p.stateCommittedAtMs = now;
-        published = await this.store.commit(p.symbol, o.lease.token, vector, p.checkpoint, state);
+        published = await this.store.commit(p.symbol, o.lease.token, vector, `${p.checkpointShard}/${p.checkpoint}`, state);
       } else published = await this.store.publish(p.symbol, o.lease.token, vector);
       this.m.redisDuration.observe({ operation }, (performance.now() - t0) / 1000);
       this.m.redisOps.inc({ operation, key_type: keyType, status: published ? 'ok' : 'stale' });
@@ -236,7 +249,8 @@ export class Aggregator {
     this.ticking = true;
     try {
       const members = Math.max(1, await this.leases.heartbeat());
-      const target = Math.ceil(this.shardRanges.length / members);
+      await this.refreshShards();
+      const target = Math.ceil(this.shardRanges.filter((s) => !this.finishedShards.has(s.shardId)).length / members);
       for (const [shardId, o] of this.owned) {
         if (o.lost || !(await this.leases.renew(o.lease))) {
           o.lost = true;
@@ -252,7 +266,7 @@ export class Aggregator {
       }
       for (const s of this.shardRanges) {
         if (this.owned.size >= target || this.stopped) break;
-        if (this.owned.has(s.shardId)) continue;
+        if (this.owned.has(s.shardId) || !this.readable(s)) continue;
         const lease = await this.leases.acquire(s.shardId);
         if (lease !== undefined) await this.startShard(s.shardId, lease);
       }
@@ -273,6 +287,19 @@ export class Aggregator {
     await this.leases.release(o.lease).catch(() => undefined);
   }
 
+  /** A closed shard read to its end: commit its symbols' state, mark it finished (children may start), release it. */
+  private async finishShard(shardId: string, o: OwnedShard): Promise<void> {
+    if (o.lost || o.draining) return;
+    await this.enqueue(o, () => this.commitState(o, true));
+    if (o.lost) return;
+    await this.leases.markFinished(shardId);
+    this.finishedShards.add(shardId);
+    o.lost = true;
+    this.owned.delete(shardId);
+    await this.leases.release(o.lease);
+    this.log.info({ shardId }, 'closed shard read to its end: children may start');
+  }
+
   /** Test hook: the lease tokens this instance writes with (a zombie drill re-uses one). */
   leaseTokens(): Map<string, number> {
     return new Map([...this.owned].map(([k, o]) => [k, o.lease.token]));
@@ -289,8 +316,13 @@ export class Aggregator {
         this.processors.set(symbol, new SymbolProcessor(symbol));
         continue;
       }
-      this.processors.set(symbol, SymbolProcessor.restore(symbol, saved.state, saved.checkpoint));
-      if (oldest === undefined || compareCheckpoints(saved.checkpoint, oldest) < 0) oldest = saved.checkpoint;
+      const [savedShard, checkpoint] = splitCheckpoint(saved.checkpoint);
+      const p = SymbolProcessor.restore(symbol, saved.state, checkpoint);
+      p.checkpointShard = savedShard;
+      this.processors.set(symbol, p);
+      // A checkpoint in a parent shard means nothing here: read this (child) shard from its start.
+      if (savedShard !== shardId) complete = false;
+      else if (oldest === undefined || compareCheckpoints(checkpoint, oldest) < 0) oldest = checkpoint;
     }
     if (complete && oldest !== undefined) start = { after: oldest };
     const owned: OwnedShard = {
@@ -312,7 +344,10 @@ export class Aggregator {
       handle: (records, behind) => this.enqueue(owned, () => this.handle(owned, records, behind)),
     });
     this.owned.set(shardId, owned);
-    owned.running = owned.reader.run().catch((err) => this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed'));
+    owned.running = owned.reader
+      .run()
+      .then(() => (owned.reader.finished ? this.finishShard(shardId, owned) : undefined))
+      .catch((err) => this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed'));
     this.log.info({ shardId, token: lease.token, start }, 'shard lease acquired');
   }
 
@@ -327,11 +362,12 @@ export class Aggregator {
         continue;
       }
       const cp = checkpointOf(r);
-      if (p.checkpoint !== '' && compareCheckpoints(cp, p.checkpoint) <= 0) {
+      if (p.checkpoint !== '' && p.checkpointShard === r.shardId && compareCheckpoints(cp, p.checkpoint) <= 0) {
         this.m.records.inc({ stream, status: 'already_applied' });
         continue;
       }
       const outcome = p.apply(r.data, cp);
+      p.checkpointShard = r.shardId;
       this.m.records.inc({ stream, status: outcome });
       touched.add(p);
       if (outcome === 'reanchor_started') {
@@ -374,4 +410,10 @@ export class Aggregator {
     this.m.redisOps.inc({ operation, key_type: keyType, status: 'error' });
     throw err;
   }
+}
+
+/** `shardId/sequence:subSequence` → [shardId, checkpoint]. */
+function splitCheckpoint(stored: string): [string, string] {
+  const slash = stored.lastIndexOf('/');
+  return slash < 0 ? ['', stored] : [stored.slice(0, slash), stored.slice(slash + 1)];
 }

@@ -24,6 +24,8 @@ export class SymbolProcessor {
   lateBackfillTrades = 0;
   /** Applied events not yet in committed state (not part of the state itself). */
   stateDirty = false;
+  /** The shard `checkpoint` belongs to: after resharding, a child's records follow the parent's. */
+  checkpointShard = '';
   stateCommittedAtMs = 0;
   private readonly env = new hotpath.EnvelopeDecoder();
   private readonly frame = new spot.SpotStreamDecoder();

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import { DescribeStreamSummaryCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import {
@@ -257,6 +258,50 @@ describe('aggregator', () => {
     expect(count('undecodable')).toBe(2 * injected);
     expect(count('unknown_symbol')).toBe(injected);
     await agg.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+
+  it('follows a shard split: reads the parent to its end, then the child, and a restart resumes in the child', async () => {
+    const half = Math.floor(all.length / 2);
+    await publish('s9', all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    redis.on('error', () => undefined);
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const firstHalf = new SymbolProcessor('BTCUSDT');
+    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    const agg = new Aggregator(config('s9', 'r', { leaseTtlMs: 600 }));
+    await agg.start();
+    await waitForVersion(store, firstHalf.version);
+    // split every shard in two; the rest of the stream lands in the children
+    const client = emu.client();
+    const { Shards } = await client.send(new ListShardsCommand({ StreamName: 's9' }));
+    for (const sh of Shards!) {
+      const lo = BigInt(sh.HashKeyRange!.StartingHashKey!);
+      const hi = BigInt(sh.HashKeyRange!.EndingHashKey!);
+      await client.send(new SplitShardCommand({ StreamName: 's9', ShardToSplit: sh.ShardId!, NewStartingHashKey: String((lo + hi) / 2n) }));
+      await vi.waitFor(async () => expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 's9' }))).StreamDescriptionSummary!.StreamStatus).toBe('ACTIVE'), { timeout: 5000 });
+    }
+    const producer = new KinesisProducer(client, { streamName: 's9' });
+    await producer.start();
+    for (const e of all.slice(half)) producer.put('BTCUSDT', e);
+    await producer.flush();
+    await waitForVersion(store, reference.version);
+    await vi.waitFor(() => expect(agg.ownedShards).toHaveLength(8), { timeout: 5000 }); // the 8 children; the 4 parents finished and released
+    await agg.stop();
+    await expectEqualsReference(redis);
+    const saved = await store.loadState('BTCUSDT');
+    const child = (await client.send(new ListShardsCommand({ StreamName: 's9' }))).Shards!.filter((x) => x.ParentShardId !== undefined).map((x) => x.ShardId!);
+    expect(child).toContain(saved!.checkpoint.split('/')[0]); // the checkpoint now lives in a child shard
+    // a restart: parents are finished, the child resumes after its checkpoint, nothing is applied twice
+    const again = new Aggregator(config('s9', 'r2', { leaseTtlMs: 600 }));
+    await again.start();
+    expect(again.ownedShards).toHaveLength(8);
+    await new Promise((r) => setTimeout(r, 300));
+    const m = (await again.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+    expect(m.values.find((v) => v.labels['status'] === 'applied')?.value ?? 0).toBe(0);
+    await again.stop();
     await expectEqualsReference(redis);
     redis.disconnect();
   });

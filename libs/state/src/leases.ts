@@ -100,6 +100,18 @@ export class LeaseManager {
     return this.redis.hpHeartbeat(`members:{${this.stream}}`, this.owner, String(this.ttlMs));
   }
 
+  /**
+   * Records that a closed (resharded) shard was read to its end and its
+   * state committed: its children may start (KCL's SHARD_END checkpoint).
+   */
+  async markFinished(shardId: string): Promise<void> {
+    await this.redis.sadd(`shardend:{${this.stream}}`, shardId);
+  }
+
+  async finishedShards(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(`shardend:{${this.stream}}`));
+  }
+
   /** Leaves the membership at once (graceful stop), so the others' fair share grows now, not after a TTL. */
   async leave(): Promise<void> {
     await this.redis.zrem(`members:{${this.stream}}`, this.owner);
