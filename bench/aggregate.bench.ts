@@ -64,11 +64,12 @@ console.log(`in process: ${one.length} envelopes (${applied} book/trade events a
 const FSYNC = (process.env['BENCH_FSYNC'] ?? 'everysec') as 'always' | 'everysec';
 const redisServer = new RedisServer(FSYNC);
 await redisServer.start();
-// 25 envelopes per symbol per 10 ms: ~10,000 envelopes/s in all, about 20x live BTCUSDT per symbol
+// BENCH_SLICE envelopes per symbol per 10 ms (default 25: ~10,000 envelopes/s in all, about 20x live BTCUSDT per symbol)
+const SLICE = Number(process.env['BENCH_SLICE'] ?? 25);
 const streams = SYMBOLS.map((s) => envelopes(s));
 // (a worker does not inherit tsx's loader: register it, then load the TypeScript module)
 const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./aggregate-feed.worker.ts', import.meta.url).href)}); })`;
-const feed = new Worker(boot, { eval: true, workerData: { symbols: SYMBOLS, streams, slice: 25, sliceMs: 10 } });
+const feed = new Worker(boot, { eval: true, workerData: { symbols: SYMBOLS, streams, slice: SLICE, sliceMs: 10 } });
 const next = () => new Promise<{ endpoint?: string; done?: number }>((resolve, reject) => {
   feed.once('message', resolve);
   feed.once('error', reject);
