@@ -12,10 +12,8 @@
  * older than the one published, so readers never see time go backwards.
  * Fencing: every write carries the lease token.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { z } from 'zod';
 import {
   ShardReader,
   checkpointOf,
@@ -27,30 +25,11 @@ import {
   type KinesisClient,
 } from '@hotpath/kinesis';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
-import { Counter, Gauge, Histogram, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import type { AggregatorConfig } from './config.ts';
+import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { SymbolProcessor } from './symbol.ts';
 
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
-
-export const AggregatorConfigSchema = z.object({
-  redisUrl: z.string().default('redis://127.0.0.1:6379'),
-  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
-  kinesisStream: z.string().default('market-events'),
-  kinesisRegion: z.string().default('us-east-1'),
-  kinesisEndpoint: z.string().url().optional(),
-  owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
-  leaseTtlMs: z.coerce.number().int().positive().default(10_000),
-  pollMs: z.coerce.number().int().positive().default(200),
-  /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
-  getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-  /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
-  stateCommitMs: z.coerce.number().int().positive().default(1_000),
-  vectorTtlMs: z.coerce.number().int().positive().default(60_000),
-  port: z.coerce.number().int().min(0).max(65535).default(9091),
-  host: z.string().default('0.0.0.0'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
-export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;
 
 interface OwnedShard {
   lease: Lease;
@@ -83,18 +62,7 @@ export class Aggregator {
   private readonly http: FastifyInstance;
   private lastWriteMs = 0;
   private lagSeconds = -1;
-  private readonly m: {
-    records: Counter<'stream' | 'status'>;
-    redisOps: Counter<'operation' | 'key_type' | 'status'>;
-    redisDuration: Histogram<'operation'>;
-    featureUpdates: Counter<never>;
-    featureComputation: Histogram<never>;
-    reanchors: Counter<'status'>;
-    reanchorDuration: Histogram<never>;
-    lag: Gauge;
-    leasesHeld: Gauge;
-    applyToRedis: Histogram<never>;
-  };
+  private readonly m: AggregatorMetrics;
 
   constructor(
     readonly config: AggregatorConfig,
@@ -107,20 +75,7 @@ export class Aggregator {
     this.store = new FeatureStore(this.redis, config.vectorTtlMs);
     this.leases = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
     this.kinesis = deps.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
-    const r = [this.registry];
-    this.m = {
-      // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
-      records: new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r }),
-      redisOps: new Counter({ name: 'aggregator_redis_operations_total', help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error', labelNames: ['operation', 'key_type', 'status'], registers: r }),
-      redisDuration: new Histogram({ name: 'aggregator_redis_operation_duration_seconds', help: 'Redis write round trip', labelNames: ['operation'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], registers: r }),
-      featureUpdates: new Counter({ name: 'aggregator_feature_updates_total', help: 'Feature vectors published', registers: r }),
-      featureComputation: new Histogram({ name: 'aggregator_feature_computation_duration_seconds', help: 'Applying a batch of records to books and windows and computing the vectors', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05], registers: r }),
-      reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
-      reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
-      lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
-      leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
-      applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
-    };
+    this.m = createAggregatorMetrics(this.registry);
     this.http = Fastify({ logger: false });
     this.http.get('/health', async (_req, reply) => {
       const h = await this.health();

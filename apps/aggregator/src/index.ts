@@ -1,2 +1,3 @@
-export { Aggregator, AggregatorConfigSchema, type AggregatorConfig } from './aggregator.ts';
+export { Aggregator } from './aggregator.ts';
+export { AggregatorConfigSchema, type AggregatorConfig } from './config.ts';
 export { SymbolProcessor } from './symbol.ts';

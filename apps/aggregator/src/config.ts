@@ -1,0 +1,25 @@
+/** The aggregator's configuration, validated at start (zod). */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
+
+export const AggregatorConfigSchema = z.object({
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
+  kinesisStream: z.string().default('market-events'),
+  kinesisRegion: z.string().default('us-east-1'),
+  kinesisEndpoint: z.string().url().optional(),
+  owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
+  leaseTtlMs: z.coerce.number().int().positive().default(10_000),
+  pollMs: z.coerce.number().int().positive().default(200),
+  /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
+  getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
+  stateCommitMs: z.coerce.number().int().positive().default(1_000),
+  vectorTtlMs: z.coerce.number().int().positive().default(60_000),
+  port: z.coerce.number().int().min(0).max(65535).default(9091),
+  host: z.string().default('0.0.0.0'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;

@@ -1,0 +1,32 @@
+/** The aggregator's metrics: the monitoring spec's names and base units, plus lease and latency gauges. */
+import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+
+export interface AggregatorMetrics {
+  records: Counter<'stream' | 'status'>;
+  redisOps: Counter<'operation' | 'key_type' | 'status'>;
+  redisDuration: Histogram<'operation'>;
+  featureUpdates: Counter<never>;
+  featureComputation: Histogram<never>;
+  reanchors: Counter<'status'>;
+  reanchorDuration: Histogram<never>;
+  lag: Gauge;
+  leasesHeld: Gauge;
+  applyToRedis: Histogram<never>;
+}
+
+export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
+  const r = [registry];
+  return {
+    // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
+    records: new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r }),
+    redisOps: new Counter({ name: 'aggregator_redis_operations_total', help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error', labelNames: ['operation', 'key_type', 'status'], registers: r }),
+    redisDuration: new Histogram({ name: 'aggregator_redis_operation_duration_seconds', help: 'Redis write round trip', labelNames: ['operation'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], registers: r }),
+    featureUpdates: new Counter({ name: 'aggregator_feature_updates_total', help: 'Feature vectors published', registers: r }),
+    featureComputation: new Histogram({ name: 'aggregator_feature_computation_duration_seconds', help: 'Applying a batch of records to books and windows and computing the vectors', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05], registers: r }),
+    reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
+    reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
+    lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
+    leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
+    applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
+  };
+}
