@@ -91,7 +91,10 @@ for (const s of SYMBOLS) while (((await store.readVector(s))?.version ?? 0) < re
 const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 loopDelay.disable();
-const hist = (await agg.registry.getMetricsAsJSON()).find((m) => m.name === 'aggregator_event_to_redis_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
+const metricsJson = await agg.registry.getMetricsAsJSON();
+const redisHist = metricsJson.find((m) => m.name === 'aggregator_redis_operation_duration_seconds')!.values as { labels: { le?: string | number; operation?: string }; metricName?: string; value: number }[];
+console.log(`redis write round trip (operation le s:count): ${redisHist.filter((v) => v.metricName?.endsWith('_bucket')).map((b) => `${b.labels.operation} ${b.labels.le}:${b.value}`).join(' ')}`);
+const hist = (metricsJson).find((m) => m.name === 'aggregator_event_to_redis_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
 const buckets = hist.filter((v) => v.metricName === 'aggregator_event_to_redis_seconds_bucket');
 const count = buckets.find((b) => b.labels.le === '+Inf')!.value;
 const p99 = buckets.find((b) => b.value >= 0.99 * count)!.labels.le;
