@@ -11,6 +11,7 @@ const parsed = AggregatorConfigSchema.safeParse({
   owner: env['AGGREGATOR_ID'],
   leaseTtlMs: env['AGGREGATOR_LEASE_TTL_MS'],
   pollMs: env['AGGREGATOR_POLL_MS'],
+  getRecordsLimit: env['AGGREGATOR_GET_RECORDS_LIMIT'],
   stateCommitMs: env['AGGREGATOR_STATE_COMMIT_MS'],
   vectorTtlMs: env['AGGREGATOR_VECTOR_TTL_MS'],
   host: env['AGGREGATOR_HOST'],

@@ -6,7 +6,7 @@ const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpper
 
 export const AggregatorConfigSchema = z.object({
   redisUrl: z.string().default('redis://127.0.0.1:6379'),
-  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
+  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
   kinesisStream: z.string().default('market-events'),
   kinesisRegion: z.string().default('us-east-1'),
   kinesisEndpoint: z.string().url().optional(),
