@@ -158,7 +158,10 @@ export class Aggregator {
       this.m.redisDuration.observe({ operation }, (performance.now() - t0) / 1000);
       this.m.redisOps.inc({ operation, key_type: keyType, status: published ? 'ok' : 'stale' });
       if (published) this.m.featureUpdates.inc();
+      p.publishedVersion = p.version;
+      p.publishedStatus = p.status;
     } catch (err) {
+      if (withState) p.stateDirty = true; // not committed: the next round (or hand-back) must try again
       this.fenced(o, err, operation, keyType);
     }
   }
@@ -245,14 +248,20 @@ export class Aggregator {
   /** A closed shard read to its end: commit its symbols' state, mark it finished (children may start), release it. */
   private async finishShard(shardId: string, o: OwnedShard): Promise<void> {
     if (o.lost || o.draining) return;
-    await this.enqueue(o, () => this.commitState(o, true));
-    if (o.lost) return;
-    await this.leases.markFinished(shardId);
-    this.finishedShards.add(shardId);
-    o.lost = true;
-    this.owned.delete(shardId);
-    await this.leases.release(o.lease);
-    this.log.info({ shardId }, 'closed shard read to its end: children may start');
+    try {
+      await this.enqueue(o, () => this.commitState(o, true));
+      if (o.lost) return;
+      await this.leases.markFinished(shardId);
+      this.finishedShards.add(shardId);
+      this.log.info({ shardId }, 'closed shard read to its end: children may start');
+    } catch (err) {
+      // Not recorded as finished: whoever leases it next re-reads it from the committed checkpoint.
+      this.log.warn({ shardId, err: (err as Error).message }, 'could not finish a closed shard: lease given up');
+    } finally {
+      o.lost = true;
+      this.owned.delete(shardId);
+      await this.leases.release(o.lease).catch(() => undefined);
+    }
   }
 
   /** Test hook: the lease tokens this instance writes with (a zombie drill re-uses one). */
@@ -296,7 +305,7 @@ export class Aggregator {
       pollMs: this.config.pollMs,
       limit: this.config.getRecordsLimit,
       active: () => !owned.lost && !owned.draining && !this.stopped,
-      handle: (records, behind) => this.enqueue(owned, () => this.handle(owned, records, behind)),
+      handle: (records) => this.enqueue(owned, () => this.handle(owned, records)),
     });
     this.owned.set(shardId, owned);
     owned.running = owned.reader
@@ -306,7 +315,7 @@ export class Aggregator {
     this.log.info({ shardId, token: lease.token, start }, 'shard lease acquired');
   }
 
-  private async handle(owned: OwnedShard, records: ConsumedRecord[], _behindMs: number): Promise<void> {
+  private async handle(owned: OwnedShard, records: ConsumedRecord[]): Promise<void> {
     const t0 = performance.now();
     const stream = this.config.kinesisStream;
     const touched = new Set<SymbolProcessor>();
@@ -341,8 +350,10 @@ export class Aggregator {
     const now = Date.now();
     const writes: Promise<void>[] = [];
     for (const p of touched) {
-      p.stateDirty = true;
-      writes.push(this.commitOne(owned, p, now, now - p.stateCommittedAtMs >= this.config.stateCommitMs));
+      p.stateDirty = true; // its checkpoint moved, even if only past duplicates
+      const stateDue = now - p.stateCommittedAtMs >= this.config.stateCommitMs;
+      if (!stateDue && p.version === p.publishedVersion && p.status === p.publishedStatus) continue; // nothing new for readers
+      writes.push(this.commitOne(owned, p, now, stateDue));
     }
     await Promise.all(writes);
     if (owned.lost) return;

@@ -24,6 +24,9 @@ export class SymbolProcessor {
   lateBackfillTrades = 0;
   /** Applied events not yet in committed state (not part of the state itself). */
   stateDirty = false;
+  /** Version and status of the vector last written to Redis: an unchanged vector is not sent again. */
+  publishedVersion = -1;
+  publishedStatus: VectorStatus | -1 = -1;
   /** The shard `checkpoint` belongs to: after resharding, a child's records follow the parent's. */
   checkpointShard = '';
   stateCommittedAtMs = 0;

@@ -61,7 +61,9 @@ return {1, 1}
 // KEYS vector, fence; ARGV token, offset, status byte, version.
 const SET_STATUS = `${STORED_VERSION}
 local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) < fence then return 0 end
+local token = tonumber(ARGV[1])
+if token < fence then return 0 end
+if token > fence then redis.call('SET', KEYS[2], ARGV[1]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if tonumber(ARGV[4]) < storedVersion(KEYS[1]) then return -2 end
 redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[3])

@@ -79,6 +79,9 @@ describe('libs/state', () => {
     expect(v.version).toBe(3);
     await expect(store.setStatus('ETHUSDT', 0, VectorStatus.Live)).rejects.toBeInstanceOf(FencedWriteError);
     expect(await store.setStatus('NOPEUSDT', 1, VectorStatus.Stale)).toBe(false);
+    // a status flip by a new owner raises the fence like any write: the old owner is shut out
+    expect(await store.setStatus('ETHUSDT', 4, VectorStatus.Live)).toBe(true);
+    await expect(store.publish('ETHUSDT', 3, vector(4))).rejects.toBeInstanceOf(FencedWriteError);
   });
 
   it('leases: exclusive while alive, renewable by the holder only, stolen after expiry with a higher token', async () => {
