@@ -304,6 +304,10 @@ export class Aggregator {
       start,
       pollMs: this.config.pollMs,
       limit: this.config.getRecordsLimit,
+      onMalformed: (sequenceNumber, err) => {
+        this.m.records.inc({ stream: this.config.kinesisStream, status: 'malformed_kpl' });
+        this.log.warn({ shardId, sequenceNumber, err: err.message }, 'malformed KPL record skipped');
+      },
       active: () => !owned.lost && !owned.draining && !this.stopped,
       handle: (records) => this.enqueue(owned, () => this.handle(owned, records)),
     });

@@ -5,10 +5,11 @@
  * kill of the aggregator mid-run (a second instance takes over when the
  * lease expires), and across a redis-server kill -9 + restart.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import { DescribeStreamSummaryCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import {
@@ -235,6 +236,10 @@ describe('aggregator', () => {
 
   it('counts garbage records and unknown symbols, and is not disturbed by them', async () => {
     await emu.createStream('s7', 2);
+    // a well-formed KPL aggregate (magic, protobuf, MD5) whose one record points at a partition key that is not there
+    const body = Buffer.from([0x1a, 0x05, 0x08, 0x05, 0x1a, 0x01, 0x00]);
+    const bad = Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), body, createHash('md5').update(body).digest()]);
+    await emu.client().send(new PutRecordCommand({ StreamName: 's7', PartitionKey: 'BTCUSDT', Data: bad }));
     const producer = new KinesisProducer(emu.client(), { streamName: 's7' });
     await producer.start();
     all.forEach((e, i) => {
@@ -257,6 +262,7 @@ describe('aggregator', () => {
     const injected = Math.ceil(all.length / 2000);
     expect(count('undecodable')).toBe(2 * injected);
     expect(count('unknown_symbol')).toBe(injected);
+    expect(count('malformed_kpl')).toBe(1);
     await agg.stop();
     await expectEqualsReference(redis);
     redis.disconnect();

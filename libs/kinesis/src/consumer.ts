@@ -15,7 +15,7 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { deaggregate } from './kpl.ts';
+import { KplFormatError, deaggregate } from './kpl.ts';
 
 export interface ConsumedRecord {
   shardId: string;
@@ -38,6 +38,8 @@ export interface ShardReaderOptions {
   /** Kinesis records per GetRecords (1–10,000; each may hold many aggregated user records). */
   limit?: number;
   handle: (records: ConsumedRecord[], millisBehindLatest: number) => Promise<void>;
+  /** A Kinesis record that is not a valid KPL aggregate: skipped (it can never be applied), reported here. */
+  onMalformed?: (sequenceNumber: string, err: KplFormatError) => void;
   /** Checked before every call; false stops the reader (lease lost, shutdown). */
   active: () => boolean;
 }
@@ -101,10 +103,14 @@ export class ShardReader {
   async run(): Promise<void> {
     const pollMs = this.o.pollMs ?? 200;
     let iterator: string | undefined;
+    let atCheckpoint = false;
     let backoff = 100;
     while (this.o.active()) {
       try {
-        iterator ??= await this.iterator();
+        if (iterator === undefined) {
+          iterator = await this.iterator();
+          atCheckpoint = this.lastCheckpoint !== undefined;
+        }
         if (iterator === undefined) {
           this.finished = true;
           return;
@@ -113,7 +119,14 @@ export class ShardReader {
         backoff = 100;
         const out: ConsumedRecord[] = [];
         for (const r of res.Records ?? []) {
-          const { records } = deaggregate(r.Data!, r.PartitionKey ?? '');
+          let records;
+          try {
+            ({ records } = deaggregate(r.Data!, r.PartitionKey ?? ''));
+          } catch (err) {
+            if (!(err instanceof KplFormatError)) throw err;
+            this.o.onMalformed?.(r.SequenceNumber!, err);
+            continue;
+          }
           records.forEach((u, i) =>
             out.push({
               shardId: this.o.shardId,
@@ -125,7 +138,9 @@ export class ShardReader {
             }),
           );
         }
-        const fresh = this.lastCheckpoint === undefined ? out : out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0);
+        // Only the first records of an iterator opened AT the checkpoint can be ones already handed over.
+        const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;
+        if ((res.Records?.length ?? 0) > 0) atCheckpoint = false;
         if (fresh.length > 0 && this.o.active()) {
           await this.o.handle(fresh, res.MillisBehindLatest ?? 0);
           this.lastCheckpoint = checkpointOf(fresh[fresh.length - 1]!);
