@@ -72,6 +72,20 @@ export class Aggregator {
     this.registry = createRegistry('aggregator');
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
     this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
+    // A Redis that restarted may have lost its last acknowledged writes (appendfsync everysec):
+    // write every symbol's vector and state again at the next flush, changed or not.
+    let connectedBefore = false;
+    this.redis.on('ready', () => {
+      if (connectedBefore) {
+        for (const p of this.processors.values()) {
+          p.stateDirty = true;
+          p.stateCommittedAtMs = 0;
+          p.publishedVersion = -1;
+        }
+        this.log.info('redis reconnected: everything will be written again');
+      }
+      connectedBefore = true;
+    });
     this.store = new FeatureStore(this.redis, config.vectorTtlMs);
     this.leases = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
     this.kinesis = deps.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });

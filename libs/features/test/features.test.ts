@@ -126,8 +126,11 @@ describe('RollingSums', () => {
 
 describe('FeatureEngine', () => {
   it('the feature set is named, counted and hashed', () => {
-    expect(FEATURE_NAMES).toHaveLength(FEATURE_COUNT);
+    // 9 per-window features x 5 windows, 8 book/trade-state features, OFI x 3, the discontinuity flag
+    expect(FEATURE_COUNT).toBe(57);
     expect(new Set(FEATURE_NAMES).size).toBe(FEATURE_COUNT);
+    expect(FEATURE_NAMES).toContain('ofi_10s');
+    expect(FEATURE_NAMES).toContain('realized_vol_bps_60s');
     expect(FEATURE_SCHEMA_HASH).toMatch(/^[0-9a-f]{16}$/);
     expect(FEATURE_NAMES).toContain('ofi_5s');
     expect(FEATURE_NAMES).toContain('book_imbalance_10');
@@ -197,7 +200,8 @@ describe('FeatureEngine state checkpoints', () => {
     expect(va.length).toBeGreaterThan(20);
     expect(vb).toEqual(va);
     expect(b!.serialize().equals(a.serialize())).toBe(true);
-    a = FeatureEngine.restore('BTCUSDT', a.serialize());
+    const restored = FeatureEngine.restore('BTCUSDT', a.serialize());
+    expect(restored.serialize().equals(a.serialize())).toBe(true);
     expect(() => FeatureEngine.restore('BTCUSDT', a.serialize().subarray(0, 100))).toThrow(/truncated/);
     expect(() => FeatureEngine.restore('BTCUSDT', Buffer.from('nope nope nope'))).toThrow(/magic/);
   });
