@@ -52,6 +52,8 @@ export class Aggregator {
   private readonly leases: LeaseManager;
   private readonly kinesis: KinesisClient;
   private readonly owned = new Map<string, OwnedShard>();
+  /** Shards given up whose reader and queued work may still be finishing: not restarted until they have. */
+  private readonly retiring = new Map<string, Promise<unknown>>();
   private readonly processors = new Map<string, SymbolProcessor>();
   private shardRanges: { shardId: string; start: bigint; end: bigint; parents: string[]; closed: boolean }[] = [];
   private finishedShards = new Set<string>();
@@ -227,6 +229,8 @@ export class Aggregator {
         if (o.lost || !(await this.leases.renew(o.lease))) {
           o.lost = true;
           this.owned.delete(shardId);
+          const done = Promise.allSettled([o.running, o.queue]).then(() => this.retiring.delete(shardId));
+          this.retiring.set(shardId, done);
           this.log.warn({ shardId, token: o.lease.token }, 'lease lost: stopped processing the shard');
         }
       }
@@ -239,6 +243,8 @@ export class Aggregator {
       for (const s of this.shardRanges) {
         if (this.owned.size >= target || this.stopped) break;
         if (this.owned.has(s.shardId) || !this.readable(s)) continue;
+        // Its symbols' processors are shared: take it again only once the old reader's last batch is over (a later round).
+        if (this.retiring.has(s.shardId)) continue;
         const lease = await this.leases.acquire(s.shardId);
         if (lease !== undefined) await this.startShard(s.shardId, lease);
       }
