@@ -1,0 +1,4 @@
+export { buildModel, forward, standardize, type DenseLayer, type ModelSpec } from './builder.ts';
+export { OnnxModel, type LoadOptions, type ModelOutput } from './model.ts';
+export { ModelError, ModelMetadataSchema, METADATA_KEY, INPUT_NAME, RETURN_OUTPUT, UP_OUTPUT, type ModelMetadata } from './metadata.ts';
+export { exampleModelSpec } from './example.ts';

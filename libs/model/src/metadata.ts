@@ -1,0 +1,46 @@
+/**
+ * The model contract (design.md, contract 5): an ONNX file whose
+ * `metadata_props["hotpath.model"]` holds this JSON. Inference refuses a model
+ * whose feature names or schema hash differ from the live feature set, and
+ * checks the golden input reproduces the golden output before serving it.
+ */
+import { z } from 'zod';
+
+export const METADATA_KEY = 'hotpath.model';
+/** The graph's one input and two outputs, by name. */
+export const INPUT_NAME = 'features';
+export const RETURN_OUTPUT = 'return_bps';
+export const UP_OUTPUT = 'p_up';
+
+export const ModelMetadataSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  featureSetName: z.string(),
+  featureSchemaHash: z.string().regex(/^[0-9a-f]{16}$/),
+  featureNames: z.array(z.string()).min(1),
+  /** Prediction horizon, seconds. */
+  horizonS: z.number().positive(),
+  /** Event-time span of the training data, ISO 8601. */
+  trainedFrom: z.string(),
+  trainedTo: z.string(),
+  /** Held-out evaluation figures (directional accuracy, MAE in bps, ...), as the trainer measured them. */
+  evaluation: z.record(z.string(), z.number()),
+  /** One standardized-input example and what the graph must return for it. */
+  golden: z.object({
+    input: z.array(z.number()),
+    returnBps: z.number(),
+    pUp: z.number().min(0).max(1),
+  }),
+});
+export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
+
+/** Why a model was refused; `code` is the metric label. */
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+  constructor(
+    readonly code: 'unreadable' | 'no_metadata' | 'bad_metadata' | 'schema_mismatch' | 'bad_graph' | 'golden_mismatch' | 'run_failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}

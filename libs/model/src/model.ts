@@ -1,0 +1,145 @@
+/**
+ * A loaded, verified, warmed model. Loading refuses anything inference must
+ * not serve: unreadable bytes, missing or malformed metadata, a feature set
+ * other than the live one, a graph without the contract's input/outputs, or a
+ * golden example the runtime does not reproduce. Each refusal is a ModelError
+ * with a code, so a bad model costs a metric and a log line, never a tick.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import onnxProto from 'onnx-proto';
+import ort from 'onnxruntime-node';
+import { INPUT_NAME, METADATA_KEY, ModelError, ModelMetadataSchema, RETURN_OUTPUT, UP_OUTPUT, type ModelMetadata } from './metadata.ts';
+
+export interface ModelOutput {
+  returnBps: number;
+  pUp: number;
+}
+
+export interface LoadOptions {
+  /** The live feature set the model must have been trained on. */
+  featureSchemaHash: string;
+  featureNames: readonly string[];
+  /** Runs before the model is handed out, so the first real tick does not pay for lazy initialisation. */
+  warmupRuns?: number;
+}
+
+const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  // one request every 2 s per symbol: threads would only add wake-up latency and steal the event loop's core
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
+
+function near(a: number, b: number, rel: number, abs: number): boolean {
+  return Math.abs(a - b) <= abs + rel * Math.abs(b);
+}
+
+export class OnnxModel {
+  private readonly input: Float32Array;
+  private readonly tensor: ort.Tensor;
+  // runs are chained: the input tensor is reused, and a run must not see the next one's features
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly metadata: ModelMetadata,
+    /** sha256 of the file, 12 hex digits: what `modelVersion` carries besides the declared version. */
+    readonly digest: string,
+    /** Per feature, what a missing (non-finite) live value is replaced with: the training mean. */
+    private readonly fill: Float32Array,
+  ) {
+    this.input = new Float32Array(metadata.featureNames.length);
+    this.tensor = new ort.Tensor('float32', this.input, [1, this.input.length]);
+  }
+
+  get version(): string {
+    return `${this.metadata.name}@${this.metadata.version}+${this.digest}`;
+  }
+
+  static async fromFile(path: string, options: LoadOptions): Promise<OnnxModel> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      throw new ModelError('unreadable', `cannot read model ${path}: ${(err as Error).message}`);
+    }
+    return OnnxModel.fromBytes(bytes, options);
+  }
+
+  static async fromBytes(bytes: Uint8Array, options: LoadOptions): Promise<OnnxModel> {
+    let proto: onnxProto.onnx.ModelProto;
+    try {
+      proto = onnxProto.onnx.ModelProto.decode(bytes);
+    } catch (err) {
+      throw new ModelError('unreadable', `not an ONNX model: ${(err as Error).message}`);
+    }
+    const raw = proto.metadataProps.find((p) => p.key === METADATA_KEY)?.value;
+    if (!raw) throw new ModelError('no_metadata', `model has no "${METADATA_KEY}" metadata`);
+    let metadata: ModelMetadata;
+    try {
+      metadata = ModelMetadataSchema.parse(JSON.parse(raw));
+    } catch (err) {
+      throw new ModelError('bad_metadata', `model metadata invalid: ${(err as Error).message.slice(0, 300)}`);
+    }
+    if (metadata.featureSchemaHash !== options.featureSchemaHash) {
+      throw new ModelError('schema_mismatch', `model was trained on feature schema ${metadata.featureSchemaHash}, the live one is ${options.featureSchemaHash}`);
+    }
+    if (metadata.featureNames.length !== options.featureNames.length || metadata.featureNames.some((n, i) => n !== options.featureNames[i])) {
+      throw new ModelError('schema_mismatch', 'model feature names differ from the live feature set');
+    }
+    const fill = new Float32Array(metadata.featureNames.length);
+    const mean = proto.graph?.initializer?.find((t) => t.name === 'mean');
+    if (mean?.rawData && mean.rawData.length === fill.length * 4) fill.set(new Float32Array(Uint8Array.from(mean.rawData).buffer));
+
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    } catch (err) {
+      throw new ModelError('bad_graph', `onnxruntime refused the model: ${(err as Error).message.slice(0, 300)}`);
+    }
+    if (!session.inputNames.includes(INPUT_NAME) || !session.outputNames.includes(RETURN_OUTPUT) || !session.outputNames.includes(UP_OUTPUT)) {
+      await session.release();
+      throw new ModelError('bad_graph', `model must take "${INPUT_NAME}" and return "${RETURN_OUTPUT}" and "${UP_OUTPUT}"`);
+    }
+    const model = new OnnxModel(session, metadata, createHash('sha256').update(bytes).digest('hex').slice(0, 12), fill);
+    try {
+      const g = metadata.golden;
+      const out = await model.run(g.input);
+      if (!near(out.returnBps, g.returnBps, 1e-3, 1e-4) || !near(out.pUp, g.pUp, 1e-3, 1e-5)) {
+        throw new ModelError('golden_mismatch', `golden input gave return ${out.returnBps} bps / p_up ${out.pUp}, metadata says ${g.returnBps} / ${g.pUp}`);
+      }
+      for (let i = 0; i < (options.warmupRuns ?? 20); i++) await model.run(g.input);
+    } catch (err) {
+      await session.release();
+      throw err instanceof ModelError ? err : new ModelError('run_failed', (err as Error).message);
+    }
+    return model;
+  }
+
+  /** One run on one raw feature vector (non-finite values replaced by the training mean); concurrent calls run one after another. */
+  run(features: ArrayLike<number>): Promise<ModelOutput> {
+    const next = this.queue.then(() => this.runNow(features));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(features: ArrayLike<number>): Promise<ModelOutput> {
+    const x = this.input;
+    for (let i = 0; i < x.length; i++) {
+      const v = features[i]!;
+      x[i] = Number.isFinite(v) ? v : this.fill[i]!;
+    }
+    const out = await this.session.run({ [INPUT_NAME]: this.tensor });
+    const returnBps = (out[RETURN_OUTPUT]!.data as Float32Array)[0]!;
+    const pUp = (out[UP_OUTPUT]!.data as Float32Array)[0]!;
+    if (!Number.isFinite(returnBps) || !Number.isFinite(pUp)) throw new ModelError('run_failed', `model returned ${returnBps} / ${pUp}`);
+    return { returnBps, pUp };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,104 @@
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
+import { buildModel, exampleModelSpec, forward, METADATA_KEY, ModelError, OnnxModel, standardize, type ModelSpec } from '@hotpath/model';
+
+const live = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES, warmupRuns: 1 };
+
+/** A two-layer ReLU network with pseudo-random weights: the ONNX graph must agree with the float64 reference. */
+function mlpSpec(seed = 7): ModelSpec {
+  let s = seed;
+  const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const n = FEATURE_NAMES.length;
+  const dense = (i: number, o: number, activation: 'relu' | 'linear') => ({ weights: Array.from({ length: i }, () => Array.from({ length: o }, rnd)), bias: Array.from({ length: o }, rnd), activation });
+  const base = exampleModelSpec();
+  return {
+    ...base,
+    metadata: { ...base.metadata, name: 'mlp', version: '2' },
+    mean: Array.from({ length: n }, (_, i) => i * 0.5),
+    invScale: Array.from({ length: n }, (_, i) => 1 / (1 + i)),
+    returnHead: [dense(n, 8, 'relu'), dense(8, 1, 'linear')],
+    upHead: [dense(n, 4, 'relu'), dense(4, 1, 'linear')],
+  };
+}
+
+function rewriteMetadata(bytes: Uint8Array, edit: (m: Record<string, unknown>) => void): Uint8Array {
+  const proto = onnxProto.onnx.ModelProto.decode(bytes);
+  const entry = proto.metadataProps.find((p) => p.key === METADATA_KEY)!;
+  const m = JSON.parse(entry.value ?? '{}') as Record<string, unknown>;
+  edit(m);
+  entry.value = JSON.stringify(m);
+  return onnxProto.onnx.ModelProto.encode(proto).finish();
+}
+
+async function refusal(bytes: Uint8Array): Promise<string> {
+  try {
+    await (await OnnxModel.fromBytes(bytes, live)).release();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ModelError);
+    return (err as ModelError).code;
+  }
+  return 'accepted';
+}
+
+describe('model contract', () => {
+  it('a ReLU network runs in onnxruntime as the float64 reference computes it', async () => {
+    const spec = mlpSpec();
+    const model = await OnnxModel.fromBytes(buildModel(spec), live);
+    for (let k = 0; k < 20; k++) {
+      const raw = FEATURE_NAMES.map((_, i) => Math.sin(k * 31 + i) * (i + 1));
+      const z = standardize(spec, raw);
+      const out = await model.run(raw);
+      expect(out.returnBps).toBeCloseTo(forward(spec.returnHead, z), 3);
+      expect(out.pUp).toBeCloseTo(1 / (1 + Math.exp(-forward(spec.upHead, z))), 5);
+    }
+    expect(model.version).toMatch(/^mlp@2\+[0-9a-f]{12}$/);
+    await model.release();
+  });
+
+  it('a missing feature (NaN) is replaced by its training mean, not fed as NaN', async () => {
+    const spec = mlpSpec(3);
+    const model = await OnnxModel.fromBytes(buildModel(spec), live);
+    const raw = FEATURE_NAMES.map((_, i) => i * 0.25);
+    const withHole = raw.slice();
+    withHole[5] = Number.NaN;
+    withHole[9] = Number.POSITIVE_INFINITY;
+    const filled = raw.slice();
+    filled[5] = spec.mean[5]!;
+    filled[9] = spec.mean[9]!;
+    expect(await model.run(withHole)).toEqual(await model.run(filled));
+    await model.release();
+  });
+
+  it('concurrent runs each see their own input', async () => {
+    const model = await OnnxModel.fromBytes(buildModel(mlpSpec()), live);
+    const inputs = [0, 1, 2, 3].map((k) => FEATURE_NAMES.map((_, i) => k * 10 + i));
+    const alone = [];
+    for (const x of inputs) alone.push(await model.run(x));
+    expect(await Promise.all(inputs.map((x) => model.run(x)))).toEqual(alone);
+    await model.release();
+  });
+
+  it('refuses what must not be served, each with its own code', async () => {
+    const good = buildModel(exampleModelSpec());
+    expect(await refusal(good)).toBe('accepted');
+    expect(await refusal(Buffer.from('not a model at all'))).toBe('unreadable');
+    expect(await refusal(rewriteMetadata(good, (m) => (m['featureSchemaHash'] = '0123456789abcdef')))).toBe('schema_mismatch');
+    expect(await refusal(rewriteMetadata(good, (m) => ((m['featureNames'] as string[])[0] = 'renamed')))).toBe('schema_mismatch');
+    expect(await refusal(rewriteMetadata(good, (m) => delete m['horizonS']))).toBe('bad_metadata');
+    expect(await refusal(rewriteMetadata(good, (m) => ((m['golden'] as { returnBps: number }).returnBps += 0.5)))).toBe('golden_mismatch');
+    const noMeta = onnxProto.onnx.ModelProto.decode(good);
+    noMeta.metadataProps = [];
+    expect(await refusal(onnxProto.onnx.ModelProto.encode(noMeta).finish())).toBe('no_metadata');
+    const broken = onnxProto.onnx.ModelProto.decode(good);
+    broken.graph!.node![0]!.opType = 'NoSuchOp';
+    expect(await refusal(onnxProto.onnx.ModelProto.encode(broken).finish())).toBe('bad_graph');
+    await expect(OnnxModel.fromFile('/nonexistent/model.onnx', live)).rejects.toMatchObject({ code: 'unreadable' });
+  });
+
+  it('the builder rejects heads whose shapes do not chain', () => {
+    const spec = exampleModelSpec();
+    expect(() => buildModel({ ...spec, returnHead: [{ weights: [[1]], bias: [0], activation: 'linear' }] })).toThrow(/weights are not/);
+    expect(() => buildModel({ ...spec, mean: [0] })).toThrow(/mean\/invScale/);
+  });
+});
