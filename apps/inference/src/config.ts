@@ -1,0 +1,39 @@
+/** The inference service's configuration, validated at start (zod). */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
+
+export const InferenceConfigSchema = z.object({
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)).default(['BTCUSDT']),
+  /** This replica's name in claims and predictions. */
+  replica: z.string().default(() => `inference-${randomUUID().slice(0, 8)}`),
+  intervalMs: z.coerce.number().int().min(100).default(2_000),
+  horizonS: z.coerce.number().positive().default(10),
+  /** How long a tick's claim protects it; after that (plus a margin) another replica may make a dead claimer's prediction. */
+  claimTtlMs: z.coerce.number().int().positive().default(500),
+  /** Features older than this (wall clock vs their event time) give a flagged fallback. The spec's stale threshold is 5 s. */
+  maxFeatureAgeMs: z.coerce.number().int().positive().default(5_000),
+  /** Below this share of finite features the model is not trusted. */
+  minCompleteness: z.coerce.number().min(0).max(1).default(0.9),
+  /** Without Redis, a fallback may use the last vector read for this long; after that the tick is reported missing. */
+  localFallbackMaxAgeMs: z.coerce.number().int().positive().default(30_000),
+  /** Per Redis command: a tick never waits longer on a sick Redis. */
+  redisTimeoutMs: z.coerce.number().int().positive().default(250),
+  /** A model file; when neither it nor the Redis pointer is set, the built-in example model serves. */
+  modelPath: z.string().optional(),
+  modelPointerKey: z.string().default('model:current'),
+  modelPollMs: z.coerce.number().int().positive().default(5_000),
+  /** Consecutive failed runs of a freshly swapped model before the previous one is restored. */
+  rollbackAfterFailures: z.coerce.number().int().positive().default(3),
+  /** Bearer token for /admin/*; without one the admin endpoints answer 403. */
+  adminToken: z.string().min(16, 'INFERENCE_ADMIN_TOKEN must be at least 16 characters').optional(),
+  historyMax: z.coerce.number().int().positive().default(10_000),
+  /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
+  accuracyWindow: z.coerce.number().int().positive().default(1_800),
+  port: z.coerce.number().int().min(0).max(65535).default(9092),
+  host: z.string().default('0.0.0.0'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;

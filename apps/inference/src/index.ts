@@ -1,0 +1,5 @@
+export { InferenceConfigSchema, type InferenceConfig } from './config.ts';
+export { InferenceServer } from './server.ts';
+export { InferenceService, type Health } from './service.ts';
+export type { Prediction, FallbackReason } from './prediction.ts';
+export type { Figures } from './grading.ts';

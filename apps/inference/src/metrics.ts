@@ -1,0 +1,33 @@
+/** Inference metrics: the monitoring spec's names and buckets (inference and business sections), plus schedule and model-lifecycle counters. */
+import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+
+export type InferenceMetrics = ReturnType<typeof createInferenceMetrics>;
+
+export function createInferenceMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    totalLatency: new Histogram({ name: 'inference_total_latency_seconds', help: 'Tick boundary → prediction written (claim + read, checks, model, write)', labelNames: ['symbol'], buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], registers }),
+    redisRead: new Histogram({ name: 'inference_redis_read_duration_seconds', help: 'The tick’s one Redis round trip: claim + feature vector', labelNames: ['symbol'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02], registers }),
+    modelDuration: new Histogram({ name: 'inference_model_prediction_duration_seconds', help: 'One onnxruntime run', buckets: [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1], registers }),
+    predictions: new Counter({ name: 'inference_predictions_total', help: 'Predictions written by this replica (fallbacks included)', labelNames: ['symbol', 'fallback'], registers }),
+    featureAge: new Histogram({ name: 'inference_feature_age_seconds', help: 'Wall clock minus the feature vector’s event time, at read', labelNames: ['symbol'], buckets: [0.5, 1, 2, 3, 5, 10, 30], registers }),
+    completeness: new Histogram({ name: 'inference_feature_completeness', help: 'Share of finite features in the vector read', labelNames: ['symbol'], buckets: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0], registers }),
+    confidence: new Histogram({ name: 'inference_confidence_score', help: 'Confidence of predictions written', buckets: [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0], registers }),
+    fallbacks: new Counter({ name: 'inference_fallback_predictions_total', help: 'Fallback predictions by reason', labelNames: ['reason'], registers }),
+    ticks: new Counter({ name: 'inference_ticks_total', help: 'Per symbol and tick, what this replica did: predicted, taken (another replica claimed), done (already written), missed (no prediction possible), refused (write lost a race)', labelNames: ['symbol', 'outcome'], registers }),
+    missed: new Counter({ name: 'inference_ticks_missed_total', help: 'Ticks with no prediction at all, by reason', labelNames: ['symbol', 'reason'], registers }),
+    skipped: new Counter({ name: 'inference_ticks_skipped_total', help: 'Tick boundaries not run: overlap (previous tick still running) or late (process stalled past the boundary)', labelNames: ['reason'], registers }),
+    jitter: new Histogram({ name: 'inference_tick_jitter_seconds', help: 'How late a tick started after its wall-clock boundary', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers }),
+    redisErrors: new Counter({ name: 'inference_redis_errors_total', help: 'Failed Redis commands by operation', labelNames: ['operation'], registers }),
+    modelInfo: new Gauge({ name: 'inference_model_info', help: '1 for the model serving now', labelNames: ['version'], registers }),
+    modelLoads: new Counter({ name: 'inference_model_loads_total', help: 'Model load attempts by outcome (ok or the refusal code)', labelNames: ['outcome'], registers }),
+    modelRollbacks: new Counter({ name: 'inference_model_rollbacks_total', help: 'Swapped-in models replaced by the previous one after failing', registers }),
+    graded: new Counter({ name: 'inference_graded_predictions_total', help: 'Predictions compared with the realized mid, or not gradable (no fresh mid at the horizon)', labelNames: ['symbol', 'outcome'], registers }),
+    directionalAccuracy: new Histogram({ name: 'model_directional_accuracy', help: 'Rolling directional accuracy (non-zero moves), observed at each grading', labelNames: ['symbol', 'predictor'], buckets: [0.45, 0.5, 0.55, 0.6, 0.65, 0.7], registers }),
+    meanAbsoluteError: new Histogram({ name: 'model_mean_absolute_error', help: 'Rolling mean absolute error of the predicted price, USD', labelNames: ['symbol', 'predictor'], buckets: [10, 25, 50, 100, 200, 500], registers }),
+    correlation: new Histogram({ name: 'model_prediction_correlation', help: 'Rolling correlation of predicted and realized returns', labelNames: ['symbol', 'predictor'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], registers }),
+    calibration: new Histogram({ name: 'model_confidence_calibration', help: 'Rolling 1 − |mean confidence − hit rate|', labelNames: ['symbol', 'predictor'], buckets: [0.7, 0.8, 0.85, 0.9, 0.95, 0.98], registers }),
+    accuracyGauge: new Gauge({ name: 'inference_rolling_accuracy', help: 'Rolling figures now, by predictor and figure (directional_accuracy, mae_usd, correlation, calibration, n)', labelNames: ['symbol', 'predictor', 'figure'], registers }),
+    wsClients: new Gauge({ name: 'inference_ws_clients', help: 'WebSocket subscribers', registers }),
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Which model serves, and changing it without missing a tick. Sources, in
+ * order: the Redis pointer (`model:current` = {"path": ...}, shared by every
+ * replica), the configured file, the built-in example. A candidate is loaded,
+ * verified (metadata, feature schema, golden input) and warmed beside the
+ * serving one, then swapped in by one reference assignment between ticks; a
+ * refused candidate leaves the serving model in place. A swapped-in model
+ * that fails its first runs is rolled back to the one it replaced.
+ */
+import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
+import { buildModel, exampleModelSpec, ModelError, OnnxModel } from '@hotpath/model';
+import type { Logger } from '@hotpath/telemetry';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { InferenceMetrics } from './metrics.ts';
+
+const PointerSchema = z.object({ path: z.string().min(1) });
+const LIVE = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES };
+
+export type ModelSource = { kind: 'file'; path: string } | { kind: 'example' };
+
+export interface ModelState {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  version: string | null;
+  source: string | null;
+  lastError: string | null;
+}
+
+export class ModelManager {
+  private serving: { model: OnnxModel; source: ModelSource } | undefined;
+  private previous: { model: OnnxModel; source: ModelSource } | undefined;
+  private failuresSinceSwap = 0;
+  private lastError: string | null = null;
+  private pointerSeen: string | null = null;
+  private loading: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { modelPath: string | undefined; pointerKey: string; pollMs: number; rollbackAfterFailures: number },
+    private readonly metrics: InferenceMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get model(): OnnxModel | undefined {
+    return this.serving?.model;
+  }
+
+  state(): ModelState {
+    const s = this.serving;
+    return {
+      status: !s ? 'unhealthy' : this.failuresSinceSwap > 0 || this.lastError !== null ? 'degraded' : 'healthy',
+      version: s?.model.version ?? null,
+      source: !s ? null : s.source.kind === 'file' ? s.source.path : 'built-in example',
+      lastError: this.lastError,
+    };
+  }
+
+  /** First load: pointer, else file, else the example. Never throws: without a model, ticks fall back. */
+  async start(): Promise<void> {
+    const pointer = await this.readPointer().catch(() => null);
+    this.pointerSeen = pointer;
+    if (pointer) await this.tryLoad({ kind: 'file', path: pointer }).catch(() => undefined);
+    if (!this.serving && this.options.modelPath) await this.tryLoad({ kind: 'file', path: this.options.modelPath }).catch(() => undefined);
+    if (!this.serving && !this.options.modelPath && !pointer) await this.tryLoad({ kind: 'example' }).catch(() => undefined);
+    this.timer = setInterval(() => void this.poll(), this.options.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.loading;
+    await this.previous?.model.release();
+    await this.serving?.model.release();
+    this.serving = this.previous = undefined;
+  }
+
+  /** Loads, verifies and swaps; throws the ModelError when refused (the serving model stays). Loads run one at a time. */
+  tryLoad(source: ModelSource): Promise<string> {
+    const run = this.loading.then(() => this.load(source));
+    this.loading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loads the current source again: the pointer, else the configured file, else the example. */
+  async reload(): Promise<string> {
+    const pointer = await this.readPointer();
+    if (pointer) this.pointerSeen = pointer;
+    return this.tryLoad(pointer ? { kind: 'file', path: pointer } : this.options.modelPath ? { kind: 'file', path: this.options.modelPath } : { kind: 'example' });
+  }
+
+  /** Points every replica at `path` (each verifies it itself), after this one has accepted it. */
+  async publish(path: string): Promise<string> {
+    const version = await this.tryLoad({ kind: 'file', path });
+    const value = JSON.stringify({ path });
+    await this.redis.set(this.options.pointerKey, value);
+    this.pointerSeen = path;
+    return version;
+  }
+
+  /** A run's outcome: consecutive failures right after a swap roll it back. */
+  reportRun(ok: boolean): void {
+    if (ok) {
+      this.failuresSinceSwap = 0;
+      return;
+    }
+    this.failuresSinceSwap++;
+    if (this.failuresSinceSwap >= this.options.rollbackAfterFailures && this.previous) {
+      const failed = this.serving!;
+      this.serving = this.previous;
+      this.previous = undefined;
+      this.failuresSinceSwap = 0;
+      this.lastError = `rolled back from ${failed.model.version}: ${this.options.rollbackAfterFailures} failed runs`;
+      this.metrics.modelRollbacks.inc();
+      this.setInfo();
+      this.log.error({ from: failed.model.version, to: this.serving.model.version }, 'model rolled back');
+      void failed.model.release();
+    }
+  }
+
+  private async load(source: ModelSource): Promise<string> {
+    let model: OnnxModel;
+    try {
+      model = source.kind === 'file' ? await OnnxModel.fromFile(source.path, LIVE) : await OnnxModel.fromBytes(buildModel(exampleModelSpec()), LIVE);
+    } catch (err) {
+      const code = err instanceof ModelError ? err.code : 'unreadable';
+      this.metrics.modelLoads.inc({ outcome: code });
+      this.lastError = `${code}: ${(err as Error).message}`;
+      this.log.error({ source, code, err: (err as Error).message }, 'model refused; the serving model stays');
+      throw err;
+    }
+    const old = this.previous;
+    this.previous = this.serving;
+    this.serving = { model, source };
+    this.failuresSinceSwap = 0;
+    this.lastError = null;
+    this.metrics.modelLoads.inc({ outcome: 'ok' });
+    this.setInfo();
+    this.log.info({ version: model.version, source, evaluation: model.metadata.evaluation }, 'model serving');
+    // the one before the previous cannot be in a tick any more (ticks do not overlap) and is not a rollback target
+    await old?.model.release();
+    return model.version;
+  }
+
+  private setInfo(): void {
+    this.metrics.modelInfo.reset();
+    if (this.serving) this.metrics.modelInfo.set({ version: this.serving.model.version }, 1);
+  }
+
+  /** The pointer's path; null when unset or malformed (counted). Throws when Redis cannot answer. */
+  private async readPointer(): Promise<string | null> {
+    const raw = await this.redis.get(this.options.pointerKey);
+    if (raw === null) return null;
+    let path: string | null = null;
+    try {
+      path = PointerSchema.safeParse(JSON.parse(raw)).data?.path ?? null;
+    } catch {
+      // not JSON: reported below like any malformed pointer
+    }
+    if (path === null) {
+      this.metrics.modelLoads.inc({ outcome: 'bad_pointer' });
+      this.lastError = `bad_pointer: ${this.options.pointerKey} is not {"path": ...}`;
+    }
+    return path;
+  }
+
+  private async poll(): Promise<void> {
+    const pointer = await this.readPointer().catch(() => null); // Redis trouble is reported by the tick path
+    if (pointer === null || pointer === this.pointerSeen) return;
+    this.pointerSeen = pointer;
+    await this.tryLoad({ kind: 'file', path: pointer }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * What a tick produces from one feature vector: the model's prediction when
+ * every check passes, otherwise a flagged fallback (microprice, or
+ * persistence when the microprice is unknown) with the first failed check
+ * as its reason. Pure: the service does the I/O.
+ */
+import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
+import { STATUS_NAMES, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
+
+export type FallbackReason = 'reanchoring' | 'stale_features' | 'schema_mismatch' | 'incomplete_features' | 'model_unavailable' | 'model_error' | 'redis_unavailable';
+
+export interface Prediction {
+  symbol: string;
+  tickMs: number;
+  tickTime: string;
+  /** When the prediction was made (a backup replica may make a dead claimer's prediction late). */
+  issuedAtMs: number;
+  horizonS: number;
+  targetMs: number;
+  featureEventTimeMs: number;
+  featureVersion: number;
+  featureStatus: (typeof STATUS_NAMES)[number];
+  featureAgeMs: number;
+  completeness: number;
+  mid: number;
+  predictedReturnBps: number;
+  predictedPrice: number;
+  pUp: number;
+  /** P(the predicted direction is right) = max(pUp, 1 − pUp); 0.5 for fallbacks, which claim no edge. */
+  confidence: number;
+  modelVersion: string | null;
+  fallback: boolean;
+  reason: FallbackReason | null;
+  /** The naive predictor on the same vector, graded alongside. */
+  baseline: { returnBps: number; price: number };
+  replica: string;
+}
+
+export interface Checks {
+  maxFeatureAgeMs: number;
+  minCompleteness: number;
+}
+
+const MICROPRICE = FEATURE_NAMES.indexOf('microprice_dev_bps');
+
+export function completeness(features: Float64Array): number {
+  if (features.length === 0) return 0;
+  let finite = 0;
+  for (let i = 0; i < features.length; i++) if (Number.isFinite(features[i]!)) finite++;
+  return finite / features.length;
+}
+
+export function midOf(v: FeatureVectorRecord): number {
+  return (v.bestBid + v.bestAsk) / 2;
+}
+
+/** The first reason the model must not see this vector, or null. */
+export function vetVector(v: FeatureVectorRecord, nowMs: number, checks: Checks, modelSchemaHash: string | undefined): FallbackReason | null {
+  if (v.status === VectorStatus.Reanchoring) return 'reanchoring';
+  if (v.status === VectorStatus.Stale || nowMs - v.eventTimeUs / 1000 > checks.maxFeatureAgeMs) return 'stale_features';
+  if (v.schemaHash !== FEATURE_SCHEMA_HASH || (modelSchemaHash !== undefined && modelSchemaHash !== v.schemaHash)) return 'schema_mismatch';
+  if (completeness(v.features) < checks.minCompleteness) return 'incomplete_features';
+  if (modelSchemaHash === undefined) return 'model_unavailable';
+  return null;
+}
+
+export function baselineReturnBps(v: FeatureVectorRecord): number {
+  const m = v.schemaHash === FEATURE_SCHEMA_HASH ? v.features[MICROPRICE] : undefined;
+  return m !== undefined && Number.isFinite(m) ? m : 0;
+}
+
+export interface Outcome {
+  returnBps: number;
+  pUp: number;
+  modelVersion: string | null;
+  reason: FallbackReason | null;
+}
+
+export function buildPrediction(symbol: string, tickMs: number, nowMs: number, horizonS: number, replica: string, v: FeatureVectorRecord, o: Outcome): Prediction | undefined {
+  const mid = midOf(v);
+  if (!Number.isFinite(mid) || mid <= 0) return undefined;
+  const baseline = baselineReturnBps(v);
+  const fallback = o.reason !== null;
+  const returnBps = fallback ? baseline : o.returnBps;
+  const pUp = fallback ? 0.5 : o.pUp;
+  return {
+    symbol,
+    tickMs,
+    tickTime: new Date(tickMs).toISOString(),
+    issuedAtMs: nowMs,
+    horizonS,
+    targetMs: tickMs + horizonS * 1000,
+    featureEventTimeMs: v.eventTimeUs / 1000,
+    featureVersion: v.version,
+    featureStatus: STATUS_NAMES[v.status],
+    featureAgeMs: nowMs - v.eventTimeUs / 1000,
+    completeness: completeness(v.features),
+    mid,
+    predictedReturnBps: returnBps,
+    predictedPrice: mid * (1 + returnBps / 1e4),
+    pUp,
+    confidence: Math.max(pUp, 1 - pUp),
+    modelVersion: fallback ? null : o.modelVersion,
+    fallback,
+    reason: o.reason,
+    baseline: { returnBps: baseline, price: mid * (1 + baseline / 1e4) },
+    replica,
+  };
+}

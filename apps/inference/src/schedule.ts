@@ -1,0 +1,60 @@
+/**
+ * Ticks on wall-clock multiples of the interval (…:00.000, …:02.000, …).
+ * Each timer is set from the clock, never from the previous timer, so
+ * lateness does not accumulate. A boundary that arrives while the previous
+ * tick is still running is skipped and reported, never queued; so are
+ * boundaries the process slept through.
+ */
+export interface TickHandlers {
+  tick(tickMs: number, lateMs: number): Promise<void>;
+  skipped(tickMs: number, reason: 'overlap' | 'late'): void;
+}
+
+export class TickScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = true;
+  private nextMs = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly handlers: TickHandlers,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.nextMs = Math.floor(this.now() / this.intervalMs) * this.intervalMs + this.intervalMs;
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, this.nextMs - this.now()));
+  }
+
+  private fire(): void {
+    const now = this.now();
+    if (now < this.nextMs) return this.arm(); // timers may fire a hair early
+    const tickMs = this.nextMs;
+    // boundaries slept through (a stalled process) are skipped, each one counted
+    const passed = Math.floor((now - tickMs) / this.intervalMs);
+    for (let k = 1; k <= passed; k++) this.handlers.skipped(tickMs + k * this.intervalMs, 'late');
+    this.nextMs = tickMs + (passed + 1) * this.intervalMs;
+    this.arm();
+    if (passed > 0) return this.handlers.skipped(tickMs, 'late');
+    if (this.running) return this.handlers.skipped(tickMs, 'overlap');
+    this.running = true;
+    this.handlers
+      .tick(tickMs, now - tickMs)
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = false;
+      });
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The inference service: every interval, per symbol, one Redis round trip
+ * (claim + feature vector), the checks, one model run, one write (latest +
+ * history + push). Predictions from every replica come back over the push
+ * channel: they feed the in-memory latest (served by HTTP), the WebSocket
+ * subscribers and the grader, so each replica serves and grades all of them.
+ * Without Redis, a replica still emits flagged fallbacks from its last vector
+ * to its own subscribers, or counts the tick missed with a reason.
+ */
+import { performance } from 'node:perf_hooks';
+import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
+import { Redis } from 'ioredis';
+import type { InferenceConfig } from './config.ts';
+import { Grader, type Figures } from './grading.ts';
+import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
+import { ModelManager } from './models.ts';
+import { buildPrediction, midOf, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
+import { TickScheduler } from './schedule.ts';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface Health {
+  status: HealthStatus;
+  replica: string;
+  model: ReturnType<ModelManager['state']>;
+  redis: 'connected' | 'degraded' | 'disconnected';
+  featurePipeline: Record<string, 'active' | 'stale' | 'failed'>;
+  lastTickAgeMs: number | null;
+}
+
+const RECENT_ERROR_MS = 10_000;
+
+export class InferenceService {
+  readonly registry: Registry;
+  readonly metrics: InferenceMetrics;
+  readonly log: Logger;
+  readonly models: ModelManager;
+  readonly grader: Grader;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly store: PredictionStore;
+  private readonly scheduler: TickScheduler;
+  private readonly latest = new Map<string, Prediction>();
+  private readonly lastVector = new Map<string, { vector: FeatureVectorRecord; readAtMs: number }>();
+  private readonly listeners = new Set<(p: Prediction, json: string) => void>();
+  private readonly backups = new Set<NodeJS.Timeout>();
+  private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
+  private lastTickMs: number | null = null;
+  private started = false;
+
+  constructor(readonly config: InferenceConfig) {
+    this.log = createLogger({ service: 'inference', level: config.logLevel });
+    this.registry = createRegistry('inference');
+    this.metrics = createInferenceMetrics(this.registry);
+    const redisOptions = {
+      // a tick must fail fast on a sick Redis, not queue behind a reconnect
+      commandTimeout: config.redisTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: (n: number) => Math.min(50 * n, 1_000),
+    };
+    this.redis = new Redis(config.redisUrl, redisOptions);
+    // the subscriber waits for Redis instead (ioredis re-subscribes after every reconnect)
+    this.subscriber = new Redis(config.redisUrl, { ...redisOptions, commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    for (const c of [this.redis, this.subscriber]) c.on('error', () => this.noteRedisError('connection'));
+    this.store = new PredictionStore(this.redis, config.historyMax);
+    this.models = new ModelManager(this.redis, { modelPath: config.modelPath, pointerKey: config.modelPointerKey, pollMs: config.modelPollMs, rollbackAfterFailures: config.rollbackAfterFailures }, this.metrics, this.log);
+    this.grader = new Grader(config.intervalMs, config.accuracyWindow, (symbol, model, baseline) => this.recordFigures(symbol, model, baseline), (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }));
+    this.scheduler = new TickScheduler(config.intervalMs, {
+      tick: (tickMs, lateMs) => this.tick(tickMs, lateMs),
+      skipped: (_tickMs, reason) => this.metrics.skipped.inc({ reason }),
+    });
+  }
+
+  get ready(): boolean {
+    return this.started && this.redis.status === 'ready';
+  }
+
+  async start(): Promise<void> {
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(message.toString('utf8')));
+    // after every (re)connect: catch up on the latest prediction missed while away
+    this.redis.on('ready', () => void this.loadLatest());
+    const connected = await Promise.all([this.redis.connect(), this.subscriber.connect()]).then(
+      () => true,
+      (err: Error) => (this.log.warn({ err: err.message }, 'Redis not reachable at start; retrying in the background'), false),
+    );
+    const subscribed = this.subscriber.subscribe(...this.config.symbols.map(predictionKeys.channel)).catch(() => undefined);
+    if (connected) await subscribed;
+    await this.models.start();
+    this.scheduler.start();
+    this.started = true;
+    this.log.info({ symbols: this.config.symbols, replica: this.config.replica, intervalMs: this.config.intervalMs, model: this.models.state().version }, 'inference started');
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.scheduler.stop();
+    for (const t of this.backups) clearTimeout(t);
+    await this.models.stop();
+    this.redis.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  /** Subscribe to every prediction (written by any replica, or emitted locally without Redis); returns the unsubscribe. */
+  onPrediction(listener: (p: Prediction, json: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  latestPrediction(symbol: string): Prediction | undefined {
+    return this.latest.get(symbol);
+  }
+
+  async history(symbol: string, sinceMs: number, limit: number): Promise<Prediction[]> {
+    return (await this.store.history(symbol, sinceMs, limit)).map((j) => JSON.parse(j) as Prediction);
+  }
+
+  health(): Health {
+    const now = Date.now();
+    const redis = this.redis.status !== 'ready' ? 'disconnected' : now - this.lastRedisErrorMs < RECENT_ERROR_MS ? 'degraded' : 'connected';
+    const featurePipeline: Health['featurePipeline'] = {};
+    for (const s of this.config.symbols) {
+      const last = this.lastVector.get(s);
+      if (!last || redis === 'disconnected' || now - last.readAtMs > 3 * this.config.intervalMs) featurePipeline[s] = 'failed';
+      else featurePipeline[s] = last.vector.status === VectorStatus.Live && last.readAtMs - last.vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs ? 'active' : 'stale';
+    }
+    const model = this.models.state();
+    const lastTickAgeMs = this.lastTickMs === null ? null : now - this.lastTickMs;
+    const ticking = lastTickAgeMs !== null && lastTickAgeMs <= 3 * this.config.intervalMs;
+    // unhealthy = no prediction reaches Redis (Redis down, or the schedule stuck); degraded = predictions flow but some are fallbacks
+    const status: HealthStatus = redis === 'disconnected' || (this.started && !ticking && lastTickAgeMs !== null) ? 'unhealthy'
+      : redis !== 'connected' || model.status !== 'healthy' || Object.values(featurePipeline).some((f) => f !== 'active') ? 'degraded' : 'healthy';
+    return { status, replica: this.config.replica, model, redis, featurePipeline, lastTickAgeMs };
+  }
+
+  accuracy(symbol: string): { model: Figures; baseline: Figures } {
+    return this.grader.figures(symbol);
+  }
+
+  private async tick(tickMs: number, lateMs: number): Promise<void> {
+    this.lastTickMs = tickMs;
+    this.metrics.jitter.observe(lateMs / 1000);
+    await Promise.all(this.config.symbols.map((s) => this.tickSymbol(s, tickMs, false)));
+  }
+
+  /** One symbol's tick; `backup` = the late pass that stands in for a claimer that died. */
+  private async tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<void> {
+    const t0 = performance.now();
+    let claim: Awaited<ReturnType<PredictionStore['claim']>>;
+    try {
+      claim = await this.store.claim(symbol, tickMs, this.config.replica, this.config.claimTtlMs);
+    } catch {
+      this.noteRedisError('claim');
+      if (!backup) this.localFallback(symbol, tickMs);
+      return;
+    }
+    this.metrics.redisRead.observe({ symbol }, (performance.now() - t0) / 1000);
+    const now = Date.now();
+    let vector: FeatureVectorRecord | undefined;
+    if (claim.vector) {
+      try {
+        vector = decodeVector(claim.vector);
+      } catch (err) {
+        this.log.warn({ symbol, err: (err as Error).message }, 'unreadable feature vector');
+      }
+    }
+    if (vector) {
+      this.lastVector.set(symbol, { vector, readAtMs: now });
+      this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
+      const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
+      this.grader.observe(symbol, tickMs, midOf(vector), fresh);
+    }
+    if (claim.outcome === ClaimOutcome.Done) return void this.metrics.ticks.inc({ symbol, outcome: 'done' });
+    if (claim.outcome === ClaimOutcome.Taken) {
+      this.metrics.ticks.inc({ symbol, outcome: 'taken' });
+      if (!backup) this.scheduleBackup(symbol, tickMs);
+      return;
+    }
+    if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
+    const prediction = await this.predict(symbol, tickMs, vector, null);
+    if (!prediction) return this.missed(symbol, 'no_book');
+    const json = JSON.stringify(prediction);
+    let written: boolean;
+    try {
+      written = await this.store.write(symbol, tickMs, json);
+    } catch {
+      this.noteRedisError('write');
+      return this.missed(symbol, 'redis_write_failed');
+    }
+    if (!written) return void this.metrics.ticks.inc({ symbol, outcome: 'refused' });
+    this.metrics.totalLatency.observe({ symbol }, (performance.now() - t0) / 1000);
+    this.count(prediction);
+    this.metrics.ticks.inc({ symbol, outcome: backup ? 'predicted_backup' : 'predicted' });
+  }
+
+  private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null): Promise<Prediction | undefined> {
+    const now = Date.now();
+    const model = this.models.model;
+    let reason = forced ?? vetVector(vector, now, this.config, model?.metadata.featureSchemaHash);
+    let returnBps = 0;
+    let pUp = 0.5;
+    if (reason === null && model) {
+      const m0 = performance.now();
+      try {
+        ({ returnBps, pUp } = await model.run(vector.features));
+        this.models.reportRun(true);
+      } catch (err) {
+        reason = 'model_error';
+        this.models.reportRun(false);
+        this.log.error({ symbol, err: (err as Error).message }, 'model run failed');
+      }
+      this.metrics.modelDuration.observe((performance.now() - m0) / 1000);
+    }
+    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, { returnBps, pUp, modelVersion: model?.version ?? null, reason });
+    if (p) this.metrics.completeness.observe({ symbol }, p.completeness);
+    return p;
+  }
+
+  /** Redis unreachable: a flagged fallback from the last vector read, to this replica's own subscribers only. */
+  private localFallback(symbol: string, tickMs: number): void {
+    const last = this.lastVector.get(symbol);
+    if (!last || Date.now() - last.readAtMs > this.config.localFallbackMaxAgeMs) return this.missed(symbol, 'redis_unavailable');
+    void this.predict(symbol, tickMs, last.vector, 'redis_unavailable').then((p) => {
+      if (!p) return this.missed(symbol, 'no_book');
+      this.count(p);
+      this.deliver(p, JSON.stringify(p), false);
+    });
+  }
+
+  private scheduleBackup(symbol: string, tickMs: number): void {
+    const t = setTimeout(() => {
+      this.backups.delete(t);
+      void this.tickSymbol(symbol, tickMs, true);
+    }, Math.max(0, tickMs + this.config.claimTtlMs + 50 - Date.now()));
+    this.backups.add(t);
+  }
+
+  private onPushed(json: string): void {
+    let p: Prediction;
+    try {
+      p = JSON.parse(json) as Prediction;
+    } catch {
+      return;
+    }
+    if (!this.config.symbols.includes(p.symbol)) return;
+    this.deliver(p, json, true);
+  }
+
+  private deliver(p: Prediction, json: string, grade: boolean): void {
+    const prev = this.latest.get(p.symbol);
+    if (!prev || prev.tickMs <= p.tickMs) this.latest.set(p.symbol, p);
+    if (grade) this.grader.add(p);
+    for (const l of this.listeners) l(p, json);
+  }
+
+  private async loadLatest(): Promise<void> {
+    for (const s of this.config.symbols) {
+      const json = await this.store.latest(s).catch(() => null);
+      if (json === null) continue;
+      const p = JSON.parse(json) as Prediction;
+      const prev = this.latest.get(s);
+      if (!prev || prev.tickMs < p.tickMs) this.latest.set(s, p);
+    }
+  }
+
+  private count(p: Prediction): void {
+    this.metrics.predictions.inc({ symbol: p.symbol, fallback: String(p.fallback) });
+    this.metrics.confidence.observe(p.confidence);
+    if (p.reason) this.metrics.fallbacks.inc({ reason: p.reason });
+  }
+
+  private missed(symbol: string, reason: string): void {
+    this.metrics.ticks.inc({ symbol, outcome: 'missed' });
+    this.metrics.missed.inc({ symbol, reason });
+  }
+
+  private noteRedisError(operation: string): void {
+    this.lastRedisErrorMs = Date.now();
+    this.metrics.redisErrors.inc({ operation });
+  }
+
+  private recordFigures(symbol: string, model: Figures, baseline: Figures): void {
+    this.metrics.graded.inc({ symbol, outcome: 'graded' });
+    for (const [predictor, f] of [['model', model], ['baseline', baseline]] as const) {
+      if (f.directionalAccuracy !== null) this.metrics.directionalAccuracy.observe({ symbol, predictor }, f.directionalAccuracy);
+      if (f.maeUsd !== null) this.metrics.meanAbsoluteError.observe({ symbol, predictor }, f.maeUsd);
+      if (f.correlation !== null) this.metrics.correlation.observe({ symbol, predictor }, f.correlation);
+      if (f.calibration !== null) this.metrics.calibration.observe({ symbol, predictor }, f.calibration);
+      for (const figure of ['directionalAccuracy', 'maeUsd', 'correlation', 'calibration', 'n'] as const) {
+        const v = f[figure];
+        if (v !== null) this.metrics.accuracyGauge.set({ symbol, predictor, figure }, v);
+      }
+    }
+  }
+}
