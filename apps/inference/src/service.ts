@@ -31,6 +31,14 @@ export interface Health {
 
 const RECENT_ERROR_MS = 10_000;
 
+export interface TickResult {
+  outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
+  /** Claim + vector read, model step (checks + run), whole tick: set when this replica wrote the prediction. */
+  redisMs?: number;
+  modelMs?: number;
+  totalMs?: number;
+}
+
 export class InferenceService {
   readonly registry: Registry;
   readonly metrics: InferenceMetrics;
@@ -145,8 +153,11 @@ export class InferenceService {
     await Promise.all(this.config.symbols.map((s) => this.tickSymbol(s, tickMs, false)));
   }
 
-  /** One symbol's tick; `backup` = the late pass that stands in for a claimer that died. */
-  private async tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<void> {
+  /**
+   * One symbol's tick (what the scheduler runs; public for the benchmark);
+   * `backup` = the late pass that stands in for a claimer that died.
+   */
+  async tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
     const t0 = performance.now();
     let claim: Awaited<ReturnType<PredictionStore['claim']>>;
     try {
@@ -154,9 +165,10 @@ export class InferenceService {
     } catch {
       this.noteRedisError('claim');
       if (!backup) this.localFallback(symbol, tickMs);
-      return;
+      return { outcome: 'redis_unavailable' };
     }
-    this.metrics.redisRead.observe({ symbol }, (performance.now() - t0) / 1000);
+    const redisMs = performance.now() - t0;
+    this.metrics.redisRead.observe({ symbol }, redisMs / 1000);
     const now = Date.now();
     let vector: FeatureVectorRecord | undefined;
     if (claim.vector) {
@@ -172,14 +184,15 @@ export class InferenceService {
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
       this.grader.observe(symbol, tickMs, midOf(vector), fresh);
     }
-    if (claim.outcome === ClaimOutcome.Done) return void this.metrics.ticks.inc({ symbol, outcome: 'done' });
+    if (claim.outcome === ClaimOutcome.Done) return this.outcome(symbol, 'done');
     if (claim.outcome === ClaimOutcome.Taken) {
-      this.metrics.ticks.inc({ symbol, outcome: 'taken' });
       if (!backup) this.scheduleBackup(symbol, tickMs);
-      return;
+      return this.outcome(symbol, 'taken');
     }
     if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
+    const m0 = performance.now();
     const prediction = await this.predict(symbol, tickMs, vector, null);
+    const modelMs = performance.now() - m0;
     if (!prediction) return this.missed(symbol, 'no_book');
     const json = JSON.stringify(prediction);
     let written: boolean;
@@ -189,10 +202,16 @@ export class InferenceService {
       this.noteRedisError('write');
       return this.missed(symbol, 'redis_write_failed');
     }
-    if (!written) return void this.metrics.ticks.inc({ symbol, outcome: 'refused' });
-    this.metrics.totalLatency.observe({ symbol }, (performance.now() - t0) / 1000);
+    if (!written) return this.outcome(symbol, 'refused');
+    const totalMs = performance.now() - t0;
+    this.metrics.totalLatency.observe({ symbol }, totalMs / 1000);
     this.count(prediction);
-    this.metrics.ticks.inc({ symbol, outcome: backup ? 'predicted_backup' : 'predicted' });
+    return { ...this.outcome(symbol, backup ? 'predicted_backup' : 'predicted'), redisMs, modelMs, totalMs };
+  }
+
+  private outcome(symbol: string, outcome: TickResult['outcome']): TickResult {
+    this.metrics.ticks.inc({ symbol, outcome });
+    return { outcome };
   }
 
   private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null): Promise<Prediction | undefined> {
@@ -221,9 +240,9 @@ export class InferenceService {
   /** Redis unreachable: a flagged fallback from the last vector read, to this replica's own subscribers only. */
   private localFallback(symbol: string, tickMs: number): void {
     const last = this.lastVector.get(symbol);
-    if (!last || Date.now() - last.readAtMs > this.config.localFallbackMaxAgeMs) return this.missed(symbol, 'redis_unavailable');
+    if (!last || Date.now() - last.readAtMs > this.config.localFallbackMaxAgeMs) return void this.missed(symbol, 'redis_unavailable');
     void this.predict(symbol, tickMs, last.vector, 'redis_unavailable').then((p) => {
-      if (!p) return this.missed(symbol, 'no_book');
+      if (!p) return void this.missed(symbol, 'no_book');
       this.count(p);
       this.deliver(p, JSON.stringify(p), false);
     });
@@ -271,9 +290,9 @@ export class InferenceService {
     if (p.reason) this.metrics.fallbacks.inc({ reason: p.reason });
   }
 
-  private missed(symbol: string, reason: string): void {
-    this.metrics.ticks.inc({ symbol, outcome: 'missed' });
+  private missed(symbol: string, reason: string): TickResult {
     this.metrics.missed.inc({ symbol, reason });
+    return this.outcome(symbol, 'missed');
   }
 
   private noteRedisError(operation: string): void {

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
+import { VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
+import { Grader, type Figures } from '../src/grading.ts';
+import { buildPrediction, vetVector, type Prediction } from '../src/prediction.ts';
+import { TickScheduler } from '../src/schedule.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function vector(over: Partial<FeatureVectorRecord> = {}, nowMs = Date.now()): FeatureVectorRecord {
+  const features = new Float64Array(FEATURE_COUNT).fill(1);
+  features[FEATURE_NAMES.indexOf('microprice_dev_bps')] = 2;
+  return { status: VectorStatus.Live, version: 7, eventTimeUs: (nowMs - 100) * 1000, writtenAtUs: nowMs * 1000, bestBid: 99.99, bestAsk: 100.01, schemaHash: FEATURE_SCHEMA_HASH, features, ...over };
+}
+
+describe('TickScheduler', () => {
+  it('ticks on wall-clock multiples of the interval, skips (never queues) a boundary that overlaps a slow tick', async () => {
+    const ticks: number[] = [];
+    const skipped: string[] = [];
+    let slow = false;
+    const s = new TickScheduler(100, {
+      tick: async (t) => {
+        ticks.push(t);
+        if (slow) {
+          slow = false;
+          await sleep(250); // covers the next two boundaries
+        }
+      },
+      skipped: (_t, reason) => skipped.push(reason),
+    });
+    s.start();
+    await sleep(450);
+    slow = true;
+    await sleep(700);
+    s.stop();
+    const n = ticks.length;
+    await sleep(250);
+    expect(ticks.length).toBe(n); // stopped means stopped
+    expect(ticks.every((t) => t % 100 === 0)).toBe(true);
+    // 2 on a quiet machine; a loaded one may stretch the 250 ms sleep over a third boundary
+    expect(skipped.filter((r) => r === 'overlap').length).toBeGreaterThanOrEqual(2);
+    expect(skipped.filter((r) => r === 'overlap').length).toBeLessThanOrEqual(3);
+    // the boundaries after the slow one were skipped, not run late: the tick times stay strictly on the grid and never repeat
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(ticks.length + 2).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a stalled process skips the boundaries it slept through and counts them', async () => {
+    const ticks: number[] = [];
+    const skipped: string[] = [];
+    const s = new TickScheduler(100, { tick: async (t) => void ticks.push(t), skipped: (_t, reason) => skipped.push(reason) });
+    s.start();
+    await sleep(250);
+    const until = Date.now() + 350;
+    while (Date.now() < until); // block the event loop past three boundaries
+    await sleep(250);
+    s.stop();
+    expect(skipped.filter((r) => r === 'late').length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThanOrEqual(100);
+  });
+});
+
+describe('checks and fallbacks', () => {
+  const checks = { maxFeatureAgeMs: 5_000, minCompleteness: 0.9 };
+  const now = Date.now();
+  it('names the first reason a vector must not reach the model', () => {
+    expect(vetVector(vector({}, now), now, checks, FEATURE_SCHEMA_HASH)).toBeNull();
+    expect(vetVector(vector({ status: VectorStatus.Reanchoring }, now), now, checks, FEATURE_SCHEMA_HASH)).toBe('reanchoring');
+    expect(vetVector(vector({ status: VectorStatus.Stale }, now), now, checks, FEATURE_SCHEMA_HASH)).toBe('stale_features');
+    expect(vetVector(vector({ eventTimeUs: (now - 6_000) * 1000 }, now), now, checks, FEATURE_SCHEMA_HASH)).toBe('stale_features');
+    expect(vetVector(vector({ schemaHash: '0123456789abcdef' }, now), now, checks, FEATURE_SCHEMA_HASH)).toBe('schema_mismatch');
+    expect(vetVector(vector({}, now), now, checks, '0123456789abcdef')).toBe('schema_mismatch');
+    const holes = vector({}, now);
+    holes.features.fill(Number.NaN, 0, 10);
+    expect(vetVector(holes, now, checks, FEATURE_SCHEMA_HASH)).toBe('incomplete_features');
+    expect(vetVector(vector({}, now), now, checks, undefined)).toBe('model_unavailable');
+  });
+
+  it('a fallback predicts the microprice, claims no edge, and says why; no book means no prediction', () => {
+    const v = vector({}, now);
+    const p = buildPrediction('BTCUSDT', 2_000, now, 10, 'r1', v, { returnBps: 9, pUp: 0.9, modelVersion: 'm@1', reason: 'stale_features' })!;
+    expect(p).toMatchObject({ fallback: true, reason: 'stale_features', predictedReturnBps: 2, pUp: 0.5, confidence: 0.5, modelVersion: null, mid: 100, targetMs: 12_000 });
+    expect(p.predictedPrice).toBeCloseTo(100.02, 10);
+    const m = buildPrediction('BTCUSDT', 2_000, now, 10, 'r1', v, { returnBps: -3, pUp: 0.2, modelVersion: 'm@1', reason: null })!;
+    expect(m).toMatchObject({ fallback: false, predictedReturnBps: -3, confidence: 0.8, modelVersion: 'm@1', baseline: { returnBps: 2 } });
+    expect(buildPrediction('BTCUSDT', 2_000, now, 10, 'r1', vector({ bestBid: Number.NaN }), { returnBps: 0, pUp: 0.5, modelVersion: null, reason: null })).toBeUndefined();
+  });
+});
+
+describe('Grader', () => {
+  const pred = (tickMs: number, mid: number, returnBps: number, pUp: number, fallback = false): Prediction =>
+    ({ symbol: 'X', tickMs, targetMs: tickMs + 10_000, horizonS: 10, mid, predictedReturnBps: returnBps, predictedPrice: mid * (1 + returnBps / 1e4), pUp, confidence: Math.max(pUp, 1 - pUp), fallback, baseline: { returnBps: 0, price: mid } }) as Prediction;
+
+  it('grades each prediction with the mid at its target tick: accuracy, MAE, correlation, calibration, baseline alongside', () => {
+    let last: { model: Figures; baseline: Figures } | undefined;
+    const g = new Grader(2_000, 100, (_s, model, baseline) => (last = { model, baseline }), () => undefined);
+    // realized: +10 bps, −10 bps, +10 bps, 0; model says +, +, +, − (2 of 3 non-zero moves right)
+    const mids = [100, 100.1, 99.9, 100.1, 100];
+    g.add(pred(0, 100, 5, 0.7));
+    g.add(pred(2_000, 100.1, 5, 0.7));
+    g.add(pred(4_000, 99.9, 5, 0.7));
+    g.add(pred(6_000, 100.1, -5, 0.3, true)); // a fallback: baseline only
+    for (let k = 0; k < 4; k++) g.observe('X', 10_000 + k * 2_000, mids[k + 1]!, true);
+    expect(last!.model.n).toBe(3);
+    expect(last!.model.directionalAccuracy).toBeCloseTo(2 / 3, 10);
+    expect(last!.baseline.n).toBe(4);
+    expect(last!.baseline.directionalAccuracy).toBeNull(); // persistence never names a direction
+    // MAE: |100.05 − 100.1| + |100.15005 − 99.9| + |99.94995 − 100.1| over 3
+    expect(last!.model.maeUsd).toBeCloseTo((0.05 + 0.25005 + 0.15005) / 3, 6);
+    expect(last!.model.calibration).toBeCloseTo(1 - Math.abs(0.7 - 2 / 3), 10);
+    expect(last!.model.correlation).toBeNull(); // the model's predicted returns are constant: no correlation is defined
+  });
+
+  it('a stale or late mid does not grade: counted ungradable instead', () => {
+    let graded = 0;
+    let ungradable = 0;
+    const g = new Grader(2_000, 100, () => graded++, () => ungradable++);
+    g.add(pred(0, 100, 5, 0.7));
+    g.add(pred(2_000, 100, 5, 0.7));
+    g.observe('X', 10_000, 100.1, false); // stale at the target
+    g.observe('X', 14_000, 100.1, true); // the 12 s target tick was not observed; 14 s is too late for it
+    expect(graded).toBe(0);
+    expect(ungradable).toBe(2);
+    g.observe('X', 14_000, 100.1, true); // the same tick again changes nothing
+    expect(ungradable).toBe(2);
+  });
+
+  it('pending predictions are bounded when no mid ever arrives', () => {
+    let ungradable = 0;
+    const g = new Grader(2_000, 100, () => undefined, () => ungradable++);
+    for (let k = 0; k < 1000; k++) g.add(pred(k * 2_000, 100, 1, 0.6));
+    expect(ungradable).toBeGreaterThan(900);
+  });
+});
