@@ -14,6 +14,8 @@ export const REDACTED_PATHS = [
   '*.password',
   'authorization',
   '*.authorization',
+  'adminToken',
+  '*.adminToken',
 ];
 
 export interface LoggerConfig {
