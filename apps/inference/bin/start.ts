@@ -1,5 +1,10 @@
 /** inference: INFERENCE_* / REDIS_URL env; SIGINT/SIGTERM stop ticking, close HTTP and Redis. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InferenceConfigSchema, InferenceServer } from '../src/index.ts';
+
+// the trained model shipped in the repo (pnpm train rebuilds it); the built-in example serves only without it
+const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/btcusdt-10s/model.onnx', import.meta.url));
 
 const env = process.env;
 const parsed = InferenceConfigSchema.safeParse({
@@ -13,7 +18,7 @@ const parsed = InferenceConfigSchema.safeParse({
   minCompleteness: env['INFERENCE_MIN_COMPLETENESS'],
   localFallbackMaxAgeMs: env['INFERENCE_LOCAL_FALLBACK_MAX_AGE_MS'],
   redisTimeoutMs: env['INFERENCE_REDIS_TIMEOUT_MS'],
-  modelPath: env['INFERENCE_MODEL_PATH'],
+  modelPath: env['INFERENCE_MODEL_PATH'] ?? (existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : undefined),
   modelPointerKey: env['INFERENCE_MODEL_POINTER_KEY'],
   modelPollMs: env['INFERENCE_MODEL_POLL_MS'],
   rollbackAfterFailures: env['INFERENCE_ROLLBACK_AFTER_FAILURES'],

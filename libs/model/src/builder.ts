@@ -101,7 +101,8 @@ export function buildModel(spec: ModelSpec): Uint8Array {
   head('up', spec.upHead, 'up_logit');
   node.push({ opType: 'Sigmoid', input: ['up_logit'], output: [UP_OUTPUT] });
 
-  const goldenInput = spec.goldenInput ?? spec.mean.map((m, i) => m + (i % 2 === 0 ? 1 : -1) / spec.invScale[i]!);
+  // (a feature with scale 0 is constant in training: any offset will do)
+  const goldenInput = spec.goldenInput ?? spec.mean.map((m, i) => m + (i % 2 === 0 ? 1 : -1) / (spec.invScale[i] || 1));
   const z = standardize(spec, goldenInput);
   const metadata: ModelMetadata = {
     ...spec.metadata,

@@ -23,6 +23,8 @@ export const ModelMetadataSchema = z.object({
   /** Event-time span of the training data, ISO 8601. */
   trainedFrom: z.string(),
   trainedTo: z.string(),
+  /** Where the training data came from, e.g. "exchange-sim seed 7, 120 simulated minutes". */
+  dataSource: z.string().optional(),
   /** Held-out evaluation figures (directional accuracy, MAE in bps, ...), as the trainer measured them. */
   evaluation: z.record(z.string(), z.number()),
   /** One standardized-input example and what the graph must return for it. */

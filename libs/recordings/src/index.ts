@@ -76,3 +76,4 @@ export function readRecording(path: string): RecordedLine[] {
 
 export { CaptureWriter, CaptureFormatError, parseCapture, readCapture, type CapturedFrame } from './capture.ts';
 export { ArchiveFormatError, readArchiveTrades, type ArchiveTrade } from './archive.ts';
+export { EnvelopeWriter, recordingEnvelopes, archiveTradeEnvelopes, captureEnvelope } from './envelopes.ts';
