@@ -49,16 +49,17 @@ export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sam
   return { label: `exchange-sim seed ${seed}, ${minutes} simulated minutes`, kind: 'sim', envelopes: run(), oracle, spanUs: minutes * 60_000_000 };
 }
 
+/** hftbacktest files that continue one another (one recording window, one connection). */
 export function recordingSource(files: string[], symbol = 'BTCUSDT'): Source {
   function* run(): Generator<Buffer> {
-    // each file continues the previous one's connection only if it is contiguous; a new connection re-anchors
-    let epoch = 0;
+    const writer = new EnvelopeWriter(symbol);
+    let connected = false;
     for (const f of files) {
-      const writer = new EnvelopeWriter(symbol, ++epoch);
       const lines = readRecording(f);
       const first = lines[0];
       if (!first) continue;
-      yield writer.connected(first.localTime >= 1e18 ? Math.floor(first.localTime / 1000) : first.localTime, `recording ${f}`);
+      if (!connected) yield writer.connected(first.localTime >= 1e18 ? Math.floor(first.localTime / 1000) : first.localTime, `recording ${f}`);
+      connected = true;
       yield* recordingEnvelopes(lines, writer);
     }
   }
