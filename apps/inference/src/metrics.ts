@@ -28,6 +28,8 @@ export function createInferenceMetrics(registry: Registry) {
     correlation: new Histogram({ name: 'model_prediction_correlation', help: 'Rolling correlation of predicted and realized returns', labelNames: ['symbol', 'predictor'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], registers }),
     calibration: new Histogram({ name: 'model_confidence_calibration', help: 'Rolling 1 − |mean confidence − hit rate|', labelNames: ['symbol', 'predictor'], buckets: [0.7, 0.8, 0.85, 0.9, 0.95, 0.98], registers }),
     accuracyGauge: new Gauge({ name: 'inference_rolling_accuracy', help: 'Rolling figures now, by predictor and figure (directional_accuracy, mae_usd, correlation, calibration, n)', labelNames: ['symbol', 'predictor', 'figure'], registers }),
+    predictedPrice: new Gauge({ name: 'inference_predicted_price', help: 'Price predicted by the latest prediction for its target time (dashboards compare it, 10 s later, with inference_mid_price)', labelNames: ['symbol'], registers }),
+    midPrice: new Gauge({ name: 'inference_mid_price', help: 'Mid of the feature vector read at the latest tick', labelNames: ['symbol'], registers }),
     wsClients: new Gauge({ name: 'inference_ws_clients', help: 'WebSocket subscribers', registers }),
   };
 }

@@ -183,6 +183,7 @@ export class InferenceService {
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
       this.grader.observe(symbol, tickMs, midOf(vector), fresh);
+      this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
     if (claim.outcome === ClaimOutcome.Done) return this.outcome(symbol, 'done');
     if (claim.outcome === ClaimOutcome.Taken) {
@@ -269,7 +270,10 @@ export class InferenceService {
 
   private deliver(p: Prediction, json: string, grade: boolean): void {
     const prev = this.latest.get(p.symbol);
-    if (!prev || prev.tickMs <= p.tickMs) this.latest.set(p.symbol, p);
+    if (!prev || prev.tickMs <= p.tickMs) {
+      this.latest.set(p.symbol, p);
+      this.metrics.predictedPrice.set({ symbol: p.symbol }, p.predictedPrice);
+    }
     if (grade) this.grader.add(p);
     for (const l of this.listeners) l(p, json);
   }
