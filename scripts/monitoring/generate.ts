@@ -26,13 +26,13 @@ export function files(): Map<string, string> {
   const tests = ALERTS.flatMap((a) => [
     {
       name: `${a.alert} fires`,
-      interval: '15s',
+      interval: a.firing.interval ?? '15s',
       input_series: a.firing.series,
       alert_rule_test: [{ eval_time: a.firing.at, alertname: a.alert, exp_alerts: [{ exp_labels: { ...labels(a), ...a.firing.labels }, exp_annotations: annotations(a) }] }],
     },
-    { name: `${a.alert} stays quiet`, interval: '15s', input_series: a.quiet.series, alert_rule_test: [{ eval_time: a.quiet.at, alertname: a.alert, exp_alerts: [] }] },
+    { name: `${a.alert} stays quiet`, interval: a.quiet.interval ?? '15s', input_series: a.quiet.series, alert_rule_test: [{ eval_time: a.quiet.at, alertname: a.alert, exp_alerts: [] }] },
   ]);
-  out.set('prometheus/tests/alerts.test.yml', HEADER + stringify({ rule_files: ['../rules/recording.yml', '../rules/alerts.yml'], evaluation_interval: '15s', tests }, { lineWidth: 0 }));
+  out.set('prometheus/tests/alerts.test.yml', HEADER + stringify({ rule_files: ['../rules/recording.yml', '../rules/alerts.yml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
   for (const [name, d] of dashboards()) out.set(`grafana/dashboards/${name}.json`, `${JSON.stringify(d, null, 2)}\n`);
   return out;
 }

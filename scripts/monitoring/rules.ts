@@ -59,6 +59,8 @@ export interface Series {
 export interface Case {
   series: Series[];
   at: string;
+  /** Step between input samples (default 15s); the 6 h SLO windows use 1m to keep promtool fast. */
+  interval?: string;
 }
 
 export interface Alert {
@@ -211,12 +213,12 @@ export const ALERTS: Alert[] = [
   {
     alert: 'PredictionAvailabilityBudgetBurnSlow', expr: `inference:tick_errors:ratio_rate30m > ${6 * (1 - T.availabilitySlo)} and inference:tick_errors:ratio_rate6h > ${6 * (1 - T.availabilitySlo)}`, for: '15m', severity: 'warning', tier: 2, service: 'inference',
     summary: 'Prediction availability SLO: error budget burning 6x too fast', description: 'Missed or fallback ticks consume the 99.9 % budget at over 6x on both the 30 m and 6 h windows.', runbook: 'slo-burn',
-    firing: { series: [predictions(7.5, 1600), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 0.1, 1600)], at: '6h30m' }, quiet: { series: [predictions(7.5, 1600)], at: '6h30m' },
+    firing: { series: [predictions(30, 420), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 0.4, 420)], at: '6h30m', interval: '1m' }, quiet: { series: [predictions(30, 420)], at: '6h30m', interval: '1m' },
   },
   {
     alert: 'PredictionLatencyBudgetBurnSlow', expr: `inference:latency_over_100ms:ratio_rate30m > ${6 * (1 - T.latencySlo)} and inference:latency_over_100ms:ratio_rate6h > ${6 * (1 - T.latencySlo)}`, for: '15m', severity: 'warning', tier: 2, service: 'inference',
     summary: 'Latency SLO: budget burning 6x too fast', description: 'More than 0.6 % of ticks over 100 ms on both the 30 m and 6 h windows.', runbook: 'slo-burn',
-    firing: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 1600), at: '6h30m' }, quiet: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.005, 10, 1600), at: '6h30m' },
+    firing: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 420), at: '6h30m', interval: '1m' }, quiet: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.005, 10, 420), at: '6h30m', interval: '1m' },
   },
   {
     alert: 'InferenceLatencyTrendingToLimit', expr: `predict_linear(inference:total_latency_seconds:p99_2m[30m], 1800) > ${T.inferenceP99Seconds}`, for: '10m', severity: 'warning', tier: 2, service: 'inference',

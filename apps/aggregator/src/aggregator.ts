@@ -104,6 +104,11 @@ export class Aggregator {
     return [...this.owned.keys()].sort();
   }
 
+  get httpPort(): number {
+    const a = this.http.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
   async health(): Promise<{ ok: boolean; leases: number; redis: string; lastWriteAgeMs: number; kinesisLagSeconds: number }> {
     let redis = 'ok';
     try {
