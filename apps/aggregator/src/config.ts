@@ -23,3 +23,27 @@ export const AggregatorConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;
+
+/** Environment variable → setting (the compose test checks deploy files against it). */
+export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
+  REDIS_URL: 'redisUrl',
+  AGGREGATOR_SYMBOLS: 'symbols',
+  KINESIS_STREAM: 'kinesisStream',
+  KINESIS_REGION: 'kinesisRegion',
+  KINESIS_ENDPOINT: 'kinesisEndpoint',
+  AGGREGATOR_ID: 'owner',
+  AGGREGATOR_LEASE_TTL_MS: 'leaseTtlMs',
+  AGGREGATOR_POLL_MS: 'pollMs',
+  AGGREGATOR_GET_RECORDS_LIMIT: 'getRecordsLimit',
+  AGGREGATOR_STATE_COMMIT_MS: 'stateCommitMs',
+  AGGREGATOR_VECTOR_TTL_MS: 'vectorTtlMs',
+  AGGREGATOR_HOST: 'host',
+  AGGREGATOR_PORT: 'port',
+  LOG_LEVEL: 'logLevel',
+};
+
+export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof AggregatorConfigSchema.safeParse> {
+  const raw: Record<string, unknown> = { symbols: 'BTCUSDT' };
+  for (const [k, key] of Object.entries(AGGREGATOR_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
+  return AggregatorConfigSchema.safeParse(raw);
+}

@@ -1,3 +1,3 @@
 export { Aggregator } from './aggregator.ts';
-export { AggregatorConfigSchema, type AggregatorConfig } from './config.ts';
+export { AggregatorConfigSchema, AGGREGATOR_ENV, aggregatorConfigFromEnv, type AggregatorConfig } from './config.ts';
 export { SymbolProcessor } from './symbol.ts';

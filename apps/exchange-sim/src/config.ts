@@ -52,25 +52,27 @@ export const SimConfigSchema = z.object({
 
 export type SimConfig = z.infer<typeof SimConfigSchema>;
 
+/** Environment variable → setting (the compose test checks deploy files against it). */
+export const SIM_ENV: Record<string, keyof SimConfig> = {
+  SIM_HOST: 'host',
+  SIM_PORT: 'port',
+  SIM_SYMBOLS: 'symbols',
+  SIM_SEED: 'seed',
+  SIM_SPEED: 'speed',
+  SIM_START_TIME_US: 'startTimeUs',
+  SIM_API_KEYS: 'apiKeys',
+  SIM_MAX_CONNECTION_SECONDS: 'maxConnectionSeconds',
+  SIM_PING_INTERVAL_MS: 'pingIntervalMs',
+  SIM_PONG_TIMEOUT_MS: 'pongTimeoutMs',
+  SIM_REST_WEIGHT_PER_MINUTE: 'restWeightPerMinute',
+  SIM_REPLAY: 'replay',
+  SIM_FAULTS: 'faults',
+  LOG_LEVEL: 'logLevel',
+};
+
 /** Reads SIM_* environment variables (SIM_PORT, SIM_SEED, SIM_API_KEYS, ...) over defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof SimConfig, unknown>> = {}): SimConfig {
   const fromEnv: Record<string, unknown> = {};
-  const map: Record<string, keyof SimConfig> = {
-    SIM_HOST: 'host',
-    SIM_PORT: 'port',
-    SIM_SYMBOLS: 'symbols',
-    SIM_SEED: 'seed',
-    SIM_SPEED: 'speed',
-    SIM_START_TIME_US: 'startTimeUs',
-    SIM_API_KEYS: 'apiKeys',
-    SIM_MAX_CONNECTION_SECONDS: 'maxConnectionSeconds',
-    SIM_PING_INTERVAL_MS: 'pingIntervalMs',
-    SIM_PONG_TIMEOUT_MS: 'pongTimeoutMs',
-    SIM_REST_WEIGHT_PER_MINUTE: 'restWeightPerMinute',
-    SIM_REPLAY: 'replay',
-    SIM_FAULTS: 'faults',
-    LOG_LEVEL: 'logLevel',
-  };
-  for (const [k, key] of Object.entries(map)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
+  for (const [k, key] of Object.entries(SIM_ENV)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
   return SimConfigSchema.parse({ ...fromEnv, ...overrides });
 }

@@ -37,3 +37,33 @@ export const InferenceConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
+
+/** Environment variable → setting (the compose test checks deploy files against it). */
+export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
+  REDIS_URL: 'redisUrl',
+  INFERENCE_SYMBOLS: 'symbols',
+  INFERENCE_REPLICA: 'replica',
+  INFERENCE_INTERVAL_MS: 'intervalMs',
+  INFERENCE_HORIZON_S: 'horizonS',
+  INFERENCE_CLAIM_TTL_MS: 'claimTtlMs',
+  INFERENCE_MAX_FEATURE_AGE_MS: 'maxFeatureAgeMs',
+  INFERENCE_MIN_COMPLETENESS: 'minCompleteness',
+  INFERENCE_LOCAL_FALLBACK_MAX_AGE_MS: 'localFallbackMaxAgeMs',
+  INFERENCE_REDIS_TIMEOUT_MS: 'redisTimeoutMs',
+  INFERENCE_MODEL_PATH: 'modelPath',
+  INFERENCE_MODEL_POINTER_KEY: 'modelPointerKey',
+  INFERENCE_MODEL_POLL_MS: 'modelPollMs',
+  INFERENCE_ROLLBACK_AFTER_FAILURES: 'rollbackAfterFailures',
+  INFERENCE_ADMIN_TOKEN: 'adminToken',
+  INFERENCE_HISTORY_MAX: 'historyMax',
+  INFERENCE_ACCURACY_WINDOW: 'accuracyWindow',
+  INFERENCE_HOST: 'host',
+  INFERENCE_PORT: 'port',
+  LOG_LEVEL: 'logLevel',
+};
+
+export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): ReturnType<typeof InferenceConfigSchema.safeParse> {
+  const raw: Record<string, unknown> = { ...defaults };
+  for (const [k, key] of Object.entries(INFERENCE_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
+  return InferenceConfigSchema.safeParse(raw);
+}

@@ -1,4 +1,4 @@
-export { InferenceConfigSchema, type InferenceConfig } from './config.ts';
+export { InferenceConfigSchema, INFERENCE_ENV, inferenceConfigFromEnv, type InferenceConfig } from './config.ts';
 export { InferenceServer } from './server.ts';
 export { InferenceService, type Health } from './service.ts';
 export type { Prediction, FallbackReason } from './prediction.ts';

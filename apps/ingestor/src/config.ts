@@ -39,7 +39,8 @@ export const IngestorConfigSchema = z
 
 export type IngestorConfig = z.infer<typeof IngestorConfigSchema>;
 
-const ENV: Record<string, keyof IngestorConfig> = {
+/** Environment variable → setting (the compose test checks deploy files against it). */
+export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   INGESTOR_STREAM_URL: 'streamUrl',
   INGESTOR_REST_URL: 'restUrl',
   INGESTOR_SYMBOLS: 'symbols',
@@ -64,10 +65,10 @@ export class ConfigError extends Error {
 /** Parses env + overrides; every invalid value is listed by its variable name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof IngestorConfig, unknown>> = {}): IngestorConfig {
   const raw: Record<string, unknown> = {};
-  for (const [k, key] of Object.entries(ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
+  for (const [k, key] of Object.entries(INGESTOR_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
   const parsed = IngestorConfigSchema.safeParse({ ...raw, ...overrides });
   if (!parsed.success) {
-    const byKey = Object.fromEntries(Object.entries(ENV).map(([k, v]) => [v, k]));
+    const byKey = Object.fromEntries(Object.entries(INGESTOR_ENV).map(([k, v]) => [v, k]));
     const lines = parsed.error.issues.map((i) => `${byKey[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid ingestor configuration:\n  ${lines.join('\n  ')}`);
   }

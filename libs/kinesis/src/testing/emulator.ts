@@ -18,6 +18,9 @@ export class KinesisEmulator {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
+  /** Where the public endpoint listens (tests: loopback, any port; the compose stack: 0.0.0.0:4567). */
+  constructor(private readonly listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }) {}
+
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -28,7 +31,7 @@ export class KinesisEmulator {
       this.server.listen(0, '127.0.0.1', () => resolve());
     });
     this.upstreamPort = (this.server.address() as AddressInfo).port;
-    await this.openProxy(0);
+    await this.openProxy(this.listen.port);
   }
 
   private async openProxy(port: number): Promise<void> {
@@ -43,7 +46,7 @@ export class KinesisEmulator {
     });
     await new Promise<void>((resolve, reject) => {
       proxy.once('error', reject);
-      proxy.listen(port, '127.0.0.1', () => resolve());
+      proxy.listen(port, this.listen.host, () => resolve());
     });
     this.proxy = proxy;
     this.port = (proxy.address() as AddressInfo).port;
