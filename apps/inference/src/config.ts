@@ -30,6 +30,17 @@ export const InferenceConfigSchema = z.object({
   /** Bearer token for /admin/*; without one the admin endpoints answer 403. */
   adminToken: z.string().min(16, 'INFERENCE_ADMIN_TOKEN must be at least 16 characters').optional(),
   historyMax: z.coerce.number().int().positive().default(10_000),
+  /** Other services' /health for the live page and /v1/status: "name=url,name=url". */
+  statusPeers: z.union([z.string(), z.record(z.string(), z.string().url())]).default({}).transform((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    const out: Record<string, string> = {};
+    for (const pair of v.split(',').filter(Boolean)) {
+      const [name, url] = pair.split('=');
+      if (!name || !url || !/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: `INFERENCE_STATUS_PEERS: "${pair}" is not name=http://…` });
+      else out[name] = url;
+    }
+    return out;
+  }),
   /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
   accuracyWindow: z.coerce.number().int().positive().default(1_800),
   port: z.coerce.number().int().min(0).max(65535).default(9092),
@@ -56,6 +67,7 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_ROLLBACK_AFTER_FAILURES: 'rollbackAfterFailures',
   INFERENCE_ADMIN_TOKEN: 'adminToken',
   INFERENCE_HISTORY_MAX: 'historyMax',
+  INFERENCE_STATUS_PEERS: 'statusPeers',
   INFERENCE_ACCURACY_WINDOW: 'accuracyWindow',
   INFERENCE_HOST: 'host',
   INFERENCE_PORT: 'port',

@@ -8,6 +8,7 @@ import websocket from '@fastify/websocket';
 import { ModelError } from '@hotpath/model';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { livePage } from './page.ts';
 import type { InferenceService } from './service.ts';
 
 const WS_MAX_BUFFERED_BYTES = 1 << 20;
@@ -100,6 +101,21 @@ export function inferenceRoutes(service: InferenceService) {
       if (q.symbol && !known(q.symbol, reply)) return reply;
       const list = q.symbol ? [q.symbol] : [...symbols];
       return reply.send({ windowSize: service.config.accuracyWindow, horizonS: service.config.horizonS, symbols: Object.fromEntries(list.map((s) => [s, service.accuracy(s)])) });
+    });
+
+    // the live page (static: one HTML file, no build step)
+    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(livePage()));
+
+    // every service's health in one answer (the page cannot reach the others across origins)
+    app.get('/v1/status', async (_req, reply) => {
+      const peers = await Promise.all(
+        Object.entries(service.config.statusPeers).map(async ([name, url]) => {
+          const ctl = AbortSignal.timeout(500);
+          const r = await fetch(url, { signal: ctl }).then(async (res) => ({ status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy', body: (await res.json().catch(() => null)) as unknown }), () => ({ status: 'down', body: null }));
+          return [name, r] as const;
+        }),
+      );
+      return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary() });
     });
 
     app.get('/health', async (_req, reply) => {

@@ -55,6 +55,8 @@ export class InferenceService {
   private readonly backups = new Set<NodeJS.Timeout>();
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
+  /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
+  private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
   private started = false;
 
   constructor(readonly config: InferenceConfig) {
@@ -143,6 +145,13 @@ export class InferenceService {
     return { status, replica: this.config.replica, model, redis, featurePipeline, lastTickAgeMs };
   }
 
+  /** The latency budget the live page shows: recent tick stages (ms, from this replica's own ticks). */
+  latencySummary(): { ticks: number; redisReadP50Ms: number | null; modelP50Ms: number | null; totalP50Ms: number | null; totalP99Ms: number | null } {
+    const pick = (xs: number[], q: number): number | null => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!);
+    const r = this.recentTicks;
+    return { ticks: r.length, redisReadP50Ms: pick(r.map((t) => t.redisMs), 0.5), modelP50Ms: pick(r.map((t) => t.modelMs), 0.5), totalP50Ms: pick(r.map((t) => t.totalMs), 0.5), totalP99Ms: pick(r.map((t) => t.totalMs), 0.99) };
+  }
+
   accuracy(symbol: string): { model: Figures; baseline: Figures } {
     return this.grader.figures(symbol);
   }
@@ -207,6 +216,8 @@ export class InferenceService {
     const totalMs = performance.now() - t0;
     this.metrics.totalLatency.observe({ symbol }, totalMs / 1000);
     this.count(prediction);
+    this.recentTicks.push({ redisMs, modelMs, totalMs });
+    if (this.recentTicks.length > 100) this.recentTicks.shift();
     return { ...this.outcome(symbol, backup ? 'predicted_backup' : 'predicted'), redisMs, modelMs, totalMs };
   }
 

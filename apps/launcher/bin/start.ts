@@ -1,0 +1,31 @@
+/**
+ * pnpm start — the whole stack on this machine: Redis, Kinesis (embedded),
+ * exchange-sim or live Binance (BINANCE_API_KEY / BINANCE_API_KEY_FILE),
+ * ingestor, aggregator, inference with the shipped model. Ctrl-C stops it all.
+ */
+import { fileURLToPath } from 'node:url';
+import { Launcher, launcherConfigFromEnv, RedisUnavailableError } from '../src/index.ts';
+
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+const parsed = launcherConfigFromEnv(process.env);
+if (!parsed.success) {
+  console.error(`invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  process.exit(2);
+}
+const launcher = new Launcher(parsed.data, fileURLToPath(new URL('../../..', import.meta.url)));
+let stopping = false;
+const shutdown = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await launcher.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+try {
+  await launcher.start();
+} catch (err) {
+  console.error(err instanceof RedisUnavailableError ? err.message : `could not start: ${(err as Error).message}`);
+  await launcher.stop();
+  process.exit(2);
+}

@@ -1,0 +1,98 @@
+/**
+ * One supervised service process: spawned with its own env, its log lines
+ * prefixed (pretty or JSON), restarted with exponential backoff when it dies
+ * unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ChildSpec {
+  name: string;
+  /** Node entry point, relative to the repository root. */
+  entry: string;
+  env: Record<string, string>;
+  /** Where /health answers (status line, readiness). */
+  healthUrl?: string;
+  colour: number;
+}
+
+const GUARD = new URL('./orphan-guard.ts', import.meta.url).href;
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+export class Child {
+  private proc: ChildProcess | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private startedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  onLine: (line: string) => void = (l) => process.stdout.write(`${l}\n`);
+  onRestart: (name: string, code: number | null, signal: string | null, delayMs: number) => void = () => undefined;
+
+  constructor(
+    readonly spec: ChildSpec,
+    private readonly root: string,
+    private readonly format: 'pretty' | 'json',
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.startedAt = Date.now();
+    const proc = spawn(process.execPath, ['--import', 'tsx', '--import', GUARD, this.spec.entry], {
+      cwd: this.root,
+      // own process group: Ctrl-C in the terminal reaches the launcher only, which stops children in order
+      detached: true,
+      env: { ...process.env, ...this.spec.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    for (const stream of [proc.stdout!, proc.stderr!]) createInterface({ input: stream }).on('line', (l) => this.onLine(this.render(l)));
+    proc.once('exit', (code, signal) => {
+      if (this.proc === proc) this.proc = undefined;
+      if (this.stopping) return;
+      // a child that ran a minute before dying starts its backoff afresh
+      if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
+      const delay = Math.min(30_000, 500 * 2 ** this.restarts);
+      this.restarts++;
+      this.onRestart(this.spec.name, code, signal, delay);
+      this.timer = setTimeout(() => this.start(), delay);
+    });
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const killer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(killer);
+  }
+
+  private render(line: string): string {
+    let o: Record<string, unknown> | undefined;
+    try {
+      const parsed = JSON.parse(line) as unknown;
+      if (parsed && typeof parsed === 'object') o = parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: printed as is
+    }
+    if (this.format === 'json') return JSON.stringify(o ? { svc: this.spec.name, ...o } : { svc: this.spec.name, msg: line });
+    const tag = `\x1b[${this.spec.colour}m${this.spec.name.padEnd(12)}\x1b[0m`;
+    if (!o) return `${tag} ${line}`;
+    const { level, msg, time: _t, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = o;
+    const lv = LEVELS[Number(level)] ?? String(level ?? '');
+    const lvText = lv === 'error' || lv === 'fatal' ? `\x1b[31m${lv}\x1b[0m` : lv === 'warn' ? `\x1b[33m${lv}\x1b[0m` : lv;
+    const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    return `${tag} ${lvText.padEnd(5)} ${String(msg ?? '')}${extra ? ` \x1b[2m${extra}\x1b[0m` : ''}`;
+  }
+}

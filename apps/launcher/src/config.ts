@@ -1,0 +1,48 @@
+/** The launcher's configuration (zod, from env): which Redis, which market source, which ports. */
+import { z } from 'zod';
+
+export const LauncherConfigSchema = z.object({
+  /** Used when reachable; otherwise a private redis-server is spawned. */
+  redisUrl: z.string().optional(),
+  symbols: z.string().default('BTCUSDT'),
+  kinesisStream: z.string().default('market-events'),
+  kinesisShards: z.coerce.number().int().min(1).max(16).default(2),
+  kinesisPort: z.coerce.number().int().min(0).max(65535).default(4567),
+  /** Live Binance instead of exchange-sim when a key (or key file) is given. */
+  binanceApiKey: z.string().min(1).optional(),
+  binanceApiKeyFile: z.string().min(1).optional(),
+  binanceStreamUrl: z.string().url().default('wss://stream-sbe.binance.com:9443'),
+  binanceRestUrl: z.string().url().default('https://api.binance.com'),
+  simPort: z.coerce.number().int().min(0).max(65535).default(9443),
+  ingestorPort: z.coerce.number().int().min(0).max(65535).default(9090),
+  aggregatorPort: z.coerce.number().int().min(0).max(65535).default(9091),
+  inferencePort: z.coerce.number().int().min(0).max(65535).default(9092),
+  /** `pretty` in a terminal, `json` otherwise (CI, log shippers). */
+  logFormat: z.enum(['pretty', 'json']).default(process.stdout.isTTY ? 'pretty' : 'json'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
+
+export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
+  REDIS_URL: 'redisUrl',
+  HOTPATH_SYMBOLS: 'symbols',
+  KINESIS_STREAM: 'kinesisStream',
+  KINESIS_SHARDS: 'kinesisShards',
+  KINESIS_EMULATOR_PORT: 'kinesisPort',
+  BINANCE_API_KEY: 'binanceApiKey',
+  BINANCE_API_KEY_FILE: 'binanceApiKeyFile',
+  BINANCE_STREAM_URL: 'binanceStreamUrl',
+  BINANCE_REST_URL: 'binanceRestUrl',
+  SIM_PORT: 'simPort',
+  INGESTOR_PORT: 'ingestorPort',
+  AGGREGATOR_PORT: 'aggregatorPort',
+  INFERENCE_PORT: 'inferencePort',
+  LAUNCHER_LOG_FORMAT: 'logFormat',
+  LOG_LEVEL: 'logLevel',
+};
+
+export function launcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof LauncherConfigSchema.safeParse> {
+  const raw: Record<string, unknown> = {};
+  for (const [k, key] of Object.entries(LAUNCHER_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
+  return LauncherConfigSchema.safeParse(raw);
+}

@@ -1,0 +1,3 @@
+export { Launcher, type Prediction } from './launcher.ts';
+export { LauncherConfigSchema, LAUNCHER_ENV, launcherConfigFromEnv, type LauncherConfig } from './config.ts';
+export { RedisUnavailableError } from './redis.ts';

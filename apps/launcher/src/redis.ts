@@ -1,0 +1,70 @@
+/** Which Redis the stack uses: REDIS_URL when it answers, else a private redis-server from PATH, else a clear error. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function answers(url: string, timeoutMs: number): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface RedisHandle {
+  url: string;
+  /** The spawned server, when we started one. */
+  proc?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function resolveRedis(configured: string | undefined): Promise<RedisHandle> {
+  if (configured && (await answers(configured, 1_000))) return { url: configured, stop: async () => undefined };
+  if (spawnSync('redis-server', ['--version']).error) {
+    throw new RedisUnavailableError(
+      `${configured ? `REDIS_URL=${configured} does not answer, and ` : ''}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
+    );
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore', detached: true });
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (!(await answers(url, 500))) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new RedisUnavailableError(`redis-server did not start on port ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    proc,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM'); // redis-server flushes its AOF on SIGTERM
+      await exited;
+    },
+  };
+}
