@@ -1,11 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+const ALL = ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'test/**/*.test.ts'];
+const E2E = ['apps/*/test/**/*.e2e.test.ts', 'test/**/*.e2e.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ALL, exclude: E2E, sequence: { groupOrder: 0 } } },
+      // whole-stack tests run after the rest, one file at a time: on 2 cores, a parallel neighbour would be
+      // measured as the stack's own latency (and page latency alerts that are not the stack's fault)
+      { extends: true, test: { name: 'e2e', include: E2E, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

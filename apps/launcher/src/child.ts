@@ -27,6 +27,7 @@ export class Child {
   private timer: NodeJS.Timeout | undefined;
   onLine: (line: string) => void = (l) => process.stdout.write(`${l}\n`);
   onRestart: (name: string, code: number | null, signal: string | null, delayMs: number) => void = () => undefined;
+  onStart: (name: string, pid: number) => void = () => undefined;
 
   constructor(
     readonly spec: ChildSpec,
@@ -53,6 +54,7 @@ export class Child {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    if (proc.pid !== undefined) this.onStart(this.spec.name, proc.pid);
     for (const stream of [proc.stdout!, proc.stderr!]) createInterface({ input: stream }).on('line', (l) => this.onLine(this.render(l)));
     proc.once('exit', (code, signal) => {
       if (this.proc === proc) this.proc = undefined;

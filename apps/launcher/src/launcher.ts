@@ -53,7 +53,7 @@ export class Launcher {
     const c = this.config;
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
     this.redis = await resolveRedis(c.redisUrl);
-    this.note(`redis ${this.redis.url}${this.redis.proc ? ' (spawned)' : ''}`);
+    this.note(`redis ${this.redis.url}${this.redis.proc ? ` (spawned, pid ${this.redis.proc.pid})` : ''}`);
     this.kinesis = await this.startKinesis();
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);
     const kinesisEnv = { KINESIS_ENDPOINT: this.kinesis.endpoint, KINESIS_STREAM: c.kinesisStream };
@@ -73,6 +73,7 @@ export class Launcher {
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);
       child.onLine = this.print;
+      child.onStart = (name, pid) => this.note(`${name} started (pid ${pid})`);
       child.onRestart = (name, code, signal, delay) => this.note(`${name} exited (${signal ?? `code ${code}`}); restarting in ${(delay / 1000).toFixed(1)} s`);
       this.children.push(child);
       child.start();

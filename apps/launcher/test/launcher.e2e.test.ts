@@ -1,0 +1,134 @@
+/**
+ * `pnpm start`'s launcher as a newcomer runs it (a real process tree on
+ * loopback: redis-server, kinesalite, exchange-sim, ingestor, aggregator,
+ * inference): the first prediction within 60 s, then one every 2 s; the live
+ * page in headless Chromium (Debian's, via playwright-core) with predictions,
+ * chart and health drawn, screenshot kept in .reports/; every child killed in
+ * turn is restarted and predictions resume; Ctrl-C leaves no process behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/redis.ts';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+interface Line { svc: string; msg?: string }
+const lines: Line[] = [];
+let launcher: ChildProcess;
+let inferencePort = 0;
+let spawnedAt = 0;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const pids = (): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (const l of lines) {
+    const s = /^(\S+) started \(pid (\d+)\)$/.exec(l.msg ?? '') ?? /^redis \S+ \(spawned, pid (\d+)\)$/.exec(l.msg ?? '');
+    if (s && s.length === 3) m.set(s[1]!, Number(s[2]));
+    else if (s) m.set('redis-server', Number(s[1]));
+  }
+  return m;
+};
+async function history(sinceMs: number): Promise<{ tickMs: number; fallback: boolean }[]> {
+  const r = await fetch(`http://127.0.0.1:${inferencePort}/v1/predictions?symbol=BTCUSDT&since=${sinceMs}&limit=1000`);
+  return r.ok ? ((await r.json()) as { predictions: { tickMs: number; fallback: boolean }[] }).predictions : [];
+}
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(250);
+  }
+}
+
+beforeAll(async () => {
+  const ports = { SIM_PORT: await freePort(), INGESTOR_PORT: await freePort(), AGGREGATOR_PORT: await freePort(), INFERENCE_PORT: await freePort(), KINESIS_EMULATOR_PORT: await freePort() };
+  inferencePort = ports.INFERENCE_PORT;
+  spawnedAt = Date.now();
+  const env: Record<string, string | undefined> = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), LAUNCHER_LOG_FORMAT: 'json', LOG_LEVEL: 'warn' };
+  delete env['REDIS_URL'];
+  launcher = spawn(process.execPath, ['--import', 'tsx', 'apps/launcher/bin/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: launcher.stdout! }).on('line', (l) => {
+    try {
+      lines.push(JSON.parse(l) as Line);
+    } catch {
+      lines.push({ svc: 'raw', msg: l });
+    }
+  });
+  launcher.stderr!.on('data', (d: Buffer) => lines.push({ svc: 'stderr', msg: d.toString() }));
+});
+
+afterAll(async () => {
+  if (launcher.exitCode === null) launcher.kill('SIGKILL');
+  for (const pid of pids().values()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
+
+describe('pnpm start (launcher)', () => {
+  it('the first prediction arrives within 60 s, then one every 2 s', async () => {
+    const first = await until('the first prediction', 60_000, async () => ((await history(0)).length > 0 ? Date.now() : undefined));
+    const seconds = (first - spawnedAt) / 1000;
+    expect(seconds).toBeLessThan(60);
+    expect(lines.some((l) => l.svc === 'launcher' && /^first prediction after [\d.]+ s/.test(l.msg ?? ''))).toBe(true);
+    await sleep(6_500);
+    const ticks = (await history(0)).map((p) => p.tickMs);
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBe(2_000);
+  }, 90_000);
+
+  it('the live page shows predictions, the chart and every service healthy (screenshot in .reports/)', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 1100 } }); // phone width
+      await page.goto(`http://127.0.0.1:${inferencePort}/`);
+      // (browser-side expressions as strings: this file is compiled without the DOM library)
+      await page.waitForFunction("document.querySelectorAll('circle.prediction').length >= 3", undefined, { timeout: 30_000 });
+      await page.waitForFunction("document.querySelector('#conn').textContent === 'live'", undefined, { timeout: 10_000 });
+      await page.waitForFunction("document.querySelector('#health').textContent.includes('aggregator')", undefined, { timeout: 10_000 });
+      const mid = Number(await page.textContent('#mid'));
+      expect(mid).toBeGreaterThan(1000); // a real price from the simulator, not a placeholder
+      const health = await page.textContent('#health');
+      for (const svc of ['exchange-sim', 'ingestor', 'aggregator', 'inference']) expect(health).toContain(svc);
+      expect(await page.locator('#health .bad').count()).toBe(0);
+      expect(await page.locator('#chart polyline').count()).toBe(1);
+      mkdirSync(`${root}/.reports`, { recursive: true });
+      await page.screenshot({ path: `${root}/.reports/live-page.png`, fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('any one child killed is restarted and predictions resume', async () => {
+    for (const name of ['inference', 'aggregator', 'ingestor', 'exchange-sim']) {
+      const before = pids().get(name)!;
+      expect(alive(before)).toBe(true);
+      process.kill(before, 'SIGKILL');
+      const killedAt = Date.now();
+      await until(`${name} restarted`, 20_000, async () => (pids().get(name) !== before ? true : undefined));
+      // resumed: model predictions (live features) for ticks after the kill
+      await until(`predictions after killing ${name}`, 45_000, async () => ((await history(killedAt)).filter((p) => !p.fallback).length >= 2 ? true : undefined));
+    }
+  }, 300_000);
+
+  it('Ctrl-C stops everything, in order, and leaves no process behind', async () => {
+    const all = [...pids().values()];
+    expect(all.length).toBeGreaterThanOrEqual(5); // redis-server and the four services (last pid of each)
+    const exited = new Promise<number | null>((r) => launcher.once('exit', (code) => r(code)));
+    launcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await sleep(500);
+    expect(all.filter(alive)).toEqual([]);
+    expect(lines.some((l) => l.svc === 'launcher' && l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+});
