@@ -138,3 +138,10 @@ describe('deploy/docker-compose.yml', () => {
     expect(docker).toMatch(/pnpm install --offline --frozen-lockfile/);
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('is what the config schemas generate (pnpm docs:config)', async () => {
+    const { configReference } = await import('../scripts/config-reference.ts');
+    expect(readFileSync(root('docs/configuration.md'), 'utf8')).toBe(configReference());
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * pnpm docs:config [--check] — docs/configuration.md from the apps' env maps
+ * and zod schemas (names, defaults), so the reference cannot drift from the code.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ZodTypeAny } from 'zod';
+import { AGGREGATOR_ENV, AggregatorConfigSchema } from 'aggregator';
+import { SIM_ENV, SimConfigSchema } from 'exchange-sim';
+import { INFERENCE_ENV, InferenceConfigSchema } from 'inference';
+import { INGESTOR_ENV, IngestorConfigSchema } from 'ingestor';
+import { LAUNCHER_ENV, LauncherConfigSchema } from 'launcher';
+
+/** The object schema under refinements/effects, and a field's default (run, so computed defaults show as such). */
+function shapeOf(schema: ZodTypeAny): Record<string, ZodTypeAny> {
+  let s: ZodTypeAny = schema;
+  while (!('shape' in s._def || typeof (s as unknown as { shape?: unknown }).shape === 'object')) s = (s._def as { schema: ZodTypeAny }).schema;
+  return (s as unknown as { shape: Record<string, ZodTypeAny> }).shape;
+}
+function defaultOf(field: ZodTypeAny | undefined, name: string): string {
+  let f = field;
+  while (f) {
+    const def = f._def as { typeName?: string; defaultValue?: () => unknown; innerType?: ZodTypeAny; schema?: ZodTypeAny; in?: ZodTypeAny };
+    if (def.typeName === 'ZodDefault') {
+      if (name === 'owner' || name === 'replica') return 'generated per process';
+      if (name === 'logFormat') return 'pretty in a terminal, json otherwise';
+      const v = def.defaultValue!();
+      return Array.isArray(v) ? v.join(',') || '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+    if (def.typeName === 'ZodOptional') return '(unset)';
+    f = def.innerType ?? def.schema ?? def.in;
+  }
+  return '(required)';
+}
+
+const APPS: [string, string, Record<string, string>, ZodTypeAny][] = [
+  ['launcher (`pnpm start`)', 'apps/launcher/src/config.ts', LAUNCHER_ENV, LauncherConfigSchema],
+  ['exchange-sim', 'apps/exchange-sim/src/config.ts', SIM_ENV, SimConfigSchema],
+  ['ingestor', 'apps/ingestor/src/config.ts', INGESTOR_ENV, IngestorConfigSchema],
+  ['aggregator', 'apps/aggregator/src/config.ts', AGGREGATOR_ENV, AggregatorConfigSchema],
+  ['inference', 'apps/inference/src/config.ts', INFERENCE_ENV, InferenceConfigSchema],
+];
+
+export function configReference(): string {
+  const out = ['# Configuration reference', '', 'Generated from the config schemas by `pnpm docs:config` (a test fails when it is stale). Every service validates its configuration at start and exits with code 2 naming the bad setting.', ''];
+  for (const [title, file, env, schema] of APPS) {
+    const shape = shapeOf(schema);
+    out.push(`## ${title}`, '', `Schema: \`${file}\``, '', '| variable | setting | default |', '|---|---|---|');
+    for (const [name, key] of Object.entries(env)) out.push(`| \`${name}\` | ${key} | ${defaultOf(shape[key], key)} |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const path = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+  const text = configReference();
+  if (process.argv.includes('--check')) {
+    if (readFileSync(path, 'utf8') !== text) {
+      console.error('docs/configuration.md is stale: run pnpm docs:config');
+      process.exit(1);
+    }
+  } else writeFileSync(path, text);
+}
