@@ -62,6 +62,10 @@ const EXECUTIVE: Panel[] = [
   { type: 'stat', title: 'Fallback share (5 m)', unit: 'percentunit', threshold: T.fallbackRatio, targets: [{ expr: 'inference:fallback:ratio_rate5m' }] },
 ];
 
+const PIPELINE: Panel[] = [
+  { type: 'timeseries', title: 'Stage latency p99: exchange → ingestor → Kinesis → aggregator → Redis → prediction', unit: 's', targets: [{ expr: 'stage:pipeline_stage_latency_seconds:p99_2m', legendFormat: '{{stage}}' }], description: 'pipeline_stage_latency_seconds by hop; exchange_to_prediction is the whole way (includes the wait for the next 2 s tick)' },
+];
+
 const INFERENCE: Panel[] = [
   { type: 'timeseries', title: 'Tick latency p50 / p99', unit: 's', threshold: T.inferenceP99Seconds, targets: [{ expr: 'inference:total_latency_seconds:p99_2m', legendFormat: 'p99' }, { expr: 'inference:total_latency_seconds:p50_2m', legendFormat: 'p50' }] },
   { type: 'timeseries', title: 'Redis read p95', unit: 's', threshold: T.redisReadP95Seconds, targets: [{ expr: 'inference:redis_read_seconds:p95_1m' }] },
@@ -105,7 +109,7 @@ export function dashboards(): Map<string, object> {
   nextId = 1;
   const executive = dashboard('hotpath-executive', 'Hotpath — executive overview', '30s', grid(EXECUTIVE, 0));
   nextId = 1;
-  const sections: [string, Panel[]][] = [['Inference', INFERENCE], ['Aggregator', AGGREGATOR], ['Ingestor', INGESTOR], ['Infrastructure', INFRA]];
+  const sections: [string, Panel[]][] = [['Pipeline', PIPELINE], ['Inference', INFERENCE], ['Aggregator', AGGREGATOR], ['Ingestor', INGESTOR], ['Infrastructure', INFRA]];
   const panels: object[] = [];
   let y = 0;
   for (const [title, list] of sections) {
@@ -119,5 +123,5 @@ export function dashboards(): Map<string, object> {
 
 /** Every PromQL expression on the dashboards (for the tests). */
 export function dashboardQueries(): string[] {
-  return [EXECUTIVE, INFERENCE, AGGREGATOR, INGESTOR, INFRA].flat().flatMap((p) => p.targets.map((t) => t.expr));
+  return [EXECUTIVE, PIPELINE, INFERENCE, AGGREGATOR, INGESTOR, INFRA].flat().flatMap((p) => p.targets.map((t) => t.expr));
 }

@@ -34,6 +34,7 @@ export const RECORDING: RecordingRule[] = [
     record: `inference:latency_over_100ms:ratio_rate${w}`,
     expr: `1 - sum(rate(inference_total_latency_seconds_bucket{le="0.1"}[${w}])) / sum(rate(inference_total_latency_seconds_count[${w}]))`,
   })),
+  { record: 'stage:pipeline_stage_latency_seconds:p99_2m', expr: 'histogram_quantile(0.99, sum by (le, stage) (rate(pipeline_stage_latency_seconds_bucket[2m])))' },
   { record: 'aggregator:redis_operation_seconds:p95_2m', expr: q(0.95, 'aggregator_redis_operation_duration_seconds', '2m') },
   { record: 'aggregator:feature_computation_seconds:p95_2m', expr: q(0.95, 'aggregator_feature_computation_duration_seconds', '2m') },
   { record: 'aggregator:reanchor_seconds:p95_10m', expr: q(0.95, 'aggregator_reanchor_duration_seconds', '10m') },

@@ -346,6 +346,9 @@ export class Aggregator {
 
   private async handle(owned: OwnedShard, records: ConsumedRecord[]): Promise<void> {
     const t0 = performance.now();
+    // per batch (its newest record), not per record: the stage metric must not cost the hot loop
+    const newestArrival = records[records.length - 1]?.arrivalMs ?? 0;
+    if (newestArrival > 0) this.m.stages.observe({ stage: 'kinesis_to_aggregator' }, Math.max(0, Date.now() - newestArrival) / 1000);
     const stream = this.config.kinesisStream;
     const touched = new Set<SymbolProcessor>();
     for (const r of records) {
@@ -393,6 +396,7 @@ export class Aggregator {
       this.m.lag.set(this.lagSeconds);
     }
     this.m.applyToRedis.observe((performance.now() - t0) / 1000);
+    this.m.stages.observe({ stage: 'aggregator_to_redis' }, (performance.now() - t0) / 1000);
   }
 
   private fenced(owned: OwnedShard, err: unknown, operation = 'set_status', keyType = 'vector'): void {

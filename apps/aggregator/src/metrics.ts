@@ -1,5 +1,5 @@
 /** The aggregator's metrics: the monitoring spec's names and base units, plus lease and latency gauges. */
-import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+import { Counter, Gauge, Histogram, createStageLatency, type Registry } from '@hotpath/telemetry';
 
 export interface AggregatorMetrics {
   records: Counter<'stream' | 'status'>;
@@ -12,6 +12,7 @@ export interface AggregatorMetrics {
   lag: Gauge;
   leasesHeld: Gauge;
   applyToRedis: Histogram<never>;
+  stages: Histogram<'stage'>;
 }
 
 export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
@@ -27,6 +28,7 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
     reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
+    stages: createStageLatency(registry),
     applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
   };
 }

@@ -1,5 +1,5 @@
 /** Inference metrics: the monitoring spec's names and buckets (inference and business sections), plus schedule and model-lifecycle counters. */
-import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+import { Counter, Gauge, Histogram, createStageLatency, type Registry } from '@hotpath/telemetry';
 
 export type InferenceMetrics = ReturnType<typeof createInferenceMetrics>;
 
@@ -30,6 +30,7 @@ export function createInferenceMetrics(registry: Registry) {
     accuracyGauge: new Gauge({ name: 'inference_rolling_accuracy', help: 'Rolling figures now, by predictor and figure (directional_accuracy, mae_usd, correlation, calibration, n)', labelNames: ['symbol', 'predictor', 'figure'], registers }),
     predictedPrice: new Gauge({ name: 'inference_predicted_price', help: 'Price predicted by the latest prediction for its target time (dashboards compare it, 10 s later, with inference_mid_price)', labelNames: ['symbol'], registers }),
     midPrice: new Gauge({ name: 'inference_mid_price', help: 'Mid of the feature vector read at the latest tick', labelNames: ['symbol'], registers }),
+    stages: createStageLatency(registry),
     wsClients: new Gauge({ name: 'inference_ws_clients', help: 'WebSocket subscribers', registers }),
   };
 }

@@ -215,6 +215,9 @@ export class InferenceService {
     if (!written) return this.outcome(symbol, 'refused');
     const totalMs = performance.now() - t0;
     this.metrics.totalLatency.observe({ symbol }, totalMs / 1000);
+    const servedMs = Date.now();
+    this.metrics.stages.observe({ stage: 'redis_to_prediction' }, Math.max(0, servedMs - vector.writtenAtUs / 1000) / 1000);
+    this.metrics.stages.observe({ stage: 'exchange_to_prediction' }, Math.max(0, servedMs - vector.eventTimeUs / 1000) / 1000);
     this.count(prediction);
     this.recentTicks.push({ redisMs, modelMs, totalMs });
     if (this.recentTicks.length > 100) this.recentTicks.shift();

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { KinesisProducer, createKinesisClient, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
-import { Counter, Histogram, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { Counter, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { Publisher } from './publisher.ts';
@@ -34,7 +34,10 @@ export class Ingestor {
   private readonly connectionEventEncoder = new hotpath.ConnectionEventEncoder();
   private readonly scratch = Buffer.alloc(4096);
   /** Called with receive → Kinesis-acknowledged latency (ms) of every stream frame (benches). */
+  /** Called with each stream frame's put → Kinesis ack latency (default: the pipeline stage metric; benches replace it). */
   onFrameAck: ((ms: number) => void) | undefined;
+  private readonly stages: Histogram<'stage'>;
+  private readonly observeReceive: (seconds: number) => void;
 
   constructor(
     readonly config: IngestorConfig,
@@ -51,6 +54,11 @@ export class Ingestor {
     this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
     this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
+    this.stages = createStageLatency(this.registry);
+    const toKinesis = this.stages.labels({ stage: 'ingestor_to_kinesis' });
+    const toIngestor = this.stages.labels({ stage: 'exchange_to_ingestor' });
+    this.observeReceive = (seconds) => toIngestor.observe(seconds);
+    this.onFrameAck = (ms) => toKinesis.observe(ms / 1000);
     this.decodeTime = new Histogram({ name: 'ingestor_sbe_decode_duration_seconds', help: 'SBE frame validation + header decode', buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002], registers: [this.registry] });
     const streams = config.symbols.flatMap((s) => ['trade', 'bestBidAsk', 'depth'].map((k) => `${s.toLowerCase()}@${k}`));
     this.connection = new ExchangeConnection(
@@ -128,8 +136,24 @@ export class Ingestor {
     const type = MESSAGE_TYPES[this.decoder.templateId] ?? 'other';
     this.messages.inc({ message_type: type });
     const symbol = this.symbolOf();
+    const eventTimeUs = this.eventTimeOf();
+    // (a clock behind the exchange's would read negative: counted as 0)
+    if (eventTimeUs > 0) this.observeReceive(Math.max(0, receiveTimeUs - eventTimeUs) / 1e6);
     if (!this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs)) return;
     this.publisher.publish(hotpath.EnvelopeKind.StreamFrame, symbol, epoch, receiveTimeUs, data, this.onFrameAck);
+  }
+
+  private eventTimeOf(): number {
+    switch (this.decoder.templateId) {
+      case 10000:
+        return this.decoder.tradesStreamEvent.eventTime;
+      case 10001:
+        return this.decoder.bestBidAskStreamEvent.eventTime;
+      case 10002:
+        return this.decoder.depthSnapshotStreamEvent.eventTime;
+      default:
+        return this.decoder.depthDiffStreamEvent.eventTime;
+    }
   }
 
   private symbolOf(): string {
