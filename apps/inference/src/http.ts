@@ -9,6 +9,7 @@ import { ModelError } from '@hotpath/model';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { livePage } from './page.ts';
+import { parseStageBuckets, stageFigures } from './stages.ts';
 import type { InferenceService } from './service.ts';
 
 const WS_MAX_BUFFERED_BYTES = 1 << 20;
@@ -115,7 +116,14 @@ export function inferenceRoutes(service: InferenceService) {
           return [name, r] as const;
         }),
       );
-      return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary() });
+      // the stage budget: this service's histogram and each peer's, merged
+      const buckets = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
+      await Promise.all(
+        Object.values(service.config.statusPeers).map((url) =>
+          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets), () => undefined),
+        ),
+      );
+      return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary(), stages: stageFigures(buckets) });
     });
 
     app.get('/health', async (_req, reply) => {

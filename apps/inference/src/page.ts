@@ -87,14 +87,13 @@ async function status() {
   rows.push('<tr><td>inference</td><td class="' + cls(s.inference.status) + '">' + s.inference.status + '</td></tr>');
   rows.push('<tr><td class="dim">model</td><td class="dim">' + (s.inference.model.version || 'none') + '</td></tr>');
   document.getElementById('health').innerHTML = rows.join('');
-  const last = [...byTick.values()].sort((a, b) => b.tickMs - a.tickMs)[0];
   const l = s.latency;
-  document.getElementById('lat').innerHTML =
-    '<tr><td>exchange event → features read</td><td>' + (last ? fmt(last.featureAgeMs, 0) + ' ms' : '—') + '</td></tr>' +
-    '<tr><td>Redis read (p50)</td><td>' + fmt(l.redisReadP50Ms, 2) + ' ms</td></tr>' +
-    '<tr><td>checks + model (p50)</td><td>' + fmt(l.modelP50Ms, 2) + ' ms</td></tr>' +
+  const names = { exchange_to_ingestor: 'exchange → ingestor', ingestor_to_kinesis: 'ingestor → Kinesis ack', kinesis_to_aggregator: 'Kinesis → aggregator', aggregator_to_redis: 'aggregator → Redis', redis_to_prediction: 'Redis → prediction (incl. wait for the tick)', exchange_to_prediction: 'whole way' };
+  const stageRows = (s.stages || []).map((st) => '<tr class="stage"><td' + (st.stage === 'exchange_to_prediction' ? ' class="dim"' : '') + '>' + (names[st.stage] || st.stage) + '</td><td>' + fmt(st.p50Ms, 1) + ' / ' + fmt(st.p99Ms, 1) + ' ms</td></tr>');
+  document.getElementById('lat').innerHTML = '<tr class="dim"><td>stage (p50 / p99)</td><td></td></tr>' + stageRows.join('') +
+    '<tr><td>tick: Redis read / model (p50)</td><td>' + fmt(l.redisReadP50Ms, 2) + ' / ' + fmt(l.modelP50Ms, 2) + ' ms</td></tr>' +
     '<tr><td>tick total p50 / p99</td><td>' + fmt(l.totalP50Ms, 2) + ' / ' + fmt(l.totalP99Ms, 2) + ' ms</td></tr>' +
-    '<tr><td class="dim">budget</td><td class="dim">100 ms</td></tr>';
+    '<tr><td class="dim">prediction budget</td><td class="dim">100 ms</td></tr>';
 }
 history().then(connect);
 accuracy(); status();

@@ -4,6 +4,7 @@ import { VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { Grader, type Figures } from '../src/grading.ts';
 import { buildPrediction, vetVector, type Prediction } from '../src/prediction.ts';
 import { TickScheduler } from '../src/schedule.ts';
+import { parseStageBuckets, stageFigures } from '../src/stages.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -130,5 +131,18 @@ describe('Grader', () => {
     const g = new Grader(2_000, 100, () => undefined, () => ungradable++);
     for (let k = 0; k < 1000; k++) g.add(pred(k * 2_000, 100, 1, 0.6));
     expect(ungradable).toBeGreaterThan(900);
+  });
+});
+
+describe('stage budget', () => {
+  it('merges stage histograms from several expositions and interpolates quantiles inside buckets', () => {
+    const a = 'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor",service="ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor",service="ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor",service="ingestor"} 100\n';
+    const b = 'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor"} 100\nother_metric_bucket{le="1"} 5\n';
+    const f = stageFigures(parseStageBuckets(b, parseStageBuckets(a)));
+    const s = f.find((x) => x.stage === 'exchange_to_ingestor')!;
+    expect(s.count).toBe(200);
+    expect(s.p50Ms).toBeCloseTo(5.5, 6); // halfway through (1 ms, 10 ms]
+    expect(s.p99Ms).toBeCloseTo(9.91, 6);
+    expect(f.find((x) => x.stage === 'kinesis_to_aggregator')).toMatchObject({ count: 0, p50Ms: null });
   });
 });

@@ -96,6 +96,8 @@ describe('pnpm start (launcher)', () => {
       await page.waitForFunction("document.querySelectorAll('circle.prediction').length >= 3", undefined, { timeout: 30_000 });
       await page.waitForFunction("document.querySelector('#conn').textContent === 'live'", undefined, { timeout: 10_000 });
       await page.waitForFunction("document.querySelector('#health').textContent.includes('aggregator')", undefined, { timeout: 10_000 });
+      // the stage budget, merged from every service's pipeline_stage_latency_seconds
+      await page.waitForFunction("[...document.querySelectorAll('#lat tr.stage')].filter((r) => /[0-9]/.test(r.lastChild.textContent)).length >= 5", undefined, { timeout: 15_000 });
       const mid = Number(await page.textContent('#mid'));
       expect(mid).toBeGreaterThan(1000); // a real price from the simulator, not a placeholder
       const health = await page.textContent('#health');
