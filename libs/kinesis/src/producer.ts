@@ -24,6 +24,9 @@ import {
 import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
 import { KplAggregator, MAX_RECORD_BYTES } from './kpl.ts';
 
+/** Kinesis takes 1 MiB per record (data + partition key); 1 KiB is left for the KPL aggregate's own framing. */
+const MAX_USER_RECORD_BYTES = MAX_RECORD_BYTES - 1024;
+
 export interface ProducerConfig {
   streamName: string;
   /** Bytes buffered across all shards before `put` refuses records. */
@@ -79,7 +82,7 @@ export interface ProducerMetrics {
 function createMetrics(registry: Registry | undefined, prefix: string): ProducerMetrics {
   const registers = registry === undefined ? [] : [registry];
   return {
-    userRecords: new Counter({ name: `${prefix}_user_records_total`, help: 'User records by outcome (acked, rejected_overflow)', labelNames: ['result'], registers }),
+    userRecords: new Counter({ name: `${prefix}_user_records_total`, help: 'User records by outcome (acked, rejected_overflow, rejected_too_large)', labelNames: ['result'], registers }),
     requests: new Counter({ name: `${prefix}_requests_total`, help: 'PutRecord requests by outcome', labelNames: ['result'], registers }),
     retries: new Counter({ name: `${prefix}_retries_total`, help: 'Retried requests by reason', labelNames: ['reason'], registers }),
     bufferedBytes: new Gauge({ name: `${prefix}_buffered_bytes`, help: 'Bytes waiting to be acknowledged', registers }),
@@ -150,9 +153,17 @@ export class KinesisProducer {
     return s;
   }
 
-  /** Queues a record; false when the buffer is full (the record is not taken). */
+  /**
+   * Queues a record; false when it is not taken: the buffer is full, or the
+   * record could never fit a Kinesis record (1 MiB with its key and the
+   * aggregation framing) — refused here rather than retried forever.
+   */
   put(partitionKey: string, data: Uint8Array, onAck?: (latencyMs: number) => void): boolean {
     if (this.stopped) throw new Error('producer stopped');
+    if (data.length + Buffer.byteLength(partitionKey) > MAX_USER_RECORD_BYTES) {
+      this.metrics.userRecords.inc({ result: 'rejected_too_large' });
+      return false;
+    }
     if (this.bufferedBytes + data.length > this.config.maxBufferedBytes) {
       this.metrics.userRecords.inc({ result: 'rejected_overflow' });
       return false;

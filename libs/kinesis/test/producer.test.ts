@@ -118,4 +118,18 @@ describe('KinesisProducer', () => {
     await producer.flush();
     expect(producer.buffered.bytes).toBe(0);
   });
+
+  it('refuses a record Kinesis could never take (over 1 MiB) at once, counted, and keeps going', async () => {
+    await emu.createStream('oversize', 1);
+    const registry = new Registry();
+    const producer = new KinesisProducer(emu.client(), { streamName: 'oversize', metricPrefix: 'oversize' }, registry);
+    await producer.start();
+    expect(producer.put('BTCUSDT', Buffer.alloc(1024 * 1024 + 1))).toBe(false);
+    expect(producer.put('BTCUSDT', payload('BTCUSDT', 0))).toBe(true);
+    await producer.flush();
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'oversize_user_records_total')!;
+    expect(m.values.find((v) => v.labels['result'] === 'rejected_too_large')?.value).toBe(1);
+    const records = await readStream(emu.client(), 'oversize');
+    expect(records.map((r) => Buffer.from(r.data).readUInt32LE(8))).toEqual([0]);
+  });
 });
