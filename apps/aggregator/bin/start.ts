@@ -1,9 +1,10 @@
 /** aggregator: AGGREGATOR_* / KINESIS_* / REDIS_URL env; SIGINT/SIGTERM commit and hand leases back. */
 import { Aggregator, aggregatorConfigFromEnv } from '../src/index.ts';
+import { describeIssues } from '@hotpath/config';
 
 const parsed = aggregatorConfigFromEnv(process.env);
 if (!parsed.success) {
-  console.error(`invalid aggregator configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  console.error(`invalid aggregator configuration:\n  ${describeIssues(parsed.error)}`);
   process.exit(2);
 }
 const aggregator = new Aggregator(parsed.data);

@@ -1,6 +1,7 @@
 /** The aggregator's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { envSettings } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
@@ -43,7 +44,5 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
 };
 
 export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof AggregatorConfigSchema.safeParse> {
-  const raw: Record<string, unknown> = { symbols: 'BTCUSDT' };
-  for (const [k, key] of Object.entries(AGGREGATOR_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
-  return AggregatorConfigSchema.safeParse(raw);
+  return AggregatorConfigSchema.safeParse({ symbols: 'BTCUSDT', ...envSettings(AGGREGATOR_ENV, env) });
 }

@@ -1,6 +1,7 @@
 /** Typed, validated configuration of the simulator: from env (SIM_*) and CLI flags. */
 import { z } from 'zod';
 import { FaultSchema } from './faults/faults.ts';
+import { envSettings } from '@hotpath/config';
 
 /** A fault armed from config: `atSeconds` of simulated time after start (0 = at once). */
 export const ScheduledFaultSchema = z.object({ atSeconds: z.number().nonnegative().default(0), fault: FaultSchema });
@@ -72,7 +73,5 @@ export const SIM_ENV: Record<string, keyof SimConfig> = {
 
 /** Reads SIM_* environment variables (SIM_PORT, SIM_SEED, SIM_API_KEYS, ...) over defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof SimConfig, unknown>> = {}): SimConfig {
-  const fromEnv: Record<string, unknown> = {};
-  for (const [k, key] of Object.entries(SIM_ENV)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
-  return SimConfigSchema.parse({ ...fromEnv, ...overrides });
+  return SimConfigSchema.parse({ ...envSettings(SIM_ENV, env), ...overrides });
 }

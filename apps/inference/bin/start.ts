@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inferenceConfigFromEnv, InferenceServer } from '../src/index.ts';
+import { describeIssues } from '@hotpath/config';
 
 // the trained model shipped in the repo (pnpm train rebuilds it); the built-in example serves only without it
 const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/btcusdt-10s/model.onnx', import.meta.url));
@@ -9,7 +10,7 @@ const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/btcusdt-10s/model.o
 const parsed = inferenceConfigFromEnv(process.env, existsSync(SHIPPED_MODEL) ? { modelPath: SHIPPED_MODEL } : {});
 if (!parsed.success) {
   // the token's value is never printed, only which setting is wrong
-  console.error(`invalid inference configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  console.error(`invalid inference configuration:\n  ${describeIssues(parsed.error)}`);
   process.exit(2);
 }
 const server = new InferenceServer(parsed.data);

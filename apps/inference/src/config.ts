@@ -1,6 +1,7 @@
 /** The inference service's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { envSettings } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
@@ -75,7 +76,5 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
 };
 
 export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): ReturnType<typeof InferenceConfigSchema.safeParse> {
-  const raw: Record<string, unknown> = { ...defaults };
-  for (const [k, key] of Object.entries(INFERENCE_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
-  return InferenceConfigSchema.safeParse(raw);
+  return InferenceConfigSchema.safeParse({ ...defaults, ...envSettings(INFERENCE_ENV, env) });
 }

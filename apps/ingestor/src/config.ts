@@ -1,6 +1,7 @@
 /** Typed ingestor configuration from INGESTOR_* / KINESIS_* env, validated at start with a message per bad value. */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeIssues, envSettings, variablesOf } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 
@@ -64,14 +65,8 @@ export class ConfigError extends Error {
 
 /** Parses env + overrides; every invalid value is listed by its variable name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof IngestorConfig, unknown>> = {}): IngestorConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [k, key] of Object.entries(INGESTOR_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
-  const parsed = IngestorConfigSchema.safeParse({ ...raw, ...overrides });
-  if (!parsed.success) {
-    const byKey = Object.fromEntries(Object.entries(INGESTOR_ENV).map(([k, v]) => [v, k]));
-    const lines = parsed.error.issues.map((i) => `${byKey[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid ingestor configuration:\n  ${lines.join('\n  ')}`);
-  }
+  const parsed = IngestorConfigSchema.safeParse({ ...envSettings(INGESTOR_ENV, env), ...overrides });
+  if (!parsed.success) throw new ConfigError(`invalid ingestor configuration:\n  ${describeIssues(parsed.error, variablesOf(INGESTOR_ENV))}`);
   return parsed.data;
 }
 

@@ -5,11 +5,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Launcher, launcherConfigFromEnv, RedisUnavailableError } from '../src/index.ts';
+import { describeIssues } from '@hotpath/config';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const parsed = launcherConfigFromEnv(process.env);
 if (!parsed.success) {
-  console.error(`invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  console.error(`invalid configuration:\n  ${describeIssues(parsed.error)}`);
   process.exit(2);
 }
 const launcher = new Launcher(parsed.data, fileURLToPath(new URL('../../..', import.meta.url)));

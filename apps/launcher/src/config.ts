@@ -1,5 +1,6 @@
 /** The launcher's configuration (zod, from env): which Redis, which market source, which ports. */
 import { z } from 'zod';
+import { envSettings } from '@hotpath/config';
 
 export const LauncherConfigSchema = z.object({
   /** Used when reachable; otherwise a private redis-server is spawned. */
@@ -42,7 +43,5 @@ export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
 };
 
 export function launcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof LauncherConfigSchema.safeParse> {
-  const raw: Record<string, unknown> = {};
-  for (const [k, key] of Object.entries(LAUNCHER_ENV)) if (env[k] !== undefined && env[k] !== '') raw[key] = env[k];
-  return LauncherConfigSchema.safeParse(raw);
+  return LauncherConfigSchema.safeParse(envSettings(LAUNCHER_ENV, env));
 }

@@ -10,6 +10,7 @@ import { spotBtcusdtRecordings } from '@hotpath/recordings';
 import { z } from 'zod';
 import { runPipeline } from '../src/pipeline.ts';
 import { archiveSource, captureSource, recordingSource, simSource } from '../src/sources.ts';
+import { describeIssues } from '@hotpath/config';
 
 // (`pnpm train -- --x` passes the `--` through)
 const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
@@ -39,7 +40,7 @@ const Args = z.object({
 });
 const parsed = Args.safeParse(values);
 if (!parsed.success) {
-  console.error(`invalid arguments:\n  ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  console.error(`invalid arguments:\n  ${describeIssues(parsed.error, {}, '--')}`);
   process.exit(2);
 }
 const a = parsed.data;

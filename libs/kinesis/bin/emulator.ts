@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
+import { describeIssues } from '@hotpath/config';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const parsed = z
@@ -18,7 +19,7 @@ const parsed = z
   })
   .safeParse({ host: process.env['KINESIS_EMULATOR_HOST'], port: process.env['KINESIS_EMULATOR_PORT'], stream: process.env['KINESIS_STREAM'], shards: process.env['KINESIS_SHARDS'] });
 if (!parsed.success) {
-  console.error(`invalid emulator configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  console.error(`invalid emulator configuration:\n  ${describeIssues(parsed.error)}`);
   process.exit(2);
 }
 const c = parsed.data;
