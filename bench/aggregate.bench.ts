@@ -10,8 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { AggregatorConfigSchema, Aggregator, SymbolProcessor } from 'aggregator';
-import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import { BinanceJsonTranscoder, classifyPayload, hotpath, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
+import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { FeatureStore } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 
@@ -21,28 +20,7 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
 
 function envelopes(symbol: string): Buffer[] {
-  const tr = new BinanceJsonTranscoder();
-  const enc = new hotpath.EnvelopeEncoder();
-  const buf = Buffer.alloc(256 * 1024);
-  const out = Buffer.alloc(300 * 1024);
-  const list: Buffer[] = [];
-  let seq = 0;
-  for (const l of readRecording(FIXTURE_SPOT_BTCUSDT)) {
-    const t = Math.floor(l.localTime / 1000);
-    const kind = classifyPayload(l.data);
-    let n = 0;
-    let k: hotpath.EnvelopeKind = hotpath.EnvelopeKind.StreamFrame;
-    if (kind === 'depthSnapshot') {
-      n = tr.encodeDepthSnapshot(symbol, l.data as JsonDepthSnapshot, t, t, buf);
-      k = hotpath.EnvelopeKind.DepthSnapshot;
-    } else if (kind === 'trade') n = tr.encodeTrade(l.data as JsonTrade, buf);
-    else if (kind === 'bookTicker') n = tr.encodeBookTicker(l.data as JsonBookTicker, t, buf);
-    else if (kind === 'depthUpdate') n = tr.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
-    else continue;
-    const e = enc.wrapAndApplyHeader(out).receiveTimeUs(t).sequence(++seq).connectionEpoch(1).kind(k).symbol(symbol).payload(buf.subarray(0, n));
-    list.push(Buffer.from(out.subarray(0, e.encodedLength)));
-  }
-  return list;
+  return [...recordingEnvelopes(readRecording(FIXTURE_SPOT_BTCUSDT), new EnvelopeWriter(symbol))];
 }
 
 // 1. in process

@@ -9,19 +9,11 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { FEATURE_COUNT } from '@hotpath/features';
-import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
+import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import {
-  BinanceJsonTranscoder,
-  classifyPayload,
-  hotpath,
-  type JsonBookTicker,
-  type JsonDepthSnapshot,
-  type JsonDepthUpdate,
-  type JsonTrade,
-} from '@hotpath/sbe';
+import { hotpath } from '@hotpath/sbe';
 import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 import { Aggregator, AggregatorConfigSchema, SymbolProcessor } from '../src/index.ts';
@@ -30,36 +22,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The fixture as the ingestor would publish it: a Connected event, then every frame, the REST snapshot in place. */
 function envelopes(): Buffer[] {
-  const tr = new BinanceJsonTranscoder();
-  const enc = new hotpath.EnvelopeEncoder();
-  const buf = Buffer.alloc(256 * 1024);
-  const out = Buffer.alloc(300 * 1024);
-  const list: Buffer[] = [];
-  let seq = 0;
-  const push = (kind: hotpath.EnvelopeKind, t: number, payload: Buffer): void => {
-    const e = enc.wrapAndApplyHeader(out).receiveTimeUs(t).sequence(++seq).connectionEpoch(7).kind(kind).symbol('BTCUSDT').payload(payload);
-    list.push(Buffer.from(out.subarray(0, e.encodedLength)));
-  };
-  const ce = new hotpath.ConnectionEventEncoder();
-  const first = readRecording(FIXTURE_SPOT_BTCUSDT);
-  const c = ce.wrapAndApplyHeader(buf).eventTimeUs(1).connectionEpoch(7).previousEpoch(0).lastSequence(0).type(hotpath.ConnectionEventType.Connected).symbol('BTCUSDT').reason('test');
-  push(hotpath.EnvelopeKind.ConnectionEvent, 1, Buffer.from(buf.subarray(0, c.encodedLength)));
-  for (const l of first) {
-    const t = Math.floor(l.localTime / 1000);
-    const kind = classifyPayload(l.data);
-    if (kind === 'depthSnapshot') {
-      const n = tr.encodeDepthSnapshot('BTCUSDT', l.data as JsonDepthSnapshot, t, t, buf);
-      push(hotpath.EnvelopeKind.DepthSnapshot, t, Buffer.from(buf.subarray(0, n)));
-      continue;
-    }
-    let n = 0;
-    if (kind === 'trade') n = tr.encodeTrade(l.data as JsonTrade, buf);
-    else if (kind === 'bookTicker') n = tr.encodeBookTicker(l.data as JsonBookTicker, t, buf);
-    else if (kind === 'depthUpdate') n = tr.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
-    else continue;
-    push(hotpath.EnvelopeKind.StreamFrame, t, Buffer.from(buf.subarray(0, n)));
-  }
-  return list;
+  const writer = new EnvelopeWriter('BTCUSDT', 7);
+  return [writer.connected(1, 'test'), ...recordingEnvelopes(readRecording(FIXTURE_SPOT_BTCUSDT), writer)];
 }
 
 describe('aggregator', () => {
