@@ -348,7 +348,7 @@ export class Aggregator {
     const t0 = performance.now();
     // per batch (its newest record), not per record: the stage metric must not cost the hot loop
     const newestArrival = records[records.length - 1]?.arrivalMs ?? 0;
-    if (newestArrival > 0) this.m.stages.observe({ stage: 'kinesis_to_aggregator' }, Math.max(0, Date.now() - newestArrival) / 1000);
+    if (newestArrival > 0) this.m.kinesisToAggregator.observe(Math.max(0, Date.now() - newestArrival) / 1000);
     const stream = this.config.kinesisStream;
     const touched = new Set<SymbolProcessor>();
     for (const r of records) {
@@ -395,8 +395,9 @@ export class Aggregator {
       this.lagSeconds = (Date.now() - newest.arrivalMs) / 1000;
       this.m.lag.set(this.lagSeconds);
     }
-    this.m.applyToRedis.observe((performance.now() - t0) / 1000);
-    this.m.stages.observe({ stage: 'aggregator_to_redis' }, (performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    this.m.applyToRedis.observe(seconds);
+    this.m.aggregatorToRedis.observe(seconds);
   }
 
   private fenced(owned: OwnedShard, err: unknown, operation = 'set_status', keyType = 'vector'): void {

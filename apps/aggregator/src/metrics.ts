@@ -12,11 +12,14 @@ export interface AggregatorMetrics {
   lag: Gauge;
   leasesHeld: Gauge;
   applyToRedis: Histogram<never>;
-  stages: Histogram<'stage'>;
+  /** pipeline_stage_latency_seconds, this service's two hops (bound once: observed per batch). */
+  kinesisToAggregator: Histogram.Internal<'stage'>;
+  aggregatorToRedis: Histogram.Internal<'stage'>;
 }
 
 export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
   const r = [registry];
+  const stages = createStageLatency(registry);
   return {
     // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
     records: new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r }),
@@ -28,7 +31,8 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
     reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
-    stages: createStageLatency(registry),
+    kinesisToAggregator: stages.labels({ stage: 'kinesis_to_aggregator' }),
+    aggregatorToRedis: stages.labels({ stage: 'aggregator_to_redis' }),
     applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
   };
 }
