@@ -4,3 +4,4 @@ export { MarketFeed, type Frame, type MarketSource, type StreamKind } from './ma
 export { ReplayFeed } from './market/replay.ts';
 export { FaultSchema, type Fault } from './faults/faults.ts';
 export { SYMBOLS, type SymbolSpec } from './market/symbols.ts';
+export { Rng } from './market/rng.ts';

@@ -12,6 +12,7 @@
  */
 import type { DenseLayer } from '@hotpath/model';
 import { forward } from '@hotpath/model';
+import { Rng } from 'exchange-sim';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 
 export interface Standardizer {
@@ -47,18 +48,6 @@ export function ridge(Z: number[][], y: number[], lambda: number): DenseLayer[] 
   return [{ weights: beta.map((b) => [b]), bias: [yMean], activation: 'linear' }];
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface MlpOptions {
   hidden: number;
   weightDecay: number;
@@ -71,8 +60,10 @@ export interface MlpOptions {
 export function mlp(Z: number[][], y: number[], o: MlpOptions): DenseLayer[] {
   const n = Z[0]!.length;
   const h = o.hidden;
-  const rand = rng(o.seed);
-  const gauss = (): number => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  // the simulator's seeded generator: the same weights on every platform for a seed
+  const random = new Rng(o.seed);
+  const rand = (): number => random.next();
+  const gauss = (): number => random.normal();
   // targets scaled to unit variance for the optimiser; undone in the exported last layer
   const yMean = y.reduce((a, v) => a + v, 0) / y.length;
   const yStd = Math.sqrt(y.reduce((a, v) => a + (v - yMean) ** 2, 0) / y.length) || 1;

@@ -8,7 +8,8 @@ import { buildModel, exampleModelSpec, forward, OnnxModel } from '@hotpath/model
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { BinanceJsonTranscoder, hotpath } from '@hotpath/sbe';
 import { buildDataset } from '../src/dataset.ts';
-import { fitStandardizer, mlp, platt, ridge, rng, standardizeRows, upHead } from '../src/learners.ts';
+import { Rng } from 'exchange-sim';
+import { fitStandardizer, mlp, platt, ridge, standardizeRows, upHead } from '../src/learners.ts';
 import { runPipeline } from '../src/pipeline.ts';
 import { archiveSource, captureSource, recordingSource, simSource } from '../src/sources.ts';
 
@@ -99,7 +100,8 @@ describe('datasets', () => {
 
 describe('learners', () => {
   it('ridge recovers known coefficients; Platt recovers a known logistic link', () => {
-    const r = rng(1);
+    const g = new Rng(1);
+    const r = (): number => g.next();
     const Z = Array.from({ length: 2000 }, () => [r() - 0.5, r() - 0.5, r() - 0.5]);
     const y = Z.map((z) => 3 * z[0]! - 2 * z[2]! + 0.5 + (r() - 0.5) * 0.01);
     const [layer] = ridge(Z, y, 1e-6);
@@ -112,7 +114,8 @@ describe('learners', () => {
   });
 
   it('an exported MLP runs in onnxruntime within 1e-5 of the TypeScript forward pass', async () => {
-    const r = rng(2);
+    const g = new Rng(2);
+    const r = (): number => g.next();
     const X = Array.from({ length: 400 }, () => Float64Array.from(FEATURE_NAMES, (_, i) => (r() - 0.5) * (i + 1)));
     const y = X.map((x) => Math.tanh(x[0]! / 2) * 3 - x[5]! / 10);
     const s = fitStandardizer(X);
