@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,23 +22,13 @@ import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { InferenceConfigSchema, InferenceServer } from 'inference';
 import { Ingestor, loadConfig } from 'ingestor';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { RedisServer } from '@hotpath/state/testing';
+import { freePort, RedisServer } from '@hotpath/state/testing';
 import { dashboardQueries } from '../scripts/monitoring/dashboards.ts';
 import { RECORDING, ALERTS } from '../scripts/monitoring/rules.ts';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
 /** Metric names a PromQL expression reads (functions, keywords, labels, ranges and strings stripped). */
 export function metricNames(expr: string): string[] {
   let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
