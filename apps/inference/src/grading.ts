@@ -74,11 +74,6 @@ class Ring {
   }
 }
 
-export interface GradeResult {
-  prediction: Prediction;
-  realizedMid: number;
-}
-
 export class Grader {
   private readonly pending = new Map<string, Prediction[]>();
   private readonly model = new Map<string, Ring>();

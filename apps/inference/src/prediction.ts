@@ -55,11 +55,11 @@ export function midOf(v: FeatureVectorRecord): number {
 }
 
 /** The first reason the model must not see this vector, or null. */
-export function vetVector(v: FeatureVectorRecord, nowMs: number, checks: Checks, modelSchemaHash: string | undefined): FallbackReason | null {
+export function vetVector(v: FeatureVectorRecord, nowMs: number, checks: Checks, modelSchemaHash: string | undefined, complete = completeness(v.features)): FallbackReason | null {
   if (v.status === VectorStatus.Reanchoring) return 'reanchoring';
   if (v.status === VectorStatus.Stale || nowMs - v.eventTimeUs / 1000 > checks.maxFeatureAgeMs) return 'stale_features';
   if (v.schemaHash !== FEATURE_SCHEMA_HASH || (modelSchemaHash !== undefined && modelSchemaHash !== v.schemaHash)) return 'schema_mismatch';
-  if (completeness(v.features) < checks.minCompleteness) return 'incomplete_features';
+  if (complete < checks.minCompleteness) return 'incomplete_features';
   if (modelSchemaHash === undefined) return 'model_unavailable';
   return null;
 }
@@ -74,6 +74,8 @@ export interface Outcome {
   pUp: number;
   modelVersion: string | null;
   reason: FallbackReason | null;
+  /** The vector's completeness when the caller has it already. */
+  completeness?: number;
 }
 
 export function buildPrediction(symbol: string, tickMs: number, nowMs: number, horizonS: number, replica: string, v: FeatureVectorRecord, o: Outcome): Prediction | undefined {
@@ -94,7 +96,7 @@ export function buildPrediction(symbol: string, tickMs: number, nowMs: number, h
     featureVersion: v.version,
     featureStatus: STATUS_NAMES[v.status],
     featureAgeMs: nowMs - v.eventTimeUs / 1000,
-    completeness: completeness(v.features),
+    completeness: o.completeness ?? completeness(v.features),
     mid,
     predictedReturnBps: returnBps,
     predictedPrice: mid * (1 + returnBps / 1e4),

@@ -15,7 +15,7 @@ import type { InferenceConfig } from './config.ts';
 import { Grader, type Figures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { ModelManager } from './models.ts';
-import { buildPrediction, midOf, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
+import { buildPrediction, completeness, midOf, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -89,7 +89,7 @@ export class InferenceService {
   }
 
   async start(): Promise<void> {
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(message.toString('utf8')));
+    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onPushed(message.toString('utf8')));
     // after every (re)connect: catch up on the latest prediction missed while away
     this.redis.on('ready', () => void this.loadLatest());
     const connected = await Promise.all([this.redis.connect(), this.subscriber.connect()]).then(
@@ -232,7 +232,8 @@ export class InferenceService {
   private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null): Promise<Prediction | undefined> {
     const now = Date.now();
     const model = this.models.model;
-    let reason = forced ?? vetVector(vector, now, this.config, model?.metadata.featureSchemaHash);
+    const complete = completeness(vector.features);
+    let reason = forced ?? vetVector(vector, now, this.config, model?.metadata.featureSchemaHash, complete);
     let returnBps = 0;
     let pUp = 0.5;
     if (reason === null && model) {
@@ -247,7 +248,7 @@ export class InferenceService {
       }
       this.metrics.modelDuration.observe((performance.now() - m0) / 1000);
     }
-    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, { returnBps, pUp, modelVersion: model?.version ?? null, reason });
+    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, { returnBps, pUp, modelVersion: model?.version ?? null, reason, completeness: complete });
     if (p) this.metrics.completeness.observe({ symbol }, p.completeness);
     return p;
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { buildModel, exampleModelSpec, forward, OnnxModel } from '@hotpath/model';
-import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
+import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
 import { BinanceJsonTranscoder, hotpath } from '@hotpath/sbe';
 import { buildDataset } from '../src/dataset.ts';
 import { Rng } from 'exchange-sim';
