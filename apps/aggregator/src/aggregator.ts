@@ -15,6 +15,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import {
+  FetchWorker,
   ShardReader,
   checkpointOf,
   compareCheckpoints,
@@ -23,6 +24,8 @@ import {
   partitionHash,
   type ConsumedRecord,
   type KinesisClient,
+  type ShardReaderOptions,
+  type ShardSource,
 } from '@hotpath/kinesis';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
@@ -33,14 +36,21 @@ import { SymbolProcessor } from './symbol.ts';
 
 interface OwnedShard {
   lease: Lease;
-  reader: ShardReader;
+  reader: ShardSource;
   running: Promise<void>;
   /** The lease is gone: write nothing more. */
   lost: boolean;
   /** Handing back: stop reading, commit state, release. */
   draining: boolean;
-  /** Batches and state flushes of one shard run one after another. */
+  /** Batches of one shard run one after another. */
   queue: Promise<void>;
+  /**
+   * State commits of one shard, one after another but beside the batches: a
+   * batch publishes its vectors without waiting for a state write. Ordering
+   * with the vectors needs no wait either (one connection: Redis runs
+   * commands in the order they were sent).
+   */
+  commits: Promise<void>;
   processors: SymbolProcessor[];
 }
 
@@ -51,6 +61,8 @@ export class Aggregator {
   private readonly store: FeatureStore;
   private readonly leases: LeaseManager;
   private readonly kinesis: KinesisClient;
+  /** The thread that reads the shards when `fetch` is `worker`. */
+  private readonly fetcher: FetchWorker | undefined;
   private readonly owned = new Map<string, OwnedShard>();
   /** Shards given up whose reader and queued work may still be finishing: not restarted until they have. */
   private readonly retiring = new Map<string, Promise<unknown>>();
@@ -65,6 +77,8 @@ export class Aggregator {
   private lastWriteMs = 0;
   private lagSeconds = -1;
   private readonly m: AggregatorMetrics;
+  /** Per-batch tally of record outcomes (reused: counted into the metric once per batch). */
+  private readonly outcomes = new Map<string, number>();
 
   constructor(
     readonly config: AggregatorConfig,
@@ -90,8 +104,10 @@ export class Aggregator {
     });
     this.store = new FeatureStore(this.redis, config.vectorTtlMs);
     this.leases = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
-    this.kinesis = deps.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
-    this.m = createAggregatorMetrics(this.registry);
+    const endpoint = { region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) };
+    this.kinesis = deps.kinesisClient ?? createKinesisClient(endpoint);
+    this.fetcher = config.fetch === 'worker' ? new FetchWorker(endpoint) : undefined;
+    this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
     this.http = Fastify({ logger: false });
     this.http.get('/health', async (_req, reply) => {
       const h = await this.health();
@@ -145,7 +161,7 @@ export class Aggregator {
     this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
     // A quiet shard still gets its state committed, so a restart replays little.
     this.flushTimer = setInterval(() => {
-      for (const o of this.owned.values()) if (!o.lost && !o.draining) void this.enqueue(o, () => this.commitState(o, false));
+      for (const o of this.owned.values()) if (!o.lost && !o.draining) void this.commitLater(o, false);
     }, this.config.stateCommitMs);
   }
 
@@ -155,11 +171,25 @@ export class Aggregator {
     return next;
   }
 
+  /** Queues a state commit of the shard's changed symbols on its commit chain. */
+  private commitLater(o: OwnedShard, force: boolean): Promise<void> {
+    const next = o.commits.then(() => this.commitState(o, force));
+    o.commits = next.catch((err) => this.log.error({ err: (err as Error).message }, 'state commit failed'));
+    return next;
+  }
+
+  /** Everything the shard has queued, batches and commits, is over. */
+  private async settled(o: OwnedShard): Promise<void> {
+    await o.queue;
+    await o.commits;
+  }
+
   /** Commits state + checkpoint of the shard's symbols that changed (all of them when `force`, else only those due). */
   private async commitState(o: OwnedShard, force: boolean): Promise<void> {
     const now = Date.now();
     const due = o.processors.filter((p) => p.stateDirty && (force || now - p.stateCommittedAtMs >= this.config.stateCommitMs));
-    await Promise.all(due.map((p) => this.commitOne(o, p, now, true)));
+    // One symbol at a time: serializing a state (~100 kB) is synchronous work, and batches must get the loop in between.
+    for (const p of due) await this.commitOne(o, p, now, true);
   }
 
   private async commitOne(o: OwnedShard, p: SymbolProcessor, now: number, withState: boolean): Promise<void> {
@@ -195,6 +225,7 @@ export class Aggregator {
     await Promise.allSettled([...this.owned.values()].map((o) => this.handBack(o)));
     this.owned.clear();
     await this.leases.leave().catch(() => undefined);
+    await this.fetcher?.close();
     await this.http.close();
     this.redis.disconnect();
   }
@@ -205,6 +236,7 @@ export class Aggregator {
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     for (const o of this.owned.values()) o.lost = true;
+    void this.fetcher?.close();
     void this.http.close();
     this.redis.disconnect();
   }
@@ -232,10 +264,7 @@ export class Aggregator {
       const target = Math.ceil(this.shardRanges.filter((s) => !this.finishedShards.has(s.shardId)).length / members);
       for (const [shardId, o] of this.owned) {
         if (o.lost || !(await this.leases.renew(o.lease))) {
-          o.lost = true;
-          this.owned.delete(shardId);
-          const done = Promise.allSettled([o.running, o.queue]).then(() => this.retiring.delete(shardId));
-          this.retiring.set(shardId, done);
+          this.giveUp(shardId, o, false);
           this.log.warn({ shardId, token: o.lease.token }, 'lease lost: stopped processing the shard');
         }
       }
@@ -261,11 +290,26 @@ export class Aggregator {
     }
   }
 
+  /**
+   * Stops processing a shard now; its reader and queued work may still be
+   * finishing, so it is not taken again until they have. `release` hands the
+   * lease back once they have (we still hold it, but cannot read the shard).
+   */
+  private giveUp(shardId: string, o: OwnedShard, release: boolean): void {
+    o.lost = true;
+    this.owned.delete(shardId);
+    const done = Promise.allSettled([o.running, this.settled(o)])
+      .then(() => (release ? this.leases.release(o.lease).catch(() => undefined) : undefined))
+      .then(() => this.retiring.delete(shardId));
+    this.retiring.set(shardId, done);
+  }
+
   /** Graceful hand-off: stop reading, commit every changed symbol's state, then release the lease. */
   private async handBack(o: OwnedShard): Promise<void> {
     o.draining = true;
     await o.running;
-    await this.enqueue(o, () => this.commitState(o, true)).catch(() => undefined);
+    await this.settled(o);
+    await this.commitLater(o, true).catch(() => undefined);
     o.lost = true;
     await this.leases.release(o.lease).catch(() => undefined);
   }
@@ -274,7 +318,8 @@ export class Aggregator {
   private async finishShard(shardId: string, o: OwnedShard): Promise<void> {
     if (o.lost || o.draining) return;
     try {
-      await this.enqueue(o, () => this.commitState(o, true));
+      await this.settled(o);
+      await this.commitLater(o, true);
       if (o.lost) return;
       await this.leases.markFinished(shardId);
       this.finishedShards.add(shardId);
@@ -318,54 +363,71 @@ export class Aggregator {
       lease,
       lost: false,
       draining: false,
-      reader: undefined as unknown as ShardReader,
+      reader: undefined as unknown as ShardSource,
       running: Promise.resolve(),
       queue: Promise.resolve(),
+      commits: Promise.resolve(),
       processors: this.symbolsOf(shardId).map((s) => this.processors.get(s)!),
     };
-    owned.reader = new ShardReader(this.kinesis, {
+    const options: ShardReaderOptions = {
       streamName: this.config.kinesisStream,
       shardId,
       start,
       pollMs: this.config.pollMs,
       limit: this.config.getRecordsLimit,
       onMalformed: (sequenceNumber, err) => {
-        this.m.records.inc({ stream: this.config.kinesisStream, status: 'malformed_kpl' });
+        this.m.recordsBy('malformed_kpl').inc();
         this.log.warn({ shardId, sequenceNumber, err: err.message }, 'malformed KPL record skipped');
       },
       active: () => !owned.lost && !owned.draining && !this.stopped,
-      handle: (records) => this.enqueue(owned, () => this.handle(owned, records)),
-    });
+      handle: (records) => {
+        const handedOverAt = performance.now();
+        return this.enqueue(owned, () => this.handle(owned, records, handedOverAt));
+      },
+    };
+    owned.reader = this.fetcher?.reader(options) ?? new ShardReader(this.kinesis, options);
     this.owned.set(shardId, owned);
     owned.running = owned.reader
       .run()
       .then(() => (owned.reader.finished ? this.finishShard(shardId, owned) : undefined))
-      .catch((err) => this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed'));
+      .catch((err) => {
+        this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed: lease given up, the next round takes the shard again from its checkpoint');
+        if (!this.stopped && this.owned.get(shardId) === owned) this.giveUp(shardId, owned, true);
+      });
     this.log.info({ shardId, token: lease.token, start }, 'shard lease acquired');
   }
 
-  private async handle(owned: OwnedShard, records: ConsumedRecord[]): Promise<void> {
+  /**
+   * One batch: apply every record, then one pipelined round of vector writes
+   * (the event → Redis path). State + checkpoint commits that are due go on
+   * the commit chain afterwards: they never delay a vector.
+   */
+  private async handle(owned: OwnedShard, records: ConsumedRecord[], handedOverAt: number): Promise<void> {
     const t0 = performance.now();
     // per batch (its newest record), not per record: the stage metric must not cost the hot loop
     const newestArrival = records[records.length - 1]?.arrivalMs ?? 0;
     if (newestArrival > 0) this.m.kinesisToAggregator.observe(Math.max(0, Date.now() - newestArrival) / 1000);
-    const stream = this.config.kinesisStream;
     const touched = new Set<SymbolProcessor>();
+    const outcomes = this.outcomes;
     for (const r of records) {
       const p = this.processors.get(r.partitionKey);
       if (p === undefined) {
-        this.m.records.inc({ stream, status: 'unknown_symbol' });
+        outcomes.set('unknown_symbol', (outcomes.get('unknown_symbol') ?? 0) + 1);
         continue;
       }
-      const cp = checkpointOf(r);
-      if (p.checkpoint !== '' && p.checkpointShard === r.shardId && compareCheckpoints(cp, p.checkpoint) <= 0) {
-        this.m.records.inc({ stream, status: 'already_applied' });
-        continue;
+      // Only a symbol resumed from a checkpoint can meet records it applied before the crash; once past it, log order does the rest.
+      if (p.resuming) {
+        if (p.checkpointShard === r.shardId && compareCheckpoints(checkpointOf(r), p.checkpoint) <= 0) {
+          outcomes.set('already_applied', (outcomes.get('already_applied') ?? 0) + 1);
+          continue;
+        }
+        p.resuming = false;
       }
-      const outcome = p.apply(r.data, cp);
+      const outcome = p.apply(r.data, checkpointOf(r));
       p.checkpointShard = r.shardId;
-      this.m.records.inc({ stream, status: outcome });
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       touched.add(p);
+      if (outcome === 'applied') continue;
       if (outcome === 'reanchor_started') {
         this.m.reanchors.inc({ status: 'started' });
         // Readers see the status at once, before the new book exists.
@@ -377,27 +439,34 @@ export class Aggregator {
         p.reanchorStartUs = Number.NaN;
       } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
     }
+    // counted per batch: a labelled counter increment allocates, and this loop runs per record
+    for (const [outcome, n] of outcomes) {
+      if (n === 0) continue;
+      this.m.recordsBy(outcome).inc(n);
+      outcomes.set(outcome, 0);
+    }
     this.m.featureComputation.observe((performance.now() - t0) / 1000);
-    // One pipelined round for all touched symbols: the vector always, state + checkpoint when due.
+    // One pipelined round for all touched symbols' vectors.
     const now = Date.now();
     const writes: Promise<void>[] = [];
+    let stateDue = false;
     for (const p of touched) {
       p.stateDirty = true; // its checkpoint moved, even if only past duplicates
-      const stateDue = now - p.stateCommittedAtMs >= this.config.stateCommitMs;
-      if (!stateDue && p.version === p.publishedVersion && p.status === p.publishedStatus) continue; // nothing new for readers
-      writes.push(this.commitOne(owned, p, now, stateDue));
+      if (now - p.stateCommittedAtMs >= this.config.stateCommitMs) stateDue = true;
+      if (p.version === p.publishedVersion && p.status === p.publishedStatus) continue; // nothing new for readers
+      writes.push(this.commitOne(owned, p, now, false));
     }
     await Promise.all(writes);
     if (owned.lost) return;
+    const done = performance.now();
     this.lastWriteMs = Date.now();
-    const newest = records[records.length - 1];
-    if (newest !== undefined && newest.arrivalMs > 0) {
-      this.lagSeconds = (Date.now() - newest.arrivalMs) / 1000;
+    if (newestArrival > 0) {
+      this.lagSeconds = (this.lastWriteMs - newestArrival) / 1000;
       this.m.lag.set(this.lagSeconds);
     }
-    const seconds = (performance.now() - t0) / 1000;
-    this.m.applyToRedis.observe(seconds);
-    this.m.aggregatorToRedis.observe(seconds);
+    this.m.applyToRedis.observe((done - handedOverAt) / 1000);
+    this.m.aggregatorToRedis.observe((done - handedOverAt) / 1000);
+    if (stateDue) void this.commitLater(owned, false);
   }
 
   private fenced(owned: OwnedShard, err: unknown, operation = 'set_status', keyType = 'vector'): void {

@@ -14,6 +14,11 @@ export const AggregatorConfigSchema = z.object({
   owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
   leaseTtlMs: z.coerce.number().int().positive().default(10_000),
   pollMs: z.coerce.number().int().positive().default(200),
+  /**
+   * Where GetRecords and its parsing run: `worker` (one thread for all shards,
+   * keeps the writes' event loop free) or `inline` (in the aggregator's thread).
+   */
+  fetch: z.enum(['worker', 'inline']).default('worker'),
   /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
   getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
@@ -36,6 +41,7 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   AGGREGATOR_LEASE_TTL_MS: 'leaseTtlMs',
   AGGREGATOR_POLL_MS: 'pollMs',
   AGGREGATOR_GET_RECORDS_LIMIT: 'getRecordsLimit',
+  AGGREGATOR_FETCH: 'fetch',
   AGGREGATOR_STATE_COMMIT_MS: 'stateCommitMs',
   AGGREGATOR_VECTOR_TTL_MS: 'vectorTtlMs',
   AGGREGATOR_HOST: 'host',

@@ -2,7 +2,8 @@
 import { Counter, Gauge, Histogram, createStageLatency, type Registry } from '@hotpath/telemetry';
 
 export interface AggregatorMetrics {
-  records: Counter<'stream' | 'status'>;
+  /** aggregator_kinesis_records_processed_total for one outcome, bound once per outcome. */
+  recordsBy(status: string): Counter.Internal;
   redisOps: Counter<'operation' | 'key_type' | 'status'>;
   redisDuration: Histogram<'operation'>;
   featureUpdates: Counter<never>;
@@ -17,12 +18,18 @@ export interface AggregatorMetrics {
   aggregatorToRedis: Histogram.Internal<'stage'>;
 }
 
-export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
+export function createAggregatorMetrics(registry: Registry, stream: string): AggregatorMetrics {
   const r = [registry];
   const stages = createStageLatency(registry);
+  // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
+  const records = new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r });
+  const byStatus = new Map<string, Counter.Internal>();
   return {
-    // monitoring spec names; `status` on records is the envelope's outcome (applied, duplicate, already_applied, …)
-    records: new Counter({ name: 'aggregator_kinesis_records_processed_total', help: 'Envelopes from Kinesis by outcome', labelNames: ['stream', 'status'], registers: r }),
+    recordsBy: (status) => {
+      let c = byStatus.get(status);
+      if (c === undefined) byStatus.set(status, (c = records.labels({ stream, status })));
+      return c;
+    },
     redisOps: new Counter({ name: 'aggregator_redis_operations_total', help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error', labelNames: ['operation', 'key_type', 'status'], registers: r }),
     redisDuration: new Histogram({ name: 'aggregator_redis_operation_duration_seconds', help: 'Redis write round trip', labelNames: ['operation'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], registers: r }),
     featureUpdates: new Counter({ name: 'aggregator_feature_updates_total', help: 'Feature vectors published', registers: r }),
@@ -33,6 +40,6 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
     kinesisToAggregator: stages.labels({ stage: 'kinesis_to_aggregator' }),
     aggregatorToRedis: stages.labels({ stage: 'aggregator_to_redis' }),
-    applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Record handed over by Kinesis → committed to Redis', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
+    applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Batch handed over by GetRecords → its vectors written to Redis (the poll interval excluded)', buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
   };
 }

@@ -29,6 +29,8 @@ export class SymbolProcessor {
   publishedStatus: VectorStatus | -1 = -1;
   /** The shard `checkpoint` belongs to: after resharding, a child's records follow the parent's. */
   checkpointShard = '';
+  /** Restored from a checkpoint and not yet past it: records up to it were applied before and must be skipped. */
+  resuming = false;
   stateCommittedAtMs = 0;
   private readonly env = new hotpath.EnvelopeDecoder();
   private readonly frame = new spot.SpotStreamDecoder();
@@ -141,6 +143,7 @@ export class SymbolProcessor {
     p.lateBackfillTrades = r.f64();
     p.engine = FeatureEngine.restore(symbol, state.subarray(head));
     p.checkpoint = checkpoint;
+    p.resuming = checkpoint !== '';
     return p;
   }
 }

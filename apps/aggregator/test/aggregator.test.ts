@@ -80,9 +80,13 @@ describe('aggregator', () => {
     expect(restored.engine.serialize().equals(reference.engine.serialize())).toBe(true);
   }
 
-  it('applies the whole stream once (duplicated envelopes skipped) and matches the offline replay bit for bit', async () => {
-    await publish('s1', all, true);
-    const agg = new Aggregator(config('s1', 'a'));
+  it.each(['worker', 'inline'] as const)('applies the whole stream once (duplicated envelopes skipped) and matches the offline replay bit for bit (fetch: %s)', async (fetch) => {
+    const stream = `s1-${fetch}`;
+    await publish(stream, all, true);
+    const redis0 = new Redis(redisServer.port, '127.0.0.1');
+    await redis0.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    redis0.disconnect();
+    const agg = new Aggregator(config(stream, 'a', { fetch }));
     await agg.start();
     const redis = new Redis(redisServer.port, '127.0.0.1');
     redis.on('error', () => undefined);
@@ -100,7 +104,7 @@ describe('aggregator', () => {
     await expectEqualsReference(redis);
     const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
     expect(m.values.find((v) => v.labels['status'] === 'duplicate')?.value).toBeGreaterThan(0);
-    expect((await readStream(emu.client(), 's1')).length).toBeGreaterThan(all.length);
+    expect((await readStream(emu.client(), stream)).length).toBeGreaterThan(all.length);
     redis.disconnect();
   });
 
@@ -279,6 +283,35 @@ describe('aggregator', () => {
     await vi.waitFor(async () => expect(await count('duplicate')).toBe(1), { timeout: 5000 });
     expect(await count('applied')).toBe(0);
     await again.stop();
+    await expectEqualsReference(redis);
+    redis.disconnect();
+  });
+
+  it('survives the death of its fetch worker: the shards are given up and taken again from their checkpoints, result unchanged', async () => {
+    const half = Math.floor(all.length / 2);
+    await publish('s10', all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const agg = new Aggregator(config('s10', 'w', { getRecordsLimit: 5, stateCommitMs: 100 }));
+    expect(agg.config.fetch).toBe('worker');
+    await agg.start();
+    const halfway = new SymbolProcessor('BTCUSDT');
+    all.slice(0, half).forEach((e, i) => halfway.apply(e, `0:${i}`));
+    await waitForVersion(store, halfway.version);
+    const before = agg.leaseTokens();
+    // (private: a crash of the thread is what this drill is about, not an API)
+    await (agg as unknown as { fetcher: { close(): Promise<void> } }).fetcher.close();
+    const producer = new KinesisProducer(emu.client(), { streamName: 's10' });
+    await producer.start();
+    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
+    await producer.flush();
+    await waitForVersion(store, reference.version);
+    // every shard was given up and leased again (a new token), not silently left unread
+    const after = agg.leaseTokens();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [shard, token] of after) expect(token).toBeGreaterThan(before.get(shard)!);
+    await agg.stop();
     await expectEqualsReference(redis);
     redis.disconnect();
   });

@@ -15,7 +15,7 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { KplFormatError, deaggregate } from './kpl.ts';
+import { KplFormatError, forEachUserRecord } from './kpl.ts';
 
 export interface ConsumedRecord {
   shardId: string;
@@ -118,25 +118,19 @@ export class ShardReader {
         const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
         backoff = 100;
         const out: ConsumedRecord[] = [];
+        const shardId = this.o.shardId;
         for (const r of res.Records ?? []) {
-          let records;
+          const sequenceNumber = r.SequenceNumber!;
+          const arrivalMs = r.ApproximateArrivalTimestamp?.getTime() ?? 0;
+          let subSequence = 0;
           try {
-            ({ records } = deaggregate(r.Data!, r.PartitionKey ?? ''));
+            forEachUserRecord(r.Data!, r.PartitionKey ?? '', (partitionKey, data) => {
+              out.push({ shardId, sequenceNumber, subSequence: subSequence++, partitionKey, data, arrivalMs });
+            });
           } catch (err) {
             if (!(err instanceof KplFormatError)) throw err;
-            this.o.onMalformed?.(r.SequenceNumber!, err);
-            continue;
+            this.o.onMalformed?.(sequenceNumber, err);
           }
-          records.forEach((u, i) =>
-            out.push({
-              shardId: this.o.shardId,
-              sequenceNumber: r.SequenceNumber!,
-              subSequence: i,
-              partitionKey: u.partitionKey,
-              data: u.data,
-              arrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? 0,
-            }),
-          );
         }
         // Only the first records of an iterator opened AT the checkpoint can be ones already handed over.
         const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;

@@ -4,3 +4,4 @@ export { createKinesisClient, type KinesisEndpoint } from './client.ts';
 export { readStream, type ReadRecord } from './reader.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';
 export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './consumer.ts';
+export { FetchWorker, type ShardSource } from './fetcher.ts';

@@ -179,74 +179,114 @@ function recordBodySize(pk: number, ehk: number, dataLength: number): number {
  * corrupt is an error.
  */
 export function deaggregate(data: Uint8Array, outerPartitionKey = ''): { aggregated: boolean; records: UserRecord[] } {
-  const plain = { aggregated: false, records: [{ partitionKey: outerPartitionKey, data }] };
-  if (data.length < KPL_MAGIC.length + DIGEST_SIZE || !KPL_MAGIC.every((b, i) => data[i] === b)) return plain;
-  const body = data.subarray(KPL_MAGIC.length, data.length - DIGEST_SIZE);
-  const digest = createHash('md5').update(body).digest();
-  if (!digest.equals(data.subarray(data.length - DIGEST_SIZE))) return plain;
+  const records: UserRecord[] = [];
+  const aggregated = forEachUserRecord(data, outerPartitionKey, (partitionKey, bytes, explicitHashKey) => {
+    records.push(explicitHashKey === undefined ? { partitionKey, data: bytes } : { partitionKey, explicitHashKey, data: bytes });
+  });
+  return { aggregated, records };
+}
 
+/**
+ * `deaggregate` for the hot path: calls `visit` for each user record in
+ * order, with no per-record allocation beyond the data view. Returns whether
+ * the record was a KPL aggregate. All-or-nothing: a corrupt aggregate throws
+ * before anything is visited.
+ */
+export function forEachUserRecord(
+  data: Uint8Array,
+  outerPartitionKey: string,
+  visit: (partitionKey: string, data: Uint8Array, explicitHashKey: string | undefined) => void,
+): boolean {
+  if (!isAggregate(data)) {
+    visit(outerPartitionKey, data, undefined);
+    return false;
+  }
   const keys: string[] = [];
   const hashKeys: string[] = [];
-  const raw: { pk: number; ehk: number; data: Uint8Array }[] = [];
-  const r = new Reader(body);
-  while (!r.done) {
-    const tag = r.varint();
+  spans.length = 0;
+  outer.reset(data, KPL_MAGIC.length, data.length - DIGEST_SIZE);
+  while (!outer.done) {
+    const tag = outer.varint();
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
     if (wire !== 2) {
-      r.skip(wire);
+      outer.skip(wire);
       continue;
     }
-    const bytes = r.bytes();
-    if (field === 1) keys.push(Buffer.from(bytes).toString('utf8'));
-    else if (field === 2) hashKeys.push(Buffer.from(bytes).toString('utf8'));
-    else if (field === 3) raw.push(parseRecord(bytes));
+    const n = outer.varint();
+    const start = outer.take(n);
+    if (field === 1) keys.push(textOf(data, start, n));
+    else if (field === 2) hashKeys.push(textOf(data, start, n));
+    else if (field === 3) readRecordSpan(data, start, start + n);
   }
-  const records = raw.map((x): UserRecord => {
-    const partitionKey = keys[x.pk];
-    if (partitionKey === undefined) throw new KplFormatError(`partition key index ${x.pk} out of range (${keys.length} keys)`);
-    const rec: UserRecord = { partitionKey, data: x.data };
-    if (x.ehk >= 0) {
-      const ehk = hashKeys[x.ehk];
-      if (ehk === undefined) throw new KplFormatError(`explicit hash key index ${x.ehk} out of range`);
-      rec.explicitHashKey = ehk;
-    }
-    return rec;
-  });
-  return { aggregated: true, records };
+  for (let i = 0; i < spans.length; i += 4) {
+    const pk = spans[i]!;
+    const ehk = spans[i + 1]!;
+    if (keys[pk] === undefined) throw new KplFormatError(`partition key index ${pk} out of range (${keys.length} keys)`);
+    if (ehk >= 0 && hashKeys[ehk] === undefined) throw new KplFormatError(`explicit hash key index ${ehk} out of range`);
+  }
+  for (let i = 0; i < spans.length; i += 4) {
+    const ehk = spans[i + 1]!;
+    visit(keys[spans[i]!]!, data.subarray(spans[i + 2]!, spans[i + 3]!), ehk >= 0 ? hashKeys[ehk] : undefined);
+  }
+  return true;
 }
 
-function parseRecord(bytes: Uint8Array): { pk: number; ehk: number; data: Uint8Array } {
-  const r = new Reader(bytes);
+function isAggregate(data: Uint8Array): boolean {
+  if (data.length < KPL_MAGIC.length + DIGEST_SIZE) return false;
+  for (let i = 0; i < KPL_MAGIC.length; i++) if (data[i] !== KPL_MAGIC[i]) return false;
+  const body = data.subarray(KPL_MAGIC.length, data.length - DIGEST_SIZE);
+  const digest = createHash('md5').update(body).digest();
+  return digest.equals(data.subarray(data.length - DIGEST_SIZE));
+}
+
+function textOf(data: Uint8Array, start: number, length: number): string {
+  return Buffer.from(data.buffer, data.byteOffset + start, length).toString('utf8');
+}
+
+/** One Record message (partition_key_index, explicit_hash_key_index, data) → four numbers in `spans`. */
+function readRecordSpan(data: Uint8Array, from: number, to: number): void {
+  inner.reset(data, from, to);
   let pk = -1;
   let ehk = -1;
-  let data: Uint8Array | undefined;
-  while (!r.done) {
-    const tag = r.varint();
+  let start = -1;
+  let end = -1;
+  while (!inner.done) {
+    const tag = inner.varint();
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
-    if (field === 1 && wire === 0) pk = r.varint();
-    else if (field === 2 && wire === 0) ehk = r.varint();
-    else if (field === 3 && wire === 2) data = r.bytes();
-    else r.skip(wire);
+    if (field === 1 && wire === 0) pk = inner.varint();
+    else if (field === 2 && wire === 0) ehk = inner.varint();
+    else if (field === 3 && wire === 2) {
+      const n = inner.varint();
+      start = inner.take(n);
+      end = start + n;
+    } else inner.skip(wire);
   }
-  if (pk < 0 || data === undefined) throw new KplFormatError('record without partition_key_index or data');
-  return { pk, ehk, data };
+  if (pk < 0 || start < 0) throw new KplFormatError('record without partition_key_index or data');
+  spans.push(pk, ehk, start, end);
 }
 
 class Reader {
+  private b: Uint8Array = new Uint8Array(0);
   private p = 0;
-  constructor(private readonly b: Uint8Array) {}
+  private end = 0;
+
+  reset(b: Uint8Array, from: number, to: number): void {
+    this.b = b;
+    this.p = from;
+    this.end = to;
+  }
 
   get done(): boolean {
-    return this.p >= this.b.length;
+    return this.p >= this.end;
   }
 
   varint(): number {
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 8; i++) {
-      if (this.p >= this.b.length) throw new KplFormatError('truncated varint');
+      if (this.p >= this.end) throw new KplFormatError('truncated varint');
       const byte = this.b[this.p++]!;
       v += (byte & 0x7f) * mul;
       if (byte < 0x80) return v;
@@ -255,20 +295,24 @@ class Reader {
     throw new KplFormatError('varint longer than 53 bits');
   }
 
-  bytes(): Uint8Array {
-    const n = this.varint();
-    if (this.p + n > this.b.length) throw new KplFormatError(`length ${n} runs past the record`);
-    const out = this.b.subarray(this.p, this.p + n);
+  /** Skips `n` bytes; returns where they start. */
+  take(n: number): number {
+    if (this.p + n > this.end) throw new KplFormatError(`length ${n} runs past the record`);
+    const start = this.p;
     this.p += n;
-    return out;
+    return start;
   }
 
   skip(wire: number): void {
     if (wire === 0) this.varint();
-    else if (wire === 1) this.p += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.p += 4;
+    else if (wire === 1) this.take(8);
+    else if (wire === 2) this.take(this.varint());
+    else if (wire === 5) this.take(4);
     else throw new KplFormatError(`unsupported wire type ${wire}`);
-    if (this.p > this.b.length) throw new KplFormatError('field runs past the record');
   }
 }
+
+// Reused by every call (single-threaded, not re-entrant): where each user record lies, as numbers, not objects.
+const outer = new Reader();
+const inner = new Reader();
+const spans: number[] = [];

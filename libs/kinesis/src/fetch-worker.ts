@@ -1,0 +1,49 @@
+/**
+ * The fetch worker: GetRecords, response parsing and KPL de-aggregation for
+ * every shard the aggregator's thread opens, off that thread (like the KCL's
+ * prefetching record publisher). Each batch waits for the other thread's ack
+ * before the shard is polled again, as the in-thread reader waits for its
+ * handler: a batch is applied before more is read, and a refused ack makes
+ * the reader read it again.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createKinesisClient, type KinesisEndpoint } from './client.ts';
+import { ShardReader } from './consumer.ts';
+import { packBatch, type FromWorker, type ToWorker } from './fetch-protocol.ts';
+
+const port = parentPort!;
+const client = createKinesisClient(workerData as KinesisEndpoint);
+const stopped = new Set<number>();
+const acks = new Map<number, (ok: boolean) => void>();
+
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'ack') {
+    acks.get(m.id)?.(m.ok);
+    acks.delete(m.id);
+  } else if (m.type === 'stop') {
+    stopped.add(m.id);
+    acks.get(m.id)?.(false);
+    acks.delete(m.id);
+  } else {
+    const { id } = m;
+    const reader = new ShardReader(client, {
+      ...m.shard,
+      active: () => !stopped.has(id),
+      onMalformed: (sequenceNumber, err) => post({ type: 'malformed', id, sequenceNumber, message: err.message }),
+      handle: (records, millisBehindLatest) =>
+        new Promise<void>((resolve, reject) => {
+          acks.set(id, (ok) => (ok ? resolve() : reject(new Error('batch refused by the consumer'))));
+          const batch = packBatch(records);
+          post({ type: 'batch', id, batch, millisBehindLatest }, [batch.data]);
+        }),
+    });
+    reader.run().then(
+      () => post({ type: 'done', id, finished: reader.finished }),
+      () => post({ type: 'done', id, finished: false }),
+    ).finally(() => stopped.delete(id));
+  }
+});
