@@ -91,7 +91,8 @@ describe('spot stream schema round trips', () => {
           expect(dec.bestBidAskStreamEvent.askQtyDecimal()).toBe(decimalToString(m.askQty, m.qtyExponent));
         },
       ),
-      { numRuns: 300 },
+      // a leading U+FEFF (found by this property in CI): TextDecoder strips it unless told not to
+      { numRuns: 300, examples: [[{ eventTime: 0, bookUpdateId: 0, priceExponent: 0, qtyExponent: 0, bidPrice: 0, bidQty: 0, askPrice: 0, askQty: 0, symbol: '\uFEFFBTC' }]] },
     );
   });
 

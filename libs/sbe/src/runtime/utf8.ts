@@ -5,7 +5,8 @@
  * count whatever the input.
  */
 
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a field's bytes are its value; by default TextDecoder drops a leading U+FEFF, and the round trip breaks.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function decodeUtf8(b: Uint8Array, offset: number, length: number): string {
   if (length === 0) return '';
