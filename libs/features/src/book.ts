@@ -5,7 +5,8 @@ import type { StateReader, StateWriter } from './snapshot.ts';
  * + @depth diffs). Prices and quantities are integer mantissas (exponent -8
  * on Binance), never floats, so level keys are exact. Each side is a sorted
  * array of prices (best first) with a parallel array of quantities: binary
- * search to find a level, splice to insert or remove one.
+ * search to find a level, a typed-array move (memmove, no garbage) to insert
+ * or remove one.
  */
 
 export type DiffResult = 'applied' | 'stale' | 'gap' | 'buffered';
@@ -14,15 +15,17 @@ export type DiffResult = 'applied' | 'stale' | 'gap' | 'buffered';
 const MAX_BUFFERED_DIFFS = 10_000;
 
 class Side {
-  readonly prices: number[] = [];
-  readonly qtys: number[] = [];
+  /** Levels [0, size): typed arrays so an insert or removal moves memory instead of allocating (Array#splice returns a new array). */
+  prices = new Float64Array(1024);
+  qtys = new Float64Array(1024);
+  size = 0;
   constructor(private readonly descending: boolean) {}
 
   /** Index of `price`, or -(insertion point) - 1. */
   private find(price: number): number {
     const p = this.prices;
     let lo = 0;
-    let hi = p.length - 1;
+    let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const v = p[mid]!;
@@ -37,23 +40,41 @@ class Side {
     const i = this.find(price);
     if (i >= 0) {
       if (qty === 0) {
-        this.prices.splice(i, 1);
-        this.qtys.splice(i, 1);
+        this.prices.copyWithin(i, i + 1, this.size);
+        this.qtys.copyWithin(i, i + 1, this.size);
+        this.size--;
       } else this.qtys[i] = qty;
     } else if (qty !== 0) {
       const at = -i - 1;
-      this.prices.splice(at, 0, price);
-      this.qtys.splice(at, 0, qty);
+      if (this.size === this.prices.length) this.grow();
+      this.prices.copyWithin(at + 1, at, this.size);
+      this.qtys.copyWithin(at + 1, at, this.size);
+      this.prices[at] = price;
+      this.qtys[at] = qty;
+      this.size++;
     }
   }
 
-  clear(): void {
-    this.prices.length = 0;
-    this.qtys.length = 0;
+  /** Replaces every level (restore). */
+  load(prices: ArrayLike<number>, qtys: ArrayLike<number>): void {
+    this.size = 0;
+    while (this.prices.length < prices.length) this.grow();
+    this.prices.set(prices);
+    this.qtys.set(qtys);
+    this.size = prices.length;
   }
 
-  get size(): number {
-    return this.prices.length;
+  clear(): void {
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const prices = new Float64Array(this.prices.length * 2);
+    const qtys = new Float64Array(this.qtys.length * 2);
+    prices.set(this.prices.subarray(0, this.size));
+    qtys.set(this.qtys.subarray(0, this.size));
+    this.prices = prices;
+    this.qtys = qtys;
   }
 }
 
@@ -127,26 +148,27 @@ export class LocalBook {
   }
 
   get bestBid(): number {
-    return this.bids.prices[0] ?? Number.NaN;
+    return this.bids.size > 0 ? this.bids.prices[0]! : Number.NaN;
   }
 
   get bestAsk(): number {
-    return this.asks.prices[0] ?? Number.NaN;
+    return this.asks.size > 0 ? this.asks.prices[0]! : Number.NaN;
   }
 
   get bestBidQty(): number {
-    return this.bids.qtys[0] ?? 0;
+    return this.bids.size > 0 ? this.bids.qtys[0]! : 0;
   }
 
   get bestAskQty(): number {
-    return this.asks.qtys[0] ?? 0;
+    return this.asks.size > 0 ? this.asks.qtys[0]! : 0;
   }
 
   /** Sum of quantities over the best `n` levels of a side. */
   depth(bid: boolean, n: number): number {
-    const q = (bid ? this.bids : this.asks).qtys;
+    const side = bid ? this.bids : this.asks;
+    const q = side.qtys;
     let s = 0;
-    for (let i = 0, m = Math.min(n, q.length); i < m; i++) s += q[i]!;
+    for (let i = 0, m = Math.min(n, side.size); i < m; i++) s += q[i]!;
     return s;
   }
 
@@ -171,7 +193,8 @@ export class LocalBook {
 
   writeTo(w: StateWriter): void {
     w.f64(this.lastUpdateId);
-    w.f64s(this.bids.prices).f64s(this.bids.qtys).f64s(this.asks.prices).f64s(this.asks.qtys);
+    const { bids, asks } = this;
+    w.f64s(bids.prices.subarray(0, bids.size)).f64s(bids.qtys.subarray(0, bids.size)).f64s(asks.prices.subarray(0, asks.size)).f64s(asks.qtys.subarray(0, asks.size));
     w.u32(this.buffered.length);
     for (const d of this.buffered) w.f64(d.first).f64(d.last).f64s(d.levels);
     w.f64(this.droppedWhileUnsynced);
@@ -182,9 +205,7 @@ export class LocalBook {
     const load = (side: Side): void => {
       const prices = r.f64s();
       const qtys = r.f64s();
-      side.clear();
-      side.prices.push(...prices);
-      side.qtys.push(...qtys);
+      side.load(prices, qtys);
     };
     load(this.bids);
     load(this.asks);
