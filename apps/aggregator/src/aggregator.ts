@@ -17,10 +17,13 @@ import { Redis } from 'ioredis';
 import {
   FetchWorker,
   ShardReader,
+  SubscribedShardReader,
   checkpointOf,
   compareCheckpoints,
   createKinesisClient,
+  createSubscribeClient,
   listShards,
+  registerConsumer,
   partitionHash,
   type ConsumedRecord,
   type KinesisClient,
@@ -63,6 +66,8 @@ export class Aggregator {
   private readonly kinesis: KinesisClient;
   /** The thread that reads the shards when `fetch` is `worker`. */
   private readonly fetcher: FetchWorker | undefined;
+  /** The registered stream consumer when `consumer` is `fanout` (set at start). */
+  private consumerArn: string | undefined;
   private readonly owned = new Map<string, OwnedShard>();
   /** Shards given up whose reader and queued work may still be finishing: not restarted until they have. */
   private readonly retiring = new Map<string, Promise<unknown>>();
@@ -105,7 +110,8 @@ export class Aggregator {
     this.store = new FeatureStore(this.redis, config.vectorTtlMs);
     this.leases = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
     const endpoint = { region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) };
-    this.kinesis = deps.kinesisClient ?? createKinesisClient(endpoint);
+    // (fan-out needs HTTP/2; against AWS either client would do, an emulator speaks one or the other)
+    this.kinesis = deps.kinesisClient ?? (config.consumer === 'fanout' ? createSubscribeClient(endpoint) : createKinesisClient(endpoint));
     this.fetcher = config.fetch === 'worker' ? new FetchWorker(endpoint) : undefined;
     this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
     this.http = Fastify({ logger: false });
@@ -155,6 +161,7 @@ export class Aggregator {
   }
 
   async start(): Promise<void> {
+    if (this.config.consumer === 'fanout') this.consumerArn = await registerConsumer(this.kinesis, this.config.kinesisStream, this.config.fanoutConsumerName);
     await this.refreshShards();
     await this.http.listen({ port: this.config.port, host: this.config.host });
     await this.leaseTick();
@@ -385,7 +392,9 @@ export class Aggregator {
         return this.enqueue(owned, () => this.handle(owned, records, handedOverAt));
       },
     };
-    owned.reader = this.fetcher?.reader(options) ?? new ShardReader(this.kinesis, options);
+    const consumerArn = this.consumerArn;
+    if (this.fetcher !== undefined) owned.reader = this.fetcher.reader(consumerArn === undefined ? options : { ...options, consumerArn });
+    else owned.reader = consumerArn === undefined ? new ShardReader(this.kinesis, options) : new SubscribedShardReader(this.kinesis, { ...options, consumerArn });
     this.owned.set(shardId, owned);
     owned.running = owned.reader
       .run()

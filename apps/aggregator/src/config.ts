@@ -19,6 +19,14 @@ export const AggregatorConfigSchema = z.object({
    * keeps the writes' event loop free) or `inline` (in the aggregator's thread).
    */
   fetch: z.enum(['worker', 'inline']).default('worker'),
+  /**
+   * `polling` (GetRecords every pollMs; AWS allows 5 calls/s per shard, shared by every consumer) or
+   * `fanout`: enhanced fan-out, SubscribeToShard pushes records over HTTP/2 (~70 ms on AWS, 2 MB/s per
+   * shard for this consumer alone; billed per consumer-shard hour). Same leases and checkpoints.
+   */
+  consumer: z.enum(['polling', 'fanout']).default('polling'),
+  /** The registered stream consumer's name (fanout): every instance of one aggregator shares it. */
+  fanoutConsumerName: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/).default('hotpath-aggregator'),
   /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
   getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
@@ -42,6 +50,8 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   AGGREGATOR_POLL_MS: 'pollMs',
   AGGREGATOR_GET_RECORDS_LIMIT: 'getRecordsLimit',
   AGGREGATOR_FETCH: 'fetch',
+  AGGREGATOR_CONSUMER: 'consumer',
+  AGGREGATOR_FANOUT_CONSUMER_NAME: 'fanoutConsumerName',
   AGGREGATOR_STATE_COMMIT_MS: 'stateCommitMs',
   AGGREGATOR_VECTOR_TTL_MS: 'vectorTtlMs',
   AGGREGATOR_HOST: 'host',

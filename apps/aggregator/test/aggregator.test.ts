@@ -13,6 +13,7 @@ import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes
 import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { EnhancedFanOutEmulator } from '@hotpath/kinesis/testing/efo';
 import { hotpath } from '@hotpath/sbe';
 import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
@@ -314,6 +315,37 @@ describe('aggregator', () => {
     await agg.stop();
     await expectEqualsReference(redis);
     redis.disconnect();
+  });
+
+  it.each(['worker', 'inline'] as const)('reads by enhanced fan-out (SubscribeToShard over HTTP/2): a killed instance is replaced from the checkpoints, result unchanged (fetch: %s)', async (fetch) => {
+    // kinesalite has no SubscribeToShard: the fan-out emulator serves it (reading kinesalite) and forwards every other call
+    const efo = new EnhancedFanOutEmulator(emu.endpoint, { subscriptionMs: 700 });
+    await efo.start();
+    const stream = `s11-${fetch}`;
+    const half = Math.floor(all.length / 2);
+    await publish(stream, all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const store = new FeatureStore(redis);
+    const cfg = (owner: string) => ({ ...config(stream, owner, { fetch, stateCommitMs: 100 }), kinesisEndpoint: efo.endpoint, consumer: 'fanout' as const });
+    const a = new Aggregator(cfg('a'));
+    await a.start();
+    const halfway = new SymbolProcessor('BTCUSDT');
+    all.slice(0, half).forEach((e, i) => halfway.apply(e, `0:${i}`));
+    await waitForVersion(store, halfway.version);
+    a.kill();
+    const producer = new KinesisProducer(emu.client(), { streamName: stream });
+    await producer.start();
+    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
+    await producer.flush();
+    const b = new Aggregator(cfg('b')); // same consumer name: registration is reused
+    await b.start();
+    await waitForVersion(store, reference.version);
+    await b.stop();
+    await expectEqualsReference(redis);
+    expect(efo.subscriptions).toBeGreaterThanOrEqual(8); // 4 shards, each subscribed by a and again by b (more on expiry)
+    redis.disconnect();
+    await efo.stop();
   });
 
   it('survives a redis-server kill -9 and restart mid-run', async () => {

@@ -14,6 +14,7 @@ import {
   type KinesisClient,
   ListShardsCommand,
   type Shard,
+  type _Record,
 } from '@aws-sdk/client-kinesis';
 import { KplFormatError, forEachUserRecord } from './kpl.ts';
 
@@ -117,21 +118,7 @@ export class ShardReader {
         }
         const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
         backoff = 100;
-        const out: ConsumedRecord[] = [];
-        const shardId = this.o.shardId;
-        for (const r of res.Records ?? []) {
-          const sequenceNumber = r.SequenceNumber!;
-          const arrivalMs = r.ApproximateArrivalTimestamp?.getTime() ?? 0;
-          let subSequence = 0;
-          try {
-            forEachUserRecord(r.Data!, r.PartitionKey ?? '', (partitionKey, data) => {
-              out.push({ shardId, sequenceNumber, subSequence: subSequence++, partitionKey, data, arrivalMs });
-            });
-          } catch (err) {
-            if (!(err instanceof KplFormatError)) throw err;
-            this.o.onMalformed?.(sequenceNumber, err);
-          }
-        }
+        const out = userRecords(res.Records ?? [], this.o);
         // Only the first records of an iterator opened AT the checkpoint can be ones already handed over.
         const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;
         if ((res.Records?.length ?? 0) > 0) atCheckpoint = false;
@@ -156,6 +143,26 @@ export class ShardReader {
       }
     }
   }
+}
+
+/** Kinesis records → the user records in them (KPL de-aggregated), with their checkpoints; malformed aggregates reported and skipped. */
+export function userRecords(records: _Record[], o: Pick<ShardReaderOptions, 'shardId' | 'onMalformed'>): ConsumedRecord[] {
+  const out: ConsumedRecord[] = [];
+  const shardId = o.shardId;
+  for (const r of records) {
+    const sequenceNumber = r.SequenceNumber!;
+    const arrivalMs = r.ApproximateArrivalTimestamp?.getTime() ?? 0;
+    let subSequence = 0;
+    try {
+      forEachUserRecord(r.Data!, r.PartitionKey ?? '', (partitionKey, data) => {
+        out.push({ shardId, sequenceNumber, subSequence: subSequence++, partitionKey, data, arrivalMs });
+      });
+    } catch (err) {
+      if (!(err instanceof KplFormatError)) throw err;
+      o.onMalformed?.(sequenceNumber, err);
+    }
+  }
+  return out;
 }
 
 /** Shards of a stream, parents before children (resharding: finish a parent before reading its children). */

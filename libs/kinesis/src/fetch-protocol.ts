@@ -11,6 +11,8 @@ export interface OpenShard {
   start: StartPosition;
   pollMs?: number;
   limit?: number;
+  /** Set: read by enhanced fan-out (SubscribeToShard) as this consumer instead of polling. */
+  consumerArn?: string;
 }
 
 export interface PackedBatch {

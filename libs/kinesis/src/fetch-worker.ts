@@ -1,5 +1,5 @@
 /**
- * The fetch worker: GetRecords, response parsing and KPL de-aggregation for
+ * The fetch worker: GetRecords (or SubscribeToShard), response parsing and KPL de-aggregation for
  * every shard the aggregator's thread opens, off that thread (like the KCL's
  * prefetching record publisher). Each batch waits for the other thread's ack
  * before the shard is polled again, as the in-thread reader waits for its
@@ -8,11 +8,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKinesisClient, type KinesisEndpoint } from './client.ts';
-import { ShardReader } from './consumer.ts';
+import { ShardReader, type ShardReaderOptions } from './consumer.ts';
 import { packBatch, type FromWorker, type ToWorker } from './fetch-protocol.ts';
+import { SubscribedShardReader, createSubscribeClient } from './subscriber.ts';
 
 const port = parentPort!;
 const client = createKinesisClient(workerData as KinesisEndpoint);
+let subscribeClient: ReturnType<typeof createSubscribeClient> | undefined;
 const stopped = new Set<number>();
 const acks = new Map<number, (ok: boolean) => void>();
 
@@ -30,8 +32,9 @@ port.on('message', (m: ToWorker) => {
     acks.delete(m.id);
   } else {
     const { id } = m;
-    const reader = new ShardReader(client, {
-      ...m.shard,
+    const { consumerArn, ...shard } = m.shard;
+    const options: ShardReaderOptions = {
+      ...shard,
       active: () => !stopped.has(id),
       onMalformed: (sequenceNumber, err) => post({ type: 'malformed', id, sequenceNumber, message: err.message }),
       handle: (records, millisBehindLatest) =>
@@ -40,7 +43,11 @@ port.on('message', (m: ToWorker) => {
           const batch = packBatch(records);
           post({ type: 'batch', id, batch, millisBehindLatest }, [batch.data]);
         }),
-    });
+    };
+    const reader =
+      consumerArn === undefined
+        ? new ShardReader(client, options)
+        : new SubscribedShardReader((subscribeClient ??= createSubscribeClient(workerData as KinesisEndpoint)), { ...options, consumerArn });
     reader.run().then(
       () => post({ type: 'done', id, finished: reader.finished }),
       () => post({ type: 'done', id, finished: false }),

@@ -31,7 +31,8 @@ export class FetchWorker {
 
   constructor(private readonly endpoint: KinesisEndpoint) {}
 
-  reader(options: ShardReaderOptions): ShardSource {
+  /** A shard reader in the worker; with `consumerArn` it reads by enhanced fan-out instead of polling. */
+  reader(options: ShardReaderOptions & { consumerArn?: string }): ShardSource {
     return new RemoteShardReader(this, options);
   }
 
@@ -87,15 +88,16 @@ class RemoteShardReader implements ShardSource {
 
   constructor(
     private readonly pool: FetchWorker,
-    private readonly o: ShardReaderOptions,
+    private readonly o: ShardReaderOptions & { consumerArn?: string },
   ) {}
 
   run(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
       this.id = this.pool.attach(this);
-      const { streamName, shardId, start, pollMs, limit } = this.o;
-      this.pool.send({ type: 'open', id: this.id, shard: { streamName, shardId, start, ...(pollMs !== undefined ? { pollMs } : {}), ...(limit !== undefined ? { limit } : {}) } });
+      const { streamName, shardId, start, pollMs, limit, consumerArn } = this.o;
+      const shard = { streamName, shardId, start, ...(pollMs !== undefined ? { pollMs } : {}), ...(limit !== undefined ? { limit } : {}), ...(consumerArn !== undefined ? { consumerArn } : {}) };
+      this.pool.send({ type: 'open', id: this.id, shard });
       this.timer = setInterval(() => this.checkActive(), ACTIVE_CHECK_MS);
     });
   }

@@ -5,3 +5,4 @@ export { readStream, type ReadRecord } from './reader.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';
 export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './consumer.ts';
 export { FetchWorker, type ShardSource } from './fetcher.ts';
+export { SubscribedShardReader, createSubscribeClient, registerConsumer } from './subscriber.ts';

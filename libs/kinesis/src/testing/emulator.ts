@@ -6,7 +6,8 @@
  * kinesalite itself would.
  */
 import type { Server } from 'node:http';
-import { createConnection, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Server as NetServer, type Socket } from 'node:net';
+import { listen } from './listen.ts';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import kinesalite from 'kinesalite';
 import { createKinesisClient } from '../client.ts';
@@ -26,11 +27,7 @@ export class KinesisEmulator {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.upstreamPort = (this.server.address() as AddressInfo).port;
+    this.upstreamPort = await listen(this.server);
     await this.openProxy(this.listen.port);
   }
 
@@ -44,12 +41,8 @@ export class KinesisEmulator {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve, reject) => {
-      proxy.once('error', reject);
-      proxy.listen(port, this.listen.host, () => resolve());
-    });
+    this.port = await listen(proxy, port, this.listen.host);
     this.proxy = proxy;
-    this.port = (proxy.address() as AddressInfo).port;
   }
 
   private async closeProxy(): Promise<void> {
