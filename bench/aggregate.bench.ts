@@ -5,6 +5,7 @@
  *     Aggregator → redis-server (spawned), everything the fixture holds (x SYMBOLS partitions);
  *     `event_to_redis` is a batch handed over by GetRecords → its vectors written to Redis
  *     (the Kinesis poll interval excluded, as the issue asks), after the first BENCH_WARMUP_MS of the feed.
+ *  `redis_ping_from_another_process_p99_ms` is the machine's floor under the same load (aggregate-redis-ping.ts).
  * Last line: one JSON object.
  */
 import { spawn } from 'node:child_process';
@@ -67,10 +68,18 @@ const t0 = performance.now();
 feed.send('go');
 // The first seconds are start-up (JIT, the SDK loading its modules on first use, leases being taken): not in the latency figure.
 const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 1500);
-setTimeout(() => agg.registry.getSingleMetric('aggregator_event_to_redis_seconds')!.reset(), WARMUP_MS);
+let pinger: ReturnType<typeof spawn> | undefined;
+setTimeout(() => {
+  agg.registry.getSingleMetric('aggregator_event_to_redis_seconds')!.reset();
+  pinger = spawn(process.execPath, ['--import', 'tsx', new URL('./aggregate-redis-ping.ts', import.meta.url).pathname], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, PING_PORT: String(redisServer.port) } });
+}, WARMUP_MS);
 const total = (await next()).done!;
 for (const s of SYMBOLS) while (((await store.readVector(s))?.version ?? 0) < reference.version) await new Promise((r) => setTimeout(r, 5));
 const wall = (performance.now() - t0) / 1000;
+const floor = await new Promise<{ p50: number; p99: number }>((resolve) => {
+  pinger!.once('message', (m) => resolve(m as { p50: number; p99: number }));
+  pinger!.send('stop');
+});
 const cpu = process.cpuUsage(cpu0);
 loopDelay.disable();
 const metricsJson = await agg.registry.getMetricsAsJSON();
@@ -97,6 +106,7 @@ const result = {
   in_process_book_trade_events_per_s: Math.round(applied / (best / 1000)),
   event_to_redis_p99_ms: Number(p99) * 1000,
   warmup_ms: WARMUP_MS,
+  redis_ping_from_another_process_p99_ms: floor.p99,
   batches: count,
   cpu_core_fraction: Number(((cpu.user + cpu.system) / 1e6 / wall).toFixed(2)),
   redis_appendfsync: FSYNC,

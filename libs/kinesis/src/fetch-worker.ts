@@ -6,11 +6,20 @@
  * handler: a batch is applied before more is read, and a refused ack makes
  * the reader read it again.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKinesisClient, type KinesisEndpoint } from './client.ts';
 import { ShardReader, type ShardReaderOptions } from './consumer.ts';
 import { packBatch, type FromWorker, type ToWorker } from './fetch-protocol.ts';
 import { SubscribedShardReader, createSubscribeClient } from './subscriber.ts';
+
+// Prefetching is throughput work; the thread that applies and writes is the latency path. On Linux a nice
+// value is per thread: this one yields a core to it (and to redis-server) when both want one.
+try {
+  setPriority(0, 10);
+} catch {
+  // not permitted or not Linux: same priority as the rest
+}
 
 const port = parentPort!;
 const client = createKinesisClient(workerData as KinesisEndpoint);
