@@ -32,6 +32,8 @@ interface Conn {
   epoch: number;
   lastMessageMs: number;
   gotFrame: boolean;
+  /** Promoted without a re-anchor: the connection it replaces kept delivering until this one was subscribed. */
+  gapless: boolean;
 }
 
 export class ExchangeConnection {
@@ -44,6 +46,7 @@ export class ExchangeConnection {
   private watchdog: NodeJS.Timeout | undefined;
   private rotateTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private switchRetryTimer: NodeJS.Timeout | undefined;
   private readonly status: Gauge;
   private readonly reconnections: Counter<'reason'>;
   private readonly textFrames: Counter<'type'>;
@@ -71,7 +74,7 @@ export class ExchangeConnection {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.watchdog, this.rotateTimer, this.reconnectTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.watchdog, this.rotateTimer, this.reconnectTimer, this.switchRetryTimer]) if (t !== undefined) clearTimeout(t);
     this.live?.ws.close(1000, 'shutdown');
     this.incoming?.ws.close(1000, 'shutdown');
     this.status.set(0);
@@ -82,17 +85,18 @@ export class ExchangeConnection {
     const epoch = ++this.epoch;
     this.reconnections.inc({ reason });
     const ws = new WebSocket(this.options.url, { headers: { 'X-MBX-APIKEY': this.options.apiKey }, perMessageDeflate: false });
-    const conn: Conn = { ws, epoch, lastMessageMs: Date.now(), gotFrame: false };
+    const conn: Conn = { ws, epoch, lastMessageMs: Date.now(), gotFrame: false, gapless: switchover };
     if (switchover) this.incoming = conn;
     ws.on('open', () => {
       this.log.info({ epoch, reason, switchover }, 'stream connection open');
-      if (!switchover) this.promote(conn, false);
+      // (a switch-over whose old connection died while this one was connecting is a new connection now)
+      if (!conn.gapless && !this.stopped) this.promote(conn, false);
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const now = Date.now();
       conn.lastMessageMs = now;
       if (!isBinary) return this.onText(conn, data);
-      if (switchover && !conn.gotFrame && this.incoming === conn) this.promote(conn, true);
+      if (this.incoming === conn && !conn.gotFrame) this.promote(conn, conn.gapless);
       conn.gotFrame = true;
       this.lastMessageMs = now;
       this.events.frame(data, epoch, now * 1000);
@@ -102,8 +106,7 @@ export class ExchangeConnection {
   }
 
   /** Makes `conn` the live connection; in a switch-over the previous one is closed now. */
-  private promote(conn: Conn, switchover: boolean): void {
-    const previous = this.live;
+  private promote(conn: Conn, switchover: boolean, previous = this.live): void {
     this.live = conn;
     if (this.incoming === conn) this.incoming = undefined;
     this.attempts = 0;
@@ -135,19 +138,46 @@ export class ExchangeConnection {
   }
 
   private onClose(conn: Conn, code: number, why: string): void {
-    if (conn === this.incoming) this.incoming = undefined;
+    if (conn === this.incoming) {
+      this.incoming = undefined;
+      // A switch-over that failed before it took over: the live connection (if any) carries on, try again later.
+      if (this.live !== undefined) this.retrySwitchOver();
+      else this.scheduleReconnect(`closed_${code}`);
+      return;
+    }
     if (conn !== this.live) return; // a replaced or abandoned connection
+    this.liveLost(conn, `closed ${code} ${why}`, `closed_${code}`, true);
+  }
+
+  /**
+   * The live connection is gone. A switch-over's connection that is already
+   * subscribed takes over — without a re-anchor only if the old one was
+   * delivering to the end (`delivering`; not after a silent stall). One still
+   * connecting becomes an ordinary new connection: events between the old one's
+   * end and its start were missed.
+   */
+  private liveLost(conn: Conn, why: string, reason: string, delivering: boolean): void {
     this.live = undefined;
     this.status.set(0);
     if (this.stopped) return;
-    // The replacement of a make-before-break switch may already be connecting: let it take over.
-    if (this.incoming !== undefined) {
-      const next = this.incoming;
-      if (next.ws.readyState === WebSocket.OPEN) this.promote(next, true);
+    const next = this.incoming;
+    if (next !== undefined && next.ws.readyState === WebSocket.OPEN) {
+      this.promote(next, delivering, conn);
       return;
     }
-    this.events.lost(conn.epoch, `closed ${code} ${why}`);
-    this.scheduleReconnect(`closed_${code}`);
+    this.events.lost(conn.epoch, why);
+    if (next !== undefined) next.gapless = false; // promoted when it opens
+    else this.scheduleReconnect(reason);
+  }
+
+  private retrySwitchOver(): void {
+    if (this.stopped || this.switchRetryTimer !== undefined) return;
+    const delay = Math.random() * Math.min(this.options.reconnectMaxMs, this.options.reconnectBaseMs * 2 ** this.attempts++);
+    this.log.warn({ delayMs: Math.round(delay) }, 'switch-over failed: the live connection carries on, retrying');
+    this.switchRetryTimer = setTimeout(() => {
+      this.switchRetryTimer = undefined;
+      this.switchOver('switchover_retry');
+    }, delay);
   }
 
   private scheduleReconnect(reason: string): void {
@@ -162,15 +192,20 @@ export class ExchangeConnection {
   }
 
   private checkWatchdog(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const next = this.incoming;
+    // A switch-over connection that never delivers would block every later one.
+    if (next !== undefined && now - next.lastMessageMs > this.options.watchdogMs) {
+      this.log.warn({ epoch: next.epoch }, 'switch-over connection quiet: dropped');
+      next.ws.terminate(); // its close retries the switch-over
+    }
     const conn = this.live;
-    if (conn === undefined || this.stopped) return;
-    if (Date.now() - conn.lastMessageMs > this.options.watchdogMs) {
-      this.log.warn({ epoch: conn.epoch, quietMs: Date.now() - conn.lastMessageMs }, 'stream quiet: reconnecting');
-      this.live = undefined;
-      this.status.set(0);
+    if (conn === undefined) return;
+    if (now - conn.lastMessageMs > this.options.watchdogMs) {
+      this.log.warn({ epoch: conn.epoch, quietMs: now - conn.lastMessageMs }, 'stream quiet: reconnecting');
       conn.ws.terminate();
-      this.events.lost(conn.epoch, 'watchdog');
-      this.scheduleReconnect('watchdog');
+      this.liveLost(conn, 'watchdog', 'watchdog', false);
     }
   }
 }

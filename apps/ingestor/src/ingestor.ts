@@ -114,6 +114,7 @@ export class Ingestor {
   /** Graceful stop: close the exchange connection, finish re-anchoring, flush Kinesis. */
   async stop(): Promise<void> {
     this.connection.stop();
+    this.tracker.stopping = true;
     await Promise.allSettled([...this.tracker.pending]);
     await this.producer.stop();
     await this.publisher.close();

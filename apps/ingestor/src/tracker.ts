@@ -19,7 +19,20 @@ interface SymbolState {
   lastTradeId: number;
   lastBboId: number;
   snapshotPending: boolean;
+  /**
+   * The first diff id after the latest break (gap or new connection) that no
+   * published snapshot covers yet: a snapshot repairs it only if its
+   * lastUpdateId + 1 ≥ this (Binance: a snapshot older than the first
+   * buffered diff cannot be joined). -1: nothing to repair; 0: a new
+   * connection whose first diff has not arrived.
+   */
+  repairFrom: number;
+  /** lastUpdateId of the latest snapshot published, -1 before the first. */
+  anchoredAt: number;
 }
+
+/** A snapshot that failed is tried again after 0.5, 1, 2, 4, 8 s, then left to the next break. */
+const SNAPSHOT_RETRIES_MS = [500, 1000, 2000, 4000, 8000];
 
 export interface TrackerMetrics {
   gaps: Counter<'kind'>;
@@ -37,6 +50,8 @@ export class SymbolTracker {
   private readonly scratch = Buffer.alloc(4 * 1024 * 1024);
   /** Re-anchoring work in flight (tests and shutdown wait for it). */
   readonly pending = new Set<Promise<void>>();
+  /** Set on shutdown: no more snapshot retries. */
+  stopping = false;
 
   constructor(
     symbols: readonly string[],
@@ -46,7 +61,7 @@ export class SymbolTracker {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    for (const s of symbols) this.states.set(s, { reconnected: false, lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false });
+    for (const s of symbols) this.states.set(s, { reconnected: false, lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false, repairFrom: -1, anchoredAt: -1 });
     this.metrics = {
       gaps: new Counter({ name: 'ingestor_sbe_sequence_gaps_total', help: 'Detected sequence gaps', labelNames: ['kind'], registers: [registry] }),
       snapshots: new Counter({ name: 'ingestor_snapshots_total', help: 'Depth snapshots fetched for re-anchoring', labelNames: ['result'], registers: [registry] }),
@@ -77,11 +92,13 @@ export class SymbolTracker {
             this.metrics.gaps.inc({ kind: 'connection' });
             this.log.info({ symbol, expected: st.lastDiffId + 1, received: first, epoch }, 'depth ids jumped across the reconnect; the connection snapshot re-anchors');
           }
+          // The connection's snapshot may have been taken before this first diff: it must reach it.
+          if (st.repairFrom >= 0 || st.anchoredAt + 1 < first) this.needSnapshot(symbol, epoch, first);
         } else if (st.lastDiffId >= 0 && first > st.lastDiffId + 1) {
           this.metrics.gaps.inc({ kind: 'depth' });
           this.log.warn({ symbol, expected: st.lastDiffId + 1, received: first, epoch }, 'depth update-id gap');
           this.publishGap(symbol, epoch, receiveTimeUs, hotpath.GapKind.DepthUpdateId, st.lastDiffId + 1, first);
-          this.requestSnapshot(symbol, epoch);
+          this.needSnapshot(symbol, epoch, first);
         }
         st.lastDiffId = last;
         return true;
@@ -123,7 +140,7 @@ export class SymbolTracker {
   onNewConnection(epoch: number): void {
     for (const [symbol, st] of this.states) {
       st.reconnected = true;
-      this.requestSnapshot(symbol, epoch);
+      this.needSnapshot(symbol, epoch, 0);
     }
   }
 
@@ -137,27 +154,50 @@ export class SymbolTracker {
     void work.finally(() => this.pending.delete(work));
   }
 
-  /** One snapshot per symbol at a time: a gap found while one is pending is repaired by it. */
-  requestSnapshot(symbol: string, epoch: number): void {
+  /**
+   * A break whose first diff id is `from` (0: not known yet) needs a snapshot
+   * that reaches it. One REST call per symbol at a time: a break found while
+   * one is in flight is checked against its answer, and another is fetched
+   * when that answer is older than the break.
+   */
+  private needSnapshot(symbol: string, epoch: number, from: number): void {
     const st = this.states.get(symbol)!;
+    st.repairFrom = Math.max(st.repairFrom, from);
     if (st.snapshotPending) return;
     st.snapshotPending = true;
-    this.track(
-      (async () => {
+    this.track(this.snapshotUntilRepaired(symbol, st, epoch));
+  }
+
+  private async snapshotUntilRepaired(symbol: string, st: SymbolState, epoch: number): Promise<void> {
+    let failures = 0;
+    try {
+      while (st.repairFrom >= 0 && !this.stopping) {
         try {
           const snap = await this.rest.depth(symbol, this.snapshotLimit);
           const n = this.transcoder.encodeDepthSnapshot(symbol, snap, snap.requestTimeUs, snap.receiveTimeUs, this.scratch);
           this.publisher.publish(hotpath.EnvelopeKind.DepthSnapshot, symbol, epoch, snap.receiveTimeUs, this.scratch.subarray(0, n));
           this.metrics.snapshots.inc({ result: 'ok' });
-          this.log.info({ symbol, lastUpdateId: snap.lastUpdateId, epoch }, 're-anchor snapshot published');
+          st.anchoredAt = snap.lastUpdateId;
+          failures = 0;
+          if (snap.lastUpdateId + 1 >= st.repairFrom) {
+            st.repairFrom = -1;
+            this.log.info({ symbol, lastUpdateId: snap.lastUpdateId, epoch }, 're-anchor snapshot published');
+          } else this.log.warn({ symbol, lastUpdateId: snap.lastUpdateId, needed: st.repairFrom, epoch }, 'snapshot older than a break found while it was fetched: fetching another');
         } catch (err) {
           this.metrics.snapshots.inc({ result: 'failed' });
-          this.log.error({ symbol, err: (err as Error).message }, 'depth snapshot failed; book stays unanchored until the next gap or reconnect');
-        } finally {
-          st.snapshotPending = false;
+          const delay = SNAPSHOT_RETRIES_MS[failures++];
+          if (delay === undefined) {
+            st.repairFrom = -1;
+            this.log.error({ symbol, err: (err as Error).message }, 'depth snapshot failed after retries; book stays unanchored until the next gap or reconnect');
+            return;
+          }
+          this.log.warn({ symbol, err: (err as Error).message, retryInMs: delay }, 'depth snapshot failed: retrying');
+          await new Promise((r) => setTimeout(r, delay));
         }
-      })(),
-    );
+      }
+    } finally {
+      st.snapshotPending = false;
+    }
   }
 
   private requestBackfill(symbol: string, epoch: number, fromId: number, toId: number): void {

@@ -10,6 +10,7 @@ import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { Ingestor, loadConfig } from '../src/index.ts';
+import { checkRepairs } from './support/repairs.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -175,10 +176,15 @@ describe('ingestor end to end', () => {
       }).length;
     expect(depthGaps('BTCUSDT')).toBe(1);
     expect(depthGaps('ETHUSDT')).toBe(0);
-    // one snapshot per new connection (start, the dropped connections) and per injected gap; none for switch-overs
+    for (const symbol of SYMBOLS) expect(connected(symbol)).toBe(2); // start and the dropped connections; none for switch-overs
+  });
+
+  it('every break is repaired by a snapshot that reaches it, and no snapshot is fetched without a break to repair', () => {
     for (const symbol of SYMBOLS) {
-      expect(connected(symbol)).toBe(2);
-      expect(of(symbol, hotpath.EnvelopeKind.DepthSnapshot).length).toBe(connected(symbol) + depthGaps(symbol));
+      const r = checkRepairs(envelopes.filter((x) => x.symbol === symbol));
+      expect(r.unreasonedSnapshots).toBe(0);
+      expect(r.unrepairedFrom).toBe(-1);
+      expect(r.snapshots).toBeGreaterThanOrEqual(2);
     }
   });
 

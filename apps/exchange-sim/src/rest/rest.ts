@@ -48,14 +48,20 @@ export class RestApi {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const endpoint = url.pathname;
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      this.metrics.restRequests.inc({ endpoint, status: String(status) });
-      res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...headers });
-      res.end(JSON.stringify(body));
-    };
     const f = this.faults;
     const nowMs = this.now();
-    if (f.restLatencyUntilMs > nowMs) await new Promise((r) => setTimeout(r, f.restLatencyMs));
+    // Injected latency delays the answer, not the work: a snapshot is as of the request's arrival and stale when it lands.
+    const latencyMs = f.restLatencyUntilMs > nowMs ? f.restLatencyMs : 0;
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      this.metrics.restRequests.inc({ endpoint, status: String(status) });
+      const text = JSON.stringify(body);
+      const write = (): void => {
+        res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...headers });
+        res.end(text);
+      };
+      if (latencyMs > 0) setTimeout(write, latencyMs);
+      else write();
+    };
     if (f.restFailCount > 0) {
       f.restFailCount--;
       f.count('restFail');

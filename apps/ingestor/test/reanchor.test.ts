@@ -1,0 +1,71 @@
+/**
+ * Re-anchoring through a slow and a failing REST API (exchange-sim's faults,
+ * real WebSocket and HTTP, kinesalite): a gap found while a snapshot is in
+ * flight is not "repaired" by that snapshot when it is older than the gap —
+ * another is fetched; a snapshot that fails is retried.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStream } from '@hotpath/kinesis';
+import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { DecodeStatus, hotpath } from '@hotpath/sbe';
+import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
+import { Ingestor, loadConfig } from '../src/index.ts';
+import { checkRepairs } from './support/repairs.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('ingestor re-anchoring under REST faults', () => {
+  const emu = new KinesisEmulator();
+  let sim: ExchangeSimulator;
+  let ingestor: Ingestor;
+  const envelopes: { kind: number; payload: Buffer }[] = [];
+
+  beforeAll(async () => {
+    await emu.start();
+    await emu.createStream('market-events', 1);
+    sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 20, seed: 5, symbols: ['BTCUSDT'], apiKeys: ['k'], logLevel: 'silent' }));
+    await sim.start();
+    ingestor = new Ingestor(
+      loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, logLevel: 'silent' }),
+      { kinesisClient: emu.client() },
+    );
+    await ingestor.start();
+    await sleep(600); // connected and anchored
+    // A slow snapshot (computed on arrival, delivered 700 ms later) and a gap while it is in flight.
+    sim.inject({ type: 'restLatency', latencyMs: 700, forMs: 400 });
+    sim.inject({ type: 'dropDepthDiffs', symbol: 'BTCUSDT', count: 1 });
+    await sleep(150);
+    sim.inject({ type: 'dropDepthDiffs', symbol: 'BTCUSDT', count: 2 });
+    await sleep(1500);
+    // A snapshot that fails: the REST client's own 6 attempts (~6 s of backoff) all answered 503.
+    sim.inject({ type: 'restFail', status: 503, count: 6 });
+    sim.inject({ type: 'dropDepthDiffs', symbol: 'BTCUSDT', count: 1 });
+    await sleep(8000);
+    await ingestor.stop();
+    await sim.stop();
+    const dec = new hotpath.EnvelopeDecoder();
+    const seen = new Set<string>();
+    for (const r of await readStream(emu.client(), 'market-events')) {
+      expect(dec.wrap(r.data)).toBe(DecodeStatus.Ok);
+      const key = `${dec.connectionEpoch}:${dec.sequence}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      envelopes.push({ kind: dec.kind, payload: Buffer.from(dec.payload()) });
+    }
+  }, 90_000);
+  afterAll(() => emu.stop());
+
+  it('every gap ends repaired by a snapshot that reaches it; a stale one is followed by another, a failed one retried', async () => {
+    const r = checkRepairs(envelopes);
+    expect(r.unrepairedFrom).toBe(-1);
+    expect(r.unreasonedSnapshots).toBe(0);
+    const gaps = envelopes.filter((e) => e.kind === hotpath.EnvelopeKind.GapNotice).length;
+    expect(gaps).toBeGreaterThanOrEqual(3);
+    const m = (await ingestor.registry.getMetricsAsJSON()).find((x) => x.name === 'ingestor_snapshots_total')!;
+    const count = (result: string) => m.values.find((v) => v.labels['result'] === result)?.value ?? 0;
+    expect(count('failed')).toBe(1);
+    // the initial one, the stale one, the one that reaches the second gap, and the retry after the failure
+    expect(count('ok')).toBe(r.snapshots);
+    expect(r.snapshots).toBeGreaterThanOrEqual(4);
+  });
+});
