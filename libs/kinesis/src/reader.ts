@@ -3,8 +3,9 @@
  * verification side of tests and benches (the leased, checkpointed consumer
  * is the aggregator's, issue 5). Parent shards are read before children.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
-import { deaggregate, type UserRecord } from './kpl.ts';
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { listShards, userRecords } from './consumer.ts';
+import type { UserRecord } from './kpl.ts';
 
 export interface ReadRecord extends UserRecord {
   shardId: string;
@@ -14,17 +15,13 @@ export interface ReadRecord extends UserRecord {
 }
 
 export async function readStream(client: KinesisClient, streamName: string): Promise<ReadRecord[]> {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const res = await client.send(new ListShardsCommand(token === undefined ? { StreamName: streamName } : { NextToken: token }));
-    shards.push(...(res.Shards ?? []));
-    token = res.NextToken;
-  } while (token !== undefined);
+  const shards = await listShards(client, streamName);
+  const parentsOf = (s: Shard) => [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => p !== undefined && shards.some((x) => x.ShardId === p));
+  // Parents (both of a merge) before children.
   const done = new Set<string>();
   const ordered: Shard[] = [];
   while (ordered.length < shards.length) {
-    const ready = shards.filter((s) => !done.has(s.ShardId!) && (s.ParentShardId === undefined || done.has(s.ParentShardId) || !shards.some((p) => p.ShardId === s.ParentShardId)));
+    const ready = shards.filter((s) => !done.has(s.ShardId!) && parentsOf(s).every((p) => done.has(p)));
     if (ready.length === 0) break;
     for (const s of ready) {
       ordered.push(s);
@@ -32,18 +29,16 @@ export async function readStream(client: KinesisClient, streamName: string): Pro
     }
   }
   const out: ReadRecord[] = [];
+  const malformed = (sequenceNumber: string, err: Error): never => {
+    throw new Error(`record ${sequenceNumber}: ${err.message}`);
+  };
   for (const shard of ordered) {
     let iterator = (
       await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))
     ).ShardIterator;
     while (iterator !== undefined) {
       const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const r of res.Records ?? []) {
-        const { records } = deaggregate(r.Data!, r.PartitionKey ?? '');
-        records.forEach((u, i) =>
-          out.push({ ...u, shardId: shard.ShardId!, sequenceNumber: r.SequenceNumber!, subSequence: i, arrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? 0 }),
-        );
-      }
+      out.push(...userRecords(res.Records ?? [], { shardId: shard.ShardId!, onMalformed: malformed }));
       if ((res.Records?.length ?? 0) === 0 && (res.MillisBehindLatest ?? 0) === 0) break;
       iterator = res.NextShardIterator;
     }

@@ -1,0 +1,35 @@
+/** readStream across a merge: both parents (ParentShardId and AdjacentParentShardId) are read before the child. */
+import { DescribeStreamSummaryCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KinesisProducer, listShards, readStream } from '../src/index.ts';
+import { KinesisEmulator } from '../src/testing/emulator.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('readStream', () => {
+  const emu = new KinesisEmulator();
+  beforeAll(() => emu.start());
+  afterAll(() => emu.stop());
+
+  it('returns every key in write order across a shard merge', async () => {
+    await emu.createStream('m', 2);
+    const put = async (from: number, to: number) => {
+      const producer = new KinesisProducer(emu.client(), { streamName: 'm' });
+      await producer.start();
+      for (let i = from; i < to; i++) for (const key of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) producer.put(key, Buffer.from(`${key}:${i}`));
+      await producer.flush();
+    };
+    await put(0, 50);
+    const [a, b] = await listShards(emu.client(), 'm');
+    await emu.client().send(new MergeShardsCommand({ StreamName: 'm', ShardToMerge: a!.ShardId!, AdjacentShardToMerge: b!.ShardId! }));
+    while ((await emu.client().send(new DescribeStreamSummaryCommand({ StreamName: 'm' }))).StreamDescriptionSummary!.StreamStatus !== 'ACTIVE') await sleep(50);
+    const child = (await listShards(emu.client(), 'm')).find((s) => s.AdjacentParentShardId !== undefined)!;
+    expect([child.ParentShardId, child.AdjacentParentShardId].sort()).toEqual([a!.ShardId, b!.ShardId].sort());
+    await put(50, 100);
+    const records = await readStream(emu.client(), 'm');
+    for (const key of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
+      expect(records.filter((r) => r.partitionKey === key).map((r) => Buffer.from(r.data).toString())).toEqual(Array.from({ length: 100 }, (_, i) => `${key}:${i}`));
+    }
+    expect(records.filter((r) => r.shardId === child.ShardId)).toHaveLength(150);
+  });
+});
