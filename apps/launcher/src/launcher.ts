@@ -53,7 +53,7 @@ export class Launcher {
     const c = this.config;
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
     this.redis = await resolveRedis(c.redisUrl);
-    this.note(`redis ${this.redis.url}${this.redis.proc ? ` (spawned, pid ${this.redis.proc.pid})` : ''}`);
+    this.note(`redis ${this.redis.url}${this.redis.pid !== undefined ? ` (spawned, pid ${this.redis.pid})` : ''}`);
     this.kinesis = await this.startKinesis();
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);
     const kinesisEnv = { KINESIS_ENDPOINT: this.kinesis.endpoint, KINESIS_STREAM: c.kinesisStream };

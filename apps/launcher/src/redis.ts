@@ -36,10 +36,24 @@ async function answers(url: string, timeoutMs: number): Promise<boolean> {
 
 export interface RedisHandle {
   url: string;
-  /** The spawned server, when we started one. */
-  proc?: ChildProcess;
+  /** The spawned redis-server's pid, when we started one. */
+  pid?: number;
   stop(): Promise<void>;
 }
+
+/**
+ * redis-server behind a small sh guard: children run in their own process
+ * groups, so nothing would stop this server if the launcher were killed with
+ * SIGKILL. The guard prints the server's pid, stops it (SIGTERM: the AOF is
+ * flushed) when the launcher's pid disappears, and forwards its own SIGTERM.
+ */
+const GUARD = `redis-server "$@" >/dev/null 2>&1 &
+r=$!
+echo $r
+trap 'kill -TERM $r 2>/dev/null; wait $r; exit 0' TERM INT
+while kill -0 "$LAUNCHER_PID" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.5; done
+kill -TERM $r 2>/dev/null
+wait $r`;
 
 export async function resolveRedis(configured: string | undefined): Promise<RedisHandle> {
   if (configured && (await answers(configured, 1_000))) return { url: configured, stop: async () => undefined };
@@ -50,7 +64,13 @@ export async function resolveRedis(configured: string | undefined): Promise<Redi
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore', detached: true });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
+  const proc: ChildProcess = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: { ...process.env, LAUNCHER_PID: String(process.pid) } });
+  const pid = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
+    proc.once('exit', () => reject(new RedisUnavailableError('redis-server did not start')));
+  });
+  proc.stdout!.resume();
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await answers(url, 500))) {
@@ -59,11 +79,11 @@ export async function resolveRedis(configured: string | undefined): Promise<Redi
   }
   return {
     url,
-    proc,
+    pid,
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM'); // redis-server flushes its AOF on SIGTERM
+      proc.kill('SIGTERM'); // the guard passes it on; redis-server flushes its AOF on SIGTERM
       await exited;
     },
   };

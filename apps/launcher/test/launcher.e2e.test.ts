@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/redis.ts';
+import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,14 +23,6 @@ let launcher: ChildProcess;
 let inferencePort = 0;
 let spawnedAt = 0;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const pids = (): Map<string, number> => {
   const m = new Map<string, number>();
   for (const l of lines) {
