@@ -1,16 +1,18 @@
 /**
  * An ordered, aggregating Kinesis producer.
  *
- * - Records are routed to shards the way Kinesis does it (MD5 of the
- *   partition key against each shard's hash-key range) and queued per shard.
- * - Per shard, one PutRecord is in flight at a time, carrying a KPL aggregate
- *   of everything queued for that shard (up to 1 MiB): the next request goes
- *   out as soon as the previous one is acknowledged (adaptive batching), or
- *   after `lingerMs` when idle. One request per shard in flight, sent with
- *   SequenceNumberForOrdering, means retries (throttling, 5xx, a restarted
- *   endpoint) can never reorder a shard: there is nothing behind it to overtake.
- * - Aggregates never mix shards (a KCL 2.x consumer silently drops user
- *   records whose partition key belongs to another shard).
+ * - Records are queued per partition key. Per key, one PutRecord is in
+ *   flight at a time, carrying a KPL aggregate of everything queued for that
+ *   key (up to 1 MiB): the next request goes out as soon as the previous one
+ *   is acknowledged (adaptive batching), or after `lingerMs` when idle. One
+ *   request per key in flight, sent with SequenceNumberForOrdering, means
+ *   retries (throttling, 5xx, a restarted endpoint) can never reorder a key:
+ *   there is nothing behind it to overtake.
+ * - An aggregate holds one partition key, so Kinesis routes each of its user
+ *   records exactly where it would route the record alone — also after a
+ *   reshard this producer did not see (an aggregate mixing keys could put a
+ *   key's records on a shard it does not hash to, where a KCL consumer drops
+ *   them and a consumer that owns the key's real shard never sees them).
  * - The buffer is bounded in bytes; past it `put` refuses the record, counts
  *   it and returns false (overflow policy "reject-newest": the caller decides).
  */
@@ -54,17 +56,13 @@ interface Pending {
   onAck: ((latencyMs: number) => void) | undefined;
 }
 
-class ShardQueue {
+class KeyQueue {
   readonly queue: Pending[] = [];
   head = 0;
   inFlight = false;
   lastSequence: string | undefined;
   timer: NodeJS.Timeout | undefined;
-  constructor(
-    readonly shardId: string,
-    readonly start: bigint,
-    readonly end: bigint,
-  ) {}
+  constructor(readonly partitionKey: string) {}
   get length(): number {
     return this.queue.length - this.head;
   }
@@ -97,8 +95,9 @@ export function partitionHash(partitionKey: string): bigint {
 }
 
 export class KinesisProducer {
-  private shards: ShardQueue[] = [];
-  private readonly shardOfKey = new Map<string, ShardQueue>();
+  private openShards = 0;
+  /** One queue per partition key with something queued or in flight (an idle key's queue is dropped). */
+  private readonly queues = new Map<string, KeyQueue>();
   private bufferedBytes = 0;
   private stopped = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -116,7 +115,7 @@ export class KinesisProducer {
     this.metrics = createMetrics(registry, this.config.metricPrefix);
   }
 
-  /** Discovers the open shards and their hash-key ranges. */
+  /** Checks the stream exists and has open shards (the count is for logs: routing is Kinesis's, by key). */
   async start(): Promise<void> {
     const shards: Shard[] = [];
     let token: string | undefined;
@@ -128,29 +127,23 @@ export class KinesisProducer {
       token = res.NextToken;
     } while (token !== undefined);
     // Closed parents (after resharding) have an EndingSequenceNumber; only open shards take writes.
-    this.shards = shards
-      .filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)
-      .map((s) => new ShardQueue(s.ShardId!, BigInt(s.HashKeyRange!.StartingHashKey!), BigInt(s.HashKeyRange!.EndingHashKey!)));
-    if (this.shards.length === 0) throw new Error(`stream ${this.config.streamName} has no open shards`);
+    this.openShards = shards.filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined).length;
+    if (this.openShards === 0) throw new Error(`stream ${this.config.streamName} has no open shards`);
   }
 
+  /** Open shards when the producer started. */
   get shardCount(): number {
-    return this.shards.length;
+    return this.openShards;
   }
 
   get buffered(): { bytes: number; fill: number } {
     return { bytes: this.bufferedBytes, fill: this.bufferedBytes / this.config.maxBufferedBytes };
   }
 
-  private shardFor(partitionKey: string): ShardQueue {
-    let s = this.shardOfKey.get(partitionKey);
-    if (s === undefined) {
-      const h = partitionHash(partitionKey);
-      s = this.shards.find((x) => h >= x.start && h <= x.end);
-      if (s === undefined) throw new Error(`no shard covers partition key ${partitionKey}`);
-      this.shardOfKey.set(partitionKey, s);
-    }
-    return s;
+  private queueFor(partitionKey: string): KeyQueue {
+    let q = this.queues.get(partitionKey);
+    if (q === undefined) this.queues.set(partitionKey, (q = new KeyQueue(partitionKey)));
+    return q;
   }
 
   /**
@@ -168,7 +161,7 @@ export class KinesisProducer {
       this.metrics.userRecords.inc({ result: 'rejected_overflow' });
       return false;
     }
-    const shard = this.shardFor(partitionKey);
+    const shard = this.queueFor(partitionKey);
     shard.queue.push({ partitionKey, data, enqueuedAt: performance.now(), onAck });
     this.bufferedBytes += data.length;
     this.metrics.bufferedBytes.set(this.bufferedBytes);
@@ -176,7 +169,7 @@ export class KinesisProducer {
     return true;
   }
 
-  private schedule(shard: ShardQueue): void {
+  private schedule(shard: KeyQueue): void {
     if (shard.inFlight || shard.timer !== undefined || shard.length === 0) return;
     if (this.config.lingerMs <= 0) {
       shard.inFlight = true;
@@ -190,8 +183,8 @@ export class KinesisProducer {
     }
   }
 
-  /** Sends the head of a shard's queue as one aggregate; retries it until acknowledged. */
-  private async send(shard: ShardQueue, attempt: number): Promise<void> {
+  /** Sends the head of a key's queue as one aggregate; retries it until acknowledged. */
+  private async send(shard: KeyQueue, attempt: number): Promise<void> {
     const agg = new KplAggregator();
     let n = 0;
     let bytes = 0;
@@ -250,20 +243,21 @@ export class KinesisProducer {
     if (shard.length > 0) {
       shard.inFlight = true;
       void this.send(shard, 0);
-    } else if (this.bufferedBytes === 0) {
-      for (const w of this.idleWaiters.splice(0)) w();
+      return;
     }
+    if (shard.timer === undefined) this.queues.delete(shard.partitionKey); // bounded by the keys in use, not by every key ever seen
+    if (this.bufferedBytes === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Resolves when everything queued so far is acknowledged. */
   async flush(): Promise<void> {
-    if (this.bufferedBytes === 0 && this.shards.every((s) => !s.inFlight)) return;
+    if (this.bufferedBytes === 0 && [...this.queues.values()].every((s) => !s.inFlight)) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   async stop(): Promise<void> {
     await this.flush();
     this.stopped = true;
-    for (const s of this.shards) if (s.timer !== undefined) clearTimeout(s.timer);
+    for (const s of this.queues.values()) if (s.timer !== undefined) clearTimeout(s.timer);
   }
 }

@@ -3,9 +3,10 @@
  * once and in order per partition key, through throttling and an outage of
  * the endpoint, with a bounded buffer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeStreamSummaryCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Registry } from '@hotpath/telemetry';
-import { KinesisProducer, readStream } from '../src/index.ts';
+import { KinesisProducer, listShards, partitionHash, readStream } from '../src/index.ts';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT', 'SOLUSDT', 'XRPUSDT'];
@@ -48,7 +49,7 @@ describe('KinesisProducer', () => {
   beforeAll(async () => emu.start());
   afterAll(async () => emu.stop());
 
-  it('routes by partition key like Kinesis, aggregates per shard, keeps per-key order', async () => {
+  it('routes by partition key like Kinesis, aggregates per key, keeps per-key order', async () => {
     await emu.createStream('order', 3);
     const client = emu.client();
     const producer = new KinesisProducer(client, { streamName: 'order' });
@@ -65,6 +66,35 @@ describe('KinesisProducer', () => {
     for (const r of records) shardsPerKey.set(r.partitionKey, (shardsPerKey.get(r.partitionKey) ?? new Set()).add(r.shardId));
     for (const set of shardsPerKey.values()) expect(set.size).toBe(1);
     expect(new Set(records.map((r) => r.sequenceNumber)).size).toBeLessThan(records.length / 10);
+  });
+
+  it('a reshard it did not see mid-run: every record still lands on the shard its key hashes to, in order', async () => {
+    await emu.createStream('reshard', 1);
+    const client = emu.client();
+    const producer = new KinesisProducer(client, { streamName: 'reshard' });
+    await producer.start();
+    const keys = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT'];
+    const put = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) for (const k of keys) producer.put(k, Buffer.from(`${k}:${i}`));
+      await producer.flush();
+    };
+    await put(0, 100);
+    const [parent] = await listShards(client, 'reshard');
+    const mid = (BigInt(parent!.HashKeyRange!.StartingHashKey!) + BigInt(parent!.HashKeyRange!.EndingHashKey!)) / 2n;
+    await client.send(new SplitShardCommand({ StreamName: 'reshard', ShardToSplit: parent!.ShardId!, NewStartingHashKey: String(mid) }));
+    await vi.waitFor(async () => expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 'reshard' }))).StreamDescriptionSummary!.StreamStatus).toBe('ACTIVE'));
+    await put(100, 200); // the same producer: its view of the stream is from before the split
+    const shards = await listShards(client, 'reshard');
+    const children = shards.filter((x) => x.ParentShardId === parent!.ShardId);
+    expect(children).toHaveLength(2);
+    expect(new Set(keys.map((k) => partitionHash(k) < mid)).size).toBe(2); // the keys really straddle the split
+    const records = await readStream(client, 'reshard');
+    for (const r of records) {
+      const shard = shards.find((x) => x.ShardId === r.shardId)!;
+      const h = partitionHash(r.partitionKey);
+      expect(h >= BigInt(shard.HashKeyRange!.StartingHashKey!) && h <= BigInt(shard.HashKeyRange!.EndingHashKey!)).toBe(true);
+    }
+    for (const k of keys) expect(records.filter((r) => r.partitionKey === k).map((r) => Buffer.from(r.data).toString())).toEqual(Array.from({ length: 200 }, (_, i) => `${k}:${i}`));
   });
 
   it('keeps order through throttling (injected into the real client) and an endpoint outage', async () => {
