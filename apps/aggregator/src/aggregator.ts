@@ -29,6 +29,7 @@ import {
   type KinesisClient,
   type ShardReaderOptions,
   type ShardSource,
+  type StartPosition,
 } from '@hotpath/kinesis';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
@@ -347,9 +348,10 @@ export class Aggregator {
   }
 
   private async startShard(shardId: string, lease: Lease): Promise<void> {
-    let start: { after: string } | 'TRIM_HORIZON' = 'TRIM_HORIZON';
+    let start: StartPosition = 'TRIM_HORIZON';
     let oldest: string | undefined;
     let complete = true;
+    let anySaved = false;
     for (const symbol of this.symbolsOf(shardId)) {
       const saved = await this.store.loadState(symbol);
       if (saved === undefined || saved.checkpoint === '') {
@@ -357,6 +359,7 @@ export class Aggregator {
         this.processors.set(symbol, new SymbolProcessor(symbol));
         continue;
       }
+      anySaved = true;
       const [savedShard, checkpoint] = splitCheckpoint(saved.checkpoint);
       const p = SymbolProcessor.restore(symbol, saved.state, checkpoint);
       p.checkpointShard = savedShard;
@@ -366,6 +369,8 @@ export class Aggregator {
       else if (oldest === undefined || compareCheckpoints(checkpoint, oldest) < 0) oldest = checkpoint;
     }
     if (complete && oldest !== undefined) start = { after: oldest };
+    // The configured position only where nothing was ever committed: state in a parent shard means this child is read whole.
+    else if (!anySaved) start = this.config.initialPosition;
     const owned: OwnedShard = {
       lease,
       lost: false,

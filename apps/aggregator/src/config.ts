@@ -27,6 +27,13 @@ export const AggregatorConfigSchema = z.object({
   consumer: z.enum(['polling', 'fanout']).default('polling'),
   /** The registered stream consumer's name (fanout): every instance of one aggregator shares it. */
   fanoutConsumerName: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/).default('hotpath-aggregator'),
+  /**
+   * Where a shard with no committed state is read from: `TRIM_HORIZON` (the whole retention: the
+   * ingestor's last Connected event and snapshot are in it, so books anchor at once) or `LATEST`
+   * (only new records: each symbol stays stale until the next snapshot the ingestor sends, at a
+   * gap or reconnect). Ignored once a checkpoint exists.
+   */
+  initialPosition: z.enum(['TRIM_HORIZON', 'LATEST']).default('TRIM_HORIZON'),
   /** Kinesis records per GetRecords call (AWS allows up to 10,000). */
   getRecordsLimit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   /** How often a symbol's recoverable state (book + windows, ~100 kB) is committed with its checkpoint; bounds the replay after a crash. */
@@ -50,6 +57,7 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   AGGREGATOR_POLL_MS: 'pollMs',
   AGGREGATOR_GET_RECORDS_LIMIT: 'getRecordsLimit',
   AGGREGATOR_FETCH: 'fetch',
+  AGGREGATOR_INITIAL_POSITION: 'initialPosition',
   AGGREGATOR_CONSUMER: 'consumer',
   AGGREGATOR_FANOUT_CONSUMER_NAME: 'fanoutConsumerName',
   AGGREGATOR_STATE_COMMIT_MS: 'stateCommitMs',

@@ -348,6 +348,36 @@ describe('aggregator', () => {
     await efo.stop();
   });
 
+  it('with no committed state, LATEST reads only what arrives after the start (and the book waits for the next snapshot)', async () => {
+    const half = Math.floor(all.length / 2);
+    await publish('s12', all.slice(0, half));
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+    const agg = new Aggregator(config('s12', 'l', { initialPosition: 'LATEST' }));
+    await agg.start();
+    const producer = new KinesisProducer(emu.client(), { streamName: 's12' });
+    await producer.start();
+    const processed = async () => ((await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values as { value: number }[]).reduce((a, v) => a + v.value, 0);
+    // Probe until the readers (in the fetch worker, which takes a moment to boot) have their LATEST iterators.
+    let probes = 0;
+    while ((await processed()) === 0) {
+      producer.put('BTCUSDT', all[0]!);
+      probes++;
+      await producer.flush();
+      await sleep(100);
+    }
+    await sleep(300);
+    const base = await processed();
+    expect(base).toBeLessThanOrEqual(probes); // nothing from before the start
+    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
+    await producer.flush();
+    await vi.waitFor(async () => expect(await processed()).toBe(base + all.length - half), { timeout: 10_000 });
+    const v = await new FeatureStore(redis).readVector('BTCUSDT');
+    expect(v?.status).not.toBe(VectorStatus.Live); // no snapshot in the second half: not anchored
+    await agg.stop();
+    redis.disconnect();
+  });
+
   it('survives a redis-server kill -9 and restart mid-run', async () => {
     await publish('s3', all);
     const redis = new Redis(redisServer.port, '127.0.0.1');
