@@ -13,6 +13,7 @@ export const AggregatorConfigSchema = z.object({
   kinesisEndpoint: z.string().url().optional(),
   owner: z.string().default(() => `aggregator-${randomUUID().slice(0, 8)}`),
   leaseTtlMs: z.coerce.number().int().positive().default(10_000),
+  /** At most one GetRecords per shard this often, caught up or not (AWS: 5 calls/s per shard, shared by every polling consumer). */
   pollMs: z.coerce.number().int().positive().default(200),
   /**
    * Where GetRecords and its parsing run: `worker` (one thread for all shards,

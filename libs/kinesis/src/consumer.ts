@@ -1,7 +1,8 @@
 /**
  * Polling consumer for one shard: GetShardIterator from a checkpoint
  * (AFTER_SEQUENCE_NUMBER) or TRIM_HORIZON / LATEST, GetRecords within the
- * per-shard limit (5 calls/s: an empty or short answer waits `pollMs`),
+ * per-shard limit (at most one call every `pollMs`, caught up or not: AWS
+ * allows 5 calls/s per shard, shared by every polling consumer),
  * KPL de-aggregation, re-creating expired iterators from the last record
  * handed over, backoff on throttling and errors. Leases and checkpoints
  * belong to the caller: `handle` is awaited before the next poll, so a batch
@@ -106,6 +107,7 @@ export class ShardReader {
     let iterator: string | undefined;
     let atCheckpoint = false;
     let backoff = 100;
+    let lastCallMs = Number.NEGATIVE_INFINITY;
     while (this.o.active()) {
       try {
         if (iterator === undefined) {
@@ -116,6 +118,10 @@ export class ShardReader {
           this.finished = true;
           return;
         }
+        const wait = lastCallMs + pollMs - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (!this.o.active()) return;
+        lastCallMs = performance.now();
         const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
         backoff = 100;
         const out = userRecords(res.Records ?? [], this.o);
@@ -131,7 +137,6 @@ export class ShardReader {
           this.finished = true; // closed shard read to its end
           return;
         }
-        if ((res.Records?.length ?? 0) === 0 || (res.MillisBehindLatest ?? 0) === 0) await sleep(pollMs);
       } catch (err) {
         if (err instanceof ExpiredIteratorException || (err as { name?: string }).name === 'ExpiredIteratorException') {
           iterator = undefined; // re-create from the last record handed over
