@@ -162,6 +162,7 @@ export class Aggregator {
   }
 
   async start(): Promise<void> {
+    this.fetcher?.warm(); // boots while leases are taken
     if (this.config.consumer === 'fanout') this.consumerArn = await registerConsumer(this.kinesis, this.config.kinesisStream, this.config.fanoutConsumerName);
     await this.refreshShards();
     await this.http.listen({ port: this.config.port, host: this.config.host });

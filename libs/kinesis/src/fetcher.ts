@@ -31,6 +31,11 @@ export class FetchWorker {
 
   constructor(private readonly endpoint: KinesisEndpoint) {}
 
+  /** Starts the thread now (it loads the SDK and compiles for about a second) instead of at the first reader. */
+  warm(): void {
+    this.worker ??= this.spawn();
+  }
+
   /** A shard reader in the worker; with `consumerArn` it reads by enhanced fan-out instead of polling. */
   reader(options: ShardReaderOptions & { consumerArn?: string }): ShardSource {
     return new RemoteShardReader(this, options);
