@@ -11,7 +11,8 @@
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { AggregatorConfigSchema, Aggregator, SymbolProcessor } from 'aggregator';
+import { AggregatorConfigSchema, Aggregator } from 'aggregator';
+import { SymbolProcessor } from '@hotpath/processor';
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { FeatureStore } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';

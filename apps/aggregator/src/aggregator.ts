@@ -35,7 +35,7 @@ import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease 
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import type { AggregatorConfig } from './config.ts';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
-import { SymbolProcessor } from './symbol.ts';
+import { SymbolProcessor } from '@hotpath/processor';
 
 
 interface OwnedShard {

@@ -1,3 +1,2 @@
 export { Aggregator } from './aggregator.ts';
 export { AggregatorConfigSchema, AGGREGATOR_ENV, aggregatorConfigFromEnv, type AggregatorConfig } from './config.ts';
-export { SymbolProcessor } from './symbol.ts';

@@ -17,7 +17,8 @@ import { EnhancedFanOutEmulator } from '@hotpath/kinesis/testing/efo';
 import { hotpath } from '@hotpath/sbe';
 import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
-import { Aggregator, AggregatorConfigSchema, SymbolProcessor } from '../src/index.ts';
+import { SymbolProcessor } from '@hotpath/processor';
+import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

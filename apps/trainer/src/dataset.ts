@@ -10,7 +10,7 @@
 import { FEATURE_COUNT, FEATURE_NAMES } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { VectorStatus } from '@hotpath/state';
-import { SymbolProcessor } from 'aggregator';
+import { SymbolProcessor } from '@hotpath/processor';
 
 export interface Dataset {
   symbol: string;

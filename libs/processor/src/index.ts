@@ -1,0 +1,1 @@
+export { SymbolProcessor, type Outcome } from './symbol-processor.ts';
