@@ -335,6 +335,8 @@ describe('aggregator', () => {
     all.slice(0, half).forEach((e, i) => halfway.apply(e, `0:${i}`));
     await waitForVersion(store, halfway.version);
     a.kill();
+    const byA = efo.subscriptions;
+    expect(byA).toBeGreaterThanOrEqual(1); // a read by fan-out
     const producer = new KinesisProducer(emu.client(), { streamName: stream });
     await producer.start();
     all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
@@ -344,7 +346,7 @@ describe('aggregator', () => {
     await waitForVersion(store, reference.version);
     await b.stop();
     await expectEqualsReference(redis);
-    expect(efo.subscriptions).toBeGreaterThanOrEqual(8); // 4 shards, each subscribed by a and again by b (more on expiry)
+    expect(efo.subscriptions).toBeGreaterThan(byA); // and so did b (the shards it took; more on expiry)
     redis.disconnect();
     await efo.stop();
   });
