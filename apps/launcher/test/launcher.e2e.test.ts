@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/redis.ts';
+import { freePort } from '@hotpath/config';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

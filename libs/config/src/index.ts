@@ -23,3 +23,4 @@ export function describeIssues(error: ZodError, names: Readonly<Record<string, s
 export function variablesOf(map: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(map).map(([variable, setting]) => [setting, variable]));
 }
+export { freePort } from './ports.ts';
