@@ -13,8 +13,9 @@ export const RETURN_OUTPUT = 'return_bps';
 export const UP_OUTPUT = 'p_up';
 
 export const ModelMetadataSchema = z.object({
-  name: z.string().min(1),
-  version: z.string().min(1),
+  // both end up in every prediction's modelVersion: short
+  name: z.string().min(1).max(100),
+  version: z.string().min(1).max(100),
   featureSetName: z.string(),
   featureSchemaHash: z.string().regex(/^[0-9a-f]{16}$/),
   featureNames: z.array(z.string()).min(1),
@@ -36,11 +37,25 @@ export const ModelMetadataSchema = z.object({
 });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 
-/** Why a model was refused; `code` is the metric label. */
+export type ModelErrorCode =
+  | 'not_found'
+  | 'not_a_file'
+  | 'too_large'
+  | 'outside_model_dir'
+  | 'aborted'
+  | 'unreadable'
+  | 'no_metadata'
+  | 'bad_metadata'
+  | 'schema_mismatch'
+  | 'bad_graph'
+  | 'golden_mismatch'
+  | 'run_failed';
+
+/** Why a model was refused; `code` is the metric label. Messages never name a file system path (they reach API answers). */
 export class ModelError extends Error {
   override readonly name = 'ModelError';
   constructor(
-    readonly code: 'unreadable' | 'no_metadata' | 'bad_metadata' | 'schema_mismatch' | 'bad_graph' | 'golden_mismatch' | 'run_failed',
+    readonly code: ModelErrorCode,
     message: string,
   ) {
     super(message);

@@ -6,9 +6,9 @@
  * with a code, so a bad model costs a metric and a log line, never a tick.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+import { readModelFile, throwIfAborted, type ModelFileOptions } from './file.ts';
 import { INPUT_NAME, METADATA_KEY, ModelError, ModelMetadataSchema, RETURN_OUTPUT, UP_OUTPUT, type ModelMetadata } from './metadata.ts';
 
 export interface ModelOutput {
@@ -22,6 +22,8 @@ export interface LoadOptions {
   featureNames: readonly string[];
   /** Runs before the model is handed out, so the first real tick does not pay for lazy initialisation. */
   warmupRuns?: number;
+  /** Checked between the load's steps (the onnxruntime session build itself cannot be interrupted; the size cap bounds it). */
+  signal?: AbortSignal;
 }
 
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
@@ -59,22 +61,18 @@ export class OnnxModel {
     return `${this.metadata.name}@${this.metadata.version}+${this.digest}`;
   }
 
-  static async fromFile(path: string, options: LoadOptions): Promise<OnnxModel> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      throw new ModelError('unreadable', `cannot read model ${path}: ${(err as Error).message}`);
-    }
-    return OnnxModel.fromBytes(bytes, options);
+  /** A model file under `readModelFile`'s rules: regular file, inside `dir` when given, at most `maxBytes`, abortable. */
+  static async fromFile(path: string, options: LoadOptions & ModelFileOptions): Promise<OnnxModel> {
+    return OnnxModel.fromBytes(await readModelFile(path, options), options);
   }
 
   static async fromBytes(bytes: Uint8Array, options: LoadOptions): Promise<OnnxModel> {
+    throwIfAborted(options.signal);
     let proto: onnxProto.onnx.ModelProto;
     try {
       proto = onnxProto.onnx.ModelProto.decode(bytes);
     } catch (err) {
-      throw new ModelError('unreadable', `not an ONNX model: ${(err as Error).message}`);
+      throw new ModelError('unreadable', `not an ONNX model: ${(err as Error).message.slice(0, 300)}`);
     }
     const raw = proto.metadataProps.find((p) => p.key === METADATA_KEY)?.value;
     if (!raw) throw new ModelError('no_metadata', `model has no "${METADATA_KEY}" metadata`);
@@ -94,6 +92,7 @@ export class OnnxModel {
     const mean = proto.graph?.initializer?.find((t) => t.name === 'mean');
     if (mean?.rawData && mean.rawData.length === fill.length * 4) fill.set(new Float32Array(Uint8Array.from(mean.rawData).buffer));
 
+    throwIfAborted(options.signal);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
@@ -111,7 +110,10 @@ export class OnnxModel {
       if (!near(out.returnBps, g.returnBps, 1e-3, 1e-4) || !near(out.pUp, g.pUp, 1e-3, 1e-5)) {
         throw new ModelError('golden_mismatch', `golden input gave return ${out.returnBps} bps / p_up ${out.pUp}, metadata says ${g.returnBps} / ${g.pUp}`);
       }
-      for (let i = 0; i < (options.warmupRuns ?? 20); i++) await model.run(g.input);
+      for (let i = 0; i < (options.warmupRuns ?? 20); i++) {
+        throwIfAborted(options.signal);
+        await model.run(g.input);
+      }
     } catch (err) {
       await session.release();
       throw err instanceof ModelError ? err : new ModelError('run_failed', (err as Error).message);

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
@@ -93,7 +97,48 @@ describe('model contract', () => {
     const broken = onnxProto.onnx.ModelProto.decode(good);
     broken.graph!.node![0]!.opType = 'NoSuchOp';
     expect(await refusal(onnxProto.onnx.ModelProto.encode(broken).finish())).toBe('bad_graph');
-    await expect(OnnxModel.fromFile('/nonexistent/model.onnx', live)).rejects.toMatchObject({ code: 'unreadable' });
+    await expect(OnnxModel.fromFile('/nonexistent/model.onnx', live)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('a model file: only a regular file inside the model directory, under the size cap, abortable; refusals name no path', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'model-file-'));
+    const dir = join(root, 'models');
+    mkdirSync(dir);
+    const good = buildModel(exampleModelSpec());
+    writeFileSync(join(dir, 'good.onnx'), good);
+    writeFileSync(join(root, 'outside.onnx'), good);
+    symlinkSync(join(root, 'outside.onnx'), join(dir, 'escape.onnx'));
+    symlinkSync('/dev/zero', join(dir, 'zero.onnx'));
+    execFileSync('mkfifo', [join(dir, 'fifo.onnx')]);
+    const code = async (path: string, over: Partial<Parameters<typeof OnnxModel.fromFile>[1]> = {}): Promise<string> => {
+      try {
+        await (await OnnxModel.fromFile(path, { ...live, dir, ...over })).release();
+        return 'accepted';
+      } catch (err) {
+        expect(err).toBeInstanceOf(ModelError);
+        expect((err as Error).message).not.toContain(root);
+        return (err as ModelError).code;
+      }
+    };
+    expect(await code('good.onnx')).toBe('accepted');
+    expect(await code(join(dir, 'good.onnx'))).toBe('accepted');
+    expect(await code(join(root, 'outside.onnx'))).toBe('outside_model_dir');
+    expect(await code('../outside.onnx')).toBe('outside_model_dir');
+    expect(await code('escape.onnx')).toBe('outside_model_dir'); // a symlink out of the directory
+    expect(await code('/etc/passwd')).toBe('outside_model_dir');
+    expect(await code('/nonexistent/x.onnx')).toBe('outside_model_dir'); // no probing outside
+    expect(await code('missing.onnx')).toBe('not_found');
+    expect(await code('.')).toBe('outside_model_dir');
+    // the issue's /dev/zero (RSS grew to 7.7 GB): a device is not a model, without reading a byte
+    expect(await code('/dev/zero', { dir: undefined })).toBe('not_a_file');
+    expect(await code('/dev/zero', { dir: '/dev' })).toBe('not_a_file');
+    // a FIFO without a writer: refused at once instead of blocking the open forever
+    expect(await code('fifo.onnx')).toBe('not_a_file');
+    expect(await code('good.onnx', { maxBytes: good.length - 1 })).toBe('too_large');
+    expect(await code('good.onnx', { maxBytes: good.length })).toBe('accepted');
+    expect(await code('good.onnx', { signal: AbortSignal.abort() })).toBe('aborted');
+    expect(await code(join(dir, 'zero.onnx'), { dir: undefined })).toBe('not_a_file');
+    expect(await code('zero.onnx')).toBe('outside_model_dir');
   });
 
   it('the builder rejects heads whose shapes do not chain', () => {
