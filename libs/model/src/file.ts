@@ -31,7 +31,13 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /** The path the model directory allows for `path` (absolute, symlinks resolved); throws ModelError otherwise. */
 export async function resolveModelPath(path: string, dir: string | undefined): Promise<string> {
   if (path.length === 0 || path.length > 4096 || path.includes('\0')) throw new ModelError('outside_model_dir', 'model path is empty, too long or not text');
-  if (dir === undefined) return resolve(path);
+  if (dir === undefined) {
+    try {
+      return await realpath(resolve(path));
+    } catch (err) {
+      throw new ModelError((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'unreadable', 'model file not found or not readable');
+    }
+  }
   let root: string;
   try {
     root = await realpath(dir);
