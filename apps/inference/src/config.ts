@@ -1,7 +1,11 @@
 /** The inference service's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
 import { envSettings } from '@hotpath/config';
+
+/** The repository's models/ (in the image: /app/models), where the shipped model lives. */
+const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
@@ -24,6 +28,12 @@ export const InferenceConfigSchema = z.object({
   redisTimeoutMs: z.coerce.number().int().positive().default(250),
   /** A model file; when neither it nor the Redis pointer is set, the built-in example model serves. */
   modelPath: z.string().optional(),
+  /** Every model path (this file, the Redis pointer, POST /admin/model) must resolve inside this directory. */
+  modelDir: z.string().min(1).default(DEFAULT_MODEL_DIR),
+  /** A model file larger than this is refused before it is read (the shipped one is ~4 KB). */
+  modelMaxBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** A model load (read, verify, warm) that takes longer is abandoned; stop() also aborts one in flight. */
+  modelLoadTimeoutMs: z.coerce.number().int().positive().default(10_000),
   modelPointerKey: z.string().default('model:current'),
   modelPollMs: z.coerce.number().int().positive().default(5_000),
   /** Consecutive failed runs of a freshly swapped model before the previous one is restored. */
@@ -44,8 +54,15 @@ export const InferenceConfigSchema = z.object({
   }),
   /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
   accuracyWindow: z.coerce.number().int().positive().default(1_800),
+  /** WebSocket subscribers at once; more are refused (503) before the upgrade. */
+  wsMaxClients: z.coerce.number().int().positive().default(256),
+  /** A subscriber this far behind (bytes queued on its socket) is dropped. */
+  wsMaxBufferedBytes: z.coerce.number().int().positive().default(1 << 20),
+  /** Whole-request deadline (headers and body), against slow clients. */
+  requestTimeoutMs: z.coerce.number().int().positive().default(10_000),
   port: z.coerce.number().int().min(0).max(65535).default(9092),
-  host: z.string().default('0.0.0.0'),
+  /** Loopback by default; a container sets INFERENCE_HOST=0.0.0.0. */
+  host: z.string().default('127.0.0.1'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
@@ -63,6 +80,9 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_LOCAL_FALLBACK_MAX_AGE_MS: 'localFallbackMaxAgeMs',
   INFERENCE_REDIS_TIMEOUT_MS: 'redisTimeoutMs',
   INFERENCE_MODEL_PATH: 'modelPath',
+  INFERENCE_MODEL_DIR: 'modelDir',
+  INFERENCE_MODEL_MAX_BYTES: 'modelMaxBytes',
+  INFERENCE_MODEL_LOAD_TIMEOUT_MS: 'modelLoadTimeoutMs',
   INFERENCE_MODEL_POINTER_KEY: 'modelPointerKey',
   INFERENCE_MODEL_POLL_MS: 'modelPollMs',
   INFERENCE_ROLLBACK_AFTER_FAILURES: 'rollbackAfterFailures',
@@ -70,6 +90,9 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_HISTORY_MAX: 'historyMax',
   INFERENCE_STATUS_PEERS: 'statusPeers',
   INFERENCE_ACCURACY_WINDOW: 'accuracyWindow',
+  INFERENCE_WS_MAX_CLIENTS: 'wsMaxClients',
+  INFERENCE_WS_MAX_BUFFERED_BYTES: 'wsMaxBufferedBytes',
+  INFERENCE_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   INFERENCE_HOST: 'host',
   INFERENCE_PORT: 'port',
   LOG_LEVEL: 'logLevel',
