@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { fileURLToPath } from 'node:url';
 import { envSettings } from '@hotpath/config';
 
-/** The repository's models/ (in the image: /app/models), where the shipped model lives. */
-const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
+/** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
@@ -28,8 +28,8 @@ export const InferenceConfigSchema = z.object({
   redisTimeoutMs: z.coerce.number().int().positive().default(250),
   /** A model file; when neither it nor the Redis pointer is set, the built-in example model serves. */
   modelPath: z.string().optional(),
-  /** Every model path (this file, the Redis pointer, POST /admin/model) must resolve inside this directory. */
-  modelDir: z.string().min(1).default(DEFAULT_MODEL_DIR),
+  /** Every model path (this file, the Redis pointer, POST /admin/model) must resolve inside this directory; unset: DEFAULT_MODEL_DIR. */
+  modelDir: z.string().min(1).optional(),
   /** A model file larger than this is refused before it is read (the shipped one is ~4 KB). */
   modelMaxBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   /** A model load (read, verify, warm) that takes longer is abandoned; stop() also aborts one in flight. */
