@@ -4,7 +4,8 @@
  * ingestor, aggregator, inference with the shipped model. Ctrl-C stops it all.
  */
 import { fileURLToPath } from 'node:url';
-import { Launcher, launcherConfigFromEnv, RedisUnavailableError } from '../src/index.ts';
+import { inspect } from 'node:util';
+import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
 import { describeIssues } from '@hotpath/config';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -26,7 +27,7 @@ process.on('SIGTERM', () => void shutdown());
 try {
   await launcher.start();
 } catch (err) {
-  console.error(err instanceof RedisUnavailableError ? err.message : `could not start: ${(err as Error).message}`);
+  console.error(redactCredentials(err instanceof RedisUnavailableError ? err.message : `could not start: ${inspect(err)}`));
   await launcher.stop();
   process.exit(2);
 }

@@ -1,16 +1,26 @@
 /**
- * One supervised service process: spawned with its own env, its log lines
- * prefixed (pretty or JSON), restarted with exponential backoff when it dies
- * unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
+ * One supervised service process: spawned with an allowlisted env, its log
+ * lines prefixed (pretty or JSON), restarted with exponential backoff when it
+ * dies unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { childEnv } from './child-env.ts';
+
+/**
+ * How long a child may take to stop after SIGTERM before it is killed: well under
+ * compose's 10 s grace. The orphan guard gives an orphaned child the same time.
+ */
+export const STOP_GRACE_MS = 5_000;
 
 export interface ChildSpec {
   name: string;
   /** Node entry point, relative to the repository root. */
   entry: string;
-  env: Record<string, string>;
+  /** What the launcher sets for this child; `undefined` withholds a variable of the launcher's env. */
+  env: Record<string, string | undefined>;
+  /** The launcher's variables this child inherits (`NAME` or `PREFIX_*`), beyond the base every process gets (`child-env.ts`). */
+  inherits: readonly string[];
   /** Where /health answers (status line, readiness). */
   healthUrl?: string;
   colour: number;
@@ -50,7 +60,8 @@ export class Child {
       cwd: this.root,
       // own process group: Ctrl-C in the terminal reaches the launcher only, which stops children in order
       detached: true,
-      env: { ...process.env, ...this.spec.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      // the orphan guard watches this pid rather than whatever parent the child finds when it starts
+      env: childEnv(process.env, this.spec.inherits, { ...this.spec.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', HOTPATH_LAUNCHER_PID: String(process.pid) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
@@ -68,7 +79,7 @@ export class Child {
     });
   }
 
-  async stop(graceMs = 10_000): Promise<void> {
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
     const proc = this.proc;

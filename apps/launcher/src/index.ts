@@ -1,3 +1,4 @@
 export { Launcher, type Prediction } from './launcher.ts';
 export { LauncherConfigSchema, LAUNCHER_ENV, launcherConfigFromEnv, type LauncherConfig } from './config.ts';
 export { RedisUnavailableError } from './redis.ts';
+export { redactCredentials } from './redact.ts';

@@ -8,7 +8,9 @@
  */
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { Child, type ChildSpec } from './child.ts';
+import { PROXY_VARIABLES } from './child-env.ts';
 import type { LauncherConfig } from './config.ts';
+import { redactCredentials } from './redact.ts';
 import { resolveRedis, type RedisHandle } from './redis.ts';
 
 export interface Prediction {
@@ -29,12 +31,16 @@ export class Launcher {
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private firstPrediction = false;
+  /** Every line the launcher shows, its children's included: URL credentials (a REDIS_URL's password) never get through. */
+  private readonly print: (line: string) => void;
 
   constructor(
     readonly config: LauncherConfig,
     private readonly root: string,
-    private readonly print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
-  ) {}
+    print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  ) {
+    this.print = (line) => print(redactCredentials(line));
+  }
 
   get live(): boolean {
     return this.config.binanceApiKey !== undefined || this.config.binanceApiKeyFile !== undefined;
@@ -58,18 +64,21 @@ export class Launcher {
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);
     const kinesisEnv = { KINESIS_ENDPOINT: this.kinesis.endpoint, KINESIS_STREAM: c.kinesisStream };
     const common = { LOG_LEVEL: c.logLevel };
+    // the services that talk to AWS (Kinesis) or leave the machine: its credential chain and the proxies
+    const outbound = ['KINESIS_*', 'AWS_*', ...PROXY_VARIABLES];
     const health = (port: number) => `http://127.0.0.1:${port}/health`;
     const specs: ChildSpec[] = [];
     if (!this.live) {
-      specs.push({ name: 'exchange-sim', entry: 'apps/exchange-sim/bin/start.ts', colour: 35, healthUrl: health(c.simPort), env: { ...common, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' } });
+      specs.push({ name: 'exchange-sim', entry: 'apps/exchange-sim/bin/start.ts', colour: 35, healthUrl: health(c.simPort), inherits: ['SIM_*'], env: { ...common, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' } });
     }
+    // the key the ingestor uses is the launcher's choice, never an INGESTOR_API_KEY* left over in the shell
     const feed = this.live
-      ? { INGESTOR_STREAM_URL: c.binanceStreamUrl, INGESTOR_REST_URL: c.binanceRestUrl, ...(c.binanceApiKeyFile ? { INGESTOR_API_KEY_FILE: c.binanceApiKeyFile } : { INGESTOR_API_KEY: c.binanceApiKey! }) }
-      : { INGESTOR_STREAM_URL: `ws://127.0.0.1:${c.simPort}`, INGESTOR_REST_URL: `http://127.0.0.1:${c.simPort}`, INGESTOR_API_KEY: 'local-dev-key' };
-    specs.push({ name: 'ingestor', entry: 'apps/ingestor/bin/start.ts', colour: 36, healthUrl: health(c.ingestorPort), env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) } });
-    specs.push({ name: 'aggregator', entry: 'apps/aggregator/bin/start.ts', colour: 33, healthUrl: health(c.aggregatorPort), env: { ...common, ...kinesisEnv, REDIS_URL: this.redis.url, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) } });
+      ? { INGESTOR_STREAM_URL: c.binanceStreamUrl, INGESTOR_REST_URL: c.binanceRestUrl, INGESTOR_API_KEY: c.binanceApiKeyFile ? undefined : c.binanceApiKey, INGESTOR_API_KEY_FILE: c.binanceApiKeyFile }
+      : { INGESTOR_STREAM_URL: `ws://127.0.0.1:${c.simPort}`, INGESTOR_REST_URL: `http://127.0.0.1:${c.simPort}`, INGESTOR_API_KEY: 'local-dev-key', INGESTOR_API_KEY_FILE: undefined };
+    specs.push({ name: 'ingestor', entry: 'apps/ingestor/bin/start.ts', colour: 36, healthUrl: health(c.ingestorPort), inherits: ['INGESTOR_*', ...outbound], env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) } });
+    specs.push({ name: 'aggregator', entry: 'apps/aggregator/bin/start.ts', colour: 33, healthUrl: health(c.aggregatorPort), inherits: ['AGGREGATOR_*', ...outbound], env: { ...common, ...kinesisEnv, REDIS_URL: this.redis.url, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) } });
     const peers = specs.map((s) => `${s.name}=${s.healthUrl}`).join(',');
-    specs.push({ name: 'inference', entry: 'apps/inference/bin/start.ts', colour: 32, healthUrl: health(c.inferencePort), env: { ...common, REDIS_URL: this.redis.url, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers } });
+    specs.push({ name: 'inference', entry: 'apps/inference/bin/start.ts', colour: 32, healthUrl: health(c.inferencePort), inherits: ['INFERENCE_*'], env: { ...common, REDIS_URL: this.redis.url, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers } });
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);
       child.onLine = this.print;

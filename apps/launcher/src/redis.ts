@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '@hotpath/config';
+import { childEnv } from './child-env.ts';
+import { redactCredentials } from './redact.ts';
 
 export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
@@ -48,13 +50,13 @@ export async function resolveRedis(configured: string | undefined): Promise<Redi
   if (configured && (await answers(configured, 1_000))) return { url: configured, stop: async () => undefined };
   if (spawnSync('redis-server', ['--version']).error) {
     throw new RedisUnavailableError(
-      `${configured ? `REDIS_URL=${configured} does not answer, and ` : ''}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
+      `${configured ? `REDIS_URL=${redactCredentials(configured)} does not answer, and ` : ''}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
     );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
-  const proc: ChildProcess = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: { ...process.env, LAUNCHER_PID: String(process.pid) } });
+  const proc: ChildProcess = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: childEnv(process.env, [], { LAUNCHER_PID: String(process.pid) }) });
   const pid = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
     proc.once('exit', () => reject(new RedisUnavailableError('redis-server did not start')));

@@ -1,0 +1,67 @@
+/**
+ * A supervised child is stopped within a deadline whatever it does: `stop()` kills one that
+ * ignores SIGTERM before compose's 10 s grace, and a child whose launcher is SIGKILLed (so that
+ * nobody calls `stop()`) is gone too — also when its own graceful stop never finishes, as the
+ * ingestor's does once the launcher's in-process Kinesis has died with it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Child, type ChildSpec } from '../src/child.ts';
+import { alive } from './support/alive.ts';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const stubborn: ChildSpec = { name: 'stubborn', entry: 'apps/launcher/test/support/stubborn-service.ts', env: {}, inherits: [], colour: 0 };
+const leftovers: number[] = [];
+const launchers: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const l of launchers.splice(0)) if (l.exitCode === null) l.kill('SIGKILL');
+  for (const pid of leftovers.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
+
+describe('Child', () => {
+  it('stop() kills a child that ignores SIGTERM, well before compose would (10 s)', async () => {
+    const child = new Child(stubborn, root, 'json');
+    const ready = new Promise<void>((resolve) => {
+      child.onLine = (line) => {
+        if ((JSON.parse(line) as { msg?: string }).msg === 'ready') resolve();
+      };
+    });
+    child.start();
+    const pid = child.pid!;
+    leftovers.push(pid);
+    await ready;
+    const started = performance.now();
+    await child.stop();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(alive(pid)).toBe(false);
+    expect(child.pid).toBeUndefined();
+  }, 30_000);
+
+  it('a child whose launcher was SIGKILLed exits, even when its graceful stop never ends', async () => {
+    // a stand-in launcher: the real Child machinery in a process of its own, which the test kills
+    const childModule = fileURLToPath(new URL('../src/child.ts', import.meta.url));
+    const code = `import(${JSON.stringify(childModule)}).then((m) => {
+      const c = new m.Child(${JSON.stringify(stubborn)}, ${JSON.stringify(root)}, 'json');
+      c.onStart = (_name, pid) => console.log(JSON.stringify({ pid }));
+      c.start();
+      setInterval(() => undefined, 60_000);
+    });`;
+    const launcher = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    launchers.push(launcher);
+    let pid = 0;
+    await new Promise<void>((resolve) =>
+      createInterface({ input: launcher.stdout! }).on('line', (line) => {
+        const o = JSON.parse(line) as { pid?: number; msg?: string };
+        if (o.pid !== undefined) leftovers.push((pid = o.pid));
+        if (o.msg === 'ready') resolve();
+      }),
+    );
+    expect(alive(pid)).toBe(true);
+    launcher.kill('SIGKILL');
+    // the guard notices within a poll, SIGTERM is ignored, the deadline (5 s) kills it
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 20_000, interval: 100 });
+  }, 40_000);
+});
