@@ -24,3 +24,4 @@ export function variablesOf(map: Readonly<Record<string, string>>): Record<strin
   return Object.fromEntries(Object.entries(map).map(([variable, setting]) => [setting, variable]));
 }
 export { freePort } from './ports.ts';
+export { MAX_SECRET_BYTES, SecretFileError, readSecretFile, urlWithPassword, urlWithPasswordFile, type SettingValue } from './secrets.ts';

@@ -1,0 +1,114 @@
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { MAX_SECRET_BYTES, SecretFileError, describeIssues, readSecretFile, urlWithPassword, urlWithPasswordFile } from '@hotpath/config';
+
+const dir = mkdtempSync(join(tmpdir(), 'secrets-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+function file(name: string, content: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+/** What readSecretFile threw, as the SecretFileError it must be. */
+function refusal(path: string): SecretFileError {
+  try {
+    readSecretFile(path, 'X_FILE');
+  } catch (err) {
+    expect(err).toBeInstanceOf(SecretFileError);
+    return err as SecretFileError;
+  }
+  throw new Error(`${path} was accepted`);
+}
+
+describe('readSecretFile', () => {
+  it('reads the value, without the newline an editor or echo adds', () => {
+    expect(readSecretFile(file('a', 's3cret-value\n'), 'X_FILE')).toBe('s3cret-value');
+    expect(readSecretFile(file('b', 'p@ss:w/rd% \r\n\n'), 'X_FILE')).toBe('p@ss:w/rd% ');
+    expect(readSecretFile(file('c', 'no-newline'), 'X_FILE')).toBe('no-newline');
+  });
+
+  it('refuses what is not one secret, naming the variable and the path, never the content', () => {
+    const cases: [string, RegExp][] = [
+      [join(dir, 'missing'), /cannot open \(ENOENT\)/],
+      [file('empty', '\n'), /empty/],
+      [file('two-lines', 'first-secret\nsecond-secret\n'), /more than one line/],
+      [file('big', Buffer.alloc(MAX_SECRET_BYTES + 1, 0x61)), /larger than/],
+      [file('binary', Buffer.from([0xff, 0xfe, 0x00, 0xc3])), /not UTF-8/],
+      ['/dev/zero', /not a regular file/],
+      [dir, /not a regular file/],
+    ];
+    for (const [path, reason] of cases) {
+      const e = refusal(path);
+      expect(e.message).toMatch(reason);
+      expect(e.message.startsWith(`X_FILE=${path}: `)).toBe(true);
+      expect(e.variable).toBe('X_FILE');
+      expect(e.message).not.toMatch(/first-secret|second-secret|aaaa/);
+    }
+  });
+
+  it('does not block on a FIFO where the file should be', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(refusal(fifo).message).toMatch(/not a regular file/);
+  });
+
+  it('follows a symlink to a regular file (how Kubernetes mounts secrets)', () => {
+    mkdirSync(join(dir, '..data'));
+    writeFileSync(join(dir, '..data', 'pw'), 'linked-secret\n');
+    symlinkSync(join(dir, '..data', 'pw'), join(dir, 'pw-link'));
+    expect(readSecretFile(join(dir, 'pw-link'), 'X_FILE')).toBe('linked-secret');
+  });
+});
+
+describe('urlWithPassword', () => {
+  it('puts the password into the URL so that a URL client gets it back exactly', () => {
+    const nasty = 'p%41ss@:/?#[] wörd';
+    const url = urlWithPassword('redis://aggregator@redis:6379/0', nasty, 'REDIS_URL');
+    const u = new URL(url);
+    expect([u.username, u.hostname, u.port, u.pathname]).toEqual(['aggregator', 'redis', '6379', '/0']);
+    expect(decodeURIComponent(u.password)).toBe(nasty); // what ioredis does with it
+  });
+
+  it('refuses a URL that already has one, is no URL or has no host, without echoing it', () => {
+    for (const [url, reason] of [
+      ['redis://u:inline-secret@h:1', /^REDIS_URL: already has a password/],
+      ['not a url inline-secret', /^REDIS_URL: not a URL$/],
+      ['mailto:inline-secret', /^REDIS_URL: has no host$/],
+    ] as const) {
+      expect(() => urlWithPassword(url, 'x', 'REDIS_URL')).toThrow(reason);
+      expect(() => urlWithPassword(url, 'x', 'REDIS_URL')).not.toThrow(/inline-secret/);
+    }
+  });
+});
+
+describe('urlWithPasswordFile in a config schema', () => {
+  const Schema = z
+    .object({ redisUrl: z.string().default('redis://127.0.0.1:6379'), redisPasswordFile: z.string().optional() })
+    .transform((c, ctx) => ({ ...c, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
+  const names = { redisUrl: 'REDIS_URL', redisPasswordFile: 'REDIS_PASSWORD_FILE' };
+
+  it('leaves the URL as it is without a file, sets its password with one', () => {
+    expect(Schema.parse({ redisUrl: 'redis://u:p@h:1' }).redisUrl).toBe('redis://u:p@h:1');
+    const pw = file('redis-pw', 'from-the-file\n');
+    expect(Schema.parse({ redisUrl: 'redis://inference@redis:6379', redisPasswordFile: pw }).redisUrl).toBe('redis://inference:from-the-file@redis:6379');
+  });
+
+  it('refusals name the env variable and contain neither secret', () => {
+    const pw = file('redis-pw2', 'file-secret\n');
+    const twice = Schema.safeParse({ redisUrl: 'redis://u:url-secret@h:1', redisPasswordFile: pw });
+    expect(twice.success).toBe(false);
+    const text = describeIssues(twice.error!, names);
+    expect(text).toMatch(/^REDIS_URL: REDIS_URL: already has a password/);
+    expect(text).not.toMatch(/url-secret|file-secret/);
+
+    const missing = Schema.safeParse({ redisPasswordFile: join(dir, 'nope') });
+    expect(missing.success).toBe(false);
+    expect(describeIssues(missing.error!, names)).toBe(`REDIS_PASSWORD_FILE: REDIS_PASSWORD_FILE=${join(dir, 'nope')}: cannot open (ENOENT)`);
+    // without the name map (bin/start.ts today) the variable is still named
+    expect(describeIssues(missing.error!)).toMatch(/^redisPasswordFile: REDIS_PASSWORD_FILE=/);
+  });
+});
