@@ -2,17 +2,24 @@
  * The HTTP face of inference, as a fastify plugin over the service:
  * predictions (latest, history, WebSocket push), accuracy, health, readiness,
  * metrics and the admin model endpoint. Errors are RFC 9457 problem objects.
+ * Nothing from a client is trusted: admin requests are authenticated before
+ * their body is read, subscribers are capped and dropped when they fall
+ * behind, and answers carry no file system path or dependency error text.
  */
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { ModelError } from '@hotpath/model';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { livePage } from './page.ts';
+import { liveFiles, PAGE_CSP } from './page.ts';
 import { parseStageBuckets, stageFigures } from './stages.ts';
 import type { InferenceService } from './service.ts';
 
-const WS_MAX_BUFFERED_BYTES = 1 << 20;
+/** Latest epoch ms a Date can hold: beyond it, or below 0, `since` is a client error. */
+const MAX_TIME_MS = 8.64e15;
+const ADMIN_BODY_LIMIT = 4 * 1024;
+/** ISO 8601 as Date.parse reads it reliably (V8 also "parses" strings like "-1" as some date). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function problem(reply: FastifyReply, status: number, title: string, detail?: string): FastifyReply {
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, ...(detail ? { detail } : {}) });
@@ -25,9 +32,9 @@ const HistoryQuery = z.object({
   /** Epoch milliseconds or an ISO 8601 time; default: the last hour. */
   since: z.string().optional().transform((s, ctx) => {
     if (s === undefined) return Date.now() - 3_600_000;
-    const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: 'since must be epoch milliseconds or an ISO 8601 time' });
-    return ms;
+    const ms = /^\d{1,16}$/.test(s) ? Number(s) : ISO_TIME.test(s) ? Date.parse(s) : Number.NaN;
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) ctx.addIssue({ code: 'custom', message: 'since must be epoch milliseconds or an ISO 8601 time, from 1970 to 275760' });
+    return Math.floor(ms);
   }),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
@@ -53,8 +60,15 @@ export function inferenceRoutes(service: InferenceService) {
     app.setNotFoundHandler((req, reply) => problem(reply, 404, 'Not found', `${req.method} ${req.url.split('?')[0]}`));
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      if (status === 500) service.log.error({ err: err.message }, 'request failed');
+      if (status === 500) service.log.error({ err }, 'request failed');
       return problem(reply, status, status === 500 ? 'Internal error' : 'Bad request', status === 500 ? undefined : err.message);
+    });
+    // every answer: no MIME sniffing, no framing, nothing active unless the page's own policy says so
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      return payload;
     });
 
     await app.register(websocket, { options: { maxPayload: 1024 } });
@@ -72,29 +86,51 @@ export function inferenceRoutes(service: InferenceService) {
       try {
         return reply.send({ symbol: q.symbol, since: q.since, predictions: await service.history(q.symbol, q.since, q.limit) });
       } catch (err) {
-        return problem(reply, 503, 'History unavailable', `Redis: ${(err as Error).message}`);
+        service.log.warn({ err }, 'history read failed');
+        return problem(reply, 503, 'History unavailable', 'Redis did not answer; retry later');
       }
     });
 
-    app.get('/v1/predictions/stream', { websocket: true }, (socket, req) => {
-      const q = StreamQuery.safeParse(req.query ?? {});
-      if (!q.success || (q.data.symbol && !symbols.has(q.data.symbol))) {
-        socket.close(1008, q.success ? 'unknown symbol' : 'bad symbol');
-        return;
-      }
-      const only = q.data.symbol;
-      service.metrics.wsClients.inc();
-      const off = service.onPrediction((p, json) => {
-        if (only && p.symbol !== only) return;
-        // a subscriber that stops reading is dropped, not buffered for without bound
-        if (socket.bufferedAmount > WS_MAX_BUFFERED_BYTES) return socket.close(1013, 'too slow');
-        socket.send(json);
-      });
-      socket.on('close', () => {
-        off();
-        service.metrics.wsClients.dec();
-      });
-    });
+    let wsClients = 0;
+    const { wsMaxClients, wsMaxBufferedBytes } = service.config;
+    app.get(
+      '/v1/predictions/stream',
+      {
+        websocket: true,
+        // refused before the upgrade: a capped server never holds the socket
+        preValidation: async (_req, reply) => {
+          if (wsClients < wsMaxClients) return;
+          service.metrics.wsRefused.inc({ reason: 'too_many' });
+          return problem(reply, 503, 'Too many subscribers', `at most ${wsMaxClients} WebSocket subscribers; retry later`);
+        },
+      },
+      (socket, req) => {
+        const q = StreamQuery.safeParse(req.query ?? {});
+        if (!q.success || (q.data.symbol && !symbols.has(q.data.symbol))) {
+          socket.close(1008, q.success ? 'unknown symbol' : 'bad symbol');
+          return;
+        }
+        const only = q.data.symbol;
+        wsClients++;
+        service.metrics.wsClients.inc();
+        const off = service.onPrediction((p, json) => {
+          if (only && p.symbol !== only) return;
+          // a subscriber that stops reading is dropped, not buffered for without bound; terminated, because a
+          // close frame would queue behind the backlog it does not read
+          if (socket.bufferedAmount > wsMaxBufferedBytes) {
+            off();
+            service.metrics.wsRefused.inc({ reason: 'too_slow' });
+            return socket.terminate();
+          }
+          socket.send(json);
+        });
+        socket.on('close', () => {
+          off();
+          wsClients--;
+          service.metrics.wsClients.dec();
+        });
+      },
+    );
 
     app.get('/v1/accuracy', async (req, reply) => {
       const q = parse(AccuracyQuery, req.query, reply);
@@ -104,15 +140,21 @@ export function inferenceRoutes(service: InferenceService) {
       return reply.send({ windowSize: service.config.accuracyWindow, horizonS: service.config.horizonS, symbols: Object.fromEntries(list.map((s) => [s, service.accuracy(s)])) });
     });
 
-    // the live page (static: one HTML file, no build step)
-    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(livePage()));
+    // the live page (static files, no build step), under a policy that runs only them
+    for (const [path, file] of Object.entries(liveFiles)) {
+      app.get(path, async (_req, reply) => reply.type(file.type).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').send(file.body));
+    }
 
     // every service's health in one answer (the page cannot reach the others across origins)
     app.get('/v1/status', async (_req, reply) => {
       const peers = await Promise.all(
         Object.entries(service.config.statusPeers).map(async ([name, url]) => {
           const ctl = AbortSignal.timeout(500);
-          const r = await fetch(url, { signal: ctl }).then(async (res) => ({ status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy', body: (await res.json().catch(() => null)) as unknown }), () => ({ status: 'down', body: null }));
+          // the status only: peers' bodies carry paths and raw dependency errors, which stay on the internal network
+          const r = await fetch(url, { signal: ctl }).then(
+            (res) => (void res.body?.cancel().catch(() => undefined), { status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy' }),
+            () => ({ status: 'down' }),
+          );
           return [name, r] as const;
         }),
       );
@@ -120,7 +162,7 @@ export function inferenceRoutes(service: InferenceService) {
       const buckets = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
       await Promise.all(
         Object.values(service.config.statusPeers).map((url) =>
-          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets), () => undefined),
+          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets)).catch(() => undefined),
         ),
       );
       return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary(), stages: stageFigures(buckets) });
@@ -139,19 +181,30 @@ export function inferenceRoutes(service: InferenceService) {
       const given = Buffer.from(header.slice(7));
       return given.length === token.length && timingSafeEqual(given, token);
     };
-    // swap the model: {path} verifies it here, then points every replica at it; no body re-reads the current source
-    app.post('/admin/model', async (req, reply) => {
-      if (!token) return problem(reply, 403, 'Admin disabled', 'set INFERENCE_ADMIN_TOKEN to enable /admin');
-      if (!authorized(req.headers.authorization)) return problem(reply, 401, 'Unauthorized', 'a valid Bearer token is required');
-      const body = parse(ModelBody, req.body, reply);
-      if (!body) return reply;
-      try {
-        const version = body.path ? await service.models.publish(body.path) : await service.models.reload();
-        return reply.send({ version, model: service.models.state() });
-      } catch (err) {
-        if (err instanceof ModelError) return problem(reply, 422, 'Model refused', `${err.code}: ${err.message}`);
-        return problem(reply, 503, 'Model pointer not updated', (err as Error).message);
-      }
-    });
+    // swap the model: {path} (inside INFERENCE_MODEL_DIR) verifies it here, then points every replica at it; no body re-reads the current source.
+    // Authenticated in onRequest, i.e. before the body is read or parsed.
+    app.post(
+      '/admin/model',
+      {
+        bodyLimit: ADMIN_BODY_LIMIT,
+        onRequest: async (req, reply) => {
+          if (!token) return problem(reply, 403, 'Admin disabled', 'set INFERENCE_ADMIN_TOKEN to enable /admin');
+          if (!authorized(req.headers.authorization)) return problem(reply, 401, 'Unauthorized', 'a valid Bearer token is required');
+          return undefined;
+        },
+      },
+      async (req, reply) => {
+        const body = parse(ModelBody, req.body, reply);
+        if (!body) return reply;
+        try {
+          const version = body.path ? await service.models.publish(body.path) : await service.models.reload();
+          return reply.send({ version, model: service.models.state() });
+        } catch (err) {
+          if (err instanceof ModelError) return problem(reply, 422, 'Model refused', `${err.code}: ${err.message}`);
+          service.log.warn({ err }, 'model pointer not updated');
+          return problem(reply, 503, 'Model pointer not updated', 'Redis did not answer; retry later');
+        }
+      },
+    );
   };
 }

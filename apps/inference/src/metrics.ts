@@ -19,6 +19,8 @@ export function createInferenceMetrics(registry: Registry) {
     skipped: new Counter({ name: 'inference_ticks_skipped_total', help: 'Tick boundaries not run: overlap (previous tick still running) or late (process stalled past the boundary)', labelNames: ['reason'], registers }),
     jitter: new Histogram({ name: 'inference_tick_jitter_seconds', help: 'How late a tick started after its wall-clock boundary', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers }),
     redisErrors: new Counter({ name: 'inference_redis_errors_total', help: 'Failed Redis commands by operation', labelNames: ['operation'], registers }),
+    redisRefused: new Counter({ name: 'inference_redis_refused_total', help: 'Values read from Redis and refused as malformed, by source: push, latest, history, vector, model_pointer', labelNames: ['source'], registers }),
+    wsRefused: new Counter({ name: 'inference_ws_refused_total', help: 'WebSocket subscribers refused (too_many) or dropped (too_slow)', labelNames: ['reason'], registers }),
     modelInfo: new Gauge({ name: 'inference_model_info', help: '1 for the model serving now', labelNames: ['version'], registers }),
     modelLoads: new Counter({ name: 'inference_model_loads_total', help: 'Model load attempts by outcome (ok or the refusal code)', labelNames: ['outcome'], registers }),
     modelRollbacks: new Counter({ name: 'inference_model_rollbacks_total', help: 'Swapped-in models replaced by the previous one after failing', registers }),

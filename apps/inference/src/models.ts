@@ -6,15 +6,35 @@
  * serving one, then swapped in by one reference assignment between ticks; a
  * refused candidate leaves the serving model in place. A swapped-in model
  * that fails its first runs is rolled back to the one it replaced.
+ *
+ * Paths come from Redis and HTTP, so they are untrusted: every file load
+ * stays inside the model directory, reads a regular file under the size cap,
+ * and has a deadline; stop() aborts a load in flight (libs/model's
+ * `readModelFile`). What reaches /health and API answers names no path.
  */
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { buildModel, exampleModelSpec, ModelError, OnnxModel } from '@hotpath/model';
 import type { Logger } from '@hotpath/telemetry';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { InferenceMetrics } from './metrics.ts';
 
-const PointerSchema = z.object({ path: z.string().min(1) });
+const PointerSchema = z.object({ path: z.string().min(1).max(4096) });
+/** A pointer longer than this is not a path: refused without parsing. */
+const MAX_POINTER_BYTES = 8192;
+/** stop() waits this long for a load in flight after aborting it (an onnxruntime session build cannot be interrupted). */
+const STOP_WAIT_MS = 2_000;
+
+export interface ModelManagerOptions {
+  modelPath: string | undefined;
+  modelDir: string;
+  maxBytes: number;
+  loadTimeoutMs: number;
+  pointerKey: string;
+  pollMs: number;
+  rollbackAfterFailures: number;
+}
 const LIVE = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES };
 
 export type ModelSource = { kind: 'file'; path: string } | { kind: 'example' };
@@ -34,10 +54,12 @@ export class ModelManager {
   private pointerSeen: string | null = null;
   private loading: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
+  private badPointerSeen: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { modelPath: string | undefined; pointerKey: string; pollMs: number; rollbackAfterFailures: number },
+    private readonly options: ModelManagerOptions,
     private readonly metrics: InferenceMetrics,
     private readonly log: Logger,
   ) {}
@@ -51,7 +73,7 @@ export class ModelManager {
     return {
       status: !s ? 'unhealthy' : this.failuresSinceSwap > 0 || this.lastError !== null ? 'degraded' : 'healthy',
       version: s?.model.version ?? null,
-      source: !s ? null : s.source.kind === 'file' ? s.source.path : 'built-in example',
+      source: !s ? null : s.source.kind === 'file' ? this.display(s.source.path) : 'built-in example',
       lastError: this.lastError,
     };
   }
@@ -67,9 +89,14 @@ export class ModelManager {
     this.timer.unref();
   }
 
+  /** Aborts a load in flight and waits for it at most STOP_WAIT_MS: a stuck load never holds the process. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.loading;
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([this.loading.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), STOP_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!settled) this.log.warn({ waitedMs: STOP_WAIT_MS }, 'a model load was still running at stop; abandoned');
     await this.previous?.model.release();
     await this.serving?.model.release();
     this.serving = this.previous = undefined;
@@ -77,6 +104,7 @@ export class ModelManager {
 
   /** Loads, verifies and swaps; throws the ModelError when refused (the serving model stays). Loads run one at a time. */
   tryLoad(source: ModelSource): Promise<string> {
+    if (this.stopping.signal.aborted) return Promise.reject(new ModelError('aborted', 'inference is stopping'));
     const run = this.loading.then(() => this.load(source));
     this.loading = run.catch(() => undefined);
     return run;
@@ -120,14 +148,23 @@ export class ModelManager {
 
   private async load(source: ModelSource): Promise<string> {
     let model: OnnxModel;
+    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.options.loadTimeoutMs)]);
     try {
-      model = source.kind === 'file' ? await OnnxModel.fromFile(source.path, LIVE) : await OnnxModel.fromBytes(buildModel(exampleModelSpec()), LIVE);
+      model =
+        source.kind === 'file'
+          ? await OnnxModel.fromFile(source.path, { ...LIVE, dir: this.options.modelDir, maxBytes: this.options.maxBytes, signal })
+          : await OnnxModel.fromBytes(buildModel(exampleModelSpec()), { ...LIVE, signal });
+      if (this.stopping.signal.aborted) {
+        // finished after stop() gave up waiting: nobody will release it otherwise
+        await model.release();
+        throw new ModelError('aborted', 'inference is stopping');
+      }
     } catch (err) {
-      const code = err instanceof ModelError ? err.code : 'unreadable';
-      this.metrics.modelLoads.inc({ outcome: code });
-      this.lastError = `${code}: ${(err as Error).message}`;
-      this.log.error({ source, code, err: (err as Error).message }, 'model refused; the serving model stays');
-      throw err;
+      const refusal = err instanceof ModelError ? err : new ModelError('unreadable', 'model could not be loaded');
+      this.metrics.modelLoads.inc({ outcome: refusal.code });
+      this.lastError = `${refusal.code}: ${refusal.message}`;
+      this.log.error({ source, code: refusal.code, err }, 'model refused; the serving model stays');
+      throw refusal;
     }
     const old = this.previous;
     this.previous = this.serving;
@@ -147,18 +184,32 @@ export class ModelManager {
     if (this.serving) this.metrics.modelInfo.set({ version: this.serving.model.version }, 1);
   }
 
-  /** The pointer's path; null when unset or malformed (counted). Throws when Redis cannot answer. */
+  /** A path for /health and API answers: relative to the model directory, never absolute. */
+  private display(path: string): string {
+    const rel = relative(resolve(this.options.modelDir), resolve(this.options.modelDir, path));
+    return rel.startsWith('..') || isAbsolute(rel) ? '(outside the model directory)' : rel;
+  }
+
+  /** The pointer's path; null when unset or malformed (counted as a Redis refusal). Throws when Redis cannot answer. */
   private async readPointer(): Promise<string | null> {
-    const raw = await this.redis.get(this.options.pointerKey);
+    const raw = await this.redis.getBuffer(this.options.pointerKey);
     if (raw === null) return null;
     let path: string | null = null;
+    let err: unknown;
     try {
-      path = PointerSchema.safeParse(JSON.parse(raw)).data?.path ?? null;
-    } catch {
-      // not JSON: reported below like any malformed pointer
+      if (raw.length > MAX_POINTER_BYTES) throw new Error(`pointer is ${raw.length} bytes, over ${MAX_POINTER_BYTES}`);
+      const parsed = PointerSchema.safeParse(JSON.parse(raw.toString('utf8')));
+      if (parsed.success) path = parsed.data.path;
+      else err = parsed.error;
+    } catch (e) {
+      err = e;
     }
-    if (path === null) {
+    if (path === null && !raw.equals(this.badPointerSeen)) {
+      // counted and logged once per bad value, not at every poll
+      this.badPointerSeen = raw;
       this.metrics.modelLoads.inc({ outcome: 'bad_pointer' });
+      this.metrics.redisRefused.inc({ source: 'model_pointer' });
+      this.log.warn({ err, key: this.options.pointerKey }, 'model pointer refused: not {"path": ...}');
       this.lastError = `bad_pointer: ${this.options.pointerKey} is not {"path": ...}`;
     }
     return path;

@@ -6,8 +6,10 @@
  */
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { STATUS_NAMES, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
+import { z } from 'zod';
 
-export type FallbackReason = 'reanchoring' | 'stale_features' | 'schema_mismatch' | 'incomplete_features' | 'model_unavailable' | 'model_error' | 'redis_unavailable';
+export const FALLBACK_REASONS = ['reanchoring', 'stale_features', 'schema_mismatch', 'incomplete_features', 'model_unavailable', 'model_error', 'redis_unavailable'] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 export interface Prediction {
   symbol: string;
@@ -36,6 +38,55 @@ export interface Prediction {
   replica: string;
 }
 
+/**
+ * A prediction read back from Redis (push channel, latest key, history): anyone who can write to
+ * Redis can write there, so it is checked field by field before it is served, graded or drawn.
+ */
+const finite = z.number().finite();
+const PredictionSchema = z.object({
+  symbol: z.string().regex(/^[A-Z0-9]{2,20}$/),
+  tickMs: z.number().int().nonnegative(),
+  tickTime: z.string().max(40),
+  issuedAtMs: finite,
+  horizonS: z.number().positive().finite(),
+  targetMs: finite,
+  featureEventTimeMs: finite,
+  featureVersion: finite,
+  featureStatus: z.enum(STATUS_NAMES),
+  featureAgeMs: finite,
+  completeness: z.number().min(0).max(1),
+  mid: z.number().positive().finite(),
+  predictedReturnBps: finite,
+  predictedPrice: finite,
+  pUp: z.number().min(0).max(1),
+  confidence: z.number().min(0).max(1),
+  modelVersion: z.string().max(250).nullable(),
+  fallback: z.boolean(),
+  reason: z.enum(FALLBACK_REASONS).nullable(),
+  baseline: z.object({ returnBps: finite, price: finite }),
+  replica: z.string().max(100),
+});
+/** Larger than any prediction this code writes (~600 bytes): refused before it is parsed. */
+export const MAX_PREDICTION_BYTES = 16 * 1024;
+
+export class PredictionFormatError extends Error {
+  override readonly name = 'PredictionFormatError';
+}
+
+/** The prediction in `json`, checked; throws PredictionFormatError (never anything else). */
+export function parsePrediction(json: string | Buffer): Prediction {
+  if (json.length > MAX_PREDICTION_BYTES) throw new PredictionFormatError(`prediction is ${json.length} bytes, over ${MAX_PREDICTION_BYTES}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof json === 'string' ? json : json.toString('utf8'));
+  } catch (err) {
+    throw new PredictionFormatError(`prediction is not JSON: ${(err as Error).message}`);
+  }
+  const r = PredictionSchema.safeParse(value);
+  if (!r.success) throw new PredictionFormatError(`prediction refused: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
 export interface Checks {
   maxFeatureAgeMs: number;
   minCompleteness: number;
@@ -57,7 +108,8 @@ export function midOf(v: FeatureVectorRecord): number {
 /** The first reason the model must not see this vector, or null. */
 export function vetVector(v: FeatureVectorRecord, nowMs: number, checks: Checks, modelSchemaHash: string | undefined, complete = completeness(v.features)): FallbackReason | null {
   if (v.status === VectorStatus.Reanchoring) return 'reanchoring';
-  if (v.status === VectorStatus.Stale || nowMs - v.eventTimeUs / 1000 > checks.maxFeatureAgeMs) return 'stale_features';
+  // a non-finite event time (a corrupt vector) must not pass as fresh: NaN compares false
+  if (v.status === VectorStatus.Stale || !(nowMs - v.eventTimeUs / 1000 <= checks.maxFeatureAgeMs)) return 'stale_features';
   if (v.schemaHash !== FEATURE_SCHEMA_HASH || (modelSchemaHash !== undefined && modelSchemaHash !== v.schemaHash)) return 'schema_mismatch';
   if (complete < checks.minCompleteness) return 'incomplete_features';
   if (modelSchemaHash === undefined) return 'model_unavailable';

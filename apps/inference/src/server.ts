@@ -10,7 +10,9 @@ export class InferenceServer {
 
   constructor(config: InferenceConfig) {
     this.service = new InferenceService(config);
-    this.http = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+    // requestTimeout: a whole request (headers + body) within the limit, against slow clients; connectionTimeout: idle
+    // sockets closed (WebSocket subscribers are exempt: ws clears the socket timeout after the upgrade)
+    this.http = Fastify({ logger: false, bodyLimit: 16 * 1024, requestTimeout: config.requestTimeoutMs, connectionTimeout: 2 * config.requestTimeoutMs });
     void this.http.register(inferenceRoutes(this.service));
   }
 

@@ -6,6 +6,13 @@
  * subscribers and the grader, so each replica serves and grades all of them.
  * Without Redis, a replica still emits flagged fallbacks from its last vector
  * to its own subscribers, or counts the tick missed with a reason.
+ *
+ * Everything read from Redis is untrusted input: predictions (push, latest,
+ * history) are schema-checked, vectors decoded defensively; a refusal is
+ * counted (`inference_redis_refused_total{source}`) and logged, never fatal.
+ * Health is what this service exists for: a prediction written (by any
+ * replica) for every symbol within a few intervals. It is computed from
+ * memory, so /health answers at once whatever Redis does.
  */
 import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
@@ -14,8 +21,9 @@ import { Redis } from 'ioredis';
 import type { InferenceConfig } from './config.ts';
 import { Grader, type Figures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
+import { DEFAULT_MODEL_DIR } from './config.ts';
 import { ModelManager } from './models.ts';
-import { buildPrediction, completeness, midOf, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
+import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -26,8 +34,12 @@ export interface Health {
   model: ReturnType<ModelManager['state']>;
   redis: 'connected' | 'degraded' | 'disconnected';
   featurePipeline: Record<string, 'active' | 'stale' | 'failed'>;
+  /** Per symbol: the newest tick known written to Redis (by this replica or another), and whether that is recent enough. */
+  predictions: Record<string, { status: 'flowing' | 'stalled'; lastWrittenTickMs: number | null; ageMs: number | null }>;
   lastTickAgeMs: number | null;
 }
+
+export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
 
 const RECENT_ERROR_MS = 10_000;
 
@@ -54,7 +66,11 @@ export class InferenceService {
   private readonly listeners = new Set<(p: Prediction, json: string) => void>();
   private readonly backups = new Set<NodeJS.Timeout>();
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
+  private lastRedisErrorLogMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
+  private startedAtMs = 0;
+  /** Per symbol, the newest tick known to be in Redis: own writes, claims answered "already written", pushed predictions. */
+  private readonly lastWritten = new Map<string, number>();
   /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
   private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
   private started = false;
@@ -76,7 +92,12 @@ export class InferenceService {
     this.subscriber = new Redis(config.redisUrl, { ...redisOptions, commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const c of [this.redis, this.subscriber]) c.on('error', () => this.noteRedisError('connection'));
     this.store = new PredictionStore(this.redis, config.historyMax);
-    this.models = new ModelManager(this.redis, { modelPath: config.modelPath, pointerKey: config.modelPointerKey, pollMs: config.modelPollMs, rollbackAfterFailures: config.rollbackAfterFailures }, this.metrics, this.log);
+    this.models = new ModelManager(
+      this.redis,
+      { modelPath: config.modelPath, modelDir: config.modelDir ?? DEFAULT_MODEL_DIR, maxBytes: config.modelMaxBytes, loadTimeoutMs: config.modelLoadTimeoutMs, pointerKey: config.modelPointerKey, pollMs: config.modelPollMs, rollbackAfterFailures: config.rollbackAfterFailures },
+      this.metrics,
+      this.log,
+    );
     this.grader = new Grader(config.intervalMs, config.accuracyWindow, (symbol, model, baseline) => this.recordFigures(symbol, model, baseline), (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }));
     this.scheduler = new TickScheduler(config.intervalMs, {
       tick: (tickMs, lateMs) => this.tick(tickMs, lateMs),
@@ -89,17 +110,18 @@ export class InferenceService {
   }
 
   async start(): Promise<void> {
-    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onPushed(message.toString('utf8')));
-    // after every (re)connect: catch up on the latest prediction missed while away
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
+    // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
     this.redis.on('ready', () => void this.loadLatest());
     const connected = await Promise.all([this.redis.connect(), this.subscriber.connect()]).then(
       () => true,
-      (err: Error) => (this.log.warn({ err: err.message }, 'Redis not reachable at start; retrying in the background'), false),
+      (err: Error) => (this.log.warn({ err }, 'Redis not reachable at start; retrying in the background'), false),
     );
     const subscribed = this.subscriber.subscribe(...this.config.symbols.map(predictionKeys.channel)).catch(() => undefined);
     if (connected) await subscribed;
     await this.models.start();
     this.scheduler.start();
+    this.startedAtMs = Date.now();
     this.started = true;
     this.log.info({ symbols: this.config.symbols, replica: this.config.replica, intervalMs: this.config.intervalMs, model: this.models.state().version }, 'inference started');
   }
@@ -123,8 +145,14 @@ export class InferenceService {
     return this.latest.get(symbol);
   }
 
+  /** History from Redis; malformed entries are left out (counted), so one bad entry does not hide the rest. */
   async history(symbol: string, sinceMs: number, limit: number): Promise<Prediction[]> {
-    return (await this.store.history(symbol, sinceMs, limit)).map((j) => JSON.parse(j) as Prediction);
+    const out: Prediction[] = [];
+    for (const json of await this.store.history(symbol, sinceMs, limit)) {
+      const p = this.checked(json, 'history');
+      if (p && p.symbol === symbol) out.push(p);
+    }
+    return out;
   }
 
   health(): Health {
@@ -136,13 +164,24 @@ export class InferenceService {
       if (!last || redis === 'disconnected' || now - last.readAtMs > 3 * this.config.intervalMs) featurePipeline[s] = 'failed';
       else featurePipeline[s] = last.vector.status === VectorStatus.Live && last.readAtMs - last.vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs ? 'active' : 'stale';
     }
+    // a tick is written at its boundary, a backup pass claimTtl later: three intervals without one is a stall
+    const graceMs = 3 * this.config.intervalMs + this.config.claimTtlMs;
+    const predictions: Health['predictions'] = {};
+    for (const s of this.config.symbols) {
+      const last = this.lastWritten.get(s);
+      const ageMs = last === undefined ? null : now - last;
+      const flowing = ageMs !== null ? ageMs <= graceMs : this.started && now - this.startedAtMs <= graceMs;
+      predictions[s] = { status: flowing ? 'flowing' : 'stalled', lastWrittenTickMs: last ?? null, ageMs };
+    }
     const model = this.models.state();
     const lastTickAgeMs = this.lastTickMs === null ? null : now - this.lastTickMs;
     const ticking = lastTickAgeMs !== null && lastTickAgeMs <= 3 * this.config.intervalMs;
-    // unhealthy = no prediction reaches Redis (Redis down, or the schedule stuck); degraded = predictions flow but some are fallbacks
-    const status: HealthStatus = redis === 'disconnected' || (this.started && !ticking && lastTickAgeMs !== null) ? 'unhealthy'
+    // unhealthy = predictions do not reach Redis (Redis down, read-only or full, no features, the schedule stuck);
+    // degraded = they do, but something is off (fallbacks, a refused model, recent Redis errors)
+    const status: HealthStatus =
+      !this.started || redis === 'disconnected' || (!ticking && lastTickAgeMs !== null) || Object.values(predictions).some((p) => p.status === 'stalled') ? 'unhealthy'
       : redis !== 'connected' || model.status !== 'healthy' || Object.values(featurePipeline).some((f) => f !== 'active') ? 'degraded' : 'healthy';
-    return { status, replica: this.config.replica, model, redis, featurePipeline, lastTickAgeMs };
+    return { status, replica: this.config.replica, model, redis, featurePipeline, predictions, lastTickAgeMs };
   }
 
   /** The latency budget the live page shows: recent tick stages (ms, from this replica's own ticks). */
@@ -171,8 +210,8 @@ export class InferenceService {
     let claim: Awaited<ReturnType<PredictionStore['claim']>>;
     try {
       claim = await this.store.claim(symbol, tickMs, this.config.replica, this.config.claimTtlMs);
-    } catch {
-      this.noteRedisError('claim');
+    } catch (err) {
+      this.noteRedisError('claim', err);
       if (!backup) this.localFallback(symbol, tickMs);
       return { outcome: 'redis_unavailable' };
     }
@@ -180,13 +219,7 @@ export class InferenceService {
     this.metrics.redisRead.observe({ symbol }, redisMs / 1000);
     const now = Date.now();
     let vector: FeatureVectorRecord | undefined;
-    if (claim.vector) {
-      try {
-        vector = decodeVector(claim.vector);
-      } catch (err) {
-        this.log.warn({ symbol, err: (err as Error).message }, 'unreadable feature vector');
-      }
-    }
+    if (claim.vector) vector = this.decoded(symbol, claim.vector);
     if (vector) {
       this.lastVector.set(symbol, { vector, readAtMs: now });
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
@@ -194,7 +227,10 @@ export class InferenceService {
       this.grader.observe(symbol, tickMs, midOf(vector), fresh);
       this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
-    if (claim.outcome === ClaimOutcome.Done) return this.outcome(symbol, 'done');
+    if (claim.outcome === ClaimOutcome.Done) {
+      this.noteWritten(symbol, tickMs);
+      return this.outcome(symbol, 'done');
+    }
     if (claim.outcome === ClaimOutcome.Taken) {
       if (!backup) this.scheduleBackup(symbol, tickMs);
       return this.outcome(symbol, 'taken');
@@ -208,11 +244,12 @@ export class InferenceService {
     let written: boolean;
     try {
       written = await this.store.write(symbol, tickMs, json);
-    } catch {
-      this.noteRedisError('write');
+    } catch (err) {
+      this.noteRedisError('write', err);
       return this.missed(symbol, 'redis_write_failed');
     }
     if (!written) return this.outcome(symbol, 'refused');
+    this.noteWritten(symbol, tickMs);
     const totalMs = performance.now() - t0;
     this.metrics.totalLatency.observe({ symbol }, totalMs / 1000);
     const servedMs = Date.now();
@@ -244,7 +281,7 @@ export class InferenceService {
       } catch (err) {
         reason = 'model_error';
         this.models.reportRun(false);
-        this.log.error({ symbol, err: (err as Error).message }, 'model run failed');
+        this.log.error({ symbol, err }, 'model run failed');
       }
       this.metrics.modelDuration.observe((performance.now() - m0) / 1000);
     }
@@ -272,15 +309,45 @@ export class InferenceService {
     this.backups.add(t);
   }
 
-  private onPushed(json: string): void {
-    let p: Prediction;
+  private onPushed(channel: Buffer, message: Buffer): void {
+    const p = this.checked(message, 'push');
+    if (!p) return;
+    // a prediction is only taken from its own symbol's channel
+    if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol)) return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
+    this.noteWritten(p.symbol, p.tickMs);
+    // re-serialized from the checked object: subscribers get only the fields the schema knows
+    this.deliver(p, JSON.stringify(p), true);
+  }
+
+  /** The prediction in `json`, or undefined when it is malformed (counted and logged). */
+  private checked(json: string | Buffer, source: RefusedSource): Prediction | undefined {
     try {
-      p = JSON.parse(json) as Prediction;
-    } catch {
-      return;
+      return parsePrediction(json);
+    } catch (err) {
+      this.refused(source, err);
+      return undefined;
     }
-    if (!this.config.symbols.includes(p.symbol)) return;
-    this.deliver(p, json, true);
+  }
+
+  private decoded(symbol: string, raw: Buffer): FeatureVectorRecord | undefined {
+    try {
+      const v = decodeVector(raw);
+      // header numbers become prediction fields and metric values: a non-finite one is corruption
+      if (!Number.isFinite(v.version) || !Number.isFinite(v.eventTimeUs) || !Number.isFinite(v.writtenAtUs)) throw new Error('feature vector header holds a non-finite number');
+      return v;
+    } catch (err) {
+      this.refused('vector', err, symbol);
+      return undefined;
+    }
+  }
+
+  private refused(source: RefusedSource, err: unknown, symbol?: string): void {
+    this.metrics.redisRefused.inc({ source });
+    this.log.warn({ err, source, symbol }, 'value read from Redis refused');
+  }
+
+  private noteWritten(symbol: string, tickMs: number): void {
+    if ((this.lastWritten.get(symbol) ?? -1) < tickMs) this.lastWritten.set(symbol, tickMs);
   }
 
   private deliver(p: Prediction, json: string, grade: boolean): void {
@@ -297,7 +364,12 @@ export class InferenceService {
     for (const s of this.config.symbols) {
       const json = await this.store.latest(s).catch(() => null);
       if (json === null) continue;
-      const p = JSON.parse(json) as Prediction;
+      const p = this.checked(json, 'latest');
+      if (!p) continue;
+      if (p.symbol !== s) {
+        this.refused('latest', new Error(`${predictionKeys.latest(s)} holds a prediction for ${p.symbol}`), s);
+        continue;
+      }
       const prev = this.latest.get(s);
       if (!prev || prev.tickMs < p.tickMs) this.latest.set(s, p);
     }
@@ -314,7 +386,12 @@ export class InferenceService {
     return this.outcome(symbol, 'missed');
   }
 
-  private noteRedisError(operation: string): void {
+  private noteRedisError(operation: string, err?: unknown): void {
+    // logged at most every RECENT_ERROR_MS: a Redis outage would otherwise log every tick
+    if (err !== undefined && Date.now() - this.lastRedisErrorLogMs >= RECENT_ERROR_MS) {
+      this.lastRedisErrorLogMs = Date.now();
+      this.log.warn({ err, operation }, 'Redis command failed (further failures for 10 s only counted)');
+    }
     this.lastRedisErrorMs = Date.now();
     this.metrics.redisErrors.inc({ operation });
   }

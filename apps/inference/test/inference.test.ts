@@ -229,8 +229,8 @@ describe('inference against a real Redis', () => {
     writeFileSync(bad, buildModel({ ...spec, metadata: { ...spec.metadata, featureSchemaHash: '0123456789abcdef' } }));
     const token = 'a-long-enough-admin-token';
     const feeder = new Feeder(redis, 'BTCUSDT').start();
-    const a = replica(redisServer.url, { replica: 'a', adminToken: token });
-    const b = replica(redisServer.url, { replica: 'b', modelPollMs: 100 });
+    const a = replica(redisServer.url, { replica: 'a', adminToken: token, modelDir: dir });
+    const b = replica(redisServer.url, { replica: 'b', modelPollMs: 100, modelDir: dir });
     await Promise.all([a.start(), b.start()]);
     const admin = (body: unknown, auth = `Bearer ${token}`) => fetch(`http://127.0.0.1:${a.port}/admin/model`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await sleep(600);
@@ -263,7 +263,7 @@ describe('inference against a real Redis', () => {
     const spec = exampleModelSpec();
     const next = join(dir, 'v3.onnx');
     writeFileSync(next, buildModel({ ...spec, metadata: { ...spec.metadata, name: 'next', version: '3' } }));
-    const a = replica(redisServer.url, { replica: 'a', rollbackAfterFailures: 3 });
+    const a = replica(redisServer.url, { replica: 'a', rollbackAfterFailures: 3, modelDir: dir });
     await a.start();
     const models = a.service.models;
     const first = models.state().version!;
