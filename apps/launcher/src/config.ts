@@ -5,6 +5,8 @@ import { envSettings } from '@hotpath/config';
 export const LauncherConfigSchema = z.object({
   /** Used when reachable; otherwise a private redis-server is spawned. */
   redisUrl: z.string().optional(),
+  /** The password of REDIS_URL as a file (a secret), so it is in no environment: passed on to the services as a path. */
+  redisPasswordFile: z.string().min(1).optional(),
   symbols: z.string().default('BTCUSDT'),
   kinesisStream: z.string().default('market-events'),
   kinesisShards: z.coerce.number().int().min(1).max(16).default(2),
@@ -26,6 +28,7 @@ export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
 
 export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
   REDIS_URL: 'redisUrl',
+  REDIS_PASSWORD_FILE: 'redisPasswordFile',
   HOTPATH_SYMBOLS: 'symbols',
   KINESIS_STREAM: 'kinesisStream',
   KINESIS_SHARDS: 'kinesisShards',

@@ -58,7 +58,7 @@ export class Launcher {
   async start(): Promise<void> {
     const c = this.config;
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
-    this.redis = await resolveRedis(c.redisUrl);
+    this.redis = await resolveRedis(c.redisUrl, c.redisPasswordFile);
     this.note(`redis ${this.redis.url}${this.redis.pid !== undefined ? ` (spawned, pid ${this.redis.pid})` : ''}`);
     this.kinesis = await this.startKinesis();
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);
@@ -76,9 +76,9 @@ export class Launcher {
       ? { INGESTOR_STREAM_URL: c.binanceStreamUrl, INGESTOR_REST_URL: c.binanceRestUrl, INGESTOR_API_KEY: c.binanceApiKeyFile ? undefined : c.binanceApiKey, INGESTOR_API_KEY_FILE: c.binanceApiKeyFile }
       : { INGESTOR_STREAM_URL: `ws://127.0.0.1:${c.simPort}`, INGESTOR_REST_URL: `http://127.0.0.1:${c.simPort}`, INGESTOR_API_KEY: 'local-dev-key', INGESTOR_API_KEY_FILE: undefined };
     specs.push({ name: 'ingestor', entry: 'apps/ingestor/bin/start.ts', colour: 36, healthUrl: health(c.ingestorPort), inherits: ['INGESTOR_*', ...outbound], env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) } });
-    specs.push({ name: 'aggregator', entry: 'apps/aggregator/bin/start.ts', colour: 33, healthUrl: health(c.aggregatorPort), inherits: ['AGGREGATOR_*', ...outbound], env: { ...common, ...kinesisEnv, REDIS_URL: this.redis.url, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) } });
+    specs.push({ name: 'aggregator', entry: 'apps/aggregator/bin/start.ts', colour: 33, healthUrl: health(c.aggregatorPort), inherits: ['AGGREGATOR_*', ...outbound], env: { ...common, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) } });
     const peers = specs.map((s) => `${s.name}=${s.healthUrl}`).join(',');
-    specs.push({ name: 'inference', entry: 'apps/inference/bin/start.ts', colour: 32, healthUrl: health(c.inferencePort), inherits: ['INFERENCE_*'], env: { ...common, REDIS_URL: this.redis.url, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers } });
+    specs.push({ name: 'inference', entry: 'apps/inference/bin/start.ts', colour: 32, healthUrl: health(c.inferencePort), inherits: ['INFERENCE_*'], env: { ...common, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers } });
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);
       child.onLine = this.print;

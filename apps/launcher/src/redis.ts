@@ -2,9 +2,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '@hotpath/config';
+import { freePort, readSecretFile, urlWithPassword } from '@hotpath/config';
 import { childEnv } from './child-env.ts';
 import { redactCredentials } from './redact.ts';
 
@@ -26,7 +26,10 @@ async function answers(url: string, timeoutMs: number): Promise<boolean> {
 }
 
 export interface RedisHandle {
+  /** Where it is, as given (so without a password kept in a file): safe to print once redacted. */
   url: string;
+  /** What a service that uses it is given: REDIS_URL, and REDIS_PASSWORD_FILE when the password is in one. */
+  clientEnv: Record<string, string>;
   /** The spawned redis-server's pid, when we started one. */
   pid?: number;
   stop(): Promise<void>;
@@ -46,8 +49,13 @@ while kill -0 "$LAUNCHER_PID" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.
 kill -TERM $r 2>/dev/null
 wait $r`;
 
-export async function resolveRedis(configured: string | undefined): Promise<RedisHandle> {
-  if (configured && (await answers(configured, 1_000))) return { url: configured, stop: async () => undefined };
+export async function resolveRedis(configured: string | undefined, passwordFile?: string): Promise<RedisHandle> {
+  // a password file that cannot be read is refused (SecretFileError names the variable), not silently skipped
+  const withPassword = configured && passwordFile ? urlWithPassword(configured, readSecretFile(passwordFile, 'REDIS_PASSWORD_FILE'), 'REDIS_URL') : configured;
+  if (configured && withPassword && (await answers(withPassword, 1_000))) {
+    // the services run from the repository root: the file's path must not depend on where pnpm start ran
+    return { url: configured, clientEnv: { REDIS_URL: configured, ...(passwordFile ? { REDIS_PASSWORD_FILE: resolve(passwordFile) } : {}) }, stop: async () => undefined };
+  }
   if (spawnSync('redis-server', ['--version']).error) {
     throw new RedisUnavailableError(
       `${configured ? `REDIS_URL=${redactCredentials(configured)} does not answer, and ` : ''}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
@@ -70,6 +78,7 @@ export async function resolveRedis(configured: string | undefined): Promise<Redi
   }
   return {
     url,
+    clientEnv: { REDIS_URL: url },
     pid,
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
