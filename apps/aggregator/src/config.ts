@@ -1,12 +1,15 @@
 /** The aggregator's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { envSettings } from '@hotpath/config';
+import { envSettings, urlWithPasswordFile } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
 export const AggregatorConfigSchema = z.object({
+  /** May name the ACL user (`redis://aggregator@redis:6379`); its password is better given by redisPasswordFile than in the URL. */
   redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
+  redisPasswordFile: z.string().min(1).optional(),
   symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
   kinesisStream: z.string().default('market-events'),
   kinesisRegion: z.string().default('us-east-1'),
@@ -43,12 +46,15 @@ export const AggregatorConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(9091),
   host: z.string().default('0.0.0.0'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+})
+  // the password joins the URL here, so the service connects with one URL; messages never show either
+  .transform((c, ctx) => ({ ...c, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
 export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;
 
 /** Environment variable → setting (the compose test checks deploy files against it). */
 export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   REDIS_URL: 'redisUrl',
+  REDIS_PASSWORD_FILE: 'redisPasswordFile',
   AGGREGATOR_SYMBOLS: 'symbols',
   KINESIS_STREAM: 'kinesisStream',
   KINESIS_REGION: 'kinesisRegion',
