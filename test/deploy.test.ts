@@ -5,9 +5,13 @@
  * configured port, every host:port it names against the service that
  * listens there, Prometheus' targets against the services, mounted paths
  * against the repository, and the Dockerfile's shape (multi-stage, non-root,
- * healthcheck).
+ * healthcheck). Exposure: only what a person opens is published, on
+ * 127.0.0.1; every Redis client is an ACL user with its password in a file
+ * (test/deploy-redis.test.ts runs those users on a real redis-server).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -22,16 +26,25 @@ interface Service {
   image?: string;
   build?: unknown;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
-  ports?: string[];
+  ports?: unknown[];
+  expose?: string[];
+  network_mode?: string;
   volumes?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, unknown>;
   profiles?: string[];
   networks?: { default?: { aliases?: string[] } };
 }
-const compose = parse(readFileSync(root('deploy/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(root('deploy/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown>; name?: string };
 const services = compose.services;
+
+/** A stand-in for the secret files the containers mount (under /run/secrets), so the schemas can read one here. */
+const secretStandIn = join(mkdtempSync(join(tmpdir(), 'deploy-test-')), 'secret');
+writeFileSync(secretStandIn, 'stand-in-secret-0123456789\n');
+const withSecretStandIns = (env: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k.endsWith('_FILE') && v.startsWith('/run/secrets/') ? secretStandIn : v]));
 
 /** What each Node entry point reads from its environment, and the port it then listens on. */
 const apps: Record<string, { env: string[]; port: (env: Record<string, string>) => number }> = {
@@ -62,7 +75,7 @@ function listens(): Map<string, number> {
   const out = new Map<string, number>();
   for (const [name, s] of Object.entries(services)) {
     const entry = s.command?.find((c) => c.endsWith('.ts'));
-    const port = entry ? apps[entry]!.port(s.environment ?? {}) : IMAGE_PORTS[name]!;
+    const port = entry ? apps[entry]!.port(withSecretStandIns(s.environment ?? {})) : IMAGE_PORTS[name]!;
     out.set(name, port);
     for (const alias of s.networks?.default?.aliases ?? []) out.set(alias, port);
   }
@@ -88,8 +101,9 @@ describe('deploy/docker-compose.yml', () => {
       const env = s.environment ?? {};
       const unknown = Object.keys(env).filter((k) => k !== 'HEALTH_URL' && !app!.env.includes(k));
       expect([name, unknown]).toEqual([name, []]);
-      const port = app!.port(env); // throws on a value the schema refuses
-      expect([name, (s.ports ?? []).some((p) => p.endsWith(`:${port}`))]).toEqual([name, true]);
+      const port = app!.port(withSecretStandIns(env)); // throws on a value the schema refuses (a secret file it cannot read, too)
+      const inside = [...(s.ports ?? []).map((p) => String(p).split(':').at(-1)), ...(s.expose ?? [])];
+      expect([name, inside.includes(String(port))]).toEqual([name, true]);
       if (entry.startsWith('apps/')) expect([name, env['HEALTH_URL']]).toEqual([name, `http://127.0.0.1:${port}/health`]);
     }
   });
@@ -98,7 +112,7 @@ describe('deploy/docker-compose.yml', () => {
     const ports = listens();
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
-        const m = /^(?:redis|https?|wss?):\/\/([a-z0-9-]+):(\d+)/.exec(value);
+        const m = /^(?:redis|https?|wss?):\/\/(?:[^@/]+@)?([a-z0-9-]+):(\d+)/.exec(value);
         if (!m || m[1] === '127.0.0.1' || value.includes('binance.com')) continue;
         expect([name, key, ports.get(m[1]!)]).toEqual([name, key, Number(m[2])]);
       }
@@ -128,6 +142,70 @@ describe('deploy/docker-compose.yml', () => {
       const ok = s.healthcheck !== undefined || s.build !== undefined || name === 'redis-exporter';
       expect([name, ok]).toEqual([name, true]);
     }
+  });
+
+  it('publishes only what a person opens (inference, Grafana, Prometheus, Alertmanager), each on 127.0.0.1 only', () => {
+    const PUBLIC: Record<string, number> = { inference: 9092, grafana: 3000, prometheus: 9090, alertmanager: 9093 };
+    for (const [name, s] of Object.entries(services)) {
+      expect([name, s.network_mode]).toEqual([name, undefined]); // host networking would bypass all of this
+      const ports = s.ports ?? [];
+      if (PUBLIC[name] === undefined) {
+        expect([name, ports]).toEqual([name, []]);
+        continue;
+      }
+      expect([name, ports.length]).toEqual([name, 1]);
+      for (const p of ports) expect([name, p]).toEqual([name, expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:\\d+:${PUBLIC[name]}$`))]);
+    }
+    // the simulator's /admin/faults (and its unauthenticated drills) can only be reached from inside the network
+    expect(services['exchange-sim']!.ports).toBeUndefined();
+    for (const name of ['redis', 'kinesis', 'ingestor', 'ingestor-live', 'aggregator', 'redis-exporter']) expect([name, services[name]!.ports]).toEqual([name, undefined]);
+  });
+
+  it('Redis has no unauthenticated user, and every client is an ACL user whose password comes from a file in its own volume', () => {
+    const redis = services['redis']!;
+    // start.sh renders the ACL and appends --aclfile to the image's command
+    expect(redis.entrypoint).toEqual(['/bin/sh', '/usr/local/etc/hotpath/start.sh']);
+    expect(redis.volumes).toContain('./redis:/usr/local/etc/hotpath:ro');
+    expect(redis.command!.slice(0, 2)).toEqual(['docker-entrypoint.sh', 'redis-server']);
+    expect(redis.command).not.toContain('--aclfile');
+    const acl = readFileSync(root('deploy/redis/users.acl.in'), 'utf8');
+    expect(acl).toMatch(/^user default off resetpass resetkeys resetchannels -@all$/m);
+    expect(acl).not.toMatch(/nopass|(^| )>/m); // no password in the template: they come from the secret files
+    expect(redis.healthcheck!.test.join(' ')).toMatch(/REDISCLI_AUTH=.*--user admin ping/);
+
+    const users = [...acl.matchAll(/^user (\S+) on /gm)].map((m) => m[1]!);
+    expect(users.sort()).toEqual(['admin', 'aggregator', 'exporter', 'inference']);
+    for (const user of users) {
+      expect(redis.volumes).toContain(`redis-secret-${user}:/run/secrets/redis/${user}`);
+      expect(compose.volumes).toHaveProperty(`redis-secret-${user}`);
+    }
+    // each client: its user, its password file, from its own volume, mounted read-only into it alone
+    const clients: Record<string, { user: string; file: string }> = {
+      aggregator: { user: services['aggregator']!.environment!['REDIS_URL']!.replace(/^redis:\/\/([^@:]+)@.*$/, '$1'), file: services['aggregator']!.environment!['REDIS_PASSWORD_FILE']! },
+      inference: { user: services['inference']!.environment!['REDIS_URL']!.replace(/^redis:\/\/([^@:]+)@.*$/, '$1'), file: services['inference']!.environment!['REDIS_PASSWORD_FILE']! },
+      'redis-exporter': { user: services['redis-exporter']!.environment!['REDIS_USER']!, file: services['redis-exporter']!.environment!['REDIS_PASSWORD_FILE']! },
+    };
+    expect(Object.fromEntries(Object.entries(clients).map(([k, v]) => [k, v.user]))).toEqual({ aggregator: 'aggregator', inference: 'inference', 'redis-exporter': 'exporter' });
+    for (const [name, { user, file }] of Object.entries(clients)) {
+      expect([name, services[name]!.volumes]).toEqual([name, [`redis-secret-${user}:/run/secrets/redis:ro`]]);
+      expect([name, file]).toEqual([name, expect.stringMatching(/^\/run\/secrets\/redis\/[a-z.-]+$/)]);
+    }
+    for (const [name, s] of Object.entries(services)) {
+      if (name === 'redis') continue;
+      const mounts = (s.volumes ?? []).filter((v) => v.startsWith('redis-secret-'));
+      const own = clients[name] ? [`redis-secret-${clients[name]!.user}:/run/secrets/redis:ro`] : [];
+      expect([name, mounts]).toEqual([name, own]);
+      // no password in any environment value (URL userinfo with a password, or a *PASSWORD* variable)
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        expect([name, key, /:\/\/[^/@]*:[^/@]*@/.test(value)]).toEqual([name, key, false]);
+        if (/PASSWORD/.test(key)) expect([name, key]).toEqual([name, expect.stringMatching(/_FILE$/)]);
+      }
+    }
+  });
+
+  it('runs on docker-compose 1.29 too: no top-level name (the project name is in deploy/.env)', () => {
+    expect(compose.name).toBeUndefined();
+    expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROJECT_NAME=hotpath$/m);
   });
 
   it('the Dockerfile is multi-stage, runs as a non-root user and has a healthcheck', () => {
