@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, readSecretFile, urlWithPassword } from '@hotpath/config';
+import { STOP_GRACE_MS } from './child.ts';
 import { childEnv } from './child-env.ts';
 import { redactCredentials } from './redact.ts';
 
@@ -84,7 +85,16 @@ export async function resolveRedis(configured: string | undefined, passwordFile?
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM'); // the guard passes it on; redis-server flushes its AOF on SIGTERM
+      // a flush that cannot finish (full disk) must not hold the launcher: the guard's group is guard + server
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-proc.pid!, 'SIGKILL');
+        } catch {
+          // the group went away on its own meanwhile
+        }
+      }, STOP_GRACE_MS);
       await exited;
+      clearTimeout(killer);
     },
   };
 }
