@@ -1,0 +1,88 @@
+/**
+ * The live page in headless Chromium (Debian's, via playwright-core, as the launcher's e2e test
+ * drives it) with hostile predictions in Redis (finding 7): markup in `modelVersion` (a free
+ * string the schema lets through) is drawn as text and never runs; markup in `reason` (not one
+ * of the known reasons) is refused before it reaches the page. The page is served under a CSP
+ * with no inline script or style, and with nosniff.
+ */
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '@hotpath/state/testing';
+import type { Prediction } from '../src/index.ts';
+import { replica } from './harness.ts';
+
+// playwright-core is the launcher's devDependency (one copy of it in the workspace); resolved from there
+const { chromium } = createRequire(new URL('../../launcher/package.json', import.meta.url))('playwright-core') as typeof import('../../launcher/node_modules/playwright-core/index.js');
+
+const PAYLOAD = '<img src=x onerror="window.__pwned=1">';
+const redisServer = new RedisServer('everysec');
+let redis: Redis;
+
+beforeAll(async () => {
+  await redisServer.start();
+  redis = new Redis(redisServer.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
+  return {
+    symbol: 'BTCUSDT', tickMs, tickTime: new Date(tickMs).toISOString(), issuedAtMs: tickMs + 2, horizonS: 10, targetMs: tickMs + 10_000,
+    featureEventTimeMs: tickMs - 100, featureVersion: 1, featureStatus: 'live', featureAgeMs: 100, completeness: 1, mid: 60_000,
+    predictedReturnBps: 1, predictedPrice: 60_006, pUp: 0.6, confidence: 0.6, modelVersion: 'm@1', fallback: false, reason: null,
+    baseline: { returnBps: 0.5, price: 60_003 }, replica: 'test', ...over,
+  };
+}
+
+describe('live page against stored XSS', () => {
+  it('markup from Redis is shown as text, never run; the page has a CSP and nosniff', async () => {
+    // no feeder: the replica writes nothing itself, the page shows only what this test puts in Redis
+    const a = replica(redisServer.url, { replica: 'page' });
+    await a.start();
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    try {
+      const now = Math.floor(Date.now() / 2_000) * 2_000;
+      // history (served from the Redis stream) holds one with markup in its model version
+      const stored = prediction(now - 4_000, { modelVersion: `stored${PAYLOAD}` });
+      await redis.xadd('pred:{BTCUSDT}:stream', `${stored.tickMs}-0`, 'p', JSON.stringify(stored));
+
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e: Error) => errors.push(String(e)));
+      const response = await page.goto(`http://127.0.0.1:${a.port}/`);
+      const headers = response!.headers();
+      expect(headers['content-security-policy']).toMatch(/script-src 'self'/);
+      expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      await page.waitForFunction("document.querySelector('#conn').textContent === 'live'", undefined, { timeout: 15_000 });
+      await page.waitForFunction("document.querySelector('#pred').textContent.includes('stored<img')", undefined, { timeout: 10_000 });
+
+      // then pushed ones: markup in the model version (passes the schema: must be drawn as text) …
+      const pushed = prediction(now - 2_000, { modelVersion: `pushed${PAYLOAD}` });
+      await redis.publish('pred:{BTCUSDT}', JSON.stringify(pushed));
+      // the whole payload, as text
+      await page.waitForFunction(`document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`, undefined, { timeout: 10_000 });
+      // … and in the reason (not a known reason: refused before any subscriber sees it)
+      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
+      const refused = async () => Number(/inference_redis_refused_total\{[^}]*source="push"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text())?.[1] ?? 0);
+      const deadline = Date.now() + 10_000;
+      while ((await refused()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await refused()).toBe(1);
+      // one more round trip through the page so anything queued has been handled
+      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now + 2_000, { modelVersion: 'after' })));
+      await page.waitForFunction("document.querySelector('#pred').textContent.includes('after')", undefined, { timeout: 10_000 });
+
+      expect(await page.evaluate('window.__pwned')).toBeUndefined();
+      expect(await page.locator('img').count()).toBe(0);
+      expect(await page.evaluate("document.body.textContent.includes('fallback')")).toBe(false);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await a.stop();
+    }
+  });
+});
