@@ -33,6 +33,7 @@ import {
 } from '@hotpath/kinesis';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { DeadlineError, withDeadline } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { SymbolProcessor } from '@hotpath/processor';
@@ -82,6 +83,14 @@ export class Aggregator {
   private readonly http: FastifyInstance;
   private lastWriteMs = 0;
   private lagSeconds = -1;
+  /** For /health (does the service do its job): when a record last arrived, was last applied, and how the last Redis write ended. */
+  private lastRecordMs = 0;
+  private startedAtMs = 0;
+  private lastAppliedMs = 0;
+  private lastWriteFailedMs = 0;
+  private lastWriteError = '';
+  /** The last lease round's failure ('' = it succeeded): without rounds no shard is taken or kept. */
+  private leaseRoundError = '';
   private readonly m: AggregatorMetrics;
   /** Per-batch tally of record outcomes (reused: counted into the metric once per batch). */
   private readonly outcomes = new Map<string, number>();
@@ -92,8 +101,8 @@ export class Aggregator {
   ) {
     this.log = deps.log ?? createLogger({ service: 'aggregator', level: config.logLevel });
     this.registry = createRegistry('aggregator');
-    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
-    this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
+    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: config.redisCommandTimeoutMs });
+    this.redis.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
     // A Redis that restarted may have lost its last acknowledged writes (appendfsync everysec):
     // write every symbol's vector and state again at the next flush, changed or not.
     let connectedBefore = false;
@@ -132,14 +141,34 @@ export class Aggregator {
     return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
-  async health(): Promise<{ ok: boolean; leases: number; redis: string; lastWriteAgeMs: number; kinesisLagSeconds: number }> {
-    let redis = 'ok';
-    try {
-      await this.redis.ping();
-    } catch (err) {
-      redis = (err as Error).message;
-    }
-    return { ok: redis === 'ok', leases: this.owned.size, redis, lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : Date.now() - this.lastWriteMs, kinesisLagSeconds: this.lagSeconds };
+  /**
+   * Whether the aggregator does its job, answered within HEALTH_DEADLINE_MS
+   * whatever Redis does: Redis answers, the last write did not fail, and
+   * records that keep arriving are applied (not all refused, e.g. as
+   * duplicates). A quiet stream or holding no lease (another instance has the
+   * shards) is not a fault.
+   */
+  async health(): Promise<AggregatorHealth> {
+    const now = Date.now();
+    const redis = await withDeadline(this.redis.ping(), HEALTH_DEADLINE_MS).then(
+      () => 'ok',
+      (err: unknown) => (err instanceof DeadlineError ? 'timeout' : redisErrorCode(err)),
+    );
+    const writes = this.lastWriteFailedMs > this.lastWriteMs ? `failing: ${this.lastWriteError}` : 'ok';
+    const leaseRounds = this.leaseRoundError === '' ? 'ok' : `failing: ${this.leaseRoundError}`;
+    // records read for stallAfterMs and none applied: the state no longer follows the stream
+    const stalled = this.lastRecordMs > 0 && this.lastRecordMs - Math.max(this.lastAppliedMs, this.startedAtMs) > this.config.stallAfterMs;
+    return {
+      ok: redis === 'ok' && writes === 'ok' && leaseRounds === 'ok' && !stalled,
+      leases: this.owned.size,
+      redis,
+      writes,
+      leaseRounds,
+      applying: stalled ? 'stalled' : 'ok',
+      lastAppliedAgeMs: this.lastAppliedMs === 0 ? -1 : now - this.lastAppliedMs,
+      lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : now - this.lastWriteMs,
+      kinesisLagSeconds: this.lagSeconds,
+    };
   }
 
   /** The shard map, re-read every lease round: resharding adds children and closes parents. */
@@ -162,6 +191,7 @@ export class Aggregator {
   }
 
   async start(): Promise<void> {
+    this.startedAtMs = Date.now();
     this.fetcher?.warm(); // boots while leases are taken
     if (this.config.consumer === 'fanout') this.consumerArn = await registerConsumer(this.kinesis, this.config.kinesisStream, this.config.fanoutConsumerName);
     await this.refreshShards();
@@ -176,14 +206,14 @@ export class Aggregator {
 
   private enqueue(o: OwnedShard, job: () => Promise<void>): Promise<void> {
     const next = o.queue.then(job);
-    o.queue = next.catch((err) => this.log.error({ err: (err as Error).message }, 'shard job failed'));
+    o.queue = next.catch((err) => this.log.error({ err }, 'shard job failed'));
     return next;
   }
 
   /** Queues a state commit of the shard's changed symbols on its commit chain. */
   private commitLater(o: OwnedShard, force: boolean): Promise<void> {
     const next = o.commits.then(() => this.commitState(o, force));
-    o.commits = next.catch((err) => this.log.error({ err: (err as Error).message }, 'state commit failed'));
+    o.commits = next.catch((err) => this.log.error({ err }, 'state commit failed'));
     return next;
   }
 
@@ -216,25 +246,47 @@ export class Aggregator {
         published = await this.store.commit(p.symbol, o.lease.token, vector, `${p.checkpointShard}/${p.checkpoint}`, state);
       } else published = await this.store.publish(p.symbol, o.lease.token, vector);
       this.m.redisDuration.observe({ operation }, (performance.now() - t0) / 1000);
+      this.lastWriteMs = Date.now();
       this.m.redisOps.inc({ operation, key_type: keyType, status: published ? 'ok' : 'stale' });
       if (published) this.m.featureUpdates.inc();
       p.publishedVersion = p.version;
       p.publishedStatus = p.status;
     } catch (err) {
       if (withState) p.stateDirty = true; // not committed: the next round (or hand-back) must try again
+      if (!(err instanceof FencedWriteError)) {
+        this.lastWriteFailedMs = Date.now();
+        this.lastWriteError = redisErrorCode(err);
+      }
       this.fenced(o, err, operation, keyType);
     }
   }
 
-  /** Hands leases back after committing (graceful shutdown). */
+  /**
+   * Hands leases back after committing (graceful shutdown), within
+   * stopTimeoutMs: what is not committed by then is left to the lease's expiry
+   * (the next owner replays it from the last checkpoint: nothing is lost, only
+   * re-applied), counted and logged.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
-    await Promise.allSettled([...this.owned.values()].map((o) => this.handBack(o)));
+    const shards = [...this.owned.values()];
+    const handedBack = new Set<OwnedShard>();
+    const graceful = (async () => {
+      await Promise.allSettled(shards.map((o) => this.handBack(o).then(() => handedBack.add(o))));
+      await this.leases.leave().catch(() => undefined);
+    })();
+    try {
+      await withDeadline(graceful, this.config.stopTimeoutMs);
+    } catch {
+      const left = shards.filter((o) => !handedBack.has(o));
+      this.m.stopIncomplete.inc(left.length);
+      this.log.error({ shards: left.map((o) => o.lease.shardId), timeoutMs: this.config.stopTimeoutMs }, 'stop deadline passed: these leases expire instead; their next owner replays from the last checkpoint');
+      for (const o of left) o.lost = true;
+    }
     this.owned.clear();
-    await this.leases.leave().catch(() => undefined);
-    await this.fetcher?.close();
+    await withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000).catch(() => undefined);
     await this.http.close();
     this.redis.disconnect();
   }
@@ -292,8 +344,10 @@ export class Aggregator {
         if (lease !== undefined) await this.startShard(s.shardId, lease);
       }
       this.m.leasesHeld.set(this.owned.size);
+      this.leaseRoundError = '';
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'lease round failed');
+      this.leaseRoundError = redisErrorCode(err);
+      this.log.warn({ err }, 'lease round failed');
     } finally {
       this.ticking = false;
     }
@@ -362,7 +416,18 @@ export class Aggregator {
       }
       anySaved = true;
       const [savedShard, checkpoint] = splitCheckpoint(saved.checkpoint);
-      const p = SymbolProcessor.restore(symbol, saved.state, checkpoint);
+      let p: SymbolProcessor;
+      try {
+        p = SymbolProcessor.restore(symbol, saved.state, checkpoint);
+      } catch (err) {
+        // Redis contents are untrusted: a state that does not decode is not a reason to stop. The shard is
+        // read whole instead (its last Connected event and snapshot re-anchor the book); counted, logged.
+        this.m.stateRefused.inc();
+        this.log.error({ symbol, shardId, err }, 'committed state refused: the shard is read from its start');
+        complete = false;
+        this.processors.set(symbol, new SymbolProcessor(symbol));
+        continue;
+      }
       p.checkpointShard = savedShard;
       this.processors.set(symbol, p);
       // A checkpoint in a parent shard means nothing here: read this (child) shard from its start.
@@ -390,7 +455,7 @@ export class Aggregator {
       limit: this.config.getRecordsLimit,
       onMalformed: (sequenceNumber, err) => {
         this.m.recordsBy('malformed_kpl').inc();
-        this.log.warn({ shardId, sequenceNumber, err: err.message }, 'malformed KPL record skipped');
+        this.log.warn({ shardId, sequenceNumber, err }, 'malformed KPL record skipped');
       },
       active: () => !owned.lost && !owned.draining && !this.stopped,
       handle: (records) => {
@@ -406,7 +471,7 @@ export class Aggregator {
       .run()
       .then(() => (owned.reader.finished ? this.finishShard(shardId, owned) : undefined))
       .catch((err) => {
-        this.log.error({ shardId, err: (err as Error).message }, 'shard reader failed: lease given up, the next round takes the shard again from its checkpoint');
+        this.log.error({ shardId, err }, 'shard reader failed: lease given up, the next round takes the shard again from its checkpoint');
         if (!this.stopped && this.owned.get(shardId) === owned) this.giveUp(shardId, owned, true);
       });
     this.log.info({ shardId, token: lease.token, start }, 'shard lease acquired');
@@ -424,6 +489,7 @@ export class Aggregator {
     if (newestArrival > 0) this.m.kinesisToAggregator.observe(Math.max(0, Date.now() - newestArrival) / 1000);
     const touched = new Set<SymbolProcessor>();
     const outcomes = this.outcomes;
+    if (records.length > 0) this.lastRecordMs = Date.now();
     for (const r of records) {
       const p = this.processors.get(r.partitionKey);
       if (p === undefined) {
@@ -442,6 +508,7 @@ export class Aggregator {
       p.checkpointShard = r.shardId;
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       touched.add(p);
+      if (p.identityRegressed) this.identityRegressed(p, r);
       if (outcome === 'applied') continue;
       if (outcome === 'reanchor_started') {
         this.m.reanchors.inc({ status: 'started' });
@@ -457,6 +524,7 @@ export class Aggregator {
     // counted per batch: a labelled counter increment allocates, and this loop runs per record
     for (const [outcome, n] of outcomes) {
       if (n === 0) continue;
+      if (outcome !== 'duplicate' && outcome !== 'undecodable' && outcome !== 'unknown_symbol' && outcome !== 'already_applied') this.lastAppliedMs = Date.now();
       this.m.recordsBy(outcome).inc(n);
       outcomes.set(outcome, 0);
     }
@@ -484,10 +552,17 @@ export class Aggregator {
     if (stateDue) void this.commitLater(owned, false);
   }
 
+  /** A writer's identity went backwards while its data is new: applied (never a silent stall), counted, logged as an alarm. */
+  private identityRegressed(p: SymbolProcessor, r: ConsumedRecord): void {
+    p.identityRegressed = false;
+    this.m.identityRegressions.inc({ symbol: p.symbol });
+    this.log.error({ symbol: p.symbol, shardId: r.shardId, checkpoint: checkpointOf(r), writers: p.writers() }, 'envelope identity went backwards for newer data: applied; a writer reused its id or its clock stepped back');
+  }
+
   private fenced(owned: OwnedShard, err: unknown, operation = 'set_status', keyType = 'vector'): void {
     if (err instanceof FencedWriteError) {
       this.m.redisOps.inc({ operation, key_type: keyType, status: 'fenced' });
-      this.log.warn({ err: err.message }, 'write fenced off: another owner holds the shard');
+      this.log.warn({ err }, 'write fenced off: another owner holds the shard');
       owned.lost = true;
       return;
     }
@@ -500,4 +575,33 @@ export class Aggregator {
 function splitCheckpoint(stored: string): [string, string] {
   const slash = stored.lastIndexOf('/');
   return slash < 0 ? ['', stored] : [stored.slice(0, slash), stored.slice(slash + 1)];
+}
+
+export interface AggregatorHealth {
+  ok: boolean;
+  leases: number;
+  /** `ok`, `timeout` or the Redis error code (never the raw error text). */
+  redis: string;
+  /** `ok`, or `failing: <code>` when the last vector or state write failed. */
+  writes: string;
+  /** `ok`, or `failing: <code>` when the last lease round (heartbeat, renew, acquire) failed. */
+  leaseRounds: string;
+  /** `stalled` when records kept arriving and none was applied for stallAfterMs. */
+  applying: 'ok' | 'stalled';
+  lastAppliedAgeMs: number;
+  lastWriteAgeMs: number;
+  kinesisLagSeconds: number;
+}
+
+/** /health answers within this, whatever Redis does. */
+const HEALTH_DEADLINE_MS = 500;
+
+/** A short, stable code for a Redis failure (READONLY, OOM, …): health answers carry no raw error text. */
+function redisErrorCode(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = /^([A-Z][A-Z_]{2,})\b/.exec(message)?.[1];
+  if (code !== undefined) return code;
+  if (/timed? ?out/i.test(message)) return 'timeout';
+  if (/connection|ECONN|closed|EPIPE/i.test(message)) return 'unreachable';
+  return 'error';
 }

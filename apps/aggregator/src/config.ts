@@ -44,7 +44,14 @@ export const AggregatorConfigSchema = z.object({
   stateCommitMs: z.coerce.number().int().positive().default(1_000),
   vectorTtlMs: z.coerce.number().int().positive().default(60_000),
   port: z.coerce.number().int().min(0).max(65535).default(9091),
-  host: z.string().default('0.0.0.0'),
+  /** Address for /health and /metrics: loopback unless told (compose sets 0.0.0.0 inside its network). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Graceful stop: leases handed back with their last commit within this, else left to expire (the next owner replays from the checkpoint). */
+  stopTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** /health is not ok when records kept arriving for this long and none was applied (or every write failed). */
+  stallAfterMs: z.coerce.number().int().min(100).default(10_000),
+  /** Every Redis command gives up after this: no wait on a dead Redis is unbounded. */
+  redisCommandTimeoutMs: z.coerce.number().int().min(50).max(60_000).default(2_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
   // the password joins the URL here, so the service connects with one URL; messages never show either
@@ -71,6 +78,9 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   AGGREGATOR_VECTOR_TTL_MS: 'vectorTtlMs',
   AGGREGATOR_HOST: 'host',
   AGGREGATOR_PORT: 'port',
+  AGGREGATOR_STOP_TIMEOUT_MS: 'stopTimeoutMs',
+  AGGREGATOR_STALL_AFTER_MS: 'stallAfterMs',
+  AGGREGATOR_REDIS_COMMAND_TIMEOUT_MS: 'redisCommandTimeoutMs',
   LOG_LEVEL: 'logLevel',
 };
 

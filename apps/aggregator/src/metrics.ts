@@ -10,6 +10,12 @@ export interface AggregatorMetrics {
   featureComputation: Histogram<never>;
   reanchors: Counter<'status'>;
   reanchorDuration: Histogram<never>;
+  /** A writer's envelope identity went backwards for newer data (applied, alarmed). */
+  identityRegressions: Counter<'symbol'>;
+  /** Committed states in Redis that did not decode (the shard was read from its start). */
+  stateRefused: Counter<never>;
+  /** Leases not handed back within the stop deadline (left to expire). */
+  stopIncomplete: Counter<never>;
   lag: Gauge;
   leasesHeld: Gauge;
   applyToRedis: Histogram<never>;
@@ -36,6 +42,9 @@ export function createAggregatorMetrics(registry: Registry, stream: string): Agg
     featureComputation: new Histogram({ name: 'aggregator_feature_computation_duration_seconds', help: 'Applying a batch of records to books and windows and computing the vectors', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05], registers: r }),
     reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
     reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
+    identityRegressions: new Counter({ name: 'aggregator_identity_regressions_total', help: 'Envelopes whose writer identity went backwards although newer (applied; a writer reused its id or its clock stepped back)', labelNames: ['symbol'], registers: r }),
+    stateRefused: new Counter({ name: 'aggregator_state_refused_total', help: 'Committed states read from Redis that did not decode (the shard was read from its start instead)', registers: r }),
+    stopIncomplete: new Counter({ name: 'aggregator_stop_incomplete_total', help: 'Leases not handed back within the stop deadline (left to expire; replayed from the checkpoint)', registers: r }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
     kinesisToAggregator: stages.labels({ stage: 'kinesis_to_aggregator' }),

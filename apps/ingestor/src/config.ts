@@ -19,13 +19,20 @@ export const IngestorConfigSchema = z
     /** Emulator endpoint (http://…); unset = AWS with the default credential chain. */
     kinesisEndpoint: z.string().url().optional(),
     port: z.coerce.number().int().min(0).max(65535).default(9090),
-    host: z.string().default('0.0.0.0'),
+    /** Address for /health and /metrics: loopback unless told (compose sets 0.0.0.0 inside its network). */
+    host: z.string().min(1).default('127.0.0.1'),
     /** Reconnect when no frame arrived for this long. */
     watchdogMs: z.coerce.number().int().positive().default(10_000),
     /** Rotate (make-before-break) before Binance's 24 h limit. */
     rotateAfterSeconds: z.coerce.number().positive().default(23.5 * 3600),
     reconnectBaseMs: z.coerce.number().int().positive().default(250),
     reconnectMaxMs: z.coerce.number().int().positive().default(30_000),
+    /** The largest WebSocket frame taken from the exchange; a larger one closes the connection (Binance's are KBs). */
+    maxFrameBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** Trades recovered per trade-id gap at most (the newest ones); a larger gap is published as an incomplete backfill. */
+    maxBackfillTrades: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+    /** Graceful stop: how long to flush Kinesis before what is left is counted as lost and the process exits. */
+    stopTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** REST depth snapshot size (weight 50 at 1000). */
     snapshotLimit: z.coerce.number().int().min(5).max(5000).default(1000),
     /** Max REST weight per minute the ingestor allows itself (Binance: 6000 per IP). */
@@ -51,6 +58,10 @@ export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   KINESIS_REGION: 'kinesisRegion',
   KINESIS_ENDPOINT: 'kinesisEndpoint',
   INGESTOR_PORT: 'port',
+  INGESTOR_HOST: 'host',
+  INGESTOR_MAX_FRAME_BYTES: 'maxFrameBytes',
+  INGESTOR_MAX_BACKFILL_TRADES: 'maxBackfillTrades',
+  INGESTOR_STOP_TIMEOUT_MS: 'stopTimeoutMs',
   INGESTOR_WATCHDOG_MS: 'watchdogMs',
   INGESTOR_ROTATE_AFTER_SECONDS: 'rotateAfterSeconds',
   INGESTOR_SNAPSHOT_LIMIT: 'snapshotLimit',

@@ -25,6 +25,24 @@ export interface ConnectionOptions {
   rotateAfterSeconds: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+  /** The largest frame accepted from the exchange (ws maxPayload). */
+  maxFrameBytes: number;
+}
+
+/** The text frame types the ingestor knows; anything else is `other` (or `invalid` when not a JSON object). */
+const TEXT_FRAME_TYPES = new Set(['serverShutdown']);
+
+export function textFrameType(data: Buffer): string {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data.toString());
+  } catch {
+    return 'invalid';
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'invalid';
+  const e = (msg as { e?: unknown }).e;
+  if (e === undefined) return 'reply';
+  return typeof e === 'string' && TEXT_FRAME_TYPES.has(e) ? e : 'other';
 }
 
 interface Conn {
@@ -39,8 +57,12 @@ interface Conn {
 export class ExchangeConnection {
   private live: Conn | undefined;
   private incoming: Conn | undefined;
-  /** Epochs grow across restarts too: they start at the wall-clock second (uint32 until 2106). */
-  private epoch = Math.floor(Date.now() / 1000);
+  /**
+   * This process's connection generation, from 1. It orders connections within
+   * one writer only: across restarts the writer id tells processes apart
+   * (contract 2), so no clock is involved.
+   */
+  private epoch = 0;
   private attempts = 0;
   private stopped = false;
   private watchdog: NodeJS.Timeout | undefined;
@@ -84,7 +106,8 @@ export class ExchangeConnection {
     if (this.stopped) return;
     const epoch = ++this.epoch;
     this.reconnections.inc({ reason });
-    const ws = new WebSocket(this.options.url, { headers: { 'X-MBX-APIKEY': this.options.apiKey }, perMessageDeflate: false });
+    // maxPayload: a larger frame closes the connection (1009) instead of being buffered; nothing Binance sends comes near it
+    const ws = new WebSocket(this.options.url, { headers: { 'X-MBX-APIKEY': this.options.apiKey }, perMessageDeflate: false, maxPayload: this.options.maxFrameBytes, handshakeTimeout: this.options.watchdogMs });
     const conn: Conn = { ws, epoch, lastMessageMs: Date.now(), gotFrame: false, gapless: switchover };
     if (switchover) this.incoming = conn;
     ws.on('open', () => {
@@ -102,7 +125,7 @@ export class ExchangeConnection {
       this.events.frame(data, epoch, now * 1000);
     });
     ws.on('close', (code, why) => this.onClose(conn, code, why.toString()));
-    ws.on('error', (err) => this.log.warn({ epoch, err: err.message }, 'stream connection error'));
+    ws.on('error', (err) => this.log.warn({ epoch, err }, 'stream connection error'));
   }
 
   /** Makes `conn` the live connection; in a switch-over the previous one is closed now. */
@@ -126,15 +149,10 @@ export class ExchangeConnection {
   }
 
   private onText(conn: Conn, data: Buffer): void {
-    let msg: { e?: string };
-    try {
-      msg = JSON.parse(data.toString()) as { e?: string };
-    } catch {
-      this.textFrames.inc({ type: 'invalid' });
-      return;
-    }
-    this.textFrames.inc({ type: msg.e ?? 'reply' });
-    if (msg.e === 'serverShutdown' && conn === this.live) this.switchOver('serverShutdown');
+    const type = textFrameType(data);
+    // a fixed label set: the exchange's text is not trusted to bound the metric's cardinality
+    this.textFrames.inc({ type });
+    if (type === 'serverShutdown' && conn === this.live) this.switchOver('serverShutdown');
   }
 
   private onClose(conn: Conn, code: number, why: string): void {

@@ -2,13 +2,14 @@
  * Composition root of the ingestor: config → REST client, Kinesis producer,
  * publisher, per-symbol tracker, exchange connection, /health and /metrics.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { KinesisProducer, createKinesisClient, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
+import { Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import { Counter, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
-import { Publisher } from './publisher.ts';
+import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
 import { BinanceRest } from './rest.ts';
 import { SymbolTracker } from './tracker.ts';
 
@@ -37,6 +38,11 @@ export class Ingestor {
   /** Called with each stream frame's put → Kinesis ack latency (default: the pipeline stage metric; benches replace it). */
   onFrameAck: ((ms: number) => void) | undefined;
   private readonly stages: Histogram<'stage'>;
+  /** Aborted by stop(): REST calls and every retry wait end at once. */
+  private readonly stopping = new AbortController();
+  readonly lifecycle: Lifecycle;
+  /** When the current stop must be over (ms since the epoch). */
+  private stopDeadline = Number.POSITIVE_INFINITY;
   private readonly observeReceive: (seconds: number) => void;
 
   constructor(
@@ -50,8 +56,8 @@ export class Ingestor {
       options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
     this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes);
-    const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log);
-    this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log);
+    const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
+    this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
     this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
     this.stages = createStageLatency(this.registry);
@@ -69,6 +75,7 @@ export class Ingestor {
         rotateAfterSeconds: config.rotateAfterSeconds,
         reconnectBaseMs: config.reconnectBaseMs,
         reconnectMaxMs: config.reconnectMaxMs,
+        maxFrameBytes: config.maxFrameBytes,
       },
       {
         frame: (data, epoch, t) => this.onFrame(data, epoch, t),
@@ -78,12 +85,38 @@ export class Ingestor {
       this.registry,
       this.log,
     );
-    this.http = Fastify({ logger: false });
-    this.http.get('/health', async (_req, reply) => {
-      const h = this.health();
-      return reply.code(h.ok ? 200 : 503).send(h);
-    });
-    this.http.get('/metrics', async (_req, reply) => reply.header('content-type', this.registry.contentType).send(await this.registry.metrics()));
+    this.http = createOpsServer({ registry: this.registry, health: () => this.health(), ready: () => this.lifecycle.status === 'started' });
+    // Order matters: /health answers (not ready) while Kinesis is awaited; stop runs backwards — the exchange
+    // connection closes first, REST work ends, Kinesis is flushed, then the HTTP side goes.
+    this.lifecycle = new Lifecycle()
+      .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
+      .add({ name: 'capture', stop: () => this.publisher.close() })
+      .add({
+        name: 'kinesis producer',
+        // Kinesis not reachable yet is not fatal: wait for it (reported on /health), until stopped
+        start: (signal) =>
+          retry(() => this.producer.start(), { what: 'Kinesis ListShards', signal, baseMs: 250, maxMs: 5_000, onRetry: (err) => this.log.warn({ err }, 'Kinesis not reachable yet: retrying') }),
+        stop: async (signal) => {
+          // (a margin before the shared deadline: what is left must be counted before the lifecycle gives up on this step)
+          const { unflushed } = await this.producer.stop(Math.max(1, this.stopDeadline - Date.now() - 100));
+          this.publisher.closed = true;
+          if (unflushed > 0) this.log.error({ unflushed }, 'stop deadline passed with envelopes not acknowledged by Kinesis: counted as lost_at_stop');
+          signal.throwIfAborted();
+        },
+      })
+      .add({
+        name: 'exchange connection',
+        start: () => this.connection.start(),
+        stop: () => {
+          this.connection.stop();
+          this.stopping.abort(new Error('ingestor stopping'));
+          this.tracker.stop();
+          return withDeadline(Promise.allSettled([...this.tracker.pending]), Math.max(1, this.stopDeadline - Date.now() - 500), 'REST work').then(
+            () => undefined,
+            () => undefined,
+          );
+        },
+      });
   }
 
   health(): { ok: boolean; connected: boolean; lastMessageAgeMs: number; kinesis: string; bufferFill: number } {
@@ -99,11 +132,10 @@ export class Ingestor {
     };
   }
 
+  /** Starts in order (HTTP, Kinesis — waited for —, the exchange connection); a failure stops what had started. */
   async start(): Promise<void> {
-    await this.producer.start();
-    await this.http.listen({ port: this.config.port, host: this.config.host });
-    this.connection.start();
-    this.log.info({ symbols: this.config.symbols, stream: this.config.kinesisStream, shards: this.producer.shardCount }, 'ingestor started');
+    await this.lifecycle.start();
+    this.log.info({ symbols: this.config.symbols, stream: this.config.kinesisStream, shards: this.producer.shardCount, writerId: this.publisher.writerId }, 'ingestor started');
   }
 
   get httpPort(): number {
@@ -111,14 +143,18 @@ export class Ingestor {
     return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
-  /** Graceful stop: close the exchange connection, finish re-anchoring, flush Kinesis. */
-  async stop(): Promise<void> {
-    this.connection.stop();
-    this.tracker.stopping = true;
-    await Promise.allSettled([...this.tracker.pending]);
-    await this.producer.stop();
-    await this.publisher.close();
-    await this.http.close();
+  /**
+   * Graceful stop within `deadlineMs` (default INGESTOR_STOP_TIMEOUT_MS): close
+   * the exchange connection, end REST work, flush Kinesis; what could not be
+   * flushed by then is counted (ingestor_kinesis_user_records_total{result=
+   * "lost_at_stop"}) and logged — the next process re-anchors, it does not
+   * replay it.
+   */
+  async stop(deadlineMs = this.config.stopTimeoutMs): Promise<StopReport> {
+    this.stopDeadline = Date.now() + deadlineMs;
+    const report = await this.lifecycle.stop(deadlineMs);
+    for (const f of report.failed) this.log.error({ component: f.name, err: f.err }, 'did not stop cleanly');
+    return report;
   }
 
   /** Hook for fault drills and tests: a make-before-break switch now. */
@@ -128,6 +164,11 @@ export class Ingestor {
 
   private onFrame(data: Buffer, epoch: number, receiveTimeUs: number): void {
     const started = performance.now();
+    // Before the tracker sees it: a frame that cannot be published must read as a gap there, which repairs it.
+    if (data.length > MAX_ENVELOPE_PAYLOAD_BYTES) {
+      this.decodeErrors.inc({ reason: 'oversized' });
+      return;
+    }
     const status = this.decoder.wrap(data);
     this.decodeTime.observe((performance.now() - started) / 1000);
     if (status !== DecodeStatus.Ok) {

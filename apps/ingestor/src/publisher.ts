@@ -1,22 +1,47 @@
 /**
  * Wraps everything the ingestor emits in hotpath Envelopes (contract 2) and
  * hands them to the Kinesis producer, partition key = symbol, and optionally
- * to a rotating capture file. Sequence numbers are per connection epoch, so
- * (epoch, sequence) identifies an envelope: consumers de-duplicate on it.
+ * to a rotating capture file.
+ *
+ * Identity (contract 2): every envelope carries this process's writer id and
+ * a sequence that grows by one per envelope for the life of the process, so
+ * (writerId, sequence) is unique across restarts and instances without any
+ * clock or counter shared between processes; consumers de-duplicate on it per
+ * writer, the way a Kafka broker tracks an idempotent producer.
  */
+import { randomInt } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { KinesisProducer } from '@hotpath/kinesis';
 import { hotpath } from '@hotpath/sbe';
+import { MAX_USER_RECORD_BYTES } from '@hotpath/kinesis';
 import { Counter, type Registry } from '@hotpath/telemetry';
+
+/** Envelope bytes around the payload: header, root block, symbol (≤ 20 + 1) and the payload's length. */
+const ENVELOPE_OVERHEAD = 8 + 64 + 21 + 4;
+/** The largest payload an envelope carries: one Kinesis user record, its partition key included. */
+export const MAX_ENVELOPE_PAYLOAD_BYTES = MAX_USER_RECORD_BYTES - ENVELOPE_OVERHEAD - 32;
+
+/**
+ * A new writer id: start time in ms × 1024 + 10 random bits, below 2^53 until
+ * the year 2248. Unique per process (two starting in the same millisecond
+ * collide with p = 1/1024 and still are told apart by their sequences' receive
+ * times, see SymbolProcessor); ordered by start time, which makes logs readable.
+ */
+export function newWriterId(nowMs = Date.now()): number {
+  return nowMs * 1024 + randomInt(1024);
+}
 
 export class Publisher {
   private readonly encoder = new hotpath.EnvelopeEncoder();
-  private scratch = Buffer.alloc(1 << 20);
-  private readonly sequences = new Map<number, number>();
+  private readonly scratch = Buffer.alloc(MAX_ENVELOPE_PAYLOAD_BYTES + ENVELOPE_OVERHEAD + 4);
+  private sequence = 0;
   private readonly envelopes: Counter<'kind'>;
   private readonly overflow: Counter;
+  private readonly oversized: Counter<'kind'>;
   private capture: WriteStream | undefined;
+  /** Set once the producer stopped: a late REST answer is dropped (counted as overflow), not a throw. */
+  closed = false;
   private captureBytes = 0;
 
   constructor(
@@ -24,23 +49,35 @@ export class Publisher {
     registry: Registry,
     private readonly captureDir?: string,
     private readonly captureRotateBytes = 256 * 1024 * 1024,
+    readonly writerId = newWriterId(),
   ) {
     this.envelopes = new Counter({ name: 'ingestor_envelopes_total', help: 'Envelopes published by kind', labelNames: ['kind'], registers: [registry] });
     this.overflow = new Counter({ name: 'ingestor_envelopes_dropped_overflow_total', help: 'Envelopes refused by a full producer buffer', registers: [registry] });
+    this.oversized = new Counter({ name: 'ingestor_envelopes_dropped_oversized_total', help: 'Envelopes not published because their payload exceeds one Kinesis record', labelNames: ['kind'], registers: [registry] });
     if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true });
   }
 
-  /** Publishes one envelope; false when the producer buffer refused it (counted). */
+  /**
+   * Publishes one envelope; false when it was not (counted): the producer
+   * buffer is full, or the payload exceeds MAX_ENVELOPE_PAYLOAD_BYTES (callers
+   * split what can be split and check stream frames before tracking them).
+   */
   publish(kind: hotpath.EnvelopeKind, symbol: string, epoch: number, receiveTimeUs: number, payload: Uint8Array, onAck?: (ms: number) => void): boolean {
-    const seq = (this.sequences.get(epoch) ?? 0) + 1;
-    this.sequences.set(epoch, seq);
-    if (this.scratch.length < payload.length + 128) this.scratch = Buffer.alloc(payload.length * 2 + 128);
+    if (this.closed) {
+      this.overflow.inc();
+      return false;
+    }
+    if (payload.length > MAX_ENVELOPE_PAYLOAD_BYTES) {
+      this.oversized.inc({ kind: KIND_NAMES[kind] ?? String(kind) });
+      return false;
+    }
     const e = this.encoder
       .wrapAndApplyHeader(this.scratch, 4)
       .receiveTimeUs(receiveTimeUs)
-      .sequence(seq)
+      .sequence(++this.sequence)
       .connectionEpoch(epoch)
       .kind(kind)
+      .writerId(this.writerId)
       .symbol(symbol)
       .payload(payload);
     const n = e.encodedLength;

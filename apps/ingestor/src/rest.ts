@@ -6,6 +6,7 @@
  * error the caller counts.
  */
 import type { JsonDepthSnapshot } from '@hotpath/sbe';
+import { RetryExhaustedError, retry, sleep } from '@hotpath/service';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@hotpath/telemetry';
 
 export interface RestTrade {
@@ -28,6 +29,8 @@ export class RestError extends Error {
 }
 
 const MAX_ATTEMPTS = 6;
+/** The longest Retry-After honoured (Binance's IP bans can say hours: the ingestor re-anchors later instead of hanging). */
+const MAX_RETRY_AFTER_MS = 120_000;
 
 function depthWeight(limit: number): number {
   return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
@@ -46,6 +49,8 @@ export class BinanceRest {
     private readonly budgetPerMinute: number,
     registry: Registry,
     private readonly log: Logger,
+    /** Aborts every call and wait (the ingestor's stop). */
+    private readonly signal: AbortSignal = new AbortController().signal,
   ) {
     this.calls = new Counter({ name: 'ingestor_rest_api_calls_total', help: 'REST calls by endpoint and HTTP status', labelNames: ['endpoint', 'status'], registers: [registry] });
     this.duration = new Histogram({ name: 'ingestor_rest_api_duration_seconds', help: 'REST call duration', labelNames: ['endpoint'], buckets: [0.1, 0.2, 0.5, 1, 2, 5], registers: [registry] });
@@ -64,35 +69,55 @@ export class BinanceRest {
     return (await this.call('/api/v3/historicalTrades', { symbol, fromId: String(fromId), limit: String(Math.min(1000, limit)) }, 25)) as RestTrade[];
   }
 
-  private async call(endpoint: string, params: Record<string, string>, weight: number): Promise<unknown> {
-    for (let attempt = 1; ; attempt++) {
-      await this.waitForCapacity(weight);
-      const started = performance.now();
-      let status = 0;
-      try {
-        const res = await fetch(`${this.baseUrl}${endpoint}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(10_000) });
+  /**
+   * One REST call: within the weight budget, retried (the one retry helper:
+   * full jitter, MAX_ATTEMPTS) on 5xx, 429/418 (after Retry-After) and network
+   * errors; a 4xx is a RestError at once. Everything ends when `signal` aborts.
+   */
+  private call(endpoint: string, params: Record<string, string>, weight: number): Promise<unknown> {
+    let status = 0;
+    return retry(
+      async () => {
+        await this.waitForCapacity(weight);
+        const started = performance.now();
+        status = 0;
+        let res: Response;
+        try {
+          res = await fetch(`${this.baseUrl}${endpoint}?${new URLSearchParams(params)}`, { signal: AbortSignal.any([this.signal, AbortSignal.timeout(10_000)]) });
+        } catch (err) {
+          this.calls.inc({ endpoint, status: 'error' });
+          throw err;
+        }
         status = res.status;
         const used = Number(res.headers.get('x-mbx-used-weight-1m'));
         if (Number.isFinite(used) && used > 0) this.noteUsed(used);
         this.calls.inc({ endpoint, status: String(status) });
         this.duration.observe({ endpoint }, (performance.now() - started) / 1000);
         if (status === 200) return await res.json();
-        const retryAfter = Number(res.headers.get('retry-after'));
         if (status === 429 || status === 418) {
-          const waitMs = (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60) * 1000;
+          const retryAfter = Number(res.headers.get('retry-after'));
+          // (an absurd Retry-After from the exchange is capped: the ingestor re-anchors later instead)
+          const waitMs = Math.min(MAX_RETRY_AFTER_MS, (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60) * 1000);
           this.blockedUntilMs = Date.now() + waitMs;
           this.log.warn({ endpoint, status, retryAfterMs: waitMs }, 'REST rate limited; backing off');
-        } else if (status < 500) {
-          throw new RestError(`${endpoint} ${status}: ${await res.text()}`, status);
         }
-      } catch (err) {
-        if (err instanceof RestError) throw err;
-        this.calls.inc({ endpoint, status: 'error' });
-        this.log.warn({ endpoint, err: (err as Error).message }, 'REST call failed');
-      }
-      if (attempt >= MAX_ATTEMPTS) throw new RestError(`${endpoint} failed after ${attempt} attempts (last status ${status})`, status);
-      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-    }
+        // (the body is the exchange's text: bounded before it reaches an error or a log)
+        const text = (await res.text().catch(() => '')).slice(0, 200);
+        throw new RestError(`${endpoint} ${status}: ${text}`, status);
+      },
+      {
+        what: `REST ${endpoint}`,
+        attempts: MAX_ATTEMPTS,
+        baseMs: 100,
+        maxMs: 5_000,
+        signal: this.signal,
+        retryable: (err) => !(err instanceof RestError) || err.status >= 500 || err.status === 429 || err.status === 418,
+        onRetry: (err) => this.log.warn({ endpoint, err }, 'REST call failed: retrying'),
+      },
+    ).catch((err: unknown) => {
+      if (err instanceof RetryExhaustedError) throw new RestError(`${endpoint} failed after ${err.attempts} attempts (last status ${status})`, status);
+      throw err;
+    });
   }
 
   private noteUsed(used: number): void {
@@ -105,7 +130,7 @@ export class BinanceRest {
     for (;;) {
       const now = Date.now();
       if (now < this.blockedUntilMs) {
-        await new Promise((r) => setTimeout(r, this.blockedUntilMs - now));
+        await sleep(this.blockedUntilMs - now, this.signal);
         continue;
       }
       const minute = Math.floor(now / 60_000);
@@ -117,7 +142,7 @@ export class BinanceRest {
         this.usedWeight += weight;
         return;
       }
-      await new Promise((r) => setTimeout(r, 60_000 - (now % 60_000) + 10));
+      await sleep(60_000 - (now % 60_000) + 10, this.signal);
     }
   }
 }

@@ -8,9 +8,10 @@
  * logged with its ids.
  */
 import { BinanceJsonTranscoder, hotpath, spot } from '@hotpath/sbe';
+import { sleep } from '@hotpath/service';
 import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
 import type { Publisher } from './publisher.ts';
-import type { BinanceRest } from './rest.ts';
+import type { BinanceRest, RestTrade } from './rest.ts';
 
 interface SymbolState {
   /** Set by a new connection: its first diff may jump; the connection's own snapshot re-anchors it. */
@@ -41,6 +42,16 @@ export interface TrackerMetrics {
   duplicates: Counter<'message_type'>;
 }
 
+/** Trades per TradeBackfill envelope: 34 bytes each, well inside one Kinesis record. */
+export const BACKFILL_TRADES_PER_ENVELOPE = 10_000;
+
+function isRestTrade(t: unknown): t is RestTrade {
+  const x = t as RestTrade;
+  return (
+    typeof x === 'object' && x !== null && Number.isSafeInteger(x.id) && typeof x.price === 'string' && typeof x.qty === 'string' && Number.isSafeInteger(x.time) && typeof x.isBuyerMaker === 'boolean'
+  );
+}
+
 export class SymbolTracker {
   private readonly states = new Map<string, SymbolState>();
   private readonly metrics: TrackerMetrics;
@@ -50,8 +61,18 @@ export class SymbolTracker {
   private readonly scratch = Buffer.alloc(4 * 1024 * 1024);
   /** Re-anchoring work in flight (tests and shutdown wait for it). */
   readonly pending = new Set<Promise<void>>();
-  /** Set on shutdown: no more snapshot retries. */
-  stopping = false;
+  private readonly stopController = new AbortController();
+  /** Aborted on shutdown: REST calls and retry waits end at once. */
+  readonly stopSignal = this.stopController.signal;
+
+  get stopping(): boolean {
+    return this.stopSignal.aborted;
+  }
+
+  /** No more snapshots, backfills or retries; what is in flight ends at once. */
+  stop(): void {
+    this.stopController.abort(new Error('ingestor stopping'));
+  }
 
   constructor(
     symbols: readonly string[],
@@ -60,6 +81,7 @@ export class SymbolTracker {
     private readonly snapshotLimit: number,
     registry: Registry,
     private readonly log: Logger,
+    private readonly maxBackfillTrades = 50_000,
   ) {
     for (const s of symbols) this.states.set(s, { reconnected: false, lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false, repairFrom: -1, anchoredAt: -1 });
     this.metrics = {
@@ -188,11 +210,12 @@ export class SymbolTracker {
           const delay = SNAPSHOT_RETRIES_MS[failures++];
           if (delay === undefined) {
             st.repairFrom = -1;
-            this.log.error({ symbol, err: (err as Error).message }, 'depth snapshot failed after retries; book stays unanchored until the next gap or reconnect');
+            this.log.error({ symbol, err }, 'depth snapshot failed after retries; book stays unanchored until the next gap or reconnect');
             return;
           }
-          this.log.warn({ symbol, err: (err as Error).message, retryInMs: delay }, 'depth snapshot failed: retrying');
-          await new Promise((r) => setTimeout(r, delay));
+          if (this.stopping) return;
+          this.log.warn({ symbol, err, retryInMs: delay }, 'depth snapshot failed: retrying');
+          await sleep(delay, this.stopSignal).catch(() => undefined);
         }
       }
     } finally {
@@ -204,43 +227,65 @@ export class SymbolTracker {
     this.track(
       (async () => {
         try {
-          const trades: { id: number; price: string; qty: string; time: number; isBuyerMaker: boolean; isBestMatch: boolean }[] = [];
-          let next = fromId;
-          while (next <= toId) {
+          // The exchange's ids are not trusted to bound the work: only the newest maxBackfillTrades are fetched.
+          const firstWanted = Math.max(fromId, toId - this.maxBackfillTrades + 1);
+          const trades: RestTrade[] = [];
+          let next = firstWanted;
+          while (next <= toId && !this.stopping) {
             const page = await this.rest.historicalTrades(symbol, next, toId - next + 1);
-            const useful = page.filter((t) => t.id >= next && t.id <= toId);
+            if (!Array.isArray(page)) throw new TypeError('historicalTrades answer is not an array');
+            const useful = page.filter((t) => isRestTrade(t) && t.id >= next && t.id <= toId);
             if (useful.length === 0) break;
             trades.push(...useful);
             next = useful[useful.length - 1]!.id + 1;
           }
+          const parts = this.publishBackfill(symbol, epoch, fromId, toId, trades);
           const complete = trades.length === toId - fromId + 1;
-          const e = this.backfillEncoder
-            .wrapAndApplyHeader(this.scratch)
-            .fromId(fromId)
-            .toId(toId)
-            .receiveTimeUs(Date.now() * 1000)
-            .complete(complete ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
-            .priceExponent(-8)
-            .qtyExponent(-8);
-          const g = e.tradesCount(trades.length);
-          for (const t of trades) {
-            g.next()
-              .id(t.id)
-              .priceDecimal(t.price)
-              .qtyDecimal(t.qty)
-              .timeUs(t.time * 1000)
-              .isBuyerMaker(t.isBuyerMaker ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
-              .isBestMatch(t.isBestMatch ? hotpath.BoolEnum.True : hotpath.BoolEnum.False);
-          }
-          e.symbol(symbol);
-          this.publisher.publish(hotpath.EnvelopeKind.TradeBackfill, symbol, epoch, Date.now() * 1000, this.scratch.subarray(0, e.encodedLength));
           this.metrics.backfills.inc({ result: complete ? 'complete' : 'partial' });
-          this.log.info({ symbol, fromId, toId, recovered: trades.length }, 'trade backfill published');
+          this.log.info({ symbol, fromId, toId, recovered: trades.length, envelopes: parts }, 'trade backfill published');
         } catch (err) {
           this.metrics.backfills.inc({ result: 'failed' });
-          this.log.error({ symbol, fromId, toId, err: (err as Error).message }, 'trade backfill failed');
+          this.log.error({ symbol, fromId, toId, err }, 'trade backfill failed');
         }
       })(),
     );
+  }
+
+  /**
+   * One TradeBackfill envelope per BACKFILL_TRADES_PER_ENVELOPE trades (a Kinesis
+   * record holds ~30,000): together they cover [fromId, toId] in order, each
+   * flagged complete only when every id of its own range is in it.
+   */
+  private publishBackfill(symbol: string, epoch: number, fromId: number, toId: number, trades: readonly RestTrade[]): number {
+    let parts = 0;
+    let rangeFrom = fromId;
+    for (let i = 0; i === 0 || i < trades.length; i += BACKFILL_TRADES_PER_ENVELOPE) {
+      const chunk = trades.slice(i, i + BACKFILL_TRADES_PER_ENVELOPE);
+      const last = i + BACKFILL_TRADES_PER_ENVELOPE >= trades.length;
+      const rangeTo = last ? toId : chunk[chunk.length - 1]!.id;
+      const e = this.backfillEncoder
+        .wrapAndApplyHeader(this.scratch)
+        .fromId(rangeFrom)
+        .toId(rangeTo)
+        .receiveTimeUs(Date.now() * 1000)
+        .complete(chunk.length === rangeTo - rangeFrom + 1 ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
+        .priceExponent(-8)
+        .qtyExponent(-8);
+      const g = e.tradesCount(chunk.length);
+      for (const t of chunk) {
+        g.next()
+          .id(t.id)
+          .priceDecimal(t.price)
+          .qtyDecimal(t.qty)
+          .timeUs(t.time * 1000)
+          .isBuyerMaker(t.isBuyerMaker ? hotpath.BoolEnum.True : hotpath.BoolEnum.False)
+          .isBestMatch(t.isBestMatch ? hotpath.BoolEnum.True : hotpath.BoolEnum.False);
+      }
+      e.symbol(symbol);
+      this.publisher.publish(hotpath.EnvelopeKind.TradeBackfill, symbol, epoch, Date.now() * 1000, this.scratch.subarray(0, e.encodedLength));
+      parts++;
+      rangeFrom = rangeTo + 1;
+    }
+    return parts;
   }
 }

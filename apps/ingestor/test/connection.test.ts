@@ -51,7 +51,7 @@ describe('ExchangeConnection switch-over', () => {
   async function connect(server: Awaited<ReturnType<typeof scriptedServer>>, watchdogMs = 60_000) {
     const events: Event[] = [];
     const conn = new ExchangeConnection(
-      { url: server.url, apiKey: 'k', watchdogMs, rotateAfterSeconds: 3600, reconnectBaseMs: 20, reconnectMaxMs: 100 },
+      { url: server.url, apiKey: 'k', watchdogMs, rotateAfterSeconds: 3600, reconnectBaseMs: 20, reconnectMaxMs: 100, maxFrameBytes: 1 << 20 },
       {
         frame: () => undefined,
         live: (epoch, previous, switchover) => events.push({ type: 'live', epoch, previous, switchover }),

@@ -1,5 +1,5 @@
 export { KplAggregator, KplFormatError, KPL_MAGIC, MAX_RECORD_BYTES, deaggregate, type UserRecord } from './kpl.ts';
-export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, partitionHash, type ProducerConfig, type ProducerMetrics } from './producer.ts';
+export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, MAX_USER_RECORD_BYTES, partitionHash, type ProducerConfig, type ProducerMetrics } from './producer.ts';
 export { createKinesisClient, type KinesisEndpoint } from './client.ts';
 export { readStream, type ReadRecord } from './reader.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';

@@ -24,10 +24,12 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+import { retry, withDeadline } from '@hotpath/service';
 import { KplAggregator, MAX_RECORD_BYTES } from './kpl.ts';
 
 /** Kinesis takes 1 MiB per record (data + partition key); 1 KiB is left for the KPL aggregate's own framing. */
-const MAX_USER_RECORD_BYTES = MAX_RECORD_BYTES - 1024;
+/** The largest user record (data + partition key) the producer takes: one Kinesis record less the KPL framing. */
+export const MAX_USER_RECORD_BYTES = MAX_RECORD_BYTES - 1024;
 
 export interface ProducerConfig {
   streamName: string;
@@ -100,6 +102,8 @@ export class KinesisProducer {
   private readonly queues = new Map<string, KeyQueue>();
   private bufferedBytes = 0;
   private stopped = false;
+  /** Aborted when stop() gives up: in-flight puts and their retries end. */
+  private readonly abandon = new AbortController();
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
   private readonly config: ProducerConfig;
@@ -173,18 +177,18 @@ export class KinesisProducer {
     if (shard.inFlight || shard.timer !== undefined || shard.length === 0) return;
     if (this.config.lingerMs <= 0) {
       shard.inFlight = true;
-      queueMicrotask(() => void this.send(shard, 0));
+      queueMicrotask(() => void this.send(shard));
     } else {
       shard.timer = setTimeout(() => {
         shard.timer = undefined;
         shard.inFlight = true;
-        void this.send(shard, 0);
+        void this.send(shard);
       }, this.config.lingerMs);
     }
   }
 
   /** Sends the head of a key's queue as one aggregate; retries it until acknowledged. */
-  private async send(shard: KeyQueue, attempt: number): Promise<void> {
+  private async send(shard: KeyQueue): Promise<void> {
     const agg = new KplAggregator();
     let n = 0;
     let bytes = 0;
@@ -198,32 +202,42 @@ export class KinesisProducer {
     const partitionKey = agg.partitionKey!;
     const data = agg.build();
     const started = performance.now();
-    for (;;) {
-      try {
-        const res = await this.client.send(
-          new PutRecordCommand({
-            StreamName: this.config.streamName,
-            PartitionKey: partitionKey,
-            Data: data,
-            ...(shard.lastSequence !== undefined ? { SequenceNumberForOrdering: shard.lastSequence } : {}),
-          }),
-        );
-        shard.lastSequence = res.SequenceNumber;
-        this.lastError = undefined;
-        this.metrics.requests.inc({ result: 'ok' });
-        this.metrics.putLatency.observe((performance.now() - started) / 1000);
-        break;
-      } catch (err) {
-        const e = err as { name?: string; message?: string };
-        const reason = e.name === 'ProvisionedThroughputExceededException' ? 'throttled' : e.name === 'ResourceNotFoundException' ? 'not_found' : 'error';
-        this.lastError = `${e.name ?? 'Error'}: ${e.message ?? ''}`;
-        this.metrics.requests.inc({ result: reason });
-        this.metrics.retries.inc({ reason });
-        attempt++;
-        const backoff = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(attempt, 16));
-        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * (backoff / 2)));
-      }
+    // Retried until acknowledged (order depends on it: nothing later of this key is sent before), or until stop() gives up.
+    try {
+      await retry(
+        async () => {
+          const res = await this.client.send(
+            new PutRecordCommand({
+              StreamName: this.config.streamName,
+              PartitionKey: partitionKey,
+              Data: data,
+              ...(shard.lastSequence !== undefined ? { SequenceNumberForOrdering: shard.lastSequence } : {}),
+            }),
+            { abortSignal: this.abandon.signal },
+          );
+          shard.lastSequence = res.SequenceNumber;
+        },
+        {
+          what: 'PutRecord',
+          signal: this.abandon.signal,
+          baseMs: this.config.retryBaseMs,
+          maxMs: this.config.retryMaxMs,
+          onRetry: (err) => {
+            const e = err as { name?: string };
+            const reason = e.name === 'ProvisionedThroughputExceededException' ? 'throttled' : e.name === 'ResourceNotFoundException' ? 'not_found' : 'error';
+            // the error's name only: its text may carry request details (for /health and logs)
+            this.lastError = e.name ?? 'Error';
+            this.metrics.requests.inc({ result: reason });
+            this.metrics.retries.inc({ reason });
+          },
+        },
+      );
+    } catch {
+      return; // abandoned by stop(): what is still queued is counted there
     }
+    this.lastError = undefined;
+    this.metrics.requests.inc({ result: 'ok' });
+    this.metrics.putLatency.observe((performance.now() - started) / 1000);
     const now = performance.now();
     for (let i = 0; i < n; i++) {
       const r = shard.queue[shard.head + i]!;
@@ -242,7 +256,7 @@ export class KinesisProducer {
     shard.inFlight = false;
     if (shard.length > 0) {
       shard.inFlight = true;
-      void this.send(shard, 0);
+      void this.send(shard);
       return;
     }
     if (shard.timer === undefined) this.queues.delete(shard.partitionKey); // bounded by the keys in use, not by every key ever seen
@@ -255,9 +269,23 @@ export class KinesisProducer {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  async stop(): Promise<void> {
-    await this.flush();
+  /**
+   * Flushes within `deadlineMs`, then gives up on what is left: retries are
+   * abandoned, and the user records not acknowledged are counted
+   * (`…_user_records_total{result="lost_at_stop"}`) and returned. Default: wait
+   * as long as it takes (tests and benches that need everything).
+   */
+  async stop(deadlineMs = Number.POSITIVE_INFINITY): Promise<{ unflushed: number }> {
+    if (Number.isFinite(deadlineMs)) await withDeadline(this.flush(), deadlineMs, 'Kinesis flush').catch(() => undefined);
+    else await this.flush();
     this.stopped = true;
-    for (const s of this.queues.values()) if (s.timer !== undefined) clearTimeout(s.timer);
+    this.abandon.abort(new Error('producer stopped'));
+    let unflushed = 0;
+    for (const s of this.queues.values()) {
+      if (s.timer !== undefined) clearTimeout(s.timer);
+      unflushed += s.length;
+    }
+    if (unflushed > 0) this.metrics.userRecords.inc({ result: 'lost_at_stop' }, unflushed);
+    return { unflushed };
   }
 }

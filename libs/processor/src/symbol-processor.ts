@@ -4,20 +4,38 @@
  * machine, and what gets committed. Pure logic: no I/O here, so the same
  * class replays a capture offline and runs live.
  */
-import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateReader, StateWriter } from '@hotpath/features';
+import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { VectorStatus, encodeVector } from '@hotpath/state';
 
 
 export type Outcome = 'applied' | 'duplicate' | 'ignored' | 'reanchor_started' | 'reanchored' | 'reanchor_failed' | 'undecodable';
 
+/** Writers remembered per symbol (least recently seen forgotten first): more than ever interleave on one key. */
+export const MAX_TRACKED_WRITERS = 4;
+/** Marks the current state layout (its first f64; the legacy layout starts with the version, ≥ 0). */
+const STATE_LAYOUT_WRITERS = -2;
+
 export class SymbolProcessor {
   engine: FeatureEngine;
   /** Events applied (the vector's version). */
   version = 0;
   status: VectorStatus = VectorStatus.Stale;
-  lastEpoch = 0;
-  lastSequence = 0;
+  /**
+   * Per writer (contract 2): the last (epoch, sequence) applied and the newest
+   * receive time among its envelopes. Slot 0 is the most recently seen writer.
+   */
+  private readonly writerIds = new Float64Array(MAX_TRACKED_WRITERS).fill(Number.NaN);
+  private readonly writerEpochs = new Float64Array(MAX_TRACKED_WRITERS);
+  private readonly writerSequences = new Float64Array(MAX_TRACKED_WRITERS);
+  private readonly writerReceiveUs = new Float64Array(MAX_TRACKED_WRITERS);
+  /**
+   * Set when the last envelope had an identity at or below its writer's last one
+   * but was received later than anything of that writer: not a copy, so it was
+   * applied (a writer that reused its id must never be ignored). The caller
+   * counts and logs it, then clears the flag.
+   */
+  identityRegressed = false;
   checkpoint = '';
   /** Event time (µs) the current re-anchoring started; NaN when none. */
   reanchorStartUs = Number.NaN;
@@ -49,12 +67,7 @@ export class SymbolProcessor {
     this.checkpoint = checkpoint;
     const e = this.env;
     if (e.wrap(data) !== DecodeStatus.Ok) return 'undecodable';
-    const epoch = e.connectionEpoch;
-    const seq = e.sequence;
-    // (epoch, sequence) identifies an envelope: a producer retry can write one twice.
-    if (epoch < this.lastEpoch || (epoch === this.lastEpoch && seq <= this.lastSequence)) return 'duplicate';
-    this.lastEpoch = epoch;
-    this.lastSequence = seq;
+    if (this.isDuplicate(e.writerId ?? 0, e.connectionEpoch, e.sequence, e.receiveTimeUs)) return 'duplicate';
     const payload = e.payload();
     switch (e.kind) {
       case hotpath.EnvelopeKind.StreamFrame: {
@@ -98,6 +111,51 @@ export class SymbolProcessor {
     }
   }
 
+  /**
+   * (writer, epoch, sequence) identifies an envelope, and a producer retry
+   * writes a whole Kinesis record again, right after the first copy (one put
+   * in flight per key). A copy is at or below its writer's last identity AND
+   * was received no later than that writer's newest envelope; anything else is
+   * new data and is applied — so a writer whose identity went backwards is
+   * flagged, never ignored.
+   */
+  private isDuplicate(writerId: number, epoch: number, seq: number, receiveTimeUs: number): boolean {
+    const ids = this.writerIds;
+    let i = 0;
+    while (i < MAX_TRACKED_WRITERS && ids[i] !== writerId) i++;
+    if (i === MAX_TRACKED_WRITERS) {
+      i = MAX_TRACKED_WRITERS - 1; // a new writer takes the least recently seen slot
+      this.writerEpochs[i] = -1;
+      this.writerReceiveUs[i] = Number.NEGATIVE_INFINITY;
+    } else if (epoch < this.writerEpochs[i]! || (epoch === this.writerEpochs[i]! && seq <= this.writerSequences[i]!)) {
+      if (receiveTimeUs <= this.writerReceiveUs[i]!) return true;
+      this.identityRegressed = true;
+    }
+    if (i !== 0) this.moveToFront(i);
+    ids[0] = writerId;
+    this.writerEpochs[0] = epoch;
+    this.writerSequences[0] = seq;
+    if (receiveTimeUs > this.writerReceiveUs[0]!) this.writerReceiveUs[0] = receiveTimeUs;
+    return false;
+  }
+
+  private moveToFront(i: number): void {
+    for (const a of [this.writerIds, this.writerEpochs, this.writerSequences, this.writerReceiveUs]) {
+      const x = a[i]!;
+      a.copyWithin(1, 0, i);
+      a[0] = x;
+    }
+  }
+
+  /** The writers this symbol has seen, most recent first (diagnostics and tests). */
+  writers(): { writerId: number; epoch: number; sequence: number; receiveTimeUs: number }[] {
+    const out = [];
+    for (let i = 0; i < MAX_TRACKED_WRITERS && !Number.isNaN(this.writerIds[i]); i++) {
+      out.push({ writerId: this.writerIds[i]!, epoch: this.writerEpochs[i]!, sequence: this.writerSequences[i]!, receiveTimeUs: this.writerReceiveUs[i]! });
+    }
+    return out;
+  }
+
   private startReanchor(): Outcome {
     this.engine.book.invalidate();
     this.status = VectorStatus.Reanchoring;
@@ -125,22 +183,46 @@ export class SymbolProcessor {
   /** Everything to resume exactly: processor fields + engine state. */
   serialize(): Buffer {
     const w = new StateWriter().header();
-    w.f64(this.version).f64(this.status).f64(this.lastEpoch).f64(this.lastSequence).f64(this.reanchorStartUs).f64(this.lateBackfillTrades);
+    w.f64(STATE_LAYOUT_WRITERS).f64(this.version).f64(this.status).f64(this.reanchorStartUs).f64(this.lateBackfillTrades);
+    for (let i = 0; i < MAX_TRACKED_WRITERS; i++) w.f64(this.writerIds[i]!).f64(this.writerEpochs[i]!).f64(this.writerSequences[i]!).f64(this.writerReceiveUs[i]!);
     const engine = this.engine.serialize();
     return Buffer.concat([w.finish(), engine]);
   }
 
+  /** Throws StateFormatError (from @hotpath/features) on bytes that are not a processor state. */
   static restore(symbol: string, state: Buffer, checkpoint: string): SymbolProcessor {
     const p = new SymbolProcessor(symbol);
-    const head = 8 + 6 * 8;
-    const r = new StateReader(state.subarray(0, head));
+    const r = new StateReader(state);
     r.header();
-    p.version = r.f64();
-    p.status = r.f64() as VectorStatus;
-    p.lastEpoch = r.f64();
-    p.lastSequence = r.f64();
-    p.reanchorStartUs = r.f64();
-    p.lateBackfillTrades = r.f64();
+    const first = r.f64();
+    let head: number;
+    if (first === STATE_LAYOUT_WRITERS) {
+      p.version = r.f64();
+      p.status = r.f64() as VectorStatus;
+      p.reanchorStartUs = r.f64();
+      p.lateBackfillTrades = r.f64();
+      for (let i = 0; i < MAX_TRACKED_WRITERS; i++) {
+        p.writerIds[i] = r.f64();
+        p.writerEpochs[i] = r.f64();
+        p.writerSequences[i] = r.f64();
+        p.writerReceiveUs[i] = r.f64();
+      }
+      head = 8 + (5 + 4 * MAX_TRACKED_WRITERS) * 8;
+    } else {
+      // the layout before writer ids: one (epoch, sequence), no receive time — its writer is 0, compared as before
+      p.version = first;
+      p.status = r.f64() as VectorStatus;
+      p.writerIds[0] = 0;
+      p.writerEpochs[0] = r.f64();
+      p.writerSequences[0] = r.f64();
+      p.writerReceiveUs[0] = Number.POSITIVE_INFINITY;
+      p.reanchorStartUs = r.f64();
+      p.lateBackfillTrades = r.f64();
+      head = 8 + 6 * 8;
+    }
+    // Redis contents are untrusted: a state that decodes to nonsense is refused whole
+    if (!Number.isSafeInteger(p.version) || p.version < 0) throw new StateFormatError(`version ${p.version} is not a count`);
+    if (p.status !== VectorStatus.Live && p.status !== VectorStatus.Stale && p.status !== VectorStatus.Reanchoring) throw new StateFormatError(`status ${p.status} unknown`);
     p.engine = FeatureEngine.restore(symbol, state.subarray(head));
     p.checkpoint = checkpoint;
     p.resuming = checkpoint !== '';

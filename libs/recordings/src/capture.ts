@@ -13,6 +13,8 @@ export interface CapturedFrame {
   receiveTimeUs: number;
   sequence: number;
   connectionEpoch: number;
+  /** The ingestor process that wrote it (0 = a capture from before writer ids, or none given). */
+  writerId?: number;
   kind: number;
   symbol: string;
   /** The embedded frame (a Binance stream frame for kind StreamFrame). */
@@ -38,6 +40,7 @@ export class CaptureWriter {
       .sequence(frame.sequence)
       .connectionEpoch(frame.connectionEpoch)
       .kind(frame.kind as hotpath.EnvelopeKind)
+      .writerId(frame.writerId ?? 0)
       .symbol(frame.symbol)
       .payload(frame.payload);
     this.scratch.writeUInt32LE(e.encodedLength, 0);
@@ -74,6 +77,7 @@ export function parseCapture(bytes: Buffer): CapturedFrame[] {
       receiveTimeUs: dec.receiveTimeUs,
       sequence: dec.sequence,
       connectionEpoch: dec.connectionEpoch,
+      writerId: dec.writerId ?? 0,
       kind: dec.kind,
       symbol: dec.symbol(),
       payload: Buffer.from(dec.payload()),

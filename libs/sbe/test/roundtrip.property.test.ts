@@ -155,6 +155,7 @@ describe('hotpath envelope schema round trips', () => {
           sequence: anyInt64,
           connectionEpoch: fc.nat({ max: 0xffffffff }),
           kind: fc.constantFrom(...Object.values(hotpath.EnvelopeKind)),
+          writerId: fc.maxSafeNat(),
           symbol,
           payload: fc.uint8Array({ maxLength: 5000 }),
         }),
@@ -164,6 +165,7 @@ describe('hotpath envelope schema round trips', () => {
             .sequence(m.sequence)
             .connectionEpoch(m.connectionEpoch)
             .kind(m.kind)
+            .writerId(m.writerId)
             .symbol(m.symbol)
             .payload(m.payload);
           expect(dec.wrap(buffer, 0, enc.encodedLength)).toBe(DecodeStatus.Ok);

@@ -103,7 +103,7 @@ function seedFrames(rand: () => number): Uint8Array[] {
     }
 
     const inner = out[out.length - 1]!;
-    const env = new hotpath.EnvelopeEncoder().wrapAndApplyHeader(buf).receiveTimeUs(int(1e15)).sequence(k).connectionEpoch(1).kind(hotpath.EnvelopeKind.StreamFrame);
+    const env = new hotpath.EnvelopeEncoder().wrapAndApplyHeader(buf).receiveTimeUs(int(1e15)).sequence(k).connectionEpoch(1).kind(hotpath.EnvelopeKind.StreamFrame).writerId(k);
     env.symbol('DOGEUSDT').payload(inner);
     out.push(buf.subarray(0, env.encodedLength).slice());
 

@@ -52,8 +52,18 @@ export class RedisServer {
     const p = this.proc;
     if (p === undefined || p.exitCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
+    p.kill('SIGKILL'); // (also ends a paused server)
     await exited;
+  }
+
+  /** SIGSTOP: the server keeps its connections open and answers nothing (a hung host, a GC pause). */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
   }
 
   async restart(downMs = 0): Promise<void> {

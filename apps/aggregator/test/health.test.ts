@@ -1,0 +1,139 @@
+/**
+ * Health that tells whether the aggregator does its job (issue 14, findings
+ * 1, 8 and 9): a stream whose records are all refused is a stall, failing
+ * Redis writes are a fault, /health answers while Redis hangs, and stop()
+ * ends by its deadline whatever Redis does. Real kinesalite and redis-server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
+import { KinesisProducer } from '@hotpath/kinesis';
+import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { RedisServer } from '@hotpath/state/testing';
+import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
+
+interface Health {
+  ok: boolean;
+  redis: string;
+  writes: string;
+  leaseRounds: string;
+  applying: string;
+}
+
+describe('aggregator health and stop', () => {
+  const emu = new KinesisEmulator();
+  const redisServer = new RedisServer();
+  const writer = new EnvelopeWriter('BTCUSDT', 3);
+  const fixture = [writer.connected(1, 'test'), ...recordingEnvelopes(readRecording(FIXTURE_SPOT_BTCUSDT), writer)];
+  let streams = 0;
+  let aggregator: Aggregator | undefined;
+  let producer: KinesisProducer | undefined;
+
+  beforeAll(async () => {
+    await emu.start();
+    await redisServer.start();
+  });
+  afterEach(async () => {
+    redisServer.resume();
+    await producer?.stop().catch(() => undefined);
+    await aggregator?.stop();
+    aggregator = undefined;
+  });
+  afterAll(async () => {
+    await redisServer.stop();
+    await emu.stop();
+  });
+
+  async function start(extra: object = {}): Promise<string> {
+    const stream = `health-${++streams}`;
+    await emu.createStream(stream, 1);
+    producer = new KinesisProducer(emu.client(), { streamName: stream });
+    await producer.start();
+    aggregator = new Aggregator(
+      AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: stream, kinesisEndpoint: emu.endpoint, owner: `a-${streams}`, leaseTtlMs: 2_000, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: process.env.TEST_LOG ?? 'silent', fetch: 'inline', ...extra }),
+    );
+    await aggregator.start();
+    return stream;
+  }
+
+  const health = async (): Promise<{ status: number; body: Health }> => {
+    const res = await fetch(`http://127.0.0.1:${aggregator!.httpPort}/health`, { signal: AbortSignal.timeout(5_000) });
+    return { status: res.status, body: (await res.json()) as Health };
+  };
+
+  it('records that keep arriving and are all refused read as a stall, not ok', async () => {
+    await start({ stallAfterMs: 300 });
+    producer!.put('BTCUSDT', fixture[0]!);
+    await producer!.flush();
+    await vi.waitFor(async () => expect((await health()).body.ok).toBe(true), { timeout: 20_000 });
+    // the same envelope again and again: every one a duplicate
+    await vi.waitFor(
+      async () => {
+        producer!.put('BTCUSDT', fixture[0]!);
+        await producer!.flush();
+        const h = await health();
+        expect(h.body.applying).toBe('stalled');
+        expect(h.status).toBe(503);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    // new data flows again: ok
+    for (const e of fixture.slice(1, 200)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    await vi.waitFor(async () => expect((await health()).body).toMatchObject({ ok: true, applying: 'ok' }), { timeout: 20_000 });
+  });
+
+  it('failing Redis writes (READONLY) read as not ok, and recover', async () => {
+    await start();
+    for (const e of fixture.slice(0, 500)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    await vi.waitFor(async () => expect((await health()).body.ok).toBe(true), { timeout: 20_000 });
+    const admin = new Redis(redisServer.url);
+    try {
+      // a replica of nothing: every write answers READONLY, reads and PING still work
+      await admin.replicaof('127.0.0.1', '1');
+      let i = 500;
+      await vi.waitFor(
+        async () => {
+          for (const e of fixture.slice(i, i + 50)) producer!.put('BTCUSDT', e);
+          i += 50;
+          await producer!.flush();
+          const h = await health();
+          expect(h.body.redis).toBe('ok');
+          // writes fail, or the lease rounds do first (the lease then expires and nothing more is written)
+          expect([h.body.writes, h.body.leaseRounds]).toContain('failing: READONLY');
+          expect(h.status).toBe(503);
+        },
+        { timeout: 30_000, interval: 100 },
+      );
+      await admin.replicaof('NO', 'ONE');
+      await vi.waitFor(
+        async () => {
+          for (const e of fixture.slice(i, i + 50)) producer!.put('BTCUSDT', e);
+          i += 50;
+          await producer!.flush();
+          expect((await health()).body.ok).toBe(true);
+        },
+        { timeout: 30_000, interval: 100 },
+      );
+    } finally {
+      await admin.replicaof('NO', 'ONE').catch(() => undefined);
+      admin.disconnect();
+    }
+  });
+
+  it('answers /health while Redis hangs, and stops by its deadline', async () => {
+    await start({ stopTimeoutMs: 1_000, redisCommandTimeoutMs: 500 });
+    for (const e of fixture.slice(0, 300)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    await vi.waitFor(async () => expect((await health()).body.ok).toBe(true), { timeout: 20_000 });
+    redisServer.pause();
+    const h = await health(); // (the request itself gives up after 5 s)
+    expect(h.status).toBe(503);
+    expect(h.body.redis).toBe('timeout');
+    const stopped = aggregator!.stop().then(() => 'stopped');
+    aggregator = undefined;
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping'), 8_000))]);
+    expect(outcome).toBe('stopped');
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * What the network sends is untrusted (issue 14, findings 4 and 9): text
+ * frames that are not objects, frame types nobody knows, and a valid SBE frame
+ * too large for one Kinesis record are counted and dropped — the ingestor
+ * keeps running and delivering — and a stop while Kinesis is down ends by its
+ * deadline with what was not flushed counted. A scripted WebSocket exchange,
+ * kinesalite, no mocks.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { BinanceJsonTranscoder } from '@hotpath/sbe';
+import { Ingestor, loadConfig } from '../src/index.ts';
+import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
+
+const metric = async (ingestor: Ingestor, name: string, labels: Record<string, string> = {}): Promise<number> =>
+  (await ingestor.registry.getMetricsAsJSON())
+    .find((m) => m.name === name)
+    ?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((a, v) => a + v.value, 0) ?? 0;
+
+function depthFrame(updateId: number, levels: number): Buffer {
+  const tr = new BinanceJsonTranscoder();
+  const side = Array.from({ length: levels }, (_, i): [string, string] => [`${60000 + i * 0.01}`, '1.5']);
+  const out = Buffer.alloc(64 + levels * 2 * 16 + 64);
+  const n = tr.encodeDepthUpdate({ e: 'depthUpdate', E: Date.now(), s: 'BTCUSDT', U: updateId, u: updateId, b: side, a: side }, out);
+  return Buffer.from(out.subarray(0, n));
+}
+
+describe('ingestor against a hostile exchange', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function setup() {
+    const emu = new KinesisEmulator();
+    await emu.start();
+    await emu.createStream('market-events', 1);
+    let emuStopped = false;
+    cleanup.push(async () => (emuStopped ? undefined : emu.stop()));
+    const wss = new WebSocketServer({ port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws) => sockets.push(ws));
+    cleanup.push(async () => {
+      for (const s of sockets) s.terminate();
+      await new Promise((r) => wss.close(r));
+    });
+    const port = (wss.address() as { port: number }).port;
+    const ingestor = new Ingestor(
+      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: 'http://127.0.0.1:9', symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+      { kinesisClient: emu.client() },
+    );
+    await ingestor.start();
+    let stopped = false;
+    cleanup.push(async () => (stopped ? undefined : ingestor.stop(1_000)));
+    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 10_000 });
+    const kinesisDown = async (): Promise<void> => {
+      emuStopped = true;
+      await emu.stop();
+    };
+    return { kinesisDown, ingestor, socket: sockets[0]!, markStopped: () => (stopped = true) };
+  }
+
+  it('counts text frames that are not objects or of unknown type under fixed labels, and keeps delivering', async () => {
+    const { ingestor, socket } = await setup();
+    for (const text of ['null', '[]', '"x"', '42', '{"e":null}', '{"e":"a-new-type-1"}', '{"e":"a-new-type-2"}', 'not json', '{"result":null,"id":1}']) socket.send(text);
+    socket.send(depthFrame(100, 2), { binary: true });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_messages_total', { message_type: 'depth_diff' })).toBe(1), { timeout: 10_000 });
+    expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'invalid' })).toBe(5);
+    expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'other' })).toBe(3);
+    expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'reply' })).toBe(1);
+    const types = (await ingestor.registry.getMetricsAsJSON()).find((m) => m.name === 'ingestor_sbe_text_frames_total')!.values.map((v) => v.labels['type']);
+    expect(types).not.toContain('a-new-type-1');
+  });
+
+  it('a valid SBE frame too large for one Kinesis record is counted and dropped; the stream goes on', async () => {
+    const { ingestor, socket } = await setup();
+    const big = depthFrame(200, 40_000);
+    expect(big.length).toBeGreaterThan(MAX_ENVELOPE_PAYLOAD_BYTES);
+    socket.send(depthFrame(199, 2), { binary: true });
+    socket.send(big, { binary: true });
+    socket.send(depthFrame(201, 2), { binary: true });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_decode_errors_total', { reason: 'oversized' })).toBe(1), { timeout: 10_000 });
+    // the dropped frame reads as a depth gap, which the ingestor repairs (here the REST side is down: it keeps trying)
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_sequence_gaps_total')).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    expect(ingestor.health().connected).toBe(true);
+  });
+
+  it('stops by its deadline while Kinesis is down, counting what it could not flush', async () => {
+    const { kinesisDown, ingestor, socket, markStopped } = await setup();
+    socket.send(depthFrame(300, 2), { binary: true });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'acked' })).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    await kinesisDown();
+    for (let i = 301; i < 320; i++) socket.send(depthFrame(i, 2), { binary: true });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_retries_total')).toBeGreaterThan(0), { timeout: 10_000 });
+    markStopped();
+    const stopped = ingestor.stop(1_000).then(() => 'stopped');
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping'), 8_000))]);
+    expect(outcome).toBe('stopped');
+    expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'lost_at_stop' })).toBeGreaterThan(0);
+  });
+});
