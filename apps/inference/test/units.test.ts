@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { Grader, type Figures } from '../src/grading.ts';
-import { buildPrediction, vetVector, type Prediction } from '../src/prediction.ts';
+import { InferenceConfigSchema } from '../src/config.ts';
+import { buildPrediction, parsePrediction, PredictionFormatError, vetVector, type Prediction } from '../src/prediction.ts';
 import { TickScheduler } from '../src/schedule.ts';
 import { parseStageBuckets, stageFigures } from '../src/stages.ts';
 
@@ -144,5 +145,23 @@ describe('stage budget', () => {
     expect(s.p50Ms).toBeCloseTo(5.5, 6); // halfway through (1 ms, 10 ms]
     expect(s.p99Ms).toBeCloseTo(9.91, 6);
     expect(f.find((x) => x.stage === 'kinesis_to_aggregator')).toMatchObject({ count: 0, p50Ms: null });
+  });
+});
+
+describe('untrusted input, defaults', () => {
+  it('parsePrediction takes what buildPrediction makes and refuses anything else with a PredictionFormatError', () => {
+    const p = buildPrediction('BTCUSDT', 1_000_000, 1_000_010, 10, 'r', vector({}, 1_000_000), { returnBps: 1, pUp: 0.6, modelVersion: 'm@1', reason: null })!;
+    expect(parsePrediction(JSON.stringify(p))).toEqual(p);
+    for (const bad of ['null', '', '{', '[]', '"x"', JSON.stringify({ ...p, pUp: 2 }), JSON.stringify({ ...p, reason: 'other' }), JSON.stringify({ ...p, symbol: 'btc<usdt>' }), JSON.stringify({ ...p, mid: null }), JSON.stringify({ ...p, modelVersion: 'v'.repeat(300) })]) {
+      expect(() => parsePrediction(bad)).toThrow(PredictionFormatError);
+    }
+  });
+
+  it('a vector with a non-finite event time is never fresh', () => {
+    expect(vetVector(vector({ eventTimeUs: Number.NaN }), Date.now(), { maxFeatureAgeMs: 5_000, minCompleteness: 0.9 }, FEATURE_SCHEMA_HASH)).toBe('stale_features');
+  });
+
+  it('binds to loopback unless told otherwise', () => {
+    expect(InferenceConfigSchema.parse({}).host).toBe('127.0.0.1');
   });
 });
