@@ -7,7 +7,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import type { SimConfig } from './config.ts';
-import { FaultSchema, FaultState } from './faults/faults.ts';
+import type { Duplex } from 'node:stream';
+import { AdminApi, InvalidFaultError } from './admin.ts';
+import { FaultState, type Fault } from './faults/faults.ts';
+import { problemOf, requestUrl, RequestError, sendProblem, writeRawResponse } from './http.ts';
 import { MarketFeed, type Frame, type MarketSource } from './market/feed.ts';
 import { ReplayFeed } from './market/replay.ts';
 import { createSimMetrics, type SimMetrics } from './metrics.ts';
@@ -15,6 +18,8 @@ import { RestApi } from './rest/rest.ts';
 import { StreamHub } from './stream/hub.ts';
 
 const TICK_MS = 2;
+/** Idle keep-alive connections are closed after this (Node's default, stated: the deadline is part of the contract). */
+const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 export class ExchangeSimulator {
   readonly feed: MarketSource;
@@ -24,6 +29,7 @@ export class ExchangeSimulator {
   readonly log: Logger;
   private readonly hub: StreamHub;
   private readonly rest: RestApi;
+  private readonly admin: AdminApi;
   private readonly server: Server;
   private timer: NodeJS.Timeout | undefined;
   private realStartMs = 0;
@@ -48,8 +54,17 @@ export class ExchangeSimulator {
     }
     this.hub = new StreamHub(config, this.faults, this.metrics, this.log, (s) => this.feed.has(s));
     this.rest = new RestApi(config, this.feed, this.faults, this.metrics);
-    this.server = createServer((req, res) => void this.route(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
+    this.admin = new AdminApi({ token: config.adminToken, isSimulated: (s) => this.feed.has(s), inject: (f) => this.inject(f), injected: this.faults.injected });
+    this.server = createServer({
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      // Node checks both deadlines on this interval (default 30 s, longer than a short deadline).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)),
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.route(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.hub.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     // Scheduled faults fire in order of their time.
     this.config.faults.sort((a, b) => a.atSeconds - b.atSeconds);
   }
@@ -97,6 +112,18 @@ export class ExchangeSimulator {
     this.hub.publish(frame);
   };
 
+  /** A request Node could not parse, or one that missed its deadline: answered (400/408), counted and cut, never thrown. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    this.metrics.rejectedRequests.inc({ reason: 'client_error' });
+    this.log.debug({ err }, 'malformed or timed-out request');
+    if (err.code !== 'ECONNRESET' && socket.writable) {
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      writeRawResponse(socket, status, 'application/problem+json', problemOf(status, status === 408 ? 'Request timeout' : 'Bad request'));
+    }
+    // Not left half-open: Node would report the same late request again at its next deadline check.
+    socket.destroy();
+  }
+
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.hub.terminateAll();
@@ -104,10 +131,12 @@ export class ExchangeSimulator {
     this.started = false;
   }
 
+  /** Every request ends here in an answer: an exception out of a handler would be an unhandled rejection, and end the process. */
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://sim');
     try {
+      const url = requestUrl(req);
       if (this.rest.handles(url.pathname) && req.method === 'GET') return await this.rest.handle(req, res, url);
+      if (this.admin.handles(url.pathname)) return await this.admin.handle(req, res);
       if (url.pathname === '/health') {
         return json(res, 200, { status: 'ok', simulatedSeconds: (this.feed.simTimeUs - this.simStartUs) / 1e6, connections: this.hub.connectionCount });
       }
@@ -115,22 +144,26 @@ export class ExchangeSimulator {
         res.writeHead(200, { 'Content-Type': this.registry.contentType });
         return void res.end(await this.registry.metrics());
       }
-      if (url.pathname === '/admin/faults' && req.method === 'POST') {
-        const parsed = FaultSchema.safeParse(JSON.parse((await body(req)) || '{}'));
-        if (!parsed.success) return json(res, 400, { error: parsed.error.issues });
-        this.inject(parsed.data);
-        return json(res, 200, { armed: parsed.data });
-      }
-      if (url.pathname === '/admin/faults' && req.method === 'GET') return json(res, 200, Object.fromEntries(this.faults.injected));
-      json(res, 404, { code: -1, msg: `Unknown path ${url.pathname}` });
+      throw new RequestError(404, 'not_found', 'Not found', `no ${req.method ?? ''} ${url.pathname}`);
     } catch (err) {
-      this.log.error({ err: (err as Error).message, path: url.pathname }, 'request failed');
-      json(res, 500, { code: -1000, msg: 'Internal error' });
+      this.refuse(res, err);
     }
   }
 
+  private refuse(res: ServerResponse, err: unknown): void {
+    if (err instanceof RequestError) {
+      this.metrics.rejectedRequests.inc({ reason: err.reason });
+      const errors = err instanceof InvalidFaultError ? err.errors : undefined;
+      const headers: Record<string, string> = err.status === 413 ? { Connection: 'close' } : err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
+      return sendProblem(res, problemOf(err.status, err.title, err.detail, errors), headers);
+    }
+    this.metrics.rejectedRequests.inc({ reason: 'internal' });
+    this.log.error({ err }, 'request failed');
+    sendProblem(res, problemOf(500, 'Internal error'));
+  }
+
   /** Arms or executes a fault (the admin API and tests both come here). */
-  inject(fault: import('./faults/faults.ts').Fault): void {
+  inject(fault: Fault): void {
     this.log.warn({ fault }, 'fault injected');
     switch (fault.type) {
       case 'closeConnections':
@@ -155,15 +188,4 @@ export class ExchangeSimulator {
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
-}
-
-async function body(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 64 * 1024) throw new Error('request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -5,30 +5,40 @@
  */
 import { z } from 'zod';
 
+/**
+ * Bounds on what one request may arm: a fault is a drill, not a way to take
+ * the simulator down for good (a stall of days, a count that never runs out).
+ */
+export const MAX_FAULT_DURATION_MS = 10 * 60_000;
+export const MAX_FAULT_COUNT = 10_000;
+const count = z.number().int().positive().max(MAX_FAULT_COUNT).default(1);
+const durationMs = z.number().int().positive().max(MAX_FAULT_DURATION_MS);
+const symbol = z.string().min(1).max(32).default('BTCUSDT');
+
 export const FaultSchema = z.discriminatedUnion('type', [
   /** Drop the next `count` @depth diffs of a symbol (a sequence gap). */
-  z.object({ type: z.literal('dropDepthDiffs'), symbol: z.string().default('BTCUSDT'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('dropDepthDiffs'), symbol, count }).strict(),
   /** Drop the next `count` trade events of a symbol (a trade-id gap). */
-  z.object({ type: z.literal('dropTrades'), symbol: z.string().default('BTCUSDT'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('dropTrades'), symbol, count }).strict(),
   /** Send each of the next `count` frames twice. */
-  z.object({ type: z.literal('duplicate'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('duplicate'), count }).strict(),
   /** Swap each of the next `count` pairs of frames. */
-  z.object({ type: z.literal('reorder'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('reorder'), count }).strict(),
   /** Send `count` binary frames of random bytes / truncated real frames. */
-  z.object({ type: z.literal('malformed'), count: z.number().int().positive().default(1) }),
-  z.object({ type: z.literal('truncated'), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('malformed'), count }).strict(),
+  z.object({ type: z.literal('truncated'), count }).strict(),
   /** Close every stream connection now. */
-  z.object({ type: z.literal('closeConnections') }),
+  z.object({ type: z.literal('closeConnections') }).strict(),
   /** Send {"e":"serverShutdown"} and close after `closeAfterMs`. */
-  z.object({ type: z.literal('serverShutdown'), closeAfterMs: z.number().int().nonnegative().default(1000) }),
+  z.object({ type: z.literal('serverShutdown'), closeAfterMs: z.number().int().nonnegative().max(MAX_FAULT_DURATION_MS).default(1000) }).strict(),
   /** Send nothing for `ms` (frames in the window are lost, the socket stays open). */
-  z.object({ type: z.literal('stall'), ms: z.number().int().positive() }),
+  z.object({ type: z.literal('stall'), ms: durationMs }).strict(),
   /** Add latency to REST responses for `ms` of wall time. */
-  z.object({ type: z.literal('restLatency'), latencyMs: z.number().int().positive(), forMs: z.number().int().positive().default(60_000) }),
+  z.object({ type: z.literal('restLatency'), latencyMs: durationMs, forMs: durationMs.default(60_000) }).strict(),
   /** Fail the next `count` REST requests with `status` (5xx, or 429 with Retry-After). */
-  z.object({ type: z.literal('restFail'), status: z.number().int().min(400).max(599).default(503), count: z.number().int().positive().default(1) }),
+  z.object({ type: z.literal('restFail'), status: z.number().int().min(400).max(599).default(503), count }).strict(),
   /** Freeze a symbol's book (no updates, no trades) for `ms`. */
-  z.object({ type: z.literal('freeze'), symbol: z.string().default('BTCUSDT'), ms: z.number().int().positive() }),
+  z.object({ type: z.literal('freeze'), symbol, ms: durationMs }).strict(),
 ]);
 
 export type Fault = z.infer<typeof FaultSchema>;

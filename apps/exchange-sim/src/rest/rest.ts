@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decimalToString } from '@hotpath/sbe';
 import type { SimConfig } from '../config.ts';
 import type { FaultState } from '../faults/faults.ts';
+import { problemOf } from '../http.ts';
 import type { MarketSource } from '../market/feed.ts';
 import { PRICE_EXPONENT, QTY_EXPONENT } from '../market/symbols.ts';
 import type { SimMetrics } from '../metrics.ts';
@@ -29,6 +30,19 @@ export function depthWeight(limit: number): number {
 }
 
 const VIOLATIONS_BEFORE_BAN = 3;
+/** Past this many client addresses, idle ones are forgotten (the map is keyed by what the network sends). */
+const MAX_TRACKED_CLIENTS = 4096;
+
+/** The served endpoints; any other path is labelled `other` (a label value per client-chosen path would grow without bound). */
+const ENDPOINTS: ReadonlySet<string> = new Set([
+  '/api/v3/ping',
+  '/api/v3/time',
+  '/api/v3/exchangeInfo',
+  '/api/v3/depth',
+  '/api/v3/trades',
+  '/api/v3/historicalTrades',
+  '/api/v3/aggTrades',
+]);
 
 export class RestApi {
   private readonly windows = new Map<string, WeightWindow>();
@@ -48,15 +62,18 @@ export class RestApi {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const endpoint = url.pathname;
+    const endpointLabel = ENDPOINTS.has(endpoint) ? endpoint : 'other';
     const f = this.faults;
     const nowMs = this.now();
     // Injected latency delays the answer, not the work: a snapshot is as of the request's arrival and stale when it lands.
     const latencyMs = f.restLatencyUntilMs > nowMs ? f.restLatencyMs : 0;
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      this.metrics.restRequests.inc({ endpoint, status: String(status) });
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json;charset=UTF-8'): void => {
+      this.metrics.restRequests.inc({ endpoint: endpointLabel, status: String(status) });
       const text = JSON.stringify(body);
       const write = (): void => {
-        res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...headers });
+        // The client may have gone while an injected latency ran.
+        if (res.destroyed) return;
+        res.writeHead(status, { 'Content-Type': contentType, ...headers });
         res.end(text);
       };
       if (latencyMs > 0) setTimeout(write, latencyMs);
@@ -69,8 +86,9 @@ export class RestApi {
       return send(status, { code: status === 429 ? -1003 : -1000, msg: 'Injected failure' }, status === 429 ? { 'Retry-After': '1' } : {});
     }
 
+    const notFound = (): void => send(404, problemOf(404, 'Not found', `no endpoint ${endpoint}`), {}, 'application/problem+json');
     const weight = this.weightOf(endpoint, url);
-    if (weight === undefined) return send(404, { code: -1, msg: `Unknown endpoint ${endpoint}` });
+    if (weight === undefined) return notFound();
     const ip = req.socket.remoteAddress ?? 'unknown';
     const w = this.window(ip, nowMs);
     if (w.bannedUntilMs > nowMs) {
@@ -156,7 +174,7 @@ export class RestApi {
         );
       }
       default:
-        return send(404, { code: -1, msg: `Unknown endpoint ${endpoint}` }, headers);
+        return notFound();
     }
   }
 
@@ -182,13 +200,21 @@ export class RestApi {
   private window(ip: string, nowMs: number): WeightWindow {
     const minute = Math.floor(nowMs / 60_000);
     let w = this.windows.get(ip);
-    if (w === undefined) this.windows.set(ip, (w = { minute, used: 0, violations: 0, bannedUntilMs: 0 }));
+    if (w === undefined) {
+      if (this.windows.size >= MAX_TRACKED_CLIENTS) this.forgetIdleClients(minute, nowMs);
+      this.windows.set(ip, (w = { minute, used: 0, violations: 0, bannedUntilMs: 0 }));
+    }
     if (w.minute !== minute) {
       w.minute = minute;
       w.used = 0;
       w.violations = 0;
     }
     return w;
+  }
+
+  /** Drops the windows of clients with nothing counted this minute and no ban running: they start afresh anyway. */
+  private forgetIdleClients(minute: number, nowMs: number): void {
+    for (const [ip, w] of this.windows) if (w.minute !== minute && w.bannedUntilMs <= nowMs) this.windows.delete(ip);
   }
 
   private exchangeInfo(time: (us: number) => number): unknown {

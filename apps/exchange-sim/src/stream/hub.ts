@@ -8,11 +8,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '@hotpath/telemetry';
 import type { SimConfig } from '../config.ts';
+import { problemOf, requestUrl, writeRawResponse, type Problem, type RequestError } from '../http.ts';
 import type { FaultState } from '../faults/faults.ts';
 import type { Frame, StreamKind } from '../market/feed.ts';
 import type { SimMetrics } from '../metrics.ts';
 
 const KINDS: readonly StreamKind[] = ['trade', 'bestBidAsk', 'depth', 'depth20'];
+const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 
 export class StreamNameError extends Error {
   override readonly name = 'StreamNameError';
@@ -58,7 +60,8 @@ class Connection {
 }
 
 export class StreamHub {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // Control messages are a few hundred bytes; ws would otherwise buffer up to 100 MiB of one.
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_CONTROL_MESSAGE_BYTES });
   private readonly connections = new Set<Connection>();
   private readonly subscribers = new Map<string, Set<Connection>>();
   private held: Frame | undefined;
@@ -76,9 +79,32 @@ export class StreamHub {
     return this.connections.size;
   }
 
-  /** HTTP upgrade: authenticate, parse the URL, then accept. */
+  /**
+   * HTTP upgrade: authenticate, parse the URL, check capacity, then accept.
+   * Whatever the request holds, it ends in an answer or a cut socket, never an
+   * exception out of here (one would end the process).
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://sim');
+    // Until ws owns the socket nobody listens for its errors (a reset mid-refusal would be uncaught).
+    const onSocketError = (): void => void socket.destroy();
+    socket.on('error', onSocketError);
+    try {
+      this.upgrade(req, socket, head, () => socket.off('error', onSocketError));
+    } catch (err) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'internal' });
+      this.log.error({ err }, 'upgrade request failed');
+      socket.destroy();
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onAccepted: () => void): void {
+    let url: URL;
+    try {
+      url = requestUrl(req);
+    } catch (err) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'bad_url' });
+      return rejectProblem(socket, problemOf(400, 'Bad request', (err as RequestError).detail));
+    }
     const key = req.headers['x-mbx-apikey'];
     const keyOk = typeof key === 'string' && key !== '' && (this.config.apiKeys.length === 0 || this.config.apiKeys.includes(key));
     if (!keyOk) {
@@ -98,16 +124,25 @@ export class StreamHub {
         streams = rest === '' ? [] : rest.split('/').map((s) => parseStreamName(s, this.isSimulated));
       } else {
         this.metrics.rejectedHandshakes.inc({ reason: 'path' });
-        return reject(socket, 404, { code: -1, msg: `Unknown path ${url.pathname}` });
+        return rejectProblem(socket, problemOf(404, 'Not found', `no stream endpoint ${url.pathname}`));
       }
     } catch (err) {
+      if (!(err instanceof StreamNameError)) throw err;
       this.metrics.rejectedHandshakes.inc({ reason: 'stream' });
-      return reject(socket, 400, { code: -1121, msg: (err as Error).message });
+      return reject(socket, 400, { code: -1121, msg: err.message });
     }
     if (streams.length > this.config.maxStreamsPerConnection) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'streams' });
       return reject(socket, 400, { code: -1, msg: `Too many streams (max ${this.config.maxStreamsPerConnection})` });
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, streams, combined));
+    if (this.connections.size >= this.config.maxConnections) {
+      this.metrics.rejectedHandshakes.inc({ reason: 'capacity' });
+      return rejectProblem(socket, problemOf(503, 'Too many connections', `at most ${this.config.maxConnections} stream connections`), { 'Retry-After': '1' });
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      onAccepted();
+      this.accept(ws, streams, combined);
+    });
   }
 
   private accept(ws: WebSocket, streams: string[], combined: boolean): void {
@@ -144,7 +179,7 @@ export class StreamHub {
       this.control(conn, data.toString());
     });
     ws.on('close', () => this.drop(conn));
-    ws.on('error', (err) => this.log.warn({ err: err.message }, 'stream connection error'));
+    ws.on('error', (err) => this.log.warn({ err }, 'stream connection error'));
   }
 
   private countIncoming(conn: Connection): boolean {
@@ -155,12 +190,17 @@ export class StreamHub {
   }
 
   private control(conn: Connection, text: string): void {
-    let req: { method?: unknown; params?: unknown; id?: unknown };
+    let parsed: unknown;
     try {
-      req = JSON.parse(text) as typeof req;
+      parsed = JSON.parse(text);
     } catch {
+      parsed = undefined;
+    }
+    // `null`, `5`, `[]` parse as JSON too; only an object is a request.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return this.reply(conn, { code: 3, msg: 'Invalid JSON: expected a JSON object', id: null });
     }
+    const req = parsed as { method?: unknown; params?: unknown; id?: unknown };
     const id = req.id ?? null;
     if (!(id === null || (typeof id === 'number' && Number.isInteger(id)) || (typeof id === 'string' && /^[A-Za-z0-9-]{1,36}$/.test(id)))) {
       return this.reply(conn, { code: 1, msg: "Invalid value type: expected the 'id' to be an integer, a string of up to 36 characters, or null", id: null });
@@ -274,8 +314,24 @@ export class StreamHub {
   private deliverRaw(frame: Frame, bytes: Buffer): void {
     const set = this.subscribers.get(`${frame.symbol.toLowerCase()}@${frame.kind}`);
     if (set === undefined || set.size === 0) return;
-    for (const conn of set) conn.ws.send(bytes, { binary: true });
+    const limit = this.config.maxBufferedBytes;
+    for (const conn of set) {
+      // A client that stops reading would hold every later frame in memory: cut it, as Binance does.
+      if (conn.ws.bufferedAmount > limit) {
+        this.cutSlowConsumer(conn);
+        continue;
+      }
+      conn.ws.send(bytes, { binary: true });
+    }
     this.metrics.framesSent.inc({ stream: frame.kind }, set.size);
+  }
+
+  private cutSlowConsumer(conn: Connection): void {
+    this.metrics.disconnects.inc({ reason: 'slow_consumer' });
+    this.log.warn({ bufferedBytes: conn.ws.bufferedAmount, streams: [...conn.streams] }, 'stream connection cut: client does not read');
+    // A close frame would wait behind the backlog; terminate frees it now.
+    conn.ws.terminate();
+    this.drop(conn);
   }
 
   /** Binance's maintenance notice, then the disconnect of the connections that got it (new ones land elsewhere). */
@@ -307,10 +363,14 @@ export class StreamHub {
   }
 }
 
+/** A refusal in Binance's `{code, msg}` shape (what a Binance client parses). */
 function reject(socket: Duplex, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  writeRawResponse(socket, status, 'application/json', body);
+}
+
+/** A refusal Binance has no shape for: a problem object. */
+function rejectProblem(socket: Duplex, problem: Problem, headers: Record<string, string> = {}): void {
+  writeRawResponse(socket, problem.status, 'application/problem+json', problem, headers);
 }
 
 let garbageSeed = 0x2545f491;
