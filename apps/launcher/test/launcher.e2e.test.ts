@@ -84,7 +84,8 @@ describe('pnpm start (launcher)', () => {
   it('the live page shows predictions, the chart and every service healthy (screenshot in .reports/)', async () => {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     try {
-      const page = await browser.newPage({ viewport: { width: 390, height: 1100 } }); // phone width
+      // phone width; bypassCSP: waitForFunction polls with eval, which the page's CSP forbids (apps/inference/test/page.test.ts checks the CSP)
+      const page = await browser.newPage({ viewport: { width: 390, height: 1100 }, bypassCSP: true });
       await page.goto(`http://127.0.0.1:${inferencePort}/`);
       // (browser-side expressions as strings: this file is compiled without the DOM library)
       await page.waitForFunction("document.querySelectorAll('circle.prediction').length >= 3", undefined, { timeout: 30_000 });
