@@ -150,7 +150,8 @@ export class InferenceService {
     const out: Prediction[] = [];
     for (const json of await this.store.history(symbol, sinceMs, limit)) {
       const p = this.checked(json, 'history');
-      if (p && p.symbol === symbol) out.push(p);
+      if (p && p.symbol !== symbol) this.refused('history', new Error(`${symbol}'s history holds a prediction for ${p.symbol}`), symbol);
+      else if (p) out.push(p);
     }
     return out;
   }
@@ -314,6 +315,7 @@ export class InferenceService {
     if (!p) return;
     // a prediction is only taken from its own symbol's channel
     if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol)) return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
+    if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
     this.deliver(p, JSON.stringify(p), true);
@@ -346,6 +348,11 @@ export class InferenceService {
     this.log.warn({ err, source, symbol }, 'value read from Redis refused');
   }
 
+  /** A tick from the future (beyond clock skew) would pin "latest" and health's "written recently" for ever. */
+  private plausible(p: Prediction): boolean {
+    return p.tickMs <= Date.now() + 2 * this.config.intervalMs;
+  }
+
   private noteWritten(symbol: string, tickMs: number): void {
     if ((this.lastWritten.get(symbol) ?? -1) < tickMs) this.lastWritten.set(symbol, tickMs);
   }
@@ -366,8 +373,8 @@ export class InferenceService {
       if (json === null) continue;
       const p = this.checked(json, 'latest');
       if (!p) continue;
-      if (p.symbol !== s) {
-        this.refused('latest', new Error(`${predictionKeys.latest(s)} holds a prediction for ${p.symbol}`), s);
+      if (p.symbol !== s || !this.plausible(p)) {
+        this.refused('latest', new Error(`${predictionKeys.latest(s)} holds a prediction for ${p.symbol}, tick ${p.tickMs}`), s);
         continue;
       }
       const prev = this.latest.get(s);

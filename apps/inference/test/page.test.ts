@@ -38,6 +38,18 @@ function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
   };
 }
 
+/**
+ * Polls a browser-side expression (a string: this file is compiled without the DOM library) from here: Playwright's
+ * waitForFunction polls with eval inside the page, which the page's CSP (rightly) forbids.
+ */
+async function until(page: { evaluate(expression: string): Promise<unknown> }, expression: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('live page against stored XSS', () => {
   it('markup from Redis is shown as text, never run; the page has a CSP and nosniff', async () => {
     // no feeder: the replica writes nothing itself, the page shows only what this test puts in Redis
@@ -58,14 +70,14 @@ describe('live page against stored XSS', () => {
       expect(headers['content-security-policy']).toMatch(/script-src 'self'/);
       expect(headers['content-security-policy']).not.toContain('unsafe-inline');
       expect(headers['x-content-type-options']).toBe('nosniff');
-      await page.waitForFunction("document.querySelector('#conn').textContent === 'live'", undefined, { timeout: 15_000 });
-      await page.waitForFunction("document.querySelector('#pred').textContent.includes('stored<img')", undefined, { timeout: 10_000 });
+      await until(page, "document.querySelector('#conn').textContent === 'live'", 15_000);
+      await until(page, "document.querySelector('#pred').textContent.includes('stored<img')", 10_000);
 
       // then pushed ones: markup in the model version (passes the schema: must be drawn as text) …
       const pushed = prediction(now - 2_000, { modelVersion: `pushed${PAYLOAD}` });
       await redis.publish('pred:{BTCUSDT}', JSON.stringify(pushed));
       // the whole payload, as text
-      await page.waitForFunction(`document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`, undefined, { timeout: 10_000 });
+      await until(page, `document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`, 10_000);
       // … and in the reason (not a known reason: refused before any subscriber sees it)
       await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
       const refused = async () => Number(/inference_redis_refused_total\{[^}]*source="push"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text())?.[1] ?? 0);
@@ -73,8 +85,8 @@ describe('live page against stored XSS', () => {
       while ((await refused()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(await refused()).toBe(1);
       // one more round trip through the page so anything queued has been handled
-      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now + 2_000, { modelVersion: 'after' })));
-      await page.waitForFunction("document.querySelector('#pred').textContent.includes('after')", undefined, { timeout: 10_000 });
+      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after' })));
+      await until(page, "document.querySelector('#pred').textContent.includes('after')", 10_000);
 
       expect(await page.evaluate('window.__pwned')).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);

@@ -86,6 +86,7 @@ describe('bad data in Redis (finding 5)', () => {
         JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9, reason: '<img src=x onerror=alert(1)>' }),
         JSON.stringify({ ...first.p, symbol: 'ETHUSDT', tickMs: first.p.tickMs + 1e9 }), // another symbol's prediction on this channel
         JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9, replica: 'x'.repeat(20_000) }), // oversized
+      JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9 }), // well-formed, from the future: would pin latest and health
       ];
       for (const g of garbage) await redis.publish('pred:{BTCUSDT}', g);
       await until('every push refused', 5_000, async () => (await metric(a.port, 'inference_redis_refused_total{source="push"')) >= garbage.length);
