@@ -35,7 +35,7 @@ export class AdminApi {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.authorize(req.headers.authorization);
     if (req.method === 'GET') return json(res, 200, Object.fromEntries(this.deps.injected));
-    if (req.method !== 'POST') throw new RequestError(404, 'not_found', 'Not found', `no ${req.method ?? ''} /admin/faults`);
+    if (req.method !== 'POST') throw new RequestError(405, 'method', 'Method not allowed', '/admin/faults takes GET and POST');
     const fault = this.parse(await readBody(req, MAX_ADMIN_BODY_BYTES));
     this.deps.inject(fault);
     json(res, 200, { armed: fault });

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** Why a request was refused before any route ran (a metric label: a fixed set). */
-export type RequestRefusal = 'bad_url' | 'client_error' | 'not_found' | 'unauthorized' | 'body_too_large' | 'bad_json' | 'invalid_fault' | 'internal';
+export type RequestRefusal = 'bad_url' | 'client_error' | 'not_found' | 'method' | 'unauthorized' | 'body_too_large' | 'bad_json' | 'invalid_fault' | 'internal';
 
 export class RequestError extends Error {
   override readonly name: string = 'RequestError';

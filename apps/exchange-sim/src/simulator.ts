@@ -65,6 +65,10 @@ export class ExchangeSimulator {
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.route(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.hub.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    // A fault on a symbol nobody simulates would throw from the market clock later; refuse it at start instead.
+    for (const { fault } of config.faults) {
+      if ('symbol' in fault && !this.feed.has(fault.symbol.toUpperCase())) throw new Error(`SIM_FAULTS: ${fault.type} names ${JSON.stringify(fault.symbol)}, which is not simulated (SIM_SYMBOLS)`);
+    }
     // Scheduled faults fire in order of their time.
     this.config.faults.sort((a, b) => a.atSeconds - b.atSeconds);
   }
@@ -154,7 +158,7 @@ export class ExchangeSimulator {
     if (err instanceof RequestError) {
       this.metrics.rejectedRequests.inc({ reason: err.reason });
       const errors = err instanceof InvalidFaultError ? err.errors : undefined;
-      const headers: Record<string, string> = err.status === 413 ? { Connection: 'close' } : err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
+      const headers: Record<string, string> = err.status === 413 ? { Connection: 'close' } : err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : err.status === 405 ? { Allow: 'GET, POST' } : {};
       return sendProblem(res, problemOf(err.status, err.title, err.detail, errors), headers);
     }
     this.metrics.rejectedRequests.inc({ reason: 'internal' });

@@ -214,6 +214,9 @@ describe('hardening', () => {
       expect((await post(sim, '{"type":"closeConnections"}', { Authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
       expect((await fetch(`${sim.urls.rest}/admin/faults`)).status).toBe(401);
       expect((await post(sim, '{"type":"closeConnections"}')).status).toBe(200);
+      const put = await fetch(`${sim.urls.rest}/admin/faults`, { method: 'PUT', body: '{}', headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET, POST');
       expect(await (await fetch(`${sim.urls.rest}/admin/faults`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()).toEqual({ closeConnections: 1 });
       expect(metric(await metricsOf(sim), 'exchange_sim_rejected_requests_total', { reason: 'unauthorized' })).toBe(3);
     });
@@ -263,6 +266,11 @@ describe('hardening', () => {
       expect(metric(text, 'exchange_sim_rejected_requests_total', { reason: 'invalid_fault' })).toBe(9);
       expect(metric(text, 'exchange_sim_rejected_requests_total', { reason: 'internal' })).toBe(0);
     });
+  });
+
+  it('refuses at start a scheduled fault on a symbol it does not simulate', () => {
+    const config = SimConfigSchema.parse({ port: 0, logLevel: 'silent', faults: [{ atSeconds: 1, fault: { type: 'freeze', symbol: 'NOPEUSDT', ms: 100 } }] });
+    expect(() => new ExchangeSimulator(config)).toThrow(/SIM_FAULTS: freeze names "NOPEUSDT"/);
   });
 
   it('binds loopback unless told otherwise, and refuses a headers deadline past the request deadline', () => {
