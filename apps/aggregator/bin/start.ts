@@ -1,17 +1,11 @@
-/** aggregator: AGGREGATOR_* / KINESIS_* / REDIS_URL env; SIGINT/SIGTERM commit and hand leases back. */
-import { Aggregator, aggregatorConfigFromEnv } from '../src/index.ts';
+/** aggregator: AGGREGATOR_* / KINESIS_* / REDIS_URL env; SIGINT/SIGTERM commit and hand leases back within AGGREGATOR_STOP_TIMEOUT_MS. */
 import { describeIssues } from '@hotpath/config';
+import { ConfigurationError, main } from '@hotpath/service';
+import { Aggregator, aggregatorConfigFromEnv } from '../src/index.ts';
 
-const parsed = aggregatorConfigFromEnv(process.env);
-if (!parsed.success) {
-  console.error(`invalid aggregator configuration:\n  ${describeIssues(parsed.error)}`);
-  process.exit(2);
-}
-const aggregator = new Aggregator(parsed.data);
-await aggregator.start();
-const shutdown = async (): Promise<void> => {
-  await aggregator.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+await main(() => {
+  const parsed = aggregatorConfigFromEnv(process.env);
+  if (!parsed.success) throw new ConfigurationError(`invalid aggregator configuration:\n  ${describeIssues(parsed.error)}`);
+  const aggregator = new Aggregator(parsed.data);
+  return { log: aggregator.log, lifecycle: { start: () => aggregator.start(), stop: (ms: number) => aggregator.stop(ms) }, stopTimeoutMs: parsed.data.stopTimeoutMs };
+});

@@ -12,7 +12,7 @@
  * older than the one published, so readers never see time go backwards.
  * Fencing: every write carries the lease token.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import {
   FetchWorker,
@@ -33,7 +33,7 @@ import {
 } from '@hotpath/kinesis';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
-import { DeadlineError, withDeadline } from '@hotpath/service';
+import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { SymbolProcessor } from '@hotpath/processor';
@@ -94,6 +94,8 @@ export class Aggregator {
   private readonly m: AggregatorMetrics;
   /** Per-batch tally of record outcomes (reused: counted into the metric once per batch). */
   private readonly outcomes = new Map<string, number>();
+  private readonly lifecycle: Lifecycle;
+  private handBackDeadlineMs = 5_000;
 
   constructor(
     readonly config: AggregatorConfig,
@@ -124,12 +126,8 @@ export class Aggregator {
     this.kinesis = deps.kinesisClient ?? (config.consumer === 'fanout' ? createSubscribeClient(endpoint) : createKinesisClient(endpoint));
     this.fetcher = config.fetch === 'worker' ? new FetchWorker(endpoint) : undefined;
     this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
-    this.http = Fastify({ logger: false });
-    this.http.get('/health', async (_req, reply) => {
-      const h = await this.health();
-      return reply.code(h.ok ? 200 : 503).send(h);
-    });
-    this.http.get('/metrics', async (_req, reply) => reply.header('content-type', this.registry.contentType).send(await this.registry.metrics()));
+    this.http = createOpsServer({ registry: this.registry, health: () => this.health(), ready: () => this.lifecycle.status === 'started' });
+    this.lifecycle = this.buildLifecycle();
   }
 
   get ownedShards(): string[] {
@@ -190,18 +188,47 @@ export class Aggregator {
     return s.parents.every((p) => this.finishedShards.has(p) || !this.shardRanges.some((x) => x.shardId === p));
   }
 
+  /**
+   * Ordered start (the one lifecycle): HTTP first, so /health answers (not
+   * ready) while Kinesis is waited for; a dependency not reachable yet is
+   * retried until it is, or until stop(). Stop runs backwards: leases handed
+   * back with their last commit, then the fetch thread, HTTP and Redis.
+   */
   async start(): Promise<void> {
     this.startedAtMs = Date.now();
-    this.fetcher?.warm(); // boots while leases are taken
-    if (this.config.consumer === 'fanout') this.consumerArn = await registerConsumer(this.kinesis, this.config.kinesisStream, this.config.fanoutConsumerName);
-    await this.refreshShards();
-    await this.http.listen({ port: this.config.port, host: this.config.host });
-    await this.leaseTick();
-    this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
-    // A quiet shard still gets its state committed, so a restart replays little.
-    this.flushTimer = setInterval(() => {
-      for (const o of this.owned.values()) if (!o.lost && !o.draining) void this.commitLater(o, false);
-    }, this.config.stateCommitMs);
+    await this.lifecycle.start();
+  }
+
+  private buildLifecycle(): Lifecycle {
+    const waitFor = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
+      retry(fn, { what, signal, baseMs: 250, maxMs: 5_000, onRetry: (err) => this.log.warn({ err, what }, 'not reachable yet: retrying') });
+    return new Lifecycle()
+      .add({ name: 'redis', stop: () => this.redis.disconnect() })
+      .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
+      .add({
+        name: 'fetch worker',
+        start: () => this.fetcher?.warm(), // boots while leases are taken
+        stop: () => withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(() => undefined),
+      })
+      .add({
+        name: 'kinesis',
+        start: async (signal) => {
+          if (this.config.consumer === 'fanout') this.consumerArn = await waitFor('Kinesis RegisterStreamConsumer', () => registerConsumer(this.kinesis, this.config.kinesisStream, this.config.fanoutConsumerName), signal);
+          await waitFor('Kinesis ListShards', () => this.refreshShards(), signal);
+        },
+      })
+      .add({
+        name: 'shard leases',
+        start: async () => {
+          await this.leaseTick();
+          this.leaseTimer = setInterval(() => void this.leaseTick(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3)));
+          // A quiet shard still gets its state committed, so a restart replays little.
+          this.flushTimer = setInterval(() => {
+            for (const o of this.owned.values()) if (!o.lost && !o.draining) void this.commitLater(o, false);
+          }, this.config.stateCommitMs);
+        },
+        stop: () => this.handBackAll(),
+      });
   }
 
   private enqueue(o: OwnedShard, job: () => Promise<void>): Promise<void> {
@@ -267,8 +294,15 @@ export class Aggregator {
    * (the next owner replays it from the last checkpoint: nothing is lost, only
    * re-applied), counted and logged.
    */
-  async stop(): Promise<void> {
+  async stop(deadlineMs = this.config.stopTimeoutMs): Promise<StopReport> {
     this.stopped = true;
+    this.handBackDeadlineMs = Math.max(100, deadlineMs - 1_500); // the fetch thread, HTTP and Redis get the rest
+    const report = await this.lifecycle.stop(deadlineMs);
+    for (const f of report.failed) this.log.error({ component: f.name, err: f.err }, 'did not stop cleanly');
+    return report;
+  }
+
+  private async handBackAll(): Promise<void> {
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     const shards = [...this.owned.values()];
@@ -278,17 +312,14 @@ export class Aggregator {
       await this.leases.leave().catch(() => undefined);
     })();
     try {
-      await withDeadline(graceful, this.config.stopTimeoutMs);
+      await withDeadline(graceful, this.handBackDeadlineMs, 'lease hand-back');
     } catch {
       const left = shards.filter((o) => !handedBack.has(o));
       this.m.stopIncomplete.inc(left.length);
-      this.log.error({ shards: left.map((o) => o.lease.shardId), timeoutMs: this.config.stopTimeoutMs }, 'stop deadline passed: these leases expire instead; their next owner replays from the last checkpoint');
+      this.log.error({ shards: left.map((o) => o.lease.shardId), timeoutMs: this.handBackDeadlineMs }, 'stop deadline passed: these leases expire instead; their next owner replays from the last checkpoint');
       for (const o of left) o.lost = true;
     }
     this.owned.clear();
-    await withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000).catch(() => undefined);
-    await this.http.close();
-    this.redis.disconnect();
   }
 
   /** Abrupt stop for crash drills: nothing committed or released. */

@@ -7,6 +7,7 @@
  * one delivers, the tracker dropping the overlap.
  */
 import WebSocket from 'ws';
+import { backoffDelay } from '@hotpath/service';
 import { Counter, Gauge, type Logger, type Registry } from '@hotpath/telemetry';
 
 export interface ConnectionEvents {
@@ -190,7 +191,7 @@ export class ExchangeConnection {
 
   private retrySwitchOver(): void {
     if (this.stopped || this.switchRetryTimer !== undefined) return;
-    const delay = Math.random() * Math.min(this.options.reconnectMaxMs, this.options.reconnectBaseMs * 2 ** this.attempts++);
+    const delay = backoffDelay(this.attempts++, { baseMs: this.options.reconnectBaseMs, maxMs: this.options.reconnectMaxMs });
     this.log.warn({ delayMs: Math.round(delay) }, 'switch-over failed: the live connection carries on, retrying');
     this.switchRetryTimer = setTimeout(() => {
       this.switchRetryTimer = undefined;
@@ -200,8 +201,7 @@ export class ExchangeConnection {
 
   private scheduleReconnect(reason: string): void {
     if (this.stopped || this.reconnectTimer !== undefined) return;
-    const cap = Math.min(this.options.reconnectMaxMs, this.options.reconnectBaseMs * 2 ** this.attempts++);
-    const delay = Math.random() * cap; // full jitter
+    const delay = backoffDelay(this.attempts++, { baseMs: this.options.reconnectBaseMs, maxMs: this.options.reconnectMaxMs });
     this.log.warn({ reason, delayMs: Math.round(delay) }, 'reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

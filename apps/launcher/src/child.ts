@@ -3,6 +3,7 @@
  * lines prefixed (pretty or JSON), restarted with exponential backoff when it
  * dies unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
  */
+import { backoffDelay } from '@hotpath/service';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { childEnv } from './child-env.ts';
@@ -72,7 +73,8 @@ export class Child {
       if (this.stopping) return;
       // a child that ran a minute before dying starts its backoff afresh
       if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
-      const delay = Math.min(30_000, 500 * 2 ** this.restarts);
+      // the one backoff policy (full jitter): children restarted together do not come back in lockstep
+      const delay = backoffDelay(this.restarts, { baseMs: 500, maxMs: 30_000 });
       this.restarts++;
       this.onRestart(this.spec.name, code, signal, delay);
       this.timer = setTimeout(() => this.start(), delay);

@@ -9,14 +9,17 @@ export interface KinesisEndpoint {
 }
 
 export function createKinesisClient(config: KinesisEndpoint): KinesisClient {
-  if (config.endpoint === undefined) return new KinesisClient({ region: config.region });
+  // every call has a deadline (the SDK sets none by default): a hung connection must not hang a reader or the producer
+  const requestHandler = new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 10_000 });
+  if (config.endpoint === undefined) return new KinesisClient({ region: config.region, requestHandler, maxAttempts: 1 });
+  // Only a plain-HTTP endpoint is an emulator (AWS speaks TLS only): it gets placeholder credentials, which
+  // emulators accept. An HTTPS endpoint (a VPC endpoint, a FIPS or proxy URL) keeps the default credential chain.
+  const emulator = config.endpoint.startsWith('http://');
   return new KinesisClient({
     region: config.region,
     endpoint: config.endpoint,
-    // Emulators accept any credentials; the SDK still wants some.
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    // The default HTTP/2 handler cannot talk to plain-HTTP emulators.
-    ...(config.endpoint.startsWith('http://') ? { requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 10_000 }) } : {}),
+    requestHandler,
+    ...(emulator ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: 1, // the producer owns retries (ordering depends on it)
   });
 }

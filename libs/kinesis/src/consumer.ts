@@ -8,6 +8,7 @@
  * belong to the caller: `handle` is awaited before the next poll, so a batch
  * is committed before more is read.
  */
+import { backoffDelay } from '@hotpath/service';
 import {
   ExpiredIteratorException,
   GetRecordsCommand,
@@ -106,7 +107,7 @@ export class ShardReader {
     const pollMs = this.o.pollMs ?? 200;
     let iterator: string | undefined;
     let atCheckpoint = false;
-    let backoff = 100;
+    let failures = 0;
     let lastCallMs = Number.NEGATIVE_INFINITY;
     while (this.o.active()) {
       try {
@@ -123,7 +124,7 @@ export class ShardReader {
         if (!this.o.active()) return;
         lastCallMs = performance.now();
         const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
-        backoff = 100;
+        failures = 0;
         const out = userRecords(res.Records ?? [], this.o);
         // Only the first records of an iterator opened AT the checkpoint can be ones already handed over.
         const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;
@@ -143,8 +144,7 @@ export class ShardReader {
           continue;
         }
         iterator = undefined;
-        await sleep(backoff);
-        backoff = Math.min(5000, backoff * 2);
+        await sleep(backoffDelay(failures++, READER_BACKOFF));
       }
     }
   }
@@ -185,3 +185,6 @@ export async function listShards(client: KinesisClient, streamName: string): Pro
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Throttling and errors of a shard reader: the one backoff policy (full jitter), 100 ms doubling to 5 s. */
+export const READER_BACKOFF = { baseMs: 100, maxMs: 5_000 } as const;

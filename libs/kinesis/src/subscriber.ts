@@ -11,6 +11,7 @@
  * handed over in full, else AT the checkpoint's record, skipping the user
  * records of it already handed over (a checkpoint can sit inside a KPL aggregate).
  */
+import { backoffDelay } from '@hotpath/service';
 import {
   DescribeStreamConsumerCommand,
   DescribeStreamSummaryCommand,
@@ -21,7 +22,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { KinesisEndpoint } from './client.ts';
-import { checkpointOf, compareCheckpoints, userRecords, type ShardReaderOptions } from './consumer.ts';
+import { READER_BACKOFF, checkpointOf, compareCheckpoints, userRecords, type ShardReaderOptions } from './consumer.ts';
 import type { ShardSource } from './fetcher.ts';
 
 /** How often `active()` is checked while a subscription is quiet or the reader backs off. */
@@ -33,7 +34,8 @@ export function createSubscribeClient(config: KinesisEndpoint): KinesisClient {
   return new KinesisClient({
     region: config.region,
     endpoint: config.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // placeholder credentials for a plain-HTTP emulator only; an HTTPS endpoint keeps the default chain (see createKinesisClient)
+    ...(config.endpoint.startsWith('http://') ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     // To an http:// endpoint NodeHttp2Handler speaks cleartext HTTP/2 (h2c, prior knowledge). The timeout is
     // per stream and counts idle time only: a subscription is never idle longer than its heartbeat.
     requestHandler: new NodeHttp2Handler({ requestTimeout: 30_000 }),
@@ -75,13 +77,13 @@ export class SubscribedShardReader implements ShardSource {
 
   /** Runs until the shard ends or `active()` turns false. */
   async run(): Promise<void> {
-    let backoff = 100;
+    let failures = 0;
     while (this.o.active()) {
       const abort = new AbortController();
       // The event stream may stay quiet for seconds: only aborting it wakes the reader up.
       const watch = setInterval(() => this.o.active() || abort.abort(), ACTIVE_CHECK_MS);
       try {
-        if (await this.subscription(abort.signal, () => (backoff = 100))) {
+        if (await this.subscription(abort.signal, () => (failures = 0))) {
           this.finished = true;
           return;
         }
@@ -89,8 +91,7 @@ export class SubscribedShardReader implements ShardSource {
         // ResourceInUseException (a subscription less than a second ago), a dropped connection, a refused batch:
         // the next subscription starts from what has been handed over.
         if (!this.o.active()) return;
-        await this.pause(backoff);
-        backoff = Math.min(5000, backoff * 2);
+        await this.pause(backoffDelay(failures++, READER_BACKOFF));
       } finally {
         clearInterval(watch);
         abort.abort(); // left early (refused batch, end of shard): close the HTTP/2 stream

@@ -14,7 +14,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local expires = tonumber(redis.call('HGET', KEYS[1], 'expires') or '0')
 if owner and owner ~= ARGV[1] and expires > now then return {0, 0, expires - now} end
+-- tokens never go back, even after Redis lost its data: the server clock (ms) is their floor
 local token = redis.call('INCR', KEYS[2])
+if token < now then
+  token = now
+  redis.call('SET', KEYS[2], token)
+end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token, 'expires', now + tonumber(ARGV[2]))
 return {1, token, tonumber(ARGV[2])}
 `;

@@ -101,6 +101,20 @@ describe('libs/state', () => {
     expect((await a.acquire('shardId-000000000000'))!.token).toBeGreaterThan(lb.token);
   });
 
+  it('lease tokens never go back, even after Redis lost every key', async () => {
+    const a = new LeaseManager(redis, 'tokens-stream', 'agg-a', 60_000);
+    const first = (await a.acquire('shardId-000000000000'))!;
+    await a.release(first);
+    const second = (await a.acquire('shardId-000000000000'))!;
+    expect(second.token).toBeGreaterThan(first.token);
+    await redis.flushall(); // what a Redis restarted without its data looks like
+    const b = new LeaseManager(redis, 'tokens-stream', 'agg-b', 60_000);
+    const third = (await b.acquire('shardId-000000000000'))!;
+    expect(third.token).toBeGreaterThan(second.token);
+    expect(Number.isSafeInteger(third.token)).toBe(true);
+    expect(await b.renew(third)).toBe(true);
+  });
+
   it('acknowledged commits survive a kill -9 of redis-server', async () => {
     const store = new FeatureStore(redis);
     await store.commit('SOLUSDT', 1, vector(42), 'before-crash', Buffer.from('state'));
