@@ -21,7 +21,7 @@ describe('monitoring configuration', () => {
   });
 
   it('promtool check config and check rules pass', () => {
-    expect(run('promtool', ['check', 'config', 'prometheus.yml'])).toMatch(/SUCCESS: 39 rules found/);
+    expect(run('promtool', ['check', 'config', 'prometheus.yml'])).toMatch(/SUCCESS: 42 rules found/);
     const rules = run('promtool', ['check', 'rules', 'rules/recording.yml', 'rules/alerts.yml']);
     expect(rules.match(/SUCCESS/g)?.length).toBe(2);
   });

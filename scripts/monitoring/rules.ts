@@ -146,6 +146,22 @@ export const ALERTS: Alert[] = [
     firing: { series: [gauge('aggregator_feature_updates_total', AGG, 100)], at: '10m' }, quiet: { series: [counter('aggregator_feature_updates_total', AGG, 50)], at: '10m' },
   },
   {
+    alert: 'AggregatorNotApplying', expr: 'sum by (job, instance) (rate(aggregator_kinesis_records_processed_total{status=~"duplicate|undecodable"}[5m])) > 0 and sum by (job, instance) (rate(aggregator_kinesis_records_processed_total{status=~"applied|reanchored|reanchor_started|ignored"}[5m])) == 0', for: '2m', severity: 'critical', tier: 1, service: 'aggregator',
+    summary: 'Aggregator reads records but applies none', description: 'Every record the aggregator reads is refused (duplicate or undecodable): features are frozen while records flow. Its /health says applying: stalled.', runbook: 'feature-pipeline-stalled',
+    firing: { series: [counter('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="duplicate"`, 100), gauge('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="applied"`, 5000)], at: '10m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
+    quiet: { series: [counter('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="duplicate"`, 1), counter('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="applied"`, 100)], at: '10m' },
+  },
+  {
+    alert: 'EnvelopeIdentityRegressed', expr: 'sum(increase(aggregator_identity_regressions_total[10m])) > 0', for: '0m', severity: 'warning', tier: 2, service: 'aggregator',
+    summary: 'An ingestor reused an envelope identity', description: 'Envelopes arrived with a writer identity at or below one already applied but newer receive times: they were applied (nothing is frozen), but two writers share an id or a clock stepped back.', runbook: 'envelope-identity',
+    firing: { series: [{ series: `aggregator_identity_regressions_total{${AGG},symbol="BTCUSDT"}`, values: '0x20 3x20' }], at: '6m' }, quiet: { series: [gauge('aggregator_identity_regressions_total', `${AGG},symbol="BTCUSDT"`, 0)], at: '6m' },
+  },
+  {
+    alert: 'IngestorEnvelopesLost', expr: 'sum(increase(ingestor_kinesis_user_records_total{result=~"lost_at_stop|rejected_overflow|rejected_too_large"}[10m])) > 0', for: '0m', severity: 'warning', tier: 2, service: 'ingestor',
+    summary: 'Envelopes never reached Kinesis', description: 'The ingestor dropped envelopes: its buffer was full, one was too large, or a stop deadline passed before Kinesis acknowledged them. The books re-anchor; trades in them may be missing.', runbook: 'envelopes-lost',
+    firing: { series: [{ series: `ingestor_kinesis_user_records_total{${ING},result="lost_at_stop"}`, values: '0x20 12x20' }], at: '6m' }, quiet: { series: [counter('ingestor_kinesis_user_records_total', `${ING},result="acked"`, 100)], at: '6m' },
+  },
+  {
     alert: 'AggregatorRedisErrors', expr: `aggregator:redis_errors:rate5m > ${T.aggregatorRedisErrorsPerSecond}`, for: '1m', severity: 'critical', tier: 1, service: 'aggregator',
     summary: 'Aggregator Redis writes failing', description: 'More than 10 failed Redis operations per second from the aggregator.', runbook: 'redis-down',
     firing: { series: [counter('aggregator_redis_operations_total', `${AGG},operation="commit",key_type="state",status="error"`, 300)], at: '6m' }, quiet: { series: [counter('aggregator_redis_operations_total', `${AGG},operation="commit",key_type="state",status="ok"`, 300)], at: '6m' },
