@@ -63,6 +63,8 @@ describe('aggregator health and stop', () => {
 
   it('records that keep arriving and are all refused read as a stall, not ok', async () => {
     await start({ stallAfterMs: 300 });
+    const notFound = await fetch(`http://127.0.0.1:${aggregator!.httpPort}/nope`);
+    expect([notFound.status, notFound.headers.get('content-type')]).toEqual([404, 'application/problem+json; charset=utf-8']);
     producer!.put('BTCUSDT', fixture[0]!);
     await producer!.flush();
     await vi.waitFor(async () => expect((await health()).body.ok).toBe(true), { timeout: 20_000 });

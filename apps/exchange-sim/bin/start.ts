@@ -1,9 +1,12 @@
 /**
  * exchange-sim CLI: pnpm --filter exchange-sim start -- --seed 1 --speed 1 --port 9443
- * Flags override SIM_* environment variables. Ctrl-C stops cleanly.
+ * Flags override SIM_* environment variables. Ctrl-C stops cleanly (main(): one deadline, exit codes).
  */
 import { parseArgs } from 'node:util';
-import { ExchangeSimulator, configFromEnv } from '../src/index.ts';
+import { ZodError } from 'zod';
+import { describeIssues, variablesOf } from '@hotpath/config';
+import { ConfigurationError, Lifecycle, main } from '@hotpath/service';
+import { ExchangeSimulator, SIM_ENV, configFromEnv } from '../src/index.ts';
 
 // pnpm passes a literal `--` through; parseArgs would stop at it.
 const { values } = parseArgs({
@@ -30,12 +33,14 @@ if (values['api-keys'] !== undefined) overrides['apiKeys'] = values['api-keys'];
 if (values['start-time-us'] !== undefined) overrides['startTimeUs'] = values['start-time-us'];
 if (values.replay !== undefined) overrides['replay'] = values.replay;
 
-const sim = new ExchangeSimulator(configFromEnv(process.env, overrides));
-await sim.start();
-const shutdown = async (signal: string): Promise<void> => {
-  sim.log.info({ signal }, 'stopping');
-  await sim.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+await main(() => {
+  let config;
+  try {
+    config = configFromEnv(process.env, overrides);
+  } catch (err) {
+    if (err instanceof ZodError) throw new ConfigurationError(`invalid exchange-sim configuration:\n  ${describeIssues(err, variablesOf(SIM_ENV))}`);
+    throw err;
+  }
+  const sim = new ExchangeSimulator(config);
+  return { log: sim.log, lifecycle: new Lifecycle().add({ name: 'exchange-sim', start: () => sim.start(), stop: () => sim.stop() }) };
+});

@@ -1,26 +1,17 @@
-/** inference: INFERENCE_* / REDIS_URL env; SIGINT/SIGTERM stop ticking, close HTTP and Redis. */
+/** inference: INFERENCE_* / REDIS_URL env; SIGINT/SIGTERM stop ticking, close HTTP and Redis (main(): one deadline, exit codes). */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inferenceConfigFromEnv, InferenceServer } from '../src/index.ts';
 import { describeIssues } from '@hotpath/config';
+import { ConfigurationError, main } from '@hotpath/service';
 
 // the trained model shipped in the repo (pnpm train rebuilds it); the built-in example serves only without it
 const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/btcusdt-10s/model.onnx', import.meta.url));
 
-const parsed = inferenceConfigFromEnv(process.env, existsSync(SHIPPED_MODEL) ? { modelPath: SHIPPED_MODEL } : {});
-if (!parsed.success) {
+await main(() => {
+  const parsed = inferenceConfigFromEnv(process.env, existsSync(SHIPPED_MODEL) ? { modelPath: SHIPPED_MODEL } : {});
   // the token's value is never printed, only which setting is wrong
-  console.error(`invalid inference configuration:\n  ${describeIssues(parsed.error)}`);
-  process.exit(2);
-}
-const server = new InferenceServer(parsed.data);
-await server.start();
-let stopping = false;
-const shutdown = async (): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  await server.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+  if (!parsed.success) throw new ConfigurationError(`invalid inference configuration:\n  ${describeIssues(parsed.error)}`);
+  const server = new InferenceServer(parsed.data);
+  return { log: server.service.log, lifecycle: server };
+});

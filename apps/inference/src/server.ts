@@ -1,5 +1,10 @@
-/** Service + HTTP on one port (API, WebSocket, /health, /metrics), started and stopped together. */
+/**
+ * Service + HTTP on one port (API, WebSocket, /health, /metrics), on the one
+ * lifecycle: HTTP first (so /health answers — not ready — while the service
+ * starts), then the service; stop runs backwards under one deadline.
+ */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Lifecycle, type StopReport } from '@hotpath/service';
 import type { InferenceConfig } from './config.ts';
 import { inferenceRoutes } from './http.ts';
 import { InferenceService } from './service.ts';
@@ -7,6 +12,7 @@ import { InferenceService } from './service.ts';
 export class InferenceServer {
   readonly service: InferenceService;
   readonly http: FastifyInstance;
+  private readonly lifecycle: Lifecycle;
 
   constructor(config: InferenceConfig) {
     this.service = new InferenceService(config);
@@ -14,6 +20,9 @@ export class InferenceServer {
     // sockets closed (WebSocket subscribers are exempt: ws clears the socket timeout after the upgrade)
     this.http = Fastify({ logger: false, bodyLimit: 16 * 1024, requestTimeout: config.requestTimeoutMs, connectionTimeout: 2 * config.requestTimeoutMs });
     void this.http.register(inferenceRoutes(this.service));
+    this.lifecycle = new Lifecycle()
+      .add({ name: 'http', start: () => this.http.listen({ port: this.service.config.port, host: this.service.config.host }).then(() => undefined), stop: () => this.http.close() })
+      .add({ name: 'inference service', start: () => this.service.start(), stop: () => this.service.stop() });
   }
 
   get port(): number {
@@ -21,13 +30,12 @@ export class InferenceServer {
     return typeof a === 'object' && a ? a.port : 0;
   }
 
-  async start(): Promise<void> {
-    await this.service.start();
-    await this.http.listen({ port: this.service.config.port, host: this.service.config.host });
+  start(): Promise<void> {
+    return this.lifecycle.start();
   }
 
-  async stop(): Promise<void> {
-    await this.http.close();
-    await this.service.stop();
+  /** Stops within `deadlineMs` (what overran is in the report). */
+  stop(deadlineMs = 8_000): Promise<StopReport> {
+    return this.lifecycle.stop(deadlineMs);
   }
 }
