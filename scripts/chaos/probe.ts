@@ -59,6 +59,8 @@ export class HealthProbe {
   private readonly streakStart = new Map<string, number>();
   private readonly lastProbeMs = new Map<string, number>();
   readonly episodes: Episode[] = [];
+  /** Time a service was broken and said so (503 or no answer): the probe sees breakage, the service tells the truth. */
+  readonly brokenReportedMs = new Map<string, number>();
   readonly maxHealthAnswerMs = new Map<string, number>();
   readonly healthTimeouts = new Map<string, number>();
   readonly countedMisses: CountedMiss[] = [];
@@ -114,9 +116,10 @@ export class HealthProbe {
       if (a.target.spec.service === 'inference') this.countMisses(a.inst, a.samples, now);
     }
     for (const a of answers) {
+      const why = a.inst !== undefined ? this.broken(a.target, a.inst, now) : undefined;
       // down, not answering or answering 503: not claiming health, so not lying
-      const why = a.inst !== undefined && a.status === 200 ? this.broken(a.target, a.inst, now) : undefined;
-      this.account(a.target.name, why, now);
+      if (why !== undefined && a.status !== 200) this.brokenReportedMs.set(a.target.name, (this.brokenReportedMs.get(a.target.name) ?? 0) + PROBE_PERIOD_MS);
+      this.account(a.target.name, a.status === 200 ? why : undefined, now);
     }
   }
 

@@ -179,6 +179,8 @@ export interface ReplayVerdict {
   vector_equal: boolean;
   engine_state_equal: boolean;
   processor_state_equal: boolean;
+  /** Where the committed processor state differs from the replay's (fields other than the engine). */
+  processor_state_diff?: Record<string, unknown>;
 }
 
 /** The live result in Redis (vector, committed state) against the replay, bit for bit. */
@@ -194,11 +196,13 @@ export async function judgeReplay(r: Replay, redis: Redis, symbol: string): Prom
   const saved = await store.loadState(symbol).catch(() => undefined);
   let engineEqual = false;
   let processorEqual = false;
+  let diff: Record<string, unknown> | undefined;
   if (saved !== undefined) {
     try {
       const restored = SymbolProcessor.restore(symbol, saved.state, '');
       engineEqual = restored.engine.serialize().equals(r.processor.engine.serialize());
       processorEqual = saved.state.equals(r.processor.serialize());
+      if (!processorEqual) diff = processorDiff(restored, r.processor);
     } catch {
       // a state that does not restore equals nothing
     }
@@ -212,7 +216,21 @@ export async function judgeReplay(r: Replay, redis: Redis, symbol: string): Prom
     vector_equal: live !== undefined && live.version === want.version && live.status === want.status && Buffer.from(live.features.buffer).equals(Buffer.from(want.features.buffer)),
     engine_state_equal: engineEqual,
     processor_state_equal: processorEqual,
+    ...(diff !== undefined ? { processor_state_diff: diff } : {}),
   };
+}
+
+/** The processor fields (beside the engine) that differ: live → replay. */
+function processorDiff(live: SymbolProcessor, want: SymbolProcessor): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = (p: SymbolProcessor) => ({ version: p.version, status: p.status, reanchorStartUs: p.reanchorStartUs, lateBackfillTrades: p.lateBackfillTrades, writers: p.writers() });
+  const a = fields(live);
+  const b = fields(want);
+  for (const k of Object.keys(a) as (keyof typeof a)[]) {
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out[k] = { live: a[k], replay: b[k] };
+  }
+  if (Object.keys(out).length === 0) out['bytes'] = 'fields equal, bytes differ (NaN payloads?)';
+  return out;
 }
 
 export interface TickVerdict {
