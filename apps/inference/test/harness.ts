@@ -1,7 +1,9 @@
 /** Test harness: a feature-vector feeder (what the aggregator would write) and replicas on a private redis-server. */
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { encodeVector, keys, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
-import type { Redis } from 'ioredis';
+import { Redis as IORedis, type Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { RedisServer } from '@hotpath/state/testing';
 import { InferenceConfigSchema, InferenceServer, type InferenceConfig, type Prediction } from '../src/index.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,4 +68,26 @@ export function expectContiguous(entries: { id: string; p: Prediction }[], inter
   const gaps: number[] = [];
   for (let i = 1; i < ticks.length; i++) if (ticks[i]! - ticks[i - 1]! !== intervalMs) gaps.push(ticks[i - 1]!);
   return gaps;
+}
+
+/** A private redis-server for one test file (started before its tests, stopped after) and a client to it. */
+export function privateRedis(): { readonly server: RedisServer; readonly redis: Redis } {
+  const server = new RedisServer('everysec');
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    await server.start();
+    client = new IORedis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server.stop();
+  });
+  return {
+    server,
+    get redis(): Redis {
+      if (client === undefined) throw new Error('privateRedis: used before beforeAll ran');
+      return client;
+    },
+  };
 }

@@ -3,29 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildModel, exampleModelSpec } from '@hotpath/model';
 import { PredictionStore } from '@hotpath/state';
-import { RedisServer } from '@hotpath/state/testing';
 import type { Prediction } from '../src/index.ts';
-import { expectContiguous, Feeder, replica, sleep, streamOf } from './harness.ts';
+import { expectContiguous, Feeder, replica, sleep, privateRedis, streamOf } from './harness.ts';
 
-const redisServer = new RedisServer('everysec');
-let redis: Redis;
-
-beforeAll(async () => {
-  await redisServer.start();
-  redis = new Redis(redisServer.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await redisServer.stop();
-});
+const db = privateRedis();
+const redisServer = db.server;
 beforeEach(async () => {
-  await redis.flushall();
+  await db.redis.flushall();
 });
 
 function listen(port: number, symbol = 'BTCUSDT'): { got: Prediction[]; close: () => void; open: Promise<void> } {
@@ -42,7 +30,7 @@ const metric = async (port: number, name: string): Promise<number> => {
 
 describe('inference against a real Redis', () => {
   it('two replicas: one prediction per tick, none missing or repeated, every subscriber sees all, both grade', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a' });
     const b = replica(redisServer.url, { replica: 'b' });
     await Promise.all([a.start(), b.start()]);
@@ -50,7 +38,7 @@ describe('inference against a real Redis', () => {
     await sub.open;
     await sleep(3_500);
     sub.close();
-    const entries = await streamOf(redis, 'BTCUSDT');
+    const entries = await streamOf(db.redis, 'BTCUSDT');
     await Promise.all([a.stop(), b.stop()]);
     feeder.stop();
 
@@ -70,16 +58,16 @@ describe('inference against a real Redis', () => {
   });
 
   it('a tick claimed by a replica that died before writing is made late by another, still exactly once', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a' });
     await a.start();
-    const store = new PredictionStore(redis);
+    const store = new PredictionStore(db.redis);
     const next = Math.ceil(Date.now() / 200) * 200 + 400;
     const ghosts = [next, next + 200, next + 600];
     // a claimer that took these ticks and died: its claims expire 60 ms after each tick
     for (const t of ghosts) expect((await store.claim('BTCUSDT', t, 'ghost', t - Date.now() + 60)).outcome).toBe(1);
     await sleep(2_000);
-    const entries = await streamOf(redis, 'BTCUSDT');
+    const entries = await streamOf(db.redis, 'BTCUSDT');
     const backups = await metric(a.port, 'inference_ticks_total{symbol="BTCUSDT",outcome="predicted_backup"');
     await a.stop();
     feeder.stop();
@@ -93,7 +81,7 @@ describe('inference against a real Redis', () => {
   });
 
   it('kill -9 of one of two replica processes: the survivor keeps every tick', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const bin = fileURLToPath(new URL('../bin/start.ts', import.meta.url));
     const env = { ...process.env, REDIS_URL: redisServer.url, INFERENCE_INTERVAL_MS: '500', INFERENCE_HORIZON_S: '2', INFERENCE_PORT: '0', LOG_LEVEL: 'silent' };
     const procs: ChildProcess[] = ['p1', 'p2'].map((name) => spawn(process.execPath, ['--import', 'tsx', bin], { env: { ...env, INFERENCE_REPLICA: name }, stdio: 'ignore' }));
@@ -101,7 +89,7 @@ describe('inference against a real Redis', () => {
       // both running: each has made predictions
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const who = new Set((await streamOf(redis, 'BTCUSDT')).map((e) => e.p.replica));
+        const who = new Set((await streamOf(db.redis, 'BTCUSDT')).map((e) => e.p.replica));
         if (who.has('p1') && who.has('p2')) break;
         if (Date.now() > deadline) throw new Error(`replicas did not both predict: ${[...who].join(',')}`);
         await sleep(250);
@@ -109,7 +97,7 @@ describe('inference against a real Redis', () => {
       procs[0]!.kill('SIGKILL');
       const killedAt = Date.now();
       await sleep(3_000);
-      const entries = await streamOf(redis, 'BTCUSDT');
+      const entries = await streamOf(db.redis, 'BTCUSDT');
       expect(expectContiguous(entries, 500)).toEqual([]);
       const after = entries.filter((e) => e.p.tickMs > killedAt + 500);
       expect(after.length).toBeGreaterThanOrEqual(4);
@@ -121,7 +109,7 @@ describe('inference against a real Redis', () => {
   });
 
   it('Redis killed for 20 s: a flagged fallback every tick to subscribers, health unhealthy, then recovery by itself', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a' });
     await a.start();
     const sub = listen(a.port);
@@ -158,11 +146,11 @@ describe('inference against a real Redis', () => {
     // model predictions resume by themselves once the feeder's vectors are fresh again; until then the
     // vector Redis kept from before the outage is correctly refused as stale
     const deadline = Date.now() + 10_000;
-    while ((await streamOf(redis, 'BTCUSDT').catch(() => [])).filter((e) => e.p.tickMs > restartedAt && !e.p.fallback).length < 3) {
+    while ((await streamOf(db.redis, 'BTCUSDT').catch(() => [])).filter((e) => e.p.tickMs > restartedAt && !e.p.fallback).length < 3) {
       if (Date.now() > deadline) throw new Error('model predictions did not resume');
       await sleep(100);
     }
-    const after = (await streamOf(redis, 'BTCUSDT')).filter((e) => e.p.tickMs > restartedAt);
+    const after = (await streamOf(db.redis, 'BTCUSDT')).filter((e) => e.p.tickMs > restartedAt);
     expect(after.filter((e) => e.p.fallback).every((e) => e.p.reason === 'stale_features')).toBe(true);
     expect(expectContiguous(after, 200)).toEqual([]);
     await sleep(300);
@@ -173,7 +161,7 @@ describe('inference against a real Redis', () => {
   });
 
   it('upstream trouble gives flagged fallbacks with the reason, never a model output on bad input', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a' });
     await a.start();
     const reasons: Record<string, string | null> = {};
@@ -193,7 +181,7 @@ describe('inference against a real Redis', () => {
   });
 
   it('API: validation, problems, history, accuracy', async () => {
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a' });
     await a.start();
     const url = (p: string) => `http://127.0.0.1:${a.port}${p}`;
@@ -228,7 +216,7 @@ describe('inference against a real Redis', () => {
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, buildModel({ ...spec, metadata: { ...spec.metadata, featureSchemaHash: '0123456789abcdef' } }));
     const token = 'a-long-enough-admin-token';
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const a = replica(redisServer.url, { replica: 'a', adminToken: token, modelDir: dir });
     const b = replica(redisServer.url, { replica: 'b', modelPollMs: 100, modelDir: dir });
     await Promise.all([a.start(), b.start()]);
@@ -245,11 +233,11 @@ describe('inference against a real Redis', () => {
     await sleep(800);
     expect(b.service.models.state().version).toMatch(/^swapped@2\+/);
     // a pointer to a bad model is refused by the follower, which keeps serving
-    await redis.set('model:current', JSON.stringify({ path: bad }));
+    await db.redis.set('model:current', JSON.stringify({ path: bad }));
     await sleep(500);
     expect(b.service.models.state()).toMatchObject({ version: expect.stringMatching(/^swapped@2\+/), status: 'degraded', lastError: expect.stringMatching(/^schema_mismatch/) });
     await sleep(400);
-    const entries = await streamOf(redis, 'BTCUSDT');
+    const entries = await streamOf(db.redis, 'BTCUSDT');
     await Promise.all([a.stop(), b.stop()]);
     feeder.stop();
     expect(expectContiguous(entries, 200)).toEqual([]);

@@ -6,28 +6,16 @@
  * with no inline script or style, and with nosniff.
  */
 import { createRequire } from 'node:module';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer } from '@hotpath/state/testing';
+import { describe, expect, it } from 'vitest';
 import type { Prediction } from '../src/index.ts';
-import { replica } from './harness.ts';
+import { privateRedis, replica } from './harness.ts';
 
 // playwright-core is the launcher's devDependency (one copy of it in the workspace); resolved from there
 const { chromium } = createRequire(new URL('../../launcher/package.json', import.meta.url))('playwright-core') as typeof import('../../launcher/node_modules/playwright-core/index.js');
 
 const PAYLOAD = '<img src=x onerror="window.__pwned=1">';
-const redisServer = new RedisServer('everysec');
-let redis: Redis;
-
-beforeAll(async () => {
-  await redisServer.start();
-  redis = new Redis(redisServer.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await redisServer.stop();
-});
+const db = privateRedis();
+const redisServer = db.server;
 
 function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
   return {
@@ -60,7 +48,7 @@ describe('live page against stored XSS', () => {
       const now = Math.floor(Date.now() / 2_000) * 2_000;
       // history (served from the Redis stream) holds one with markup in its model version
       const stored = prediction(now - 4_000, { modelVersion: `stored${PAYLOAD}` });
-      await redis.xadd('pred:{BTCUSDT}:stream', `${stored.tickMs}-0`, 'p', JSON.stringify(stored));
+      await db.redis.xadd('pred:{BTCUSDT}:stream', `${stored.tickMs}-0`, 'p', JSON.stringify(stored));
 
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -75,17 +63,17 @@ describe('live page against stored XSS', () => {
 
       // then pushed ones: markup in the model version (passes the schema: must be drawn as text) …
       const pushed = prediction(now - 2_000, { modelVersion: `pushed${PAYLOAD}` });
-      await redis.publish('pred:{BTCUSDT}', JSON.stringify(pushed));
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(pushed));
       // the whole payload, as text
       await until(page, `document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`, 10_000);
       // … and in the reason (not a known reason: refused before any subscriber sees it)
-      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
       const refused = async () => Number(/inference_redis_refused_total\{[^}]*source="push"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text())?.[1] ?? 0);
       const deadline = Date.now() + 10_000;
       while ((await refused()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(await refused()).toBe(1);
       // one more round trip through the page so anything queued has been handled
-      await redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after' })));
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after' })));
       await until(page, "document.querySelector('#pred').textContent.includes('after')", 10_000);
 
       expect(await page.evaluate('window.__pwned')).toBeUndefined();

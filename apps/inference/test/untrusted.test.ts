@@ -11,29 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildModel, exampleModelSpec } from '@hotpath/model';
 import { freePort, RedisServer } from '@hotpath/state/testing';
 import type { InferenceServer, Prediction } from '../src/index.ts';
-import { Feeder, replica, sleep, streamOf } from './harness.ts';
+import { Feeder, privateRedis, replica, sleep, streamOf } from './harness.ts';
 
-const redisServer = new RedisServer('everysec');
-let redis: Redis;
+const db = privateRedis();
+const redisServer = db.server;
 const running: InferenceServer[] = [];
-
-beforeAll(async () => {
-  await redisServer.start();
-  redis = new Redis(redisServer.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await redisServer.stop();
-});
 beforeEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
-  await redis.flushall();
+  await db.redis.flushall();
 });
 
 async function started(over: Parameters<typeof replica>[1] = {}, url = redisServer.url): Promise<InferenceServer> {
@@ -66,15 +56,15 @@ async function health(port: number): Promise<{ status: number; body: Record<stri
 
 describe('bad data in Redis (finding 5)', () => {
   it('pushed garbage, bad history entries and a bad vector are refused and counted; ticks, subscribers and the API carry on', async () => {
-    await redis.set('pred:{BTCUSDT}:latest', '{"symbol":"BTCUSDT"'); // read at connect: refused, counted
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    await db.redis.set('pred:{BTCUSDT}:latest', '{"symbol":"BTCUSDT"'); // read at connect: refused, counted
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     try {
       const a = await started();
       const ws = new WebSocket(`ws://127.0.0.1:${a.port}/v1/predictions/stream?symbol=BTCUSDT`);
       const got: string[] = [];
       ws.on('message', (m) => got.push(m.toString()));
       await new Promise((r) => ws.once('open', r));
-      const first = await until('a first prediction', 5_000, async () => (await streamOf(redis, 'BTCUSDT'))[0]);
+      const first = await until('a first prediction', 5_000, async () => (await streamOf(db.redis, 'BTCUSDT'))[0]);
 
       const valid = JSON.stringify(first.p);
       const garbage = [
@@ -88,17 +78,17 @@ describe('bad data in Redis (finding 5)', () => {
         JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9, replica: 'x'.repeat(20_000) }), // oversized
       JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9 }), // well-formed, from the future: would pin latest and health
       ];
-      for (const g of garbage) await redis.publish('pred:{BTCUSDT}', g);
+      for (const g of garbage) await db.redis.publish('pred:{BTCUSDT}', g);
       await until('every push refused', 5_000, async () => (await metric(a.port, 'inference_redis_refused_total{source="push"')) >= garbage.length);
       // a history entry that is not a prediction, between good ones (id: the last tick's, sequence 1, so ticks go on after it)
       await until('a bad history entry added', 5_000, async () => {
-        const [last] = await redis.xrevrange('pred:{BTCUSDT}:stream', '+', '-', 'COUNT', 1);
-        return redis.xadd('pred:{BTCUSDT}:stream', `${last![0].split('-')[0]}-1`, 'p', '{"broken":');
+        const [last] = await db.redis.xrevrange('pred:{BTCUSDT}:stream', '+', '-', 'COUNT', 1);
+        return db.redis.xadd('pred:{BTCUSDT}:stream', `${last![0].split('-')[0]}-1`, 'p', '{"broken":');
       });
-      const written = async (): Promise<number[]> => (await redis.xrange('pred:{BTCUSDT}:stream', '-', '+')).filter(([id]) => id.endsWith('-0')).map(([id]) => Number(id.split('-')[0]));
+      const written = async (): Promise<number[]> => (await db.redis.xrange('pred:{BTCUSDT}:stream', '-', '+')).filter(([id]) => id.endsWith('-0')).map(([id]) => Number(id.split('-')[0]));
       // a feature vector that is not one
       feeder.stop();
-      await redis.set('feat:{BTCUSDT}', Buffer.from('HPFV and then nonsense'));
+      await db.redis.set('feat:{BTCUSDT}', Buffer.from('HPFV and then nonsense'));
       await until('the bad vector refused', 5_000, async () => (await metric(a.port, 'inference_redis_refused_total{source="vector"')) >= 1);
       feeder.start();
 
@@ -126,9 +116,9 @@ describe('bad data in Redis (finding 5)', () => {
   });
 
   it('a non-JSON latest prediction at start is refused and counted, not a crash loop (the real process)', async () => {
-    await redis.set('pred:{BTCUSDT}:latest', 'this is not JSON');
-    await redis.set('model:current', '{"path": 12}');
-    const feeder = new Feeder(redis, 'BTCUSDT').start();
+    await db.redis.set('pred:{BTCUSDT}:latest', 'this is not JSON');
+    await db.redis.set('model:current', '{"path": 12}');
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     const bin = fileURLToPath(new URL('../bin/start.ts', import.meta.url));
     const env = { ...process.env, REDIS_URL: redisServer.url, INFERENCE_INTERVAL_MS: '200', INFERENCE_PORT: '0', INFERENCE_REPLICA: 'proc', LOG_LEVEL: 'silent' };
     const proc = spawn(process.execPath, ['--import', 'tsx', bin], { env, stdio: 'ignore' });
@@ -136,7 +126,7 @@ describe('bad data in Redis (finding 5)', () => {
     proc.once('exit', (code) => (exit = code));
     try {
       // it predicts (the bad latest was read at its first connect), and is still running afterwards
-      await until('the process predicting', 30_000, async () => exit !== undefined || (await streamOf(redis, 'BTCUSDT')).filter((e) => e.p.replica === 'proc').length >= 3);
+      await until('the process predicting', 30_000, async () => exit !== undefined || (await streamOf(db.redis, 'BTCUSDT')).filter((e) => e.p.replica === 'proc').length >= 3);
       expect(exit).toBeUndefined();
       expect(proc.exitCode).toBeNull();
     } finally {
@@ -177,7 +167,7 @@ describe('model paths are untrusted (findings 6 and 9)', () => {
         expect(body.detail).not.toContain(root);
       }
       // the pointer in Redis is held to the same rules by every replica
-      await redis.set('model:current', JSON.stringify({ path: '/etc/passwd' }));
+      await db.redis.set('model:current', JSON.stringify({ path: '/etc/passwd' }));
       await until('b refusing the pointer', 5_000, async () => b.service.models.state().lastError?.startsWith('outside_model_dir'));
       const ok = await admin('good.onnx');
       expect(ok.status).toBe(200);
