@@ -8,7 +8,7 @@
  * logged with its ids.
  */
 import { BinanceJsonTranscoder, hotpath, spot } from '@hotpath/sbe';
-import { sleep } from '@hotpath/service';
+import { backoffDelay, sleep } from '@hotpath/service';
 import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
 import type { Publisher } from './publisher.ts';
 import type { BinanceRest, RestTrade } from './rest.ts';
@@ -32,8 +32,14 @@ interface SymbolState {
   anchoredAt: number;
 }
 
-/** A snapshot that failed is tried again after 0.5, 1, 2, 4, 8 s, then left to the next break. */
-const SNAPSHOT_RETRIES_MS = [500, 1000, 2000, 4000, 8000];
+/**
+ * A snapshot that failed (after the REST client's own attempts) is tried again
+ * with the one backoff policy, up to every 30 s, until it succeeds or the
+ * ingestor stops: a book left unanchored would stay `reanchoring` downstream.
+ */
+const SNAPSHOT_RETRY = { baseMs: 500, maxMs: 30_000 } as const;
+/** Failures after which each further one is logged as an error (the aggregator's symbol is stale meanwhile). */
+const SNAPSHOT_FAILURES_BEFORE_ERROR = 5;
 
 export interface TrackerMetrics {
   gaps: Counter<'kind'>;
@@ -207,14 +213,10 @@ export class SymbolTracker {
           } else this.log.warn({ symbol, lastUpdateId: snap.lastUpdateId, needed: st.repairFrom, epoch }, 'snapshot older than a break found while it was fetched: fetching another');
         } catch (err) {
           this.metrics.snapshots.inc({ result: 'failed' });
-          const delay = SNAPSHOT_RETRIES_MS[failures++];
-          if (delay === undefined) {
-            st.repairFrom = -1;
-            this.log.error({ symbol, err }, 'depth snapshot failed after retries; book stays unanchored until the next gap or reconnect');
-            return;
-          }
           if (this.stopping) return;
-          this.log.warn({ symbol, err, retryInMs: delay }, 'depth snapshot failed: retrying');
+          const delay = backoffDelay(failures++, SNAPSHOT_RETRY);
+          if (failures > SNAPSHOT_FAILURES_BEFORE_ERROR) this.log.error({ symbol, err, failures, retryInMs: Math.round(delay) }, 'depth snapshot keeps failing: the book stays unanchored until one succeeds');
+          else this.log.warn({ symbol, err, retryInMs: Math.round(delay) }, 'depth snapshot failed: retrying');
           await sleep(delay, this.stopSignal).catch(() => undefined);
         }
       }

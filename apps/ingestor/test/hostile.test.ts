@@ -6,10 +6,12 @@
  * deadline with what was not flushed counted. A scripted WebSocket exchange,
  * kinesalite, no mocks.
  */
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { BinanceJsonTranscoder } from '@hotpath/sbe';
+import { BinanceJsonTranscoder, DecodeStatus, hotpath } from '@hotpath/sbe';
 import { Ingestor, loadConfig } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
 
@@ -33,7 +35,24 @@ describe('ingestor against a hostile exchange', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  async function setup() {
+  /** A REST side that serves historicalTrades pages (ids as asked, up to `limit`), and counts calls. */
+  async function tradesRest(): Promise<{ url: string; calls: () => number }> {
+    let calls = 0;
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== '/api/v3/historicalTrades') return void res.writeHead(404).end();
+      calls++;
+      const from = Number(url.searchParams.get('fromId'));
+      const limit = Number(url.searchParams.get('limit'));
+      const page = Array.from({ length: limit }, (_, i) => ({ id: from + i, price: '60000.01', qty: '0.001', time: 1_700_000_000_000 + from + i, isBuyerMaker: i % 2 === 0, isBestMatch: true }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => server.close(r)));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, calls: () => calls };
+  }
+
+  async function setup(restUrl = 'http://127.0.0.1:9') {
     const emu = new KinesisEmulator();
     await emu.start();
     await emu.createStream('market-events', 1);
@@ -49,7 +68,7 @@ describe('ingestor against a hostile exchange', () => {
     });
     const port = (wss.address() as { port: number }).port;
     const ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: 'http://127.0.0.1:9', symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
       { kinesisClient: emu.client() },
     );
     await ingestor.start();
@@ -60,7 +79,7 @@ describe('ingestor against a hostile exchange', () => {
       emuStopped = true;
       await emu.stop();
     };
-    return { kinesisDown, ingestor, socket: sockets[0]!, markStopped: () => (stopped = true) };
+    return { emu, kinesisDown, ingestor, socket: sockets[0]!, markStopped: () => (stopped = true) };
   }
 
   it('counts text frames that are not objects or of unknown type under fixed labels, and keeps delivering', async () => {
@@ -100,5 +119,37 @@ describe('ingestor against a hostile exchange', () => {
     const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping'), 8_000))]);
     expect(outcome).toBe('stopped');
     expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'lost_at_stop' })).toBeGreaterThan(0);
+  });
+
+  it('a trade gap larger than one record is backfilled in several envelopes that cover it in order', async () => {
+    const rest = await tradesRest();
+    const { emu, ingestor, socket } = await setup(rest.url);
+    const tr = new BinanceJsonTranscoder();
+    const trade = (id: number): Buffer => {
+      const out = Buffer.alloc(256);
+      return Buffer.from(out.subarray(0, tr.encodeTrade({ e: 'trade', E: Date.now(), s: 'BTCUSDT', t: id, p: '60000.01', q: '0.001', T: Date.now(), m: false }, out)));
+    };
+    socket.send(trade(1), { binary: true });
+    socket.send(trade(40_002), { binary: true }); // ids 2..40001 missing: 40,000 trades, 1.4 MB as one envelope
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_backfills_total', { result: 'complete' })).toBe(1), { timeout: 30_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_buffered_bytes')).toBe(0), { timeout: 30_000 });
+    const env = new hotpath.EnvelopeDecoder();
+    const b = new hotpath.TradeBackfillDecoder();
+    const parts: { from: number; to: number; complete: boolean; ids: number[] }[] = [];
+    for (const r of await readStream(emu.client(), 'market-events')) {
+      expect(env.wrap(r.data)).toBe(DecodeStatus.Ok);
+      if (env.kind !== hotpath.EnvelopeKind.TradeBackfill) continue;
+      expect(b.wrap(env.payload())).toBe(DecodeStatus.Ok);
+      const ids: number[] = [];
+      const g = b.trades();
+      while (g.next()) ids.push(g.id);
+      parts.push({ from: b.fromId, to: b.toId, complete: b.complete === hotpath.BoolEnum.True, ids });
+    }
+    expect(parts.length).toBe(4);
+    expect(parts[0]!.from).toBe(2);
+    expect(parts[parts.length - 1]!.to).toBe(40_001);
+    for (let i = 1; i < parts.length; i++) expect(parts[i]!.from).toBe(parts[i - 1]!.to + 1);
+    expect(parts.every((p) => p.complete && p.ids.length === p.to - p.from + 1)).toBe(true);
+    expect(parts.flatMap((p) => p.ids)).toEqual(Array.from({ length: 40_000 }, (_, i) => i + 2));
   });
 });
