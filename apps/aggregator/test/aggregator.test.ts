@@ -553,8 +553,10 @@ describe('re-anchoring after a gap', () => {
     let lastVersion = -1;
     let hammering = true;
     const statuses = new Set<number>();
+    let turns = 0;
     const hammer = (async () => {
       while (hammering) {
+        turns++;
         const raw = await redis.getBuffer('feat:{BTCUSDT}');
         if (raw === null) continue;
         const v = decodeVector(raw); // throws on any torn or mixed value
@@ -573,7 +575,9 @@ describe('re-anchoring after a gap', () => {
     for (let i = 0; i < stream.length; i += 250) {
       for (const e of stream.slice(i, i + 250)) producer.put('BTCUSDT', e);
       await producer.flush();
-      await sleep(15);
+      // the reader gets its turns while the stream arrives, however busy the machine (no fixed pause)
+      const before = turns;
+      await vi.waitFor(() => expect(turns).toBeGreaterThan(before + 1), { timeout: 10_000, interval: 5 });
     }
     const t0 = Date.now();
     while (((await store.readVector('BTCUSDT'))?.version ?? 0) < offline.version && Date.now() - t0 < 15_000) await sleep(20);
