@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readStream } from '@hotpath/kinesis';
 import { withDeadline } from '@hotpath/service';
+import { decodeVector } from '@hotpath/state';
 import { faultKinds, FaultDeck, HARD_STOP_MS, simulatorHasOversized, type FaultContext, type FaultWindow } from './faults.ts';
 import { GRACE_MS, HealthProbe, PROBE_PERIOD_MS } from './probe.ts';
 import { isAlive, rssMb, sleep, type Instance, type ServiceProcess } from './processes.ts';
@@ -140,7 +141,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     await stack.ingestor.terminate(HARD_STOP_MS);
     const records = await withDeadline(readStream(stack.kinesis.client(), STREAM), 120_000, 'reading the whole stream');
     const r = replay(records, SYMBOL);
-    await until(async () => (await liveVersion(stack)) >= decodeVersion(r), 60_000, `the live vector at the replay's version`).catch((err: Error) => log(err.message));
+    await until(async () => (await liveVersion(stack)) >= r.processor.version, 60_000, `the live vector at the replay's version`).catch((err: Error) => log(err.message));
     await Promise.all(stack.aggregators.map((a) => a.terminate(HARD_STOP_MS)));
     replayVerdict = await judgeReplay(r, stack.admin, SYMBOL);
     trades = judgeTrades(r.trades);
@@ -241,13 +242,8 @@ async function newestTick(stack: Stack): Promise<number> {
 }
 
 async function liveVersion(stack: Stack): Promise<number> {
-  const { decodeVector } = await import('@hotpath/state');
   const b = await stack.admin.getBuffer(`feat:{${SYMBOL}}`);
   return b === null ? -1 : decodeVector(b).version;
-}
-
-function decodeVersion(r: ReturnType<typeof replay>): number {
-  return r.processor.version;
 }
 
 function toEntry(id: string, fields: string[]): PredictionEntry {
