@@ -548,8 +548,7 @@ export class Aggregator {
       } else if (outcome === 'reanchored') {
         this.m.reanchors.inc({ status: 'success' });
         // (a start-up anchor, before any event time, has no gap to measure)
-        if (!Number.isNaN(p.reanchorStartUs) && p.reanchorStartUs > 0) this.m.reanchorDuration.observe((p.engine.eventTimeUs - p.reanchorStartUs) / 1e6);
-        p.reanchorStartUs = Number.NaN;
+        if (!Number.isNaN(p.lastReanchorDurationUs)) this.m.reanchorDuration.observe(p.lastReanchorDurationUs / 1e6);
       } else if (outcome === 'reanchor_failed') this.m.reanchors.inc({ status: 'failed' });
     }
     // counted per batch: a labelled counter increment allocates, and this loop runs per record

@@ -31,6 +31,13 @@ export const IngestorConfigSchema = z
     maxFrameBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
     /** Trades recovered per trade-id gap at most (the newest ones); a larger gap is published as an incomplete backfill. */
     maxBackfillTrades: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+    /**
+     * At start, how far back the stream is read to take over from a predecessor (its newest trade id, gaps it did
+     * not backfill); 0 = not at all. Downtime longer than this loses the trades in between (they are not flagged).
+     */
+    resumeLookbackSeconds: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(900),
+    /** The look back gives up after this (logged, counted); the ingestor starts anyway. */
+    resumeTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(20_000),
     /** Graceful stop: how long to flush Kinesis before what is left is counted as lost and the process exits. */
     stopTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** REST depth snapshot size (weight 50 at 1000). */
@@ -62,6 +69,8 @@ export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   INGESTOR_MAX_FRAME_BYTES: 'maxFrameBytes',
   INGESTOR_MAX_BACKFILL_TRADES: 'maxBackfillTrades',
   INGESTOR_STOP_TIMEOUT_MS: 'stopTimeoutMs',
+  INGESTOR_RESUME_LOOKBACK_SECONDS: 'resumeLookbackSeconds',
+  INGESTOR_RESUME_TIMEOUT_MS: 'resumeTimeoutMs',
   INGESTOR_WATCHDOG_MS: 'watchdogMs',
   INGESTOR_ROTATE_AFTER_SECONDS: 'rotateAfterSeconds',
   INGESTOR_SNAPSHOT_LIMIT: 'snapshotLimit',

@@ -3,7 +3,7 @@
  * publisher, per-symbol tracker, exchange connection, /health and /metrics.
  */
 import type { FastifyInstance } from 'fastify';
-import { KinesisProducer, createKinesisClient, type KinesisClient } from '@hotpath/kinesis';
+import { KinesisProducer, createKinesisClient, readStream, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import { Counter, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
@@ -11,6 +11,7 @@ import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
 import { BinanceRest } from './rest.ts';
+import { resumePoints } from './resume.ts';
 import { SymbolTracker } from './tracker.ts';
 
 const MESSAGE_TYPES: Record<number, string> = {
@@ -38,6 +39,7 @@ export class Ingestor {
   /** Called with each stream frame's put → Kinesis ack latency (default: the pipeline stage metric; benches replace it). */
   onFrameAck: ((ms: number) => void) | undefined;
   private readonly stages: Histogram<'stage'>;
+  private readonly resumes: Counter<'result'>;
   /** Aborted by stop(): REST calls and every retry wait end at once. */
   private readonly stopping = new AbortController();
   readonly lifecycle: Lifecycle;
@@ -61,6 +63,7 @@ export class Ingestor {
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
     this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
     this.stages = createStageLatency(this.registry);
+    this.resumes = new Counter({ name: 'ingestor_resume_total', help: 'Look backs at start: ok (found a predecessor), empty, failed', labelNames: ['result'], registers: [this.registry] });
     const toKinesis = this.stages.labels({ stage: 'ingestor_to_kinesis' });
     const toIngestor = this.stages.labels({ stage: 'exchange_to_ingestor' });
     this.observeReceive = (seconds) => toIngestor.observe(seconds);
@@ -104,6 +107,7 @@ export class Ingestor {
           signal.throwIfAborted();
         },
       })
+      .add({ name: 'resume', start: () => this.resume(kinesisClient) })
       .add({
         name: 'exchange connection',
         start: () => this.connection.start(),
@@ -155,6 +159,41 @@ export class Ingestor {
     const report = await this.lifecycle.stop(deadlineMs);
     for (const f of report.failed) this.log.error({ component: f.name, err: f.err }, 'did not stop cleanly');
     return report;
+  }
+
+  /**
+   * Reads back what predecessors published in the last resumeLookbackSeconds
+   * and continues from there (resume.ts). A failure is logged and counted, not
+   * fatal: the ingestor must run even when the look back cannot.
+   */
+  private async resume(client: KinesisClient): Promise<void> {
+    if (this.config.resumeLookbackSeconds === 0) return;
+    const resumes = this.resumes;
+    try {
+      const records = await readStream(client, this.config.kinesisStream, {
+        since: new Date(Date.now() - this.config.resumeLookbackSeconds * 1000),
+        deadlineMs: this.config.resumeTimeoutMs,
+        pollMs: 200,
+        partitionKeys: this.config.symbols,
+        // kinesalite (a plain-HTTP endpoint) can leave an AT_TIMESTAMP iterator request unanswered: read it whole
+        timestampIterators: !(this.config.kinesisEndpoint?.startsWith('http://') ?? false),
+        onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
+      });
+      const points = resumePoints(
+        records.map((r) => r.data),
+        this.config.symbols,
+      );
+      let found = false;
+      for (const [symbol, point] of points) {
+        if (point.lastTradeId >= 0 || point.unrepairedTradeGaps.length > 0) found = true;
+        this.tracker.resume(symbol, point);
+      }
+      resumes.inc({ result: found ? 'ok' : 'empty' });
+      this.log.info({ records: records.length, points: Object.fromEntries(points) }, found ? 'resuming after a predecessor' : 'no predecessor on the stream');
+    } catch (err) {
+      resumes.inc({ result: 'failed' });
+      this.log.error({ err }, 'could not read back the stream: trades missed while no ingestor ran will not be backfilled');
+    }
   }
 
   /** Hook for fault drills and tests: a make-before-break switch now. */

@@ -12,6 +12,7 @@ import { backoffDelay, sleep } from '@hotpath/service';
 import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
 import type { Publisher } from './publisher.ts';
 import type { BinanceRest, RestTrade } from './rest.ts';
+import type { ResumePoint } from './resume.ts';
 
 interface SymbolState {
   /** Set by a new connection: its first diff may jump; the connection's own snapshot re-anchors it. */
@@ -161,6 +162,22 @@ export class SymbolTracker {
       }
       default:
         return true;
+    }
+  }
+
+  /**
+   * Takes over from a predecessor (resume.ts): trades continue from its newest
+   * trade id, so the first trade of the new connection reads as a gap if any
+   * were missed, and gaps it announced but never backfilled are backfilled now.
+   */
+  resume(symbol: string, point: ResumePoint): void {
+    const st = this.states.get(symbol);
+    if (st === undefined) return;
+    if (point.lastTradeId > st.lastTradeId) st.lastTradeId = point.lastTradeId;
+    for (const g of point.unrepairedTradeGaps) {
+      this.metrics.gaps.inc({ kind: 'trade_unrepaired' });
+      this.log.warn({ symbol, fromId: g.fromId, toId: g.toId }, 'a predecessor announced this trade gap and never backfilled it: backfilling');
+      this.requestBackfill(symbol, 0, g.fromId, g.toId);
     }
   }
 

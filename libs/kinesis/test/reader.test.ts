@@ -32,4 +32,25 @@ describe('readStream', () => {
     }
     expect(records.filter((r) => r.shardId === child.ShardId)).toHaveLength(150);
   });
+
+  it('reads only the shards of the given keys, and only records since a time', async () => {
+    await emu.createStream('recent', 4);
+    const producer = new KinesisProducer(emu.client(), { streamName: 'recent' });
+    await producer.start();
+    const keys = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT'];
+    for (const key of keys) producer.put(key, Buffer.from(`${key}:old`));
+    await producer.flush();
+    const shardOf = new Map((await readStream(emu.client(), 'recent')).map((r) => [r.partitionKey, r.shardId]));
+    const mine = keys.filter((k) => shardOf.get(k) === shardOf.get('BTCUSDT'));
+    const onlyMine = await readStream(emu.client(), 'recent', { partitionKeys: ['BTCUSDT'] });
+    expect(new Set(onlyMine.map((r) => r.partitionKey))).toEqual(new Set(mine));
+    // (kinesalite's arrival times are whole milliseconds: a later put is at least 1 ms later)
+    const since = new Date(Date.now() + 1);
+    await sleep(5);
+    for (const key of keys) producer.put(key, Buffer.from(`${key}:new`));
+    await producer.flush();
+    const recent = await readStream(emu.client(), 'recent', { since, timestampIterators: false, partitionKeys: ['BTCUSDT'] });
+    expect(recent.map((r) => Buffer.from(r.data).toString()).sort()).toEqual(mine.map((k) => `${k}:new`).sort());
+    await expect(readStream(emu.client(), 'recent', { deadlineMs: 0 })).rejects.toThrow(/did not finish/);
+  });
 });

@@ -39,6 +39,8 @@ export class SymbolProcessor {
   checkpoint = '';
   /** Event time (µs) the current re-anchoring started; NaN when none. */
   reanchorStartUs = Number.NaN;
+  /** How long (event time, µs) the last re-anchoring took, set with the 'reanchored' outcome; NaN for a start-up anchor. */
+  lastReanchorDurationUs = Number.NaN;
   lateBackfillTrades = 0;
   /** Applied events not yet in committed state (not part of the state itself). */
   stateDirty = false;
@@ -99,6 +101,10 @@ export class SymbolProcessor {
         this.engine = candidate;
         this.status = VectorStatus.Live;
         this.version++;
+        // gap → swap in event time (NaN for a start-up anchor, which has no gap to time); reset here, so a replay's
+        // state equals the live one
+        this.lastReanchorDurationUs = !Number.isNaN(this.reanchorStartUs) && this.reanchorStartUs > 0 ? this.engine.eventTimeUs - this.reanchorStartUs : Number.NaN;
+        this.reanchorStartUs = Number.NaN;
         return 'reanchored';
       }
       case hotpath.EnvelopeKind.TradeBackfill:

@@ -18,6 +18,26 @@ export const REDACTED_PATHS = [
   '*.adminToken',
 ];
 
+/** Longest error message kept in a log line (an error's text can carry what a peer sent). */
+const MAX_ERROR_MESSAGE = 2_000;
+
+/**
+ * pino's error serializer (type, message, stack, cause, own fields), minus what
+ * does not belong in a log line: the arguments of a failed Redis command
+ * (ioredis attaches them: a whole vector or a 100 kB state), an AWS SDK
+ * error's raw response; messages are bounded.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const o = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  const command = o['command'] as { name?: unknown } | undefined;
+  if (command !== undefined) o['command'] = { name: command?.name };
+  delete o['$response'];
+  if (typeof o['message'] === 'string' && o['message'].length > MAX_ERROR_MESSAGE) o['message'] = `${o['message'].slice(0, MAX_ERROR_MESSAGE)}…`;
+  if (typeof o['stack'] === 'string' && o['stack'].length > 4 * MAX_ERROR_MESSAGE) o['stack'] = `${o['stack'].slice(0, 4 * MAX_ERROR_MESSAGE)}…`;
+  return o;
+}
+
 export interface LoggerConfig {
   service: string;
   level?: string;
@@ -30,6 +50,7 @@ export function createLogger(config: LoggerConfig): Logger {
     name: config.service,
     level: config.level ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
     base: { service: config.service },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
