@@ -5,6 +5,7 @@
  * prediction is the services' doing, not Redis's), pause/resume (SIGSTOP), and
  * a small sh guard that stops the server if the harness itself dies.
  */
+import { redisAnswers } from '@hotpath/state';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,24 +65,11 @@ export class ChaosRedis {
     this.guards.set(inst, guard);
     this.paused = false;
     const deadline = Date.now() + 15_000;
-    while (!(await this.answers())) {
+    while (!(await redisAnswers(`redis://127.0.0.1:${this.port}`, 500))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${this.port} within 15 s`);
       await sleep(50);
     }
     inst.readyAtMs = Date.now();
-  }
-
-  private async answers(): Promise<boolean> {
-    const r = new Redis(this.port, '127.0.0.1', { lazyConnect: true, connectTimeout: 500, commandTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      return (await r.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      r.disconnect();
-    }
   }
 
   /** kill -9 (also ends a paused server); waits until the process is gone. */

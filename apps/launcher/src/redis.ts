@@ -1,4 +1,5 @@
 /** Which Redis the stack uses: REDIS_URL when it answers, else a private redis-server from PATH, else a clear error. */
+import { redisAnswers } from '@hotpath/state';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,19 +12,6 @@ import { redactCredentials } from './redact.ts';
 
 export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
-}
-
-async function answers(url: string, timeoutMs: number): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
 }
 
 export interface RedisHandle {
@@ -53,7 +41,7 @@ wait $r`;
 export async function resolveRedis(configured: string | undefined, passwordFile?: string): Promise<RedisHandle> {
   // a password file that cannot be read is refused (SecretFileError names the variable), not silently skipped
   const withPassword = configured && passwordFile ? urlWithPassword(configured, readSecretFile(passwordFile, 'REDIS_PASSWORD_FILE'), 'REDIS_URL') : configured;
-  if (configured && withPassword && (await answers(withPassword, 1_000))) {
+  if (configured && withPassword && (await redisAnswers(withPassword, 1_000))) {
     // the services run from the repository root: the file's path must not depend on where pnpm start ran
     return { url: configured, clientEnv: { REDIS_URL: configured, ...(passwordFile ? { REDIS_PASSWORD_FILE: resolve(passwordFile) } : {}) }, stop: async () => undefined };
   }
@@ -73,7 +61,7 @@ export async function resolveRedis(configured: string | undefined, passwordFile?
   proc.stdout!.resume();
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
-  while (!(await answers(url, 500))) {
+  while (!(await redisAnswers(url, 500))) {
     if (Date.now() > deadline || proc.exitCode !== null) throw new RedisUnavailableError(`redis-server did not start on port ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }

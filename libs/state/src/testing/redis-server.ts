@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../ping.ts';
 import { freePort } from '@hotpath/config';
 
 export { freePort };
@@ -31,19 +31,9 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        probe.disconnect();
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    while (!(await redisAnswers(this.url, 1_000))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
