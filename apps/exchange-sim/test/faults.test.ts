@@ -1,6 +1,6 @@
 /** Every fault through the admin HTTP API, observed by a client and counted in /metrics. */
 import { DecodeStatus, spot } from '@hotpath/sbe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ExchangeSimulator, SimConfigSchema } from '../src/index.ts';
 
@@ -61,6 +61,17 @@ describe('fault injection', () => {
     expect(statuses.filter((s) => s !== DecodeStatus.Ok).length).toBeGreaterThanOrEqual(3); // garbage may, rarely, still parse
     const hex = frames.map((f) => f.toString('hex'));
     expect(hex.length - new Set(hex).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('oversized sends a real frame again, zero-padded past one Kinesis record', async () => {
+    const ws = new WebSocket(`${sim.urls.ws}/ws/btcusdt@bestBidAsk`, { headers: { 'X-MBX-APIKEY': 'k' } });
+    const sizes: number[] = [];
+    ws.on('message', (d: Buffer, bin) => bin && sizes.push(d.length));
+    await new Promise((r) => ws.once('open', r));
+    expect(await admin({ type: 'oversized', count: 1, bytes: 1_500_000 })).toBe(200);
+    await vi.waitFor(() => expect(sizes.filter((n) => n === 1_500_000)).toHaveLength(1), { timeout: 10_000 });
+    expect(await admin({ type: 'oversized', count: 1, bytes: 64 * 1024 * 1024 })).toBe(400); // bounded
+    ws.close();
   });
 
   it('stall silences the stream while the socket stays open; closeConnections ends it', async () => {

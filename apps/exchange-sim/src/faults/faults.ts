@@ -27,6 +27,8 @@ export const FaultSchema = z.discriminatedUnion('type', [
   /** Send `count` binary frames of random bytes / truncated real frames. */
   z.object({ type: z.literal('malformed'), count }).strict(),
   z.object({ type: z.literal('truncated'), count }).strict(),
+  /** Send `count` real frames again, zero-padded to `bytes` (default 2 MiB): larger than a client can put in one Kinesis record. */
+  z.object({ type: z.literal('oversized'), count, bytes: z.number().int().min(1024).max(8 * 1024 * 1024).default(2 * 1024 * 1024) }).strict(),
   /** Close every stream connection now. */
   z.object({ type: z.literal('closeConnections') }).strict(),
   /** Send {"e":"serverShutdown"} and close after `closeAfterMs`. */
@@ -51,6 +53,8 @@ export class FaultState {
   reorder = 0;
   malformed = 0;
   truncated = 0;
+  oversized = 0;
+  oversizedBytes = 2 * 1024 * 1024;
   stallUntilMs = 0;
   restLatencyMs = 0;
   restLatencyUntilMs = 0;
@@ -86,6 +90,10 @@ export class FaultState {
         break;
       case 'truncated':
         this.truncated += fault.count;
+        break;
+      case 'oversized':
+        this.oversized += fault.count;
+        this.oversizedBytes = fault.bytes;
         break;
       case 'stall':
         this.stallUntilMs = Math.max(this.stallUntilMs, nowMs + fault.ms);

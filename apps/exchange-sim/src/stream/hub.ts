@@ -305,6 +305,13 @@ export class StreamHub {
       f.count('truncated');
       this.deliverRaw(frame, frame.bytes.subarray(0, Math.max(1, frame.bytes.length >> 1)));
     }
+    if (f.oversized > 0) {
+      f.oversized--;
+      f.count('oversized');
+      const big = Buffer.alloc(Math.max(f.oversizedBytes, frame.bytes.length));
+      frame.bytes.copy(big);
+      this.deliverRaw(frame, big);
+    }
   }
 
   private deliver(frame: Frame): void {
