@@ -91,6 +91,13 @@ export class Aggregator {
   private lastWriteError = '';
   /** The last lease round's failure ('' = it succeeded): without rounds no shard is taken or kept. */
   private leaseRoundError = '';
+  /**
+   * Vector writes Redis took, and ones it refused as older than the vector
+   * already there (a new owner replaying from its checkpoint): readers see
+   * nothing new until it has caught up.
+   */
+  private vectorRefusedSinceMs = 0;
+  private lastVectorRefusedMs = 0;
   private readonly m: AggregatorMetrics;
   /** Per-batch tally of record outcomes (reused: counted into the metric once per batch). */
   private readonly outcomes = new Map<string, number>();
@@ -154,15 +161,18 @@ export class Aggregator {
     );
     const writes = this.lastWriteFailedMs > this.lastWriteMs ? `failing: ${this.lastWriteError}` : 'ok';
     const leaseRounds = this.leaseRoundError === '' ? 'ok' : `failing: ${this.leaseRoundError}`;
+    // every vector refused as older than the published one for stallAfterMs: still catching up, readers see a frozen vector
+    const catchingUp =
+      this.vectorRefusedSinceMs > 0 && this.lastVectorRefusedMs - this.vectorRefusedSinceMs > this.config.stallAfterMs && now - this.lastVectorRefusedMs < this.config.stallAfterMs;
     // records read for stallAfterMs and none applied: the state no longer follows the stream
     const stalled = this.lastRecordMs > 0 && this.lastRecordMs - Math.max(this.lastAppliedMs, this.startedAtMs) > this.config.stallAfterMs;
     return {
-      ok: redis === 'ok' && writes === 'ok' && leaseRounds === 'ok' && !stalled,
+      ok: redis === 'ok' && writes === 'ok' && leaseRounds === 'ok' && !stalled && !catchingUp,
       leases: this.owned.size,
       redis,
       writes,
       leaseRounds,
-      applying: stalled ? 'stalled' : 'ok',
+      applying: stalled ? 'stalled' : catchingUp ? 'catching_up' : 'ok',
       lastAppliedAgeMs: this.lastAppliedMs === 0 ? -1 : now - this.lastAppliedMs,
       lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : now - this.lastWriteMs,
       kinesisLagSeconds: this.lagSeconds,
@@ -276,6 +286,11 @@ export class Aggregator {
       this.lastWriteMs = Date.now();
       this.m.redisOps.inc({ operation, key_type: keyType, status: published ? 'ok' : 'stale' });
       if (published) this.m.featureUpdates.inc();
+      if (published) this.vectorRefusedSinceMs = 0;
+      else {
+        if (this.vectorRefusedSinceMs === 0) this.vectorRefusedSinceMs = this.lastWriteMs;
+        this.lastVectorRefusedMs = this.lastWriteMs;
+      }
       p.publishedVersion = p.version;
       p.publishedStatus = p.status;
     } catch (err) {
@@ -352,7 +367,22 @@ export class Aggregator {
     this.ticking = true;
     try {
       const members = Math.max(1, await this.leases.heartbeat());
-      await this.refreshShards();
+      // A Kinesis outage must not cost the leases held: renew them with the shard map we have.
+      let shardsKnown = true;
+      await this.refreshShards().catch((err: unknown) => {
+        shardsKnown = false;
+        this.log.warn({ err }, 'shard listing failed: leases held are renewed, none taken or handed back this round');
+      });
+      if (!shardsKnown) {
+        for (const [shardId, o] of this.owned) {
+          if (o.lost || !(await this.leases.renew(o.lease))) {
+            this.giveUp(shardId, o, false);
+            this.log.warn({ shardId, token: o.lease.token }, 'lease lost: stopped processing the shard');
+          }
+        }
+        this.leaseRoundError = '';
+        return;
+      }
       const target = Math.ceil(this.shardRanges.filter((s) => !this.finishedShards.has(s.shardId)).length / members);
       for (const [shardId, o] of this.owned) {
         if (o.lost || !(await this.leases.renew(o.lease))) {
@@ -616,8 +646,11 @@ export interface AggregatorHealth {
   writes: string;
   /** `ok`, or `failing: <code>` when the last lease round (heartbeat, renew, acquire) failed. */
   leaseRounds: string;
-  /** `stalled` when records kept arriving and none was applied for stallAfterMs. */
-  applying: 'ok' | 'stalled';
+  /**
+   * `stalled` when records kept arriving and none was applied for stallAfterMs; `catching_up` when every vector
+   * written for stallAfterMs was refused as older than the one readers have (replaying from a checkpoint).
+   */
+  applying: 'ok' | 'stalled' | 'catching_up';
   lastAppliedAgeMs: number;
   lastWriteAgeMs: number;
   kinesisLagSeconds: number;

@@ -10,6 +10,7 @@ import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes
 import { KinesisProducer } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { RedisServer } from '@hotpath/state/testing';
+import { VectorStatus, encodeVector, keys } from '@hotpath/state';
 import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
 
 interface Health {
@@ -38,6 +39,10 @@ describe('aggregator health and stop', () => {
     await producer?.stop().catch(() => undefined);
     await aggregator?.stop();
     aggregator = undefined;
+    // each test starts from an empty Redis: shard ids repeat across streams, and a checkpoint of another stream's shard would be resumed
+    const admin = new Redis(redisServer.url);
+    await admin.flushall();
+    admin.disconnect();
   });
   afterAll(async () => {
     await redisServer.stop();
@@ -122,6 +127,35 @@ describe('aggregator health and stop', () => {
       await admin.replicaof('NO', 'ONE').catch(() => undefined);
       admin.disconnect();
     }
+  });
+
+  it('a new owner still replaying below the vector readers have reads as catching_up, not ok', async () => {
+    await start({ stallAfterMs: 300 });
+    // what a previous owner published further along the stream: every vector of ours is older until we pass it
+    const admin = new Redis(redisServer.url);
+    await admin.set(keys.vector('BTCUSDT'), encodeVector({ status: VectorStatus.Live, version: 1e9, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }));
+    admin.disconnect();
+    let i = 0;
+    await vi.waitFor(
+      async () => {
+        for (const e of fixture.slice(i, i + 40)) producer!.put('BTCUSDT', e);
+        i += 40;
+        await producer!.flush();
+        const h = await health();
+        expect(h.body.applying).toBe('catching_up');
+        expect(h.status).toBe(503);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+  });
+
+  it('keeps its leases through a Kinesis outage longer than the lease TTL', async () => {
+    await start({ leaseTtlMs: 800 });
+    await vi.waitFor(() => expect(aggregator!.ownedShards).toHaveLength(1), { timeout: 20_000 });
+    const before = [...aggregator!.leaseTokens().values()];
+    await emu.restart(2_500); // ListShards fails for three TTLs
+    await vi.waitFor(async () => expect((await health()).body.leaseRounds).toBe('ok'), { timeout: 20_000 });
+    expect([...aggregator!.leaseTokens().values()]).toEqual(before); // the same lease, never lost and taken again
   });
 
   it('answers /health while Redis hangs, and stops by its deadline', async () => {

@@ -175,8 +175,8 @@ export class Ingestor {
         deadlineMs: this.config.resumeTimeoutMs,
         pollMs: 200,
         partitionKeys: this.config.symbols,
-        // kinesalite (a plain-HTTP endpoint) can leave an AT_TIMESTAMP iterator request unanswered: read it whole
-        timestampIterators: !(this.config.kinesisEndpoint?.startsWith('http://') ?? false),
+        // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
+        ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
         onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
       });
       const points = resumePoints(
