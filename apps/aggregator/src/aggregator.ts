@@ -37,6 +37,7 @@ import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type St
 import type { AggregatorConfig } from './config.ts';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { SymbolProcessor } from '@hotpath/processor';
+import { StateFormatError } from '@hotpath/features';
 
 
 interface OwnedShard {
@@ -479,6 +480,8 @@ export class Aggregator {
       const [savedShard, checkpoint] = splitCheckpoint(saved.checkpoint);
       let p: SymbolProcessor;
       try {
+        // (a checkpoint Kinesis would refuse as a sequence number would fail the shard's reader on every round)
+        if (!/^\d{1,128}(:\d{1,9})?$/.test(checkpoint)) throw new StateFormatError(`checkpoint ${JSON.stringify(checkpoint.slice(0, 40))} is not a sequence number`);
         p = SymbolProcessor.restore(symbol, saved.state, checkpoint);
       } catch (err) {
         // Redis contents are untrusted: a state that does not decode is not a reason to stop. The shard is

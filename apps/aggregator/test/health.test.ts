@@ -10,11 +10,13 @@ import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes
 import { KinesisProducer } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { RedisServer } from '@hotpath/state/testing';
-import { VectorStatus, encodeVector, keys } from '@hotpath/state';
+import { FeatureStore, VectorStatus, encodeVector, keys } from '@hotpath/state';
+import { SymbolProcessor } from '@hotpath/processor';
 import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
 
 interface Health {
   ok: boolean;
+  lastAppliedAgeMs: number;
   redis: string;
   writes: string;
   leaseRounds: string;
@@ -157,6 +159,26 @@ describe('aggregator health and stop', () => {
     await vi.waitFor(async () => expect((await health()).body.leaseRounds).toBe('ok'), { timeout: 20_000 });
     expect([...aggregator!.leaseTokens().values()]).toEqual(before); // the same lease, never lost and taken again
   });
+
+  for (const [what, state, checkpoint] of [
+    ['a state that does not decode', Buffer.from('not a state'), 'shardId-000000000000/49650000000000000000000000000000000000000000000000000000:0'],
+    ['a checkpoint Kinesis would refuse', new SymbolProcessor('BTCUSDT').serialize(), 'shardId-000000000000/not-a-sequence-number'],
+  ] as const) {
+    it(`${what} in Redis is counted and the shard read from its start`, async () => {
+      const admin = new Redis(redisServer.url);
+      await new FeatureStore(admin).commit('BTCUSDT', 1, encodeVector({ status: VectorStatus.Stale, version: 0, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }), checkpoint, state);
+      admin.disconnect();
+      await start();
+      for (const e of fixture.slice(0, 300)) producer!.put('BTCUSDT', e);
+      await producer!.flush();
+      const refused = async (): Promise<number> => (await aggregator!.registry.getMetricsAsJSON()).find((m) => m.name === 'aggregator_state_refused_total')?.values[0]?.value ?? 0;
+      await vi.waitFor(async () => {
+        expect(await refused()).toBe(1);
+        expect((await health()).body).toMatchObject({ ok: true, applying: 'ok' });
+        expect((await health()).body.lastAppliedAgeMs).toBeGreaterThanOrEqual(0);
+      }, { timeout: 20_000 });
+    });
+  }
 
   it('answers /health while Redis hangs, and stops by its deadline', async () => {
     await start({ stopTimeoutMs: 1_000, redisCommandTimeoutMs: 500 });
