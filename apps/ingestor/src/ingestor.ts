@@ -3,15 +3,15 @@
  * publisher, per-symbol tracker, exchange connection, /health and /metrics.
  */
 import type { FastifyInstance } from 'fastify';
-import { KinesisProducer, createKinesisClient, readStream, type KinesisClient } from '@hotpath/kinesis';
+import { KinesisProducer, createKinesisClient, visitStream, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
-import { Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
+import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import { Counter, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
 import { BinanceRest } from './rest.ts';
-import { resumePoints } from './resume.ts';
+import { ResumeScanner } from './resume.ts';
 import { SymbolTracker } from './tracker.ts';
 
 const MESSAGE_TYPES: Record<number, string> = {
@@ -170,26 +170,42 @@ export class Ingestor {
     if (this.config.resumeLookbackSeconds === 0) return;
     const resumes = this.resumes;
     try {
-      const records = await readStream(client, this.config.kinesisStream, {
-        since: new Date(Date.now() - this.config.resumeLookbackSeconds * 1000),
-        deadlineMs: this.config.resumeTimeoutMs,
-        pollMs: 200,
-        partitionKeys: this.config.symbols,
-        // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
-        ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
-        onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
-      });
-      const points = resumePoints(
-        records.map((r) => r.data),
-        this.config.symbols,
+      let records = 0;
+      let scanner = new ResumeScanner(this.config.symbols);
+      const deadline = Date.now() + this.config.resumeTimeoutMs;
+      // Kinesis may be briefly away (an outage while the process starts): retried, all within the one deadline
+      await retry(
+        async () => {
+          records = 0;
+          scanner = new ResumeScanner(this.config.symbols);
+          await visitStream(
+            client,
+            this.config.kinesisStream,
+            {
+              since: new Date(Date.now() - this.config.resumeLookbackSeconds * 1000),
+              deadlineMs: Math.max(1, deadline - Date.now()),
+              pollMs: 200,
+              partitionKeys: this.config.symbols,
+              // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
+              ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
+              onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
+            },
+            (batch) => {
+              records += batch.length;
+              for (const r of batch) scanner.add(r.data);
+            },
+          );
+        },
+        { what: 'stream look back', deadlineMs: this.config.resumeTimeoutMs, baseMs: 250, maxMs: 2_000, signal: this.stopping.signal, retryable: (err) => !(err instanceof DeadlineError) },
       );
+      const points = scanner.points;
       let found = false;
       for (const [symbol, point] of points) {
         if (point.lastTradeId >= 0 || point.unrepairedTradeGaps.length > 0) found = true;
         this.tracker.resume(symbol, point);
       }
       resumes.inc({ result: found ? 'ok' : 'empty' });
-      this.log.info({ records: records.length, points: Object.fromEntries(points) }, found ? 'resuming after a predecessor' : 'no predecessor on the stream');
+      this.log.info({ records, points: Object.fromEntries(points) }, found ? 'resuming after a predecessor' : 'no predecessor on the stream');
     } catch (err) {
       resumes.inc({ result: 'failed' });
       this.log.error({ err }, 'could not read back the stream: trades missed while no ingestor ran will not be backfilled');

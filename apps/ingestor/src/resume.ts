@@ -15,38 +15,52 @@ export interface ResumePoint {
   unrepairedTradeGaps: { fromId: number; toId: number }[];
 }
 
-/** Reads envelopes in log order (untrusted: anything that does not decode is skipped). */
-export function resumePoints(envelopes: Iterable<Uint8Array>, symbols: readonly string[]): Map<string, ResumePoint> {
-  const points = new Map<string, ResumePoint>(symbols.map((s) => [s, { lastTradeId: -1, unrepairedTradeGaps: [] }]));
-  const env = new hotpath.EnvelopeDecoder();
-  const frame = new spot.SpotStreamDecoder();
-  const gap = new hotpath.GapNoticeDecoder();
-  const backfill = new hotpath.TradeBackfillDecoder();
-  for (const data of envelopes) {
-    if (env.wrap(data) !== DecodeStatus.Ok) continue;
-    const point = points.get(env.symbol());
-    if (point === undefined) continue;
+/** Reads envelopes in log order, one at a time (untrusted: anything that does not decode is skipped). */
+export class ResumeScanner {
+  readonly points: Map<string, ResumePoint>;
+  private readonly env = new hotpath.EnvelopeDecoder();
+  private readonly frame = new spot.SpotStreamDecoder();
+  private readonly gap = new hotpath.GapNoticeDecoder();
+  private readonly backfill = new hotpath.TradeBackfillDecoder();
+
+  constructor(symbols: readonly string[]) {
+    this.points = new Map(symbols.map((s) => [s, { lastTradeId: -1, unrepairedTradeGaps: [] }]));
+  }
+
+  add(data: Uint8Array): void {
+    const env = this.env;
+    if (env.wrap(data) !== DecodeStatus.Ok) return;
+    const point = this.points.get(env.symbol());
+    if (point === undefined) return;
     const payload = env.payload();
     switch (env.kind) {
       case hotpath.EnvelopeKind.StreamFrame: {
-        if (frame.wrap(payload) !== DecodeStatus.Ok || frame.templateId !== spot.TradesStreamEventDecoder.TEMPLATE_ID) break;
+        const frame = this.frame;
+        if (frame.wrap(payload) !== DecodeStatus.Ok || frame.templateId !== spot.TradesStreamEventDecoder.TEMPLATE_ID) return;
         const g = frame.tradesStreamEvent.trades();
         if (g.count > 0) point.lastTradeId = Math.max(point.lastTradeId, g.at(g.count - 1).id);
-        break;
+        return;
       }
-      case hotpath.EnvelopeKind.GapNotice:
-        if (gap.wrap(payload) !== DecodeStatus.Ok || gap.kind !== hotpath.GapKind.TradeId || gap.receivedId <= gap.expectedId) break;
+      case hotpath.EnvelopeKind.GapNotice: {
+        const gap = this.gap;
+        if (gap.wrap(payload) !== DecodeStatus.Ok || gap.kind !== hotpath.GapKind.TradeId || gap.receivedId <= gap.expectedId) return;
         point.unrepairedTradeGaps.push({ fromId: gap.expectedId, toId: gap.receivedId - 1 });
-        break;
+        return;
+      }
       case hotpath.EnvelopeKind.TradeBackfill: {
-        if (backfill.wrap(payload) !== DecodeStatus.Ok) break;
-        const to = backfill.toId;
+        if (this.backfill.wrap(payload) !== DecodeStatus.Ok) return;
+        const to = this.backfill.toId;
         point.lastTradeId = Math.max(point.lastTradeId, to);
         // a backfill (or its last part) answers the gaps it reaches the end of
         point.unrepairedTradeGaps = point.unrepairedTradeGaps.filter((x) => x.toId > to);
-        break;
+        return;
       }
     }
   }
-  return points;
+}
+
+export function resumePoints(envelopes: Iterable<Uint8Array>, symbols: readonly string[]): Map<string, ResumePoint> {
+  const scanner = new ResumeScanner(symbols);
+  for (const data of envelopes) scanner.add(data);
+  return scanner.points;
 }

@@ -37,6 +37,13 @@ export interface ReadStreamOptions {
 }
 
 export async function readStream(client: KinesisClient, streamName: string, options: ReadStreamOptions = {}): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  await visitStream(client, streamName, options, (records) => void out.push(...records));
+  return out;
+}
+
+/** readStream without keeping the records: `visit` gets each GetRecords answer's user records in order (memory stays one answer). */
+export async function visitStream(client: KinesisClient, streamName: string, options: ReadStreamOptions, visit: (records: ReadRecord[]) => void): Promise<void> {
   const until = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.deadlineMs;
   const checkDeadline = (): void => {
     if (Date.now() > until) throw new DeadlineError(`reading ${streamName}`, options.deadlineMs!);
@@ -93,11 +100,10 @@ export async function readStream(client: KinesisClient, streamName: string, opti
     while (iterator !== undefined) {
       checkDeadline();
       const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      out.push(...userRecords(res.Records ?? [], { shardId: shard.ShardId!, onMalformed: malformed }));
+      visit(userRecords(res.Records ?? [], { shardId: shard.ShardId!, onMalformed: malformed }));
       if ((res.Records?.length ?? 0) === 0 && (res.MillisBehindLatest ?? 0) === 0) break;
       iterator = res.NextShardIterator;
       if (options.pollMs !== undefined) await sleep(options.pollMs);
     }
   }
-  return out;
 }
