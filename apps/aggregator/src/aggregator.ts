@@ -58,6 +58,8 @@ interface OwnedShard {
    */
   commits: Promise<void>;
   processors: SymbolProcessor[];
+  /** When Kinesis last answered this shard's reader (an empty answer counts; a quiet shard is not a stall). */
+  lastPollMs: number;
 }
 
 export class Aggregator {
@@ -162,18 +164,22 @@ export class Aggregator {
     );
     const writes = this.lastWriteFailedMs > this.lastWriteMs ? `failing: ${this.lastWriteError}` : 'ok';
     const leaseRounds = this.leaseRoundError === '' ? 'ok' : `failing: ${this.leaseRoundError}`;
+    // a shard held whose reader got no answer from Kinesis for stallAfterMs (an outage, a stuck reader): nothing is read
+    let unread = 0;
+    for (const o of this.owned.values()) if (!o.lost && !o.draining && now - o.lastPollMs > this.config.stallAfterMs) unread++;
     // every vector refused as older than the published one for stallAfterMs: still catching up, readers see a frozen vector
     const catchingUp =
       this.vectorRefusedSinceMs > 0 && this.lastVectorRefusedMs - this.vectorRefusedSinceMs > this.config.stallAfterMs && now - this.lastVectorRefusedMs < this.config.stallAfterMs;
     // records read for stallAfterMs and none applied: the state no longer follows the stream
     const stalled = this.lastRecordMs > 0 && this.lastRecordMs - Math.max(this.lastAppliedMs, this.startedAtMs) > this.config.stallAfterMs;
     return {
-      ok: redis === 'ok' && writes === 'ok' && leaseRounds === 'ok' && !stalled && !catchingUp,
+      ok: redis === 'ok' && writes === 'ok' && leaseRounds === 'ok' && !stalled && !catchingUp && unread === 0,
       leases: this.owned.size,
       redis,
       writes,
       leaseRounds,
       applying: stalled ? 'stalled' : catchingUp ? 'catching_up' : 'ok',
+      reading: unread === 0 ? 'ok' : `stalled: ${unread} shard(s) without an answer from Kinesis`,
       lastAppliedAgeMs: this.lastAppliedMs === 0 ? -1 : now - this.lastAppliedMs,
       lastWriteAgeMs: this.lastWriteMs === 0 ? -1 : now - this.lastWriteMs,
       kinesisLagSeconds: this.lagSeconds,
@@ -510,6 +516,7 @@ export class Aggregator {
       queue: Promise.resolve(),
       commits: Promise.resolve(),
       processors: this.symbolsOf(shardId).map((s) => this.processors.get(s)!),
+      lastPollMs: Date.now(),
     };
     const options: ShardReaderOptions = {
       streamName: this.config.kinesisStream,
@@ -522,6 +529,9 @@ export class Aggregator {
         this.log.warn({ shardId, sequenceNumber, err }, 'malformed KPL record skipped');
       },
       active: () => !owned.lost && !owned.draining && !this.stopped,
+      onPoll: () => {
+        owned.lastPollMs = Date.now();
+      },
       handle: (records) => {
         const handedOverAt = performance.now();
         return this.enqueue(owned, () => this.handle(owned, records, handedOverAt));
@@ -654,6 +664,8 @@ export interface AggregatorHealth {
    * written for stallAfterMs was refused as older than the one readers have (replaying from a checkpoint).
    */
   applying: 'ok' | 'stalled' | 'catching_up';
+  /** `ok`, or `stalled: …` when a shard held got no answer from Kinesis for stallAfterMs. */
+  reading: string;
   lastAppliedAgeMs: number;
   lastWriteAgeMs: number;
   kinesisLagSeconds: number;

@@ -16,6 +16,7 @@ import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
 
 interface Health {
   ok: boolean;
+  reading: string;
   lastAppliedAgeMs: number;
   redis: string;
   writes: string;
@@ -151,12 +152,21 @@ describe('aggregator health and stop', () => {
     );
   });
 
-  it('keeps its leases through a Kinesis outage longer than the lease TTL', async () => {
-    await start({ leaseTtlMs: 800 });
-    await vi.waitFor(() => expect(aggregator!.ownedShards).toHaveLength(1), { timeout: 20_000 });
+  it('a Kinesis outage: not reading is not ok, and the leases are kept through it (longer than their TTL)', async () => {
+    await start({ leaseTtlMs: 800, stallAfterMs: 500, fetch: 'worker' });
+    await vi.waitFor(async () => {
+      expect(aggregator!.ownedShards).toHaveLength(1);
+      expect((await health()).body.ok).toBe(true);
+    }, { timeout: 20_000 });
     const before = [...aggregator!.leaseTokens().values()];
-    await emu.restart(2_500); // ListShards fails for three TTLs
-    await vi.waitFor(async () => expect((await health()).body.leaseRounds).toBe('ok'), { timeout: 20_000 });
+    const outage = emu.restart(4_000); // ListShards and GetRecords fail for five TTLs
+    await vi.waitFor(async () => {
+      const h = await health();
+      expect(h.body.reading).toMatch(/^stalled/);
+      expect(h.status).toBe(503);
+    }, { timeout: 20_000 });
+    await outage;
+    await vi.waitFor(async () => expect((await health()).body).toMatchObject({ ok: true, reading: 'ok', leaseRounds: 'ok' }), { timeout: 20_000 });
     expect([...aggregator!.leaseTokens().values()]).toEqual(before); // the same lease, never lost and taken again
   });
 

@@ -45,6 +45,8 @@ export interface ShardReaderOptions {
   onMalformed?: (sequenceNumber: string, err: KplFormatError) => void;
   /** Checked before every call; false stops the reader (lease lost, shutdown). */
   active: () => boolean;
+  /** After every answer Kinesis gave (GetRecords, or a fan-out event, empty ones included): the reader is reading. */
+  onPoll?: () => void;
 }
 
 /** Checkpoint text for a user record: Kinesis sequence number and sub-sequence. */
@@ -125,6 +127,7 @@ export class ShardReader {
         lastCallMs = performance.now();
         const res = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.limit ?? 10_000 }));
         failures = 0;
+        this.o.onPoll?.();
         const out = userRecords(res.Records ?? [], this.o);
         // Only the first records of an iterator opened AT the checkpoint can be ones already handed over.
         const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;

@@ -36,6 +36,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'batch'; id: number; batch: PackedBatch; millisBehindLatest: number }
   | { type: 'malformed'; id: number; sequenceNumber: string; message: string }
+  | { type: 'polled'; id: number }
   | { type: 'done'; id: number; finished: boolean };
 
 export function packBatch(records: ConsumedRecord[]): PackedBatch {

@@ -46,6 +46,7 @@ port.on('message', (m: ToWorker) => {
       ...shard,
       active: () => !stopped.has(id),
       onMalformed: (sequenceNumber, err) => post({ type: 'malformed', id, sequenceNumber, message: err.message }),
+      onPoll: () => post({ type: 'polled', id }),
       handle: (records, millisBehindLatest) =>
         new Promise<void>((resolve, reject) => {
           acks.set(id, (ok) => (ok ? resolve() : reject(new Error('batch refused by the consumer'))));

@@ -114,6 +114,8 @@ class RemoteShardReader implements ShardSource {
       this.settle?.resolve();
     } else if (m.type === 'malformed') {
       this.o.onMalformed?.(m.sequenceNumber, new KplFormatError(m.message));
+    } else if (m.type === 'polled') {
+      this.o.onPoll?.();
     } else if (this.checkActive()) {
       this.o.handle(unpackBatch(this.o.shardId, m.batch), m.millisBehindLatest).then(
         () => this.pool.send({ type: 'ack', id: this.id, ok: true }),

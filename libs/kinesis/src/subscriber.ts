@@ -108,6 +108,7 @@ export class SubscribedShardReader implements ShardSource {
     );
     for await (const event of res.EventStream ?? []) {
       const e = event.SubscribeToShardEvent;
+      if (e !== undefined) this.o.onPoll?.();
       if (e === undefined) continue; // error members are thrown by the SDK; anything else is unknown to this version
       healthy();
       const records = e.Records ?? [];
