@@ -1,0 +1,156 @@
+/**
+ * Environment values and secret files are untrusted input (issue 15, item 2):
+ * whatever an operator (or a broken deploy file) puts there, the shared
+ * config code answers with settings or with an error that names the
+ * variable — never another exception, and never the secret or a URL that may
+ * hold one.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { describeIssues, envSettings, MAX_SECRET_BYTES, readSecretFile, SecretFileError, urlWithPassword, urlWithPasswordFile, variablesOf } from '@hotpath/config';
+
+const dir = mkdtempSync(join(tmpdir(), 'config-property-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MAP = { APP_PORT: 'port', APP_NAME: 'name', APP_URL: 'url', APP_LIST: 'list' } as const;
+const Schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(1),
+  name: z.string().min(1).max(20).default('x'),
+  url: z.string().url().optional(),
+  list: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.string().regex(/^[A-Z]+$/)))
+    .optional(),
+});
+
+/** Env values as a shell can hold them: any text without NUL, sometimes empty, sometimes unset. */
+const envValue = fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replaceAll('\0', '')), fc.constant(''), fc.integer().map(String)), { nil: undefined });
+const envArb = fc.record(Object.fromEntries([...Object.keys(MAP), 'UNRELATED'].map((k) => [k, envValue])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, string | undefined>>;
+
+describe('env values from anywhere', () => {
+  it('envSettings takes the mapped, non-empty variables and nothing else', () => {
+    fc.assert(
+      fc.property(envArb, (env) => {
+        const got = envSettings(MAP, env) as Record<string, string>;
+        for (const [variable, setting] of Object.entries(MAP)) {
+          const v = env[variable];
+          if (v === undefined || v === '') expect(got).not.toHaveProperty(setting);
+          else expect(got[setting]).toBe(v);
+        }
+        expect(Object.keys(got).every((k) => Object.values(MAP).includes(k as never))).toBe(true);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('a schema over any env values parses, or every issue line names a variable that was set', () => {
+    const names = variablesOf(MAP);
+    fc.assert(
+      fc.property(envArb, (env) => {
+        const r = Schema.safeParse(envSettings(MAP, env));
+        if (r.success) return;
+        const text = describeIssues(r.error, names);
+        const lines = text.split('\n  ');
+        expect(lines.length).toBe(r.error.issues.length);
+        for (const line of lines) {
+          const variable = line.slice(0, line.indexOf(':'));
+          expect(Object.keys(MAP)).toContain(variable);
+          expect(env[variable], `${variable} was blamed but not set`).toBeTruthy();
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
+
+describe('secret files and URLs from anywhere', () => {
+  it('readSecretFile: a file of any bytes is one line of text, or a SecretFileError naming the variable and never the content', () => {
+    let n = 0;
+    const content = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+      fc.string({ unit: 'binary', maxLength: 100 }).map((s) => Buffer.from(s)),
+      fc.tuple(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom('', '\n', '\r\n', '\n\n', '\nsecond')).map(([s, end]) => Buffer.from(s + end)),
+    );
+    fc.assert(
+      fc.property(content, (bytes) => {
+        const path = join(dir, `secret-${n++}`);
+        writeFileSync(path, bytes);
+        try {
+          const value = readSecretFile(path, 'SOME_SECRET_FILE');
+          expect(value.length).toBeGreaterThan(0);
+          expect(/[\r\n]/.test(value)).toBe(false);
+          expect(bytes.toString('utf8').replace(/^\uFEFF/, '').startsWith(value)).toBe(true); // (a BOM is not part of the value)
+        } catch (err) {
+          expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(SecretFileError);
+          const e = err as SecretFileError;
+          expect(e.variable).toBe('SOME_SECRET_FILE');
+          expect(e.message.startsWith(`SOME_SECRET_FILE=${path}: `)).toBe(true);
+          const text = bytes.toString('utf8').trim();
+          if (text.length >= 8 && !path.includes(text)) expect(e.message).not.toContain(text);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('readSecretFile: any path string is read or refused with a SecretFileError', () => {
+    const path = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('/', '.', '/dev/null', '/proc/self/mem', dir, '\0', '/nonexistent/x'));
+    fc.assert(
+      fc.property(path, (p) => {
+        try {
+          readSecretFile(p, 'X_FILE');
+        } catch (err) {
+          expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(SecretFileError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('urlWithPassword: any URL text and password give a URL carrying the password, or an error naming only the variable', () => {
+    const url = fc.oneof(fc.webUrl(), fc.string({ maxLength: 40 }), fc.constantFrom('redis://redis:6379', 'redis://user@redis:6379/0', 'redis://:old@redis', 'rediss://[::1]:6380', 'unix:/tmp/redis.sock'));
+    const password = fc.string({ unit: 'binary', minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(url, password, (u, pw) => {
+        let out: string;
+        try {
+          out = urlWithPassword(u, pw, 'REDIS_URL');
+        } catch (err) {
+          expect(err).toBeInstanceOf(Error);
+          expect((err as Error).message.startsWith('REDIS_URL: ')).toBe(true);
+          if (pw.length >= 8) expect((err as Error).message).not.toContain(pw);
+          if (u.length >= 8) expect((err as Error).message).not.toContain(u);
+          return;
+        }
+        expect(decodeURIComponent(new URL(out).password)).toBe(pw);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('urlWithPasswordFile in a schema: any URL and any file content parse, or refuse with the variable named and the secret nowhere', () => {
+    let n = 0;
+    const schema = z.object({ redisUrl: z.string(), redisPasswordFile: z.string().optional() }).transform((c, ctx) =>
+      urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 })), fc.option(fc.uint8Array({ maxLength: 80 })), (u, content) => {
+        let file: string | undefined;
+        if (content !== null) writeFileSync((file = join(dir, `pw-${n++}`)), content);
+        const r = schema.safeParse({ redisUrl: u, redisPasswordFile: file });
+        if (r.success) return;
+        const text = describeIssues(r.error, { redisUrl: 'REDIS_URL', redisPasswordFile: 'REDIS_PASSWORD_FILE' });
+        expect(text).toMatch(/^(REDIS_URL|REDIS_PASSWORD_FILE): /);
+        const secret = Buffer.from(content ?? []).toString('utf8').trim();
+        if (secret.length >= 8 && !u.includes(secret) && !file!.includes(secret)) expect(text).not.toContain(secret);
+      }),
+      { numRuns: 500 },
+    );
+    expect(MAX_SECRET_BYTES).toBeGreaterThan(80); // the contents above are all within the size limit: each refusal is about the content itself
+  });
+});

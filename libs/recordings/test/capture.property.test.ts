@@ -1,0 +1,196 @@
+/**
+ * Files are untrusted input (issue 15, item 2): a capture, a recording or an
+ * archive CSV someone hands the simulator or the trainer may be truncated,
+ * corrupt or not what its name says. Whatever the bytes, the reader answers
+ * with the frames or with its own typed error — never another exception (a
+ * RangeError out of a Buffer read, a zlib error) and never an endless loop.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ArchiveFormatError, CaptureFormatError, CaptureWriter, parseCapture, readArchiveTrades, readCapture, readRecording, RecordingFormatError, type CapturedFrame } from '../src/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'capture-property-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `read`; the value when it answers, the error when it is of `type`; anything else fails the property. */
+function typedOutcome<T>(read: () => T, type: new (...args: never[]) => Error): { ok: true; value: T } | { ok: false; err: Error } {
+  try {
+    return { ok: true, value: read() };
+  } catch (err) {
+    expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(type);
+    return { ok: false, err: err as Error };
+  }
+}
+
+const frameArb: fc.Arbitrary<CapturedFrame> = fc.record({
+  receiveTimeUs: fc.integer({ min: 0, max: 2 ** 52 }),
+  sequence: fc.integer({ min: 0, max: 2 ** 40 }),
+  connectionEpoch: fc.integer({ min: 0, max: 2 ** 31 }),
+  writerId: fc.integer({ min: 0, max: 2 ** 31 }),
+  kind: fc.integer({ min: 1, max: 5 }), // the EnvelopeKind values (a damaged kind is the damage property's job)
+  symbol: fc.stringMatching(/^[A-Z0-9]{2,20}$/),
+  payload: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+});
+
+/** A valid capture, then damaged: bytes overwritten, the tail cut, or garbage spliced in. */
+const damagedCapture = fc
+  .tuple(
+    fc.array(frameArb, { minLength: 1, maxLength: 5 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+    fc.option(fc.nat()),
+    fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }))),
+  )
+  .map(([frames, edits, cut, splice]) => {
+    const w = new CaptureWriter();
+    for (const f of frames) w.add(f);
+    let bytes = Buffer.from(w.toBuffer());
+    for (const [at, v] of edits) bytes[at % bytes.length] = v;
+    if (cut !== null) bytes = bytes.subarray(0, cut % (bytes.length + 1));
+    if (splice !== null) {
+      const at = splice[0] % (bytes.length + 1);
+      bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(splice[1]), bytes.subarray(at)]);
+    }
+    return bytes;
+  });
+
+describe('capture files from anywhere', () => {
+  it('parseCapture: any bytes are frames or a CaptureFormatError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2_048 }), (bytes) => {
+        const r = typedOutcome(() => parseCapture(Buffer.from(bytes)), CaptureFormatError);
+        if (r.ok) expect(bytes.length === 0 || r.value.length > 0).toBe(true); // non-empty input is never read as "no frames"
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('parseCapture: a valid capture damaged anywhere is frames or a CaptureFormatError, and an undamaged one reads back whole', () => {
+    fc.assert(
+      fc.property(damagedCapture, (bytes) => {
+        const r = typedOutcome(() => parseCapture(bytes), CaptureFormatError);
+        if (r.ok) for (const f of r.value) expect(Buffer.isBuffer(f.payload)).toBe(true);
+      }),
+      { numRuns: 1_000 },
+    );
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 5 }), (frames) => {
+        const w = new CaptureWriter();
+        for (const f of frames) w.add(f);
+        expect(parseCapture(w.toBuffer()).map((f) => [f.sequence, f.symbol, f.payload.toString('hex')])).toEqual(frames.map((f) => [f.sequence, f.symbol, f.payload.toString('hex')]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('readCapture: a .capture file of any bytes is frames or a CaptureFormatError', () => {
+    const path = join(dir, 'any.capture');
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1_024 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
+        writeFileSync(path, bytes);
+        typedOutcome(() => readCapture(path), CaptureFormatError);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('readCapture: a .capture.gz file holding any bytes, gzipped, is frames or a CaptureFormatError', () => {
+    const path = join(dir, 'any.capture.gz');
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
+        writeFileSync(path, gzipSync(bytes));
+        typedOutcome(() => readCapture(path), CaptureFormatError);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // KNOWN DEFECT (found by this property; libs/recordings/src/capture.ts readCapture): a .gz file that is not gzip
+  // (empty, any bytes) or whose gzip stream is cut escapes as zlib's own Error ("unexpected end of file",
+  // "incorrect header check"), not a CaptureFormatError. Minimal counterexample: an empty file. `it.fails` keeps the
+  // property running; when readCapture wraps gunzip's error, this turns red: make it `it`.
+  it.fails('readCapture: a .capture.gz file that is not gzip, or a cut gzip, is a CaptureFormatError [KNOWN DEFECT: zlib error escapes]', () => {
+    const path = join(dir, 'not-gzip.capture.gz');
+    const notGzip = fc.oneof(
+      fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
+      fc.tuple(damagedCapture, fc.nat()).map(([b, n]) => {
+        const z = gzipSync(b);
+        return z.subarray(0, n % z.length);
+      }),
+    );
+    fc.assert(
+      fc.property(notGzip, (bytes) => {
+        writeFileSync(path, bytes);
+        typedOutcome(() => readCapture(path), CaptureFormatError);
+      }),
+      { numRuns: 300, examples: [[Buffer.alloc(0)]] },
+    );
+  });
+});
+
+describe('recordings and archive CSVs from anywhere', () => {
+  const recordingText = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 400 }),
+    // lines that look like the format: "<number> <json>"
+    fc.array(fc.tuple(fc.oneof(fc.integer().map(String), fc.string({ maxLength: 6 })), fc.json({ maxDepth: 3 })), { maxLength: 6 }).map((ls) => ls.map(([t, j]) => `${t} ${j}`).join('\n')),
+  );
+
+  /** A line whose JSON is `null`: the known defect below. */
+  const nullLine = (text: string): boolean => text.split('\n').some((l) => l.indexOf(' ') > 0 && l.slice(l.indexOf(' ') + 1).trim() === 'null');
+
+  it('readRecording: gzip of any text (but a null payload, see below) is lines or a RecordingFormatError', () => {
+    const path = join(dir, 'any.gz');
+    fc.assert(
+      fc.property(recordingText.filter((t) => !nullLine(t)), (text) => {
+        writeFileSync(path, gzipSync(text));
+        const r = typedOutcome(() => readRecording(path), RecordingFormatError);
+        if (r.ok) for (const l of r.value) expect(typeof l.wire).toBe('string');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // KNOWN DEFECT (found by this property; libs/recordings/src/index.ts readRecording): a line whose JSON is `null`
+  // ("1 null") throws a TypeError (reading `stream` of null), not a RecordingFormatError. When fixed, make it `it`
+  // and drop the filter above.
+  it.fails('readRecording: a line whose payload is JSON null is a RecordingFormatError [KNOWN DEFECT: TypeError escapes]', () => {
+    const path = join(dir, 'null-line.gz');
+    fc.assert(
+      fc.property(recordingText, (text) => {
+        writeFileSync(path, gzipSync(text));
+        typedOutcome(() => readRecording(path), RecordingFormatError);
+      }),
+      { numRuns: 300, examples: [['1 null']] },
+    );
+  });
+
+  // KNOWN DEFECT (found by this property; libs/recordings/src/index.ts readRecording): a file that is not gzip escapes
+  // as zlib's Error, not a RecordingFormatError. Minimal counterexample: an empty file. When fixed, make it `it`.
+  it.fails('readRecording: bytes that are not gzip are a RecordingFormatError [KNOWN DEFECT: zlib error escapes]', () => {
+    const path = join(dir, 'not-gzip.gz');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)), (bytes) => {
+        writeFileSync(path, bytes);
+        typedOutcome(() => readRecording(path), RecordingFormatError);
+      }),
+      { numRuns: 100, examples: [[Buffer.alloc(0)]] },
+    );
+  });
+
+  it('readArchiveTrades: any CSV text (plain or gzip) is trades or an ArchiveFormatError', () => {
+    const row = fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom('True', 'false', '')), { maxLength: 9 }).map((c) => c.join(','));
+    const csv = fc.oneof(fc.string({ unit: 'binary', maxLength: 400 }), fc.array(row, { maxLength: 6 }).map((r) => r.join('\n')));
+    fc.assert(
+      fc.property(csv, fc.boolean(), fc.boolean(), (text, agg, gz) => {
+        const path = join(dir, `BTCUSDT-${agg ? 'aggTrades' : 'trades'}-any.csv${gz ? '.gz' : ''}`);
+        writeFileSync(path, gz ? gzipSync(text) : text);
+        const r = typedOutcome(() => readArchiveTrades(path), ArchiveFormatError);
+        if (r.ok) for (const t of r.value) expect(Number.isSafeInteger(t.id) && Number.isFinite(t.timeUs)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
