@@ -152,26 +152,29 @@ describe('aggregator', () => {
     })();
     // (small GetRecords batches, so the replay publishes vectors older than a's last one)
     const b = new Aggregator(config('s2', 'b', { leaseTtlMs: 2000, getRecordsLimit: 1 }));
-    const t0 = Date.now();
-    await b.start();
-    expect(b.ownedShards).toHaveLength(0); // a's leases are still live
-    await waitForVersion(store, reference.version);
-    watching = false;
-    await watcher;
-    expect(seen[0]).toBeGreaterThanOrEqual(firstHalf.version);
-    expect(seen.every((v, i) => i === 0 || v >= seen[i - 1]!)).toBe(true);
-    const took = Date.now() - t0;
-    expect(took).toBeGreaterThan(1000); // it had to wait for a's leases to expire...
-    expect(took).toBeLessThan(2000 + 3000); // ...and took over within the TTL plus a lease round
-    expect(b.ownedShards).toHaveLength(4);
-    const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
-    const applied = m.values.find((v) => v.labels['status'] === 'applied')!.value;
-    expect(applied).toBeLessThan(reference.version); // resumed from the checkpoint, not from the start...
-    expect(applied).toBeGreaterThan(reference.version - firstHalf.version); // ...which is older than what a had published
-    const ops = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_redis_operations_total')!.values;
-    const stale = ops.filter((v) => v.labels['status'] === 'stale').reduce((n, v) => n + v.value, 0);
-    expect(stale).toBeGreaterThan(0); // the replay's older vectors were refused
-    await b.stop();
+    try {
+      await b.start();
+      expect(b.ownedShards).toHaveLength(0); // a's leases are still live: b must wait for them to expire
+      await waitForVersion(store, reference.version);
+      watching = false;
+      await watcher;
+      expect(seen[0]).toBeGreaterThanOrEqual(firstHalf.version);
+      expect(seen.every((v, i) => i === 0 || v >= seen[i - 1]!)).toBe(true);
+      // took over (order, not durations: how long it takes is the machine's business) with newer fencing tokens
+      expect(b.ownedShards).toHaveLength(4);
+      const aTokens = [...a.leaseTokens().values()];
+      for (const token of b.leaseTokens().values()) expect(token).toBeGreaterThan(Math.max(...aTokens, 0));
+      const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
+      const applied = m.values.find((v) => v.labels['status'] === 'applied')!.value;
+      expect(applied).toBeLessThan(reference.version); // resumed from the checkpoint, not from the start...
+      expect(applied).toBeGreaterThan(reference.version - firstHalf.version); // ...which is older than what a had published
+      const ops = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_redis_operations_total')!.values;
+      const stale = ops.filter((v) => v.labels['status'] === 'stale').reduce((n, v) => n + v.value, 0);
+      expect(stale).toBeGreaterThan(0); // the replay's older vectors were refused
+    } finally {
+      watching = false;
+      await b.stop(); // (also when an assertion failed: a running instance would write into the next test)
+    }
     await expectEqualsReference(redis);
     redis.disconnect();
   });
@@ -553,10 +556,8 @@ describe('re-anchoring after a gap', () => {
     let lastVersion = -1;
     let hammering = true;
     const statuses = new Set<number>();
-    let turns = 0;
     const hammer = (async () => {
       while (hammering) {
-        turns++;
         const raw = await redis.getBuffer('feat:{BTCUSDT}');
         if (raw === null) continue;
         const v = decodeVector(raw); // throws on any torn or mixed value
@@ -575,9 +576,9 @@ describe('re-anchoring after a gap', () => {
     for (let i = 0; i < stream.length; i += 250) {
       for (const e of stream.slice(i, i + 250)) producer.put('BTCUSDT', e);
       await producer.flush();
-      // the reader gets its turns while the stream arrives, however busy the machine (no fixed pause)
-      const before = turns;
-      await vi.waitFor(() => expect(turns).toBeGreaterThan(before + 1), { timeout: 10_000, interval: 5 });
+      // the reader reads a vector while the stream arrives, however busy the machine (no fixed pause)
+      const before = reads;
+      await vi.waitFor(() => expect(reads).toBeGreaterThan(before), { timeout: 20_000, interval: 5 });
     }
     const t0 = Date.now();
     while (((await store.readVector('BTCUSDT'))?.version ?? 0) < offline.version && Date.now() - t0 < 15_000) await sleep(20);

@@ -70,6 +70,6 @@ describe('ingestor re-anchoring under REST faults', () => {
     const count = (result: string) => m.values.find((v) => v.labels['result'] === result)?.value ?? 0;
     expect(count('failed')).toBe(1);
     expect(count('ok')).toBe(r.snapshots); // every snapshot fetched was published
-    expect(r.snapshots).toBeGreaterThanOrEqual(4); // the first, the one or two for the early gaps, the retry after the failure
+    expect(r.snapshots).toBeGreaterThanOrEqual(3); // the first, one or two for the early gaps (one when it already reaches the second), the retry after the failure
   });
 });
