@@ -31,7 +31,7 @@ import {
   type ShardSource,
   type StartPosition,
 } from '@hotpath/kinesis';
-import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, type Lease } from '@hotpath/state';
+import { FeatureStore, FencedWriteError, LeaseManager, StoredStateError, VectorStatus, type Lease } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
@@ -476,7 +476,15 @@ export class Aggregator {
     let complete = true;
     let anySaved = false;
     for (const symbol of this.symbolsOf(shardId)) {
-      const saved = await this.store.loadState(symbol);
+      let saved;
+      try {
+        saved = await this.store.loadState(symbol);
+      } catch (err) {
+        if (!(err instanceof StoredStateError)) throw err; // (Redis unreachable: the lease round fails and is tried again)
+        this.m.stateRefused.inc();
+        this.log.error({ symbol, shardId, err }, 'committed state refused: the shard is read from its start');
+        saved = undefined;
+      }
       if (saved === undefined || saved.checkpoint === '') {
         complete = false;
         this.processors.set(symbol, new SymbolProcessor(symbol));

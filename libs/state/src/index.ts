@@ -1,4 +1,4 @@
-export { FeatureStore, FencedWriteError, keys, type StoredState } from './store.ts';
+export { FeatureStore, FencedWriteError, StoredStateError, keys, type StoredState } from './store.ts';
 export { LeaseManager, type Lease } from './leases.ts';
 export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from './vector.ts';
 export { PredictionStore, ClaimOutcome, predictionKeys, MODEL_POINTER_KEY } from './predictions.ts';

@@ -74,6 +74,10 @@ function vectorVersion(vector: Buffer): number {
   return vector.length >= VERSION_OFFSET + 8 ? vector.readDoubleLE(VERSION_OFFSET) : -1;
 }
 
+export class StoredStateError extends Error {
+  override readonly name = 'StoredStateError';
+}
+
 export class FencedWriteError extends Error {
   override readonly name = 'FencedWriteError';
   constructor(
@@ -149,9 +153,11 @@ export class FeatureStore {
     return b === null ? undefined : decodeVector(b);
   }
 
+  /** Throws StoredStateError when the stored value is not a checkpoint + state (Redis contents are untrusted). */
   async loadState(symbol: string): Promise<StoredState | undefined> {
     const b = await this.redis.getBuffer(keys.state(symbol));
     if (b === null) return undefined;
+    if (b.length < 4 || 4 + b.readUInt32LE(0) > b.length) throw new StoredStateError(`${keys.state(symbol)} holds ${b.length} bytes that are not a checkpoint and a state`);
     const n = b.readUInt32LE(0);
     return { checkpoint: b.toString('utf8', 4, 4 + n), state: Buffer.from(b.subarray(4 + n)) };
   }
