@@ -20,6 +20,7 @@ import { RedisServer } from '@hotpath/state/testing';
 import { describeIssues, variablesOf } from '@hotpath/config';
 import { Aggregator, AGGREGATOR_ENV, AggregatorConfigSchema, aggregatorConfigFromEnv } from '../src/index.ts';
 import { rawRequest } from '../../exchange-sim/test/support/raw-http.ts';
+import { requestTarget, unserved, wellFormed } from '../../exchange-sim/test/support/ops-targets.ts';
 
 const writer = new EnvelopeWriter('BTCUSDT', 3);
 const recording = readRecording(FIXTURE_SPOT_BTCUSDT);
@@ -248,25 +249,3 @@ describe('against a running aggregator', () => {
   });
 });
 
-/** Request targets: URL-shaped paths and queries, any printable text, percent escapes valid or not, and odd forms. */
-const requestTarget = fc.oneof(
-  fc.tuple(fc.webPath(), fc.option(fc.webQueryParameters())).map(([p, q]) => `/zz${p}${q === null ? '' : `?${q}`}`),
-  fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 }).map((s) => `/${s}`),
-  fc.string({ unit: 'binary', maxLength: 40 }).map((s) => `/zz/${encodeURIComponent(s)}`),
-  fc.constantFrom('*', '//', '/..', '/%', '/%zz', '/%c0%af', '/ready?x=%', '/metrics/../ready', 'http://[x/', '//[::1/x', '/?a[b]=c', '/a;b', `/${'a'.repeat(8_000)}`),
-);
-
-/** A path none of the ops routes (/health, /ready, /metrics) serves, whatever the router's decoding does. */
-function unserved(target: string): boolean {
-  return target.startsWith('/zz');
-}
-
-/** Decodes cleanly as a path: the answer must be exactly 404. */
-function wellFormed(target: string): boolean {
-  try {
-    decodeURIComponent(target.split('?')[0]!);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -16,7 +16,8 @@ export function envSettings<K extends string>(map: Readonly<Record<string, K>>, 
 
 /** "setting: message" per issue; `names` renames a top-level setting (e.g. to its env variable), `prefix` marks CLI flags. */
 export function describeIssues(error: ZodError, names: Readonly<Record<string, string>> = {}, prefix = ''): string {
-  return error.issues.map((i) => `${prefix}${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('\n  ');
+  // one line per issue: a message that quotes a value (which may hold a line break) is kept on its line
+  return error.issues.map((i) => `${prefix}${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message.replace(/[\r\n]+/g, ' ')}`).join('\n  ');
 }
 
 /** The env map turned around: setting → variable, for messages that name what the operator sets. */
