@@ -118,7 +118,11 @@ export class SymbolProcessor {
   }
 
   /**
-   * (writer, epoch, sequence) identifies an envelope, and a producer retry
+   * A writer's sequence alone orders its envelopes (one counter for the
+   * process's life); the connection epoch is not part of the order, because a
+   * snapshot or backfill started on one connection may be published after the
+   * next connection's frames. Writer 0 (schema v0, one sequence per
+   * connection) is ordered by (epoch, sequence). A producer retry
    * writes a whole Kinesis record again, right after the first copy (one put
    * in flight per key). A copy is at or below its writer's last identity AND
    * was received no later than that writer's newest envelope; anything else is
@@ -133,7 +137,7 @@ export class SymbolProcessor {
       i = MAX_TRACKED_WRITERS - 1; // a new writer takes the least recently seen slot
       this.writerEpochs[i] = -1;
       this.writerReceiveUs[i] = Number.NEGATIVE_INFINITY;
-    } else if (epoch < this.writerEpochs[i]! || (epoch === this.writerEpochs[i]! && seq <= this.writerSequences[i]!)) {
+    } else if (writerId === 0 ? epoch < this.writerEpochs[i]! || (epoch === this.writerEpochs[i]! && seq <= this.writerSequences[i]!) : seq <= this.writerSequences[i]!) {
       if (receiveTimeUs <= this.writerReceiveUs[i]!) return true;
       this.identityRegressed = true;
     }

@@ -50,6 +50,23 @@ describe('envelope identity (writer, epoch, sequence)', () => {
     expect(p.apply(envelope(5, 2, 2, 2_001), '')).toBe('duplicate');
   });
 
+  it('an envelope started on an earlier connection and published after the next one\'s frames is new data, not a regression', () => {
+    // a snapshot (or backfill) fetched across a reconnect keeps the epoch it began on; the writer's sequence orders it
+    const p = new SymbolProcessor('BTCUSDT');
+    expect(p.apply(envelope(5, 4, 20, 1_000), '')).toBe('ignored');
+    expect(p.apply(envelope(5, 3, 21, 1_001), '')).toBe('ignored');
+    expect(p.identityRegressed).toBe(false);
+    expect(p.apply(envelope(5, 3, 21, 1_001), '')).toBe('duplicate');
+  });
+
+  it('writer 0 (schema v0: one sequence per connection) is still ordered by epoch, then sequence', () => {
+    const p = new SymbolProcessor('BTCUSDT');
+    expect(p.apply(envelope(0, 3, 50, 1_000), '')).toBe('ignored');
+    expect(p.apply(envelope(0, 4, 1, 1_001), '')).toBe('ignored');
+    expect(p.identityRegressed).toBe(false);
+    expect(p.apply(envelope(0, 3, 50, 1_000), '')).toBe('duplicate');
+  });
+
   it('remembers a bounded number of writers, the least recently seen forgotten', () => {
     const p = new SymbolProcessor('BTCUSDT');
     for (let w = 1; w <= 10; w++) p.apply(envelope(w, 1, 1, w), '');
