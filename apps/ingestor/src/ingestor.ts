@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { KinesisProducer, createKinesisClient, visitStream, type KinesisClient } from '@hotpath/kinesis';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
-import { Counter, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
+import { Counter, Gauge, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
@@ -20,6 +20,9 @@ const MESSAGE_TYPES: Record<number, string> = {
   10002: 'depth_snapshot',
   10003: 'depth_diff',
 };
+
+/** The look back's first windows, most recent first (then INGESTOR_RESUME_LOOKBACK_SECONDS): see resume(). */
+const RESUME_WINDOWS_SECONDS = [30, 120] as const;
 
 export class Ingestor {
   readonly registry: Registry;
@@ -40,6 +43,9 @@ export class Ingestor {
   onFrameAck: ((ms: number) => void) | undefined;
   private readonly stages: Histogram<'stage'>;
   private readonly resumes: Counter<'result'>;
+  /** What the last look back read: records, and the window it ended in (seconds). */
+  private readonly resumeRecords: Gauge;
+  private readonly resumeWindow: Gauge;
   /** Aborted by stop(): REST calls and every retry wait end at once. */
   private readonly stopping = new AbortController();
   readonly lifecycle: Lifecycle;
@@ -64,6 +70,8 @@ export class Ingestor {
     this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
     this.stages = createStageLatency(this.registry);
     this.resumes = new Counter({ name: 'ingestor_resume_total', help: 'Look backs at start: ok (found a predecessor), empty, failed', labelNames: ['result'], registers: [this.registry] });
+    this.resumeRecords = new Gauge({ name: 'ingestor_resume_records_read', help: 'Records the last look back at start read', registers: [this.registry] });
+    this.resumeWindow = new Gauge({ name: 'ingestor_resume_window_seconds', help: 'How far back the last look back at start had to read (s)', registers: [this.registry] });
     const toKinesis = this.stages.labels({ stage: 'ingestor_to_kinesis' });
     const toIngestor = this.stages.labels({ stage: 'exchange_to_ingestor' });
     this.observeReceive = (seconds) => toIngestor.observe(seconds);
@@ -162,53 +170,65 @@ export class Ingestor {
   }
 
   /**
-   * Reads back what predecessors published in the last resumeLookbackSeconds
-   * and continues from there (resume.ts). A failure is logged and counted, not
-   * fatal: the ingestor must run even when the look back cannot.
+   * Reads back what predecessors published and continues from there
+   * (resume.ts). The look back starts with the most recent records and widens
+   * (RESUME_WINDOWS_SECONDS, then resumeLookbackSeconds) only while a symbol has
+   * no trade in it yet: a predecessor that ran until moments ago is found in
+   * seconds however busy the stream, and the whole look back is read only
+   * after a long downtime. One deadline covers every window. A failure is
+   * logged and counted, not fatal: the ingestor must run even when the look
+   * back cannot.
    */
   private async resume(client: KinesisClient): Promise<void> {
-    if (this.config.resumeLookbackSeconds === 0) return;
-    const resumes = this.resumes;
+    const lookback = this.config.resumeLookbackSeconds;
+    if (lookback === 0) return;
+    const windows = [...RESUME_WINDOWS_SECONDS.filter((s) => s < lookback), lookback];
+    const deadline = Date.now() + this.config.resumeTimeoutMs;
+    let records = 0;
+    let scanner = new ResumeScanner(this.config.symbols);
+    let windowSeconds = 0;
     try {
-      let records = 0;
-      let scanner = new ResumeScanner(this.config.symbols);
-      const deadline = Date.now() + this.config.resumeTimeoutMs;
-      // Kinesis may be briefly away (an outage while the process starts): retried, all within the one deadline
-      await retry(
-        async () => {
-          records = 0;
-          scanner = new ResumeScanner(this.config.symbols);
-          await visitStream(
-            client,
-            this.config.kinesisStream,
-            {
-              since: new Date(Date.now() - this.config.resumeLookbackSeconds * 1000),
-              deadlineMs: Math.max(1, deadline - Date.now()),
-              pollMs: 200,
-              partitionKeys: this.config.symbols,
-              // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
-              ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
-              onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
-            },
-            (batch) => {
-              records += batch.length;
-              for (const r of batch) scanner.add(r.data);
-            },
-          );
-        },
-        { what: 'stream look back', deadlineMs: this.config.resumeTimeoutMs, baseMs: 250, maxMs: 2_000, signal: this.stopping.signal, retryable: (err) => !(err instanceof DeadlineError) },
-      );
+      for (windowSeconds of windows) {
+        // Kinesis may be briefly away (an outage while the process starts): retried, all within the one deadline
+        await retry(
+          async () => {
+            records = 0;
+            scanner = new ResumeScanner(this.config.symbols);
+            await visitStream(
+              client,
+              this.config.kinesisStream,
+              {
+                since: new Date(Date.now() - windowSeconds * 1000),
+                deadlineMs: Math.max(1, deadline - Date.now()),
+                pollMs: 200,
+                partitionKeys: this.config.symbols,
+                // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
+                ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
+                onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
+              },
+              (batch) => {
+                records += batch.length;
+                for (const r of batch) scanner.add(r.data);
+              },
+            );
+          },
+          { what: 'stream look back', deadlineMs: Math.max(1, deadline - Date.now()), baseMs: 250, maxMs: 2_000, signal: this.stopping.signal, retryable: (err) => !(err instanceof DeadlineError) },
+        );
+        if ([...scanner.points.values()].every((p) => p.lastTradeId >= 0)) break;
+      }
       const points = scanner.points;
       let found = false;
       for (const [symbol, point] of points) {
         if (point.lastTradeId >= 0 || point.unrepairedTradeGaps.length > 0) found = true;
         this.tracker.resume(symbol, point);
       }
-      resumes.inc({ result: found ? 'ok' : 'empty' });
-      this.log.info({ records, points: Object.fromEntries(points) }, found ? 'resuming after a predecessor' : 'no predecessor on the stream');
+      this.resumes.inc({ result: found ? 'ok' : 'empty' });
+      this.resumeRecords.set(records);
+      this.resumeWindow.set(windowSeconds);
+      this.log.info({ records, windowSeconds, points: Object.fromEntries(points) }, found ? 'resuming after a predecessor' : 'no predecessor on the stream');
     } catch (err) {
-      resumes.inc({ result: 'failed' });
-      this.log.error({ err }, 'could not read back the stream: trades missed while no ingestor ran will not be backfilled');
+      this.resumes.inc({ result: 'failed' });
+      this.log.error({ err, windowSeconds }, 'could not read back the stream: trades missed while no ingestor ran will not be backfilled');
     }
   }
 

@@ -181,6 +181,11 @@ export class SymbolTracker {
     }
   }
 
+  /** The newest trade id seen or resumed from (-1: none yet). */
+  lastTradeIdOf(symbol: string): number {
+    return this.states.get(symbol)?.lastTradeId ?? -1;
+  }
+
   /** A new connection (not a switch-over): every book must be re-anchored. */
   onNewConnection(epoch: number): void {
     for (const [symbol, st] of this.states) {

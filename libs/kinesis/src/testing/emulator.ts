@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import { createConnection, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { listen } from './listen.ts';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import kinesalite from 'kinesalite';
 import { createKinesisClient } from '../client.ts';
 
@@ -79,5 +79,14 @@ export class KinesisEmulator {
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`stream ${name} did not become ACTIVE`);
+  }
+
+  /** Puts raw records (no KPL aggregation), 500 per request; throws when any is refused. */
+  async putRecords(stream: string, partitionKey: string, records: readonly Uint8Array[]): Promise<void> {
+    const c = this.client();
+    for (let i = 0; i < records.length; i += 500) {
+      const res = await c.send(new PutRecordsCommand({ StreamName: stream, Records: records.slice(i, i + 500).map((Data) => ({ Data, PartitionKey: partitionKey })) }));
+      if ((res.FailedRecordCount ?? 0) > 0) throw new Error(`${res.FailedRecordCount} records refused by ${stream}`);
+    }
   }
 }
