@@ -40,6 +40,8 @@ export interface Episode {
   fromMs: number;
   toMs: number;
   why: string;
+  /** What the service said of itself when the episode began (its /health body) and its record outcomes so far. */
+  said?: string;
 }
 
 /** A counted reason for a tick without a prediction, seen as a counter increment at `atMs`. */
@@ -119,18 +121,19 @@ export class HealthProbe {
       const why = a.inst !== undefined ? this.broken(a.target, a.inst, now) : undefined;
       // down, not answering or answering 503: not claiming health, so not lying
       if (why !== undefined && a.status !== 200) this.brokenReportedMs.set(a.target.name, (this.brokenReportedMs.get(a.target.name) ?? 0) + PROBE_PERIOD_MS);
-      this.account(a.target.name, a.status === 200 ? why : undefined, now);
+      this.account(a.target.name, a.status === 200 ? why : undefined, now, () => describe(a.body, a.samples));
     }
   }
 
   /** One service's /health and /metrics, from the instance running now. */
-  private async read(target: ServiceProcess): Promise<{ target: ServiceProcess; inst?: Instance; status?: number; samples?: Sample[] }> {
+  private async read(target: ServiceProcess): Promise<{ target: ServiceProcess; inst?: Instance; status?: number; body?: string; samples?: Sample[] }> {
     const inst = target.current;
     if (inst === undefined || inst.stoppingAtMs !== undefined) return { target };
     const t0 = Date.now();
+    let body: string | undefined;
     const [status, samples] = await Promise.all([
       fetch(`${target.url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => (await r.arrayBuffer(), r.status),
+        async (r) => ((body = await r.text()), r.status),
         (err: unknown) => {
           if ((err as Error).name === 'TimeoutError') this.healthTimeouts.set(target.name, (this.healthTimeouts.get(target.name) ?? 0) + 1);
           return undefined;
@@ -147,7 +150,7 @@ export class HealthProbe {
     }
     // an answer from an instance that died meanwhile says nothing about the next one
     if (target.current !== inst) return { target };
-    return { target, inst, status, samples };
+    return { target, inst, status, body, samples };
   }
 
   private async readRedis(): Promise<void> {
@@ -264,7 +267,7 @@ export class HealthProbe {
     }
   }
 
-  private account(name: string, why: string | undefined, now: number): void {
+  private account(name: string, why: string | undefined, now: number, said: () => string): void {
     const prev = this.lastProbeMs.get(name);
     this.lastProbeMs.set(name, now);
     if (why === undefined) {
@@ -275,7 +278,7 @@ export class HealthProbe {
     this.brokenTotalMs.set(name, (this.brokenTotalMs.get(name) ?? 0) + dt);
     if (!this.streakStart.has(name)) {
       this.streakStart.set(name, now - dt);
-      if (this.episodes.length < 50) this.episodes.push({ service: name, fromMs: now - dt, toMs: now, why });
+      if (this.episodes.length < 50) this.episodes.push({ service: name, fromMs: now - dt, toMs: now, why, said: said() });
     } else {
       const e = [...this.episodes].reverse().find((x) => x.service === name);
       if (e) e.toMs = now;
@@ -288,4 +291,13 @@ export class HealthProbe {
     this.streakStart.delete(name);
     this.brokenMaxStreakMs.set(name, Math.max(this.brokenMaxStreakMs.get(name) ?? 0, now - start));
   }
+}
+
+/** An episode's evidence: the /health body and, for an aggregator, its record outcomes by status. */
+function describe(body: string | undefined, samples: Sample[] | undefined): string {
+  const outcomes = (samples ?? [])
+    .filter((x) => x.name === 'aggregator_kinesis_records_processed_total')
+    .map((x) => `${x.labels['status']}=${x.value}`)
+    .join(' ');
+  return `${body ?? '(no body)'}${outcomes === '' ? '' : ` outcomes: ${outcomes}`}`;
 }

@@ -195,7 +195,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     trades,
     replay: replayVerdict,
     ticks,
-    healthy_while_broken_s: { max_streak: byName(probe.brokenMaxStreakMs), total: byName(probe.brokenTotalMs), grace_ms: GRACE_MS, broken_and_reported: byName(probe.brokenReportedMs), episodes: probe.episodes.slice(0, 10).map((e) => ({ service: e.service, at_s: Math.round((e.fromMs - startedAt) / 1000), for_s: Math.round((e.toMs - e.fromMs) / 100) / 10, why: e.why })) },
+    healthy_while_broken_s: { max_streak: byName(probe.brokenMaxStreakMs), total: byName(probe.brokenTotalMs), grace_ms: GRACE_MS, broken_and_reported: byName(probe.brokenReportedMs), episodes: probe.episodes.slice(0, 10).map((e) => ({ service: e.service, at_s: Math.round((e.fromMs - startedAt) / 1000), for_s: Math.round((e.toMs - e.fromMs) / 100) / 10, why: e.why, ...(e.said === undefined ? {} : { said: e.said }) })) },
     health_answer_max_ms: Object.fromEntries(probe.maxHealthAnswerMs),
     health_timeouts: Object.fromEntries(probe.healthTimeouts),
     shutdown_ms: {

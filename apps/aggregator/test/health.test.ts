@@ -132,6 +132,36 @@ describe('aggregator health and stop', () => {
     }
   });
 
+  it('a batch stuck in its Redis write (writes paused by a failover) reads as not ok, and recovers', async () => {
+    // a command timeout longer than the stall threshold: the write waits, and so does the PING queued behind it
+    await start({ stallAfterMs: 500, redisCommandTimeoutMs: 30_000 });
+    for (const e of fixture.slice(0, 200)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    await vi.waitFor(async () => expect((await health()).body.ok).toBe(true), { timeout: 20_000 });
+    const admin = new Redis(redisServer.url);
+    try {
+      // what a Redis failover does: write commands (every script) wait, reads and PING answer
+      await admin.call('CLIENT', 'PAUSE', '25000', 'WRITE');
+      let i = 200;
+      await vi.waitFor(
+        async () => {
+          for (const e of fixture.slice(i, i + 20)) producer!.put('BTCUSDT', e);
+          i += 20;
+          await producer!.flush();
+          const h = await health();
+          expect(h.body.redis).toBe('timeout');
+          expect(h.status).toBe(503);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+      await admin.call('CLIENT', 'UNPAUSE');
+      await vi.waitFor(async () => expect((await health()).body).toMatchObject({ ok: true, applying: 'ok' }), { timeout: 20_000 });
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    }
+  });
+
   it('a new owner still replaying below the vector readers have reads as catching_up, not ok', async () => {
     await start({ stallAfterMs: 300 });
     // what a previous owner published further along the stream: every vector of ours is older until we pass it
