@@ -100,20 +100,22 @@ describe('committed state read from Redis', () => {
     );
   });
 
-  // KNOWN DEFECT (found by this property; libs/features/src/windows.ts readFrom): a window's entry count is trusted
-  // before the bytes for it are there — `new Float64Array(capacity ≥ count)` comes first. A count of 0xFFFFFFFF throws
-  // RangeError("Array buffer allocation failed"), not StateFormatError; a count of 2^26 allocates GBs (virtual) for a
-  // 1.3 kB value before the read fails. Minimal counterexample: a fresh processor's state with the u32 at byte 292 set to
-  // 0xFFFFFFFF (also 916, 1140: the other windows). (The aggregator survives it — it catches every error at restore — but
-  // the contract is StateFormatError.) When fixed, make it `it`.
-  it.fails('SymbolProcessor.restore: a real state damaged anywhere (counts included) is a processor or a StateFormatError [KNOWN DEFECT: RangeError]', () => {
-    const countAt292 = Buffer.from(freshState);
-    countAt292.writeUInt32LE(0xff_ff_ff_ff, 292);
+  // (found by this property: a window's entry count was trusted before the bytes for it were there — a count of
+  // 0xFFFFFFFF threw RangeError("Array buffer allocation failed"), a count of 2^26 allocated GBs for a 1.3 kB value.
+  // Pinned: a fresh processor's state with the u32 at byte 292, 916 or 1140 (each window's count) set to 0xFFFFFFFF or 2^26.)
+  it('SymbolProcessor.restore: a real state damaged anywhere (counts included) is a processor or a StateFormatError', () => {
+    const countsAt = [292, 916, 1140].flatMap((at) =>
+      [0xff_ff_ff_ff, 1 << 26].map((count) => {
+        const b = Buffer.from(freshState);
+        b.writeUInt32LE(count, at);
+        return [b] as [Buffer];
+      }),
+    );
     fc.assert(
       fc.property(damagedState, (state) => {
         restored(state);
       }),
-      { numRuns: 100, examples: [[countAt292]] },
+      { numRuns: 100, examples: countsAt },
     );
   });
 });

@@ -1,4 +1,4 @@
-import type { StateReader, StateWriter } from './snapshot.ts';
+import { StateFormatError, type StateReader, type StateWriter } from './snapshot.ts';
 
 /**
  * A local order book kept by Binance's documented procedure (REST snapshot
@@ -205,11 +205,13 @@ export class LocalBook {
     const load = (side: Side): void => {
       const prices = r.f64s();
       const qtys = r.f64s();
+      if (qtys.length !== prices.length) throw new StateFormatError(`book side of ${prices.length} prices and ${qtys.length} quantities`);
       side.load(prices, qtys);
     };
     load(this.bids);
     load(this.asks);
-    const n = r.u32();
+    // each buffered diff is at least first, last and a level count
+    const n = r.count(8 + 8 + 4, MAX_BUFFERED_DIFFS, 'buffered diffs');
     this.buffered = [];
     for (let i = 0; i < n; i++) this.buffered.push({ first: r.f64(), last: r.f64(), levels: r.f64s() });
     this.droppedWhileUnsynced = r.f64();

@@ -74,10 +74,22 @@ export class StateReader {
     return v;
   }
 
-  f64s(max = 50_000_000): number[] {
+  /**
+   * A u32 count of items of `itemBytes` bytes each. Stored state is untrusted:
+   * the count is refused when it exceeds `max` or the bytes left, before the
+   * caller allocates anything for it.
+   */
+  count(itemBytes: number, max: number, what: string): number {
+    const at = this.p;
     const n = this.u32();
-    if (n > max) throw new StateFormatError(`array of ${n} exceeds ${max}`);
-    this.need(n * 8);
+    if (n > max) throw new StateFormatError(`${what} of ${n} at byte ${at} exceeds ${max}`);
+    const left = this.buf.length - this.p;
+    if (n * itemBytes > left) throw new StateFormatError(`state truncated: ${what} of ${n} at byte ${at} needs ${n * itemBytes} bytes, ${left} left`);
+    return n;
+  }
+
+  f64s(max = 50_000_000): number[] {
+    const n = this.count(8, max, 'array');
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = this.f64();
     return out;

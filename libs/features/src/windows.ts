@@ -1,4 +1,4 @@
-import type { StateReader, StateWriter } from './snapshot.ts';
+import { StateFormatError, type StateReader, type StateWriter } from './snapshot.ts';
 
 /**
  * Event-time rolling sums over several window lengths at once, O(1)
@@ -170,8 +170,9 @@ export class RollingSums {
     w.f64s(this.hasEvicted.map((x) => (x ? 1 : 0)));
   }
 
+  /** Throws StateFormatError on a state that does not fit these windows (counts are checked before anything is allocated). */
   readFrom(r: StateReader): void {
-    const n = r.u32();
+    const n = r.count((1 + this.channels) * 8, this.maxCapacity, 'window entries');
     let cap = this.capacity;
     while (cap < n + 1) cap *= 2;
     this.capacity = cap;
@@ -182,11 +183,22 @@ export class RollingSums {
       for (let c = 0; c < this.channels; c++) this.values[k * this.channels + c] = r.f64();
     }
     this.tail = n;
-    const heads = r.f64s();
-    heads.forEach((h, i) => (this.heads[i] = h));
-    r.f64s().forEach((v, i) => (this.sums[i] = v));
-    r.f64s().forEach((v, i) => (this.counts[i] = v));
-    r.f64s().forEach((v, i) => (this.evicted[i] = v));
-    r.f64s().forEach((v, i) => (this.hasEvicted[i] = v === 1));
+    const windows = this.windowsUs.length;
+    // Heads index the ring: each must be an entry position (0..n) for reads and eviction to stay inside it.
+    sized(r, windows, 'window heads').forEach((h, i) => {
+      if (!Number.isInteger(h) || h < 0 || h > n) throw new StateFormatError(`window head ${h} outside 0..${n}`);
+      this.heads[i] = h;
+    });
+    sized(r, windows * this.channels, 'window sums').forEach((v, i) => (this.sums[i] = v));
+    sized(r, windows, 'window counts').forEach((v, i) => (this.counts[i] = v));
+    sized(r, windows * this.channels, 'window evicted values').forEach((v, i) => (this.evicted[i] = v));
+    sized(r, windows, 'window evicted flags').forEach((v, i) => (this.hasEvicted[i] = v === 1));
   }
+}
+
+/** An f64 array that must hold exactly `length` values (one per window, or per window and channel). */
+function sized(r: StateReader, length: number, what: string): number[] {
+  const values = r.f64s(length);
+  if (values.length !== length) throw new StateFormatError(`${what}: ${values.length} values, expected ${length}`);
+  return values;
 }
