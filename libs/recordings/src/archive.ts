@@ -4,7 +4,7 @@
  * milliseconds (a value >= 1e15 is µs). Prices stay decimal strings.
  */
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipFile } from './gzip.ts';
 
 export interface ArchiveTrade {
   id: number;
@@ -27,7 +27,7 @@ const toUs = (v: number): number => (v >= 1e15 ? v : v * 1000);
  */
 export function readArchiveTrades(path: string): ArchiveTrade[] {
   const raw = readFileSync(path);
-  const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const text = (path.endsWith('.gz') ? gunzipFile(raw, path, ArchiveFormatError) : raw).toString('utf8');
   const agg = /aggTrades/i.test(path);
   const out: ArchiveTrade[] = [];
   let lineNo = 0;

@@ -6,8 +6,9 @@
  * by its length as a little-endian u32. Files may be gzip-compressed (.gz).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { DecodeStatus, hotpath } from '@hotpath/sbe';
+import { gunzipFile } from './gzip.ts';
 
 export interface CapturedFrame {
   receiveTimeUs: number;
@@ -57,22 +58,24 @@ export class CaptureWriter {
   }
 }
 
-/** Reads a capture; a truncated or corrupt record is an error naming its offset. */
+/** Reads a capture; a file that is not gzip (.gz), or a truncated or corrupt record, is a CaptureFormatError naming the file (and the record's offset). */
 export function readCapture(path: string): CapturedFrame[] {
   const raw = readFileSync(path);
-  return parseCapture(path.endsWith('.gz') ? gunzipSync(raw) : raw);
+  return parseCapture(path.endsWith('.gz') ? gunzipFile(raw, path, CaptureFormatError) : raw, path);
 }
 
-export function parseCapture(bytes: Buffer): CapturedFrame[] {
+/** `source` (a file name) starts every error message when given. */
+export function parseCapture(bytes: Buffer, source?: string): CapturedFrame[] {
+  const at = source === undefined ? '' : `${source}: `;
   const out: CapturedFrame[] = [];
   const dec = new hotpath.EnvelopeDecoder();
   let p = 0;
   while (p < bytes.length) {
-    if (p + 4 > bytes.length) throw new CaptureFormatError(`truncated length prefix at offset ${p}`);
+    if (p + 4 > bytes.length) throw new CaptureFormatError(`${at}truncated length prefix at offset ${p}`);
     const n = bytes.readUInt32LE(p);
-    if (p + 4 + n > bytes.length) throw new CaptureFormatError(`record at offset ${p} runs past the end (${n} bytes)`);
+    if (p + 4 + n > bytes.length) throw new CaptureFormatError(`${at}record at offset ${p} runs past the end (${n} bytes)`);
     const status = dec.wrap(bytes, p + 4, n);
-    if (status !== DecodeStatus.Ok) throw new CaptureFormatError(`record at offset ${p}: ${dec.error()?.message}`);
+    if (status !== DecodeStatus.Ok) throw new CaptureFormatError(`${at}record at offset ${p}: ${dec.error()?.message}`);
     out.push({
       receiveTimeUs: dec.receiveTimeUs,
       sequence: dec.sequence,

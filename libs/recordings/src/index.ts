@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipFile } from './gzip.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -46,9 +46,9 @@ export class RecordingFormatError extends Error {
   override readonly name = 'RecordingFormatError';
 }
 
-/** Parses one capture file; malformed lines are an error naming the line, not skipped. */
+/** Parses one capture file; a file that is not gzip, or a malformed line, is a RecordingFormatError naming the file (and the line), not skipped. */
 export function readRecording(path: string): RecordedLine[] {
-  const text = gunzipSync(readFileSync(path)).toString('utf8');
+  const text = gunzipFile(readFileSync(path), path, RecordingFormatError).toString('utf8');
   const out: RecordedLine[] = [];
   let lineNo = 0;
   for (const line of text.split('\n')) {
@@ -62,8 +62,10 @@ export function readRecording(path: string): RecordedLine[] {
     try {
       parsed = JSON.parse(wire);
     } catch (err) {
-      throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`);
+      throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`, { cause: err });
     }
+    // a stream message and a REST snapshot are both objects; `null`, an array or a bare value is neither
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordingFormatError(`${path}:${lineNo}: payload is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`);
     const o = parsed as { stream?: unknown; data?: unknown };
     if (typeof o.stream === 'string' && o.data !== undefined) {
       out.push({ localTime, stream: o.stream, data: o.data, json: JSON.stringify(o.data), wire });

@@ -26,6 +26,16 @@ function typedOutcome<T>(read: () => T, type: new (...args: never[]) => Error): 
   }
 }
 
+/** A refused .gz file: the reader's typed error starts with the file and says it is not gzip; zlib's error is kept as the cause. */
+function refusedAsNotGzip(r: { ok: true } | { ok: false; err: Error }, path: string): void {
+  expect(r.ok, 'read as if it were gzip').toBe(false);
+  if (r.ok) return;
+  expect(r.err.message.startsWith(`${path}: not a readable gzip file`), r.err.message).toBe(true);
+  expect(r.err.cause).toBeInstanceOf(Error);
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const frameArb: fc.Arbitrary<CapturedFrame> = fc.record({
   receiveTimeUs: fc.integer({ min: 0, max: 2 ** 52 }),
   sequence: fc.integer({ min: 0, max: 2 ** 40 }),
@@ -86,33 +96,33 @@ describe('capture files from anywhere', () => {
     );
   });
 
-  it('readCapture: a .capture file of any bytes is frames or a CaptureFormatError', () => {
+  it('readCapture: a .capture file of any bytes is frames or a CaptureFormatError naming the file', () => {
     const path = join(dir, 'any.capture');
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 1_024 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
         writeFileSync(path, bytes);
-        typedOutcome(() => readCapture(path), CaptureFormatError);
+        const r = typedOutcome(() => readCapture(path), CaptureFormatError);
+        if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('readCapture: a .capture.gz file holding any bytes, gzipped, is frames or a CaptureFormatError', () => {
+  it('readCapture: a .capture.gz file holding any bytes, gzipped, is frames or a CaptureFormatError naming the file', () => {
     const path = join(dir, 'any.capture.gz');
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
         writeFileSync(path, gzipSync(bytes));
-        typedOutcome(() => readCapture(path), CaptureFormatError);
+        const r = typedOutcome(() => readCapture(path), CaptureFormatError);
+        if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
       }),
       { numRuns: 300 },
     );
   });
 
-  // KNOWN DEFECT (found by this property; libs/recordings/src/capture.ts readCapture): a .gz file that is not gzip
-  // (empty, any bytes) or whose gzip stream is cut escapes as zlib's own Error ("unexpected end of file",
-  // "incorrect header check"), not a CaptureFormatError. Minimal counterexample: an empty file. `it.fails` keeps the
-  // property running; when readCapture wraps gunzip's error, this turns red: make it `it`.
-  it.fails('readCapture: a .capture.gz file that is not gzip, or a cut gzip, is a CaptureFormatError [KNOWN DEFECT: zlib error escapes]', () => {
+  // (found by this property: a .gz file that is not gzip — minimal: an empty file — or whose gzip stream is cut
+  // escaped as zlib's own Error, "unexpected end of file" or "incorrect header check")
+  it('readCapture: a .capture.gz file that is not gzip, or a cut gzip, is a CaptureFormatError naming the file, zlib\'s error its cause', () => {
     const path = join(dir, 'not-gzip.capture.gz');
     const notGzip = fc.oneof(
       fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
@@ -124,7 +134,7 @@ describe('capture files from anywhere', () => {
     fc.assert(
       fc.property(notGzip, (bytes) => {
         writeFileSync(path, bytes);
-        typedOutcome(() => readCapture(path), CaptureFormatError);
+        refusedAsNotGzip(typedOutcome(() => readCapture(path), CaptureFormatError), path);
       }),
       { numRuns: 300, examples: [[Buffer.alloc(0)]] },
     );
@@ -138,45 +148,53 @@ describe('recordings and archive CSVs from anywhere', () => {
     fc.array(fc.tuple(fc.oneof(fc.integer().map(String), fc.string({ maxLength: 6 })), fc.json({ maxDepth: 3 })), { maxLength: 6 }).map((ls) => ls.map(([t, j]) => `${t} ${j}`).join('\n')),
   );
 
-  /** A line whose JSON is `null`: the known defect below. */
-  const nullLine = (text: string): boolean => text.split('\n').some((l) => l.indexOf(' ') > 0 && l.slice(l.indexOf(' ') + 1).trim() === 'null');
-
-  it('readRecording: gzip of any text (but a null payload, see below) is lines or a RecordingFormatError', () => {
+  it('readRecording: gzip of any text is lines or a RecordingFormatError naming the file', () => {
     const path = join(dir, 'any.gz');
     fc.assert(
-      fc.property(recordingText.filter((t) => !nullLine(t)), (text) => {
+      fc.property(recordingText, (text) => {
         writeFileSync(path, gzipSync(text));
         const r = typedOutcome(() => readRecording(path), RecordingFormatError);
         if (r.ok) for (const l of r.value) expect(typeof l.wire).toBe('string');
+        else expect(r.err.message.startsWith(`${path}:`), r.err.message).toBe(true);
       }),
       { numRuns: 300 },
     );
   });
 
-  // KNOWN DEFECT (found by this property; libs/recordings/src/index.ts readRecording): a line whose JSON is `null`
-  // ("1 null") throws a TypeError (reading `stream` of null), not a RecordingFormatError. When fixed, make it `it`
-  // and drop the filter above.
-  it.fails('readRecording: a line whose payload is JSON null is a RecordingFormatError [KNOWN DEFECT: TypeError escapes]', () => {
-    const path = join(dir, 'null-line.gz');
+  // (found by the property above: a line whose JSON is `null` — "1 null" — threw a TypeError reading `stream` of null)
+  it('readRecording: a line whose payload is JSON null, an array or a bare value is a RecordingFormatError naming the file, the line and what it holds', () => {
+    const path = join(dir, 'not-object-line.gz');
+    const notObject = fc.oneof(fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 3 }), fc.integer(), fc.string({ maxLength: 8 }), fc.boolean());
     fc.assert(
-      fc.property(recordingText, (text) => {
-        writeFileSync(path, gzipSync(text));
-        typedOutcome(() => readRecording(path), RecordingFormatError);
+      fc.property(fc.array(fc.constantFrom('1 {"stream":"btcusdt@trade","data":{}}', '2 {"lastUpdateId":1,"bids":[],"asks":[]}'), { maxLength: 3 }), notObject, (before, value) => {
+        writeFileSync(path, gzipSync([...before, `9 ${JSON.stringify(value)}`].join('\n')));
+        const r = typedOutcome(() => readRecording(path), RecordingFormatError);
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.err.message).toMatch(new RegExp(`^${escape(path)}:${before.length + 1}: payload is (null|an array|a number|a string|a boolean), not a JSON object$`));
       }),
-      { numRuns: 300, examples: [['1 null']] },
+      { numRuns: 100, examples: [[[], null]] },
     );
   });
 
-  // KNOWN DEFECT (found by this property; libs/recordings/src/index.ts readRecording): a file that is not gzip escapes
-  // as zlib's Error, not a RecordingFormatError. Minimal counterexample: an empty file. When fixed, make it `it`.
-  it.fails('readRecording: bytes that are not gzip are a RecordingFormatError [KNOWN DEFECT: zlib error escapes]', () => {
-    const path = join(dir, 'not-gzip.gz');
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)), (bytes) => {
-        writeFileSync(path, bytes);
-        typedOutcome(() => readRecording(path), RecordingFormatError);
+  // (found by this property: a file that is not gzip — minimal: an empty file — escaped as zlib's Error)
+  it('readRecording and readArchiveTrades (.gz): bytes that are not gzip, or a cut gzip, are their typed error naming the file, zlib\'s error its cause', () => {
+    const recording = join(dir, 'not-gzip.gz');
+    const archive = join(dir, 'BTCUSDT-trades-not-gzip.csv.gz');
+    const notGzip = fc.oneof(
+      fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+      fc.tuple(fc.string({ minLength: 1, maxLength: 200 }), fc.nat()).map(([text, n]) => {
+        const z = gzipSync(text);
+        return z.subarray(0, n % z.length);
       }),
-      { numRuns: 100, examples: [[Buffer.alloc(0)]] },
+    );
+    fc.assert(
+      fc.property(notGzip, (bytes) => {
+        writeFileSync(recording, bytes);
+        refusedAsNotGzip(typedOutcome(() => readRecording(recording), RecordingFormatError), recording);
+        writeFileSync(archive, bytes);
+        refusedAsNotGzip(typedOutcome(() => readArchiveTrades(archive), ArchiveFormatError), archive);
+      }),
+      { numRuns: 200, examples: [[Buffer.alloc(0)]] },
     );
   });
 
