@@ -10,8 +10,19 @@ export interface TickHandlers {
   skipped(tickMs: number, reason: 'overlap' | 'late'): void;
 }
 
+/** How the scheduler waits: real timers in production; a test passes timers driven by its own clock, so time is under its control. */
+export interface TickTimers {
+  set(fire: () => void, delayMs: number): unknown;
+  clear(timer: unknown): void;
+}
+
+const REAL_TIMERS: TickTimers = {
+  set: (fire, delayMs) => setTimeout(fire, delayMs),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
 export class TickScheduler {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running = false;
   private stopped = true;
   private nextMs = 0;
@@ -20,7 +31,11 @@ export class TickScheduler {
     private readonly intervalMs: number,
     private readonly handlers: TickHandlers,
     private readonly now: () => number = Date.now,
+    private readonly timers: TickTimers = REAL_TIMERS,
   ) {}
+
+  // bound once: arming a timer every tick allocates no closure
+  private readonly onTimer = (): void => this.fire();
 
   start(): void {
     this.stopped = false;
@@ -30,12 +45,12 @@ export class TickScheduler {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timers.clear(this.timer);
   }
 
   private arm(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, this.nextMs - this.now()));
+    this.timer = this.timers.set(this.onTimer, Math.max(0, this.nextMs - this.now()));
   }
 
   private fire(): void {

@@ -4,10 +4,8 @@ import { VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { Grader, type Figures } from '../src/grading.ts';
 import { InferenceConfigSchema } from '../src/config.ts';
 import { buildPrediction, parsePrediction, PredictionFormatError, vetVector, type Prediction } from '../src/prediction.ts';
-import { TickScheduler } from '../src/schedule.ts';
+import { TickScheduler, type TickTimers } from '../src/schedule.ts';
 import { parseStageBuckets, stageFigures } from '../src/stages.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function vector(over: Partial<FeatureVectorRecord> = {}, nowMs = Date.now()): FeatureVectorRecord {
   const features = new Float64Array(FEATURE_COUNT).fill(1);
@@ -15,50 +13,183 @@ function vector(over: Partial<FeatureVectorRecord> = {}, nowMs = Date.now()): Fe
   return { status: VectorStatus.Live, version: 7, eventTimeUs: (nowMs - 100) * 1000, writtenAtUs: nowMs * 1000, bestBid: 99.99, bestAsk: 100.01, schemaHash: FEATURE_SCHEMA_HASH, features, ...over };
 }
 
-describe('TickScheduler', () => {
-  it('ticks on wall-clock multiples of the interval, skips (never queues) a boundary that overlaps a slow tick', async () => {
-    const ticks: number[] = [];
-    const skipped: string[] = [];
-    let slow = false;
-    const s = new TickScheduler(100, {
-      tick: async (t) => {
-        ticks.push(t);
-        if (slow) {
-          slow = false;
-          await sleep(250); // covers the next two boundaries
-        }
+/**
+ * Time under the test's control for TickScheduler: `now` only moves when the test says so, and the
+ * scheduler's timers fire in due order as it moves (a responsive process) or all at once after a
+ * jump (a process that stalled). Each firing is followed by a turn of the event loop, so the
+ * tick's promise chain settles before time moves on.
+ */
+type ManualTimer = { dueMs: number; fire: () => void };
+
+class ManualClock {
+  private pending: ManualTimer[] = [];
+
+  constructor(private nowMs: number) {}
+
+  readonly now = (): number => this.nowMs;
+
+  readonly timers: TickTimers = {
+    set: (fire, delayMs) => {
+      const timer = { dueMs: this.nowMs + delayMs, fire };
+      this.pending.push(timer);
+      return timer;
+    },
+    clear: (timer) => {
+      this.pending = this.pending.filter((t) => t !== timer);
+    },
+  };
+
+  get armed(): number {
+    return this.pending.length;
+  }
+
+  /** Time runs to `untilMs`, each timer firing at its due time. */
+  async runTo(untilMs: number): Promise<void> {
+    for (;;) {
+      const next = this.pending.reduce<ManualTimer | undefined>((a, t) => (a === undefined || t.dueMs < a.dueMs ? t : a), undefined);
+      if (next === undefined || next.dueMs > untilMs) break;
+      this.nowMs = Math.max(this.nowMs, next.dueMs);
+      await this.fire(next);
+    }
+    this.nowMs = untilMs;
+  }
+
+  /** The process is frozen for `ms` (no timer fires meanwhile); then the overdue timers fire. */
+  async stall(ms: number): Promise<void> {
+    this.nowMs += ms;
+    await this.runTo(this.nowMs);
+  }
+
+  /** A timer firing a little before its due time (real timers may): time does not move. */
+  async fireEarly(): Promise<void> {
+    const [first] = this.pending;
+    if (first) await this.fire(first);
+  }
+
+  private async fire(timer: ManualTimer): Promise<void> {
+    this.pending = this.pending.filter((t) => t !== timer);
+    timer.fire();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** A scheduler on a manual clock, recording what it did; `hold` makes the next tick run until `release()`. */
+function scheduled(intervalMs: number, startMs: number) {
+  const clock = new ManualClock(startMs);
+  const ticks: { tickMs: number; lateMs: number }[] = [];
+  const skipped: { tickMs: number; reason: string }[] = [];
+  let held: (() => void) | undefined;
+  let holdNext = false;
+  let failNext = false;
+  const scheduler = new TickScheduler(
+    intervalMs,
+    {
+      tick: (tickMs, lateMs) => {
+        ticks.push({ tickMs, lateMs });
+        if (failNext) return (failNext = false), Promise.reject(new Error('tick failed'));
+        if (!holdNext) return Promise.resolve();
+        holdNext = false;
+        return new Promise<void>((r) => (held = r));
       },
-      skipped: (_t, reason) => skipped.push(reason),
-    });
-    s.start();
-    await sleep(450);
-    slow = true;
-    await sleep(700);
-    s.stop();
-    const n = ticks.length;
-    await sleep(250);
-    expect(ticks.length).toBe(n); // stopped means stopped
-    expect(ticks.every((t) => t % 100 === 0)).toBe(true);
-    // 2 on a quiet machine; a loaded one may stretch the 250 ms sleep over a third boundary
-    expect(skipped.filter((r) => r === 'overlap').length).toBeGreaterThanOrEqual(2);
-    expect(skipped.filter((r) => r === 'overlap').length).toBeLessThanOrEqual(3);
-    // the boundaries after the slow one were skipped, not run late: the tick times stay strictly on the grid and never repeat
-    expect(new Set(ticks).size).toBe(ticks.length);
-    expect(ticks.length + 2).toBeGreaterThanOrEqual(10);
+      skipped: (tickMs, reason) => skipped.push({ tickMs, reason }),
+    },
+    clock.now,
+    clock.timers,
+  );
+  return {
+    clock,
+    scheduler,
+    ticks,
+    skipped,
+    holdNextTick: () => (holdNext = true),
+    failNextTick: () => (failNext = true),
+    release: async () => (held?.(), await new Promise((r) => setImmediate(r))),
+  };
+}
+
+describe('TickScheduler (on a manual clock)', () => {
+  it('ticks on multiples of the interval from the first boundary after start, on time', async () => {
+    const s = scheduled(100, 1_234_567);
+    s.scheduler.start();
+    await s.clock.runTo(1_235_000);
+    expect(s.ticks).toEqual([1_234_600, 1_234_700, 1_234_800, 1_234_900, 1_235_000].map((tickMs) => ({ tickMs, lateMs: 0 })));
+    expect(s.skipped).toEqual([]);
   });
 
-  it('a stalled process skips the boundaries it slept through and counts them', async () => {
-    const ticks: number[] = [];
-    const skipped: string[] = [];
-    const s = new TickScheduler(100, { tick: async (t) => void ticks.push(t), skipped: (_t, reason) => skipped.push(reason) });
-    s.start();
-    await sleep(250);
-    const until = Date.now() + 350;
-    while (Date.now() < until); // block the event loop past three boundaries
-    await sleep(250);
-    s.stop();
-    expect(skipped.filter((r) => r === 'late').length).toBeGreaterThanOrEqual(3);
-    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThanOrEqual(100);
+  it('a timer that fires early runs nothing and waits for its boundary', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    await s.clock.runTo(1_060);
+    await s.clock.fireEarly();
+    expect(s.ticks).toEqual([]);
+    expect(s.clock.armed).toBe(1);
+    await s.clock.runTo(1_100);
+    expect(s.ticks).toEqual([{ tickMs: 1_100, lateMs: 0 }]);
+  });
+
+  it('a late timer (less than an interval) runs its tick and reports how late; the next tick is back on the grid', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    await s.clock.runTo(1_100);
+    await s.clock.stall(140); // the 1200 boundary fires at 1240
+    await s.clock.runTo(1_300);
+    expect(s.ticks).toEqual([
+      { tickMs: 1_100, lateMs: 0 },
+      { tickMs: 1_200, lateMs: 40 },
+      { tickMs: 1_300, lateMs: 0 },
+    ]);
+    expect(s.skipped).toEqual([]);
+  });
+
+  it('boundaries that arrive while a tick still runs are skipped as overlap, never queued or run late', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    await s.clock.runTo(1_100);
+    s.holdNextTick();
+    await s.clock.runTo(1_450); // the 1200 tick runs until 1450: 1300 and 1400 arrive meanwhile
+    expect(s.skipped).toEqual([
+      { tickMs: 1_300, reason: 'overlap' },
+      { tickMs: 1_400, reason: 'overlap' },
+    ]);
+    await s.release();
+    await s.clock.runTo(1_600);
+    expect(s.ticks.map((t) => t.tickMs)).toEqual([1_100, 1_200, 1_500, 1_600]);
+    expect(s.ticks.every((t) => t.lateMs === 0)).toBe(true);
+    expect(s.skipped).toHaveLength(2);
+  });
+
+  it('a stalled process skips every boundary it slept through, each counted as late, and resumes on the grid', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    await s.clock.runTo(1_100);
+    await s.clock.stall(350); // frozen from 1100 to 1450: 1200, 1300 and 1400 pass unseen
+    expect(s.skipped.map((x) => x.reason)).toEqual(['late', 'late', 'late']);
+    expect(s.skipped.map((x) => x.tickMs).sort()).toEqual([1_200, 1_300, 1_400]);
+    await s.clock.runTo(1_600);
+    expect(s.ticks).toEqual([1_100, 1_500, 1_600].map((tickMs) => ({ tickMs, lateMs: 0 })));
+  });
+
+  it('a failing tick does not stop the schedule', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    s.failNextTick();
+    await s.clock.runTo(1_300);
+    expect(s.ticks.map((t) => t.tickMs)).toEqual([1_100, 1_200, 1_300]);
+    expect(s.skipped).toEqual([]);
+  });
+
+  it('stopped means stopped: no timer left armed, no tick afterwards, also when stopped during a tick', async () => {
+    const s = scheduled(100, 1_000);
+    s.scheduler.start();
+    await s.clock.runTo(1_100);
+    s.holdNextTick();
+    await s.clock.runTo(1_200);
+    s.scheduler.stop();
+    expect(s.clock.armed).toBe(0);
+    await s.release();
+    await s.clock.runTo(2_000);
+    expect(s.ticks.map((t) => t.tickMs)).toEqual([1_100, 1_200]);
+    expect(s.skipped).toEqual([]);
   });
 });
 
