@@ -77,8 +77,12 @@ export class SymbolProcessor {
         if (this.frame.templateId === spot.TradesStreamEventDecoder.TEMPLATE_ID) {
           this.engine.applyTrades(this.frame.tradesStreamEvent);
         } else if (this.frame.templateId === spot.DepthDiffStreamEventDecoder.TEMPLATE_ID) {
+          const clock = this.engine.eventTimeUs;
           const r = this.engine.applyDiff(this.frame.depthDiffStreamEvent);
           if (r === 'gap') return this.startReanchor();
+          // A diff the book already holds (another writer's copy, a replayed one) at no newer event time left the
+          // engine as it was: no new version, so readers are not sent the same vector again.
+          if (r === 'stale' && this.engine.eventTimeUs === clock) return 'ignored';
         } else return 'ignored';
         this.version++;
         return 'applied';
@@ -91,11 +95,15 @@ export class SymbolProcessor {
         return this.conn.type === hotpath.ConnectionEventType.Connected ? this.startReanchor() : 'ignored';
       case hotpath.EnvelopeKind.DepthSnapshot: {
         if (this.snap.wrap(payload) !== DecodeStatus.Ok) return 'undecodable';
+        const live = this.status === VectorStatus.Live;
+        // A snapshot fetched before the updates the live book has applied (a late or repeated fetch) would take it back in time.
+        if (live && this.snap.lastUpdateId < this.engine.book.lastUpdateId) return 'ignored';
         // The new book is built beside the live one and swapped in only when it validates.
         const candidate = FeatureEngine.restore(this.symbol, this.engine.serialize());
         const joined = candidate.applySnapshot(this.snap, this.engine.eventTimeUs);
         if (joined !== 'applied' || !candidate.book.isSane()) {
-          this.status = VectorStatus.Stale;
+          // A live book is intact and still followed by the diffs; only a book being re-anchored is left without one.
+          if (!live) this.status = VectorStatus.Stale;
           return 'reanchor_failed';
         }
         this.engine = candidate;

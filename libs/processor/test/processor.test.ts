@@ -256,6 +256,64 @@ describe('SymbolProcessor: the re-anchoring state machine', () => {
     });
   }
 
+  it('while Live, a snapshot older than the live book is ignored (the book does not go back in time); one as new or newer is applied as before', () => {
+    const { p, s } = anchored(); // live at update id 102
+    expect(p.apply(s.diff(1_300, 103, 105, [['100.00', '5']]), '')).toBe('applied');
+    const engine = p.engine;
+    const before = observable(p);
+    for (const [i, lastUpdateId] of [104, 102, 50].entries()) {
+      expect(p.apply(s.snapshot(1_400 + i, lastUpdateId, [[99, 1]], [[101, 1]]), ''), `snapshot ${lastUpdateId}`).toBe('ignored');
+      expect(p.engine).toBe(engine);
+      expect(observable(p)).toEqual(before);
+    }
+    expect(p.apply(s.diff(1_500, 106, 106, [], [['100.01', '2']]), '')).toBe('applied'); // still followed
+    expect(top(p)).toEqual([m(100), m(5), m(100.01), m(2)]);
+    // as new as the live book (106): applied, a re-anchor like any other
+    expect(p.apply(s.snapshot(1_600, 106, [[99, 1]], [[101, 1]]), '')).toBe('reanchored');
+    expect([p.status, p.version, p.engine.book.lastUpdateId]).toEqual([VectorStatus.Live, before.version + 2, 106]);
+    expect(top(p)).toEqual([m(99), m(1), m(101), m(1)]);
+    // newer
+    expect(p.apply(s.snapshot(1_700, 200, BIDS, ASKS), '')).toBe('reanchored');
+    expect([p.status, p.version, p.engine.book.lastUpdateId]).toEqual([VectorStatus.Live, before.version + 3, 200]);
+    expect(top(p)).toEqual([m(100), m(1), m(100.01), m(1.5)]);
+  });
+
+  for (const [name, bids, asks] of [
+    ['crossed', [[100.05, 1]], ASKS],
+    ['without asks', BIDS, []],
+  ] as const) {
+    it(`while Live, an insane snapshot (${name}) → reanchor_failed; the live book and the Live status stay, and the stream is still followed`, () => {
+      const { p, s } = anchored();
+      const engine = p.engine;
+      const before = observable(p);
+      expect(p.apply(s.snapshot(1_300, 200, bids as [number, number][], asks as [number, number][]), '')).toBe('reanchor_failed');
+      expect(p.engine).toBe(engine);
+      expect(observable(p)).toEqual(before);
+      expect(decodeVector(p.vectorBytes(0)).status).toBe(VectorStatus.Live);
+      expect(p.apply(s.diff(1_400, 103, 103, [['100.00', '6']]), '')).toBe('applied');
+      expect([p.status, top(p)[1]]).toEqual([VectorStatus.Live, m(6)]);
+    });
+  }
+
+  it('a depth diff the book already holds (its update ids applied) changes nothing: ignored, the version unchanged; one at a newer event time moves the clock, a new vector', () => {
+    const { p, s } = anchored(); // live at update id 102, event time 1.2 s
+    expect(p.apply(s.diff(1_300, 103, 105, [['100.00', '5']]), '')).toBe('applied');
+    const before = observable(p);
+    // another writer's copy of the same diff, an older one, and one inside the range already applied
+    const other = new Stream(2);
+    for (const d of [other.diff(1_300, 103, 105, [['100.00', '5']]), s.diff(1_250, 100, 102, [['100.00', '4']]), s.diff(1_300, 104, 104, [['100.00', '9']])]) {
+      expect(p.apply(d, '')).toBe('ignored');
+      expect(observable(p)).toEqual(before);
+    }
+    expect(decodeVector(p.vectorBytes(0)).version).toBe(before.version);
+    // already applied, but later than anything seen: the book stays, the vector's event time moves
+    expect(p.apply(s.diff(1_350, 104, 105, [['100.00', '9']]), '')).toBe('applied');
+    expect([p.version, p.engine.eventTimeUs, top(p)[1]]).toEqual([before.version + 1, 1_350_000, m(5)]);
+    // the next diff joins as usual
+    expect(p.apply(s.diff(1_400, 106, 106, [['100.00', '7']]), '')).toBe('applied');
+    expect([p.version, top(p)[1]]).toEqual([before.version + 2, m(7)]);
+  });
+
   it('a depth gap inside the diffs → reanchor_started, the diff not applied, the book dropped', () => {
     const { p, s } = anchored();
     expect(p.apply(s.diff(1_300, 103, 105, [['100.00', '5']]), '')).toBe('applied');
