@@ -427,7 +427,7 @@ describe('SymbolProcessor: undecodable input', () => {
   });
 });
 
-/** A scripted stream through every outcome: start-up anchor, trades, a gap, a failed and a good re-anchor, a backfill. */
+/** A scripted stream through every outcome: start-up anchor, trades, a gap, a failed and a good re-anchor, snapshots and a diff refused while Live, a backfill. */
 function scripted(): Buffer[] {
   const s = new Stream();
   return [
@@ -446,6 +446,9 @@ function scripted(): Buffer[] {
     s.trade(3_000, 7, '100.02', '1'),
     s.diff(3_100, 113, 114, [], [['100.05', '2']]),
     s.snapshot(3_200, 112, [[100.01, 1], [100, 3]], [[100.02, 2], [100.05, 1]]),
+    s.snapshot(3_250, 113, BIDS, ASKS), // live at 114: older, ignored
+    s.snapshot(3_260, 300, [[100.05, 1]], ASKS), // crossed: refused, still Live
+    s.diff(3_100, 113, 114, [], [['100.05', '2']]), // already in the book, no newer: ignored
     s.gapNotice(3_300, hotpath.GapKind.TradeId),
     s.backfill(3_400, [
       { id: 4, price: '100.00', qty: '0.5', timeUs: 1_550_000, buyerMaker: false },
@@ -483,6 +486,9 @@ describe('SymbolProcessor: checkpoints', () => {
       'applied',
       'applied',
       'reanchored',
+      'ignored',
+      'reanchor_failed',
+      'ignored',
       'ignored',
       'applied',
       'applied',
