@@ -6,9 +6,9 @@
  * with no inline script or style, and with nosniff.
  */
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Prediction } from '../src/index.ts';
-import { privateRedis, replica } from './harness.ts';
+import { metric, privateRedis, replica } from './harness.ts';
 
 // playwright-core is the launcher's devDependency (one copy of it in the workspace); resolved from there
 const { chromium } = createRequire(new URL('../../launcher/package.json', import.meta.url))('playwright-core') as typeof import('../../launcher/node_modules/playwright-core/index.js');
@@ -26,16 +26,15 @@ function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
   };
 }
 
+/** How long the page may take to show something: generous, so a busy machine only makes the test slower. */
+const WAIT = { timeout: 60_000, interval: 50 };
+
 /**
- * Polls a browser-side expression (a string: this file is compiled without the DOM library) from here: Playwright's
- * waitForFunction polls with eval inside the page, which the page's CSP (rightly) forbids.
+ * Waits until a browser-side expression (a string: this file is compiled without the DOM library) is true, polled
+ * from here: Playwright's waitForFunction polls with eval inside the page, which the page's CSP (rightly) forbids.
  */
-async function until(page: { evaluate(expression: string): Promise<unknown> }, expression: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${expression}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function until(page: { evaluate(expression: string): Promise<unknown> }, expression: string): Promise<void> {
+  await vi.waitFor(async () => expect(await page.evaluate(expression), expression).toBe(true), WAIT);
 }
 
 describe('live page against stored XSS', () => {
@@ -58,23 +57,22 @@ describe('live page against stored XSS', () => {
       expect(headers['content-security-policy']).toMatch(/script-src 'self'/);
       expect(headers['content-security-policy']).not.toContain('unsafe-inline');
       expect(headers['x-content-type-options']).toBe('nosniff');
-      await until(page, "document.querySelector('#conn').textContent === 'live'", 15_000);
-      await until(page, "document.querySelector('#pred').textContent.includes('stored<img')", 10_000);
+      await until(page, "document.querySelector('#conn').textContent === 'live'");
+      await until(page, "document.querySelector('#pred').textContent.includes('stored<img')");
 
       // then pushed ones: markup in the model version (passes the schema: must be drawn as text) …
       const pushed = prediction(now - 2_000, { modelVersion: `pushed${PAYLOAD}` });
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(pushed));
       // the whole payload, as text
-      await until(page, `document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`, 10_000);
+      await until(page, `document.querySelector('#pred').textContent.includes(${JSON.stringify(`pushed${PAYLOAD}`)})`);
       // … and in the reason (not a known reason: refused before any subscriber sees it)
+      const refused = () => metric(a.port, 'inference_redis_refused_total{source="push"');
+      const refusedBefore = await refused();
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
-      const refused = async () => Number(/inference_redis_refused_total\{[^}]*source="push"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text())?.[1] ?? 0);
-      const deadline = Date.now() + 10_000;
-      while ((await refused()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await refused()).toBe(1);
+      await vi.waitFor(async () => expect((await refused()) - refusedBefore).toBe(1), WAIT);
       // one more round trip through the page so anything queued has been handled
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after' })));
-      await until(page, "document.querySelector('#pred').textContent.includes('after')", 10_000);
+      await until(page, "document.querySelector('#pred').textContent.includes('after')");
 
       expect(await page.evaluate('window.__pwned')).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);
