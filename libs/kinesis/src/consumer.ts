@@ -47,6 +47,11 @@ export interface ShardReaderOptions {
   active: () => boolean;
   /** After every answer Kinesis gave (GetRecords, or a fan-out event, empty ones included): the reader is reading. */
   onPoll?: () => void;
+  /**
+   * A failed Kinesis call (throttled, endpoint down, …), reported before the reader backs off and tries again:
+   * count it, log it. An error thrown by `handle` (a refused batch) is the caller's own and not reported.
+   */
+  onError?: (err: unknown) => void;
 }
 
 /** Checkpoint text for a user record: Kinesis sequence number and sub-sequence. */
@@ -111,6 +116,7 @@ export class ShardReader {
     let atCheckpoint = false;
     let failures = 0;
     let lastCallMs = Number.NEGATIVE_INFINITY;
+    let handing = false;
     while (this.o.active()) {
       try {
         if (iterator === undefined) {
@@ -133,7 +139,9 @@ export class ShardReader {
         const fresh = atCheckpoint ? out.filter((r) => compareCheckpoints(checkpointOf(r), this.lastCheckpoint!) > 0) : out;
         if ((res.Records?.length ?? 0) > 0) atCheckpoint = false;
         if (fresh.length > 0 && this.o.active()) {
+          handing = true;
           await this.o.handle(fresh, res.MillisBehindLatest ?? 0);
+          handing = false;
           this.lastCheckpoint = checkpointOf(fresh[fresh.length - 1]!);
         }
         iterator = res.NextShardIterator;
@@ -146,11 +154,27 @@ export class ShardReader {
           iterator = undefined; // re-create from the last record handed over
           continue;
         }
-        iterator = undefined;
+        if (handing) {
+          handing = false;
+          iterator = undefined; // refused: read the batch again from the last record handed over
+        } else {
+          this.o.onError?.(err);
+          // A throttled or failed GetRecords leaves its iterator good (5 minutes): it is tried again. Opened anew it would
+          // start at the start position again, and on a LATEST start skip what arrived in between.
+          if (!keepsIterator(err)) iterator = undefined;
+        }
         await sleep(backoffDelay(failures++, READER_BACKOFF));
       }
     }
   }
+}
+
+/** After this error of a GetRecords call its iterator is still good: throttling, a server error, a lost connection (no answer at all). */
+function keepsIterator(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'ProvisionedThroughputExceededException' || e.name === 'KMSThrottlingException') return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
 }
 
 /** Kinesis records → the user records in them (KPL de-aggregated), with their checkpoints; malformed aggregates reported and skipped. */

@@ -37,6 +37,8 @@ export type FromWorker =
   | { type: 'batch'; id: number; batch: PackedBatch; millisBehindLatest: number }
   | { type: 'malformed'; id: number; sequenceNumber: string; message: string }
   | { type: 'polled'; id: number }
+  /** A failed Kinesis call the reader backs off from (an Error does not cross threads as its class: its name does). */
+  | { type: 'error'; id: number; name: string; message: string }
   | { type: 'done'; id: number; finished: boolean };
 
 export function packBatch(records: ConsumedRecord[]): PackedBatch {

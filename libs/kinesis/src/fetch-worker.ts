@@ -47,6 +47,10 @@ port.on('message', (m: ToWorker) => {
       active: () => !stopped.has(id),
       onMalformed: (sequenceNumber, err) => post({ type: 'malformed', id, sequenceNumber, message: err.message }),
       onPoll: () => post({ type: 'polled', id }),
+      onError: (err) => {
+        const e = err as { name?: string; message?: string };
+        post({ type: 'error', id, name: e.name ?? 'Error', message: e.message ?? String(err) });
+      },
       handle: (records, millisBehindLatest) =>
         new Promise<void>((resolve, reject) => {
           acks.set(id, (ok) => (ok ? resolve() : reject(new Error('batch refused by the consumer'))));

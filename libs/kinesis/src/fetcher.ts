@@ -28,12 +28,24 @@ export class FetchWorker {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly readers = new Map<number, RemoteShardReader>();
+  private started = 0;
+  private died = 0;
 
   constructor(private readonly endpoint: KinesisEndpoint) {}
 
   /** Starts the thread now (it loads the SDK and compiles for about a second) instead of at the first reader. */
   warm(): void {
     this.worker ??= this.spawn();
+  }
+
+  /** Threads started: the first, and one for each reader opened after a death or close(). */
+  get starts(): number {
+    return this.started;
+  }
+
+  /** Threads that ended without close() (killed, crashed, exited): each failed the readers it had. */
+  get deaths(): number {
+    return this.died;
   }
 
   /** A shard reader in the worker; with `consumerArn` it reads by enhanced fan-out instead of polling. */
@@ -68,10 +80,12 @@ export class FetchWorker {
 
   private spawn(): Worker {
     const w = new Worker(bootSource(), { eval: true, workerData: this.endpoint });
+    this.started++;
     w.on('message', (m: FromWorker) => this.readers.get(m.id)?.receive(m));
     const gone = (err: Error) => {
       if (this.worker !== w) return;
       this.worker = undefined;
+      this.died++;
       this.fail(err);
     };
     w.on('error', gone);
@@ -88,6 +102,8 @@ class RemoteShardReader implements ShardSource {
   finished = false;
   private id = 0;
   private stopping = false;
+  /** Done or failed: nothing more goes to the worker (an ack would start a new thread for a reader that is gone). */
+  private ended = false;
   private timer: NodeJS.Timeout | undefined;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -116,10 +132,14 @@ class RemoteShardReader implements ShardSource {
       this.o.onMalformed?.(m.sequenceNumber, new KplFormatError(m.message));
     } else if (m.type === 'polled') {
       this.o.onPoll?.();
+    } else if (m.type === 'error') {
+      const err = new Error(m.message);
+      err.name = m.name;
+      this.o.onError?.(err);
     } else if (this.checkActive()) {
       this.o.handle(unpackBatch(this.o.shardId, m.batch), m.millisBehindLatest).then(
-        () => this.pool.send({ type: 'ack', id: this.id, ok: true }),
-        () => this.pool.send({ type: 'ack', id: this.id, ok: false }),
+        () => this.ack(true),
+        () => this.ack(false),
       );
     }
   }
@@ -127,6 +147,10 @@ class RemoteShardReader implements ShardSource {
   fail(err: Error): void {
     this.end();
     this.settle?.reject(err);
+  }
+
+  private ack(ok: boolean): void {
+    if (!this.ended) this.pool.send({ type: 'ack', id: this.id, ok });
   }
 
   private checkActive(): boolean {
@@ -139,6 +163,7 @@ class RemoteShardReader implements ShardSource {
   }
 
   private end(): void {
+    this.ended = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.pool.detach(this.id);
   }

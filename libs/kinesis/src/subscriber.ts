@@ -67,6 +67,8 @@ export class SubscribedShardReader implements ShardSource {
   private lastCheckpoint: string | undefined;
   /** Every Kinesis record up to this sequence number has been handed over in full. */
   private resumeAfter: string | undefined;
+  /** `handle` is running: an error now is the caller's refusal, not a Kinesis failure. */
+  private handing = false;
 
   constructor(
     private readonly client: KinesisClient,
@@ -87,10 +89,12 @@ export class SubscribedShardReader implements ShardSource {
           this.finished = true;
           return;
         }
-      } catch {
+      } catch (err) {
         // ResourceInUseException (a subscription less than a second ago), a dropped connection, a refused batch:
         // the next subscription starts from what has been handed over.
         if (!this.o.active()) return;
+        if (this.handing) this.handing = false;
+        else this.o.onError?.(err);
         await this.pause(backoffDelay(failures++, READER_BACKOFF));
       } finally {
         clearInterval(watch);
@@ -118,7 +122,9 @@ export class SubscribedShardReader implements ShardSource {
       if (records.length > 0) skipping = false;
       if (fresh.length > 0) {
         if (!this.o.active()) return false;
+        this.handing = true;
         await this.o.handle(fresh, e.MillisBehindLatest ?? 0);
+        this.handing = false;
         this.lastCheckpoint = checkpointOf(fresh[fresh.length - 1]!);
       }
       if (e.ContinuationSequenceNumber != null) this.resumeAfter = e.ContinuationSequenceNumber;

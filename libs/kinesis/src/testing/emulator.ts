@@ -12,6 +12,8 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, t
 import kinesalite from 'kinesalite';
 import { createKinesisClient } from '../client.ts';
 
+export { KinesisFaultProxy, type FaultRule, type KinesisCall, type KinesisFault } from './fault-proxy.ts';
+
 export class KinesisEmulator {
   private readonly server: Server = kinesalite({ createStreamMs: 5, deleteStreamMs: 5, updateStreamMs: 5, shardLimit: 1000 });
   private upstreamPort = 0;
@@ -61,9 +63,19 @@ export class KinesisEmulator {
 
   /** An outage: connections reset, endpoint refusing for `ms`, then back on the same port with the same streams. */
   async restart(ms: number): Promise<void> {
-    await this.closeProxy();
+    await this.down();
     await new Promise((r) => setTimeout(r, ms));
-    await this.openProxy(this.port);
+    await this.up();
+  }
+
+  /** An outage that lasts until `up()` (a test ends it on a condition, not after a time): connections reset, the endpoint refusing. */
+  async down(): Promise<void> {
+    await this.closeProxy();
+  }
+
+  /** Back on the same port with the same streams. */
+  async up(): Promise<void> {
+    if (this.proxy === undefined) await this.openProxy(this.port);
   }
 
   client(): KinesisClient {

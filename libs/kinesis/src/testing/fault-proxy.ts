@@ -1,0 +1,119 @@
+/**
+ * An HTTP proxy in front of a Kinesis endpoint (the emulator) that answers the
+ * calls a test picks the way AWS does when a limit is exceeded: status 400,
+ * the JSON error body `{"__type":"ProvisionedThroughputExceededException",…}`.
+ * kinesalite enforces no limits; through this proxy a real SDK client meets
+ * a real throttling answer and takes its real error path (deserialising the
+ * modeled exception), which an error thrown by a client middleware skips.
+ * Every other call is forwarded unchanged; an upstream that is down resets
+ * the client's connection, as the emulator's outage does.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { listen } from './listen.ts';
+import { createKinesisClient } from '../client.ts';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+
+/** One call as it reached the proxy: `operation` from X-Amz-Target (e.g. 'GetRecords'), `input` its JSON body. */
+export interface KinesisCall {
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+/** How a refused call is answered (the __type is what the SDK turns into the exception's name). */
+export interface KinesisFault {
+  type: 'ProvisionedThroughputExceededException' | 'LimitExceededException' | (string & {});
+  message?: string;
+  /** 400 (a client error, as throttling is) unless set: 500 for an InternalFailure. */
+  status?: number;
+}
+
+/** Decides per call: a fault to answer with, or undefined to forward it. May wait (hold the call) before deciding. */
+export type FaultRule = (call: KinesisCall) => KinesisFault | undefined | Promise<KinesisFault | undefined>;
+
+export class KinesisFaultProxy {
+  private readonly server: Server;
+  private readonly agent = new Agent({ keepAlive: true });
+  private readonly sockets = new Set<Socket>();
+  /** Every call in the order it was answered, refused ones with their fault's type. */
+  readonly answered: (KinesisCall & { refused?: string })[] = [];
+  port = 0;
+
+  /** `upstream`: a Kinesis endpoint (http://host:port). */
+  constructor(
+    private readonly upstream: string,
+    private rule: FaultRule = () => undefined,
+  ) {
+    const target = new URL(upstream);
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const call = parseCall(req.headers, body);
+        void (async () => {
+          const fault = await this.rule(call);
+          if (fault !== undefined) {
+            this.answered.push({ ...call, refused: fault.type });
+            res.writeHead(fault.status ?? 400, { 'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.1'), 'x-amzn-requestid': randomUUID() });
+            res.end(JSON.stringify({ __type: fault.type, message: fault.message ?? 'Rate exceeded for shard' }));
+            return;
+          }
+          const forwarded = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (answer) => {
+            this.answered.push(call);
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          // the endpoint is down: the client sees its connection reset, not an answer
+          forwarded.on('error', () => req.socket.destroy());
+          forwarded.end(body);
+        })();
+      });
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Changes which calls are refused from now on. */
+  refuse(rule: FaultRule): void {
+    this.rule = rule;
+  }
+
+  /** Calls answered so far with `operation`, and how many of them were refused. */
+  count(operation: string): { answered: number; refused: number } {
+    const calls = this.answered.filter((c) => c.operation === operation);
+    return { answered: calls.length, refused: calls.filter((c) => c.refused !== undefined).length };
+  }
+
+  async start(): Promise<void> {
+    this.port = await listen(this.server);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.agent.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  client(): KinesisClient {
+    return createKinesisClient({ region: 'us-east-1', endpoint: this.endpoint });
+  }
+}
+
+function parseCall(headers: IncomingHttpHeaders, body: Buffer): KinesisCall {
+  const target = String(headers['x-amz-target'] ?? '');
+  let input: Record<string, unknown> = {};
+  try {
+    input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    // not JSON (CBOR, empty): the operation alone decides
+  }
+  return { operation: target.slice(target.indexOf('.') + 1), input };
+}
