@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { systemClock, type Clock, type ClockTimer } from './clock.ts';
 import type { SimConfig } from './config.ts';
 import type { Duplex } from 'node:stream';
 import { AdminApi, InvalidFaultError } from './admin.ts';
@@ -21,26 +22,34 @@ const TICK_MS = 2;
 /** Idle keep-alive connections are closed after this (Node's default, stated: the deadline is part of the contract). */
 const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
+export interface SimulatorOptions {
+  log?: Logger;
+  /** What drives the market and every deadline; the system clock unless a test brings its own (a ManualClock). */
+  clock?: Clock;
+}
+
 export class ExchangeSimulator {
   readonly feed: MarketSource;
   readonly faults: FaultState;
   readonly registry: Registry;
   readonly metrics: SimMetrics;
   readonly log: Logger;
+  readonly clock: Clock;
   private readonly hub: StreamHub;
   private readonly rest: RestApi;
   private readonly admin: AdminApi;
   private readonly server: Server;
-  private timer: NodeJS.Timeout | undefined;
-  private realStartMs = 0;
+  private timer: ClockTimer | undefined;
+  private clockStartMs = 0;
   private simStartUs: number;
   private started = false;
 
   constructor(
     readonly config: SimConfig,
-    log?: Logger,
+    options: SimulatorOptions = {},
   ) {
-    this.log = log ?? createLogger({ service: 'exchange-sim', level: config.logLevel });
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? createLogger({ service: 'exchange-sim', level: config.logLevel });
     this.registry = createRegistry('exchange-sim');
     this.metrics = createSimMetrics(this.registry);
     this.faults = new FaultState((type) => this.metrics.faults.inc({ fault: type }));
@@ -49,11 +58,11 @@ export class ExchangeSimulator {
       this.feed = replay;
       this.simStartUs = replay.firstTimeUs;
     } else {
-      this.simStartUs = config.startTimeUs ?? Date.now() * 1000;
+      this.simStartUs = config.startTimeUs ?? this.clock.now() * 1000;
       this.feed = new MarketFeed({ symbols: config.symbols, seed: config.seed, startTimeUs: this.simStartUs });
     }
-    this.hub = new StreamHub(config, this.faults, this.metrics, this.log, (s) => this.feed.has(s));
-    this.rest = new RestApi(config, this.feed, this.faults, this.metrics);
+    this.hub = new StreamHub(config, this.faults, this.metrics, this.log, (s) => this.feed.has(s), this.clock);
+    this.rest = new RestApi(config, this.feed, this.faults, this.metrics, this.clock);
     this.admin = new AdminApi({ token: config.adminToken, isSimulated: (s) => this.feed.has(s), inject: (f) => this.inject(f), injected: this.faults.injected });
     this.server = createServer({
       requestTimeout: config.requestTimeoutMs,
@@ -84,15 +93,15 @@ export class ExchangeSimulator {
       this.server.once('error', reject);
       this.server.listen(this.config.port, this.config.host, () => resolve());
     });
-    this.realStartMs = performance.now();
+    this.clockStartMs = this.clock.monotonicMs();
     this.started = true;
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer = this.clock.setInterval(() => this.tick(), TICK_MS);
     this.log.info({ ...this.urls, seed: this.config.seed, speed: this.config.speed, symbols: this.config.symbols }, 'exchange simulator listening');
   }
 
   /** Advances the market to the simulated time that corresponds to now. */
   private tick(): void {
-    const target = this.simStartUs + Math.floor((performance.now() - this.realStartMs) * 1000 * this.config.speed);
+    const target = this.simStartUs + Math.floor((this.clock.monotonicMs() - this.clockStartMs) * 1000 * this.config.speed);
     this.fireScheduledFaults();
     this.feed.advanceTo(target, this.onFrame);
     this.metrics.simulatedSeconds.set((this.feed.simTimeUs - this.simStartUs) / 1e6);
@@ -129,7 +138,7 @@ export class ExchangeSimulator {
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer?.cancel();
     this.hub.terminateAll();
     if (this.started) await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.started = false;
@@ -180,11 +189,11 @@ export class ExchangeSimulator {
       case 'freeze': {
         this.feed.setFrozen(fault.symbol, true);
         this.faults.count('freeze');
-        setTimeout(() => this.feed.setFrozen(fault.symbol, false), fault.ms).unref();
+        this.clock.setTimeout(() => this.feed.setFrozen(fault.symbol, false), fault.ms, { unref: true });
         return;
       }
       default:
-        this.faults.arm(fault, Date.now());
+        this.faults.arm(fault, this.clock.now());
     }
   }
 }

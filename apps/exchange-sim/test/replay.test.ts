@@ -2,6 +2,8 @@
  * Replay of real Binance data (the committed hftbacktest excerpt) through the
  * simulator: original ids on the wire, and a REST snapshot that joins the
  * replayed diff stream, so the documented local-book procedure holds on real data.
+ * The served replays run on a ManualClock that starts moving only once the
+ * client has subscribed and synced: it sees the recording from its first event.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,18 +20,33 @@ import {
   type JsonDepthUpdate,
   type JsonTrade,
 } from '@hotpath/sbe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExchangeSimulator, ReplayFeed, SimConfigSchema } from '../src/index.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ExchangeSimulator, ManualClock, ReplayFeed } from '../src/index.ts';
 import { BookClient } from './support/book-client.ts';
+import { startClockedSim } from './support/clocked.ts';
 
-/** Runs a documented-procedure client until the simulator's replay has played out. */
-async function followReplay(sim: ExchangeSimulator): Promise<BookClient> {
+/** The excerpt's lines, read once for every test here (each read decompresses and parses it again). */
+const FIXTURE_LINES = readRecording(FIXTURE_SPOT_BTCUSDT);
+
+/** Replays at 60x: 100 ms of clock are 6 s of the recording. */
+const SPEED = 60;
+
+async function startReplay(file: string): Promise<{ sim: ExchangeSimulator; clock: ManualClock }> {
+  // A barrier after every step of the clock: more control messages per clock second than Binance's 5.
+  return startClockedSim({ speed: SPEED, replay: [file], apiKeys: ['k'], maxIncomingPerSecond: 1000 });
+}
+
+/** Runs a documented-procedure client over the whole replay: the clock starts once it is synced, and each step is handled before the next. */
+async function followReplay(sim: ExchangeSimulator, clock: ManualClock): Promise<BookClient> {
   const client = new BookClient(sim.urls.ws, sim.urls.rest, 'k');
   await client.connect();
+  await vi.waitFor(() => expect(client.isSynced).toBe(true), { timeout: 10_000 });
   const replay = sim.feed as ReplayFeed;
-  const end = Date.now() + 10_000;
-  while (!replay.finished && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 200));
+  expect(replay.simTimeUs).toBe(replay.firstTimeUs); // nothing replayed before the client was there
+  while (!replay.finished) {
+    clock.advance(100);
+    await client.barrier();
+  }
   client.close();
   return client;
 }
@@ -47,7 +64,7 @@ describe('replaying real recordings', () => {
         while (g.next()) tradeIds.push(g.id);
       } else if (f.kind === 'depth') diffs.push([dec.depthDiffStreamEvent.firstBookUpdateId, dec.depthDiffStreamEvent.lastBookUpdateId]);
     });
-    const lines = readRecording(FIXTURE_SPOT_BTCUSDT);
+    const lines = FIXTURE_LINES;
     const wantTrades = lines.filter((l) => l.stream.endsWith('@trade')).map((l) => (l.data as { t: number }).t);
     const wantDiffs = lines.filter((l) => l.stream.includes('@depth')).map((l) => [(l.data as { U: number }).U, (l.data as { u: number }).u]);
     expect(tradeIds).toEqual(wantTrades);
@@ -57,15 +74,16 @@ describe('replaying real recordings', () => {
 
   describe('served by the simulator', () => {
     let sim: ExchangeSimulator;
-    beforeAll(async () => {
-      sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 60, replay: [FIXTURE_SPOT_BTCUSDT], logLevel: 'silent', apiKeys: ['k'] }));
-      await sim.start();
-    });
+    let clock: ManualClock;
+    beforeAll(async () => ({ sim, clock } = await startReplay(FIXTURE_SPOT_BTCUSDT)));
     afterAll(async () => sim.stop());
 
     it('a documented-procedure client stays in sync with the real book for the whole excerpt', async () => {
-      const client = await followReplay(sim);
+      const client = await followReplay(sim, clock);
       expect((sim.feed as ReplayFeed).finished).toBe(true);
+      // Every recorded diff reached the client, from the first on.
+      const diffs = FIXTURE_LINES.filter((l) => l.stream.includes('@depth')).length;
+      expect(client.diffsReceived).toBe(diffs);
       expect(client.gaps).toBe(0);
       expect(client.desyncs).toBe(0);
       expect(client.checks).toBeGreaterThan(500);
@@ -84,7 +102,7 @@ describe('replaying ingestor captures and archive CSVs', () => {
     const buf = Buffer.alloc(256 * 1024);
     const payloads: Buffer[] = [];
     let seq = 0;
-    for (const l of readRecording(FIXTURE_SPOT_BTCUSDT)) {
+    for (const l of FIXTURE_LINES) {
       const t = Math.floor(l.localTime / 1000);
       const kind = classifyPayload(l.data);
       let n = 0;
@@ -109,14 +127,17 @@ describe('replaying ingestor captures and archive CSVs', () => {
     const { path, payloads } = captureFromFixture();
     const replay = new ReplayFeed([path]);
     const sent: Buffer[] = [];
-    replay.advanceTo(replay.lastTimeUs + 1, (f) => f.kind !== 'depth20' && sent.push(f.bytes));
+    let diffs = 0;
+    replay.advanceTo(replay.lastTimeUs + 1, (f) => {
+      if (f.kind !== 'depth20') sent.push(f.bytes);
+      if (f.kind === 'depth') diffs++;
+    });
     expect(sent.length).toBe(payloads.length);
     expect(sent.every((b, i) => b.equals(payloads[i]!))).toBe(true);
 
-    const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 60, replay: [path], logLevel: 'silent', apiKeys: ['k'] }));
-    await sim.start();
-    const client = await followReplay(sim);
-    await sim.stop();
+    const { sim, clock } = await startReplay(path);
+    const client = await followReplay(sim, clock).finally(() => sim.stop());
+    expect(client.diffsReceived).toBe(diffs);
     expect(client.gaps).toBe(0);
     expect(client.desyncs).toBe(0);
     expect(client.checks).toBeGreaterThan(500);

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decimalToString } from '@hotpath/sbe';
+import { systemClock, type Clock } from '../clock.ts';
 import type { SimConfig } from '../config.ts';
 import type { FaultState } from '../faults/faults.ts';
 import { problemOf } from '../http.ts';
@@ -52,7 +53,7 @@ export class RestApi {
     private readonly feed: MarketSource,
     private readonly faults: FaultState,
     private readonly metrics: SimMetrics,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** True when the path is a REST market-data route this API serves. */
@@ -64,7 +65,7 @@ export class RestApi {
     const endpoint = url.pathname;
     const endpointLabel = ENDPOINTS.has(endpoint) ? endpoint : 'other';
     const f = this.faults;
-    const nowMs = this.now();
+    const nowMs = this.clock.now();
     // Injected latency delays the answer, not the work: a snapshot is as of the request's arrival and stale when it lands.
     const latencyMs = f.restLatencyUntilMs > nowMs ? f.restLatencyMs : 0;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json;charset=UTF-8'): void => {
@@ -76,7 +77,7 @@ export class RestApi {
         res.writeHead(status, { 'Content-Type': contentType, ...headers });
         res.end(text);
       };
-      if (latencyMs > 0) setTimeout(write, latencyMs);
+      if (latencyMs > 0) this.clock.setTimeout(write, latencyMs);
       else write();
     };
     if (f.restFailCount > 0) {

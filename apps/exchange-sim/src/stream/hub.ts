@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '@hotpath/telemetry';
+import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import type { SimConfig } from '../config.ts';
 import { problemOf, requestUrl, writeRawResponse, type Problem, type RequestError } from '../http.ts';
 import type { FaultState } from '../faults/faults.ts';
@@ -38,7 +39,7 @@ class Connection {
   lastPongMs: number;
   private windowStartMs = 0;
   private windowCount = 0;
-  readonly timers: NodeJS.Timeout[] = [];
+  readonly timers: ClockTimer[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -72,8 +73,12 @@ export class StreamHub {
     private readonly metrics: SimMetrics,
     private readonly log: Logger,
     private readonly isSimulated: (symbol: string) => boolean,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private now(): number {
+    return this.clock.now();
+  }
 
   get connectionCount(): number {
     return this.connections.size;
@@ -153,7 +158,7 @@ export class StreamHub {
     this.log.info({ streams, combined }, 'stream connection opened');
 
     conn.timers.push(
-      setInterval(() => {
+      this.clock.setInterval(() => {
         if (this.now() - conn.lastPongMs > this.config.pongTimeoutMs) {
           this.metrics.disconnects.inc({ reason: 'pong_timeout' });
           ws.terminate();
@@ -163,7 +168,7 @@ export class StreamHub {
       }, this.config.pingIntervalMs),
     );
     conn.timers.push(
-      setTimeout(() => {
+      this.clock.setTimeout(() => {
         this.metrics.disconnects.inc({ reason: 'lifetime' });
         ws.close(1000, 'connection lifetime exceeded');
       }, this.config.maxConnectionSeconds * 1000),
@@ -259,7 +264,7 @@ export class StreamHub {
   }
 
   private drop(conn: Connection): void {
-    for (const t of conn.timers) clearTimeout(t);
+    for (const t of conn.timers) t.cancel();
     for (const s of conn.streams) this.subscribers.get(s)?.delete(conn);
     this.connections.delete(conn);
     this.metrics.connections.set(this.connections.size);
@@ -347,12 +352,16 @@ export class StreamHub {
     const notified = [...this.connections];
     for (const c of notified) c.ws.send(text);
     this.faults.count('serverShutdown');
-    setTimeout(() => {
-      for (const c of notified) {
-        this.metrics.disconnects.inc({ reason: 'server_shutdown' });
-        c.ws.close(1001, 'server shutdown');
-      }
-    }, closeAfterMs).unref();
+    this.clock.setTimeout(
+      () => {
+        for (const c of notified) {
+          this.metrics.disconnects.inc({ reason: 'server_shutdown' });
+          c.ws.close(1001, 'server shutdown');
+        }
+      },
+      closeAfterMs,
+      { unref: true },
+    );
   }
 
   closeAll(reason: string): void {

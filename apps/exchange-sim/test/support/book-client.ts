@@ -7,6 +7,7 @@
  */
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import WebSocket from 'ws';
+import { barrier, isBarrierReply } from './clocked.ts';
 
 interface Diff {
   first: number;
@@ -30,6 +31,8 @@ export class BookClient {
   checks = 0;
   desyncs = 0;
   snapshots = 0;
+  /** @depth diffs received, buffered or applied. */
+  diffsReceived = 0;
   diffsApplied = 0;
   decodeErrors = 0;
   pingsAnswered = 0;
@@ -55,7 +58,8 @@ export class BookClient {
     ws.on('ping', () => this.pingsAnswered++); // ws answers every ping with a pong carrying its payload
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
-        this.textMessages.push(JSON.parse(data.toString()));
+        const message = JSON.parse(data.toString()) as unknown;
+        if (!isBarrierReply(message)) this.textMessages.push(message);
         return;
       }
       this.onFrame(data);
@@ -74,6 +78,12 @@ export class BookClient {
     this.ws?.close();
   }
 
+  /** Resolves once every frame the server sent before now has been handled (see `barrier`). */
+  barrier(): Promise<void> {
+    if (this.ws === undefined) throw new Error('not connected');
+    return barrier(this.ws);
+  }
+
   get isSynced(): boolean {
     return this.synced;
   }
@@ -85,6 +95,7 @@ export class BookClient {
     }
     if (this.decoder.templateId === spot.DepthDiffStreamEventDecoder.TEMPLATE_ID) {
       const d = this.decoder.depthDiffStreamEvent;
+      this.diffsReceived++;
       const diff: Diff = { first: d.firstBookUpdateId, last: d.lastBookUpdateId, bids: [], asks: [] };
       const b = d.bids();
       while (b.next()) diff.bids.push([b.priceMantissa, b.qtyMantissa]);
