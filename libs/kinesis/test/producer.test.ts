@@ -7,7 +7,7 @@ import { DescribeStreamSummaryCommand, SplitShardCommand } from '@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Registry } from '@hotpath/telemetry';
 import { KinesisProducer, listShards, partitionHash, readStream } from '../src/index.ts';
-import { KinesisEmulator } from '../src/testing/emulator.ts';
+import { KinesisEmulator, KinesisFaultProxy } from '../src/testing/emulator.ts';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT', 'SOLUSDT', 'XRPUSDT'];
 
@@ -97,42 +97,49 @@ describe('KinesisProducer', () => {
     for (const k of keys) expect(records.filter((r) => r.partitionKey === k).map((r) => Buffer.from(r.data).toString())).toEqual(Array.from({ length: 200 }, (_, i) => `${k}:${i}`));
   });
 
-  it('keeps order through throttling (injected into the real client) and an endpoint outage', async () => {
+  it('keeps order through throttling (a real 400 from the endpoint) and an endpoint outage', async () => {
     await emu.createStream('faults', 2);
-    const client = emu.client();
-    let calls = 0;
-    // kinesalite enforces no shard limits: throttle every 4th PutRecord before it leaves the client.
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'PutRecordCommand' && ++calls % 4 === 0) {
-          const err = new Error('Rate exceeded for shard');
-          err.name = 'ProvisionedThroughputExceededException';
-          throw err;
+    // kinesalite enforces no shard limits: a proxy answers every 4th PutRecord as a throttling Kinesis does
+    const proxy = new KinesisFaultProxy(emu.endpoint);
+    let puts = 0;
+    proxy.refuse((call) => (call.operation === 'PutRecord' && ++puts % 4 === 0 ? { type: 'ProvisionedThroughputExceededException' } : undefined));
+    await proxy.start();
+    const client = proxy.client();
+    try {
+      const registry = new Registry();
+      const producer = new KinesisProducer(client, { streamName: 'faults', retryBaseMs: 5, retryMaxMs: 100, metricPrefix: 'test_kinesis' }, registry);
+      await producer.start();
+      const retries = async (reason: string) => (await producer.metrics.retries.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
+      const N = 2000;
+      const putRange = (from: number, to: number) => {
+        for (let i = from; i < to; i++) for (const s of SYMBOLS) producer.put(s, payload(s, i));
+      };
+      putRange(0, N / 2);
+      await vi.waitFor(() => expect(proxy.count('PutRecord').refused).toBeGreaterThan(0), { timeout: 20_000 });
+      // the outage starts while records are queued and in flight, and ends once the producer has met it
+      await emu.down();
+      putRange(N / 2, N);
+      await vi.waitFor(async () => expect(await retries('error')).toBeGreaterThan(0), { timeout: 20_000 });
+      await emu.up();
+      await producer.flush();
+      const records = await readStream(emu.client(), 'faults');
+      checkExactlyOnceInOrder(records, N);
+      // every refusal was a retry counted as throttling, nothing else was
+      expect(await retries('throttled')).toBe(proxy.count('PutRecord').refused);
+      // each refused PutRecord was sent again as it was (same aggregate, same ordering sequence) before anything else of its key
+      const putsOf = (key: string) => proxy.answered.filter((c) => c.operation === 'PutRecord' && c.input['PartitionKey'] === key);
+      for (const key of SYMBOLS) {
+        const calls = putsOf(key);
+        for (let i = 0; i < calls.length - 1; i++) {
+          if (calls[i]!.refused === undefined) continue;
+          expect(calls[i + 1]!.input['Data']).toBe(calls[i]!.input['Data']);
+          expect(calls[i + 1]!.input['SequenceNumberForOrdering']).toBe(calls[i]!.input['SequenceNumberForOrdering']);
         }
-        return next(args);
-      },
-      { step: 'initialize', name: 'injectThrottling' },
-    );
-    const registry = new Registry();
-    const producer = new KinesisProducer(client, { streamName: 'faults', retryBaseMs: 5, retryMaxMs: 100, metricPrefix: 'test_kinesis' }, registry);
-    await producer.start();
-    const N = 2000;
-    const outage = (async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      await emu.restart(300);
-    })();
-    for (let i = 0; i < N; i++) {
-      for (const s of SYMBOLS) producer.put(s, payload(s, i));
-      if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      client.destroy();
+      await proxy.stop();
     }
-    await outage;
-    await producer.flush();
-    const records = await readStream(emu.client(), 'faults');
-    checkExactlyOnceInOrder(records, N);
-    const metrics = await registry.getMetricsAsJSON();
-    const retries = metrics.find((m) => m.name === 'test_kinesis_retries_total')!.values;
-    expect(retries.find((v) => v.labels['reason'] === 'throttled')?.value ?? 0).toBeGreaterThan(0);
-    expect(retries.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(retries.find((v) => v.labels['reason'] === 'throttled')!.value); // outage errors too
   });
 
   it('refuses records past the buffer bound and counts them', async () => {

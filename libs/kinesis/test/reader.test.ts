@@ -1,10 +1,8 @@
 /** readStream across a merge: both parents (ParentShardId and AdjacentParentShardId) are read before the child. */
 import { DescribeStreamSummaryCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KinesisProducer, listShards, readStream } from '../src/index.ts';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('readStream', () => {
   const emu = new KinesisEmulator();
@@ -22,7 +20,7 @@ describe('readStream', () => {
     await put(0, 50);
     const [a, b] = await listShards(emu.client(), 'm');
     await emu.client().send(new MergeShardsCommand({ StreamName: 'm', ShardToMerge: a!.ShardId!, AdjacentShardToMerge: b!.ShardId! }));
-    while ((await emu.client().send(new DescribeStreamSummaryCommand({ StreamName: 'm' }))).StreamDescriptionSummary!.StreamStatus !== 'ACTIVE') await sleep(50);
+    await vi.waitFor(async () => expect((await emu.client().send(new DescribeStreamSummaryCommand({ StreamName: 'm' }))).StreamDescriptionSummary!.StreamStatus).toBe('ACTIVE'), { timeout: 20_000 });
     const child = (await listShards(emu.client(), 'm')).find((s) => s.AdjacentParentShardId !== undefined)!;
     expect([child.ParentShardId, child.AdjacentParentShardId].sort()).toEqual([a!.ShardId, b!.ShardId].sort());
     await put(50, 100);
@@ -44,15 +42,18 @@ describe('readStream', () => {
     const mine = keys.filter((k) => shardOf.get(k) === shardOf.get('BTCUSDT'));
     const onlyMine = await readStream(emu.client(), 'recent', { partitionKeys: ['BTCUSDT'] });
     expect(new Set(onlyMine.map((r) => r.partitionKey))).toEqual(new Set(mine));
-    // (kinesalite's arrival times are whole milliseconds: a later put is at least 1 ms later)
-    const since = new Date(Date.now() + 1);
-    await sleep(5);
+    // kinesalite's arrival times are whole milliseconds: the new records are put once the clock is past the old ones'
+    const newest = Math.max(...(await readStream(emu.client(), 'recent')).map((r) => r.arrivalMs));
+    const since = new Date(newest + 1);
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(since.getTime()));
     for (const key of keys) producer.put(key, Buffer.from(`${key}:new`));
     await producer.flush();
-    const recent = await readStream(emu.client(), 'recent', { since, partitionKeys: ['BTCUSDT'], emptyAtTimestampAfterMs: 2_000 });
+    // (this shard has records that recent: kinesalite answers, the give-up never applies)
+    const recent = await readStream(emu.client(), 'recent', { since, partitionKeys: ['BTCUSDT'], emptyAtTimestampAfterMs: 20_000 });
     expect(recent.map((r) => Buffer.from(r.data).toString()).sort()).toEqual(mine.map((k) => `${k}:new`).sort());
-    await expect(readStream(emu.client(), 'recent', { deadlineMs: 0 })).rejects.toThrow(/did not finish/);
-    // nothing that recent: kinesalite never answers; the shard reads as empty
-    expect(await readStream(emu.client(), 'recent', { since: new Date(Date.now() - 1), partitionKeys: ['BTCUSDT'], emptyAtTimestampAfterMs: 500 })).toEqual([]);
+    await expect(readStream(emu.client(), 'recent', { deadlineMs: -1 })).rejects.toThrow(/did not finish/); // a deadline already past
+    // nothing that recent (after every record put): kinesalite never answers; the shard reads as empty
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Math.max(...recent.map((r) => r.arrivalMs))));
+    expect(await readStream(emu.client(), 'recent', { since: new Date(Date.now()), partitionKeys: ['BTCUSDT'], emptyAtTimestampAfterMs: 500 })).toEqual([]);
   });
 });
