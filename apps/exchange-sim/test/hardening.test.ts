@@ -9,33 +9,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@hotpath/config';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { ExchangeSimulator, SimConfigSchema } from '../src/index.ts';
+import { ExchangeSimulator, ManualClock, SimConfigSchema } from '../src/index.ts';
+import { barrier } from './support/clocked.ts';
+import { metric } from './support/prometheus.ts';
 import { openRaw, rawRequest, readUntilClose } from './support/raw-http.ts';
 
 const KEY = 'hardening-key';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** The value of one metric series in Prometheus text, 0 when absent. */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
+const WAIT = { timeout: 15_000, interval: 25 };
 
 const upgradeHeaders = (target: string, key = KEY): string =>
   `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
@@ -53,10 +35,10 @@ describe('a request that is not a URL, as a separate process', () => {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     child.once('exit', (code) => (exited = code));
-    await until('the simulator to serve /health', async () => {
-      if (exited !== undefined) throw new Error(`the simulator exited (${exited})`);
-      return fetch(`http://127.0.0.1:${port}/health`).then((r) => (r.ok ? true : undefined), () => undefined);
-    });
+    await vi.waitFor(async () => {
+      expect(exited, 'the simulator exited').toBeUndefined();
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).ok).toBe(true);
+    }, WAIT);
   });
   afterAll(async () => {
     if (exited === undefined) {
@@ -95,7 +77,7 @@ describe('a request that is not a URL, as a separate process', () => {
     ws.on('message', (d, binary) => !binary && replies.push(JSON.parse(d.toString())));
     await new Promise((r, j) => ws.once('open', r).once('error', j));
     for (const text of ['null', '5', '[]', '"x"']) ws.send(text);
-    await until('four replies', () => (replies.length >= 4 ? true : undefined));
+    await vi.waitFor(() => expect(replies.length).toBeGreaterThanOrEqual(4), WAIT);
     expect(replies).toEqual(Array(4).fill({ code: 3, msg: 'Invalid JSON: expected a JSON object', id: null }));
     ws.close();
     expect(exited).toBeUndefined();
@@ -115,8 +97,8 @@ describe('hardening', () => {
     for (const socket of rawSockets.splice(0)) socket.destroy();
     for (const sim of sims.splice(0)) await sim.stop();
   });
-  const startSim = async (overrides: Record<string, unknown> = {}): Promise<ExchangeSimulator> => {
-    const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, seed: 5, apiKeys: [KEY], logLevel: 'silent', ...overrides }));
+  const startSim = async (overrides: Record<string, unknown> = {}, clock?: ManualClock): Promise<ExchangeSimulator> => {
+    const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, seed: 5, apiKeys: [KEY], logLevel: 'silent', ...overrides }), { clock });
     sims.push(sim);
     await sim.start();
     return sim;
@@ -163,14 +145,15 @@ describe('hardening', () => {
     expect(await outcome(open())).toBe(503);
     expect(metric(await metricsOf(sim), 'exchange_sim_rejected_handshakes_total', { reason: 'capacity' })).toBe(1);
     a.close();
-    await until('the closed connection to be released', async () => ((await connectionsOf(sim)) === 1 ? true : undefined));
+    await vi.waitFor(async () => expect(await connectionsOf(sim)).toBe(1), WAIT); // the closed connection is released
     expect(await outcome(open())).toBe(101);
   });
 
   it('cuts a client that stops reading once its send buffer passes SIM_MAX_BUFFERED_BYTES, counted, and serves the others', async () => {
-    // One symbol at 50x: ~2 MB/s of frames for little CPU (more symbols or speed cost CPU, and a starved simulator
-    // catches up in ever longer batches on a busy machine).
-    const sim = await startSim({ speed: 50, maxBufferedBytes: 256 * 1024 });
+    // One symbol at 50x on a ManualClock: each 100 ms step of the clock sends 5 simulated seconds of frames, however
+    // slow the machine; a barrier per step is more than 5 control messages a clock second.
+    const clock = new ManualClock();
+    const sim = await startSim({ speed: 50, maxBufferedBytes: 256 * 1024, maxIncomingPerSecond: 1000 }, clock);
     // A raw socket that stops reading right after the handshake: a client that read for a while first would have
     // grown its kernel receive window (up to tcp_rmem's max, MBs) and the test would wait for that to fill too.
     const slow = await openRaw(portOf(sim), upgradeHeaders('/stream?streams=btcusdt@depth/btcusdt@depth20/btcusdt@trade/btcusdt@bestBidAsk'));
@@ -182,11 +165,22 @@ describe('hardening', () => {
     sockets.push(healthy);
     await new Promise((r) => healthy.once('open', r));
 
-    await until('the slow consumer to be cut', async () => ((await connectionsOf(sim)) === 1 ? true : (await sleep(100), undefined)), 60_000);
-    expect(metric(await metricsOf(sim), 'exchange_sim_disconnects_total', { reason: 'slow_consumer' })).toBe(1);
     let received = 0;
-    healthy.on('message', () => received++);
-    await until('the healthy client to keep receiving', () => (received >= 5 ? true : undefined));
+    healthy.on('message', (_data, isBinary) => isBinary && received++);
+    // Until the kernel's socket buffers are full nothing queues in the server; the clock moves on until the cut.
+    await vi.waitFor(
+      async () => {
+        clock.advance(100);
+        await barrier(healthy); // the healthy client reads along
+        expect(await connectionsOf(sim)).toBe(1);
+      },
+      { timeout: 60_000, interval: 10 },
+    );
+    expect(metric(await metricsOf(sim), 'exchange_sim_disconnects_total', { reason: 'slow_consumer' })).toBe(1);
+    const before = received;
+    clock.advance(100);
+    await barrier(healthy);
+    expect(received - before).toBeGreaterThan(5); // and keeps receiving after the cut
   });
 
   it('closes requests whose headers or body never finish (headersTimeout / requestTimeout)', async () => {

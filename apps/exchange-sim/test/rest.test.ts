@@ -1,15 +1,20 @@
-/** REST over the simulated market: shapes, weights, limits, bans and injected failures. */
+/**
+ * REST over the simulated market: shapes, weights, limits, bans and injected
+ * failures. On a ManualClock: every request here falls in one rate-limit
+ * minute, so the weight, 429 and ban sequence is exact.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExchangeSimulator, SimConfigSchema } from '../src/index.ts';
+import type { ExchangeSimulator, ManualClock } from '../src/index.ts';
+import { startClockedSim } from './support/clocked.ts';
 
 describe('REST', () => {
   let sim: ExchangeSimulator;
+  let clock: ManualClock;
   let base: string;
   beforeAll(async () => {
-    sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 50, seed: 3, logLevel: 'silent', restWeightPerMinute: 400, banSeconds: 30 }));
-    await sim.start();
+    ({ sim, clock } = await startClockedSim({ speed: 50, seed: 3, restWeightPerMinute: 400, banSeconds: 30 }));
     base = sim.urls.rest;
-    await new Promise((r) => setTimeout(r, 300)); // let some trades happen
+    clock.advance(300); // 15 simulated seconds: some trades to serve
   });
   afterAll(async () => sim.stop());
 
@@ -78,13 +83,14 @@ describe('REST', () => {
       retryAfter = r.headers.get('retry-after');
     }
     expect(status).toBe(429);
-    expect(Number(retryAfter)).toBeGreaterThan(0);
+    // The clock started on a minute and moved 300 ms: the window resets in 59.7 s.
+    expect(retryAfter).toBe(String(Math.ceil((60_000 - (clock.now() % 60_000)) / 1000)));
+    expect(retryAfter).toBe('60');
     const statuses: number[] = [];
-    // (a minute boundary in between resets the window; keep pushing until the ban)
-    for (let i = 0; i < 40 && !statuses.includes(418); i++) statuses.push((await get('/api/v3/depth?symbol=BTCUSDT&limit=500')).status);
-    expect(statuses).toContain(418);
+    for (let i = 0; i < 3; i++) statuses.push((await get('/api/v3/depth?symbol=BTCUSDT&limit=500')).status);
+    expect(statuses).toEqual([429, 429, 418]); // the fourth request while limited is banned
     const banned = await get('/api/v3/ping');
     expect(banned.status).toBe(418);
-    expect(banned.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(banned.headers.get('retry-after')).toBe('30');
   });
 });
