@@ -51,7 +51,7 @@ class ManualClock {
       this.nowMs = Math.max(this.nowMs, next.dueMs);
       await this.fire(next);
     }
-    this.nowMs = untilMs;
+    this.nowMs = Math.max(this.nowMs, untilMs); // time never runs backwards
   }
 
   /** The process is frozen for `ms` (no timer fires meanwhile); then the overdue timers fire. */
