@@ -82,11 +82,11 @@ describe('fault injection', () => {
     for (let i = 0; i < 2; i++) {
       const real = all[before + i]!;
       const [first, again, garbage, truncated] = got.slice(i * 4, i * 4 + 4);
-      expect(first?.equals(real)).toBe(true);
-      expect(again?.equals(real)).toBe(true);
-      expect(garbage?.length).toBe(real.length);
-      expect(garbage?.equals(real)).toBe(false);
-      expect(truncated?.equals(real.subarray(0, real.length >> 1))).toBe(true);
+      expect(first?.equals(real), `frame ${i}: the real frame`).toBe(true);
+      expect(again?.equals(real), `frame ${i}: its duplicate`).toBe(true);
+      expect(garbage?.length, `frame ${i}: noise as long as it`).toBe(real.length);
+      expect(garbage?.equals(real), `frame ${i}: noise, not the frame`).toBe(false);
+      expect(truncated?.equals(real.subarray(0, real.length >> 1)), `frame ${i}: its first half`).toBe(true);
       expect(dec.wrap(truncated!)).not.toBe(DecodeStatus.Ok);
     }
     // Armed faults used up: the stream carries on with the next real frames, each once.
