@@ -48,16 +48,17 @@ describe('ExchangeConnection switch-over', () => {
     cleanup = [];
   });
 
-  async function connect(server: Awaited<ReturnType<typeof scriptedServer>>, watchdogMs = 60_000) {
+  async function connect(server: Awaited<ReturnType<typeof scriptedServer>>, watchdogMs = 60_000, rotateAfterSeconds = 3600) {
     const events: Event[] = [];
+    const registry = createRegistry('test');
     const conn = new ExchangeConnection(
-      { url: server.url, apiKey: 'k', watchdogMs, rotateAfterSeconds: 3600, reconnectBaseMs: 20, reconnectMaxMs: 100, maxFrameBytes: 1 << 20 },
+      { url: server.url, apiKey: 'k', watchdogMs, rotateAfterSeconds, reconnectBaseMs: 20, reconnectMaxMs: 100, maxFrameBytes: 1 << 20 },
       {
         frame: () => undefined,
         live: (epoch, previous, switchover) => events.push({ type: 'live', epoch, previous, switchover }),
         lost: (epoch) => events.push({ type: 'lost', epoch }),
       },
-      createRegistry('test'),
+      registry,
       createLogger({ service: 'test', level: 'silent' }),
     );
     cleanup.push(async () => {
@@ -65,8 +66,8 @@ describe('ExchangeConnection switch-over', () => {
       await server.close();
     });
     conn.start();
-    await vi.waitFor(() => expect(events).toHaveLength(1));
-    return { conn, events };
+    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 10_000 });
+    return { conn, events, registry };
   }
 
   it('the old connection dies while the new one is still connecting: a lost connection, then a new one that re-anchors', async () => {
@@ -108,12 +109,13 @@ describe('ExchangeConnection switch-over', () => {
 
   it('a switch-over connection that never delivers is dropped and the switch retried', async () => {
     const server = await scriptedServer();
-    const { conn, events } = await connect(server, 300);
+    // (a watchdog many keep-alive intervals long: a busy machine's late timers must not read as a silent old connection)
+    const { conn, events } = await connect(server, 1_000);
     const first = events[0]!.epoch;
     const keepAlive = setInterval(() => server.frame(0), 50); // the old connection keeps delivering
     cleanup.push(async () => clearInterval(keepAlive));
     conn.switchOver('test');
-    await vi.waitFor(() => expect(server.sockets.length).toBeGreaterThanOrEqual(3), { timeout: 3000 });
+    await vi.waitFor(() => expect(server.sockets.length).toBeGreaterThanOrEqual(3), { timeout: 15_000 });
     server.frame(server.sockets.length - 1);
     await vi.waitFor(() => expect(events).toHaveLength(2));
     expect(events[1]).toMatchObject({ type: 'live', previous: first, switchover: true });
@@ -122,14 +124,27 @@ describe('ExchangeConnection switch-over', () => {
 
   it('a stalled old connection replaced by a subscribed one: taken over with a re-anchor (events were missed while it was silent)', async () => {
     const server = await scriptedServer();
-    const { conn, events } = await connect(server, 300);
+    const { conn, events } = await connect(server, 1_000);
     const first = events[0]!.epoch;
     conn.switchOver('test');
     await vi.waitFor(() => expect(server.sockets).toHaveLength(2));
     // the new one answers (text frames keep it from its own watchdog) but sends no data yet; the old one is silent
     const chatter = setInterval(() => server.sockets[1]!.send('{"result":null,"id":1}'), 50);
     cleanup.push(async () => clearInterval(chatter));
-    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 3000 });
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 15_000 });
     expect(events[1]).toMatchObject({ type: 'live', epoch: first + 1, switchover: false });
+  });
+
+  it('a connection reaching its lifetime is switched over by itself, and the timer starts again for its successor', async () => {
+    const server = await scriptedServer();
+    const { events, registry } = await connect(server, 60_000, 0.2);
+    const first = events[0]!.epoch;
+    await vi.waitFor(() => expect(server.sockets).toHaveLength(2), { timeout: 10_000 }); // nobody called switchOver
+    server.frame(1);
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 10_000 });
+    expect(events[1]).toEqual({ type: 'live', epoch: first + 1, previous: first, switchover: true });
+    await vi.waitFor(() => expect(server.sockets).toHaveLength(3), { timeout: 10_000 }); // the successor's own lifetime
+    const opened = (await registry.getMetricsAsJSON()).find((m) => m.name === 'ingestor_sbe_reconnections_total')!.values;
+    expect(Object.fromEntries(opened.map((v) => [v.labels['reason'], v.value]))).toEqual({ initial: 1, rotation: 2 });
   });
 });
