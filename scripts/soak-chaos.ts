@@ -4,7 +4,8 @@
  * with the invariants of issue 14 checked continuously and at the end. See
  * docs/runbooks/chaos-soak.md.
  * SOAK_MINUTES (default 30: minutes of faults, after the warm-up), SOAK_SEED
- * (default 1), SOAK_INTERVAL_MS (inference tick, default 2000).
+ * (default 1), SOAK_INTERVAL_MS (inference tick, default 2000), SOAK_LOG_LEVEL
+ * (the services' LOG_LEVEL, default warn; info shows every lease and shard event).
  * Progress on stderr; the last line on stdout is one JSON object. Exit code 1
  * when an invariant failed.
  */
@@ -39,6 +40,7 @@ const report = await runChaosSoak({
   minutes: positive('SOAK_MINUTES', 30),
   seed: Math.floor(positive('SOAK_SEED', 1)),
   intervalMs: Math.floor(positive('SOAK_INTERVAL_MS', 2_000)),
+  ...(process.env['SOAK_LOG_LEVEL'] ? { logLevel: process.env['SOAK_LOG_LEVEL'] } : {}),
   signal: controller.signal,
   log: (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
 });
