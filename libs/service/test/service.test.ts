@@ -42,14 +42,17 @@ describe('Lifecycle', () => {
   it('a stop while starting aborts the start and stops what had started', async () => {
     const calls: string[] = [];
     let release!: () => void;
+    let entered!: () => void;
+    const waiting = new Promise<void>((r) => (entered = r));
     const l = new Lifecycle()
       .add({ name: 'a', stop: () => void calls.push('stop a') })
       .add({ name: 'waits', start: (signal) => new Promise<void>((resolve, reject) => {
         release = resolve;
         signal.addEventListener('abort', () => reject(signal.reason as Error));
+        entered();
       }) });
     const starting = l.start().catch((e: unknown) => e);
-    await sleep(10);
+    await waiting; // 'a' has started, 'waits' is starting
     const report = await l.stop(500);
     expect(await starting).toBeInstanceOf(StartError);
     expect(report.failed).toEqual([]);
@@ -95,8 +98,11 @@ describe('deadlines and retry', () => {
     await expect(retry(() => (n++, Promise.reject(fatal)), { what: 'x', attempts: 5, baseMs: 1, maxMs: 2, retryable: (e) => e !== fatal })).rejects.toBe(fatal);
     expect(n).toBe(1);
     const c = new AbortController();
-    const p = retry(() => Promise.reject(new Error('down')), { what: 'x', signal: c.signal, baseMs: 60_000, maxMs: 60_000, random: () => 1 }).catch((e: unknown) => e);
-    await sleep(10);
+    let retrying!: () => void;
+    const waiting = new Promise<void>((r) => (retrying = r));
+    // a 60 s wait before the next attempt: only the abort can end it before the test's own deadline
+    const p = retry(() => Promise.reject(new Error('down')), { what: 'x', signal: c.signal, baseMs: 60_000, maxMs: 60_000, random: () => 1, onRetry: () => retrying() }).catch((e: unknown) => e);
+    await waiting; // the first attempt failed: the retry is waiting
     c.abort(new Error('stopping'));
     expect(((await p) as Error).message).toBe('stopping');
   });

@@ -1,6 +1,6 @@
 /** Against a private redis-server: fenced atomic commits, statuses, leases with expiry and stealing, durability across kill -9. */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, decodeVector, encodeVector, keys } from '../src/index.ts';
 import { RedisServer } from '../src/testing/redis-server.ts';
 
@@ -85,20 +85,27 @@ describe('libs/state', () => {
   });
 
   it('leases: exclusive while alive, renewable by the holder only, stolen after expiry with a higher token', async () => {
-    const a = new LeaseManager(redis, 'market-events', 'agg-a', 300);
-    const b = new LeaseManager(redis, 'market-events', 'agg-b', 300);
+    // (a lease that outlives the test: nothing here depends on how fast the machine is)
+    const a = new LeaseManager(redis, 'market-events', 'agg-a', 60_000);
+    const b = new LeaseManager(redis, 'market-events', 'agg-b', 60_000);
     const la = (await a.acquire('shardId-000000000000'))!;
     expect(la).toBeDefined();
     expect(await b.acquire('shardId-000000000000')).toBeUndefined();
     expect(await a.renew(la)).toBe(true);
     expect(await b.renew({ shardId: la.shardId, token: la.token })).toBe(false);
-    await new Promise((r) => setTimeout(r, 400)); // a stops renewing: dead
-    const lb = (await b.acquire('shardId-000000000000'))!;
-    expect(lb.token).toBeGreaterThan(la.token);
-    expect(await a.renew(la)).toBe(false); // the zombie learns it lost the lease
-    expect((await b.owners(['shardId-000000000000'])).get('shardId-000000000000')!.owner).toBe('agg-b');
-    await b.release(lb);
-    expect((await a.acquire('shardId-000000000000'))!.token).toBeGreaterThan(lb.token);
+
+    // a lease its holder stops renewing (short-lived here) is taken, only once it expired, with a higher token
+    const dying = new LeaseManager(redis, 'market-events', 'agg-a', 300);
+    const ld = (await dying.acquire('shardId-000000000001'))!;
+    const { expiresMs } = (await b.owners(['shardId-000000000001'])).get('shardId-000000000001')!;
+    let lb: Awaited<ReturnType<LeaseManager['acquire']>>;
+    await vi.waitFor(async () => expect((lb = await b.acquire('shardId-000000000001'))).toBeDefined(), { timeout: 30_000, interval: 20 });
+    expect(lb!.token).toBeGreaterThan(ld.token);
+    expect(lb!.token).toBeGreaterThanOrEqual(expiresMs); // a token is at least the Redis time it was issued at: after the expiry
+    expect(await dying.renew(ld)).toBe(false); // the zombie learns it lost the lease
+    expect((await b.owners(['shardId-000000000001'])).get('shardId-000000000001')!.owner).toBe('agg-b');
+    await b.release(lb!);
+    expect((await a.acquire('shardId-000000000001'))!.token).toBeGreaterThan(lb!.token);
   });
 
   it('lease tokens never go back, even after Redis lost every key', async () => {
