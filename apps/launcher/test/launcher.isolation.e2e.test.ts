@@ -13,22 +13,22 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@hotpath/config';
 import { resolveRedis, type RedisHandle } from '../src/redis.ts';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+/** Polls `probe` until it answers (a generous deadline, not a measurement). */
 async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve().then(probe).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
+  return vi.waitFor(
+    async () => {
+      const v = await Promise.resolve().then(probe).catch(() => undefined);
+      if (v === undefined) throw new Error(`timed out: ${what}`);
+      return v;
+    },
+    { timeout: ms, interval: 100 },
+  );
 }
 
 /** One run of `pnpm start`: its output kept whole, the pids it announces. */
@@ -184,9 +184,7 @@ describe('launcher: kill -9', () => {
     expect([...run.pids().keys()].sort()).toEqual(['aggregator', 'exchange-sim', 'inference', 'ingestor', 'redis-server']);
     const survivors = () => [...run.pids()].filter(([, pids]) => pids.some(alive)).map(([name]) => name);
     run.proc.kill('SIGKILL');
-    // each child notices within a poll and gets 5 s to stop gracefully before it is killed
-    const deadline = Date.now() + 30_000;
-    while (survivors().length > 0 && Date.now() < deadline) await sleep(100);
-    expect(survivors()).toEqual([]);
+    // each child notices its launcher gone and gets 5 s to stop gracefully before it is killed
+    await vi.waitFor(() => expect(survivors()).toEqual([]), { timeout: 60_000, interval: 100 });
   }, 150_000);
 });
