@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { Aggregator, AggregatorConfigSchema } from 'aggregator';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
@@ -28,7 +28,6 @@ import { RECORDING, ALERTS } from '../scripts/monitoring/rules.ts';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Metric names a PromQL expression reads (functions, keywords, labels, ranges and strings stripped). */
 export function metricNames(expr: string): string[] {
   let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
@@ -59,14 +58,16 @@ async function query(q: string): Promise<{ metric: Record<string, string>; value
   return body.data.result;
 }
 
+/** Polls `probe` until it answers (a generous deadline, not a measurement). */
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
+  return vi.waitFor(
+    async () => {
+      const v = await probe().catch(() => undefined);
+      if (v === undefined) throw new Error(`timed out waiting for ${what}`);
+      return v;
+    },
+    { timeout: ms, interval: 500 },
+  );
 }
 
 beforeAll(async () => {
