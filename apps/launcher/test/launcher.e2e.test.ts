@@ -120,7 +120,7 @@ describe('pnpm start (launcher)', () => {
 
   it('Ctrl-C stops everything, in order, and leaves no process behind', async () => {
     const all = [...pids().values()];
-    expect(all.length).toBeGreaterThanOrEqual(5); // redis-server and the four services (last pid of each)
+    expect(all).toHaveLength(5); // redis-server and the four services (last pid of each)
     const exited = new Promise<number | null>((r) => launcher.once('exit', (code) => r(code)));
     launcher.kill('SIGINT');
     expect(await exited).toBe(0);
