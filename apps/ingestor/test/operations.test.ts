@@ -84,8 +84,9 @@ describe('bad input never crashes the ingestor', () => {
 
   it('counts malformed and unknown frames, keeps running, and gives up on a stalled stream', async () => {
     const port = (fake.address() as { port: number }).port;
+    // (the watchdog also bounds the WebSocket handshake: long enough for a busy machine's, short enough to wait for)
     const ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', watchdogMs: 400, reconnectBaseMs: 10, logLevel: 'silent' }),
+      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', watchdogMs: 3_000, reconnectBaseMs: 10, logLevel: 'silent' }),
     );
     await ingestor.start();
     const total = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
