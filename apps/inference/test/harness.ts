@@ -59,8 +59,13 @@ export class Feeder {
   }
 }
 
+/**
+ * A replica on a 200 ms interval with a 1 s horizon. Its Redis command timeout is generous: on a busy
+ * machine a healthy redis-server may answer later than production's 250 ms, and a timed-out claim or
+ * history read would be a fault the test did not make (tests of a sick Redis stop or kill it).
+ */
 export function replica(redisUrl: string, over: Partial<InferenceConfig> = {}): InferenceServer {
-  return new InferenceServer(InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, logLevel: 'silent', ...over }));
+  return new InferenceServer(InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over }));
 }
 
 export async function streamOf(redis: Redis, symbol: string): Promise<{ id: string; p: Prediction }[]> {
