@@ -143,7 +143,7 @@ describe('FetchWorker', () => {
     const polls = { n: 0 };
     const stopped = pool.reader(quiet(() => active, handled, polls));
     const running = outcome(stopped.run());
-    await vi.waitFor(() => expect(polls.n).toBeGreaterThanOrEqual(2), { timeout: 30_000 }); // reading, in the thread
+    await vi.waitFor(() => expect(polls.n).toBeGreaterThanOrEqual(2), { timeout: 60_000 }); // reading, in the thread
     active = false;
     await vi.waitFor(() => expect(running.state).toBe('resolved'), { timeout: 10_000 }); // stopped, not failed
     expect(stopped.finished).toBe(false);
@@ -183,7 +183,7 @@ describe('FetchWorker', () => {
         },
       });
       reading = outcome(reader.run());
-      await vi.waitFor(() => expect(killedBatch).toBeDefined(), { timeout: 30_000 });
+      await vi.waitFor(() => expect(killedBatch).toBeDefined(), { timeout: 60_000 });
       await killedBatch;
       expect(reading.error?.message).toMatch(/fetch worker exited \(1\)/);
       await vi.waitFor(() => expect(bystander.state).toBe('rejected'), { timeout: 10_000 });
@@ -204,7 +204,7 @@ describe('FetchWorker', () => {
     try {
       const polls = { n: 0 };
       const open = outcome(pool.reader(quiet(() => true, [], polls)).run());
-      await vi.waitFor(() => expect(polls.n).toBeGreaterThanOrEqual(1), { timeout: 30_000 });
+      await vi.waitFor(() => expect(polls.n).toBeGreaterThanOrEqual(1), { timeout: 60_000 });
       // an open without a shard throws in the thread's message handler, where nothing catches it
       pool.send({ type: 'open', id: -1, shard: null as never });
       await vi.waitFor(() => expect(open.state).toBe('rejected'), { timeout: 10_000 });
