@@ -35,7 +35,7 @@ import { FeatureStore, FencedWriteError, LeaseManager, StoredStateError, VectorS
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
-import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
+import { countFetchWorkerDeaths, createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { SymbolProcessor } from '@hotpath/processor';
 import { StateFormatError } from '@hotpath/features';
 
@@ -135,6 +135,7 @@ export class Aggregator {
     // (fan-out needs HTTP/2; against AWS either client would do, an emulator speaks one or the other)
     this.kinesis = deps.kinesisClient ?? (config.consumer === 'fanout' ? createSubscribeClient(endpoint) : createKinesisClient(endpoint));
     this.fetcher = config.fetch === 'worker' ? new FetchWorker(endpoint) : undefined;
+    if (this.fetcher !== undefined) countFetchWorkerDeaths(this.registry, this.fetcher);
     this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
     this.http = createOpsServer({ registry: this.registry, health: () => this.health(), ready: () => this.lifecycle.status === 'started' });
     this.lifecycle = this.buildLifecycle();
@@ -539,6 +540,12 @@ export class Aggregator {
       active: () => !owned.lost && !owned.draining && !this.stopped,
       onPoll: () => {
         owned.lastPollMs = Date.now();
+      },
+      onError: (err) => {
+        // (names only: an SDK error is a fixed set of names; anything else is 'other', so the label set stays bounded)
+        const name = (err as { name?: unknown }).name;
+        this.m.kinesisErrors.inc({ error: typeof name === 'string' && /^[A-Za-z]{1,64}$/.test(name) ? name : 'other' });
+        this.log.warn({ shardId, err }, 'Kinesis call failed: retried with backoff');
       },
       handle: (records) => {
         const handedOverAt = performance.now();

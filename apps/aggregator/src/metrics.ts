@@ -16,6 +16,8 @@ export interface AggregatorMetrics {
   stateRefused: Counter<never>;
   /** Leases not handed back within the stop deadline (left to expire). */
   stopIncomplete: Counter<never>;
+  /** Kinesis calls of the shard readers that failed (each is retried with backoff), by the error's name. */
+  kinesisErrors: Counter<'error'>;
   lag: Gauge;
   leasesHeld: Gauge;
   applyToRedis: Histogram<never>;
@@ -45,10 +47,25 @@ export function createAggregatorMetrics(registry: Registry, stream: string): Agg
     identityRegressions: new Counter({ name: 'aggregator_identity_regressions_total', help: 'Envelopes whose writer identity went backwards although newer (applied; a writer reused its id or its clock stepped back)', labelNames: ['symbol'], registers: r }),
     stateRefused: new Counter({ name: 'aggregator_state_refused_total', help: 'Committed states read from Redis that did not decode (the shard was read from its start instead)', registers: r }),
     stopIncomplete: new Counter({ name: 'aggregator_stop_incomplete_total', help: 'Leases not handed back within the stop deadline (left to expire; replayed from the checkpoint)', registers: r }),
+    kinesisErrors: new Counter({ name: 'aggregator_kinesis_errors_total', help: 'Failed Kinesis calls of the shard readers (retried with backoff; throttling included), by error name', labelNames: ['error'], registers: r }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
     kinesisToAggregator: stages.labels({ stage: 'kinesis_to_aggregator' }),
     aggregatorToRedis: stages.labels({ stage: 'aggregator_to_redis' }),
     applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Batch handed over by GetRecords → its vectors written to Redis (the poll interval excluded)', buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
   };
+}
+
+/** aggregator_fetch_worker_deaths_total, read from the worker's own count when scraped. */
+export function countFetchWorkerDeaths(registry: Registry, worker: { readonly deaths: number }): void {
+  let reported = 0;
+  new Counter({
+    name: 'aggregator_fetch_worker_deaths_total',
+    help: 'Fetch worker threads that ended without being closed (their shards were given up and taken again from their checkpoints)',
+    registers: [registry],
+    collect() {
+      if (worker.deaths > reported) this.inc(worker.deaths - reported);
+      reported = worker.deaths;
+    },
+  });
 }

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Redis } from 'ioredis';
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { KinesisProducer } from '@hotpath/kinesis';
-import { KinesisEmulator } from '@hotpath/kinesis/testing';
+import { KinesisEmulator, KinesisFaultProxy } from '@hotpath/kinesis/testing';
 import { RedisServer } from '@hotpath/state/testing';
 import { FeatureStore, VectorStatus, encodeVector, keys } from '@hotpath/state';
 import { SymbolProcessor } from '@hotpath/processor';
@@ -160,6 +160,49 @@ describe('aggregator health and stop', () => {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
     }
+  });
+
+  it('throttled GetRecords are counted by error name, logged, retried, and every record is still applied', async () => {
+    const proxy = new KinesisFaultProxy(emu.endpoint);
+    await proxy.start();
+    try {
+      // every other GetRecords refused the way AWS refuses it (HTTP 400, ProvisionedThroughputExceededException)
+      let calls = 0;
+      proxy.refuse((c) => (c.operation === 'GetRecords' && calls++ % 2 === 0 ? { type: 'ProvisionedThroughputExceededException' } : undefined));
+      await start({ kinesisEndpoint: proxy.endpoint });
+      for (const e of fixture.slice(0, 300)) producer!.put('BTCUSDT', e);
+      await producer!.flush();
+      const metric = async (name: string, labels: Record<string, string>): Promise<number> =>
+        (await aggregator!.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0) ?? 0;
+      await vi.waitFor(async () => expect(await metric('aggregator_kinesis_records_processed_total', {})).toBe(300), { timeout: 30_000 });
+      proxy.refuse(() => undefined);
+      const refused = proxy.count('GetRecords').refused;
+      expect(refused).toBeGreaterThan(0);
+      expect(await metric('aggregator_kinesis_errors_total', { error: 'ProvisionedThroughputExceededException' })).toBe(refused);
+    } finally {
+      await aggregator?.stop();
+      aggregator = undefined;
+      await proxy.stop();
+    }
+  });
+
+  it('a fetch worker thread killed from outside is counted, and its shard is read again from its checkpoint', async () => {
+    await start({ fetch: 'worker' });
+    const metric = async (name: string): Promise<number> => (await aggregator!.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+    for (const e of fixture.slice(0, 200)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    await vi.waitFor(async () => expect(await metric('aggregator_kinesis_records_processed_total')).toBe(200), { timeout: 60_000 });
+    // the thread itself dies (not close()): what a crash in the SDK or an out-of-memory would do
+    const thread = (aggregator as unknown as { fetcher: { worker: { terminate(): Promise<number> } } }).fetcher.worker;
+    await thread.terminate();
+    await vi.waitFor(async () => expect(await metric('aggregator_fetch_worker_deaths_total')).toBe(1), { timeout: 30_000 });
+    for (const e of fixture.slice(200, 400)) producer!.put('BTCUSDT', e);
+    await producer!.flush();
+    // a new thread reads on from the checkpoint: every later record is handled, applied or recognised as handled before
+    await vi.waitFor(async () => {
+      expect(await metric('aggregator_kinesis_records_processed_total')).toBeGreaterThanOrEqual(400);
+      expect((await health()).body.ok).toBe(true);
+    }, { timeout: 60_000 });
   });
 
   it('a new owner still replaying below the vector readers have reads as catching_up, not ok', async () => {
