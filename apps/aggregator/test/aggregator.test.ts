@@ -14,7 +14,7 @@ import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand, Spli
 import { KinesisProducer, readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { EnhancedFanOutEmulator } from '@hotpath/kinesis/testing/efo';
-import { hotpath } from '@hotpath/sbe';
+import { DecodeStatus, hotpath } from '@hotpath/sbe';
 import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 import { SymbolProcessor } from '@hotpath/processor';
@@ -46,7 +46,15 @@ function envelopes(): Buffer[] {
   return [writer.connected(1, 'test'), ...recordingEnvelopes(readRecording(FIXTURE_SPOT_BTCUSDT), writer)];
 }
 
-describe('aggregator', () => {
+/**
+ * A graceful stop given all the time it needs (its default deadline is for production; how fast this machine is, is
+ * not what is tested): it must leave nothing undone, state committed and leases handed back.
+ */
+async function stopCleanly(agg: Aggregator): Promise<void> {
+  expect((await agg.stop(120_000)).failed).toEqual([]);
+}
+
+describe('aggregator', { timeout: 300_000 }, () => {
   const emu = new KinesisEmulator();
   const redisServer = new RedisServer();
   const all = envelopes();
@@ -114,7 +122,7 @@ describe('aggregator', () => {
     });
     const updates = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_feature_updates_total')!.values[0]!.value;
     expect(updates).toBeGreaterThan(0);
-    await agg.stop();
+    await stopCleanly(agg);
     await expectEqualsReference(redis);
     const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
     expect(m.values.find((v) => v.labels['status'] === 'duplicate')?.value).toBeGreaterThan(0);
@@ -185,7 +193,7 @@ describe('aggregator', () => {
       expect(stale).toBeGreaterThan(0); // the replay's older vectors were refused
     } finally {
       watching = false;
-      await b.stop(); // (also when an assertion failed: a running instance would write into the next test)
+      await stopCleanly(b); // (also when an assertion failed: a running instance would write into the next test)
     }
     await expectEqualsReference(redis);
     redis.disconnect();
@@ -204,7 +212,7 @@ describe('aggregator', () => {
     const a = new Aggregator(config('s6', 'a', { leaseTtlMs: 30_000, stateCommitMs: 60_000 }));
     await a.start();
     await waitForVersion(store, firstHalf.version);
-    await a.stop();
+    await stopCleanly(a);
     const producer = new KinesisProducer(emu.client(), { streamName: 's6' });
     await producer.start();
     for (const e of all.slice(half)) producer.put('BTCUSDT', e);
@@ -215,7 +223,7 @@ describe('aggregator', () => {
     await waitForVersion(store, reference.version);
     const m = (await b.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
     expect(m.values.find((v) => v.labels['status'] === 'applied')!.value).toBe(reference.version - firstHalf.version);
-    await b.stop();
+    await stopCleanly(b);
     await expectEqualsReference(redis);
     redis.disconnect();
   });
@@ -243,13 +251,22 @@ describe('aggregator', () => {
     const agg = new Aggregator(config('s7', 'g'));
     await agg.start();
     await waitForVersion(new FeatureStore(redis), reference.version);
-    const m = (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!;
-    const count = (status: string) => m.values.find((v) => v.labels['status'] === status)?.value ?? 0;
+    // what the stream holds is what must be counted: a put retried after a lost answer holds its records twice
+    // (envelopes are told apart by their identity; garbage cannot be)
+    const held = { undecodable: 0, unknown_symbol: 0 };
+    const env = new hotpath.EnvelopeDecoder();
+    for (const r of await readStream(emu.client(), 's7', { onMalformed: () => undefined })) {
+      if (r.partitionKey === 'DOGEUSDT') held.unknown_symbol++;
+      else if (env.wrap(r.data) !== DecodeStatus.Ok) held.undecodable++;
+    }
     const injected = Math.ceil(all.length / 2000);
-    expect(count('undecodable')).toBe(2 * injected);
-    expect(count('unknown_symbol')).toBe(injected);
-    expect(count('malformed_kpl')).toBe(1);
-    await agg.stop();
+    expect(held.undecodable).toBeGreaterThanOrEqual(2 * injected);
+    expect(held.unknown_symbol).toBeGreaterThanOrEqual(injected);
+    const count = async (status: string) => (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values.find((v) => v.labels['status'] === status)?.value ?? 0;
+    // (the unknown symbol's shard is read on its own: counted once its reader got there)
+    await vi.waitFor(async () => expect({ undecodable: await count('undecodable'), unknown_symbol: await count('unknown_symbol') }).toEqual(held), { timeout: 60_000 });
+    expect(await count('malformed_kpl')).toBe(1); // (put once, by a client that does not retry)
+    await stopCleanly(agg);
     await expectEqualsReference(redis);
     redis.disconnect();
   });
@@ -273,15 +290,15 @@ describe('aggregator', () => {
       const lo = BigInt(sh.HashKeyRange!.StartingHashKey!);
       const hi = BigInt(sh.HashKeyRange!.EndingHashKey!);
       await client.send(new SplitShardCommand({ StreamName: 's9', ShardToSplit: sh.ShardId!, NewStartingHashKey: String((lo + hi) / 2n) }));
-      await vi.waitFor(async () => expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 's9' }))).StreamDescriptionSummary!.StreamStatus).toBe('ACTIVE'), { timeout: 5000 });
+      await vi.waitFor(async () => expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 's9' }))).StreamDescriptionSummary!.StreamStatus).toBe('ACTIVE'), { timeout: 60_000 });
     }
     const producer = new KinesisProducer(client, { streamName: 's9' });
     await producer.start();
     for (const e of all.slice(half)) producer.put('BTCUSDT', e);
     await producer.flush();
     await waitForVersion(store, reference.version);
-    await vi.waitFor(() => expect(agg.ownedShards).toHaveLength(8), { timeout: 5000 }); // the 8 children; the 4 parents finished and released
-    await agg.stop();
+    await vi.waitFor(() => expect(agg.ownedShards).toHaveLength(8), { timeout: 60_000 }); // the 8 children; the 4 parents finished and released
+    await stopCleanly(agg);
     await expectEqualsReference(redis);
     const saved = await store.loadState('BTCUSDT');
     const child = (await client.send(new ListShardsCommand({ StreamName: 's9' }))).Shards!.filter((x) => x.ParentShardId !== undefined).map((x) => x.ShardId!);
@@ -297,9 +314,9 @@ describe('aggregator', () => {
     await retry.flush();
     const count = async (status: string) =>
       (await again.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')?.values.find((v) => v.labels['status'] === status)?.value ?? 0;
-    await vi.waitFor(async () => expect(await count('duplicate')).toBe(1), { timeout: 5000 });
+    await vi.waitFor(async () => expect(await count('duplicate')).toBe(1), { timeout: 60_000 });
     expect(await count('applied')).toBe(0);
-    await again.stop();
+    await stopCleanly(again);
     await expectEqualsReference(redis);
     redis.disconnect();
   });
@@ -328,7 +345,7 @@ describe('aggregator', () => {
     const after = agg.leaseTokens();
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [shard, token] of after) expect(token).toBeGreaterThan(before.get(shard)!);
-    await agg.stop();
+    await stopCleanly(agg);
     await expectEqualsReference(redis);
     redis.disconnect();
   });
@@ -359,7 +376,7 @@ describe('aggregator', () => {
     const b = new Aggregator(cfg('b')); // same consumer name: registration is reused
     await b.start();
     await waitForVersion(store, reference.version);
-    await b.stop();
+    await stopCleanly(b);
     await expectEqualsReference(redis);
     expect(efo.subscriptions).toBeGreaterThan(byA); // and so did b (the shards it took; more on expiry)
     redis.disconnect();
@@ -401,10 +418,10 @@ describe('aggregator', () => {
     expect(base).toBeLessThanOrEqual(probes + 1); // nothing from before the start
     all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
     await producer.flush();
-    await vi.waitFor(async () => expect(await processed()).toBe(base + all.length - half), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await processed()).toBe(base + all.length - half), { timeout: 60_000 });
     const v = await new FeatureStore(redis).readVector('BTCUSDT');
     expect(v?.status).not.toBe(VectorStatus.Live); // no snapshot in the second half: not anchored
-    await agg.stop();
+    await stopCleanly(agg);
     redis.disconnect();
   });
 
@@ -419,13 +436,13 @@ describe('aggregator', () => {
     await waitForVersion(store, Math.floor(reference.version / 3));
     await redisServer.restart(300);
     await waitForVersion(store, reference.version);
-    await agg.stop();
+    await stopCleanly(agg);
     await expectEqualsReference(redis);
     redis.disconnect();
   });
 });
 
-describe('two aggregators sharing a 4-shard stream', () => {
+describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () => {
   const emu = new KinesisEmulator();
   const redisServer = new RedisServer();
   const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'BNBUSDT', 'ADAUSDT'];
@@ -502,12 +519,12 @@ describe('two aggregators sharing a 4-shard stream', () => {
     const victim = symbolsOf(shard)[0]!;
     await expect(store.commit(victim, token, reference.vectorBytes(0), 'zombie', Buffer.alloc(0))).rejects.toThrow(/fenced/);
     expect((await store.loadState(victim))!.checkpoint).not.toBe('zombie');
-    await b.stop();
+    await stopCleanly(b);
     redis.disconnect();
   });
 });
 
-describe('re-anchoring after a gap', () => {
+describe('re-anchoring after a gap', { timeout: 300_000 }, () => {
   const emu = new KinesisEmulator();
   const redisServer = new RedisServer();
   beforeAll(async () => {
@@ -602,12 +619,12 @@ describe('re-anchoring after a gap', () => {
       await producer.flush();
       // the reader reads a vector while the stream arrives, however busy the machine (no fixed pause)
       const before = reads;
-      await vi.waitFor(() => expect(reads).toBeGreaterThan(before), { timeout: 20_000, interval: 5 });
+      await vi.waitFor(() => expect(reads).toBeGreaterThan(before), { timeout: 60_000, interval: 5 });
     }
     await vi.waitFor(async () => expect((await store.readVector('BTCUSDT'))?.version ?? 0).toBeGreaterThanOrEqual(offline.version), { timeout: 60_000, interval: 20 });
     hammering = false;
     await hammer;
-    await agg.stop();
+    await stopCleanly(agg);
     const v = (await store.readVector('BTCUSDT'))!;
     expect(v.version).toBe(offline.version);
     expect(v.status).toBe(VectorStatus.Live);
