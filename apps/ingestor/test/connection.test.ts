@@ -66,7 +66,7 @@ describe('ExchangeConnection switch-over', () => {
       await server.close();
     });
     conn.start();
-    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 30_000 });
     return { conn, events, registry };
   }
 
@@ -116,7 +116,7 @@ describe('ExchangeConnection switch-over', () => {
     cleanup.push(async () => clearInterval(keepAlive));
     conn.switchOver('test');
     // the first switch connection stays silent: dropped by the watchdog, and the next one delivers
-    await vi.waitFor(() => expect(server.sockets).toHaveLength(3), { timeout: 15_000 });
+    await vi.waitFor(() => expect(server.sockets).toHaveLength(3), { timeout: 30_000 });
     server.frame(2);
     await vi.waitFor(() => expect(events).toHaveLength(2));
     expect(events[1]).toEqual({ type: 'live', epoch: first + 2, previous: first, switchover: true });
@@ -131,7 +131,7 @@ describe('ExchangeConnection switch-over', () => {
     // the new one answers (text frames keep it from its own watchdog) but sends no data yet; the old one is silent
     const chatter = setInterval(() => server.sockets[1]!.send('{"result":null,"id":1}'), 50);
     cleanup.push(async () => clearInterval(chatter));
-    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 15_000 });
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 30_000 });
     expect(events[1]).toMatchObject({ type: 'live', epoch: first + 1, switchover: false });
   });
 
@@ -139,11 +139,11 @@ describe('ExchangeConnection switch-over', () => {
     const server = await scriptedServer();
     const { events, registry } = await connect(server, 60_000, 0.2);
     const first = events[0]!.epoch;
-    await vi.waitFor(() => expect(server.sockets).toHaveLength(2), { timeout: 10_000 }); // nobody called switchOver
+    await vi.waitFor(() => expect(server.sockets).toHaveLength(2), { timeout: 30_000 }); // nobody called switchOver
     server.frame(1);
-    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 30_000 });
     expect(events[1]).toEqual({ type: 'live', epoch: first + 1, previous: first, switchover: true });
-    await vi.waitFor(() => expect(server.sockets).toHaveLength(3), { timeout: 10_000 }); // the successor's own lifetime
+    await vi.waitFor(() => expect(server.sockets).toHaveLength(3), { timeout: 30_000 }); // the successor's own lifetime
     const opened = (await registry.getMetricsAsJSON()).find((m) => m.name === 'ingestor_sbe_reconnections_total')!.values;
     expect(Object.fromEntries(opened.map((v) => [v.labels['reason'], v.value]))).toEqual({ initial: 1, rotation: 2 });
   });

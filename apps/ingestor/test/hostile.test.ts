@@ -74,7 +74,7 @@ describe('ingestor against a hostile exchange', () => {
     await ingestor.start();
     let stopped = false;
     cleanup.push(async () => (stopped ? undefined : ingestor.stop(1_000)));
-    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 30_000 });
     const kinesisDown = async (): Promise<void> => {
       emuStopped = true;
       await emu.stop();
@@ -86,7 +86,7 @@ describe('ingestor against a hostile exchange', () => {
     const { ingestor, socket } = await setup();
     for (const text of ['null', '[]', '"x"', '42', '{"e":null}', '{"e":"a-new-type-1"}', '{"e":"a-new-type-2"}', 'not json', '{"result":null,"id":1}']) socket.send(text);
     socket.send(depthFrame(100, 2), { binary: true });
-    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_messages_total', { message_type: 'depth_diff' })).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_messages_total', { message_type: 'depth_diff' })).toBe(1), { timeout: 30_000 });
     expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'invalid' })).toBe(5);
     expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'other' })).toBe(3);
     expect(await metric(ingestor, 'ingestor_sbe_text_frames_total', { type: 'reply' })).toBe(1);
@@ -101,19 +101,19 @@ describe('ingestor against a hostile exchange', () => {
     socket.send(depthFrame(199, 2), { binary: true });
     socket.send(big, { binary: true });
     socket.send(depthFrame(201, 2), { binary: true });
-    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_decode_errors_total', { reason: 'oversized' })).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_decode_errors_total', { reason: 'oversized' })).toBe(1), { timeout: 30_000 });
     // the dropped frame reads as a depth gap, which the ingestor repairs (here the REST side is down: it keeps trying)
-    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_sequence_gaps_total', { kind: 'depth' })).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_sbe_sequence_gaps_total', { kind: 'depth' })).toBe(1), { timeout: 30_000 });
     expect(ingestor.health().connected).toBe(true);
   });
 
   it('stops by its deadline while Kinesis is down, counting what it could not flush', async () => {
     const { kinesisDown, ingestor, socket, markStopped } = await setup();
     socket.send(depthFrame(300, 2), { binary: true });
-    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'acked' })).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'acked' })).toBeGreaterThanOrEqual(1), { timeout: 30_000 });
     await kinesisDown();
     for (let i = 301; i < 320; i++) socket.send(depthFrame(i, 2), { binary: true });
-    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_retries_total')).toBeGreaterThan(0), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_retries_total')).toBeGreaterThan(0), { timeout: 30_000 });
     markStopped();
     // a stop that waited for Kinesis would never end: it must end (however slowly the machine gets there)
     let outcome = 'stopping';
