@@ -5,12 +5,15 @@
  *
  * - ingestor: envelopes (`ingestor_envelopes_total`) have not moved for longer
  *   than its watchdog while the simulator is up;
- * - aggregator: it holds the lease of the shard new records keep landing on
- *   (the ingestor's Kinesis acks move), and for longer than its stall
- *   threshold either nothing was applied
- *   (`aggregator_kinesis_records_processed_total{status="applied"}`) or the
- *   vector in Redis did not move; or nobody held the lease for longer than
- *   its TTL plus that threshold;
+ * - aggregator: it holds the lease of the shard records land on (the
+ *   ingestor's Kinesis acks move), and records that landed longer ago than
+ *   its stall threshold were followed by no progress (an outcome of
+ *   `aggregator_kinesis_records_processed_total` other than a refusal:
+ *   duplicate, already_applied, undecodable, unknown_symbol, malformed_kpl —
+ *   a connection event or a book ticker is progress without being
+ *   `applied`), or a record applied longer ago than that threshold is not in
+ *   the vector in Redis yet; or nobody held the lease for longer than its TTL
+ *   plus that threshold;
  * - inference: no prediction reached `pred:{S}:stream` for 3 intervals plus
  *   the claim TTL (what the service itself calls a stall).
  *
@@ -33,6 +36,23 @@ interface InstanceState {
   counters: Map<string, number>;
   /** When each counter last moved (or the instance appeared). */
   movedMs: Map<string, number>;
+  /** When each counter moved, oldest first (the last MOVES_KEPT). */
+  moves: Map<string, number[]>;
+}
+
+/** Move times kept per counter: at one probe round per 500 ms, a minute and more. */
+const MOVES_KEPT = 256;
+/** Outcomes that are refusals, not progress (the aggregator's own rule for /health). */
+const REFUSALS = new Set(['duplicate', 'already_applied', 'undecodable', 'unknown_symbol', 'malformed_kpl']);
+
+function pushMove(moves: number[], t: number): void {
+  moves.push(t);
+  if (moves.length > MOVES_KEPT) moves.shift();
+}
+
+/** The first time in `moves` (ascending) after `t`, or undefined. */
+function firstAfter(moves: readonly number[], t: number): number | undefined {
+  return moves.find((x) => x > t);
 }
 
 export interface Episode {
@@ -68,6 +88,8 @@ export class HealthProbe {
   readonly countedMisses: CountedMiss[] = [];
   readonly rssMax = new Map<string, number>();
   lastAckedMoveMs = 0;
+  /** When the ingestor's acks moved (records landed), oldest first. */
+  private readonly ackMoves: number[] = [];
   lastVersionMoveMs = 0;
   lastPredictionMoveMs = 0;
   private lastVersion = -1;
@@ -107,14 +129,22 @@ export class HealthProbe {
     const now = Date.now();
     // the ingestor's acks: records keep landing on the shard
     const ing = answers[0]!;
-    if (ing.samples !== undefined && ing.inst !== undefined && this.moved(ing.inst, ing.samples, 'acked', sum(ing.samples, 'ingestor_kinesis_user_records_total', { result: 'acked' }), now)) this.lastAckedMoveMs = now;
+    if (ing.samples !== undefined && ing.inst !== undefined && this.moved(ing.inst, ing.samples, 'acked', sum(ing.samples, 'ingestor_kinesis_user_records_total', { result: 'acked' }), now)) {
+      this.lastAckedMoveMs = now;
+      pushMove(this.ackMoves, now);
+    }
     for (const a of answers) {
       if (a.inst === undefined) continue;
       const rss = rssMb(a.inst.pid);
       if (rss !== undefined) this.rssMax.set(a.target.spec.service, Math.max(this.rssMax.get(a.target.spec.service) ?? 0, rss));
       if (a.samples === undefined) continue;
       if (a.target.spec.service === 'ingestor') this.moved(a.inst, a.samples, 'envelopes', sum(a.samples, 'ingestor_envelopes_total'), now);
-      if (a.target.spec.service === 'aggregator') this.moved(a.inst, a.samples, 'applied', sum(a.samples, 'aggregator_kinesis_records_processed_total', { status: 'applied' }), now);
+      if (a.target.spec.service === 'aggregator') {
+        let progress = 0;
+        for (const x of a.samples) if (x.name === 'aggregator_kinesis_records_processed_total' && !REFUSALS.has(x.labels['status'] ?? '')) progress += x.value;
+        this.moved(a.inst, a.samples, 'progress', progress, now);
+        this.moved(a.inst, a.samples, 'applied', sum(a.samples, 'aggregator_kinesis_records_processed_total', { status: 'applied' }), now);
+      }
       if (a.target.spec.service === 'inference') this.countMisses(a.inst, a.samples, now);
     }
     for (const a of answers) {
@@ -192,20 +222,28 @@ export class HealthProbe {
   private moved(inst: Instance, _samples: Sample[], key: string, value: number, now: number): boolean {
     let st = this.state.get(inst.pid);
     if (st === undefined) {
-      st = { counters: new Map(), movedMs: new Map() };
+      st = { counters: new Map(), movedMs: new Map(), moves: new Map() };
       this.state.set(inst.pid, st);
     }
     const prev = st.counters.get(key);
     st.counters.set(key, value);
+    let moves = st.moves.get(key);
+    if (moves === undefined) st.moves.set(key, (moves = []));
     if (prev === undefined) {
       st.movedMs.set(key, value > 0 ? now : (inst.readyAtMs ?? now));
+      if (value > 0) pushMove(moves, now);
       return value > 0;
     }
     if (value !== prev) {
       st.movedMs.set(key, now);
+      pushMove(moves, now);
       return true;
     }
     return false;
+  }
+
+  private movesOf(inst: Instance, key: string): readonly number[] {
+    return this.state.get(inst.pid)?.moves.get(key) ?? [];
   }
 
   private movedAt(inst: Instance, key: string): number {
@@ -222,7 +260,7 @@ export class HealthProbe {
     }
     let st = this.state.get(inst.pid);
     if (st === undefined) {
-      st = { counters: new Map(), movedMs: new Map() };
+      st = { counters: new Map(), movedMs: new Map(), moves: new Map() };
       this.state.set(inst.pid, st);
     }
     for (const [reason, value] of reasons) {
@@ -252,10 +290,14 @@ export class HealthProbe {
         }
         if (this.lease.owner !== id) return undefined;
         const from = Math.max(since, this.lease.sinceMs);
-        const applied = Math.max(from, this.movedAt(inst, 'applied'));
-        if (this.lastAckedMoveMs > applied && now - applied > threshold) return `holds the lease, records arrive, nothing applied for ${now - applied} ms`;
+        // records landed after the last progress (or after it took the lease), the first of them longer ago than the threshold
+        const progress = Math.max(from, this.movedAt(inst, 'progress'));
+        const waiting = firstAfter(this.ackMoves, progress);
+        if (waiting !== undefined && now - waiting > threshold) return `holds the lease, records landed ${now - waiting} ms ago, no progress since (outcomes unmoved for ${now - progress} ms)`;
+        // a record applied after the vector last moved, longer ago than the threshold, and still not written
         const written = Math.max(from, this.lastVersionMoveMs);
-        if (this.lastAckedMoveMs > written && now - written > threshold) return `holds the lease, records arrive, the vector in Redis has not moved for ${now - written} ms`;
+        const unwritten = firstAfter(this.movesOf(inst, 'applied'), written);
+        if (unwritten !== undefined && now - unwritten > threshold) return `holds the lease, applied records ${now - unwritten} ms ago, the vector in Redis has not moved since`;
         return undefined;
       }
       case 'inference': {
