@@ -19,6 +19,7 @@ export default defineConfig({
       exclude: ['libs/sbe/src/generated/**', '**/*.d.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: '.reports/coverage',
+      reportOnFailure: true,
       thresholds: COVERAGE_THRESHOLDS,
     },
     projects: [
