@@ -164,7 +164,12 @@ export class ExchangeConnection {
       else this.scheduleReconnect(`closed_${code}`);
       return;
     }
-    if (conn !== this.live) return; // a replaced or abandoned connection
+    if (conn !== this.live) {
+      // The newest attempt failed before it opened (refused, handshake timeout) with nothing live: try again.
+      // Any other connection that is not live was replaced or abandoned.
+      if (this.live === undefined && this.incoming === undefined && conn.epoch === this.epoch) this.scheduleReconnect(`closed_${code}`);
+      return;
+    }
     this.liveLost(conn, `closed ${code} ${why}`, `closed_${code}`, true);
   }
 

@@ -95,6 +95,19 @@ describe('ExchangeConnection switch-over', () => {
     expect(events.some((e) => e.type === 'lost')).toBe(false);
   });
 
+  it('reconnects that are refused before they open are retried until one is admitted', async () => {
+    // after the first connection, the next three handshakes are turned away (an exchange restarting)
+    const server = await scriptedServer({ reject: (i) => i >= 1 && i <= 3 });
+    const { events } = await connect(server);
+    const first = events[0]!.epoch;
+    server.sockets[0]!.close(1001, 'going away');
+    await vi.waitFor(() => expect(events).toContainEqual({ type: 'lost', epoch: first }), { timeout: 30_000 });
+    // three refused attempts, then the fifth handshake is admitted and goes live
+    await vi.waitFor(() => expect(events.filter((e) => e.type === 'live')).toHaveLength(2), { timeout: 30_000 });
+    expect(server.attempts()).toBe(5);
+    expect(events.at(-1)).toMatchObject({ type: 'live', switchover: false });
+  });
+
   it('a switch-over whose connection is refused is retried while the old one keeps delivering', async () => {
     const server = await scriptedServer({ reject: (i) => i === 1 });
     const { conn, events } = await connect(server);

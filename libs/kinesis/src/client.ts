@@ -9,8 +9,9 @@ export interface KinesisEndpoint {
 }
 
 export function createKinesisClient(config: KinesisEndpoint): KinesisClient {
-  // every call has a deadline (the SDK sets none by default): a hung connection must not hang a reader or the producer
-  const requestHandler = new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 10_000 });
+  // every call has a deadline (the SDK sets none by default): a hung connection must not hang a reader or the producer.
+  // requestTimeout alone only logs a warning when it passes (smithy 4.x): throwOnRequestTimeout makes it end the call.
+  const requestHandler = new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 10_000, throwOnRequestTimeout: true });
   if (config.endpoint === undefined) return new KinesisClient({ region: config.region, requestHandler, maxAttempts: 1 });
   // Only a plain-HTTP endpoint is an emulator (AWS speaks TLS only): it gets placeholder credentials, which
   // emulators accept. An HTTPS endpoint (a VPC endpoint, a FIPS or proxy URL) keeps the default credential chain.

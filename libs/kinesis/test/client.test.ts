@@ -29,3 +29,26 @@ describe('createKinesisClient credentials', () => {
     client.destroy();
   });
 });
+
+describe('createKinesisClient deadlines', () => {
+  it('a call to an endpoint that accepts the request and never answers ends with an error (the request deadline)', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    // reads the request, answers nothing: a hung connection
+    const server = createServer((s) => {
+      sockets.push(s);
+      s.on('data', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { ListShardsCommand } = await import('@aws-sdk/client-kinesis');
+      const client = createKinesisClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` });
+      await expect(client.send(new ListShardsCommand({ StreamName: 's' }))).rejects.toThrow(/timeout/i);
+      expect(sockets.length).toBe(1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
+});
