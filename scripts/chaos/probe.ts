@@ -294,10 +294,13 @@ export class HealthProbe {
         const progress = Math.max(from, this.movedAt(inst, 'progress'));
         const waiting = firstAfter(this.ackMoves, progress);
         if (waiting !== undefined && now - waiting > threshold) return `holds the lease, records landed ${now - waiting} ms ago, no progress since (outcomes unmoved for ${now - progress} ms)`;
-        // a record applied after the vector last moved, longer ago than the threshold, and still not written
+        // records that landed after the vector last moved were applied, longer ago than the threshold, and are still not
+        // written. (Only records that landed after it: a new owner re-applying what its predecessor already published
+        // — catching up from the checkpoint — rightly leaves the vector where it is.)
         const written = Math.max(from, this.lastVersionMoveMs);
-        const unwritten = firstAfter(this.movesOf(inst, 'applied'), written);
-        if (unwritten !== undefined && now - unwritten > threshold) return `holds the lease, applied records ${now - unwritten} ms ago, the vector in Redis has not moved since`;
+        const landed = firstAfter(this.ackMoves, written);
+        const unwritten = landed === undefined ? undefined : firstAfter(this.movesOf(inst, 'applied'), landed);
+        if (unwritten !== undefined && now - unwritten > threshold) return `holds the lease, applied records that landed after the vector last moved ${now - unwritten} ms ago, the vector in Redis has not moved since`;
         return undefined;
       }
       case 'inference': {
