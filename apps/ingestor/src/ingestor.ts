@@ -202,8 +202,6 @@ export class Ingestor {
                 deadlineMs: Math.max(1, deadline - Date.now()),
                 pollMs: 200,
                 partitionKeys: this.config.symbols,
-                // kinesalite (a plain-HTTP endpoint) leaves an AT_TIMESTAMP request unanswered when nothing is that recent
-                ...(this.config.kinesisEndpoint?.startsWith('http://') ? { emptyAtTimestampAfterMs: 2_000 } : {}),
                 onMalformed: () => undefined, // (the aggregator counts them; here they carry nothing to resume from)
               },
               (batch) => {
