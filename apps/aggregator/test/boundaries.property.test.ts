@@ -19,8 +19,7 @@ import { decodeVector, keys, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 import { describeIssues, variablesOf } from '@hotpath/config';
 import { Aggregator, AGGREGATOR_ENV, AggregatorConfigSchema, aggregatorConfigFromEnv } from '../src/index.ts';
-import { rawRequest } from '../../exchange-sim/test/support/raw-http.ts';
-import { requestTarget, unserved, wellFormed } from '../../exchange-sim/test/support/ops-targets.ts';
+import { expectOpsAnswer, requestTarget } from '../../exchange-sim/test/support/ops-targets.ts';
 
 const writer = new EnvelopeWriter('BTCUSDT', 3);
 const recording = readRecording(FIXTURE_SPOT_BTCUSDT);
@@ -191,11 +190,7 @@ describe('against a running aggregator', () => {
     try {
       await fc.assert(
         fc.asyncProperty(requestTarget, async (target) => {
-          const r = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 5_000);
-          expect(r.status, `GET ${target}`).toBeGreaterThanOrEqual(200);
-          expect(r.status, `GET ${target}`).toBeLessThan(500);
-          if (unserved(target) && r.status === 404) expect(r.headers['content-type'], `GET ${target}`).toMatch(/^application\/problem\+json/);
-          if (unserved(target) && wellFormed(target)) expect(r.status, `GET ${target}`).toBe(404);
+          await expectOpsAnswer(port, target);
         }),
         { numRuns: 300 },
       );

@@ -19,6 +19,7 @@ import { INFERENCE_ENV, inferenceConfigFromEnv, type InferenceServer, type Predi
 import { parsePrediction, PredictionFormatError } from '../src/prediction.ts';
 import { Feeder, privateRedis, replica } from './harness.ts';
 import { rawRequest } from '../../exchange-sim/test/support/raw-http.ts';
+import { accepts, damaged } from '../../../test/support/property.ts';
 
 /** A prediction as this code writes it: the base that field-level damage starts from. */
 const VALID: Prediction = {
@@ -50,20 +51,7 @@ function vector(over: Partial<FeatureVectorRecord> = {}): FeatureVectorRecord {
 }
 
 /** Bytes overwritten, cut or spliced into a valid value. */
-function damaged(base: Buffer): fc.Arbitrary<Buffer> {
-  return fc
-    .tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.option(fc.nat()), fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }))))
-    .map(([edits, cut, splice]) => {
-      let b = Buffer.from(base);
-      for (const [at, v] of edits) b[at % b.length] = v;
-      if (cut !== null) b = b.subarray(0, cut % (b.length + 1));
-      if (splice !== null) {
-        const at = splice[0] % (b.length + 1);
-        b = Buffer.concat([b.subarray(0, at), Buffer.from(splice[1]), b.subarray(at)]);
-      }
-      return b;
-    });
-}
+const damagedBytes = (base: Buffer): fc.Arbitrary<Buffer> => damaged(base, { maxEdits: 4, maxSplice: 16 });
 
 /** Anything that might sit where a prediction should: text, JSON, bytes, a real prediction with a field replaced or removed. */
 const predictionLike: fc.Arbitrary<string | Buffer> = fc.oneof(
@@ -71,7 +59,7 @@ const predictionLike: fc.Arbitrary<string | Buffer> = fc.oneof(
   fc.json({ maxDepth: 3 }),
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
   fc.tuple(fc.constantFrom(...Object.keys(VALID)), fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined })).map(([k, v]) => JSON.stringify({ ...VALID, [k]: v })),
-  damaged(Buffer.from(JSON.stringify(VALID))),
+  damagedBytes(Buffer.from(JSON.stringify(VALID))),
 );
 
 describe('values read from Redis, parsed', () => {
@@ -97,7 +85,7 @@ describe('values read from Redis, parsed', () => {
   it('decodeVector: any bytes (and a real vector damaged) are a consistent record or a VectorFormatError', () => {
     const real = encodeVector(vector());
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)), damaged(real)), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)), damagedBytes(real)), (bytes) => {
         let v: FeatureVectorRecord;
         try {
           v = decodeVector(bytes);
@@ -168,13 +156,7 @@ describe('against a running replica', () => {
     await vi.waitFor(async () => expect(await health()).toBe(200), { timeout: 10_000 });
     await fc.assert(
       fc.asyncProperty(predictionLike, async (value) => {
-        let valid = true;
-        try {
-          parsePrediction(value);
-        } catch {
-          valid = false;
-        }
-        fc.pre(!valid); // a valid one would be taken as written: the property is about the rest
+        fc.pre(!accepts(() => parsePrediction(value))); // a valid one would be taken as written: the property is about the rest
         const before = await count('inference_redis_refused_total', { source: 'push' });
         await db.redis.publish('pred:{BTCUSDT}', value);
         await vi.waitFor(async () => expect(await count('inference_redis_refused_total', { source: 'push' })).toBe(before + 1), { timeout: 5_000, interval: 10 });
@@ -202,13 +184,7 @@ describe('against a running replica', () => {
           });
         }
         const entry = (await db.redis.xrange('pred:{BTCUSDT}:stream', id, id))[0]![1][1]!;
-        let valid = true;
-        try {
-          valid = parsePrediction(entry).symbol === 'BTCUSDT';
-        } catch {
-          valid = false;
-        }
-        fc.pre(!valid);
+        fc.pre(!(accepts(() => parsePrediction(entry)) && parsePrediction(entry).symbol === 'BTCUSDT'));
         const before = await count('inference_redis_refused_total', { source: 'history' });
         const res = await fetch(`http://127.0.0.1:${server.port}/v1/predictions?symbol=BTCUSDT&since=${ms}&limit=1000`, { signal: AbortSignal.timeout(5_000) });
         expect(res.status).toBe(200);
@@ -251,14 +227,8 @@ describe('against a running replica', () => {
     feeder.stop();
     try {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), damaged(real)), async (bytes) => {
-          let decodes = true;
-          try {
-            decodeVector(bytes);
-          } catch {
-            decodes = false;
-          }
-          fc.pre(!decodes);
+        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), damagedBytes(real)), async (bytes) => {
+          fc.pre(!accepts(() => decodeVector(bytes)));
           const before = await count('inference_redis_refused_total', { source: 'vector' });
           const missed = await count('inference_ticks_missed_total', { reason: 'bad_vector' });
           await db.redis.set(keys.vector('BTCUSDT'), bytes);
@@ -349,13 +319,7 @@ describe('the latest prediction read at every (re)connect', () => {
   it('anything as pred:{SYMBOL}:latest is refused and counted (latest) at the reconnect that reads it; the replica keeps ticking', async () => {
     await fc.assert(
       fc.asyncProperty(predictionLike, async (value) => {
-        let valid = true;
-        try {
-          parsePrediction(value);
-        } catch {
-          valid = false;
-        }
-        fc.pre(!valid);
+        fc.pre(!accepts(() => parsePrediction(value)));
         const before = await count('inference_redis_refused_total', { source: 'latest' });
         await db.redis.set('pred:{BTCUSDT}:latest', value);
         await db.redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');

@@ -14,6 +14,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { buildModel, exampleModelSpec, METADATA_KEY, ModelError, OnnxModel, readModelFile, type ModelErrorCode } from '@hotpath/model';
+import { damaged } from '../../../test/support/property.ts';
 
 const live = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES, warmupRuns: 0 };
 const CODES: readonly ModelErrorCode[] = ['not_found', 'not_a_file', 'too_large', 'outside_model_dir', 'aborted', 'unreadable', 'no_metadata', 'bad_metadata', 'schema_mismatch', 'bad_graph', 'golden_mismatch', 'run_failed'];
@@ -68,20 +69,9 @@ describe('model files from anywhere', () => {
   });
 
   it('the shipped model with bytes overwritten, cut or spliced loads whole or is refused with a ModelError', async () => {
-    const damaged = fc
-      .tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.option(fc.nat()), fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 32 }))))
-      .map(([edits, cut, splice]) => {
-        let b = Buffer.from(good);
-        for (const [at, v] of edits) b[at % b.length] = v;
-        if (cut !== null) b = b.subarray(0, cut % (b.length + 1));
-        if (splice !== null) {
-          const at = splice[0] % (b.length + 1);
-          b = Buffer.concat([b.subarray(0, at), Buffer.from(splice[1]), b.subarray(at)]);
-        }
-        return b;
-      });
+    const damagedModel = damaged(good, { minEdits: 1, maxEdits: 6, maxSplice: 32 });
     await fc.assert(
-      fc.asyncProperty(damaged, async (bytes) => {
+      fc.asyncProperty(damagedModel, async (bytes) => {
         await outcome(() => OnnxModel.fromBytes(bytes, live));
       }),
       { numRuns: 200 },

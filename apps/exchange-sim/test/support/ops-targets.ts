@@ -1,5 +1,7 @@
 /** Request targets for the ops servers' properties (ingestor, aggregator): one generator, shared. */
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { rawRequest } from './raw-http.ts';
 
 /** Request targets: URL-shaped paths and queries, any printable text, percent escapes valid or not, and odd forms. */
 export const requestTarget = fc.oneof(
@@ -22,4 +24,13 @@ export function wellFormed(target: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** One request to an ops server: answered below 500; a path it does not serve gets a 404 problem document. */
+export async function expectOpsAnswer(port: number, target: string): Promise<void> {
+  const r = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 5_000);
+  expect(r.status, `GET ${target}`).toBeGreaterThanOrEqual(200);
+  expect(r.status, `GET ${target}`).toBeLessThan(500);
+  if (unserved(target) && r.status === 404) expect(r.headers['content-type'], `GET ${target}`).toMatch(/^application\/problem\+json/);
+  if (unserved(target) && wellFormed(target)) expect(r.status, `GET ${target}`).toBe(404);
 }
