@@ -9,7 +9,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // `pnpm test` runs with --coverage: a report in .reports/coverage and per-package floors CI enforces
     // (coverage/thresholds.ts: what was measured, rounded down; raise them, never lower them to pass)
     coverage: {

@@ -17,9 +17,6 @@ import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes
 import { FeatureStore } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 
-// (this Node is supported by the SDK version we pin; its nag about Node 22 is noise in bench output)
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
 
 function envelopes(symbol: string): Buffer[] {

@@ -17,7 +17,6 @@ import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { RedisServer } from '@hotpath/state/testing';
 import type { Prediction } from 'inference';
 
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const MINUTES = Number(process.env['SOAK_MINUTES'] ?? 10);
 const INTERVAL = Number(process.env['SOAK_INTERVAL_MS'] ?? 2_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

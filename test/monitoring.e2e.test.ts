@@ -27,7 +27,6 @@ import { freePort, RedisServer } from '@hotpath/state/testing';
 import { dashboardQueries } from '../scripts/monitoring/dashboards.ts';
 import { RECORDING, ALERTS } from '../scripts/monitoring/rules.ts';
 
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 /** Metric names a PromQL expression reads (functions, keywords, labels, ranges and strings stripped). */
 export function metricNames(expr: string): string[] {

@@ -148,7 +148,7 @@ export class ServiceProcess {
     const proc = spawn(file, args, {
       cwd: this.root,
       detached: true,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...this.spec.env, CHAOS_RUN_ID: this.ledger.runId, HOTPATH_LAUNCHER_PID: String(process.pid), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...this.spec.env, CHAOS_RUN_ID: this.ledger.runId, HOTPATH_LAUNCHER_PID: String(process.pid) },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

@@ -8,7 +8,6 @@ import { inspect } from 'node:util';
 import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
 import { describeIssues } from '@hotpath/config';
 
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const parsed = launcherConfigFromEnv(process.env);
 if (!parsed.success) {
   console.error(`invalid configuration:\n  ${describeIssues(parsed.error)}`);

@@ -62,7 +62,7 @@ export class Child {
       // own process group: Ctrl-C in the terminal reaches the launcher only, which stops children in order
       detached: true,
       // the orphan guard watches this pid rather than whatever parent the child finds when it starts
-      env: childEnv(process.env, this.spec.inherits, { ...this.spec.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', HOTPATH_LAUNCHER_PID: String(process.pid) }),
+      env: childEnv(process.env, this.spec.inherits, { ...this.spec.env, HOTPATH_LAUNCHER_PID: String(process.pid) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
 import { describeIssues } from '@hotpath/config';
 
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const parsed = z
   .object({
     host: z.string().default('0.0.0.0'),
