@@ -1,6 +1,6 @@
 /**
- * The compose stack cannot run here (no Docker engine), so it is checked
- * statically against what it wires: each Node service's environment against
+ * The compose file checked statically against what it wires (test/compose.e2e.test.ts runs it on a
+ * real Docker engine): each Node service's environment against
  * its app's env map and zod schema, its ports and HEALTH_URL against the
  * configured port, every host:port it names against the service that
  * listens there, Prometheus' targets against the services, mounted paths
@@ -9,7 +9,8 @@
  * 127.0.0.1; every Redis client is an ACL user with its password in a file
  * (test/deploy-redis.test.ts runs those users on a real redis-server).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,9 @@ interface Service {
   profiles?: string[];
   networks?: { default?: { aliases?: string[] } };
 }
-const compose = parse(readFileSync(root('deploy/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown>; name?: string };
+/** The file as compose reads it with nothing set: `${VAR:-default}` is its default (every variable has one). */
+const withDefaults = (text: string): string => text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, _name: string, fallback: string) => fallback);
+const compose = parse(withDefaults(readFileSync(root('deploy/docker-compose.yml'), 'utf8')), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown>; name?: string };
 const services = compose.services;
 
 /** A stand-in for the secret files the containers mount (under /run/secrets), so the schemas can read one here. */
@@ -71,10 +74,15 @@ const apps: Record<string, { env: string[]; port: (env: Record<string, string>) 
 /** Ports the third-party images listen on. */
 const IMAGE_PORTS: Record<string, number> = { redis: 6379, 'redis-exporter': 9121, prometheus: 9090, alertmanager: 9093, grafana: 3000 };
 
+/** The TypeScript source of the compiled entry point a Node service runs (`node apps/x/bin/start.js`). */
+function sourceOf(s: Service): string | undefined {
+  return s.command?.find((c) => c.endsWith('.js'))?.replace(/\.js$/, '.ts');
+}
+
 function listens(): Map<string, number> {
   const out = new Map<string, number>();
   for (const [name, s] of Object.entries(services)) {
-    const entry = s.command?.find((c) => c.endsWith('.ts'));
+    const entry = sourceOf(s);
     const port = entry ? apps[entry]!.port(withSecretStandIns(s.environment ?? {})) : IMAGE_PORTS[name]!;
     out.set(name, port);
     for (const alias of s.networks?.default?.aliases ?? []) out.set(alias, port);
@@ -85,7 +93,8 @@ function listens(): Map<string, number> {
 describe('deploy/docker-compose.yml', () => {
   it('runs the whole stack, with exchange-sim by default and live Binance as a profile', () => {
     expect(Object.keys(services).sort()).toEqual(['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter'].sort());
-    expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=sim$/m);
+    expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=sim,grafana$/m);
+    expect(services['grafana']!.profiles).toEqual(['grafana']);
     expect(services['ingestor-live']!.profiles).toEqual(['live']);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY_FILE']).toMatch(/^\/run\/secrets\//);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY']).toBeUndefined();
@@ -93,7 +102,7 @@ describe('deploy/docker-compose.yml', () => {
 
   it('every Node service’s environment is read by its app and passes the app’s config schema; ports and health URLs agree', () => {
     for (const [name, s] of Object.entries(services)) {
-      const entry = s.command?.find((c) => c.endsWith('.ts'));
+      const entry = sourceOf(s);
       if (!entry) continue;
       const app = apps[entry];
       expect([name, app !== undefined]).toEqual([name, true]);
@@ -213,7 +222,48 @@ describe('deploy/docker-compose.yml', () => {
     expect(docker.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
     expect(docker).toMatch(/^USER node$/m);
     expect(docker).toMatch(/^HEALTHCHECK /m);
-    expect(docker).toMatch(/pnpm install --offline --frozen-lockfile/);
+    expect(docker).toMatch(/pnpm install --offline --frozen-lockfile --prod/);
+    // compiled JavaScript at run time: no tsx, no TypeScript entry point
+    for (const s of Object.values(services)) expect(s.command?.join(' ') ?? '').not.toMatch(/tsx|\.ts\b/);
+    expect(docker).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m);
+  });
+});
+
+describe('the production image', () => {
+  it('every package declares each package its runtime code imports (the image installs declared production dependencies only)', () => {
+    const builtins = new Set(builtinModules);
+    const importsIn = (dir: string): Map<string, string> => {
+      const found = new Map<string, string>();
+      if (!existsSync(dir)) return found;
+      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+        const file = join(entry.parentPath, entry.name);
+        const text = readFileSync(file, 'utf8');
+        // value imports and re-exports of bare specifiers (`import type` is erased and needs nothing at run time)
+        for (const m of text.matchAll(/^\s*(?:import|export)(?!\s+type\b)[^'"]*?from\s+'([^'.][^']*)'|import\('([^'.][^']*)'\)/gm)) {
+          const spec = m[1] ?? m[2]!;
+          if (spec.startsWith('node:') || builtins.has(spec) || spec.includes('${')) continue;
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          found.set(name, file);
+        }
+      }
+      return found;
+    };
+    const undeclared: string[] = [];
+    for (const group of ['apps', 'libs']) {
+      for (const name of readdirSync(root(group))) {
+        const manifest = JSON.parse(readFileSync(root(`${group}/${name}/package.json`), 'utf8')) as { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+        const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {})]);
+        for (const dir of ['src', 'bin']) {
+          for (const [pkg, file] of importsIn(root(`${group}/${name}/${dir}`))) {
+            // the Kinesis emulator (src/testing) runs only in tests and the local emulator image, which installs dev dependencies
+            const devOnly = file.includes('/src/testing/') && manifest.devDependencies?.[pkg] !== undefined;
+            if (!declared.has(pkg) && !devOnly) undeclared.push(`${manifest.name} imports ${pkg} (${file.slice(file.indexOf(group))})`);
+          }
+        }
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 });
 
