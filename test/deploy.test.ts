@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +216,11 @@ describe('deploy/docker-compose.yml', () => {
   it('runs on docker-compose 1.29 too: no top-level name (the project name is in deploy/.env)', () => {
     expect(compose.name).toBeUndefined();
     expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROJECT_NAME=hotpath$/m);
+    // and Debian's docker-compose 1.29 itself accepts it, in every profile (.ci/run installs it)
+    for (const profiles of ['sim,grafana', 'sim', 'live,grafana']) {
+      const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: root('deploy'), env: { ...process.env, COMPOSE_PROFILES: profiles }, encoding: 'utf8', timeout: 60_000 });
+      expect([profiles, r.error?.message ?? null, r.status, r.stderr.trim()]).toEqual([profiles, null, 0, '']);
+    }
   });
 
   it('the Dockerfile is multi-stage, runs as a non-root user and has a healthcheck', () => {
