@@ -35,10 +35,12 @@ export function standins(): Record<string, string> {
   };
 }
 
-/** The CA our machines' HTTPS proxy signs with, when one is configured: it goes into the base only. */
+/**
+ * The CAs the host trusts, for the base only: our machines' HTTPS proxy signs with its own CA, named by
+ * NODE_EXTRA_CA_CERTS / SSL_CERT_FILE where set, and in the system bundle either way.
+ */
 function proxyCaFile(): string | undefined {
-  const file = process.env['NODE_EXTRA_CA_CERTS'] ?? process.env['SSL_CERT_FILE'];
-  return file && existsSync(file) ? file : undefined;
+  return [process.env['NODE_EXTRA_CA_CERTS'], process.env['SSL_CERT_FILE'], '/etc/ssl/certs/ca-certificates.crt'].find((f): f is string => !!f && existsSync(f));
 }
 
 const sha = (...parts: (string | Buffer)[]): string => {
