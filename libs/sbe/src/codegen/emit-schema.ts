@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Schema } from './ir.ts';
-import { emitMessage, messageClassNames } from './emit-block.ts';
+import { emitMessage, messageClassNames } from './emit-message.ts';
 import { compositeDecoderName, compositeEncoderName, emitTypesFile, enumTypeName } from './emit-types.ts';
 import { pascal } from './names.ts';
 import { CodeWriter } from './writer.ts';

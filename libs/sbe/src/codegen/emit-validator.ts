@@ -1,0 +1,171 @@
+/**
+ * Emits the validate_* functions of a message and its groups: the checks
+ * wrap() runs once over the whole frame (lengths, counts, var data, int64
+ * range, enum values) so that the decoder's getters need none. Separate
+ * because these are module-level functions over raw bytes, not members of
+ * a decoder class.
+ */
+import { PRIMITIVE_SIZE, isFlat, type DataField, type Field, type Group } from './ir.ts';
+import { inlineReadExpr, is64, readExpr } from './primitives.ts';
+import { enumValidTest } from './emit-types.ts';
+import type { CodeWriter } from './writer.ts';
+import {
+  VIEW_MIN_ENTRIES,
+  blockLengthPrimitive,
+  groupContext,
+  minBlockLengthExpr,
+  statusLiteral,
+  type BlockContext,
+} from './block-context.ts';
+
+function emitFieldChecks(
+  w: CodeWriter,
+  ctx: BlockContext,
+  fields: Field[],
+  base: string,
+  pathPrefix: string,
+  skipInt64 = false,
+  viaView = false,
+): void {
+  for (const f of fields) {
+    if (f.presence === 'constant') continue;
+    if (skipInt64 && f.type.kind === 'type' && f.type.length === 1 && is64(f.type.primitive)) continue;
+    const at = `${base} + ${f.offset}`;
+    const what = `'${pathPrefix}.${f.name}'`;
+    const body = (): void => {
+      const t = f.type;
+      if (t.kind === 'type' && t.length === 1 && is64(t.primitive)) {
+        // The top 16 bits decide whether the value fits 2^53 (see isSafeI64), read in place.
+        const top = viaView
+          ? t.primitive === 'int64'
+            ? `dv.getInt16(vb + ${at} + 6, true)`
+            : `dv.getUint16(vb + ${at} + 6, true)`
+          : inlineReadExpr(t.primitive === 'int64' ? 'int16' : 'uint16', 'b', `(${at})`, 6);
+        const unsafe = t.primitive === 'int64' ? `((${top} >> 5) + 1) >>> 1 !== 0` : `${top} >>> 5 !== 0`;
+        const isNull = t.primitive === 'int64' ? 'isI64Null' : 'isU64Null';
+        const cond = f.presence === 'optional' ? `${unsafe} && !${isNull}(b, ${at})` : unsafe;
+        w.line(`if (${cond}) return d._fail(${statusLiteral('Int64OutOfRange')}, ${what}, ${at});`);
+      } else if (t.kind === 'enum') {
+        w.block('', () => {
+          w.line(`const e = ${readExpr(t.encoding, 'b', at)};`);
+          w.line(`if (!(${enumValidTest(t, 'e', f.presence === 'optional')})) return d._fail(${statusLiteral('InvalidEnumValue')}, ${what}, ${at});`);
+        });
+      } else if (t.kind === 'composite') {
+        const members: Field[] = t.members.map((m) => ({
+          name: m.name,
+          id: 0,
+          type: m.type,
+          offset: f.offset + m.offset,
+          size: 0,
+          presence: m.type.kind === 'type' ? m.type.presence : 'required',
+          sinceVersion: 0,
+        }));
+        emitFieldChecks(w, ctx, members, base, `${pathPrefix}.${f.name}`, false, viaView);
+      }
+    };
+    if (f.sinceVersion > 0) w.block(`if (v >= ${f.sinceVersion})`, body);
+    else body();
+  }
+}
+
+function hasFieldChecks(fields: Field[]): boolean {
+  return fields.some((f) => {
+    if (f.presence === 'constant') return false;
+    const t = f.type;
+    if (t.kind === 'type') return t.length === 1 && is64(t.primitive);
+    if (t.kind === 'enum') return true;
+    if (t.kind === 'composite') {
+      return hasFieldChecks(
+        t.members.map((m) => ({ name: m.name, id: 0, type: m.type, offset: 0, size: 0, presence: 'required', sinceVersion: 0 })),
+      );
+    }
+    return false;
+  });
+}
+
+function emitDataCheck(w: CodeWriter, ctx: BlockContext, d: DataField, store: boolean): void {
+  const lenSize = PRIMITIVE_SIZE[d.lengthPrimitive];
+  const what = `'${ctx.path}.${d.name}'`;
+  const body = (): void => {
+    if (store) w.line(`d._pos_${d.name} = p;`);
+    w.line(`if (p + ${lenSize} > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
+    w.line(`const n_${d.name} = ${readExpr(d.lengthPrimitive, 'b', 'p')};`);
+    w.line(
+      `if (n_${d.name} > ${d.lengthMax} || n_${d.name} > decodeLimits.maxVarDataLength || p + ${lenSize} + n_${d.name} > limit) return d._fail(${statusLiteral('VarDataTooLong')}, ${what}, p);`,
+    );
+    w.line(`p += ${lenSize} + n_${d.name};`);
+  };
+  if (d.sinceVersion > 0) {
+    w.block(`if (v >= ${d.sinceVersion})`, body, store ? `} else d._pos_${d.name} = -1;` : '}');
+  } else body();
+}
+
+export function emitGroupValidator(w: CodeWriter, ctx: BlockContext, rootDecoder: string): void {
+  const g = ctx.block as Group;
+  const dim = g.dimension.size;
+  const what = `'${ctx.path}'`;
+  w.block(`function validate_${ctx.key}(d: ${rootDecoder}, b: Uint8Array, p: number, limit: number, v: number): number`, () => {
+    w.line(`if (p + ${dim} > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
+    w.line(`const bl = ${readExpr(blockLengthPrimitive(g), 'b', `p + ${g.blockLengthOffset}`)};`);
+    w.line(`const n = ${readExpr(g.countPrimitive, 'b', `p + ${g.countOffset}`)};`);
+    w.line(
+      `if (n > ${g.countMax} || n > decodeLimits.maxGroupEntries) return d._fail(${statusLiteral('GroupCountTooLarge')}, ${what}, p + ${g.countOffset});`,
+    );
+    w.line(`if (bl < ${minBlockLengthExpr(g, 'v')}) return d._fail(${statusLiteral('GroupBlockLengthTooSmall')}, ${what}, p + ${g.blockLengthOffset});`);
+    w.line(`p += ${dim};`);
+    const checks = hasFieldChecks(g.fields);
+    if (isFlat(g)) {
+      w.line(`if (p + bl * n > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
+      if (checks) {
+        // Large groups check through the DataView (one read per int64 instead of two byte reads).
+        w.block(`if (n >= ${VIEW_MIN_ENTRIES})`, () => {
+          w.line('const dv = d._view();');
+          w.line('const vb = d.viewBase;');
+          w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path, false, true));
+        }, '} else {');
+        w.line('  for (let i = 0; i < n; i++, p += bl) {');
+        emitFieldChecks(w, ctx, g.fields, 'p', ctx.path);
+        w.line('  }');
+        w.line('}');
+        w.line('return p;');
+      } else w.line('return p + bl * n;');
+      return;
+    }
+    w.block('for (let i = 0; i < n; i++)', () => {
+      w.line(`if (p + bl > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
+      emitFieldChecks(w, ctx, g.fields, 'p', ctx.path);
+      w.line('p += bl;');
+      for (const child of g.groups) {
+        const cc = groupContext(ctx, child);
+        if (child.sinceVersion > 0) w.line(`if (v >= ${child.sinceVersion}) p = validate_${cc.key}(d, b, p, limit, v);`);
+        else w.line(`p = validate_${cc.key}(d, b, p, limit, v);`);
+        w.line('if (p < 0) return -1;');
+      }
+      for (const data of g.data) emitDataCheck(w, ctx, data, false);
+    });
+    w.line('return p;');
+  });
+  w.line();
+}
+
+export function emitMessageValidator(w: CodeWriter, ctx: BlockContext): void {
+  const m = ctx.block;
+  w.block(`function validate_${ctx.key}(d: ${ctx.decoder}, b: Uint8Array, p: number, limit: number, v: number): number`, () => {
+    // Root int64 fields are range-checked by _load, which reads them anyway.
+    emitFieldChecks(w, ctx, m.fields, 'p', ctx.path, true);
+    w.line('p += d.actingBlockLength;');
+    for (const g of m.groups) {
+      const cc = groupContext(ctx, g);
+      const body = (): void => {
+        w.line(`d._pos_${g.name} = p;`);
+        w.line(`p = validate_${cc.key}(d, b, p, limit, v);`);
+        w.line('if (p < 0) return -1;');
+      };
+      if (g.sinceVersion > 0) w.block(`if (v >= ${g.sinceVersion})`, body, `} else d._pos_${g.name} = -1;`);
+      else body();
+    }
+    for (const data of m.data) emitDataCheck(w, ctx, data, true);
+    w.line('return p;');
+  });
+  w.line();
+}
