@@ -14,12 +14,17 @@ import { BinanceRest } from './rest.ts';
 import { ResumeScanner } from './resume.ts';
 import { SymbolTracker } from './tracker.ts';
 
-const MESSAGE_TYPES: Record<number, string> = {
-  10000: 'trade',
-  10001: 'best_bid_ask',
-  10002: 'depth_snapshot',
-  10003: 'depth_diff',
-};
+const TRADES = spot.TradesStreamEventDecoder.TEMPLATE_ID;
+const BEST_BID_ASK = spot.BestBidAskStreamEventDecoder.TEMPLATE_ID;
+const DEPTH_SNAPSHOT = spot.DepthSnapshotStreamEventDecoder.TEMPLATE_ID;
+const DEPTH_DIFF = spot.DepthDiffStreamEventDecoder.TEMPLATE_ID;
+/** The message_type label of each stream template (anything else: 'other'). */
+const MESSAGE_TYPES: ReadonlyMap<number, string> = new Map([
+  [TRADES, 'trade'],
+  [BEST_BID_ASK, 'best_bid_ask'],
+  [DEPTH_SNAPSHOT, 'depth_snapshot'],
+  [DEPTH_DIFF, 'depth_diff'],
+]);
 
 /** The look back's first windows, most recent first (then INGESTOR_RESUME_LOOKBACK_SECONDS): see resume(). */
 const RESUME_WINDOWS_SECONDS = [30, 120] as const;
@@ -34,6 +39,9 @@ export class Ingestor {
   private readonly decoder = new spot.SpotStreamDecoder();
   private readonly http: FastifyInstance;
   private readonly messages: Counter<'message_type'>;
+  /** `messages` per template id, bound once: the per-frame path does no label lookup. */
+  private readonly messagesOfTemplate = new Map<number, ReturnType<Counter<'message_type'>['labels']>>();
+  private readonly otherMessages: ReturnType<Counter<'message_type'>['labels']>;
   private readonly decodeErrors: Counter<'reason'>;
   private readonly decodeTime: Histogram<never>;
   private readonly connectionEventEncoder = new hotpath.ConnectionEventEncoder();
@@ -67,6 +75,8 @@ export class Ingestor {
     const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
     this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
+    for (const [templateId, type] of MESSAGE_TYPES) this.messagesOfTemplate.set(templateId, this.messages.labels({ message_type: type }));
+    this.otherMessages = this.messages.labels({ message_type: 'other' });
     this.decodeErrors = new Counter({ name: 'ingestor_sbe_decode_errors_total', help: 'Frames that failed to decode, by status', labelNames: ['reason'], registers: [this.registry] });
     this.stages = createStageLatency(this.registry);
     this.resumes = new Counter({ name: 'ingestor_resume_total', help: 'Look backs at start: ok (found a predecessor), empty, failed', labelNames: ['result'], registers: [this.registry] });
@@ -248,8 +258,7 @@ export class Ingestor {
       this.decodeErrors.inc({ reason: this.decoder.error()?.statusName ?? 'unknown' });
       return;
     }
-    const type = MESSAGE_TYPES[this.decoder.templateId] ?? 'other';
-    this.messages.inc({ message_type: type });
+    (this.messagesOfTemplate.get(this.decoder.templateId) ?? this.otherMessages).inc();
     const symbol = this.symbolOf();
     const eventTimeUs = this.eventTimeOf();
     // (a clock behind the exchange's would read negative: counted as 0)
@@ -260,11 +269,11 @@ export class Ingestor {
 
   private eventTimeOf(): number {
     switch (this.decoder.templateId) {
-      case 10000:
+      case TRADES:
         return this.decoder.tradesStreamEvent.eventTime;
-      case 10001:
+      case BEST_BID_ASK:
         return this.decoder.bestBidAskStreamEvent.eventTime;
-      case 10002:
+      case DEPTH_SNAPSHOT:
         return this.decoder.depthSnapshotStreamEvent.eventTime;
       default:
         return this.decoder.depthDiffStreamEvent.eventTime;
@@ -273,11 +282,11 @@ export class Ingestor {
 
   private symbolOf(): string {
     switch (this.decoder.templateId) {
-      case 10000:
+      case TRADES:
         return this.decoder.tradesStreamEvent.symbol();
-      case 10001:
+      case BEST_BID_ASK:
         return this.decoder.bestBidAskStreamEvent.symbol();
-      case 10002:
+      case DEPTH_SNAPSHOT:
         return this.decoder.depthSnapshotStreamEvent.symbol();
       default:
         return this.decoder.depthDiffStreamEvent.symbol();

@@ -37,6 +37,8 @@ export class Publisher {
   private readonly scratch = Buffer.alloc(MAX_ENVELOPE_PAYLOAD_BYTES + ENVELOPE_OVERHEAD + 4);
   private sequence = 0;
   private readonly envelopes: Counter<'kind'>;
+  /** `envelopes` per kind, bound once: the publish path does no label lookup (kind → child). */
+  private readonly envelopesOfKind: ReturnType<Counter<'kind'>['labels']>[] = [];
   private readonly overflow: Counter;
   private readonly oversized: Counter<'kind'>;
   private capture: WriteStream | undefined;
@@ -52,6 +54,7 @@ export class Publisher {
     readonly writerId = newWriterId(),
   ) {
     this.envelopes = new Counter({ name: 'ingestor_envelopes_total', help: 'Envelopes published by kind', labelNames: ['kind'], registers: [registry] });
+    for (const [kind, name] of Object.entries(KIND_NAMES)) this.envelopesOfKind[Number(kind)] = this.envelopes.labels({ kind: name });
     this.overflow = new Counter({ name: 'ingestor_envelopes_dropped_overflow_total', help: 'Envelopes refused by a full producer buffer', registers: [registry] });
     this.oversized = new Counter({ name: 'ingestor_envelopes_dropped_oversized_total', help: 'Envelopes not published because their payload exceeds one Kinesis record', labelNames: ['kind'], registers: [registry] });
     if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true });
@@ -82,7 +85,9 @@ export class Publisher {
       .payload(payload);
     const n = e.encodedLength;
     const envelope = Buffer.from(this.scratch.subarray(4, 4 + n));
-    this.envelopes.inc({ kind: KIND_NAMES[kind] ?? String(kind) });
+    const counted = this.envelopesOfKind[kind];
+    if (counted !== undefined) counted.inc();
+    else this.envelopes.inc({ kind: String(kind) });
     if (this.captureDir !== undefined) {
       this.scratch.writeUInt32LE(n, 0);
       this.writeCapture(this.scratch.subarray(0, 4 + n));

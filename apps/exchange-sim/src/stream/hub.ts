@@ -65,7 +65,13 @@ export class StreamHub {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_CONTROL_MESSAGE_BYTES });
   private readonly connections = new Set<Connection>();
   private readonly subscribers = new Map<string, Set<Connection>>();
+  /** symbol (as the feed spells it) → kind → stream name: built once, so a frame costs no string work. */
+  private readonly streamNames = new Map<string, Partial<Record<StreamKind, string>>>();
+  /** framesSent per stream kind, bound once (no label lookup per frame). */
+  private readonly framesSentOfKind = new Map<StreamKind, ReturnType<SimMetrics['framesSent']['labels']>>();
   private held: Frame | undefined;
+  /** This simulator's noise for malformed-frame faults: from its seed, never shared with another simulator. */
+  private garbageSeed: number;
 
   constructor(
     private readonly config: SimConfig,
@@ -74,7 +80,16 @@ export class StreamHub {
     private readonly log: Logger,
     private readonly isSimulated: (symbol: string) => boolean,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.garbageSeed = (config.seed ^ 0x2545f491) >>> 0 || 0x2545f491; // xorshift needs a non-zero state
+  }
+
+  private subscribersOf(frame: Frame): Set<Connection> | undefined {
+    let names = this.streamNames.get(frame.symbol);
+    if (names === undefined) this.streamNames.set(frame.symbol, (names = {}));
+    const name = (names[frame.kind] ??= `${frame.symbol.toLowerCase()}@${frame.kind}`);
+    return this.subscribers.get(name);
+  }
 
   private now(): number {
     return this.clock.now();
@@ -273,7 +288,7 @@ export class StreamHub {
   /** One feed frame through the fault pipeline to its subscribers. */
   publish(frame: Frame): void {
     // Frames nobody receives neither travel nor use up armed faults.
-    const set = this.subscribers.get(`${frame.symbol.toLowerCase()}@${frame.kind}`);
+    const set = this.subscribersOf(frame);
     if (set === undefined || set.size === 0) return;
     const f = this.faults;
     if (f.stallUntilMs > 0) {
@@ -303,7 +318,7 @@ export class StreamHub {
     if (f.malformed > 0) {
       f.malformed--;
       f.count('malformed');
-      this.deliverRaw(frame, garbage(frame.bytes.length));
+      this.deliverRaw(frame, this.garbage(frame.bytes.length));
     }
     if (f.truncated > 0) {
       f.truncated--;
@@ -319,12 +334,26 @@ export class StreamHub {
     }
   }
 
+  /** Deterministic noise for malformed-frame faults (xorshift32 on this simulator's own state). */
+  private garbage(n: number): Buffer {
+    const b = Buffer.allocUnsafe(Math.max(1, n));
+    let x = this.garbageSeed;
+    for (let i = 0; i < b.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      b[i] = x & 0xff;
+    }
+    this.garbageSeed = x;
+    return b;
+  }
+
   private deliver(frame: Frame): void {
     this.deliverRaw(frame, frame.bytes);
   }
 
   private deliverRaw(frame: Frame, bytes: Buffer): void {
-    const set = this.subscribers.get(`${frame.symbol.toLowerCase()}@${frame.kind}`);
+    const set = this.subscribersOf(frame);
     if (set === undefined || set.size === 0) return;
     const limit = this.config.maxBufferedBytes;
     for (const conn of set) {
@@ -335,7 +364,9 @@ export class StreamHub {
       }
       conn.ws.send(bytes, { binary: true });
     }
-    this.metrics.framesSent.inc({ stream: frame.kind }, set.size);
+    let sent = this.framesSentOfKind.get(frame.kind);
+    if (sent === undefined) this.framesSentOfKind.set(frame.kind, (sent = this.metrics.framesSent.labels({ stream: frame.kind })));
+    sent.inc(set.size);
   }
 
   private cutSlowConsumer(conn: Connection): void {
@@ -389,15 +420,3 @@ function rejectProblem(socket: Duplex, problem: Problem, headers: Record<string,
   writeRawResponse(socket, problem.status, 'application/problem+json', problem, headers);
 }
 
-let garbageSeed = 0x2545f491;
-/** Deterministic noise for malformed-frame faults. */
-function garbage(n: number): Buffer {
-  const b = Buffer.allocUnsafe(Math.max(1, n));
-  for (let i = 0; i < b.length; i++) {
-    garbageSeed ^= garbageSeed << 13;
-    garbageSeed ^= garbageSeed >>> 17;
-    garbageSeed ^= garbageSeed << 5;
-    b[i] = garbageSeed & 0xff;
-  }
-  return b;
-}
