@@ -6,7 +6,8 @@
  * Last line: one JSON object.
  */
 import WebSocket from 'ws';
-import { ExchangeSimulator, MarketFeed, SimConfigSchema } from 'exchange-sim';
+import { MarketFeed } from '@hotpath/market';
+import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 
 const START = 1_750_000_000_000_000;
 const SIM_MINUTES = Number(process.env['BENCH_SIM_MINUTES'] ?? 10);

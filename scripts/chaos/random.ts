@@ -1,5 +1,5 @@
 /** The soak's only source of randomness: one seeded generator (the simulator's xoshiro128**), so a seed replays the same fault plan. */
-import { Rng } from 'exchange-sim';
+import { Rng } from '@hotpath/market';
 
 export class SeededRandom {
   private readonly rng: Rng;

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MarketFeed, ReplayFeed, type Frame, type MarketSource } from '@hotpath/market';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { systemClock, type Clock, type ClockTimer } from './clock.ts';
 import type { SimConfig } from './config.ts';
@@ -12,8 +13,6 @@ import type { Duplex } from 'node:stream';
 import { AdminApi, InvalidFaultError } from './admin.ts';
 import { FaultState, type Fault } from './faults/faults.ts';
 import { problemOf, requestUrl, RequestError, sendProblem, writeRawResponse } from './http.ts';
-import { MarketFeed, type Frame, type MarketSource } from './market/feed.ts';
-import { ReplayFeed } from './market/replay.ts';
 import { createSimMetrics, type SimMetrics } from './metrics.ts';
 import { RestApi } from './rest/rest.ts';
 import { StreamHub } from './stream/hub.ts';

@@ -4,9 +4,10 @@
  * test advances it, so each fault is asserted by what reaches the client and
  * in which order, against the frames the same seeded market makes unfaulted.
  */
+import { MarketFeed, type Frame, type StreamKind } from '@hotpath/market';
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configFromEnv, ExchangeSimulator, ManualClock, MarketFeed, type Frame, type StreamKind } from '../src/index.ts';
+import { configFromEnv, ExchangeSimulator, ManualClock } from '../src/index.ts';
 import { START_US, startClockedSim, StreamProbe } from './support/clocked.ts';
 import { metric, metricsText } from './support/prometheus.ts';
 

@@ -8,6 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ReplayFeed } from '@hotpath/market';
 import { CaptureWriter, FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
 import {
   BinanceJsonTranscoder,
@@ -21,7 +22,7 @@ import {
   type JsonTrade,
 } from '@hotpath/sbe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ExchangeSimulator, ManualClock, ReplayFeed } from '../src/index.ts';
+import { ExchangeSimulator, ManualClock } from '../src/index.ts';
 import { BookClient } from './support/book-client.ts';
 import { startClockedSim } from './support/clocked.ts';
 

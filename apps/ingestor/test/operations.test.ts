@@ -6,8 +6,9 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { KinesisEmulator, KinesisFaultProxy } from '@hotpath/kinesis/testing';
+import { ReplayFeed } from '@hotpath/market';
 import { createLogger } from '@hotpath/telemetry';
-import { ExchangeSimulator, ReplayFeed, SimConfigSchema } from 'exchange-sim';
+import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import { ConfigError, Ingestor, loadConfig } from '../src/index.ts';
 

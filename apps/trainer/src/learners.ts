@@ -10,9 +10,9 @@
  *  - platt: P(up) = σ(a·ŷ + b), fitted by Newton's method on out-of-sample
  *    predictions, so the probability is calibrated on data the model did not see.
  */
+import { Rng } from '@hotpath/market';
 import type { DenseLayer } from '@hotpath/model';
 import { forward } from '@hotpath/model';
-import { Rng } from 'exchange-sim';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 
 export interface Standardizer {

@@ -5,8 +5,8 @@
  * capture files, hftbacktest recordings (the real evaluation set), and
  * data.binance.vision trade archives.
  */
+import { MarketFeed } from '@hotpath/market';
 import { hotpath } from '@hotpath/sbe';
-import { MarketFeed } from 'exchange-sim';
 import { archiveTradeEnvelopes, captureEnvelope, EnvelopeWriter, readArchiveTrades, readCapture, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 
 export interface Source {

@@ -6,12 +6,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decimalToString } from '@hotpath/sbe';
+import { PRICE_EXPONENT, QTY_EXPONENT, type MarketSource } from '@hotpath/market';
 import { systemClock, type Clock } from '../clock.ts';
 import type { SimConfig } from '../config.ts';
 import type { FaultState } from '../faults/faults.ts';
 import { problemOf } from '../http.ts';
-import type { MarketSource } from '../market/feed.ts';
-import { PRICE_EXPONENT, QTY_EXPONENT } from '../market/symbols.ts';
 import type { SimMetrics } from '../metrics.ts';
 
 interface WeightWindow {

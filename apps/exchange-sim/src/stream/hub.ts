@@ -7,11 +7,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '@hotpath/telemetry';
+import type { Frame, StreamKind } from '@hotpath/market';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import type { SimConfig } from '../config.ts';
 import { problemOf, requestUrl, writeRawResponse, type Problem, type RequestError } from '../http.ts';
 import type { FaultState } from '../faults/faults.ts';
-import type { Frame, StreamKind } from '../market/feed.ts';
 import type { SimMetrics } from '../metrics.ts';
 
 const KINDS: readonly StreamKind[] = ['trade', 'bestBidAsk', 'depth', 'depth20'];

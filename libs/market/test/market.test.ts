@@ -2,8 +2,7 @@
 import { createHash } from 'node:crypto';
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import { describe, expect, it } from 'vitest';
-import { evaluateSignal } from '../src/eval/signal.ts';
-import { MarketFeed } from '../src/market/feed.ts';
+import { evaluateSignal, MarketFeed } from '../src/index.ts';
 
 const START = 1_750_000_000_000_000;
 

@@ -5,7 +5,7 @@
  * squares on the first part and scores the rest. Also scores the oracle that
  * knows the latent fair price, the ceiling any model can approach.
  */
-import { MarketFeed } from '../market/feed.ts';
+import { MarketFeed } from './feed.ts';
 
 export interface SignalReport {
   samples: number;
