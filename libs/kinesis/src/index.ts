@@ -6,3 +6,20 @@ export type { KinesisClient } from '@aws-sdk/client-kinesis';
 export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './consumer.ts';
 export { FetchWorker, type ShardSource } from './fetcher.ts';
 export { SubscribedShardReader, createSubscribeClient, registerConsumer } from './subscriber.ts';
+export {
+  ShardCoordinator,
+  describeShards,
+  systemClock,
+  type CoordinatedReaderOptions,
+  type CoordinatorClock,
+  type HeldShardStatus,
+  type Lease,
+  type LeaseRecord,
+  type LeaseStore,
+  type LeasedShard,
+  type ShardCoordinatorOptions,
+  type ShardDescription,
+  type ShardRecordProcessor,
+  type ShardState,
+  type StopReason,
+} from './shard-coordinator.ts';
