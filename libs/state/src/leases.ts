@@ -1,10 +1,12 @@
 /**
- * Shard leases in Redis, KCL-style: a lease has an owner, an expiry (Redis
- * server time, so instance clocks do not matter) and a fencing token from a
- * counter that only grows. Acquire takes a free or expired lease (stealing
- * from a dead owner) with a new token; renew extends only the holder's
- * lease; release hands it back. All leases of a stream share the hash tag
- * {stream}, so each script touches one Cluster slot.
+ * Shard leases in Redis, KCL-style (libs/kinesis's `LeaseStore`, which the
+ * shard coordinator balances over): a lease (leaseKey = the shard id) has an
+ * owner, an expiry (Redis server time, so instance clocks do not matter) and
+ * a fencing token, the leaseCounter, from a counter that only grows. Acquire
+ * takes a free or expired lease (stealing from a dead owner) with a new
+ * token; renew extends only the holder's lease; release hands it back. All
+ * leases of a stream share the hash tag {stream}, so each script touches one
+ * Cluster slot. The hash holds `owner`, `token`, `expires`.
  */
 import type { Redis, Result } from 'ioredis';
 
@@ -59,9 +61,30 @@ declare module 'ioredis' {
   }
 }
 
+/** A lease held, in the KCL's names; `shardId` and `token` are the same values under this lib's first names. */
 export interface Lease {
-  shardId: string;
-  token: number;
+  readonly leaseKey: string;
+  readonly leaseOwner: string;
+  /** The fencing token every write under this lease carries. */
+  readonly leaseCounter: number;
+  readonly shardId: string;
+  readonly token: number;
+}
+
+/** What renew and release need: the lease acquire returned, or its shard and token. */
+export type HeldLease = Pick<Lease, 'leaseKey' | 'leaseCounter'> | Pick<Lease, 'shardId' | 'token'>;
+
+/** One row of the lease table (`pnpm leases`): libs/kinesis's LeaseRecord, by shape (this lib does not depend on that one). */
+export interface LeaseRecord {
+  leaseKey: string;
+  leaseOwner: string;
+  leaseCounter: number;
+  /** By the Redis server's clock; 0 or less once expired (free to take). */
+  expiresInMs: number;
+}
+
+function shardAndToken(lease: HeldLease): [string, number] {
+  return 'leaseKey' in lease ? [lease.leaseKey, lease.leaseCounter] : [lease.shardId, lease.token];
 }
 
 export class LeaseManager {
@@ -78,7 +101,11 @@ export class LeaseManager {
   }
 
   private key(shardId: string): string {
-    return `lease:{${this.stream}}:${shardId}`;
+    return `${this.keyPrefix()}${shardId}`;
+  }
+
+  private keyPrefix(): string {
+    return `lease:{${this.stream}}:`;
   }
 
   private counter(): string {
@@ -88,16 +115,37 @@ export class LeaseManager {
   /** Takes the shard if it is free, expired or already ours; undefined when another live owner holds it. */
   async acquire(shardId: string): Promise<Lease | undefined> {
     const [ok, token] = await this.redis.hpLeaseAcquire(this.key(shardId), this.counter(), this.owner, String(this.ttlMs));
-    return ok === 1 ? { shardId, token } : undefined;
+    return ok === 1 ? { leaseKey: shardId, leaseOwner: this.owner, leaseCounter: token, shardId, token } : undefined;
   }
 
   /** False when the lease was lost (expired and taken, or released): stop writing at once. */
-  async renew(lease: Lease): Promise<boolean> {
-    return (await this.redis.hpLeaseRenew(this.key(lease.shardId), this.owner, String(lease.token), String(this.ttlMs))) === 1;
+  async renew(lease: HeldLease): Promise<boolean> {
+    const [shardId, token] = shardAndToken(lease);
+    return (await this.redis.hpLeaseRenew(this.key(shardId), this.owner, String(token), String(this.ttlMs))) === 1;
   }
 
-  async release(lease: Lease): Promise<void> {
-    await this.redis.hpLeaseRelease(this.key(lease.shardId), this.owner, String(lease.token));
+  async release(lease: HeldLease): Promise<void> {
+    const [shardId, token] = shardAndToken(lease);
+    await this.redis.hpLeaseRelease(this.key(shardId), this.owner, String(token));
+  }
+
+  /** The stream's lease table, by leaseKey: every lease held or expired (a released one is gone). */
+  async list(): Promise<LeaseRecord[]> {
+    const [seconds, micros] = await this.redis.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const prefix = this.keyPrefix();
+    const rows: LeaseRecord[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 200);
+      cursor = next;
+      for (const key of found) {
+        const h = await this.redis.hgetall(key);
+        if (h['owner'] === undefined) continue; // released between the scan and the read
+        rows.push({ leaseKey: key.slice(prefix.length), leaseOwner: h['owner'], leaseCounter: Number(h['token']), expiresInMs: Number(h['expires']) - now });
+      }
+    } while (cursor !== '0');
+    return rows.sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
   }
 
   /** Announces this instance alive for one TTL; returns how many instances are alive (for balancing). */
