@@ -6,7 +6,7 @@
 import { BinanceJsonTranscoder, classifyPayload, hotpath, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 import type { ArchiveTrade } from './archive.ts';
 import type { CapturedFrame } from './capture.ts';
-import type { RecordedLine } from './index.ts';
+import type { RecordedLine } from './hftbacktest.ts';
 
 export class EnvelopeWriter {
   private readonly enc = new hotpath.EnvelopeEncoder();

@@ -1,0 +1,54 @@
+/**
+ * The hftbacktest capture format (`<local ts> <json>` per line, gzip): Binance
+ * combined-stream messages and raw REST depth snapshots as recorded, each with
+ * the recorder's receive time.
+ */
+import { readFileSync } from 'node:fs';
+import { gunzipFile } from './gzip.ts';
+
+export interface RecordedLine {
+  /** Recorder clock, ns (2024 files) or µs (2023 .dat files) as written. */
+  localTime: number;
+  /** Combined-stream name (`btcusdt@trade`), or `snapshot` for a raw REST depth snapshot. */
+  stream: string;
+  /** The Binance JSON payload. */
+  data: unknown;
+  /** The payload's JSON text (what a single-stream `/ws/<stream>` connection receives). */
+  json: string;
+  /** The whole recorded message text, exactly as received on the combined-stream connection. */
+  wire: string;
+}
+
+export class RecordingFormatError extends Error {
+  override readonly name = 'RecordingFormatError';
+}
+
+/** Parses one capture file; a file that is not gzip, or a malformed line, is a RecordingFormatError naming the file (and the line), not skipped. */
+export function readRecording(path: string): RecordedLine[] {
+  const text = gunzipFile(readFileSync(path), path, RecordingFormatError).toString('utf8');
+  const out: RecordedLine[] = [];
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    if (line === '') continue;
+    const space = line.indexOf(' ');
+    if (space <= 0) throw new RecordingFormatError(`${path}:${lineNo}: no timestamp`);
+    const localTime = Number(line.slice(0, space));
+    const wire = line.slice(space + 1);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(wire);
+    } catch (err) {
+      throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`, { cause: err });
+    }
+    // a stream message and a REST snapshot are both objects; `null`, an array or a bare value is neither
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordingFormatError(`${path}:${lineNo}: payload is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`);
+    const o = parsed as { stream?: unknown; data?: unknown };
+    if (typeof o.stream === 'string' && o.data !== undefined) {
+      out.push({ localTime, stream: o.stream, data: o.data, json: JSON.stringify(o.data), wire });
+    } else {
+      out.push({ localTime, stream: 'snapshot', data: parsed, json: wire, wire });
+    }
+  }
+  return out;
+}
