@@ -1,2 +1,3 @@
 export { Aggregator } from './aggregator.ts';
 export { AggregatorConfigSchema, AGGREGATOR_ENV, aggregatorConfigFromEnv, type AggregatorConfig } from './config.ts';
+export { formatLeaseTable, leaseTable, type LeaseTableRow } from './lease-table.ts';

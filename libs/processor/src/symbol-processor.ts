@@ -42,16 +42,10 @@ export class SymbolProcessor {
   /** How long (event time, µs) the last re-anchoring took, set with the 'reanchored' outcome; NaN for a start-up anchor. */
   lastReanchorDurationUs = Number.NaN;
   lateBackfillTrades = 0;
-  /** Applied events not yet in committed state (not part of the state itself). */
-  stateDirty = false;
-  /** Version and status of the vector last written to Redis: an unchanged vector is not sent again. */
-  publishedVersion = -1;
-  publishedStatus: VectorStatus | -1 = -1;
   /** The shard `checkpoint` belongs to: after resharding, a child's records follow the parent's. */
   checkpointShard = '';
   /** Restored from a checkpoint and not yet past it: records up to it were applied before and must be skipped. */
   resuming = false;
-  stateCommittedAtMs = 0;
   private readonly env = new hotpath.EnvelopeDecoder();
   private readonly frame = new spot.SpotStreamDecoder();
   private readonly snap = new hotpath.DepthSnapshotDecoder();
