@@ -7,9 +7,8 @@
  * price when the source has no book), from the sample `horizon` later —
  * NaN when that sample is missing (a gap, or the end).
  */
-import { FEATURE_COUNT, FEATURE_NAMES } from '@hotpath/features';
+import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
-import { VectorStatus } from '@hotpath/state';
 import { SymbolProcessor } from '@hotpath/processor';
 
 export interface Dataset {

@@ -4,3 +4,4 @@ export { FeatureEngine } from './engine.ts';
 export { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH, FEATURE_SET_NAME, FEATURE_SET_VERSION, OFI_WINDOWS_S, WINDOWS_S } from './features.ts';
 export { StateFormatError, STATE_FORMAT_VERSION } from './snapshot.ts';
 export { StateReader, StateWriter } from './snapshot.ts';
+export { VectorStatus, STATUS_NAMES, STATUS_OFFSET, VERSION_OFFSET, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from './vector.ts';

@@ -8,9 +8,8 @@
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { SymbolProcessor } from '@hotpath/processor';
 import { classifyPayload } from '@hotpath/sbe';
-import { VectorStatus, decodeVector } from '@hotpath/state';
 import { describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../src/index.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus, decodeVector } from '../src/index.ts';
 import { ReferenceFeatures, mantissa } from './support/reference.ts';
 
 const US = 1_000_000;

@@ -4,9 +4,8 @@
  * machine, and what gets committed. Pure logic: no I/O here, so the same
  * class replays a capture offline and runs live.
  */
-import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter } from '@hotpath/features';
+import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter, VectorStatus, encodeVector } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
-import { VectorStatus, encodeVector } from '@hotpath/state';
 
 
 export type Outcome = 'applied' | 'duplicate' | 'ignored' | 'reanchor_started' | 'reanchored' | 'reanchor_failed' | 'undecodable';

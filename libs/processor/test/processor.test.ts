@@ -7,8 +7,7 @@
 import fc from 'fast-check';
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { BinanceJsonTranscoder, hotpath } from '@hotpath/sbe';
-import { FEATURE_COUNT, FEATURE_NAMES } from '@hotpath/features';
-import { VectorStatus, decodeVector } from '@hotpath/state';
+import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus, decodeVector } from '@hotpath/features';
 import { describe, expect, it } from 'vitest';
 import { SymbolProcessor, type Outcome } from '../src/index.ts';
 

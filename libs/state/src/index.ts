@@ -1,5 +1,6 @@
 export { FeatureStore, FencedWriteError, StoredStateError, keys, type StoredState } from './store.ts';
 export { LeaseManager, type HeldLease, type Lease, type LeaseRecord } from './leases.ts';
-export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from './vector.ts';
+// the vector format lives with the features it carries (@hotpath/features); re-exported for the stores' users
+export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from '@hotpath/features';
 export { PredictionStore, ClaimOutcome, predictionKeys, MODEL_POINTER_KEY } from './predictions.ts';
 export { redisAnswers } from './ping.ts';

@@ -18,7 +18,7 @@
  * than what readers already saw.
  */
 import type { Redis, Result } from 'ioredis';
-import { STATUS_OFFSET, VERSION_OFFSET, decodeVector, type FeatureVectorRecord, type VectorStatus } from './vector.ts';
+import { STATUS_OFFSET, VERSION_OFFSET, decodeVector, type FeatureVectorRecord, type VectorStatus } from '@hotpath/features';
 
 export const keys = {
   vector: (symbol: string): string => `feat:{${symbol}}`,

@@ -1,7 +1,9 @@
 /**
- * The feature vector as stored in `feat:{SYMBOL}`: one binary value read in
- * one round trip, internally consistent (one version, one event time, one
- * schema hash, one status). Layout (little-endian):
+ * The feature vector's binary format, what the aggregator publishes and
+ * inference reads (`@hotpath/state` keeps it in `feat:{SYMBOL}`): one value
+ * read in one round trip, internally consistent (one version, one event time,
+ * one schema hash, one status). It lives beside the feature set it carries;
+ * nothing here knows Redis. Layout (little-endian):
  *
  *   0  "HPFV"        4  format u16   6  status u8   7  reserved
  *   8  version f64   16 eventTimeUs f64   24 writtenAtUs f64
@@ -13,7 +15,7 @@ export const VectorStatus = { Live: 0, Stale: 1, Reanchoring: 2 } as const;
 export type VectorStatus = (typeof VectorStatus)[keyof typeof VectorStatus];
 export const STATUS_NAMES = ['live', 'stale', 'reanchoring'] as const;
 
-/** Byte offset of the status, for in-place status changes (SETRANGE). */
+/** Byte offset of the status, for in-place status changes (Redis SETRANGE in `@hotpath/state`). */
 export const STATUS_OFFSET = 6;
 export const VERSION_OFFSET = 8;
 const MAGIC = 0x56465048; // "HPFV"
