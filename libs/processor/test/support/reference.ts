@@ -29,7 +29,7 @@
  *   come from the same observations;
  * - a snapshot is observed at the clock (the newest event time seen).
  */
-import { FEATURE_NAMES, OFI_WINDOWS_S, WINDOWS_S } from '../../src/index.ts';
+import { FEATURE_NAMES, OFI_WINDOWS_S, WINDOWS_S } from '@hotpath/features';
 
 const US = 1_000_000;
 const SCALE = 1e-8;

@@ -3,13 +3,15 @@
  * recording goes through the live path (envelopes → SymbolProcessor →
  * FeatureEngine) and, separately, as raw JSON through the slow reference in
  * support/reference.ts (Map book, trade array, windows by filtering). Every
- * feature and the whole book are compared at hundreds of sample times.
+ * feature and the whole book are compared at hundreds of sample times. Kept
+ * here, where the live path starts: libs/features' own tests never import the
+ * processor built on it.
  */
+import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus, decodeVector } from '@hotpath/features';
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
-import { SymbolProcessor } from '@hotpath/processor';
 import { classifyPayload } from '@hotpath/sbe';
 import { describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus, decodeVector } from '../src/index.ts';
+import { SymbolProcessor } from '../src/index.ts';
 import { ReferenceFeatures, mantissa } from './support/reference.ts';
 
 const US = 1_000_000;
