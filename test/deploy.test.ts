@@ -8,9 +8,10 @@
  * healthcheck). Exposure: only what a person opens is published, on
  * 127.0.0.1; every Redis client is an ACL user with its password in a file
  * (test/deploy-redis.test.ts runs those users on a real redis-server).
+ * That the production install (dependencies only) has every package a
+ * service imports is test/boundaries.test.ts's to check.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,44 +233,6 @@ describe('deploy/docker-compose.yml', () => {
     // compiled JavaScript at run time: no tsx, no TypeScript entry point
     for (const s of Object.values(services)) expect(s.command?.join(' ') ?? '').not.toMatch(/tsx|\.ts\b/);
     expect(docker).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m);
-  });
-});
-
-describe('the production image', () => {
-  it('every package declares each package its runtime code imports (the image installs declared production dependencies only)', () => {
-    const builtins = new Set(builtinModules);
-    const importsIn = (dir: string): Map<string, string> => {
-      const found = new Map<string, string>();
-      if (!existsSync(dir)) return found;
-      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-        if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
-        const file = join(entry.parentPath, entry.name);
-        const text = readFileSync(file, 'utf8');
-        // value imports and re-exports of bare specifiers (`import type` is erased and needs nothing at run time)
-        for (const m of text.matchAll(/^\s*(?:import|export)(?!\s+type\b)[^'"]*?from\s+'([^'.][^']*)'|import\('([^'.][^']*)'\)/gm)) {
-          const spec = m[1] ?? m[2]!;
-          if (spec.startsWith('node:') || builtins.has(spec) || spec.includes('${')) continue;
-          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-          found.set(name, file);
-        }
-      }
-      return found;
-    };
-    const undeclared: string[] = [];
-    for (const group of ['apps', 'libs']) {
-      for (const name of readdirSync(root(group))) {
-        const manifest = JSON.parse(readFileSync(root(`${group}/${name}/package.json`), 'utf8')) as { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-        const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {})]);
-        for (const dir of ['src', 'bin']) {
-          for (const [pkg, file] of importsIn(root(`${group}/${name}/${dir}`))) {
-            // the Kinesis emulator (src/testing) runs only in tests and the local emulator image, which installs dev dependencies
-            const devOnly = file.includes('/src/testing/') && manifest.devDependencies?.[pkg] !== undefined;
-            if (!declared.has(pkg) && !devOnly) undeclared.push(`${manifest.name} imports ${pkg} (${file.slice(file.indexOf(group))})`);
-          }
-        }
-      }
-    }
-    expect(undeclared).toEqual([]);
   });
 });
 
