@@ -198,5 +198,3 @@ export class Aggregator {
     this.redis.disconnect();
   }
 }
-
-export type { AggregatorHealth } from './health.ts';
