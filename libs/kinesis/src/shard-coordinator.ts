@@ -156,7 +156,6 @@ interface HeldShard {
   readonly lease: Lease;
   state: ShardState;
   processor: ShardRecordProcessor;
-  reader: ShardSource | undefined;
   /** The reader's run, then what its end leads to (shard_end, or giving the shard up after a failure). */
   running: Promise<void>;
   /** Batches, one after another. */
@@ -292,7 +291,7 @@ export class ShardCoordinator {
 
   /** starting → reading: the processor opens (loads its checkpoint), then the reader starts where it says. */
   private async begin(shard: ShardDescription, lease: Lease): Promise<void> {
-    const h: HeldShard = { shard, lease, state: 'starting', processor: undefined as unknown as ShardRecordProcessor, reader: undefined, running: Promise.resolve(), queue: Promise.resolve(), stopping: undefined, closed: false, lastPollMs: this.clock.now() };
+    const h: HeldShard = { shard, lease, state: 'starting', processor: undefined as unknown as ShardRecordProcessor, running: Promise.resolve(), queue: Promise.resolve(), stopping: undefined, closed: false, lastPollMs: this.clock.now() };
     h.processor = this.o.createProcessor({
       shard,
       lease,
@@ -305,7 +304,7 @@ export class ShardCoordinator {
     });
     const start = await h.processor.open();
     h.state = 'reading';
-    const reader = (h.reader = this.o.createReader({
+    const reader = this.o.createReader({
       shardId: shard.shardId,
       start,
       active: () => h.state === 'reading' && !this.halted,
@@ -318,7 +317,7 @@ export class ShardCoordinator {
         h.queue = next.catch((err: unknown) => this.o.log.error({ err, shardId: shard.shardId }, 'shard batch failed: the reader hands it over again'));
         return next;
       },
-    }));
+    });
     this.held.set(shard.shardId, h);
     h.running = reader
       .run()
