@@ -18,6 +18,8 @@ export const COVERAGE_THRESHOLDS: Record<string, { lines: number; branches: numb
   'libs/config/src/**': { lines: 99, branches: 84, functions: 99, statements: 97 },
   'libs/features/src/**': { lines: 96, branches: 89, functions: 91, statements: 95 },
   'libs/kinesis/src/**': { lines: 89, branches: 73, functions: 88, statements: 86 },
+  // (libs/market: the market model moved out of exchange-sim; set 2026-11-30 from a full run, 73 files, 474 tests)
+  'libs/market/src/**': { lines: 96, branches: 86, functions: 93, statements: 93 },
   'libs/model/src/**': { lines: 95, branches: 87, functions: 99, statements: 94 },
   'libs/processor/src/**': { lines: 98, branches: 96, functions: 99, statements: 98 },
   'libs/recordings/src/**': { lines: 97, branches: 87, functions: 99, statements: 97 },
