@@ -13,7 +13,7 @@
  * ends the test with the cause and the service's last log lines; nothing is left running.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,8 +133,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve, reject) => webhook!.once('error', reject).listen(0, gateway, resolve));
   const hookPort = (webhook.address() as { port: number }).port;
   const secrets = join(work, 'secrets');
-  rmSync(secrets, { recursive: true, force: true });
-  await run('mkdir', ['-p', secrets], { timeoutMs: 5_000 });
+  mkdirSync(secrets);
   writeFileSync(join(secrets, 'slack_webhook_url'), `http://webhook.e2e:${hookPort}/slack\n`);
   writeFileSync(join(secrets, 'pagerduty_routing_key'), 'e2e-not-a-routing-key\n');
   writeFileSync(join(work, 'e2e.override.yml'), `services:\n  alertmanager:\n    extra_hosts: ['webhook.e2e:host-gateway']\n`);

@@ -5,7 +5,7 @@
  * image of that name that is not a stand-in (the real one, on a user's machine) is left alone.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,7 +87,7 @@ async function nodeContext(into: string): Promise<void> {
   const unpack = async (pkg: string, to: string): Promise<void> => {
     const r = await run('npm', ['pack', '--silent', pkg], { cwd: into, timeoutMs: 300_000 });
     const tgz = join(into, r.stdout.trim().split('\n').at(-1)!);
-    await run('mkdir', ['-p', to], { timeoutMs: 10_000 });
+    mkdirSync(to, { recursive: true });
     await run('tar', ['xzf', tgz, '-C', to, '--strip-components=1'], { timeoutMs: 120_000 });
     rmSync(tgz);
   };
