@@ -12,7 +12,7 @@ import {
   FetchWorker,
   ShardCoordinator,
   ShardReader,
-  SubscribedShardReader,
+  FanoutShardReader,
   createKinesisClient,
   createSubscribeClient,
   describeShards,
@@ -135,7 +135,7 @@ export class Aggregator {
     };
     const consumerArn = this.consumerArn;
     if (this.fetcher !== undefined) return this.fetcher.reader(consumerArn === undefined ? options : { ...options, consumerArn });
-    return consumerArn === undefined ? new ShardReader(this.kinesis, options) : new SubscribedShardReader(this.kinesis, { ...options, consumerArn });
+    return consumerArn === undefined ? new ShardReader(this.kinesis, options) : new FanoutShardReader(this.kinesis, { ...options, consumerArn });
   }
 
   /**

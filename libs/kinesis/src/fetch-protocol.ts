@@ -3,7 +3,7 @@
  * packing of a batch into one transferable buffer (no copy across threads,
  * no structured clone of one object per record).
  */
-import type { ConsumedRecord, StartPosition } from './consumer.ts';
+import type { ConsumedRecord, StartPosition } from './shard-reader.ts';
 
 export interface OpenShard {
   streamName: string;

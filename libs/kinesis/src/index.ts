@@ -1,11 +1,11 @@
-export { KplAggregator, KplFormatError, KPL_MAGIC, MAX_RECORD_BYTES, deaggregate, type UserRecord } from './kpl.ts';
+export { AggregatedRecordBuilder, KplFormatError, KPL_MAGIC, MAX_RECORD_BYTES, deaggregate, type UserRecord } from './kpl.ts';
 export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, MAX_USER_RECORD_BYTES, partitionHash, type ProducerConfig, type ProducerMetrics } from './producer.ts';
 export { createKinesisClient, type KinesisEndpoint } from './client.ts';
-export { readStream, visitStream, type ReadRecord, type ReadStreamOptions } from './reader.ts';
+export { readStream, visitStream, type ReadRecord, type ReadStreamOptions } from './read-stream.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';
-export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './consumer.ts';
-export { FetchWorker, type ShardSource } from './fetcher.ts';
-export { SubscribedShardReader, createSubscribeClient, registerConsumer } from './subscriber.ts';
+export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './shard-reader.ts';
+export { FetchWorker, type ShardSource } from './fetch-worker.ts';
+export { FanoutShardReader, createSubscribeClient, registerConsumer } from './fanout-reader.ts';
 export {
   ShardCoordinator,
   describeShards,

@@ -52,7 +52,7 @@ function fieldSize(bodyLength: number): number {
  * lose records of other shards packed into it), and ask `wouldFit` before
  * adding so the result stays under Kinesis's 1 MiB record limit.
  */
-export class KplAggregator {
+export class AggregatedRecordBuilder {
   private readonly keys: string[] = [];
   private readonly keyIndex = new Map<string, number>();
   private readonly hashKeys: string[] = [];

@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
 import { retry, withDeadline } from '@hotpath/service';
-import { KplAggregator, MAX_RECORD_BYTES } from './kpl.ts';
+import { AggregatedRecordBuilder, MAX_RECORD_BYTES } from './kpl.ts';
 
 /** Kinesis takes 1 MiB per record (data + partition key); 1 KiB is left for the KPL aggregate's own framing. */
 /** The largest user record (data + partition key) the producer takes: one Kinesis record less the KPL framing. */
@@ -189,7 +189,7 @@ export class KinesisProducer {
 
   /** Sends the head of a key's queue as one aggregate; retries it until acknowledged. */
   private async send(shard: KeyQueue): Promise<void> {
-    const agg = new KplAggregator();
+    const agg = new AggregatedRecordBuilder();
     let n = 0;
     let bytes = 0;
     for (let i = shard.head; i < shard.queue.length; i++) {

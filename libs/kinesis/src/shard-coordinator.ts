@@ -25,8 +25,8 @@
  */
 import type { Shard } from '@aws-sdk/client-kinesis';
 import type { Logger } from '@hotpath/telemetry';
-import type { ConsumedRecord, ShardReaderOptions, StartPosition } from './consumer.ts';
-import type { ShardSource } from './fetcher.ts';
+import type { ConsumedRecord, ShardReaderOptions, StartPosition } from './shard-reader.ts';
+import type { ShardSource } from './fetch-worker.ts';
 
 /** A lease this instance holds. leaseKey is the shard id; leaseCounter the fencing token every write under it carries (it only grows). */
 export interface Lease {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { KPL_MAGIC, KplAggregator, KplFormatError, MAX_RECORD_BYTES, deaggregate, type UserRecord } from '../src/index.ts';
+import { KPL_MAGIC, AggregatedRecordBuilder, KplFormatError, MAX_RECORD_BYTES, deaggregate, type UserRecord } from '../src/index.ts';
 
 const root = protobuf.parse(`
 syntax = "proto2";
@@ -37,7 +37,7 @@ describe('KPL aggregation', () => {
   it('what we build, protobufjs reads; the predicted size is exact', () => {
     fc.assert(
       fc.property(fc.array(record, { minLength: 1, maxLength: 60 }), (records) => {
-        const agg = new KplAggregator();
+        const agg = new AggregatedRecordBuilder();
         for (const r of records) agg.add(r as UserRecord);
         const predicted = agg.size;
         const bytes = agg.build();
@@ -87,7 +87,7 @@ describe('KPL aggregation', () => {
   it('plain records and digest mismatches pass through untouched, like the KCL; corrupt protobuf is an error', () => {
     const plain = Buffer.from('not aggregated');
     expect(deaggregate(plain, 'BTCUSDT')).toEqual({ aggregated: false, records: [{ partitionKey: 'BTCUSDT', data: plain }] });
-    const agg = new KplAggregator();
+    const agg = new AggregatedRecordBuilder();
     agg.add({ partitionKey: 'BTCUSDT', data: Buffer.from([1, 2, 3]) });
     const bytes = agg.build();
     const tampered = Buffer.from(bytes);
@@ -101,7 +101,7 @@ describe('KPL aggregation', () => {
   });
 
   it('wouldFit keeps an aggregate within the 1 MiB Kinesis record limit', () => {
-    const agg = new KplAggregator();
+    const agg = new AggregatedRecordBuilder();
     const r = { partitionKey: 'BTCUSDT', data: Buffer.alloc(700, 7) };
     let n = 0;
     while (agg.wouldFit(r)) {

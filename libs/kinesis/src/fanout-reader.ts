@@ -22,8 +22,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { KinesisEndpoint } from './client.ts';
-import { READER_BACKOFF, checkpointOf, compareCheckpoints, userRecords, type ShardReaderOptions } from './consumer.ts';
-import type { ShardSource } from './fetcher.ts';
+import { READER_BACKOFF, checkpointOf, compareCheckpoints, userRecords, type ShardReaderOptions } from './shard-reader.ts';
+import type { ShardSource } from './fetch-worker.ts';
 
 /** How often `active()` is checked while a subscription is quiet or the reader backs off. */
 const ACTIVE_CHECK_MS = 50;
@@ -61,7 +61,7 @@ export async function registerConsumer(client: KinesisClient, streamName: string
   }
 }
 
-export class SubscribedShardReader implements ShardSource {
+export class FanoutShardReader implements ShardSource {
   finished = false;
   /** Last user record handed over. */
   private lastCheckpoint: string | undefined;

@@ -11,7 +11,7 @@
 import { DescribeStreamSummaryCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KinesisProducer, ShardReader, checkpointOf, listShards, type ConsumedRecord, type ShardReaderOptions } from '../src/index.ts';
-import { SubscribedShardReader, createSubscribeClient, registerConsumer } from '../src/subscriber.ts';
+import { FanoutShardReader, createSubscribeClient, registerConsumer } from '../src/fanout-reader.ts';
 import { EnhancedFanOutEmulator } from '../src/testing/efo-emulator.ts';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
 
@@ -24,7 +24,7 @@ const within = (ms = 60_000) => {
   return () => Date.now() < deadline;
 };
 
-describe('SubscribedShardReader', () => {
+describe('FanoutShardReader', () => {
   const emu = new KinesisEmulator();
   let efo: EnhancedFanOutEmulator;
   const PER_KEY = 300;
@@ -85,7 +85,7 @@ describe('SubscribedShardReader', () => {
     return got;
   }
 
-  const subscribed = (arn = consumerArn) => (o: ShardReaderOptions) => new SubscribedShardReader(client, { ...o, consumerArn: arn });
+  const subscribed = (arn = consumerArn) => (o: ShardReaderOptions) => new FanoutShardReader(client, { ...o, consumerArn: arn });
 
   it('registers a consumer once and hands over the records the polling reader does, in the same order', async () => {
     expect(await registerConsumer(client, 's', 'app')).toBe(consumerArn); // registered before: the same consumer
@@ -116,7 +116,7 @@ describe('SubscribedShardReader', () => {
         await vi.waitFor(() => expect(short.subscriptions).toBeGreaterThan(seen), { timeout: 20_000 });
       };
       const producing = produce('b', 0, N, newSubscription);
-      const got = await readAll((o) => new SubscribedShardReader(c, { ...o, consumerArn: arn }), { streamName: 'b', shardId: shard, start: 'TRIM_HORIZON' }, 2 * N);
+      const got = await readAll((o) => new FanoutShardReader(c, { ...o, consumerArn: arn }), { streamName: 'b', shardId: shard, start: 'TRIM_HORIZON' }, 2 * N);
       await producing;
       const keys = got.map(checkpointOf);
       expect(new Set(keys).size).toBe(keys.length);
@@ -134,7 +134,7 @@ describe('SubscribedShardReader', () => {
     let refused = false;
     const got: ConsumedRecord[] = [];
     const time = within();
-    const reader = new SubscribedShardReader(client, {
+    const reader = new FanoutShardReader(client, {
       streamName: 's',
       shardId,
       start: 'TRIM_HORIZON',
@@ -176,7 +176,7 @@ describe('SubscribedShardReader', () => {
       const got: ConsumedRecord[] = [];
       const errors: string[] = [];
       const time = within();
-      const reader = new SubscribedShardReader(c, {
+      const reader = new FanoutShardReader(c, {
         streamName: 'late',
         shardId: shard,
         start: 'LATEST',
@@ -212,7 +212,7 @@ describe('SubscribedShardReader', () => {
     await produce('e', 50, 100); // lands in the children
     expect((await k.send(new ListShardsCommand({ StreamName: 'e' }))).Shards!.filter((s) => s.ParentShardId === parent.ShardId)).toHaveLength(2);
     const arn = await registerConsumer(client, 'e', 'app');
-    const reader = new SubscribedShardReader(client, {
+    const reader = new FanoutShardReader(client, {
       streamName: 'e',
       shardId: parent.ShardId!,
       start: 'TRIM_HORIZON',
@@ -237,7 +237,7 @@ describe('SubscribedShardReader', () => {
       let active = true;
       const handled: number[] = [];
       let events = 0;
-      const reader = new SubscribedShardReader(c, {
+      const reader = new FanoutShardReader(c, {
         streamName: 'quiet',
         shardId: shard,
         start: 'LATEST',

@@ -7,7 +7,7 @@
  */
 import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import { DeadlineError, sleep } from '@hotpath/service';
-import { listShards, userRecords } from './consumer.ts';
+import { listShards, userRecords } from './shard-reader.ts';
 import { partitionHash } from './producer.ts';
 import type { UserRecord } from './kpl.ts';
 
