@@ -30,6 +30,10 @@ describe('the repository', () => {
   it('packages meet only at what they export (no deep imports, no paths into another package but its test support)', () => {
     expect(broken('unexported-path')).toEqual([]);
   });
+
+  it('every path a package exports exists', () => {
+    expect(broken('missing-export')).toEqual([]);
+  });
 });
 
 const manifest = (dir: string, name: string, dependencies: string[] = [], devDependencies: string[] = []): PackageManifest => ({
@@ -49,7 +53,7 @@ const file = (path: string, ...specifiers: string[]): SourceFile => ({
 /** Two apps over two libs, keeping every rule; each test breaks one (`changed` files replace those at the same path). */
 function workspace(changed: SourceFile[] = [], packages: Partial<Record<string, PackageManifest>> = {}): Workspace {
   const base = {
-    root: manifest('', 'root', [], ['sim', 'trainer', '@x/market', 'vitest', 'ws']),
+    root: { ...manifest('', 'root', [], ['sim', 'trainer', '@x/market', 'vitest', 'ws']), exports: {} },
     sim: manifest('apps/sim', 'sim', ['@x/market']),
     trainer: manifest('apps/trainer', 'trainer', ['@x/market', '@x/model'], ['sim']),
     market: manifest('libs/market', '@x/market', ['ws']),
@@ -135,6 +139,11 @@ describe('the boundary checker', () => {
 });
 
 describe('importsOf', () => {
+  it('fails a package whose exports name a file that does not exist', () => {
+    const trainer = { ...manifest('apps/trainer', 'trainer', ['@x/market', '@x/model'], ['sim']), exports: { '.': './src/main.ts' } };
+    expect(boundaryViolations(workspace([], { trainer }))).toEqual([{ rule: 'missing-export', message: 'trainer exports . as ./src/main.ts, which does not exist' }]);
+  });
+
   it('finds imports, re-exports and dynamic imports, and tells which are erased at run time', () => {
     const text = [
       "import { a } from 'a';",

@@ -169,11 +169,11 @@ describe('deploy/redis: who may do what', () => {
     expect((await leases.owners(['shardId-000000000000'])).get('shardId-000000000000')?.owner).toBe('agg-1');
 
     const store = new FeatureStore(redis, 60_000);
-    expect(await store.commit(SYMBOL, lease!.token, vector(1), 'shardId-000000000000/1:0', Buffer.from('state'))).toBe(true);
-    expect(await store.publish(SYMBOL, lease!.token, vector(2))).toBe(true);
-    expect(await store.setStatus(SYMBOL, lease!.token, VectorStatus.Reanchoring, 2)).toBe(true);
+    expect(await store.commit(SYMBOL, lease!.leaseCounter, vector(1), 'shardId-000000000000/1:0', Buffer.from('state'))).toBe(true);
+    expect(await store.publish(SYMBOL, lease!.leaseCounter, vector(2))).toBe(true);
+    expect(await store.setStatus(SYMBOL, lease!.leaseCounter, VectorStatus.Reanchoring, 2)).toBe(true);
     expect((await store.readVector(SYMBOL))?.status).toBe(VectorStatus.Reanchoring);
-    expect(await store.publish(SYMBOL, lease!.token, vector(3))).toBe(true);
+    expect(await store.publish(SYMBOL, lease!.leaseCounter, vector(3))).toBe(true);
     expect((await store.loadState(SYMBOL))?.checkpoint).toBe('shardId-000000000000/1:0');
     await leases.release(lease!);
     await leases.leave();

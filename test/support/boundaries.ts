@@ -41,7 +41,7 @@ export interface Workspace {
   files: readonly SourceFile[];
 }
 
-export type BoundaryRule = 'app-imports-app' | 'package-cycle' | 'module-cycle' | 'undeclared-import' | 'unexported-path';
+export type BoundaryRule = 'app-imports-app' | 'package-cycle' | 'module-cycle' | 'undeclared-import' | 'unexported-path' | 'missing-export';
 
 export interface Violation {
   rule: BoundaryRule;
@@ -256,6 +256,12 @@ export function boundaryViolations(workspace: Workspace): Violation[] {
         violations.push({ rule: 'app-imports-app', message: `${file.path} imports the app ${target.name}: ${groupOf(owner) === 'lib' ? 'a lib never imports an app' : 'apps share code through libs'}` });
       }
       if (groupOf(owner) !== 'root') addEdge(packageGraph, owner.name, target.name);
+    }
+  }
+  for (const pkg of workspace.packages) {
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      const path = posix.normalize(posix.join(pkg.dir, target));
+      if (path.endsWith('.ts') && !paths.has(path)) violations.push({ rule: 'missing-export', message: `${pkg.name} exports ${subpath} as ${target}, which does not exist` });
     }
   }
   for (const component of cyclicComponents(packageGraph)) {

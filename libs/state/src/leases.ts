@@ -61,18 +61,16 @@ declare module 'ioredis' {
   }
 }
 
-/** A lease held, in the KCL's names; `shardId` and `token` are the same values under this lib's first names. */
+/** A lease held, in the KCL's names. */
 export interface Lease {
   readonly leaseKey: string;
   readonly leaseOwner: string;
   /** The fencing token every write under this lease carries. */
   readonly leaseCounter: number;
-  readonly shardId: string;
-  readonly token: number;
 }
 
-/** What renew and release need: the lease acquire returned, or its shard and token. */
-export type HeldLease = Pick<Lease, 'leaseKey' | 'leaseCounter'> | Pick<Lease, 'shardId' | 'token'>;
+/** What renew and release need: the lease acquire returned, or its key and counter. */
+export type HeldLease = Pick<Lease, 'leaseKey' | 'leaseCounter'>;
 
 /** One row of the lease table (`pnpm leases`): libs/kinesis's LeaseRecord, by shape (this lib does not depend on that one). */
 export interface LeaseRecord {
@@ -81,10 +79,6 @@ export interface LeaseRecord {
   leaseCounter: number;
   /** By the Redis server's clock; 0 or less once expired (free to take). */
   expiresInMs: number;
-}
-
-function shardAndToken(lease: HeldLease): [string, number] {
-  return 'leaseKey' in lease ? [lease.leaseKey, lease.leaseCounter] : [lease.shardId, lease.token];
 }
 
 export class LeaseManager {
@@ -115,18 +109,16 @@ export class LeaseManager {
   /** Takes the shard if it is free, expired or already ours; undefined when another live owner holds it. */
   async acquire(shardId: string): Promise<Lease | undefined> {
     const [ok, token] = await this.redis.hpLeaseAcquire(this.key(shardId), this.counter(), this.owner, String(this.ttlMs));
-    return ok === 1 ? { leaseKey: shardId, leaseOwner: this.owner, leaseCounter: token, shardId, token } : undefined;
+    return ok === 1 ? { leaseKey: shardId, leaseOwner: this.owner, leaseCounter: token } : undefined;
   }
 
   /** False when the lease was lost (expired and taken, or released): stop writing at once. */
   async renew(lease: HeldLease): Promise<boolean> {
-    const [shardId, token] = shardAndToken(lease);
-    return (await this.redis.hpLeaseRenew(this.key(shardId), this.owner, String(token), String(this.ttlMs))) === 1;
+    return (await this.redis.hpLeaseRenew(this.key(lease.leaseKey), this.owner, String(lease.leaseCounter), String(this.ttlMs))) === 1;
   }
 
   async release(lease: HeldLease): Promise<void> {
-    const [shardId, token] = shardAndToken(lease);
-    await this.redis.hpLeaseRelease(this.key(shardId), this.owner, String(token));
+    await this.redis.hpLeaseRelease(this.key(lease.leaseKey), this.owner, String(lease.leaseCounter));
   }
 
   /** The stream's lease table, by leaseKey: every lease held or expired (a released one is gone). */

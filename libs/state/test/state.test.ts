@@ -83,7 +83,7 @@ describe('libs/state', () => {
     expect(la).toBeDefined();
     expect(await b.acquire('shardId-000000000000')).toBeUndefined();
     expect(await a.renew(la)).toBe(true);
-    expect(await b.renew({ shardId: la.shardId, token: la.token })).toBe(false);
+    expect(await b.renew({ leaseKey: la.leaseKey, leaseCounter: la.leaseCounter })).toBe(false);
 
     // a lease its holder stops renewing (short-lived here) is taken, only once it expired, with a higher token
     const dying = new LeaseManager(redis, 'market-events', 'agg-a', 300);
@@ -91,12 +91,12 @@ describe('libs/state', () => {
     const { expiresMs } = (await b.owners(['shardId-000000000001'])).get('shardId-000000000001')!;
     let lb: Awaited<ReturnType<LeaseManager['acquire']>>;
     await vi.waitFor(async () => expect((lb = await b.acquire('shardId-000000000001'))).toBeDefined(), { timeout: 30_000, interval: 20 });
-    expect(lb!.token).toBeGreaterThan(ld.token);
-    expect(lb!.token).toBeGreaterThanOrEqual(expiresMs); // a token is at least the Redis time it was issued at: after the expiry
+    expect(lb!.leaseCounter).toBeGreaterThan(ld.leaseCounter);
+    expect(lb!.leaseCounter).toBeGreaterThanOrEqual(expiresMs); // a token is at least the Redis time it was issued at: after the expiry
     expect(await dying.renew(ld)).toBe(false); // the zombie learns it lost the lease
     expect((await b.owners(['shardId-000000000001'])).get('shardId-000000000001')!.owner).toBe('agg-b');
     await b.release(lb!);
-    expect((await a.acquire('shardId-000000000001'))!.token).toBeGreaterThan(lb!.token);
+    expect((await a.acquire('shardId-000000000001'))!.leaseCounter).toBeGreaterThan(lb!.leaseCounter);
   });
 
   it('lease tokens never go back, even after Redis lost every key', async () => {
@@ -104,12 +104,12 @@ describe('libs/state', () => {
     const first = (await a.acquire('shardId-000000000000'))!;
     await a.release(first);
     const second = (await a.acquire('shardId-000000000000'))!;
-    expect(second.token).toBeGreaterThan(first.token);
+    expect(second.leaseCounter).toBeGreaterThan(first.leaseCounter);
     await redis.flushall(); // what a Redis restarted without its data looks like
     const b = new LeaseManager(redis, 'tokens-stream', 'agg-b', 60_000);
     const third = (await b.acquire('shardId-000000000000'))!;
-    expect(third.token).toBeGreaterThan(second.token);
-    expect(Number.isSafeInteger(third.token)).toBe(true);
+    expect(third.leaseCounter).toBeGreaterThan(second.leaseCounter);
+    expect(Number.isSafeInteger(third.leaseCounter)).toBe(true);
     expect(await b.renew(third)).toBe(true);
   });
 
