@@ -6,7 +6,7 @@
  */
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, loadConfig } from 'ingestor';
+import { Ingestor, ingestorConfigFromEnv } from 'ingestor';
 
 const SPEED = Number(process.env['BENCH_INGEST_SPEED'] ?? 20);
 const RUN_MS = Number(process.env['BENCH_INGEST_MS'] ?? 8000);
@@ -17,7 +17,7 @@ await emu.createStream('market-events', 4);
 const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: SPEED, seed: 3, apiKeys: ['bench'], logLevel: 'silent' }));
 await sim.start();
 const ingestor = new Ingestor(
-  loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'bench', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+  ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'bench', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
 );
 const latencies: number[] = [];
 let measuring = false;

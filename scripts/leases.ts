@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { describeIssues, envSettings, urlWithPasswordFile, variablesOf } from '@hotpath/config';
+import { configOrExit, loadConfig, urlWithPasswordFile } from '@hotpath/config';
 import { formatLeaseTable, leaseTable } from 'aggregator';
 
 const ENV = { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile', KINESIS_STREAM: 'stream' } as const;
@@ -18,12 +18,10 @@ const Settings = z
   // (the password joins the URL here; messages never show either)
   .transform((c, ctx) => ({ stream: c.stream, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
 
-const parsed = Settings.safeParse({ ...envSettings(ENV, process.env), ...(process.argv[2] !== undefined ? { stream: process.argv[2] } : {}) });
-if (!parsed.success) {
-  console.error(`pnpm leases:\n  ${describeIssues(parsed.error, variablesOf(ENV))}`);
-  process.exit(2);
-}
-const { redisUrl, stream } = parsed.data;
+// a wrong setting: its variable named on stderr, exit code 2 (the argument is the stream, named as such)
+const { redisUrl, stream } = configOrExit(() =>
+  loadConfig({ name: 'pnpm leases', schema: Settings, env: ENV, secrets: ['redisUrl'] }, { env: process.env, ...(process.argv[2] !== undefined ? { overrides: { stream: process.argv[2] } } : {}) }),
+);
 // one attempt: a Redis that does not answer is reported, not waited for
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
 let connectionError: unknown;

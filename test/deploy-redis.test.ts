@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { FEATURE_COUNT, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { ClaimOutcome, FeatureStore, LeaseManager, MODEL_POINTER_KEY, PredictionStore, VectorStatus, encodeVector, keys, predictionKeys } from '@hotpath/state';
 import { aggregatorConfigFromEnv } from 'aggregator';
@@ -153,8 +153,7 @@ describe('deploy/redis: who may do what', () => {
 
   it('aggregator (REDIS_URL + REDIS_PASSWORD_FILE through its config): leases and fenced writes; nothing of inference, nothing dangerous', async () => {
     const cfg = aggregatorConfigFromEnv({ REDIS_URL: `redis://aggregator@127.0.0.1:${port}`, REDIS_PASSWORD_FILE: join(secrets, 'aggregator', 'password'), AGGREGATOR_SYMBOLS: SYMBOL });
-    if (!cfg.success) throw new Error(cfg.error.message);
-    const redis = new Redis(cfg.data.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const redis = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
     redis.on('error', () => undefined);
     clients.push(redis);
     await redis.connect(); // ioredis' ready check (INFO) included
@@ -200,9 +199,8 @@ describe('deploy/redis: who may do what', () => {
 
   it('inference (through its config): reads features, claims and writes predictions, pub/sub, model pointer; never writes features, never reads state', async () => {
     const cfg = inferenceConfigFromEnv({ REDIS_URL: `redis://inference@127.0.0.1:${port}`, REDIS_PASSWORD_FILE: join(secrets, 'inference', 'password') });
-    if (!cfg.success) throw new Error(cfg.error.message);
-    const redis = new Redis(cfg.data.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    const sub = new Redis(cfg.data.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const redis = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const sub = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
     for (const c of [redis, sub]) {
       c.on('error', () => undefined);
       clients.push(c);
@@ -252,11 +250,10 @@ describe('deploy/redis: who may do what', () => {
       INFERENCE_INTERVAL_MS: '200',
       LOG_LEVEL: 'silent',
     });
-    if (!cfg.success) throw new Error(cfg.error.message);
     const aggregator = client('aggregator');
     const feeding = setInterval(() => void new FeatureStore(aggregator, 60_000).publish('ETHUSDT', 1, vector(Date.now())).catch(() => undefined), 100);
     const admin = client('admin');
-    const inference = new InferenceServer(cfg.data);
+    const inference = new InferenceServer(cfg);
     try {
       await inference.start();
       const latest = await waitFor('a prediction written by the service', async () => (await admin.get(predictionKeys.latest('ETHUSDT'))) ?? undefined);

@@ -19,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AGGREGATOR_ENV, aggregatorConfigFromEnv } from 'aggregator';
-import { configFromEnv, SIM_ENV } from 'exchange-sim';
+import { simConfigFromEnv, SIM_ENV } from 'exchange-sim';
 import { INFERENCE_ENV, inferenceConfigFromEnv } from 'inference';
-import { INGESTOR_ENV, loadConfig } from 'ingestor';
+import { INGESTOR_ENV, ingestorConfigFromEnv } from 'ingestor';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -53,24 +53,10 @@ const withSecretStandIns = (env: Record<string, string>): Record<string, string>
 
 /** What each Node entry point reads from its environment, and the port it then listens on. */
 const apps: Record<string, { env: string[]; port: (env: Record<string, string>) => number }> = {
-  'apps/exchange-sim/bin/start.ts': { env: Object.keys(SIM_ENV), port: (e) => configFromEnv(e).port },
-  'apps/ingestor/bin/start.ts': { env: Object.keys(INGESTOR_ENV), port: (e) => loadConfig(e).port },
-  'apps/aggregator/bin/start.ts': {
-    env: Object.keys(AGGREGATOR_ENV),
-    port: (e) => {
-      const r = aggregatorConfigFromEnv(e);
-      if (!r.success) throw new Error(r.error.message);
-      return r.data.port;
-    },
-  },
-  'apps/inference/bin/start.ts': {
-    env: Object.keys(INFERENCE_ENV),
-    port: (e) => {
-      const r = inferenceConfigFromEnv(e);
-      if (!r.success) throw new Error(r.error.message);
-      return r.data.port;
-    },
-  },
+  'apps/exchange-sim/bin/start.ts': { env: Object.keys(SIM_ENV), port: (e) => simConfigFromEnv(e).port },
+  'apps/ingestor/bin/start.ts': { env: Object.keys(INGESTOR_ENV), port: (e) => ingestorConfigFromEnv(e).port },
+  'apps/aggregator/bin/start.ts': { env: Object.keys(AGGREGATOR_ENV), port: (e) => aggregatorConfigFromEnv(e).port },
+  'apps/inference/bin/start.ts': { env: Object.keys(INFERENCE_ENV), port: (e) => inferenceConfigFromEnv(e).port },
   'libs/kinesis/bin/emulator.ts': { env: ['KINESIS_EMULATOR_HOST', 'KINESIS_EMULATOR_PORT', 'KINESIS_STREAM', 'KINESIS_SHARDS'], port: (e) => Number(e['KINESIS_EMULATOR_PORT'] ?? 4567) },
 };
 /** Ports the third-party images listen on. */

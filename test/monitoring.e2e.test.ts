@@ -21,7 +21,7 @@ import { parse, stringify } from 'yaml';
 import { Aggregator, AggregatorConfigSchema } from 'aggregator';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { InferenceConfigSchema, InferenceServer } from 'inference';
-import { Ingestor, loadConfig } from 'ingestor';
+import { Ingestor, ingestorConfigFromEnv } from 'ingestor';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { freePort, RedisServer } from '@hotpath/state/testing';
 import { dashboardQueries } from '../scripts/monitoring/dashboards.ts';
@@ -79,7 +79,7 @@ beforeAll(async () => {
   await emu.createStream('market-events', 1);
   sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 1, apiKeys: ['e2e'], logLevel: 'silent' }));
   await sim.start();
-  ingestor = new Ingestor(loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'e2e', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 200, logLevel: 'silent' }));
+  ingestor = new Ingestor(ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'e2e', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 200, logLevel: 'silent' }));
   await ingestor.start();
   aggregator = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisEndpoint: emu.endpoint, pollMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
   await aggregator.start();

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { isAlive, signalGroup, sleep, type Instance, type ProcessLedger, type Shutdown } from './processes.ts';
 
 const GUARD = `redis-server "$@" >/dev/null 2>&1 &

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { listShards, partitionHash } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { ChaosRedis } from './redis.ts';

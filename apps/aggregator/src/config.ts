@@ -1,7 +1,7 @@
 /** The aggregator's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { envSettings, urlWithPasswordFile } from '@hotpath/config';
+import { loadConfig, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
 
@@ -10,7 +10,7 @@ export const AggregatorConfigSchema = z.object({
   redisUrl: z.string().default('redis://127.0.0.1:6379'),
   /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
   redisPasswordFile: z.string().min(1).optional(),
-  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
+  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)).default(['BTCUSDT']),
   kinesisStream: z.string().default('market-events'),
   kinesisRegion: z.string().default('us-east-1'),
   kinesisEndpoint: z.string().url().optional(),
@@ -84,6 +84,9 @@ export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
   LOG_LEVEL: 'logLevel',
 };
 
-export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof AggregatorConfigSchema.safeParse> {
-  return AggregatorConfigSchema.safeParse({ symbols: 'BTCUSDT', ...envSettings(AGGREGATOR_ENV, env) });
+const AGGREGATOR_CONFIG: ConfigSpec<typeof AggregatorConfigSchema> = { name: 'aggregator', schema: AggregatorConfigSchema, env: AGGREGATOR_ENV, secrets: ['redisUrl'] };
+
+/** The configuration from `env` (+ `overrides`, set in code); throws ConfigError naming each wrong variable. */
+export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof AggregatorConfig, unknown>> = {}): AggregatorConfig {
+  return loadConfig(AGGREGATOR_CONFIG, { env, overrides });
 }

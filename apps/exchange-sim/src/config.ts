@@ -1,7 +1,7 @@
 /** Typed, validated configuration of the simulator: from env (SIM_*) and CLI flags. */
 import { z } from 'zod';
 import { FaultSchema } from './faults/faults.ts';
-import { envSettings } from '@hotpath/config';
+import { loadConfig, type ConfigSpec } from '@hotpath/config';
 
 /** A fault armed from config: `atSeconds` of simulated time after start (0 = at once). */
 export const ScheduledFaultSchema = z.object({ atSeconds: z.number().nonnegative().default(0), fault: FaultSchema });
@@ -11,7 +11,7 @@ const jsonList = z.union([
     try {
       return JSON.parse(s) as unknown;
     } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'faults: not valid JSON' });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not valid JSON' });
       return z.NEVER;
     }
   }),
@@ -63,7 +63,7 @@ export const SimConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   // Node refuses a headers deadline past the request deadline.
-  .refine((c) => c.headersTimeoutMs <= c.requestTimeoutMs, { message: 'must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] });
+  .refine((c) => c.headersTimeoutMs <= c.requestTimeoutMs, { message: 'must not exceed SIM_REQUEST_TIMEOUT_MS', path: ['headersTimeoutMs'] });
 
 export type SimConfig = z.infer<typeof SimConfigSchema>;
 
@@ -90,7 +90,25 @@ export const SIM_ENV: Record<string, keyof SimConfig> = {
   LOG_LEVEL: 'logLevel',
 };
 
-/** Reads SIM_* environment variables (SIM_PORT, SIM_SEED, SIM_API_KEYS, ...) over defaults. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof SimConfig, unknown>> = {}): SimConfig {
-  return SimConfigSchema.parse({ ...envSettings(SIM_ENV, env), ...overrides });
+/** `pnpm --filter exchange-sim start -- --port 9443`: each flag over its SIM_* variable. */
+export const SIM_FLAGS: Record<string, keyof SimConfig> = {
+  seed: 'seed',
+  speed: 'speed',
+  port: 'port',
+  host: 'host',
+  symbols: 'symbols',
+  'api-keys': 'apiKeys',
+  'start-time-us': 'startTimeUs',
+  replay: 'replay',
+};
+
+const SIM_CONFIG: ConfigSpec<typeof SimConfigSchema> = { name: 'exchange-sim', schema: SimConfigSchema, env: SIM_ENV, flags: SIM_FLAGS, secrets: ['apiKeys', 'adminToken'] };
+
+/**
+ * The configuration from SIM_* variables (SIM_PORT, SIM_SEED, SIM_API_KEYS, ...), `flags` (parseArgs
+ * values, by SIM_FLAGS) over them and `overrides` (set in code) over both; throws ConfigError naming
+ * each wrong variable or flag.
+ */
+export function simConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof SimConfig, unknown>> = {}, flags: Readonly<Record<string, unknown>> = {}): SimConfig {
+  return loadConfig(SIM_CONFIG, { env, flags, overrides });
 }

@@ -7,7 +7,7 @@
 import { MarketFeed, type Frame, type StreamKind } from '@hotpath/market';
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configFromEnv, ExchangeSimulator, ManualClock } from '../src/index.ts';
+import { simConfigFromEnv, ExchangeSimulator, ManualClock } from '../src/index.ts';
 import { START_US, startClockedSim, StreamProbe } from './support/clocked.ts';
 import { metric, metricsText } from './support/prometheus.ts';
 
@@ -182,7 +182,7 @@ describe('fault injection', () => {
 
 describe('faults from config', () => {
   it('SIM_FAULTS schedules faults in simulated time', async () => {
-    const config = configFromEnv(
+    const config = simConfigFromEnv(
       { SIM_FAULTS: JSON.stringify([{ atSeconds: 2, fault: { type: 'restFail', status: 500, count: 1 } }, { atSeconds: 0, fault: { type: 'duplicate', count: 1 } }]) },
       { port: 0, speed: 20, logLevel: 'silent' },
     );
@@ -201,7 +201,8 @@ describe('faults from config', () => {
     } finally {
       await sim.stop();
     }
-    expect(() => configFromEnv({ SIM_FAULTS: '[{"fault":{"type":"nope"}}]' })).toThrow();
+    expect(() => simConfigFromEnv({ SIM_FAULTS: '[{"fault":{"type":"nope"}}]' })).toThrow(/\n {2}SIM_FAULTS\[0\]\.fault\.type: Invalid discriminator value/);
+    expect(() => simConfigFromEnv({ SIM_FAULTS: 'nope' }, {}, { port: 'x' })).toThrow(/:\n {2}--port: Expected number, received nan \(got "x"\)\n {2}SIM_FAULTS: not valid JSON \(got "nope"\)$/);
   });
 });
 

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ExchangeSimulator, ManualClock, SimConfigSchema } from '../src/index.ts';

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { fileURLToPath } from 'node:url';
-import { envSettings, urlWithPasswordFile } from '@hotpath/config';
+import { loadConfig, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
 
 /** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
@@ -42,7 +42,7 @@ export const InferenceConfigSchema = z.object({
   /** Consecutive failed runs of a freshly swapped model before the previous one is restored. */
   rollbackAfterFailures: z.coerce.number().int().positive().default(3),
   /** Bearer token for /admin/*; without one the admin endpoints answer 403. */
-  adminToken: z.string().min(16, 'INFERENCE_ADMIN_TOKEN must be at least 16 characters').optional(),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   historyMax: z.coerce.number().int().positive().default(10_000),
   /** Other services' /health for the live page and /v1/status: "name=url,name=url". */
   statusPeers: z.union([z.string(), z.record(z.string(), z.string().url())]).default({}).transform((v, ctx) => {
@@ -50,7 +50,7 @@ export const InferenceConfigSchema = z.object({
     const out: Record<string, string> = {};
     for (const pair of v.split(',').filter(Boolean)) {
       const [name, url] = pair.split('=');
-      if (!name || !url || !/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: `INFERENCE_STATUS_PEERS: "${pair}" is not name=http://…` });
+      if (!name || !url || !/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=http://…` });
       else out[name] = url;
     }
     return out;
@@ -104,6 +104,12 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   LOG_LEVEL: 'logLevel',
 };
 
-export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): ReturnType<typeof InferenceConfigSchema.safeParse> {
-  return InferenceConfigSchema.safeParse({ ...defaults, ...envSettings(INFERENCE_ENV, env) });
+const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'inference', schema: InferenceConfigSchema, env: INFERENCE_ENV, secrets: ['redisUrl', 'adminToken'] };
+
+/**
+ * The configuration from `env`, over `defaults` (what the caller picks when no variable is set: the
+ * shipped model); throws ConfigError naming each wrong variable.
+ */
+export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): InferenceConfig {
+  return loadConfig(INFERENCE_CONFIG, { env, defaults });
 }

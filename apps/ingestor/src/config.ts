@@ -1,7 +1,7 @@
 /** Typed ingestor configuration from INGESTOR_* / KINESIS_* env, validated at start with a message per bad value. */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeIssues, envSettings, variablesOf } from '@hotpath/config';
+import { loadConfig, type ConfigSpec } from '@hotpath/config';
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 
@@ -11,7 +11,8 @@ export const IngestorConfigSchema = z
     streamUrl: z.string().url(),
     /** REST base: https://api.binance.com or the simulator's http://127.0.0.1:9443. */
     restUrl: z.string().url(),
-    symbols: z.union([csv, z.array(z.string())]).transform((xs) => xs.map((x) => x.toUpperCase())).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/)).min(1)),
+    // (required_error: unset says so, not "Invalid input")
+    symbols: z.union([csv, z.array(z.string())], { required_error: 'Required' }).transform((xs) => xs.map((x) => x.toUpperCase())).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
     apiKey: z.string().min(1).optional(),
     apiKeyFile: z.string().min(1).optional(),
     kinesisStream: z.string().min(1).default('market-events'),
@@ -79,15 +80,11 @@ export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   LOG_LEVEL: 'logLevel',
 };
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+const INGESTOR_CONFIG: ConfigSpec<typeof IngestorConfigSchema> = { name: 'ingestor', schema: IngestorConfigSchema, env: INGESTOR_ENV, secrets: ['apiKey'] };
 
-/** Parses env + overrides; every invalid value is listed by its variable name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof IngestorConfig, unknown>> = {}): IngestorConfig {
-  const parsed = IngestorConfigSchema.safeParse({ ...envSettings(INGESTOR_ENV, env), ...overrides });
-  if (!parsed.success) throw new ConfigError(`invalid ingestor configuration:\n  ${describeIssues(parsed.error, variablesOf(INGESTOR_ENV))}`);
-  return parsed.data;
+/** The configuration from `env` (+ `overrides`, set in code); throws ConfigError naming each wrong variable. */
+export function ingestorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof IngestorConfig, unknown>> = {}): IngestorConfig {
+  return loadConfig(INGESTOR_CONFIG, { env, overrides });
 }
 
 /** The API key, from the value or the secret file (trimmed). Never log the result. */

@@ -1,2 +1,2 @@
 export { Ingestor } from './ingestor.ts';
-export { loadConfig, IngestorConfigSchema, ConfigError, INGESTOR_ENV, type IngestorConfig } from './config.ts';
+export { ingestorConfigFromEnv, IngestorConfigSchema, INGESTOR_ENV, type IngestorConfig } from './config.ts';

@@ -12,7 +12,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { BinanceJsonTranscoder, DecodeStatus, hotpath } from '@hotpath/sbe';
-import { Ingestor, loadConfig } from '../src/index.ts';
+import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
 
 const metric = async (ingestor: Ingestor, name: string, labels: Record<string, string> = {}): Promise<number> =>
@@ -68,7 +68,7 @@ describe('ingestor against a hostile exchange', () => {
     });
     const port = (wss.address() as { port: number }).port;
     const ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
       { kinesisClient: emu.client() },
     );
     await ingestor.start();

@@ -12,7 +12,7 @@ import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { SymbolProcessor } from '@hotpath/processor';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, loadConfig } from '../src/index.ts';
+import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 
 const metric = async (ingestor: Ingestor, name: string, labels: Record<string, string> = {}): Promise<number> =>
   (await ingestor.registry.getMetricsAsJSON())
@@ -29,7 +29,7 @@ describe('envelope identity across ingestor restarts', () => {
 
   const newIngestor = (): Ingestor =>
     new Ingestor(
-      loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 5, reconnectMaxMs: 20, resumeTimeoutMs: 60_000, stopTimeoutMs: 30_000, logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent' }),
+      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 5, reconnectMaxMs: 20, resumeTimeoutMs: 60_000, stopTimeoutMs: 30_000, logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent' }),
       { kinesisClient: emu.client() },
     );
 

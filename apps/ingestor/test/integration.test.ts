@@ -13,7 +13,7 @@ import { readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, loadConfig } from '../src/index.ts';
+import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { checkRepairs } from './support/repairs.ts';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -179,7 +179,7 @@ describe('ingestor end to end, one fault at a time', () => {
       { step: 'initialize', name: 'throttle' },
     );
     ingestor = new Ingestor(
-      loadConfig(
+      ingestorConfigFromEnv(
         {},
         // (no lifetime rotation by the clock: one in the middle of another phase's fault would change what that phase publishes)
         { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: SYMBOLS, apiKey: 'test-key', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, resumeLookbackSeconds: 0, logLevel: 'silent' },

@@ -10,25 +10,25 @@ import { ReplayFeed } from '@hotpath/market';
 import { createLogger } from '@hotpath/telemetry';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { DecodeStatus, spot } from '@hotpath/sbe';
-import { ConfigError, Ingestor, loadConfig } from '../src/index.ts';
+import { ConfigError } from '@hotpath/config';
+import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 
 describe('configuration and secrets', () => {
   it('names every bad value by its variable', () => {
-    const attempt = (env: Record<string, string>): string => {
+    const attempt = (env: Record<string, string>): ConfigError | undefined => {
       try {
-        loadConfig(env);
-        return '';
+        ingestorConfigFromEnv(env);
+        return undefined;
       } catch (err) {
         expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
+        return err as ConfigError;
       }
     };
-    const msg = attempt({ INGESTOR_STREAM_URL: 'not a url', INGESTOR_REST_URL: 'http://x', INGESTOR_SYMBOLS: 'btc usdt', INGESTOR_PORT: '99999' });
-    expect(msg).toContain('INGESTOR_STREAM_URL');
-    expect(msg).toContain('INGESTOR_SYMBOLS');
-    expect(msg).toContain('INGESTOR_PORT');
-    expect(msg).toContain('INGESTOR_API_KEY');
-    expect(attempt({ INGESTOR_STREAM_URL: 'ws://h', INGESTOR_REST_URL: 'http://h', INGESTOR_SYMBOLS: 'BTCUSDT', INGESTOR_API_KEY: 'k' })).toBe('');
+    const err = attempt({ INGESTOR_STREAM_URL: 'not a url', INGESTOR_REST_URL: 'http://x', INGESTOR_SYMBOLS: 'btc usdt', INGESTOR_PORT: '99999' });
+    expect(err?.variables).toEqual(['INGESTOR_STREAM_URL', 'INGESTOR_SYMBOLS', 'INGESTOR_PORT', 'INGESTOR_API_KEY']);
+    expect(err?.message).toMatch(/^invalid ingestor configuration:\n {2}INGESTOR_STREAM_URL: Invalid url \(got "not a url"\)\n/);
+    expect(err?.message).toContain('\n  INGESTOR_API_KEY: set INGESTOR_API_KEY or INGESTOR_API_KEY_FILE');
+    expect(attempt({ INGESTOR_STREAM_URL: 'ws://h', INGESTOR_REST_URL: 'http://h', INGESTOR_SYMBOLS: 'BTCUSDT', INGESTOR_API_KEY: 'k' })).toBeUndefined();
   });
 
   it('reads the key from a secret file and never writes it to the logs', () => {
@@ -43,7 +43,7 @@ describe('configuration and secrets', () => {
       },
     });
     const log = createLogger({ service: 'ingestor', destination: sink });
-    const config = loadConfig({}, { streamUrl: 'ws://127.0.0.1:1', restUrl: 'http://127.0.0.1:1', symbols: ['BTCUSDT'], apiKeyFile: join(dir, 'key'), logLevel: 'info' });
+    const config = ingestorConfigFromEnv({}, { streamUrl: 'ws://127.0.0.1:1', restUrl: 'http://127.0.0.1:1', symbols: ['BTCUSDT'], apiKeyFile: join(dir, 'key'), logLevel: 'info' });
     log.info({ config, headers: { 'x-mbx-apikey': secret }, apiKey: secret }, 'starting');
     const out = chunks.join('');
     expect(out).toContain('[redacted]');
@@ -87,7 +87,7 @@ describe('bad input never crashes the ingestor', () => {
     const port = (fake.address() as { port: number }).port;
     // (the watchdog also bounds the WebSocket handshake: long enough for a busy machine's, short enough to wait for)
     const ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', watchdogMs: 3_000, reconnectBaseMs: 10, logLevel: 'silent' }),
+      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', watchdogMs: 3_000, reconnectBaseMs: 10, logLevel: 'silent' }),
     );
     await ingestor.start();
     const total = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
@@ -133,7 +133,7 @@ describe('health and capture files', () => {
   it('/health is 200 while healthy, 503 while Kinesis fails, 200 again after; the capture replays', async () => {
     const captureDir = mkdtempSync(join(tmpdir(), 'capture-'));
     const ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: proxy.endpoint, port: 0, host: '127.0.0.1', captureDir, logLevel: 'silent' }),
+      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: proxy.endpoint, port: 0, host: '127.0.0.1', captureDir, logLevel: 'silent' }),
     );
     await ingestor.start();
     const health = async (): Promise<{ status: number; body: { ok: boolean; kinesis: string } }> => {

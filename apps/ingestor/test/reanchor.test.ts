@@ -10,7 +10,7 @@ import { readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { DecodeStatus, hotpath } from '@hotpath/sbe';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, loadConfig } from '../src/index.ts';
+import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { checkRepairs } from './support/repairs.ts';
 
 describe('ingestor re-anchoring under REST faults', () => {
@@ -27,7 +27,7 @@ describe('ingestor re-anchoring under REST faults', () => {
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 20, seed: 5, symbols: ['BTCUSDT'], apiKeys: ['k'], logLevel: 'silent' }));
     await sim.start();
     ingestor = new Ingestor(
-      loadConfig({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, logLevel: 'silent' }),
+      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, logLevel: 'silent' }),
       { kinesisClient: emu.client() },
     );
     await ingestor.start();

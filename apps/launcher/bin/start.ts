@@ -6,14 +6,11 @@
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
-import { describeIssues } from '@hotpath/config';
+import { configOrExit } from '@hotpath/config';
 
-const parsed = launcherConfigFromEnv(process.env);
-if (!parsed.success) {
-  console.error(`invalid configuration:\n  ${describeIssues(parsed.error)}`);
-  process.exit(2);
-}
-const launcher = new Launcher(parsed.data, fileURLToPath(new URL('../../..', import.meta.url)));
+// a wrong setting: its variable named on stderr (INFERENCE_PORT, never a key), exit code 2
+const config = configOrExit(() => launcherConfigFromEnv(process.env));
+const launcher = new Launcher(config, fileURLToPath(new URL('../../..', import.meta.url)));
 let stopping = false;
 const shutdown = async (): Promise<void> => {
   if (stopping) return;

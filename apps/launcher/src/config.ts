@@ -1,6 +1,6 @@
 /** The launcher's configuration (zod, from env): which Redis, which market source, which ports. */
 import { z } from 'zod';
-import { envSettings } from '@hotpath/config';
+import { loadConfig, type ConfigSpec } from '@hotpath/config';
 
 export const LauncherConfigSchema = z.object({
   /** Used when reachable; otherwise a private redis-server is spawned. */
@@ -26,6 +26,7 @@ export const LauncherConfigSchema = z.object({
 });
 export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
 
+/** Environment variable → setting. */
 export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
   REDIS_URL: 'redisUrl',
   REDIS_PASSWORD_FILE: 'redisPasswordFile',
@@ -45,6 +46,9 @@ export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
   LOG_LEVEL: 'logLevel',
 };
 
-export function launcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReturnType<typeof LauncherConfigSchema.safeParse> {
-  return LauncherConfigSchema.safeParse(envSettings(LAUNCHER_ENV, env));
+const LAUNCHER_CONFIG: ConfigSpec<typeof LauncherConfigSchema> = { name: 'launcher', schema: LauncherConfigSchema, env: LAUNCHER_ENV, secrets: ['redisUrl', 'binanceApiKey'] };
+
+/** The configuration from `env`; throws ConfigError naming each wrong variable (INFERENCE_PORT, not the setting). */
+export function launcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof LauncherConfig, unknown>> = {}): LauncherConfig {
+  return loadConfig(LAUNCHER_CONFIG, { env, overrides });
 }

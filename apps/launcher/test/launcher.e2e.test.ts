@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

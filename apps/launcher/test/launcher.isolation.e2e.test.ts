@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 import { resolveRedis, type RedisHandle } from '../src/redis.ts';
 import { alive } from './support/alive.ts';
 

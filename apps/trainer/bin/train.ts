@@ -10,24 +10,21 @@ import { spotBtcusdtRecordings } from '@hotpath/recordings';
 import { z } from 'zod';
 import { runPipeline } from '../src/pipeline.ts';
 import { archiveSource, captureSource, recordingSource, simSource } from '../src/sources.ts';
-import { describeIssues } from '@hotpath/config';
+import { configOrExit, loadConfig } from '@hotpath/config';
 
 // (`pnpm train -- --x` passes the `--` through)
 const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-const { values } = parseArgs({
-  args: argv,
-  options: {
-    source: { type: 'string', default: 'sim' },
-    seed: { type: 'string', default: '7' },
-    minutes: { type: 'string', default: '120' },
-    files: { type: 'string' },
-    out: { type: 'string' },
-    name: { type: 'string', default: 'btcusdt-10s' },
-    version: { type: 'string' },
-    real: { type: 'string', default: 'auto' },
-  },
-  allowPositionals: false,
-});
+const options = {
+  source: { type: 'string', default: 'sim' },
+  seed: { type: 'string', default: '7' },
+  minutes: { type: 'string', default: '120' },
+  files: { type: 'string' },
+  out: { type: 'string' },
+  name: { type: 'string', default: 'btcusdt-10s' },
+  version: { type: 'string' },
+  real: { type: 'string', default: 'auto' },
+} as const;
+const { values } = parseArgs({ args: argv, options, allowPositionals: false });
 const Args = z.object({
   source: z.enum(['sim', 'recording', 'capture', 'archive']),
   seed: z.coerce.number().int(),
@@ -38,12 +35,8 @@ const Args = z.object({
   version: z.string().optional(),
   real: z.enum(['auto', 'none']),
 });
-const parsed = Args.safeParse(values);
-if (!parsed.success) {
-  console.error(`invalid arguments:\n  ${describeIssues(parsed.error, {}, '--')}`);
-  process.exit(2);
-}
-const a = parsed.data;
+// a wrong flag: named (--seed) on stderr, exit code 2
+const a = configOrExit(() => loadConfig({ name: 'pnpm train', schema: Args, flags: Object.fromEntries(Object.keys(options).map((f) => [f, f])) }, { flags: values }));
 if (a.source !== 'sim' && a.files.length === 0) {
   console.error(`--source ${a.source} needs --files`);
   process.exit(2);

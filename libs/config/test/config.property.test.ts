@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeIssues, envSettings, MAX_SECRET_BYTES, readSecretFile, SecretFileError, urlWithPassword, urlWithPasswordFile, variablesOf } from '@hotpath/config';
+import { loadConfig, MAX_SECRET_BYTES, readSecretFile, SecretFileError, urlWithPassword, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
+import { configRefusal } from '../../../test/support/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-property-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,10 +34,11 @@ const envValue = fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 })
 const envArb = fc.record(Object.fromEntries([...Object.keys(MAP), 'UNRELATED'].map((k) => [k, envValue])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, string | undefined>>;
 
 describe('env values from anywhere', () => {
-  it('envSettings takes the mapped, non-empty variables and nothing else', () => {
+  it('loadConfig takes the mapped, non-empty variables and nothing else', () => {
+    const everything: ConfigSpec = { name: 'app', schema: z.record(z.string()), env: MAP };
     fc.assert(
       fc.property(envArb, (env) => {
-        const got = envSettings(MAP, env) as Record<string, string>;
+        const got = loadConfig(everything, { env }) as Record<string, string>;
         for (const [variable, setting] of Object.entries(MAP)) {
           const v = env[variable];
           if (v === undefined || v === '') expect(got).not.toHaveProperty(setting);
@@ -48,19 +50,13 @@ describe('env values from anywhere', () => {
     );
   });
 
-  it('a schema over any env values parses, or every issue line names a variable that was set', () => {
-    const names = variablesOf(MAP);
+  it('loadConfig over any env values gives settings, or a ConfigError whose every line names a variable that was set', () => {
     fc.assert(
       fc.property(envArb, (env) => {
-        const r = Schema.safeParse(envSettings(MAP, env));
-        if (r.success) return;
-        const text = describeIssues(r.error, names);
-        const lines = text.split('\n  ');
-        expect(lines.length).toBe(r.error.issues.length);
-        for (const line of lines) {
-          const variable = line.slice(0, line.indexOf(':'));
+        const err = configRefusal(() => loadConfig({ name: 'app', schema: Schema, env: MAP }, { env }));
+        for (const { variable } of err?.issues ?? []) {
           expect(Object.keys(MAP)).toContain(variable);
-          expect(env[variable], `${variable} was blamed but not set`).toBeTruthy();
+          expect(env[variable!], `${variable} was blamed but not set`).toBeTruthy();
         }
       }),
       { numRuns: 1_000 },
@@ -133,19 +129,22 @@ describe('secret files and URLs from anywhere', () => {
     );
   });
 
-  it('urlWithPasswordFile in a schema: any URL and any file content parse, or refuse with the variable named and the secret nowhere', () => {
+  it('urlWithPasswordFile through loadConfig: any URL and any file content parse, or refuse with the variable named and neither secret nor URL anywhere', () => {
     let n = 0;
     const schema = z.object({ redisUrl: z.string(), redisPasswordFile: z.string().optional() }).transform((c, ctx) =>
       urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }),
     );
+    const spec: ConfigSpec = { name: 'app', schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] };
     fc.assert(
       fc.property(fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 })), fc.option(fc.uint8Array({ maxLength: 80 })), (u, content) => {
         let file: string | undefined;
         if (content !== null) writeFileSync((file = join(dir, `pw-${n++}`)), content);
-        const r = schema.safeParse({ redisUrl: u, redisPasswordFile: file });
-        if (r.success) return;
-        const text = describeIssues(r.error, { redisUrl: 'REDIS_URL', redisPasswordFile: 'REDIS_PASSWORD_FILE' });
-        expect(text).toMatch(/^(REDIS_URL|REDIS_PASSWORD_FILE): /);
+        const err = configRefusal(() => loadConfig(spec, { env: { REDIS_URL: u, ...(file !== undefined ? { REDIS_PASSWORD_FILE: file } : {}) } }));
+        if (err === undefined) return;
+        for (const line of err.message.split('\n').slice(1)) expect(line).toMatch(/^ {2}(REDIS_URL|REDIS_PASSWORD_FILE): /);
+        // (where the URL was, "[redacted]" stands: a URL may be part of that word)
+        const text = err.issues.map((i) => i.message.replaceAll('[redacted]', '\0')).join('\n');
+        if (u !== '') expect(text).not.toContain(u);
         const secret = Buffer.from(content ?? []).toString('utf8').trim();
         if (secret.length >= 8 && !u.includes(secret) && !file!.includes(secret)) expect(text).not.toContain(secret);
       }),

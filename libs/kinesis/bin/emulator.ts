@@ -7,21 +7,17 @@
  */
 import { z } from 'zod';
 import { KinesisEmulator } from '../src/testing/emulator.ts';
-import { describeIssues } from '@hotpath/config';
+import { configOrExit, loadConfig } from '@hotpath/config';
 
-const parsed = z
-  .object({
-    host: z.string().default('0.0.0.0'),
-    port: z.coerce.number().int().min(1).max(65535).default(4567),
-    stream: z.string().min(1).default('market-events'),
-    shards: z.coerce.number().int().min(1).max(64).default(2),
-  })
-  .safeParse({ host: process.env['KINESIS_EMULATOR_HOST'], port: process.env['KINESIS_EMULATOR_PORT'], stream: process.env['KINESIS_STREAM'], shards: process.env['KINESIS_SHARDS'] });
-if (!parsed.success) {
-  console.error(`invalid emulator configuration:\n  ${describeIssues(parsed.error)}`);
-  process.exit(2);
-}
-const c = parsed.data;
+const EmulatorConfigSchema = z.object({
+  host: z.string().default('0.0.0.0'),
+  port: z.coerce.number().int().min(1).max(65535).default(4567),
+  stream: z.string().min(1).default('market-events'),
+  shards: z.coerce.number().int().min(1).max(64).default(2),
+});
+const env = { KINESIS_EMULATOR_HOST: 'host', KINESIS_EMULATOR_PORT: 'port', KINESIS_STREAM: 'stream', KINESIS_SHARDS: 'shards' };
+// a wrong setting: its variable named on stderr, exit code 2
+const c = configOrExit(() => loadConfig({ name: 'kinesis emulator', schema: EmulatorConfigSchema, env }, { env: process.env }));
 const emu = new KinesisEmulator({ host: c.host, port: c.port });
 await emu.start();
 await emu.createStream(c.stream, c.shards);

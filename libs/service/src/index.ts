@@ -3,3 +3,4 @@ export { RetryExhaustedError, backoffDelay, retry, type BackoffOptions, type Ret
 export { Lifecycle, StartError, type Component, type StopReport } from './lifecycle.ts';
 export { ConfigurationError, main, type MainOptions, type Service, type Startable } from './main.ts';
 export { HTTP_SERVER_OPTIONS, createOpsServer, problem, type OpsOptions } from './ops.ts';
+export { freePort } from './ports.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisAnswers } from '../ping.ts';
-import { freePort } from '@hotpath/config';
+import { freePort } from '@hotpath/service';
 
 export { freePort };
 

@@ -1,6 +1,9 @@
 import { createServer } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it; another process could still take it before use). */
+/**
+ * A TCP port free on 127.0.0.1 right now (the OS picks it; another process could still take it before
+ * use). The launcher's private redis-server listens on one; tests and scripts start servers on them.
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
