@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { COVERAGE_THRESHOLDS } from './coverage/thresholds.ts';
 
-const ALL = ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'test/**/*.test.ts'];
+const ALL = ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'deploy/*/test/**/*.test.ts', 'test/**/*.test.ts'];
 const E2E = ['apps/*/test/**/*.e2e.test.ts', 'test/**/*.e2e.test.ts'];
 
 export default defineConfig({

@@ -1,0 +1,277 @@
+/**
+ * The pieces of the synthesized deployment, each checked on the template: counts, encryption, the
+ * services' settings, scaling, logs, metrics and alarms. Then the parameters that change its shape
+ * (on-demand Kinesis, more symbol groups, HTTPS, endpoints) on a second synthesis.
+ */
+import { readFileSync } from 'node:fs';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { accessStringFor } from '../lib/cache.ts';
+import { SCRAPE_INTERVAL_S } from '../lib/collector.ts';
+import { ALERTMANAGER_FILE, RULE_FILES } from '../lib/observability.ts';
+import { container, environmentOf, logicalId, ofType, type Resource, synthesize } from './support.ts';
+
+const { template, resources } = synthesize();
+/** A string property as text, the tokens of an Fn::Join shown as TOKEN. */
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : ((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('')));
+const one = (type: string): Record<string, any> => {
+  const found = ofType(resources, type);
+  expect(found).toHaveLength(1);
+  return found[0]![1].Properties!;
+};
+
+describe('the default deployment: one BTCUSDT pipeline', () => {
+  it('has one of each piece, three services and their task definitions', () => {
+    const counts: Record<string, number> = {
+      'AWS::EC2::VPC': 1,
+      'AWS::EC2::NatGateway': 1,
+      'AWS::EC2::Subnet': 6, // public, private, isolated × 2 AZs
+      'AWS::Kinesis::Stream': 1,
+      'AWS::Kinesis::StreamConsumer': 1,
+      'AWS::ElastiCache::ReplicationGroup': 1,
+      'AWS::ElastiCache::User': 4, // aggregator, inference, admin, default (off)
+      'AWS::ElastiCache::UserGroup': 1,
+      'AWS::ECS::Cluster': 1,
+      'AWS::ECS::Service': 3,
+      'AWS::ECS::TaskDefinition': 3,
+      'AWS::ElasticLoadBalancingV2::LoadBalancer': 1,
+      'AWS::APS::Workspace': 1,
+      'AWS::APS::RuleGroupsNamespace': 2,
+      'AWS::SNS::Topic': 2,
+      'AWS::SecretsManager::Secret': 3, // the Redis users'; the Binance key is the base stack's
+    };
+    for (const [type, n] of Object.entries(counts)) template.resourceCountIs(type, n);
+  });
+
+  it('Kinesis: provisioned with the shards asked for, encrypted with the AWS-managed key, 24 h retention', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      Name: 'hotpath-market-events',
+      ShardCount: 1,
+      RetentionPeriodHours: 24,
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
+  });
+
+  it('the enhanced fan-out consumer is on that stream, and the aggregator reads through it by name', () => {
+    const stream = logicalId(resources, 'AWS::Kinesis::Stream', () => true);
+    template.hasResourceProperties('AWS::Kinesis::StreamConsumer', { ConsumerName: 'hotpath-aggregator', StreamARN: { 'Fn::GetAtt': [stream, 'Arn'] } });
+    const env = environmentOf(container(resources, 'hotpath-aggregator', 'aggregator'));
+    expect(env.AGGREGATOR_CONSUMER).toBe('fanout');
+    expect(env.AGGREGATOR_FANOUT_CONSUMER_NAME).toEqual({ 'Fn::GetAtt': [logicalId(resources, 'AWS::Kinesis::StreamConsumer', () => true), 'ConsumerName'] });
+    expect(env.KINESIS_STREAM).toEqual({ Ref: stream });
+  });
+
+  it('Redis: cluster mode, TLS required in transit, encrypted at rest, Multi-AZ failover, RBAC users only', () => {
+    const rg = one('AWS::ElastiCache::ReplicationGroup');
+    expect(rg).toMatchObject({
+      ClusterMode: 'enabled',
+      CacheParameterGroupName: 'default.redis7.cluster.on',
+      NumNodeGroups: 1,
+      ReplicasPerNodeGroup: 1,
+      TransitEncryptionEnabled: true,
+      TransitEncryptionMode: 'required',
+      AtRestEncryptionEnabled: true,
+      AutomaticFailoverEnabled: true,
+      MultiAZEnabled: true,
+      Engine: 'redis',
+      CacheNodeType: 'cache.t4g.small',
+    });
+    expect(rg.AuthToken).toBeUndefined(); // users, not one shared token
+    template.hasResource('AWS::ElastiCache::ReplicationGroup', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+    expect(rg.UserGroupIds).toEqual([{ Ref: logicalId(resources, 'AWS::ElastiCache::UserGroup', () => true) }]);
+    expect(rg.LogDeliveryConfigurations.map((l: any) => l.LogType).sort()).toEqual(['engine-log', 'slow-log']);
+  });
+
+  it('Redis users: the compose ACL of each, without reset rules, plus cluster discovery; `default` is off', () => {
+    const user = (name: string) => resources[logicalId(resources, 'AWS::ElastiCache::User', (p) => p.UserName === name)]!.Properties!;
+    const compose = readFileSync(new URL('../../redis/users.acl.in', import.meta.url), 'utf8');
+    for (const name of ['aggregator', 'inference']) {
+      const access = user(name).AccessString as string;
+      const composeRules = compose.split('\n').find((l) => l.startsWith(`user ${name} `))!.split(/\s+/).slice(2);
+      expect(access.split(' ')).toEqual([...composeRules.filter((r) => !r.startsWith('reset')), '+cluster|slots', '+cluster|shards', '+cluster|info']);
+      expect(access).toBe(accessStringFor(name));
+    }
+    expect(user('inference').AccessString).toContain('%R~feat:*'); // features are read-only for inference
+    expect(user('default')).toMatchObject({ AccessString: 'off -@all', NoPasswordRequired: true });
+    const group = one('AWS::ElastiCache::UserGroup');
+    expect(group.UserIds).toHaveLength(4);
+  });
+
+  it('the services connect over TLS to the configuration endpoint as their own users, password from the file', () => {
+    for (const user of ['aggregator', 'inference']) {
+      const env = environmentOf(container(resources, `hotpath-${user}`, user));
+      const url = JSON.stringify(env.REDIS_URL);
+      expect(url).toContain(`"rediss://${user}@"`);
+      expect(url).toContain('ConfigurationEndPoint.Address');
+      expect(JSON.stringify(env.REDIS_CLUSTER_NODES)).toContain('ConfigurationEndPoint.Port');
+      expect(env.REDIS_PASSWORD_FILE).toBe('/run/secrets/hotpath/redis-password');
+    }
+    // the ingestor never talks to Redis
+    expect(Object.keys(environmentOf(container(resources, 'hotpath-ingestor-btcusdt', 'ingestor'))).filter((k) => k.startsWith('REDIS'))).toEqual([]);
+  });
+
+  it('ingestor: one task per symbol group, never two at once; live Binance; the image tag asked for', () => {
+    const service = resources[logicalId(resources, 'AWS::ECS::Service', (p) => p.ServiceName === 'ingestor-btcusdt')]!.Properties!;
+    expect(service.DesiredCount).toBe(1);
+    expect(service.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 0, MaximumPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } });
+    const main = container(resources, 'hotpath-ingestor-btcusdt', 'ingestor');
+    expect(environmentOf(main)).toMatchObject({ INGESTOR_SYMBOLS: 'BTCUSDT', INGESTOR_STREAM_URL: 'wss://stream-sbe.binance.com:9443', INGESTOR_REST_URL: 'https://api.binance.com', INGESTOR_HOST: '0.0.0.0' });
+    expect(main.Command).toEqual(['node', 'apps/ingestor/bin/start.js']);
+    expect(JSON.stringify(main.Image)).toMatch(/":test-tag"\]\]\}$/);
+  });
+
+  it('aggregator: N tasks, rolling with new tasks first; inference: N replicas behind the ALB on /ready', () => {
+    const service = (name: string) => resources[logicalId(resources, 'AWS::ECS::Service', (p) => p.ServiceName === name)]!.Properties!;
+    expect(service('aggregator')).toMatchObject({ DesiredCount: 2, DeploymentConfiguration: { MinimumHealthyPercent: 100, MaximumPercent: 200 } });
+    expect(service('inference')).toMatchObject({ DesiredCount: 2, LoadBalancers: [{ ContainerName: 'inference', ContainerPort: 9092 }] });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Port: 9092, TargetType: 'ip', HealthCheckPath: '/ready' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    const peers = environmentOf(container(resources, 'hotpath-inference', 'inference')).INFERENCE_STATUS_PEERS;
+    expect(peers).toBe('ingestor-btcusdt=http://ingestor-btcusdt.hotpath.internal:9090/health,aggregator=http://aggregator.hotpath.internal:9091/health');
+  });
+
+  it('autoscaling: the aggregator on the consumer\u2019s MillisBehindLatest, inference on CPU', () => {
+    const targets = ofType(resources, 'AWS::ApplicationAutoScaling::ScalableTarget').map(([, r]) => [r.Properties!.MinCapacity, r.Properties!.MaxCapacity]);
+    expect(targets.sort()).toEqual([
+      [2, 4],
+      [2, 4],
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Kinesis',
+      MetricName: 'SubscribeToShardEvent.MillisBehindLatest',
+      Dimensions: Match.arrayWith([{ Name: 'ConsumerName', Value: Match.anyValue() }]),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('MillisBehindLatestUpperPolicy') }],
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling',
+      StepScalingPolicyConfiguration: { StepAdjustments: [Match.objectLike({ ScalingAdjustment: 1 }), Match.objectLike({ ScalingAdjustment: 2 })] },
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 50 },
+    });
+  });
+
+  it('logs: every log group has the retention asked for; every container logs to its service\u2019s group', () => {
+    const groups = ofType(resources, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(6); // three services, Redis slow + engine logs, AMP
+    for (const [, g] of groups) expect(g.Properties!.RetentionInDays).toBe(30);
+    for (const [, td] of ofType(resources, 'AWS::ECS::TaskDefinition')) {
+      for (const c of td.Properties!.ContainerDefinitions) expect(c.LogConfiguration.LogDriver).toBe('awslogs');
+    }
+  });
+
+  it('metrics: a collector beside each service scrapes it like prometheus.yml and writes to AMP', () => {
+    const prometheus = parse(readFileSync(new URL('../../../prometheus/prometheus.yml', import.meta.url), 'utf8')) as { scrape_configs: { job_name: string; scrape_interval: string }[] };
+    for (const [service, family] of [['ingestor', 'hotpath-ingestor-btcusdt'], ['aggregator', 'hotpath-aggregator'], ['inference', 'hotpath-inference']] as const) {
+      const collector = container(resources, family, 'collector');
+      expect(collector.Essential).toBe(false);
+      const env = environmentOf(collector);
+      const config = parse(env.AOT_CONFIG_CONTENT as string);
+      const [scrape] = config.receivers.prometheus.config.scrape_configs;
+      const compose = prometheus.scrape_configs.find((s) => s.job_name === service)!;
+      expect(scrape.job_name).toBe(service);
+      expect(scrape.scrape_interval).toBe(compose.scrape_interval);
+      expect(`${SCRAPE_INTERVAL_S[service]}s`).toBe(compose.scrape_interval);
+      expect(scrape.static_configs[0].targets).toEqual([`127.0.0.1:${{ ingestor: 9090, aggregator: 9091, inference: 9092 }[service]}`]);
+      expect(config.exporters.prometheusremotewrite.auth.authenticator).toBe('sigv4auth');
+      expect(config.service.pipelines.metrics.exporters).toEqual(['prometheusremotewrite']);
+      expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('api/v1/remote_write');
+    }
+  });
+
+  it('AMP: our recording and alerting rules as they are; alert manager routes critical and warning to SNS', () => {
+    for (const [name, file] of Object.entries(RULE_FILES)) template.hasResourceProperties('AWS::APS::RuleGroupsNamespace', { Name: name, Data: readFileSync(file, 'utf8') });
+    const definition = one('AWS::APS::Workspace').AlertManagerDefinition['Fn::Join'][1] as unknown[];
+    const topic = (name: string) => ({ Ref: logicalId(resources, 'AWS::SNS::Topic', (p) => p.TopicName === name) });
+    expect(definition).toContainEqual(topic('hotpath-critical'));
+    expect(definition).toContainEqual(topic('hotpath-warning'));
+    // the inhibit rules are the compose Alertmanager's
+    const config = parse(parse(textOf(one('AWS::APS::Workspace').AlertManagerDefinition)).alertmanager_config);
+    expect(config.inhibit_rules).toEqual(parse(readFileSync(ALERTMANAGER_FILE, 'utf8')).inhibit_rules);
+    expect(config.receivers.map((r: any) => r.name)).toEqual(['critical', 'warning']);
+    expect(config.route.routes[0]).toMatchObject({ matchers: ['severity="critical"'], receiver: 'critical' });
+  });
+
+  it('SNS: both topics encrypted with the stack\u2019s key, AMP may publish to them from this workspace only', () => {
+    const key = logicalId(resources, 'AWS::KMS::Key', () => true);
+    for (const [, t] of ofType(resources, 'AWS::SNS::Topic')) expect(t.Properties!.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+    const policies = ofType(resources, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, p] of policies) {
+      const [statement] = p.Properties!.PolicyDocument.Statement;
+      expect(statement.Principal).toEqual({ Service: 'aps.amazonaws.com' });
+      expect([...statement.Action].sort()).toEqual(['sns:GetTopicAttributes', 'sns:Publish']);
+      expect(statement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': [logicalId(resources, 'AWS::APS::Workspace', () => true), 'Arn'] });
+    }
+    expect(resources[key]!.Properties!.EnableKeyRotation).toBe(true);
+  });
+
+  it('alarms: each goes to a topic; a missing service, a silent stream, Redis memory and a dead ALB target are covered', () => {
+    const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').filter(([, a]) => typeof a.Properties!.AlarmName === 'string');
+    const names = alarms.map(([, a]) => a.Properties!.AlarmName as string);
+    expect(names).toEqual(expect.arrayContaining([
+      'hotpath-ingestor-btcusdt-tasks-below-minimum',
+      'hotpath-aggregator-tasks-below-minimum',
+      'hotpath-inference-tasks-below-minimum',
+      'hotpath-kinesis-no-incoming-records',
+      'hotpath-kinesis-write-throttled',
+      'hotpath-redis-0001-001-memory-critical',
+      'hotpath-redis-0001-002-memory-critical',
+      'hotpath-alb-no-healthy-inference',
+    ]));
+    for (const [, a] of alarms) {
+      const topic = textOf(a.Properties!.AlarmDescription).startsWith('[critical]') ? 'hotpath-critical' : 'hotpath-warning';
+      expect(a.Properties!.AlarmActions).toEqual([{ Ref: logicalId(resources, 'AWS::SNS::Topic', (p) => p.TopicName === topic) }]);
+    }
+    const running = alarms.find(([, a]) => a.Properties!.AlarmName === 'hotpath-aggregator-tasks-below-minimum')![1].Properties!;
+    expect(running).toMatchObject({ MetricName: 'CPUUtilization', Statistic: 'SampleCount', TreatMissingData: 'breaching', Threshold: 1 });
+  });
+});
+
+describe('parameters that change the shape', () => {
+  const variant = synthesize({
+    kinesisMode: 'on-demand',
+    symbolGroups: 'BTCUSDT;ETHUSDT,SOLUSDT',
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0b1e8a3c-1111-2222-3333-444455556666',
+    albIngressCidrs: '203.0.113.0/24',
+    vpcEndpoints: 'true',
+    redisShards: '2',
+    logRetentionDays: '90',
+    cpuArchitecture: 'arm64',
+  });
+  const r: Record<string, Resource> = variant.resources;
+
+  it('on-demand Kinesis has no shard count', () => {
+    variant.template.hasResourceProperties('AWS::Kinesis::Stream', { StreamModeDetails: { StreamMode: 'ON_DEMAND' }, ShardCount: Match.absent() });
+  });
+
+  it('one ingestor service per symbol group, each with its own role and symbols; the aggregator takes them all', () => {
+    const ingestors = ofType(r, 'AWS::ECS::Service').map(([, s]) => s.Properties!.ServiceName).filter((n: string) => n.startsWith('ingestor'));
+    expect(ingestors.sort()).toEqual(['ingestor-btcusdt', 'ingestor-ethusdt']);
+    expect(environmentOf(container(r, 'hotpath-ingestor-ethusdt', 'ingestor')).INGESTOR_SYMBOLS).toBe('ETHUSDT,SOLUSDT');
+    expect(environmentOf(container(r, 'hotpath-aggregator', 'aggregator')).AGGREGATOR_SYMBOLS).toBe('BTCUSDT,ETHUSDT,SOLUSDT');
+    expect(ofType(r, 'AWS::IAM::Role').map(([, role]) => role.Properties!.RoleName)).toEqual(expect.arrayContaining(['hotpath-ingestor-btcusdt-task', 'hotpath-ingestor-ethusdt-task']));
+  });
+
+  it('with a certificate: HTTPS on 443 and 80 redirected; the ALB open to the given range only', () => {
+    variant.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: Match.stringLikeRegexp('^arn:aws:acm:') }] });
+    variant.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })] });
+    const albSg = logicalId(r, 'AWS::EC2::SecurityGroup', (p) => p.GroupDescription === 'hotpath ALB: the only public entry');
+    expect(r[albSg]!.Properties!.SecurityGroupIngress.map((i: any) => [i.CidrIp, i.FromPort]).sort()).toEqual([
+      ['203.0.113.0/24', 443],
+      ['203.0.113.0/24', 80],
+    ]);
+  });
+
+  it('interface endpoints for the AWS APIs; Redis on two shards alarmed per node; retention and architecture follow', () => {
+    expect(ofType(r, 'AWS::EC2::VPCEndpoint').filter(([, e]) => e.Properties!.VpcEndpointType === 'Interface')).toHaveLength(6);
+    variant.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { NumNodeGroups: 2 });
+    const memory = ofType(r, 'AWS::CloudWatch::Alarm').filter(([, a]) => /memory-critical$/.test(a.Properties!.AlarmName ?? ''));
+    expect(memory).toHaveLength(4);
+    for (const [, g] of ofType(r, 'AWS::Logs::LogGroup')) expect(g.Properties!.RetentionInDays).toBe(90);
+    for (const [, td] of ofType(r, 'AWS::ECS::TaskDefinition')) expect(td.Properties!.RuntimePlatform.CpuArchitecture).toBe('ARM64');
+  });
+});
