@@ -1,7 +1,9 @@
 /** Deadlines and abortable waits: no wait in a service is unbounded. */
+import type { ServiceErrorCode } from './errors.ts';
 
 export class DeadlineError extends Error {
   override readonly name = 'DeadlineError';
+  readonly code: ServiceErrorCode = 'deadline_exceeded';
   constructor(
     readonly what: string,
     readonly ms: number,

@@ -7,6 +7,7 @@
  * waited for.
  */
 import { DeadlineError } from './deadline.ts';
+import type { ServiceErrorCode } from './errors.ts';
 
 export interface Component {
   /** For logs: "redis", "http", "kinesis producer", … */
@@ -25,6 +26,7 @@ export interface StopReport {
 
 export class StartError extends Error {
   override readonly name = 'StartError';
+  readonly code: ServiceErrorCode = 'start_failed';
   constructor(
     readonly component: string,
     options: { cause: unknown },
@@ -38,7 +40,8 @@ export class Lifecycle {
   private readonly started: Component[] = [];
   private readonly starting = new AbortController();
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
-  private startRun: Promise<void> | undefined;
+  /** The start's outcome, never a rejection: start() hands the StartError to its caller; stop() only waits for the rollback. */
+  private startRun: Promise<StartError | undefined> | undefined;
   private stopRun: Promise<StopReport> | undefined;
 
   add(component: Component): this {
@@ -64,12 +67,15 @@ export class Lifecycle {
           this.starting.signal.throwIfAborted();
         } catch (err) {
           await this.stopStarted(rollbackMs);
-          throw new StartError(c.name, { cause: err });
+          return new StartError(c.name, { cause: err });
         }
       }
       this.state = 'started';
+      return undefined;
     })();
-    return this.startRun;
+    return this.startRun.then((failed) => {
+      if (failed !== undefined) throw failed;
+    });
   }
 
   /** Stops what was started, in reverse order, all within `deadlineMs`. Safe to call more than once and while starting. */
@@ -77,7 +83,7 @@ export class Lifecycle {
     if (this.state === 'new') this.state = 'stopped';
     if (this.state === 'starting') {
       this.starting.abort(new Error('stopped while starting'));
-      await this.startRun!.catch(() => undefined); // its rollback stops what had started
+      await this.startRun; // its rollback stops what had started (the StartError goes to start()'s caller)
     }
     return this.stopStarted(deadlineMs);
   }

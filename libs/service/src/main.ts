@@ -7,11 +7,13 @@
  * service the same way, with exit code 1.
  */
 import type { Logger } from '@hotpath/telemetry';
+import type { ServiceErrorCode } from './errors.ts';
 import type { StopReport } from './lifecycle.ts';
 
 /** Thrown by a builder for settings it refuses: printed as is (it names the variables), exit code 2. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
+  readonly code: ServiceErrorCode = 'invalid_config';
 }
 
 /** What main() starts and stops: a Lifecycle, or a service object wrapping one. */
@@ -41,6 +43,7 @@ export async function main(build: () => Service | Promise<Service>, options: Mai
     service = await build();
   } catch (err) {
     if (err instanceof ConfigurationError) {
+      // the message alone, for the operator at the terminal (a stack would bury it): it names the variables, and the secret-file and URL errors it may carry never quote a secret
       console.error(err.message);
       exit(2);
       return 2;

@@ -4,6 +4,7 @@
  * a deadline and an abort signal — every retry loop in the services uses it.
  */
 import { sleep } from './deadline.ts';
+import type { ServiceErrorCode } from './errors.ts';
 
 export interface BackoffOptions {
   /** Cap of the first delay; doubles per attempt. */
@@ -33,15 +34,16 @@ export interface RetryOptions extends BackoffOptions {
   random?: () => number;
 }
 
+/** `code`: retry_attempts_exhausted (no attempts left) or retry_deadline_passed (the next attempt would start past the deadline). */
 export class RetryExhaustedError extends Error {
   override readonly name = 'RetryExhaustedError';
   constructor(
     readonly what: string,
     readonly attempts: number,
-    readonly reason: 'attempts' | 'deadline',
+    readonly code: Extract<ServiceErrorCode, 'retry_attempts_exhausted' | 'retry_deadline_passed'>,
     options: { cause: unknown },
   ) {
-    super(`${what} failed after ${attempts} attempt(s) (${reason === 'attempts' ? 'no attempts left' : 'deadline passed'})`, options);
+    super(`${what} failed after ${attempts} attempt(s) (${code === 'retry_attempts_exhausted' ? 'no attempts left' : 'deadline passed'})`, options);
   }
 }
 
@@ -62,7 +64,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
       const outOfAttempts = options.attempts !== undefined && attempt + 1 >= options.attempts;
       const outOfTime = options.deadlineMs !== undefined && Date.now() + delay - started > options.deadlineMs;
       if (outOfAttempts || outOfTime) {
-        throw new RetryExhaustedError(options.what, attempt + 1, outOfAttempts ? 'attempts' : 'deadline', { cause: err });
+        throw new RetryExhaustedError(options.what, attempt + 1, outOfAttempts ? 'retry_attempts_exhausted' : 'retry_deadline_passed', { cause: err });
       }
       options.onRetry?.(err, attempt, delay);
       await sleep(delay, options.signal);

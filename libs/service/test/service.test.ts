@@ -1,6 +1,8 @@
 /** The one lifecycle, deadline and retry helper every service uses. */
+import { PassThrough } from 'node:stream';
+import { createLogger } from '@hotpath/telemetry';
 import { describe, expect, it } from 'vitest';
-import { DeadlineError, Lifecycle, RetryExhaustedError, StartError, backoffDelay, retry, sleep, withDeadline } from '../src/index.ts';
+import { DeadlineError, Lifecycle, RetryExhaustedError, StartError, backoffDelay, ignoreRejection, retry, sleep, withDeadline } from '../src/index.ts';
 
 describe('Lifecycle', () => {
   it('starts in order, stops in reverse order', async () => {
@@ -21,7 +23,7 @@ describe('Lifecycle', () => {
       .add({ name: 'c', start: () => void calls.push('start c') });
     const err = await l.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartError);
-    expect((err as StartError).component).toBe('b');
+    expect(err).toMatchObject({ code: 'start_failed', component: 'b' });
     expect(((err as StartError).cause as Error).message).toBe('no redis');
     expect(calls).toEqual(['start a', 'stop a']);
   });
@@ -65,6 +67,7 @@ describe('deadlines and retry', () => {
   it('withDeadline rejects with a DeadlineError naming the operation', async () => {
     const err = await withDeadline(new Promise(() => undefined), 20, 'redis ping').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeadlineError);
+    expect(err).toMatchObject({ code: 'deadline_exceeded', what: 'redis ping', ms: 20 });
     expect((err as Error).message).toContain('redis ping');
     await expect(withDeadline(Promise.resolve(7), 1_000)).resolves.toBe(7);
   });
@@ -88,8 +91,14 @@ describe('deadlines and retry', () => {
     await expect(retry(async () => (++n < 3 ? Promise.reject(new Error(`fail ${n}`)) : 'ok'), { what: 'x', attempts: 5, baseMs: 1, maxMs: 2 })).resolves.toBe('ok');
     const err = await retry(() => Promise.reject(new Error('always')), { what: 'put', attempts: 3, baseMs: 1, maxMs: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryExhaustedError);
-    expect((err as RetryExhaustedError).attempts).toBe(3);
+    expect(err).toMatchObject({ code: 'retry_attempts_exhausted', attempts: 3 });
     expect(((err as Error).cause as Error).message).toBe('always');
+  });
+
+  it('retry: past its deadline it gives up with retry_deadline_passed', async () => {
+    // every delay is the cap (random = 1), so the first wait would already end past the 5 ms deadline
+    const err = await retry(() => Promise.reject(new Error('down')), { what: 'x', deadlineMs: 5, baseMs: 1_000, maxMs: 1_000, random: () => 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'RetryExhaustedError', code: 'retry_deadline_passed', attempts: 1 });
   });
 
   it('retry: a non-retryable error fails at once; an abort stops the waiting', async () => {
@@ -109,5 +118,32 @@ describe('deadlines and retry', () => {
 
   it('retry refuses to run without any bound', async () => {
     await expect(retry(() => Promise.resolve(1), { what: 'x', baseMs: 1, maxMs: 2 })).rejects.toThrow(/unbounded/);
+  });
+});
+
+describe('ignoreRejection', () => {
+  it('logs the dropped error whole at debug, with why dropping it is safe', async () => {
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)));
+    const log = createLogger({ service: 'test', level: 'debug', destination: out });
+    const ignore = ignoreRejection(log, 'the caller already counted it');
+    await withDeadline(new Promise(() => undefined), 5, 'slow thing').catch(ignore);
+    await Promise.reject(new Error('plain')).catch(ignore);
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 20, msg: 'ignored: the caller already counted it', err: { type: 'DeadlineError', code: 'deadline_exceeded', message: 'slow thing did not finish within 5 ms' } });
+    expect((lines[0]!['err'] as { stack: string }).stack).toContain('DeadlineError');
+    expect(lines[1]).toMatchObject({ level: 20, err: { type: 'Error', message: 'plain' } });
+  });
+
+  it('writes nothing at the default level: a dropped rejection is not noise in production', async () => {
+    const out = new PassThrough();
+    let written = '';
+    out.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
+    const ignore = ignoreRejection(createLogger({ service: 'test', destination: out }), 'why');
+    await Promise.reject(new Error('x')).catch(ignore);
+    await new Promise((r) => setImmediate(r));
+    expect(written).toBe('');
   });
 });
