@@ -26,7 +26,7 @@ import {
 } from '@hotpath/kinesis';
 import { FeatureStore, LeaseManager } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
-import { Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
+import { Lifecycle, createOpsServer, ignoreRejection, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
 import { Progress, aggregatorHealth, type AggregatorHealth } from './health.ts';
 import { countFetchWorkerDeaths, createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
@@ -123,7 +123,7 @@ export class Aggregator {
       pollMs: this.config.pollMs,
       limit: this.config.getRecordsLimit,
       onMalformed: (sequenceNumber, err) => {
-        this.m.recordsBy('malformed_kpl').inc();
+        this.m.recordsBy(err.code).inc();
         this.log.warn({ shardId, sequenceNumber, err }, 'malformed KPL record skipped');
       },
       onError: (err) => {
@@ -158,7 +158,7 @@ export class Aggregator {
       .add({
         name: 'fetch worker',
         start: () => this.fetcher?.warm(), // boots while leases are taken
-        stop: () => withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch((err: unknown) => this.log.debug({ err }, 'ignored: a fetch thread that does not close in time ends with the process')),
+        stop: () => withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(ignoreRejection(this.log, 'a fetch thread that does not close in time ends with the process')),
       })
       .add({
         name: 'kinesis',

@@ -255,7 +255,7 @@ export class ShardProcessor implements ShardRecordProcessor {
   /** A fenced write means another owner holds the shard: the lease is lost (told to the coordinator). Anything else is thrown on. */
   private writeRefused(err: unknown, operation: string, keyType: string): void {
     if (err instanceof FencedWriteError) {
-      this.deps.metrics.redisOps.inc({ operation, key_type: keyType, status: 'fenced' });
+      this.deps.metrics.redisOps.inc({ operation, key_type: keyType, status: err.code });
       this.deps.log.warn({ err }, 'write fenced off: another owner holds the shard');
       this.lease.fenced();
       return;

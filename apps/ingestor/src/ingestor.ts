@@ -255,7 +255,7 @@ export class Ingestor {
     const status = this.decoder.wrap(data);
     this.decodeTime.observe((performance.now() - started) / 1000);
     if (status !== DecodeStatus.Ok) {
-      this.decodeErrors.inc({ reason: this.decoder.error()?.statusName ?? 'unknown' });
+      this.decodeErrors.inc({ reason: this.decoder.error()?.code ?? 'unknown' });
       return;
     }
     (this.messagesOfTemplate.get(this.decoder.templateId) ?? this.otherMessages).inc();

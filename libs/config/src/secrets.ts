@@ -10,9 +10,19 @@ import type { RefinementCtx } from 'zod';
 /** A secret is a short line; anything bigger is the wrong file (or /dev/zero), refused before it is read. */
 export const MAX_SECRET_BYTES = 64 * 1024;
 
+/**
+ * Every `code` a SecretFileError carries (docs/errors.md: what each means and
+ * what an operator does; test/errors.test.ts keeps the two in step).
+ */
+export const SECRET_FILE_ERROR_CODES = ['secret_unreadable', 'secret_not_a_file', 'secret_too_large', 'secret_not_utf8', 'secret_empty', 'secret_multiline'] as const;
+
+export type SecretFileErrorCode = (typeof SECRET_FILE_ERROR_CODES)[number];
+
+/** A `*_FILE` variable whose file is not one secret. The message is `VARIABLE=path: reason`: never the content. */
 export class SecretFileError extends Error {
   override readonly name = 'SecretFileError';
   constructor(
+    readonly code: SecretFileErrorCode,
     /** The variable that named the file, e.g. REDIS_PASSWORD_FILE. */
     readonly variable: string,
     readonly path: string,
@@ -33,12 +43,12 @@ export function readSecretFile(path: string, variable: string): string {
     // O_NONBLOCK: a FIFO where the file should be must not block the start (fstat refuses it next)
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new SecretFileError(variable, path, `cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SecretFileError('secret_unreadable', variable, path, `cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new SecretFileError(variable, path, 'not a regular file');
-    if (st.size > MAX_SECRET_BYTES) throw new SecretFileError(variable, path, `larger than ${MAX_SECRET_BYTES} bytes`);
+    if (!st.isFile()) throw new SecretFileError('secret_not_a_file', variable, path, 'not a regular file');
+    if (st.size > MAX_SECRET_BYTES) throw new SecretFileError('secret_too_large', variable, path, `larger than ${MAX_SECRET_BYTES} bytes`);
     const buf = Buffer.alloc(st.size);
     let n = 0;
     while (n < buf.length) {
@@ -48,12 +58,13 @@ export function readSecretFile(path: string, variable: string): string {
     }
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf.subarray(0, n));
     const value = text.replace(/[\r\n]+$/, '');
-    if (value === '') throw new SecretFileError(variable, path, 'empty');
-    if (/[\r\n]/.test(value)) throw new SecretFileError(variable, path, 'more than one line');
+    if (value === '') throw new SecretFileError('secret_empty', variable, path, 'empty');
+    if (/[\r\n]/.test(value)) throw new SecretFileError('secret_multiline', variable, path, 'more than one line');
     return value;
   } catch (err) {
     if (err instanceof SecretFileError) throw err;
-    throw new SecretFileError(variable, path, err instanceof TypeError ? 'not UTF-8 text' : `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (err instanceof TypeError) throw new SecretFileError('secret_not_utf8', variable, path, 'not UTF-8 text');
+    throw new SecretFileError('secret_unreadable', variable, path, `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     closeSync(fd);
   }
@@ -78,6 +89,7 @@ export function urlWithPasswordFile(ctx: RefinementCtx, url: SettingValue<string
     return urlWithPassword(url.value, readSecretFile(passwordFile.value, passwordFile.variable), url.variable);
   } catch (err) {
     const setting = err instanceof SecretFileError ? passwordFile.setting : url.setting;
+    // the text becomes the config error the operator reads: both errors thrown above name the variable (and path), never the secret or the URL
     ctx.addIssue({ code: 'custom', path: [setting], message: (err as Error).message });
     return url.value;
   }

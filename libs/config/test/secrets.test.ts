@@ -32,18 +32,19 @@ describe('readSecretFile', () => {
   });
 
   it('refuses what is not one secret, naming the variable and the path, never the content', () => {
-    const cases: [string, RegExp][] = [
-      [join(dir, 'missing'), /cannot open \(ENOENT\)/],
-      [file('empty', '\n'), /empty/],
-      [file('two-lines', 'first-secret\nsecond-secret\n'), /more than one line/],
-      [file('big', Buffer.alloc(MAX_SECRET_BYTES + 1, 0x61)), /larger than/],
-      [file('binary', Buffer.from([0xff, 0xfe, 0x00, 0xc3])), /not UTF-8/],
-      ['/dev/zero', /not a regular file/],
-      [dir, /not a regular file/],
+    const cases: [string, RegExp, string][] = [
+      [join(dir, 'missing'), /cannot open \(ENOENT\)/, 'secret_unreadable'],
+      [file('empty', '\n'), /empty/, 'secret_empty'],
+      [file('two-lines', 'first-secret\nsecond-secret\n'), /more than one line/, 'secret_multiline'],
+      [file('big', Buffer.alloc(MAX_SECRET_BYTES + 1, 0x61)), /larger than/, 'secret_too_large'],
+      [file('binary', Buffer.from([0xff, 0xfe, 0x00, 0xc3])), /not UTF-8/, 'secret_not_utf8'],
+      ['/dev/zero', /not a regular file/, 'secret_not_a_file'],
+      [dir, /not a regular file/, 'secret_not_a_file'],
     ];
-    for (const [path, reason] of cases) {
+    for (const [path, reason, code] of cases) {
       const e = refusal(path);
       expect(e.message).toMatch(reason);
+      expect(e.code).toBe(code);
       expect(e.message.startsWith(`X_FILE=${path}: `)).toBe(true);
       expect(e.variable).toBe('X_FILE');
       expect(e.message).not.toMatch(/first-secret|second-secret|aaaa/);

@@ -5,3 +5,4 @@ export { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH, FEATURE_SET_NAME, FE
 export { StateFormatError, STATE_FORMAT_VERSION } from './snapshot.ts';
 export { StateReader, StateWriter } from './snapshot.ts';
 export { VectorStatus, STATUS_NAMES, STATUS_OFFSET, VERSION_OFFSET, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from './vector.ts';
+export { FEATURES_ERROR_CODES, type FeaturesErrorCode } from './errors.ts';

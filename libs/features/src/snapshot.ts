@@ -4,9 +4,12 @@
  * was — every double is stored as is, so running sums resume bit for bit.
  * Layout: "HPFS", format version, then float64 fields in a fixed order.
  */
+import type { FeaturesErrorCode } from './errors.ts';
 
+/** Bytes that are not a feature-engine state this code can restore (they come from Redis: untrusted). */
 export class StateFormatError extends Error {
   override readonly name = 'StateFormatError';
+  readonly code: FeaturesErrorCode = 'malformed_feature_state';
 }
 
 const MAGIC = 0x53465048; // "HPFS" little-endian

@@ -10,6 +10,7 @@
  *   32 bestBid f64   40 bestAsk f64   48 schemaHash 16 ASCII bytes
  *   64 count u32     68 features f64[count]
  */
+import type { FeaturesErrorCode } from './errors.ts';
 
 export const VectorStatus = { Live: 0, Stale: 1, Reanchoring: 2 } as const;
 export type VectorStatus = (typeof VectorStatus)[keyof typeof VectorStatus];
@@ -34,8 +35,10 @@ export interface FeatureVectorRecord {
   features: Float64Array;
 }
 
+/** Bytes that are not a feature vector in this format (read from Redis: untrusted). */
 export class VectorFormatError extends Error {
   override readonly name = 'VectorFormatError';
+  readonly code: FeaturesErrorCode = 'malformed_vector';
 }
 
 export function encodeVector(v: FeatureVectorRecord): Buffer {

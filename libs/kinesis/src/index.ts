@@ -3,6 +3,7 @@ export { KinesisProducer, DEFAULT_PRODUCER_CONFIG, MAX_USER_RECORD_BYTES, partit
 export { createKinesisClient, type KinesisEndpoint } from './client.ts';
 export { readStream, visitStream, type ReadRecord, type ReadStreamOptions } from './read-stream.ts';
 export type { KinesisClient } from '@aws-sdk/client-kinesis';
+export { KINESIS_ERROR_CODES, type KinesisErrorCode } from './errors.ts';
 export { ShardReader, checkpointOf, compareCheckpoints, listShards, type ConsumedRecord, type ShardReaderOptions, type StartPosition } from './shard-reader.ts';
 export { FetchWorker, type ShardSource } from './fetch-worker.ts';
 export { FanoutShardReader, createSubscribeClient, registerConsumer } from './fanout-reader.ts';

@@ -16,6 +16,7 @@
  * path should not build message objects per user record.
  */
 import { createHash } from 'node:crypto';
+import type { KinesisErrorCode } from './errors.ts';
 
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 const DIGEST_SIZE = 16;
@@ -28,8 +29,10 @@ export interface UserRecord {
   data: Uint8Array;
 }
 
+/** A Kinesis record that claims to be KPL-aggregated (magic) but does not parse: skipped, counted, logged. */
 export class KplFormatError extends Error {
   override readonly name = 'KplFormatError';
+  readonly code: KinesisErrorCode = 'malformed_kpl';
 }
 
 function varintSize(v: number): number {

@@ -96,6 +96,7 @@ describe('KPL aggregation', () => {
     const body = Buffer.from([0x1a, 0x05, 0x08, 0x07, 0x1a, 0x01, 0x00]); // record with partition key index 7, no table
     const bad = Buffer.concat([KPL_MAGIC, body, createHash('md5').update(body).digest()]);
     expect(() => deaggregate(bad)).toThrow(KplFormatError);
+    expect(() => deaggregate(bad)).toThrow(expect.objectContaining({ code: 'malformed_kpl' }));
     const trunc = Buffer.from([0x1a, 0x7f, 0x08]);
     expect(() => deaggregate(Buffer.concat([KPL_MAGIC, trunc, createHash('md5').update(trunc).digest()]))).toThrow(KplFormatError);
   });

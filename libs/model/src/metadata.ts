@@ -5,6 +5,7 @@
  * checks the golden input reproduces the golden output before serving it.
  */
 import { z } from 'zod';
+import type { ModelErrorCode } from './errors.ts';
 
 export const METADATA_KEY = 'hotpath.model';
 /** The graph's one input and two outputs, by name. */
@@ -37,27 +38,14 @@ export const ModelMetadataSchema = z.object({
 });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 
-export type ModelErrorCode =
-  | 'not_found'
-  | 'not_a_file'
-  | 'too_large'
-  | 'outside_model_dir'
-  | 'aborted'
-  | 'unreadable'
-  | 'no_metadata'
-  | 'bad_metadata'
-  | 'schema_mismatch'
-  | 'bad_graph'
-  | 'golden_mismatch'
-  | 'run_failed';
-
 /** Why a model was refused; `code` is the metric label. Messages never name a file system path (they reach API answers). */
 export class ModelError extends Error {
   override readonly name = 'ModelError';
   constructor(
     readonly code: ModelErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

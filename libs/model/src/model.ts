@@ -42,8 +42,9 @@ function near(a: number, b: number, rel: number, abs: number): boolean {
 export class OnnxModel {
   private readonly input: Float32Array;
   private readonly tensor: ort.Tensor;
-  // runs are chained: the input tensor is reused, and a run must not see the next one's features
-  private queue: Promise<unknown> = Promise.resolve();
+  // runs are chained: the input tensor is reused, and a run must not see the next one's features.
+  // `idle` settles when the last run queued has finished, and never rejects: a run's error goes to its own caller
+  private idle: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -72,7 +73,8 @@ export class OnnxModel {
     try {
       proto = onnxProto.onnx.ModelProto.decode(bytes);
     } catch (err) {
-      throw new ModelError('unreadable', `not an ONNX model: ${(err as Error).message.slice(0, 300)}`);
+      // the decoder's text goes in the message (bounded): it reaches /health and POST /admin/model answers, and names no path
+      throw new ModelError('unreadable', `not an ONNX model: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }
     const raw = proto.metadataProps.find((p) => p.key === METADATA_KEY)?.value;
     if (!raw) throw new ModelError('no_metadata', `model has no "${METADATA_KEY}" metadata`);
@@ -80,7 +82,7 @@ export class OnnxModel {
     try {
       metadata = ModelMetadataSchema.parse(JSON.parse(raw));
     } catch (err) {
-      throw new ModelError('bad_metadata', `model metadata invalid: ${(err as Error).message.slice(0, 300)}`);
+      throw new ModelError('bad_metadata', `model metadata invalid: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }
     if (metadata.featureSchemaHash !== options.featureSchemaHash) {
       throw new ModelError('schema_mismatch', `model was trained on feature schema ${metadata.featureSchemaHash}, the live one is ${options.featureSchemaHash}`);
@@ -97,7 +99,7 @@ export class OnnxModel {
     try {
       session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
     } catch (err) {
-      throw new ModelError('bad_graph', `onnxruntime refused the model: ${(err as Error).message.slice(0, 300)}`);
+      throw new ModelError('bad_graph', `onnxruntime refused the model: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }
     if (!session.inputNames.includes(INPUT_NAME) || !session.outputNames.includes(RETURN_OUTPUT) || !session.outputNames.includes(UP_OUTPUT)) {
       await session.release();
@@ -116,16 +118,17 @@ export class OnnxModel {
       }
     } catch (err) {
       await session.release();
-      throw err instanceof ModelError ? err : new ModelError('run_failed', (err as Error).message);
+      throw err instanceof ModelError ? err : new ModelError('run_failed', (err as Error).message.slice(0, 300), { cause: err });
     }
     return model;
   }
 
   /** One run on one raw feature vector (non-finite values replaced by the training mean); concurrent calls run one after another. */
   run(features: ArrayLike<number>): Promise<ModelOutput> {
-    const next = this.queue.then(() => this.runNow(features));
-    this.queue = next.catch(() => undefined);
-    return next;
+    const before = this.idle;
+    let finished!: () => void;
+    this.idle = new Promise((resolve) => (finished = resolve));
+    return before.then(() => this.runNow(features)).finally(finished);
   }
 
   private async runNow(features: ArrayLike<number>): Promise<ModelOutput> {

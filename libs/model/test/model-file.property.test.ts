@@ -13,11 +13,10 @@ import fc from 'fast-check';
 import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
-import { buildModel, exampleModelSpec, METADATA_KEY, ModelError, OnnxModel, readModelFile, type ModelErrorCode } from '@hotpath/model';
+import { buildModel, exampleModelSpec, METADATA_KEY, MODEL_ERROR_CODES, ModelError, OnnxModel, readModelFile, type ModelErrorCode } from '@hotpath/model';
 import { damaged } from '../../../test/support/property.ts';
 
 const live = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES, warmupRuns: 0 };
-const CODES: readonly ModelErrorCode[] = ['not_found', 'not_a_file', 'too_large', 'outside_model_dir', 'aborted', 'unreadable', 'no_metadata', 'bad_metadata', 'schema_mismatch', 'bad_graph', 'golden_mismatch', 'run_failed'];
 
 const root = mkdtempSync(join(tmpdir(), 'model-property-'));
 const dir = join(root, 'models');
@@ -38,7 +37,7 @@ async function outcome(load: () => Promise<OnnxModel>): Promise<'accepted' | Mod
   } catch (err) {
     expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(ModelError);
     const e = err as ModelError;
-    expect(CODES).toContain(e.code);
+    expect(MODEL_ERROR_CODES).toContain(e.code);
     expect(e.message).not.toContain(root);
     return e.code;
   }

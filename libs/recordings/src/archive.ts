@@ -4,6 +4,7 @@
  * milliseconds (a value >= 1e15 is µs). Prices stay decimal strings.
  */
 import { readFileSync } from 'node:fs';
+import type { RecordingsErrorCode } from './errors.ts';
 import { gunzipFile } from './gzip.ts';
 
 export interface ArchiveTrade {
@@ -14,8 +15,10 @@ export interface ArchiveTrade {
   isBuyerMaker: boolean;
 }
 
+/** A data.binance.vision trade CSV that is not gzip, or a row that does not parse. */
 export class ArchiveFormatError extends Error {
   override readonly name = 'ArchiveFormatError';
+  readonly code: RecordingsErrorCode = 'malformed_archive';
 }
 
 const toUs = (v: number): number => (v >= 1e15 ? v : v * 1000);

@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { DecodeStatus, hotpath } from '@hotpath/sbe';
+import type { RecordingsErrorCode } from './errors.ts';
 import { gunzipFile } from './gzip.ts';
 
 export interface CapturedFrame {
@@ -22,8 +23,10 @@ export interface CapturedFrame {
   payload: Buffer;
 }
 
+/** An ingestor capture file that is not gzip, or a truncated or corrupt record. */
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
+  readonly code: RecordingsErrorCode = 'malformed_capture';
 }
 
 /** Appends envelopes to an in-memory capture; `toBuffer()` gives the file bytes. */

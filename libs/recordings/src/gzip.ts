@@ -9,6 +9,7 @@ export function gunzipFile(raw: Buffer, path: string, FormatError: new (message:
   try {
     return gunzipSync(raw);
   } catch (err) {
+    // zlib's text in the message too: CLIs (train, read) print only the message; the file's bytes are data, not secrets
     throw new FormatError(`${path}: not a readable gzip file (${raw.length} bytes): ${(err as Error).message}`, { cause: err });
   }
 }

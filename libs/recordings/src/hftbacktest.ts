@@ -4,6 +4,7 @@
  * the recorder's receive time.
  */
 import { readFileSync } from 'node:fs';
+import type { RecordingsErrorCode } from './errors.ts';
 import { gunzipFile } from './gzip.ts';
 
 export interface RecordedLine {
@@ -19,8 +20,10 @@ export interface RecordedLine {
   wire: string;
 }
 
+/** An hftbacktest recording that is not gzip, or a line without a timestamp or JSON object. */
 export class RecordingFormatError extends Error {
   override readonly name = 'RecordingFormatError';
+  readonly code: RecordingsErrorCode = 'malformed_recording';
 }
 
 /** Parses one capture file; a file that is not gzip, or a malformed line, is a RecordingFormatError naming the file (and the line), not skipped. */
@@ -39,6 +42,7 @@ export function readRecording(path: string): RecordedLine[] {
     try {
       parsed = JSON.parse(wire);
     } catch (err) {
+      // JSON.parse's text (position, a few characters of the line) in the message: CLIs print only the message
       throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`, { cause: err });
     }
     // a stream message and a REST snapshot are both objects; `null`, an array or a bare value is neither

@@ -9,3 +9,4 @@ export { readRecording, RecordingFormatError, type RecordedLine } from './hftbac
 export { CaptureWriter, CaptureFormatError, parseCapture, readCapture, type CapturedFrame } from './capture.ts';
 export { ArchiveFormatError, readArchiveTrades, type ArchiveTrade } from './archive.ts';
 export { EnvelopeWriter, recordingEnvelopes, archiveTradeEnvelopes, captureEnvelope } from './envelopes.ts';
+export { RECORDINGS_ERROR_CODES, type RecordingsErrorCode } from './errors.ts';

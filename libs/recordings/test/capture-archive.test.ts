@@ -27,6 +27,7 @@ describe('capture files (length-prefixed envelopes)', () => {
     w.add({ receiveTimeUs: 1, sequence: 1, connectionEpoch: 1, kind: 1, symbol: 'BTCUSDT', payload: Buffer.from([9]) });
     const bytes = w.toBuffer();
     expect(() => parseCapture(bytes.subarray(0, bytes.length - 1))).toThrow(CaptureFormatError);
+    expect(() => parseCapture(bytes.subarray(0, bytes.length - 1))).toThrow(expect.objectContaining({ code: 'malformed_capture' }));
     const corrupt = Buffer.from(bytes);
     corrupt.writeUInt16LE(7, 4 + 4); // schema id of the envelope
     expect(() => parseCapture(corrupt)).toThrow(/offset 0/);
@@ -50,6 +51,7 @@ describe('data.binance.vision archive CSVs', () => {
     const bad = join(dir, 'BTCUSDT-trades-bad.csv');
     writeFileSync(bad, '1,2,3,4,5,True,True\nnot,a,trade,row,x,maybe,True\n');
     expect(() => readArchiveTrades(bad)).toThrow(ArchiveFormatError);
+    expect(() => readArchiveTrades(bad)).toThrow(expect.objectContaining({ code: 'malformed_archive' }));
     expect(() => readArchiveTrades(bad)).toThrow(/:2:/);
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveFormatError, CaptureFormatError, CaptureWriter, parseCapture, readArchiveTrades, readCapture, readRecording, RecordingFormatError, type CapturedFrame } from '../src/index.ts';
+import { ArchiveFormatError, CaptureFormatError, CaptureWriter, parseCapture, readArchiveTrades, readCapture, readRecording, RecordingFormatError, RECORDINGS_ERROR_CODES, type CapturedFrame } from '../src/index.ts';
 import { damaged } from '../../../test/support/property.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'capture-property-'));
@@ -23,6 +23,7 @@ function typedOutcome<T>(read: () => T, type: new (...args: never[]) => Error): 
     return { ok: true, value: read() };
   } catch (err) {
     expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(type);
+    expect(RECORDINGS_ERROR_CODES).toContain((err as { code?: unknown }).code);
     return { ok: false, err: err as Error };
   }
 }

@@ -28,6 +28,7 @@ describe('recordings', () => {
     const path = join(dir, 'bad.gz');
     writeFileSync(path, gzipSync('1 {"stream":"x","data":{}}\n2 {not json\n'));
     expect(() => readRecording(path)).toThrow(RecordingFormatError);
+    expect(() => readRecording(path)).toThrow(expect.objectContaining({ code: 'malformed_recording' }));
     expect(() => readRecording(path)).toThrow(/bad\.gz:2/);
   });
 

@@ -9,6 +9,8 @@ export {
   DecodeError,
   DecodeStatus,
   EncodeError,
+  SBE_ERROR_CODES,
+  type SbeErrorCode,
   decodeStatusName,
   decodeLimits,
   setDecodeLimits,

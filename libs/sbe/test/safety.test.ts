@@ -146,7 +146,7 @@ describe('typed decode errors', () => {
     const err = trades.error()!;
     expect(err).toBeInstanceOf(DecodeError);
     expect(err).toBeInstanceOf(Error);
-    expect(err.statusName).toBe('Truncated');
+    expect(err.code).toBe('Truncated');
     expect(err.field).toBe('TradesStreamEvent');
     expect(err.message).toContain('Truncated');
     expect(trades.wrap(frame(S1))).toBe(DecodeStatus.Ok);
@@ -180,6 +180,13 @@ describe('typed encode errors', () => {
     expect(() => enc.tradesCount(1)).toThrow(/BufferTooSmall/);
     enc.wrapAndApplyHeader(Buffer.alloc(33)).tradesCount(0);
     expect(() => enc.symbol('BTCUSDT')).toThrow(EncodeError);
+    let thrown: unknown;
+    try {
+      enc.wrapAndApplyHeader(Buffer.alloc(20));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ name: 'EncodeError', code: 'BufferTooSmall' });
   });
 
   it('values outside their wire type', () => {

@@ -4,3 +4,4 @@ export { LeaseManager, type HeldLease, type Lease, type LeaseRecord } from './le
 export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from '@hotpath/features';
 export { PredictionStore, ClaimOutcome, predictionKeys, MODEL_POINTER_KEY } from './predictions.ts';
 export { redisAnswers } from './ping.ts';
+export { STATE_ERROR_CODES, type StateErrorCode } from './errors.ts';

@@ -18,6 +18,7 @@
  * than what readers already saw.
  */
 import type { Redis, Result } from 'ioredis';
+import type { StateErrorCode } from './errors.ts';
 import { STATUS_OFFSET, VERSION_OFFSET, decodeVector, type FeatureVectorRecord, type VectorStatus } from '@hotpath/features';
 
 export const keys = {
@@ -74,12 +75,16 @@ function vectorVersion(vector: Buffer): number {
   return vector.length >= VERSION_OFFSET + 8 ? vector.readDoubleLE(VERSION_OFFSET) : -1;
 }
 
+/** A value under state:{S} that is not a checkpoint + state (Redis contents are untrusted). */
 export class StoredStateError extends Error {
   override readonly name = 'StoredStateError';
+  readonly code: StateErrorCode = 'malformed_stored_state';
 }
 
+/** A write refused because a higher lease token has written the symbol: this writer lost its lease. */
 export class FencedWriteError extends Error {
   override readonly name = 'FencedWriteError';
+  readonly code: StateErrorCode = 'fenced';
   constructor(
     readonly symbol: string,
     readonly token: number,

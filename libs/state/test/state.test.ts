@@ -36,6 +36,8 @@ describe('libs/state', () => {
     expect(await store.loadState('BTCUSDT')).toEqual({ checkpoint: 'shardId-000:4960:0', state: Buffer.from([1, 2, 3]) });
     await store.commit('BTCUSDT', 6, vector(2), 'shardId-000:4961:0', Buffer.from([4])); // a new owner raises the fence
     await expect(store.commit('BTCUSDT', 5, vector(99), 'zombie', Buffer.from([9]))).rejects.toBeInstanceOf(FencedWriteError);
+    // (refused again, nothing written: the code is the metric label aggregator_redis_operations_total{status="fenced"})
+    await expect(store.commit('BTCUSDT', 5, vector(99), 'zombie', Buffer.from([9]))).rejects.toMatchObject({ code: 'fenced' });
     expect((await store.readVector('BTCUSDT'))!.version).toBe(2);
     expect((await store.loadState('BTCUSDT'))!.checkpoint).toBe('shardId-000:4961:0');
     const ttl = await redis.pttl(keys.vector('BTCUSDT'));

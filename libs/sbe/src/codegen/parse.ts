@@ -21,9 +21,12 @@ import {
   type SetType,
   type TypeDef,
 } from './ir.ts';
+import type { SbeErrorCode } from '../runtime/errors.ts';
 
+/** A schema the generator cannot represent (or that is not valid SBE), naming the element. */
 export class SchemaError extends Error {
   override readonly name = 'SchemaError';
+  readonly code: SbeErrorCode = 'InvalidSchema';
 }
 
 interface XmlNode {

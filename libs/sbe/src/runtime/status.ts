@@ -3,6 +3,8 @@
  * so a bad frame costs no allocation and no exception; `DecodeError` turns a
  * failed decoder into a loggable object when the caller wants one.
  */
+import type { SbeErrorCode } from './errors.ts';
+
 export const DecodeStatus = {
   Ok: 0,
   /** The frame ends before the header, a block, a group header, an entry or var data does. */
@@ -46,19 +48,23 @@ export interface DecodeFailure {
   readonly errorOffset: number;
 }
 
-/** A typed, loggable decode error. Built only on the error path. */
+/** A failed status by name: every one is an SbeErrorCode (the assignment below would not compile otherwise). */
+type DecodeFailureCode = Exclude<keyof typeof DecodeStatus, 'Ok'>;
+
+/** A typed, loggable decode error. Built only on the error path. `code` is the status's name, `status` its number. */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
+  readonly code: SbeErrorCode;
   readonly status: DecodeStatus;
-  readonly statusName: string;
   readonly field: string;
   readonly offset: number;
 
   constructor(failure: DecodeFailure) {
-    const statusName = decodeStatusName(failure.status);
-    super(`SBE decode failed: ${statusName} at ${failure.errorField} (offset ${failure.errorOffset})`);
+    // (decoders build one only for a failed status: never Ok)
+    const code: SbeErrorCode = decodeStatusName(failure.status) as DecodeFailureCode;
+    super(`SBE decode failed: ${code} at ${failure.errorField} (offset ${failure.errorOffset})`);
+    this.code = code;
     this.status = failure.status;
-    this.statusName = statusName;
     this.field = failure.errorField;
     this.offset = failure.errorOffset;
   }
@@ -68,10 +74,10 @@ export class DecodeError extends Error {
 export class EncodeError extends Error {
   override readonly name = 'EncodeError';
   constructor(
-    readonly reason: 'BufferTooSmall' | 'ValueOutOfRange' | 'TooManyEntries' | 'VarDataTooLong' | 'EntryOverflow',
+    readonly code: Extract<SbeErrorCode, 'BufferTooSmall' | 'ValueOutOfRange' | 'TooManyEntries' | 'VarDataTooLong' | 'EntryOverflow'>,
     readonly field: string,
     detail: string,
   ) {
-    super(`SBE encode failed: ${reason} at ${field}: ${detail}`);
+    super(`SBE encode failed: ${code} at ${field}: ${detail}`);
   }
 }

@@ -298,7 +298,7 @@ export function runFuzz(frames: number, seed = 1, guardEvery = 1): FuzzReport {
       else touchHotpath(hotpathDecoder, spotInner, win, report);
       if (view === guarded) report.readsAfterFailure += win.reads - readsBefore;
     }
-    return `${status}:${dec.error()?.statusName ?? 'Ok'}:${sink - before}`;
+    return `${status}:${dec.error()?.code ?? 'Ok'}:${sink - before}`;
   };
   const poison = (offset: number, n: number, a: number, b: number): void => {
     arena.fill(a, 0, offset);
