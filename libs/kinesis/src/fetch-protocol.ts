@@ -38,7 +38,8 @@ export type FromWorker =
   | { type: 'malformed'; id: number; sequenceNumber: string; message: string }
   | { type: 'polled'; id: number }
   /** A failed Kinesis call the reader backs off from (an Error does not cross threads as its class: its name does). */
-  | { type: 'error'; id: number; name: string; message: string }
+  // an Error does not cross the thread boundary as its class: its name, text and stack do, and are put back together on the other side
+  | { type: 'error'; id: number; name: string; message: string; stack?: string }
   | { type: 'done'; id: number; finished: boolean };
 
 export function packBatch(records: ConsumedRecord[]): PackedBatch {

@@ -48,8 +48,8 @@ port.on('message', (m: ToWorker) => {
       onMalformed: (sequenceNumber, err) => post({ type: 'malformed', id, sequenceNumber, message: err.message }),
       onPoll: () => post({ type: 'polled', id }),
       onError: (err) => {
-        const e = err as { name?: string; message?: string };
-        post({ type: 'error', id, name: e.name ?? 'Error', message: e.message ?? String(err) });
+        const e = err as { name?: string; message?: string; stack?: string };
+        post({ type: 'error', id, name: e.name ?? 'Error', message: e.message ?? String(err), stack: e.stack });
       },
       handle: (records, millisBehindLatest) =>
         new Promise<void>((resolve, reject) => {

@@ -135,6 +135,7 @@ class RemoteShardReader implements ShardSource {
     } else if (m.type === 'error') {
       const err = new Error(m.message);
       err.name = m.name;
+      if (m.stack !== undefined) err.stack = m.stack; // where it failed in the fetch thread, for the log line
       this.o.onError?.(err);
     } else if (this.checkActive()) {
       this.o.handle(unpackBatch(this.o.shardId, m.batch), m.millisBehindLatest).then(

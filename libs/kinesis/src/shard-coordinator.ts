@@ -24,6 +24,7 @@
  * tested against an in-memory LeaseStore with time under the test's control.
  */
 import type { Shard } from '@aws-sdk/client-kinesis';
+import { ignoreRejection } from '@hotpath/service';
 import type { Logger } from '@hotpath/telemetry';
 import type { ConsumedRecord, ShardReaderOptions, StartPosition } from './shard-reader.ts';
 import type { ShardSource } from './fetch-worker.ts';
@@ -191,7 +192,13 @@ export class ShardCoordinator {
 
   constructor(private readonly o: ShardCoordinatorOptions) {
     this.clock = o.clock ?? systemClock;
+    this.leaseExpires = ignoreRejection(o.log, 'an unreleased lease expires after its TTL');
+    this.checkpointAgain = ignoreRejection(o.log, 'a failed checkpoint is logged by its processor and made again next time');
   }
+
+  // built once: lease rounds run them for every shard held
+  private readonly leaseExpires: (err: unknown) => void;
+  private readonly checkpointAgain: (err: unknown) => void;
 
   /** The last lease round's failure, undefined when it succeeded: without rounds no shard is taken or kept. */
   get lastRoundError(): { err: unknown } | undefined {
@@ -219,7 +226,7 @@ export class ShardCoordinator {
     await this.leaseRound();
     this.roundTimer = this.clock.setInterval(() => void this.leaseRound(), this.o.leaseRoundMs);
     this.checkpointTimer = this.clock.setInterval(() => {
-      for (const h of this.held.values()) if (h.state === 'reading') void h.processor.checkpoint(false).catch(this.ignored('a failed checkpoint is logged by its processor and made again next time'));
+      for (const h of this.held.values()) if (h.state === 'reading') void h.processor.checkpoint(false).catch(this.checkpointAgain);
     }, this.o.checkpointIntervalMs);
   }
 
@@ -344,7 +351,7 @@ export class ShardCoordinator {
       if (this.held.get(key) === h) this.held.delete(key);
       h.stopping ??= Promise.allSettled([h.running, h.queue]).then(() => this.close(h, 'lease_lost'));
       const done: Promise<void> = h.stopping
-        .then(() => (release ? this.o.leases.release(h.lease).catch(this.ignored('an unreleased lease expires after its TTL')) : undefined))
+        .then(() => (release ? this.o.leases.release(h.lease).catch(this.leaseExpires) : undefined))
         .then(() => {
           if (this.retiring.get(key) === done) this.retiring.delete(key);
         });
@@ -361,10 +368,10 @@ export class ShardCoordinator {
   private async handBack(h: HeldShard): Promise<void> {
     await h.running;
     await h.queue;
-    await h.processor.checkpoint(true).catch(this.ignored('a failed last checkpoint is logged by its processor; the next owner replays from the one before'));
+    await h.processor.checkpoint(true).catch(ignoreRejection(this.o.log, 'a failed last checkpoint is logged by its processor; the next owner replays from the one before'));
     if (h.state === 'draining') h.state = 'ended';
     await this.close(h, h.state === 'ended' ? 'requested' : 'lease_lost');
-    await this.o.leases.release(h.lease).catch(this.ignored('an unreleased lease expires after its TTL'));
+    await this.o.leases.release(h.lease).catch(this.leaseExpires);
   }
 
   /** shard_end: commit everything changed, record the shard as finished (its children may start), release. */
@@ -385,7 +392,7 @@ export class ShardCoordinator {
       if (h.state !== 'ended') h.state = 'lost';
       if (this.held.get(shardId) === h) this.held.delete(shardId);
       await this.close(h, h.state === 'ended' ? 'shard_end' : 'lease_lost');
-      await this.o.leases.release(h.lease).catch(this.ignored('an unreleased lease expires after its TTL'));
+      await this.o.leases.release(h.lease).catch(this.leaseExpires);
     }
   }
 
@@ -414,7 +421,7 @@ export class ShardCoordinator {
     const handedBack = new Set<HeldShard>();
     const graceful = (async () => {
       await Promise.allSettled(shards.map((h) => this.stop(h, 'requested').then(() => handedBack.add(h))));
-      await this.o.leases.leave().catch(this.ignored('membership expires after one TTL'));
+      await this.o.leases.leave().catch(ignoreRejection(this.o.log, 'membership expires after one TTL'));
     })();
     let timer: unknown;
     const inTime = await Promise.race([graceful.then(() => true), new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), deadlineMs)))]);
@@ -431,7 +438,4 @@ export class ShardCoordinator {
     for (const h of this.held.values()) h.state = 'lost';
   }
 
-  private ignored(why: string): (err: unknown) => void {
-    return (err) => this.o.log.debug({ err }, `ignored: ${why}`);
-  }
 }

@@ -94,6 +94,7 @@ export class EnhancedFanOutEmulator {
         this.dispatch(stream, headers, Buffer.concat(chunks)).catch((err: unknown) => {
           const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
           const status = err instanceof ClientError ? 400 : (e.$metadata?.httpStatusCode ?? 500);
+          // the error's text is the answer's body, as Kinesis answers (a test emulator: nothing secret in it)
           reply(stream, status, { __type: err instanceof ClientError ? err.type : (e.name ?? 'InternalFailureException'), message: e.message ?? String(err) });
         });
       });
