@@ -5,15 +5,20 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ExchangeSimErrorCode } from './errors.ts';
 
-/** Why a request was refused before any route ran (a metric label: a fixed set). */
-export type RequestRefusal = 'bad_url' | 'client_error' | 'not_found' | 'method' | 'unauthorized' | 'body_too_large' | 'bad_json' | 'invalid_fault' | 'internal';
+/**
+ * Why a request was refused (the `reason` label of exchange_sim_rejected_requests_total: a fixed set): a
+ * RequestError's code, client_error (Node could not parse the request, or it timed out) or internal (a bug: 500).
+ */
+export type RequestRefusal = RequestError['code'] | 'client_error' | 'internal';
 
+/** A request refused with a 4xx problem answer; `status` is the HTTP status sent. */
 export class RequestError extends Error {
   override readonly name: string = 'RequestError';
   constructor(
     readonly status: number,
-    readonly reason: RequestRefusal,
+    readonly code: Exclude<ExchangeSimErrorCode, 'bad_stream_name'>,
     readonly title: string,
     readonly detail?: string,
   ) {

@@ -164,7 +164,7 @@ export class ExchangeSimulator {
 
   private refuse(res: ServerResponse, err: unknown): void {
     if (err instanceof RequestError) {
-      this.metrics.rejectedRequests.inc({ reason: err.reason });
+      this.metrics.rejectedRequests.inc({ reason: err.code });
       const errors = err instanceof InvalidFaultError ? err.errors : undefined;
       const headers: Record<string, string> = err.status === 413 ? { Connection: 'close' } : err.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : err.status === 405 ? { Allow: 'GET, POST' } : {};
       return sendProblem(res, problemOf(err.status, err.title, err.detail, errors), headers);

@@ -71,6 +71,16 @@ describe('a request that is not a URL, as a separate process', () => {
     expect(metric(metrics, 'exchange_sim_rejected_handshakes_total', { reason: 'bad_url' })).toBeGreaterThanOrEqual(4);
   });
 
+  it('refuses a stream it does not serve at the handshake, as Binance does, counted by the error code', async () => {
+    for (const target of ['/ws/btcusdt@nope', '/stream?streams=NOTASYMBOL@trade']) {
+      const upgrade = await rawRequest(port, upgradeHeaders(target));
+      expect(upgrade.status, `upgrade ${target}`).toBe(400);
+      expect(JSON.parse(upgrade.body)).toMatchObject({ code: -1121 });
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metric(metrics, 'exchange_sim_rejected_handshakes_total', { reason: 'bad_stream_name' })).toBe(2);
+  });
+
   it('answers control messages that are JSON but not objects, and keeps serving', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { 'X-MBX-APIKEY': KEY } });
     const replies: unknown[] = [];

@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { ModelError } from '@hotpath/model';
+import { ignoreRejection } from '@hotpath/service';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { liveFiles, PAGE_CSP } from './page.ts';
@@ -45,6 +46,9 @@ const ModelBody = z.object({ path: z.string().min(1).optional() }).strict();
 export function inferenceRoutes(service: InferenceService) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const symbols = new Set(service.config.symbols);
+    // built once, not per request
+    const bodyDropped = ignoreRejection(service.log, 'a peer health body is discarded unread: failing to cancel it only lets the socket finish on its own');
+    const peerMetricsMissing = ignoreRejection(service.log, "a peer's /metrics did not answer in 500 ms: its stages are left out of the merged budget, the status answer stays whole");
     const parse = <T extends z.ZodTypeAny>(schema: T, value: unknown, reply: FastifyReply): z.infer<T> | undefined => {
       const r = schema.safeParse(value ?? {});
       if (r.success) return r.data;
@@ -61,6 +65,7 @@ export function inferenceRoutes(service: InferenceService) {
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status === 500) service.log.error({ err }, 'request failed');
+      // a 4xx's text is fastify's own about the request (bad JSON, body too large): safe to answer with; a 500's stays in the log
       return problem(reply, status, status === 500 ? 'Internal error' : 'Bad request', status === 500 ? undefined : err.message);
     });
     // every answer: no MIME sniffing, no framing, nothing active unless the page's own policy says so
@@ -152,7 +157,7 @@ export function inferenceRoutes(service: InferenceService) {
           const ctl = AbortSignal.timeout(500);
           // the status only: peers' bodies carry paths and raw dependency errors, which stay on the internal network
           const r = await fetch(url, { signal: ctl }).then(
-            (res) => (void res.body?.cancel().catch(() => undefined), { status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy' }),
+            (res) => (void res.body?.cancel().catch(bodyDropped), { status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy' }),
             () => ({ status: 'down' }),
           );
           return [name, r] as const;
@@ -162,7 +167,7 @@ export function inferenceRoutes(service: InferenceService) {
       const buckets = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
       await Promise.all(
         Object.values(service.config.statusPeers).map((url) =>
-          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets)).catch(() => undefined),
+          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets)).catch(peerMetricsMissing),
         ),
       );
       return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary(), stages: stageFigures(buckets) });
@@ -200,6 +205,7 @@ export function inferenceRoutes(service: InferenceService) {
           const version = body.path ? await service.models.publish(body.path) : await service.models.reload();
           return reply.send({ version, model: service.models.state() });
         } catch (err) {
+          // a ModelError's message is written for API answers: it names no file system path
           if (err instanceof ModelError) return problem(reply, 422, 'Model refused', `${err.code}: ${err.message}`);
           service.log.warn({ err }, 'model pointer not updated');
           return problem(reply, 503, 'Model pointer not updated', 'Redis did not answer; retry later');

@@ -15,6 +15,7 @@
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { buildModel, exampleModelSpec, ModelError, OnnxModel } from '@hotpath/model';
+import { ignoreRejection } from '@hotpath/service';
 import type { Logger } from '@hotpath/telemetry';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -52,6 +53,7 @@ export class ModelManager {
   private failuresSinceSwap = 0;
   private lastError: string | null = null;
   private pointerSeen: string | null = null;
+  /** Settles when the last load queued has, and never rejects: a refusal goes to tryLoad()'s caller. */
   private loading: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly stopping = new AbortController();
@@ -62,7 +64,13 @@ export class ModelManager {
     private readonly options: ModelManagerOptions,
     private readonly metrics: InferenceMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.refusalLogged = ignoreRejection(log, 'load() has counted and logged the refusal (inference_model_loads_total, lastError): the serving model, or the fallback, stays');
+    this.redisTroubleReported = ignoreRejection(log, 'Redis trouble is counted and logged by the tick path; the pointer is read again at the next poll');
+  }
+
+  private readonly refusalLogged: (err: unknown) => void;
+  private readonly redisTroubleReported: (err: unknown) => void;
 
   get model(): OnnxModel | undefined {
     return this.serving?.model;
@@ -80,11 +88,11 @@ export class ModelManager {
 
   /** First load: pointer, else file, else the example. Never throws: without a model, ticks fall back. */
   async start(): Promise<void> {
-    const pointer = await this.readPointer().catch(() => null);
+    const pointer = (await this.readPointer().catch(this.redisTroubleReported)) ?? null;
     this.pointerSeen = pointer;
-    if (pointer) await this.tryLoad({ kind: 'file', path: pointer }).catch(() => undefined);
-    if (!this.serving && this.options.modelPath) await this.tryLoad({ kind: 'file', path: this.options.modelPath }).catch(() => undefined);
-    if (!this.serving && !this.options.modelPath && !pointer) await this.tryLoad({ kind: 'example' }).catch(() => undefined);
+    if (pointer) await this.tryLoad({ kind: 'file', path: pointer }).catch(this.refusalLogged);
+    if (!this.serving && this.options.modelPath) await this.tryLoad({ kind: 'file', path: this.options.modelPath }).catch(this.refusalLogged);
+    if (!this.serving && !this.options.modelPath && !pointer) await this.tryLoad({ kind: 'example' }).catch(this.refusalLogged);
     this.timer = setInterval(() => void this.poll(), this.options.pollMs);
     this.timer.unref();
   }
@@ -106,7 +114,7 @@ export class ModelManager {
   tryLoad(source: ModelSource): Promise<string> {
     if (this.stopping.signal.aborted) return Promise.reject(new ModelError('aborted', 'inference is stopping'));
     const run = this.loading.then(() => this.load(source));
-    this.loading = run.catch(() => undefined);
+    this.loading = run.catch(this.refusalLogged);
     return run;
   }
 
@@ -160,9 +168,9 @@ export class ModelManager {
         throw new ModelError('aborted', 'inference is stopping');
       }
     } catch (err) {
-      const refusal = err instanceof ModelError ? err : new ModelError('unreadable', 'model could not be loaded');
+      const refusal = err instanceof ModelError ? err : new ModelError('unreadable', 'model could not be loaded', { cause: err });
       this.metrics.modelLoads.inc({ outcome: refusal.code });
-      this.lastError = `${refusal.code}: ${refusal.message}`;
+      this.lastError = `${refusal.code}: ${refusal.message}`; // for /health: a ModelError's message names no path (the log line has the source)
       this.log.error({ source, code: refusal.code, err }, 'model refused; the serving model stays');
       throw refusal;
     }
@@ -216,9 +224,9 @@ export class ModelManager {
   }
 
   private async poll(): Promise<void> {
-    const pointer = await this.readPointer().catch(() => null); // Redis trouble is reported by the tick path
+    const pointer = (await this.readPointer().catch(this.redisTroubleReported)) ?? null;
     if (pointer === null || pointer === this.pointerSeen) return;
     this.pointerSeen = pointer;
-    await this.tryLoad({ kind: 'file', path: pointer }).catch(() => undefined);
+    await this.tryLoad({ kind: 'file', path: pointer }).catch(this.refusalLogged);
   }
 }

@@ -7,6 +7,7 @@
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { STATUS_NAMES, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { z } from 'zod';
+import type { InferenceErrorCode } from './errors.ts';
 
 export const FALLBACK_REASONS = ['reanchoring', 'stale_features', 'schema_mismatch', 'incomplete_features', 'model_unavailable', 'model_error', 'redis_unavailable'] as const;
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
@@ -69,8 +70,10 @@ const PredictionSchema = z.object({
 /** Larger than any prediction this code writes (~600 bytes): refused before it is parsed. */
 export const MAX_PREDICTION_BYTES = 16 * 1024;
 
+/** A prediction read back from Redis (push, latest, history) that is not one this code writes: refused, counted, logged. */
 export class PredictionFormatError extends Error {
   override readonly name = 'PredictionFormatError';
+  readonly code: InferenceErrorCode = 'malformed_prediction';
 }
 
 /** The prediction in `json`, checked; throws PredictionFormatError (never anything else). */
@@ -80,7 +83,7 @@ export function parsePrediction(json: string | Buffer): Prediction {
   try {
     value = JSON.parse(typeof json === 'string' ? json : json.toString('utf8'));
   } catch (err) {
-    throw new PredictionFormatError(`prediction is not JSON: ${(err as Error).message}`);
+    throw new PredictionFormatError('prediction is not JSON', { cause: err });
   }
   const r = PredictionSchema.safeParse(value);
   if (!r.success) throw new PredictionFormatError(`prediction refused: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);

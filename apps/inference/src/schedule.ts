@@ -5,6 +5,7 @@
  * tick is still running is skipped and reported, never queued; so are
  * boundaries the process slept through.
  */
+import { ignoreRejection, type DebugLogger } from '@hotpath/service';
 export interface TickHandlers {
   tick(tickMs: number, lateMs: number): Promise<void>;
   skipped(tickMs: number, reason: 'overlap' | 'late'): void;
@@ -27,12 +28,18 @@ export class TickScheduler {
   private stopped = true;
   private nextMs = 0;
 
+  private readonly tickFailed: (err: unknown) => void;
+
   constructor(
     private readonly intervalMs: number,
     private readonly handlers: TickHandlers,
+    log: DebugLogger,
     private readonly now: () => number = Date.now,
     private readonly timers: TickTimers = REAL_TIMERS,
-  ) {}
+  ) {
+    // built once, not per tick
+    this.tickFailed = ignoreRejection(log, 'a tick counts and logs its own failures per symbol; the schedule goes on at the next boundary');
+  }
 
   // bound once: arming a timer every tick allocates no closure
   private readonly onTimer = (): void => this.fire();
@@ -67,7 +74,7 @@ export class TickScheduler {
     this.running = true;
     this.handlers
       .tick(tickMs, now - tickMs)
-      .catch(() => undefined)
+      .catch(this.tickFailed)
       .finally(() => {
         this.running = false;
       });

@@ -16,6 +16,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { ignoreRejection } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { Redis } from 'ioredis';
 import type { InferenceConfig } from './config.ts';
@@ -102,7 +103,7 @@ export class InferenceService {
     this.scheduler = new TickScheduler(config.intervalMs, {
       tick: (tickMs, lateMs) => this.tick(tickMs, lateMs),
       skipped: (_tickMs, reason) => this.metrics.skipped.inc({ reason }),
-    });
+    }, this.log);
   }
 
   get ready(): boolean {
@@ -117,7 +118,9 @@ export class InferenceService {
       () => true,
       (err: Error) => (this.log.warn({ err }, 'Redis not reachable at start; retrying in the background'), false),
     );
-    const subscribed = this.subscriber.subscribe(...this.config.symbols.map(predictionKeys.channel)).catch(() => undefined);
+    const subscribed = this.subscriber
+      .subscribe(...this.config.symbols.map(predictionKeys.channel))
+      .catch(ignoreRejection(this.log, 'the subscriber queues SUBSCRIBE until Redis answers (offline queue, no retry limit): it fails only once the subscriber is closed'));
     if (connected) await subscribed;
     await this.models.start();
     this.scheduler.start();

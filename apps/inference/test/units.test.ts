@@ -81,6 +81,7 @@ function scheduled(intervalMs: number, startMs: number) {
   let held: (() => void) | undefined;
   let holdNext = false;
   let failNext = false;
+  const ignored: { err: unknown; msg: string }[] = [];
   const scheduler = new TickScheduler(
     intervalMs,
     {
@@ -93,6 +94,7 @@ function scheduled(intervalMs: number, startMs: number) {
       },
       skipped: (tickMs, reason) => skipped.push({ tickMs, reason }),
     },
+    { debug: (o, msg) => void ignored.push({ err: o.err, msg }) },
     clock.now,
     clock.timers,
   );
@@ -101,6 +103,7 @@ function scheduled(intervalMs: number, startMs: number) {
     scheduler,
     ticks,
     skipped,
+    ignored,
     holdNextTick: () => (holdNext = true),
     failNextTick: () => (failNext = true),
     release: async () => (held?.(), await new Promise((r) => setImmediate(r))),
@@ -176,6 +179,10 @@ describe('TickScheduler (on a manual clock)', () => {
     await s.clock.runTo(1_300);
     expect(s.ticks.map((t) => t.tickMs)).toEqual([1_100, 1_200, 1_300]);
     expect(s.skipped).toEqual([]);
+    // not silent: the rejection is logged whole at debug, with why the schedule may ignore it
+    expect(s.ignored).toHaveLength(1);
+    expect(s.ignored[0]!.msg).toMatch(/^ignored: a tick counts and logs its own failures/);
+    expect((s.ignored[0]!.err as Error).message).toBe('tick failed');
   });
 
   it('stopped means stopped: no timer left armed, no tick afterwards, also when stopped during a tick', async () => {

@@ -6,8 +6,9 @@
  * error the caller counts.
  */
 import type { JsonDepthSnapshot } from '@hotpath/sbe';
-import { RetryExhaustedError, retry, sleep } from '@hotpath/service';
+import { RetryExhaustedError, ignoreRejection, retry, sleep } from '@hotpath/service';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@hotpath/telemetry';
+import type { IngestorErrorCode } from './errors.ts';
 
 export interface RestTrade {
   id: number;
@@ -18,13 +19,19 @@ export interface RestTrade {
   isBestMatch: boolean;
 }
 
+/**
+ * A Binance REST call that did not answer 200: `rest_refused` for one answer (a 4xx other than 429/418 is not
+ * retried), `rest_gave_up` once every attempt failed. `status` is the (last) HTTP status, 0 when nothing answered.
+ */
 export class RestError extends Error {
   override readonly name = 'RestError';
   constructor(
+    readonly code: IngestorErrorCode,
     message: string,
     readonly status: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -56,7 +63,10 @@ export class BinanceRest {
     this.duration = new Histogram({ name: 'ingestor_rest_api_duration_seconds', help: 'REST call duration', labelNames: ['endpoint'], buckets: [0.1, 0.2, 0.5, 1, 2, 5], registers: [registry] });
     this.remaining = new Gauge({ name: 'ingestor_rest_rate_limit_remaining', help: 'Request weight left this minute (budget minus used)', registers: [registry] });
     this.remaining.set(budgetPerMinute);
+    this.bodyUnread = ignoreRejection(log, 'the refused answer body is only quoted in the RestError: without it the error still has the endpoint and status');
   }
+
+  private readonly bodyUnread: (err: unknown) => void;
 
   async depth(symbol: string, limit: number): Promise<JsonDepthSnapshot & { requestTimeUs: number; receiveTimeUs: number }> {
     const requestTimeUs = Date.now() * 1000;
@@ -102,8 +112,8 @@ export class BinanceRest {
           this.log.warn({ endpoint, status, retryAfterMs: waitMs }, 'REST rate limited; backing off');
         }
         // (the body is the exchange's text: bounded before it reaches an error or a log)
-        const text = (await res.text().catch(() => '')).slice(0, 200);
-        throw new RestError(`${endpoint} ${status}: ${text}`, status);
+        const text = ((await res.text().catch(this.bodyUnread)) ?? '').slice(0, 200);
+        throw new RestError('rest_refused', `${endpoint} ${status}: ${text}`, status);
       },
       {
         what: `REST ${endpoint}`,
@@ -115,7 +125,7 @@ export class BinanceRest {
         onRetry: (err) => this.log.warn({ endpoint, err }, 'REST call failed: retrying'),
       },
     ).catch((err: unknown) => {
-      if (err instanceof RetryExhaustedError) throw new RestError(`${endpoint} failed after ${err.attempts} attempts (last status ${status})`, status);
+      if (err instanceof RetryExhaustedError) throw new RestError('rest_gave_up', `${endpoint} failed after ${err.attempts} attempts (last status ${status})`, status, { cause: err });
       throw err;
     });
   }

@@ -8,7 +8,7 @@
  * logged with its ids.
  */
 import { BinanceJsonTranscoder, hotpath, spot } from '@hotpath/sbe';
-import { backoffDelay, sleep } from '@hotpath/service';
+import { backoffDelay, ignoreRejection, sleep } from '@hotpath/service';
 import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
 import type { Publisher } from './publisher.ts';
 import type { BinanceRest, RestTrade } from './rest.ts';
@@ -97,7 +97,10 @@ export class SymbolTracker {
       backfills: new Counter({ name: 'ingestor_backfills_total', help: 'Trade backfills', labelNames: ['result'], registers: [registry] }),
       duplicates: new Counter({ name: 'ingestor_duplicate_frames_total', help: 'Frames already covered (connection overlap, redelivery), not forwarded', labelNames: ['message_type'], registers: [registry] }),
     };
+    this.waitCutShort = ignoreRejection(log, 'the wait before the next snapshot ends early only when the ingestor stops, and the loop checks for that');
   }
+
+  private readonly waitCutShort: (err: unknown) => void;
 
   /**
    * Decides what to do with a decoded frame: true = publish it. Gap handling
@@ -239,7 +242,7 @@ export class SymbolTracker {
           const delay = backoffDelay(failures++, SNAPSHOT_RETRY);
           if (failures > SNAPSHOT_FAILURES_BEFORE_ERROR) this.log.error({ symbol, err, failures, retryInMs: Math.round(delay) }, 'depth snapshot keeps failing: the book stays unanchored until one succeeds');
           else this.log.warn({ symbol, err, retryInMs: Math.round(delay) }, 'depth snapshot failed: retrying');
-          await sleep(delay, this.stopSignal).catch(() => undefined);
+          await sleep(delay, this.stopSignal).catch(this.waitCutShort);
         }
       }
     } finally {

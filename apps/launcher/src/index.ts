@@ -2,3 +2,4 @@ export { Launcher, type Prediction } from './launcher.ts';
 export { LauncherConfigSchema, LAUNCHER_ENV, launcherConfigFromEnv, type LauncherConfig } from './config.ts';
 export { RedisUnavailableError } from './redis.ts';
 export { redactCredentials } from './redact.ts';
+export { LAUNCHER_ERROR_CODES, type LauncherErrorCode } from './errors.ts';

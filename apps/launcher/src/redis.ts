@@ -9,10 +9,13 @@ import { readSecretFile, urlWithPassword } from '@hotpath/config';
 import { freePort } from '@hotpath/service';
 import { STOP_GRACE_MS } from './child.ts';
 import { childEnv } from './child-env.ts';
+import type { LauncherErrorCode } from './errors.ts';
 import { redactCredentials } from './redact.ts';
 
+/** No Redis to run on: REDIS_URL does not answer and no redis-server could be started. The message says what to install or set. */
 export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
+  readonly code: LauncherErrorCode = 'redis_unavailable';
 }
 
 export interface RedisHandle {

@@ -9,14 +9,17 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
+import type { TrainerErrorCode } from './errors.ts';
 
+/** A data.binance.vision archive not fetched: HTTP refused it, its sha256 differs from the published one, or the zip is not the CSV. */
 export class FetchError extends Error {
   override readonly name = 'FetchError';
   constructor(
-    readonly code: 'http' | 'checksum' | 'archive',
+    readonly code: TrainerErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -41,7 +44,7 @@ export function dates(from: string, to: string): string[] {
 
 async function download(url: string, onChunk: (received: number, total: number | undefined) => void): Promise<Buffer> {
   const res = await fetch(url);
-  if (!res.ok || !res.body) throw new FetchError('http', `${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new FetchError('download_failed', `${url}: HTTP ${res.status}`);
   const total = Number(res.headers.get('content-length')) || undefined;
   const chunks: Buffer[] = [];
   let received = 0;
@@ -67,14 +70,15 @@ export async function fetchArchive(o: FetchOptions): Promise<string[]> {
     const checksum = (await download(`${url}.CHECKSUM`, () => undefined)).toString('utf8').trim().split(/\s+/)[0] ?? '';
     const zip = await download(url, (r, t) => o.onProgress?.(name, r, t));
     const actual = createHash('sha256').update(zip).digest('hex');
-    if (actual !== checksum.toLowerCase()) throw new FetchError('checksum', `${name}.zip: sha256 ${actual}, published ${checksum}`);
+    if (actual !== checksum.toLowerCase()) throw new FetchError('checksum_mismatch', `${name}.zip: sha256 ${actual}, published ${checksum}`);
     let csv: Uint8Array | undefined;
     try {
       csv = unzipSync(zip)[`${name}.csv`];
     } catch (err) {
-      throw new FetchError('archive', `${name}.zip: ${(err as Error).message}`);
+      // fflate's text in the message: the CLI prints only the message, for the person who ran it
+      throw new FetchError('bad_archive', `${name}.zip: ${(err as Error).message}`, { cause: err });
     }
-    if (!csv) throw new FetchError('archive', `${name}.zip holds no ${name}.csv`);
+    if (!csv) throw new FetchError('bad_archive', `${name}.zip holds no ${name}.csv`);
     // written whole, then renamed: an interrupted run never leaves a half file that would be skipped next time
     writeFileSync(`${target}.part`, gzipSync(csv));
     renameSync(`${target}.part`, target);

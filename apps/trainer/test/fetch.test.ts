@@ -52,10 +52,10 @@ describe('train:fetch', () => {
   it('a checksum mismatch or a missing day is a typed error, and nothing half-verified is kept', async () => {
     publish('2024-09-01', true);
     const out = mkdtempSync(join(tmpdir(), 'archive-'));
-    await expect(fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-09-01', to: '2024-09-01', out, baseUrl: base })).rejects.toMatchObject({ name: 'FetchError', code: 'checksum' });
+    await expect(fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-09-01', to: '2024-09-01', out, baseUrl: base })).rejects.toMatchObject({ name: 'FetchError', code: 'checksum_mismatch' });
     expect(existsSync(join(out, 'BTCUSDT-trades-2024-09-01.csv.gz'))).toBe(false);
     const missing = fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-10-01', to: '2024-10-01', out, baseUrl: base });
     await expect(missing).rejects.toBeInstanceOf(FetchError);
-    await expect(missing).rejects.toMatchObject({ code: 'http' });
+    await expect(missing).rejects.toMatchObject({ code: 'download_failed' });
   });
 });

@@ -10,6 +10,7 @@ import type { Logger } from '@hotpath/telemetry';
 import type { Frame, StreamKind } from '@hotpath/market';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import type { SimConfig } from '../config.ts';
+import type { ExchangeSimErrorCode } from '../errors.ts';
 import { problemOf, requestUrl, writeRawResponse, type Problem, type RequestError } from '../http.ts';
 import type { FaultState } from '../faults/faults.ts';
 import type { SimMetrics } from '../metrics.ts';
@@ -17,8 +18,10 @@ import type { SimMetrics } from '../metrics.ts';
 const KINDS: readonly StreamKind[] = ['trade', 'bestBidAsk', 'depth', 'depth20'];
 const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 
+/** A stream name the simulator does not serve (malformed, unknown kind or symbol): the client's message names it back. */
 export class StreamNameError extends Error {
   override readonly name = 'StreamNameError';
+  readonly code: ExchangeSimErrorCode = 'bad_stream_name';
 }
 
 /** `btcusdt@depth` → its canonical form, or a StreamNameError. */
@@ -122,7 +125,7 @@ export class StreamHub {
     try {
       url = requestUrl(req);
     } catch (err) {
-      this.metrics.rejectedHandshakes.inc({ reason: 'bad_url' });
+      this.metrics.rejectedHandshakes.inc({ reason: (err as RequestError).code });
       return rejectProblem(socket, problemOf(400, 'Bad request', (err as RequestError).detail));
     }
     const key = req.headers['x-mbx-apikey'];
@@ -148,7 +151,8 @@ export class StreamHub {
       }
     } catch (err) {
       if (!(err instanceof StreamNameError)) throw err;
-      this.metrics.rejectedHandshakes.inc({ reason: 'stream' });
+      this.metrics.rejectedHandshakes.inc({ reason: err.code });
+      // the message goes back to the client, as Binance answers: it quotes only the stream name the client sent
       return reject(socket, 400, { code: -1121, msg: err.message });
     }
     if (streams.length > this.config.maxStreamsPerConnection) {
@@ -236,7 +240,8 @@ export class StreamHub {
         try {
           names = (params as string[]).map((p) => parseStreamName(p, this.isSimulated));
         } catch (err) {
-          return this.reply(conn, { code: 2, msg: `Invalid request: ${(err as Error).message}`, id });
+          // the message goes back to the client, as Binance answers: a StreamNameError quotes only the stream name the client sent
+          return this.reply(conn, { code: 2, msg: err instanceof StreamNameError ? `Invalid request: ${err.message}` : 'Invalid request', id });
         }
         if (req.method === 'SUBSCRIBE') {
           if (conn.streams.size + names.length > this.config.maxStreamsPerConnection) {
