@@ -20,6 +20,7 @@
  * Each threshold is the service's own plus GRACE_MS (probe period and answer
  * time): the goal is 0 s.
  */
+import { ignoreRejection, type DebugLogger } from '@hotpath/service';
 import { decodeVector } from '@hotpath/state';
 import { parseMetrics, sum, type Sample } from './prom.ts';
 import { rssMb, sleep, type Instance, type ServiceProcess } from './processes.ts';
@@ -98,10 +99,18 @@ export class HealthProbe {
   private noOwnerSinceMs = 0;
   rounds = 0;
 
+  private readonly roundFailed: (err: unknown) => void;
+  private readonly unreadNow: (err: unknown) => void;
+
   constructor(
     private readonly stack: Stack,
     private readonly intervalMs: number,
-  ) {}
+    log: DebugLogger,
+  ) {
+    // built once: a round runs every PROBE_PERIOD_MS
+    this.roundFailed = ignoreRejection(log, 'a probe round that fails judges nothing; the next one reads everything again');
+    this.unreadNow = ignoreRejection(log, 'Redis under a fault may not answer: that key counts as not moved this round');
+  }
 
   start(): void {
     const now = Date.now();
@@ -109,7 +118,7 @@ export class HealthProbe {
     this.loop = (async () => {
       while (!this.stopped) {
         const t0 = Date.now();
-        await this.round().catch(() => undefined);
+        await this.round().catch(this.roundFailed);
         this.rounds++;
         await sleep(Math.max(50, PROBE_PERIOD_MS - (Date.now() - t0)));
       }
@@ -187,9 +196,9 @@ export class HealthProbe {
     const r = this.stack.admin;
     const now = Date.now();
     const [vector, lease, last] = await Promise.all([
-      r.getBuffer(`feat:{${SYMBOL}}`).catch(() => undefined),
-      r.hgetall(`lease:{${STREAM}}:${this.stack.shardId}`).catch(() => undefined),
-      r.xrevrange(`pred:{${SYMBOL}}:stream`, '+', '-', 'COUNT', 1).catch(() => undefined),
+      r.getBuffer(`feat:{${SYMBOL}}`).catch(this.unreadNow),
+      r.hgetall(`lease:{${STREAM}}:${this.stack.shardId}`).catch(this.unreadNow),
+      r.xrevrange(`pred:{${SYMBOL}}:stream`, '+', '-', 'COUNT', 1).catch(this.unreadNow),
     ]);
     if (vector) {
       try {

@@ -11,8 +11,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { readStream } from '@hotpath/kinesis';
-import { withDeadline } from '@hotpath/service';
+import { ignoreRejection, withDeadline, type DebugLogger } from '@hotpath/service';
 import { decodeVector } from '@hotpath/state';
 import { faultKinds, FaultDeck, HARD_STOP_MS, simulatorHasOversized, type FaultContext, type FaultWindow } from './faults.ts';
 import { GRACE_MS, HealthProbe, PROBE_PERIOD_MS } from './probe.ts';
@@ -51,6 +52,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   const intervalMs = options.intervalMs ?? 2_000;
   const log = options.log ?? (() => undefined);
+  // the harness logs lines of text: a dropped rejection is one entry, the error whole (stack, fields) as util.inspect prints it
+  const harnessLog: DebugLogger = { debug: ({ err }, msg) => log(`${msg}: ${inspect(err, { breakLength: Number.POSITIVE_INFINITY })}`) };
   const rng = new SeededRandom(options.seed);
   const runDir = options.runDir ?? join(tmpdir(), `chaos-soak-${options.seed}-${Date.now()}`);
   const crashes: Record<string, number> = {};
@@ -78,7 +81,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
       if (supervising) s.restartIn(1_000);
     },
   });
-  const probe = new HealthProbe(stack, intervalMs);
+  const probe = new HealthProbe(stack, intervalMs, harnessLog);
   const rss: Record<string, { start?: number; end?: number; max?: number }> = {};
   let tickFrom = 0;
   let tickTo = 0;
@@ -122,7 +125,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     // recovery: everything back (as a supervisor would), then healthy within a deadline
     log('faults over: recovering');
     const recoverFrom = Date.now();
-    await recoverAll(stack);
+    await recoverAll(stack, harnessLog);
     const healthy = await until(() => allHealthy(stack), 120_000, 'every service healthy after the faults').then(
       () => true,
       () => false,
@@ -131,7 +134,9 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     if (healthy) {
       // two predictions after recovery: the pipeline works again, end to end
       const mark = Date.now();
-      await until(async () => (await newestTick(stack)) >= mark + intervalMs, 10 * intervalMs + 10_000, 'predictions after recovery').catch(() => undefined);
+      await until(async () => (await newestTick(stack)) >= mark + intervalMs, 10 * intervalMs + 10_000, 'predictions after recovery').catch(
+        ignoreRejection(harnessLog, 'predictions that did not come back in time fail the tick invariants judged below'),
+      );
     }
     for (const s of stack.services) (rss[s.spec.service] ??= {}).end = rssMb(s.current?.pid ?? -1);
     supervising = false;
@@ -143,7 +148,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     const r = replay(records, SYMBOL);
     await until(async () => (await liveVersion(stack)) >= r.processor.version, 60_000, `the live vector at the replay's version`).catch((err: Error) => log(err.message));
     await Promise.all(stack.aggregators.map((a) => a.terminate(HARD_STOP_MS)));
-    replayVerdict = await judgeReplay(r, stack.admin, SYMBOL);
+    replayVerdict = await judgeReplay(r, stack.admin, SYMBOL, harnessLog);
     trades = judgeTrades(r.trades);
 
     tickTo = (Math.floor(Date.now() / intervalMs) - 1) * intervalMs;
@@ -157,8 +162,8 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     log(`harness error: ${(err as Error).stack ?? String(err)}`);
   } finally {
     supervising = false;
-    await probe.stop().catch(() => undefined);
-    await stopEverything(stack);
+    await probe.stop().catch(ignoreRejection(harnessLog, 'the probe only observes: its figures so far are reported as they are'));
+    await stopEverything(stack, harnessLog);
     orphans = await survivorsAfter(stack, 3_000);
   }
 
@@ -257,10 +262,10 @@ function toEntry(id: string, fields: string[]): PredictionEntry {
 }
 
 /** Every service that is down comes back now; Redis writable and running; Kinesis up. */
-async function recoverAll(stack: Stack): Promise<void> {
+async function recoverAll(stack: Stack, log: DebugLogger): Promise<void> {
   if (stack.redis.current === undefined) await stack.redis.start();
   if (stack.redis.paused) stack.redis.resume();
-  await stack.admin.call('REPLICAOF', 'NO', 'ONE').catch(() => undefined);
+  await stack.admin.call('REPLICAOF', 'NO', 'ONE').catch(ignoreRejection(log, 'Redis still read-only fails the health wait that follows'));
   for (const s of stack.services) {
     s.cancelRestart();
     if (s.current === undefined) s.start();
@@ -299,14 +304,15 @@ function inferenceDownWindows(stack: Stack, intervalMs: number): FaultWindow[] {
 }
 
 /** The end, also on error: SIGTERM in reverse order with deadlines, SIGKILL for what remains; Redis and Kinesis last. */
-async function stopEverything(stack: Stack): Promise<void> {
+async function stopEverything(stack: Stack, log: DebugLogger): Promise<void> {
   const services = [...(stack.inference ?? []), ...(stack.aggregators ?? []), stack.ingestor, stack.sim].filter((s): s is ServiceProcess => s !== undefined);
   for (const s of services) s.cancelRestart();
-  await Promise.all(services.map((s) => s.terminate(HARD_STOP_MS).catch(() => undefined)));
-  for (const s of services) await s.forceKill().catch(() => undefined);
+  await Promise.all(services.map((s) => s.terminate(HARD_STOP_MS).catch(ignoreRejection(log, `${s.spec.name} not stopped by SIGTERM: SIGKILL follows`))));
+  const killFailed = ignoreRejection(log, 'a process that survives SIGKILL is reported by the orphan check after this');
+  for (const s of services) await s.forceKill().catch(killFailed);
   stack.admin?.disconnect();
-  await withDeadline(stack.redis.stop(HARD_STOP_MS), HARD_STOP_MS + 6_000, 'redis stop').catch(() => undefined);
-  await withDeadline(stack.kinesis.stop(), 10_000, 'kinesis stop').catch(() => undefined);
+  await withDeadline(stack.redis.stop(HARD_STOP_MS), HARD_STOP_MS + 6_000, 'redis stop').catch(ignoreRejection(log, 'a redis-server left running is reported by the orphan check'));
+  await withDeadline(stack.kinesis.stop(), 10_000, 'kinesis stop').catch(ignoreRejection(log, 'the Kinesis emulator runs in this process: one that does not close in time ends with it'));
 }
 
 async function survivorsAfter(stack: Stack, ms: number): Promise<{ pid: number; cmd: string }[]> {

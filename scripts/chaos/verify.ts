@@ -7,6 +7,7 @@
  */
 import { checkpointOf, type ReadRecord } from '@hotpath/kinesis';
 import { SymbolProcessor, type Outcome } from '@hotpath/processor';
+import { ignoreRejection, type DebugLogger } from '@hotpath/service';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { FeatureStore, decodeVector, type FeatureVectorRecord } from '@hotpath/state';
 import type { Redis } from 'ioredis';
@@ -184,7 +185,7 @@ export interface ReplayVerdict {
 }
 
 /** The live result in Redis (vector, committed state) against the replay, bit for bit. */
-export async function judgeReplay(r: Replay, redis: Redis, symbol: string): Promise<ReplayVerdict> {
+export async function judgeReplay(r: Replay, redis: Redis, symbol: string, log: DebugLogger): Promise<ReplayVerdict> {
   const store = new FeatureStore(redis);
   const want = decodeVector(r.processor.vectorBytes(0));
   let live: FeatureVectorRecord | undefined;
@@ -193,7 +194,7 @@ export async function judgeReplay(r: Replay, redis: Redis, symbol: string): Prom
   } catch {
     live = undefined;
   }
-  const saved = await store.loadState(symbol).catch(() => undefined);
+  const saved = await store.loadState(symbol).catch(ignoreRejection(log, 'a committed state that cannot be read equals nothing: the verdict says so'));
   let engineEqual = false;
   let processorEqual = false;
   let diff: Record<string, unknown> | undefined;
