@@ -52,8 +52,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   const intervalMs = options.intervalMs ?? 2_000;
   const log = options.log ?? (() => undefined);
-  // the harness logs lines of text: a dropped rejection is one entry, the error whole (stack, fields) as util.inspect prints it
-  const harnessLog: DebugLogger = { debug: ({ err }, msg) => log(`${msg}: ${inspect(err, { breakLength: Number.POSITIVE_INFINITY })}`) };
+  // the harness logs lines of text: a dropped rejection is one entry, the error whole (stack, fields) as util.inspect prints it,
+  // at debug like the services' own (SOAK_LOG_LEVEL=debug): under a Redis fault the probe drops a read every 500 ms
+  const debugging = options.logLevel === 'debug' || options.logLevel === 'trace';
+  const harnessLog: DebugLogger = { debug: ({ err }, msg) => void (debugging && log(`${msg}: ${inspect(err, { breakLength: Number.POSITIVE_INFINITY })}`)) };
   const rng = new SeededRandom(options.seed);
   const runDir = options.runDir ?? join(tmpdir(), `chaos-soak-${options.seed}-${Date.now()}`);
   const crashes: Record<string, number> = {};
