@@ -16,7 +16,7 @@ import { RedisConnectionError, connectRedis, type RedisClient, type RedisConnect
 import { FeatureStore, FencedWriteError, LeaseManager, PredictionStore, VectorStatus, encodeVector, keys } from '../src/index.ts';
 import { RedisCluster, waitUntil } from '../src/testing/cluster.ts';
 import { RedisServer } from '../src/testing/redis-server.ts';
-import { TlsRedisServer, makeTlsFiles } from '../src/testing/tls.ts';
+import { TlsRedisServer, makeTlsFiles, type TlsFiles } from '../src/testing/tls.ts';
 
 /** A live vector of `version` (its version is what the stores compare). */
 const LIVE = { status: VectorStatus.Live, writtenAtUs: 1, bestBid: 60000.01, bestAsk: 60000.02, schemaHash: '0123456789abcdef' } as const;
@@ -26,7 +26,8 @@ const vector = (version: number) => encodeVector({ ...LIVE, version, eventTimeUs
 const asRedis = (c: RedisClient): Redis => c as unknown as Redis;
 
 describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
-  const cluster = new RedisCluster({ nodeTimeoutMs: 1_000 });
+  // (made in beforeAll: a describe body also runs when a filter skips its tests, and would leave the dirs behind)
+  let cluster: RedisCluster;
   const clients: RedisClient[] = [];
   /** One seed only: the client must learn the other nodes itself. */
   const settings = (extra: Partial<RedisConnectionSettings> = {}): RedisConnectionSettings => ({ url: 'redis://127.0.0.1', clusterNodes: [cluster.startupNodes[0]!], ...extra });
@@ -39,6 +40,7 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
 
   beforeAll(async () => {
     const started = Date.now();
+    cluster = new RedisCluster({ nodeTimeoutMs: 1_000 });
     await cluster.start();
     console.log(`cluster of 6 nodes up and serving every slot in ${Date.now() - started} ms`);
   });
@@ -275,13 +277,16 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
 });
 
 describe('a TLS-only cluster whose nodes announce names only a NAT map resolves (ElastiCache with TLS, a cluster in docker)', () => {
-  const certs = mkdtempSync(join(tmpdir(), 'redis-cluster-tls-'));
-  // a certificate for a DNS name only, and a seed by that name: ElastiCache's configuration endpoint
-  const files = makeTlsFiles(certs, ['DNS:localhost']);
-  const cluster = new RedisCluster({ masters: 3, replicasPerMaster: 0, tls: files, announceHostnames: true });
+  let certs: string;
+  let files: TlsFiles;
+  let cluster: RedisCluster;
   const settings = (extra: Partial<RedisConnectionSettings> = {}): RedisConnectionSettings => ({ url: 'rediss://localhost', clusterNodes: [{ host: 'localhost', port: cluster.nodes[0]!.port }], tlsCaFile: files.caFile, ...extra });
   beforeAll(async () => {
     const started = Date.now();
+    certs = mkdtempSync(join(tmpdir(), 'redis-cluster-tls-'));
+    // a certificate for a DNS name only, and a seed by that name: ElastiCache's configuration endpoint
+    files = makeTlsFiles(certs, ['DNS:localhost']);
+    cluster = new RedisCluster({ masters: 3, replicasPerMaster: 0, tls: files, announceHostnames: true });
     await cluster.start();
     console.log(`TLS cluster of 3 masters up in ${Date.now() - started} ms`);
   });

@@ -36,15 +36,19 @@ function expectNowhereIn(err: Error, ...texts: string[]): void {
 describe('Redis over TLS with AUTH (redis-server --tls-port, certificates by openssl)', () => {
   const password = secret();
   const servicePassword = secret();
-  const server = new TlsRedisServer({
-    password,
-    users: [
-      { name: 'svc', password: servicePassword },
-      // may PING and nothing else: not even INFO, which the client's ready check runs
-      { name: 'pinger', password: servicePassword, rules: '~* -@all +ping +hello +auth +client|setname' },
-    ],
+  // (made in beforeAll: a describe body also runs when a filter skips its tests, and would leave the dir behind)
+  let server: TlsRedisServer;
+  beforeAll(async () => {
+    server = new TlsRedisServer({
+      password,
+      users: [
+        { name: 'svc', password: servicePassword },
+        // may PING and nothing else: not even INFO, which the client's ready check runs
+        { name: 'pinger', password: servicePassword, rules: '~* -@all +ping +hello +auth +client|setname' },
+      ],
+    });
+    await server.start();
   });
-  beforeAll(() => server.start());
   afterAll(() => server.stop());
 
   it('connects over TLS with the right CA and password (default user, an ACL user in the URL or in REDIS_USERNAME)', async () => {
