@@ -3,7 +3,9 @@
  * services' settings, scaling, logs, metrics and alarms. Then the parameters that change its shape
  * (on-demand Kinesis, more symbol groups, HTTPS, endpoints) on a second synthesis.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -110,6 +112,22 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
     }
     // the ingestor never talks to Redis
     expect(Object.keys(environmentOf(container(resources, 'hotpath-ingestor-btcusdt', 'ingestor'))).filter((k) => k.startsWith('REDIS'))).toEqual([]);
+  });
+
+  it('every variable set for a service is one its code reads (named in its app or a lib it uses), or the image\u2019s', () => {
+    const sourcesOf = (dir: string): string =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+        .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+        .join('\n');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const libs = readdirSync(join(root, 'libs')).map((lib) => sourcesOf(join(root, 'libs', lib, 'src'))).join('\n');
+    const image = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8'); // HEALTH_URL, NODE_ENV
+    for (const [service, family] of [['ingestor', 'hotpath-ingestor-btcusdt'], ['aggregator', 'hotpath-aggregator'], ['inference', 'hotpath-inference']] as const) {
+      const known = `${sourcesOf(join(root, 'apps', service, 'src'))}\n${libs}\n${image}`;
+      const unread = Object.keys(environmentOf(container(resources, family, service))).filter((name) => !new RegExp(`\\b${name}\\b`).test(known));
+      expect(unread, `${service} is given variables nothing reads`).toEqual([]);
+    }
   });
 
   it('ingestor: one task per symbol group, never two at once; live Binance; the image tag asked for', () => {
