@@ -4,6 +4,6 @@
  * in step). A code is a stable string for logs, metric labels and tests; the
  * message is for people and may change.
  */
-export const SERVICE_ERROR_CODES = ['deadline_exceeded', 'retry_attempts_exhausted', 'retry_deadline_passed', 'start_failed', 'invalid_config'] as const;
+export const SERVICE_ERROR_CODES = ['deadline_exceeded', 'retry_attempts_exhausted', 'retry_deadline_passed', 'start_failed'] as const;
 
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];

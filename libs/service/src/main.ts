@@ -2,18 +2,17 @@
  * main() for every service binary: build (config → wiring) → start → wait for
  * SIGINT/SIGTERM → stop under the deadline → exit. Exit codes: 0 stopped
  * cleanly, 1 failed to start or stopped with a component overrunning or
- * failing, 2 bad configuration (the builder throws a ConfigurationError), 130/143
+ * failing, 2 bad configuration (the builder throws an error whose code is
+ * `invalid_config`: @hotpath/config's ConfigError), 130/143
  * a second signal while stopping (exit now). An uncaught error stops the
  * service the same way, with exit code 1.
  */
 import type { Logger } from '@hotpath/telemetry';
-import type { ServiceErrorCode } from './errors.ts';
 import type { StopReport } from './lifecycle.ts';
 
-/** Thrown by a builder for settings it refuses: printed as is (it names the variables), exit code 2. */
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
-  readonly code: ServiceErrorCode = 'invalid_config';
+/** Settings refused (@hotpath/config's ConfigError, known by its code so this lib needs no config dependency): printed as is, exit code 2. */
+function isConfigRefusal(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: unknown }).code === 'invalid_config';
 }
 
 /** What main() starts and stops: a Lifecycle, or a service object wrapping one. */
@@ -42,7 +41,7 @@ export async function main(build: () => Service | Promise<Service>, options: Mai
   try {
     service = await build();
   } catch (err) {
-    if (err instanceof ConfigurationError) {
+    if (isConfigRefusal(err)) {
       // the message alone, for the operator at the terminal (a stack would bury it): it names the variables, and the secret-file and URL errors it may carry never quote a secret
       console.error(err.message);
       exit(2);
