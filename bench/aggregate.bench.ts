@@ -48,16 +48,32 @@ const feed = spawn('chrt', ['--idle', '0', process.execPath, '--import', 'tsx', 
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env, FEED_SYMBOLS: SYMBOLS.join(','), FEED_SLICE: String(SLICE), FEED_SLICE_MS: '10' },
 });
-const next = () => new Promise<{ endpoint?: string; done?: number }>((resolve, reject) => {
-  feed.once('message', (m) => resolve(m as { endpoint?: string; done?: number }));
-  feed.once('exit', (code) => reject(new Error(`feed exited (${code})`)));
-});
+const next = () =>
+  new Promise<{ endpoint?: string; done?: number }>((resolve, reject) => {
+    feed.once('message', (m) => resolve(m as { endpoint?: string; done?: number }));
+    feed.once('exit', (code) => reject(new Error(`feed exited (${code})`)));
+  });
 const { endpoint } = await next();
-const agg = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: SYMBOLS, kinesisStream: 'bench', kinesisEndpoint: endpoint, owner: 'bench', stateCommitMs: Number(process.env['BENCH_STATE_COMMIT_MS'] ?? 1000), pollMs: Number(process.env['BENCH_POLL_MS'] ?? 10), port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+const agg = new Aggregator(
+  AggregatorConfigSchema.parse({
+    redisUrl: redisServer.url,
+    symbols: SYMBOLS,
+    kinesisStream: 'bench',
+    kinesisEndpoint: endpoint,
+    owner: 'bench',
+    stateCommitMs: Number(process.env['BENCH_STATE_COMMIT_MS'] ?? 1000),
+    pollMs: Number(process.env['BENCH_POLL_MS'] ?? 10),
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+  }),
+);
 const redis = new Redis(redisServer.port, '127.0.0.1');
 const store = new FeatureStore(redis);
 const reference = new SymbolProcessor('X');
-one.forEach((e, i) => reference.apply(e, `0:${i}`));
+one.forEach((e, i) => {
+  reference.apply(e, `0:${i}`);
+});
 await agg.start();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
@@ -69,7 +85,10 @@ const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 1500);
 let pinger: ReturnType<typeof spawn> | undefined;
 setTimeout(() => {
   agg.registry.getSingleMetric('aggregator_event_to_redis_seconds')!.reset();
-  pinger = spawn(process.execPath, ['--import', 'tsx', new URL('./aggregate-redis-ping.ts', import.meta.url).pathname], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, PING_PORT: String(redisServer.port) } });
+  pinger = spawn(process.execPath, ['--import', 'tsx', new URL('./aggregate-redis-ping.ts', import.meta.url).pathname], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, PING_PORT: String(redisServer.port) },
+  });
 }, WARMUP_MS);
 const total = (await next()).done!;
 for (const s of SYMBOLS) while (((await store.readVector(s))?.version ?? 0) < reference.version) await new Promise((r) => setTimeout(r, 5));
@@ -81,15 +100,29 @@ const floor = await new Promise<{ p50: number; p99: number }>((resolve) => {
 const cpu = process.cpuUsage(cpu0);
 loopDelay.disable();
 const metricsJson = await agg.registry.getMetricsAsJSON();
-const redisHist = metricsJson.find((m) => m.name === 'aggregator_redis_operation_duration_seconds')!.values as { labels: { le?: string | number; operation?: string }; metricName?: string; value: number }[];
-console.log(`redis write round trip (operation le s:count): ${redisHist.filter((v) => v.metricName?.endsWith('_bucket')).map((b) => `${b.labels.operation} ${b.labels.le}:${b.value}`).join(' ')}`);
+const redisHist = metricsJson.find((m) => m.name === 'aggregator_redis_operation_duration_seconds')!.values as {
+  labels: { le?: string | number; operation?: string };
+  metricName?: string;
+  value: number;
+}[];
+console.log(
+  `redis write round trip (operation le s:count): ${redisHist
+    .filter((v) => v.metricName?.endsWith('_bucket'))
+    .map((b) => `${b.labels.operation} ${b.labels.le}:${b.value}`)
+    .join(' ')}`,
+);
 const fc = metricsJson.find((m) => m.name === 'aggregator_feature_computation_duration_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
-console.log(`apply per batch (le s:count): ${fc.filter((v) => v.metricName?.endsWith('_bucket')).map((b) => `${b.labels.le}:${b.value}`).join(' ')}`);
-const hist = (metricsJson).find((m) => m.name === 'aggregator_event_to_redis_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
+console.log(
+  `apply per batch (le s:count): ${fc
+    .filter((v) => v.metricName?.endsWith('_bucket'))
+    .map((b) => `${b.labels.le}:${b.value}`)
+    .join(' ')}`,
+);
+const hist = metricsJson.find((m) => m.name === 'aggregator_event_to_redis_seconds')!.values as { labels: { le?: string | number }; metricName?: string; value: number }[];
 const buckets = hist.filter((v) => v.metricName === 'aggregator_event_to_redis_seconds_bucket');
 const count = buckets.find((b) => b.labels.le === '+Inf')!.value;
 const p99 = buckets.find((b) => b.value >= 0.99 * count)!.labels.le;
-console.log(`event→redis histogram (le s:count): ${buckets.map((b) => `${b.labels.le}:${b.value}`).join(" ")}`);
+console.log(`event→redis histogram (le s:count): ${buckets.map((b) => `${b.labels.le}:${b.value}`).join(' ')}`);
 await agg.stop();
 redis.disconnect();
 await redisServer.stop();
@@ -110,5 +143,7 @@ const result = {
   redis_appendfsync: FSYNC,
   event_loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
 };
-console.log(`end to end: ${total} envelopes produced in 10 ms slices through kinesalite (SCHED_IDLE) → aggregator → redis in ${wall.toFixed(2)} s (${result.events_per_s}/s, paced by the producer); batch hand-over → vectors in Redis p99 ≤ ${result.event_to_redis_p99_ms} ms over ${count} batches (histogram bucket bound)`);
+console.log(
+  `end to end: ${total} envelopes produced in 10 ms slices through kinesalite (SCHED_IDLE) → aggregator → redis in ${wall.toFixed(2)} s (${result.events_per_s}/s, paced by the producer); batch hand-over → vectors in Redis p99 ≤ ${result.event_to_redis_p99_ms} ms over ${count} batches (histogram bucket bound)`,
+);
 console.log(JSON.stringify(result));

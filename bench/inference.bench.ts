@@ -43,9 +43,11 @@ for (let i = 0; i < TICKS; i++) {
   read.push(r.redisMs!);
   model.push(r.modelMs!);
 }
-const last = (JSON.parse((await redis.get('pred:{BTCUSDT}:latest'))!) as Prediction);
+const last = JSON.parse((await redis.get('pred:{BTCUSDT}:latest'))!) as Prediction;
 if (last.fallback) throw new Error(`bench ticks fell back: ${last.reason}`);
-console.log(`tick (claim+read, checks, model, write) over ${TICKS} ticks: p50 ${pct(total, 0.5)} ms, p99 ${pct(total, 0.99)} ms; redis read p99 ${pct(read, 0.99)} ms; model step p99 ${pct(model, 0.99)} ms`);
+console.log(
+  `tick (claim+read, checks, model, write) over ${TICKS} ticks: p50 ${pct(total, 0.5)} ms, p99 ${pct(total, 0.99)} ms; redis read p99 ${pct(read, 0.99)} ms; model step p99 ${pct(model, 0.99)} ms`,
+);
 
 // 2. the model alone; run() computes synchronously on the main thread, so its whole duration is event-loop time
 const m = await OnnxModel.fromBytes(buildModel(exampleModelSpec()), { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES });
@@ -61,10 +63,14 @@ for (let i = 0; i < 10_000; i++) {
   blocked.push(t1 - t0);
 }
 await m.release();
-console.log(`model run: p50 ${pct(runs, 0.5)} ms, p99 ${pct(runs, 0.99)} ms; the part before run() returns (event-loop time) p99 ${pct(blocked, 0.99)} ms: onnxruntime-node computes off the main thread`);
+console.log(
+  `model run: p50 ${pct(runs, 0.5)} ms, p99 ${pct(runs, 0.99)} ms; the part before run() returns (event-loop time) p99 ${pct(blocked, 0.99)} ms: onnxruntime-node computes off the main thread`,
+);
 
 // 3. the schedule: a replica on a 100 ms grid for 10 s
-const ticking = new InferenceServer(InferenceConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], intervalMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent', replica: 'ticking' }));
+const ticking = new InferenceServer(
+  InferenceConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], intervalMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent', replica: 'ticking' }),
+);
 const late: number[] = [];
 await ticking.start();
 ticking.service.onPrediction((p) => {
@@ -83,17 +89,19 @@ await server.stop();
 feeder.stop();
 redis.disconnect();
 await redisServer.stop();
-console.log(JSON.stringify({
-  bench: 'inference',
-  ticks: TICKS,
-  tick_p50_ms: pct(total, 0.5),
-  tick_p99_ms: pct(total, 0.99),
-  redis_read_p99_ms: pct(read, 0.99),
-  model_p99_ms: pct(runs, 0.99),
-  model_step_p99_ms: pct(model, 0.99),
-  model_sync_p99_ms: pct(blocked, 0.99),
-  schedule_late_p99_ms: pct(late, 0.99),
-  http_latest_rps: Math.round(ac.requests.average),
-  http_latest_p99_ms: ac.latency.p99,
-  http_non_2xx: ac.non2xx,
-}));
+console.log(
+  JSON.stringify({
+    bench: 'inference',
+    ticks: TICKS,
+    tick_p50_ms: pct(total, 0.5),
+    tick_p99_ms: pct(total, 0.99),
+    redis_read_p99_ms: pct(read, 0.99),
+    model_p99_ms: pct(runs, 0.99),
+    model_step_p99_ms: pct(model, 0.99),
+    model_sync_p99_ms: pct(blocked, 0.99),
+    schedule_late_p99_ms: pct(late, 0.99),
+    http_latest_rps: Math.round(ac.requests.average),
+    http_latest_p99_ms: ac.latency.p99,
+    http_non_2xx: ac.non2xx,
+  }),
+);

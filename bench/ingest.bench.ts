@@ -52,5 +52,7 @@ const result = {
   cpu_s_per_1k_msgs: Number(((cpuS / msgs) * 1000).toFixed(4)),
   cpu_core_fraction: Number((cpuS / wallS).toFixed(2)),
 };
-console.log(`${SPEED}x BTCUSDT: ${result.msgs_per_s} frames/s acknowledged by Kinesis, receive→ack p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms; ${result.cpu_core_fraction} of a core for simulator + ingestor + kinesalite together`);
+console.log(
+  `${SPEED}x BTCUSDT: ${result.msgs_per_s} frames/s acknowledged by Kinesis, receive→ack p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms; ${result.cpu_core_fraction} of a core for simulator + ingestor + kinesalite together`,
+);
 console.log(JSON.stringify(result));

@@ -19,15 +19,7 @@
  * Last line of output: one JSON object.
  */
 import { readRecording, spotBtcusdtRecordings } from '@hotpath/recordings';
-import {
-  BinanceJsonTranscoder,
-  DecodeStatus,
-  classifyPayload,
-  spot,
-  type JsonBookTicker,
-  type JsonDepthUpdate,
-  type JsonTrade,
-} from '@hotpath/sbe';
+import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, spot, type JsonBookTicker, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 
 type Kind = 'trade' | 'bookTicker' | 'depthUpdate';
 const KINDS = (process.env['BENCH_KINDS']?.split(',') ?? ['trade', 'bookTicker', 'depthUpdate']) as Kind[];

@@ -30,7 +30,9 @@ const market = {
   trades_per_sim_s: Math.round((model.lastTradeId - firstTrade) / simSeconds),
   frames_per_sim_s: Math.round(frames / simSeconds),
 };
-console.log(`market only: ${simSeconds} simulated s in ${wall.toFixed(2)} s wall = ${market.max_speed}x; per simulated second: ${market.book_updates_per_sim_s} book updates, ${market.trades_per_sim_s} trades, ${market.frames_per_sim_s} frames`);
+console.log(
+  `market only: ${simSeconds} simulated s in ${wall.toFixed(2)} s wall = ${market.max_speed}x; per simulated second: ${market.book_updates_per_sim_s} book updates, ${market.trades_per_sim_s} trades, ${market.frames_per_sim_s} frames`,
+);
 
 // 2. the server at 100x with a subscribed client
 const SPEED = 100;
@@ -65,5 +67,7 @@ const server = {
   mbytes_per_s: Number((bytes / wallS / 1e6).toFixed(2)),
   cpu_core_fraction: Number(((cpu.user + cpu.system) / 1e6 / wallS).toFixed(2)),
 };
-console.log(`server at ${SPEED}x: achieved ${server.achieved_speed}x, ${server.events_per_s} book events/s, ${server.frames_per_s} frames/s delivered (${server.mbytes_per_s} MB/s) using ${server.cpu_core_fraction} of a core (server and client in one process)`);
+console.log(
+  `server at ${SPEED}x: achieved ${server.achieved_speed}x, ${server.events_per_s} book events/s, ${server.frames_per_s} frames/s delivered (${server.mbytes_per_s} MB/s) using ${server.cpu_core_fraction} of a core (server and client in one process)`,
+);
 console.log(JSON.stringify({ bench: 'sim', market, server }));

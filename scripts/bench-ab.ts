@@ -21,7 +21,7 @@ const BENCH_DEADLINE_MS = 15 * 60_000;
 type Figures = Map<string, number>;
 
 function parse(): { before: string; after: string; benches: string[]; rounds: number } {
-  let values;
+  let values: { before?: string; after?: string; bench: string; rounds: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {

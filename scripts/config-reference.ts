@@ -42,7 +42,12 @@ const APPS: [string, string, Record<string, string>, ZodTypeAny][] = [
 ];
 
 export function configReference(): string {
-  const out = ['# Configuration reference', '', 'Generated from the config schemas by `pnpm docs:config` (a test fails when it is stale). Every service validates its configuration at start and exits with code 2 naming the bad setting.', ''];
+  const out = [
+    '# Configuration reference',
+    '',
+    'Generated from the config schemas by `pnpm docs:config` (a test fails when it is stale). Every service validates its configuration at start and exits with code 2 naming the bad setting.',
+    '',
+  ];
   for (const [title, file, env, schema] of APPS) {
     const shape = shapeOf(schema);
     out.push(`## ${title}`, '', `Schema: \`${file}\``, '', '| variable | setting | default |', '|---|---|---|');

@@ -13,10 +13,20 @@ const Settings = z
   .object({
     redisUrl: z.string().default('redis://127.0.0.1:6379'),
     redisPasswordFile: z.string().min(1).optional(),
-    stream: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'a Kinesis stream name').default('market-events'),
+    stream: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'a Kinesis stream name')
+      .default('market-events'),
   })
   // (the password joins the URL here; messages never show either)
-  .transform((c, ctx) => ({ stream: c.stream, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
+  .transform((c, ctx) => ({
+    stream: c.stream,
+    redisUrl: urlWithPasswordFile(
+      ctx,
+      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
+      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
+    ),
+  }));
 
 // a wrong setting: its variable named on stderr, exit code 2 (the argument is the stream, named as such)
 const { redisUrl, stream } = configOrExit(() =>

@@ -13,7 +13,22 @@ try {
     process.exitCode = 1;
   } else {
     const features = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, v.features[i]]));
-    console.log(JSON.stringify({ symbol, status: STATUS_NAMES[v.status], version: v.version, eventTime: new Date(v.eventTimeUs / 1000).toISOString(), schemaHash: v.schemaHash, bestBid: v.bestBid, bestAsk: v.bestAsk, features }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          symbol,
+          status: STATUS_NAMES[v.status],
+          version: v.version,
+          eventTime: new Date(v.eventTimeUs / 1000).toISOString(),
+          schemaHash: v.schemaHash,
+          bestBid: v.bestBid,
+          bestAsk: v.bestAsk,
+          features,
+        },
+        null,
+        2,
+      ),
+    );
   }
 } catch (err) {
   // one line for the person at the terminal: ioredis's text (ECONNREFUSED host:port, WRONGPASS, a VectorFormatError) never holds the URL's password

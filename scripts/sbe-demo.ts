@@ -5,15 +5,7 @@
  * last line of JSON.
  */
 import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import {
-  BinanceJsonTranscoder,
-  DecodeStatus,
-  classifyPayload,
-  spot,
-  type JsonBookTicker,
-  type JsonDepthUpdate,
-  type JsonTrade,
-} from '@hotpath/sbe';
+import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, spot, type JsonBookTicker, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 
 const transcoder = new BinanceJsonTranscoder();
 const decoder = new spot.SpotStreamDecoder();
@@ -44,9 +36,7 @@ for (const line of readRecording(FIXTURE_SPOT_BTCUSDT)) {
       const m = decoder.tradesStreamEvent;
       const t = m.trades();
       t.next();
-      console.log(
-        `trade  ${m.symbol()} id=${t.id} price=${t.priceDecimal()} qty=${t.qtyDecimal()} ${t.isBuyerMaker ? 'sell' : 'buy '} at ${new Date(m.eventTime / 1000).toISOString()}`,
-      );
+      console.log(`trade  ${m.symbol()} id=${t.id} price=${t.priceDecimal()} qty=${t.qtyDecimal()} ${t.isBuyerMaker ? 'sell' : 'buy '} at ${new Date(m.eventTime / 1000).toISOString()}`);
     } else {
       const m = decoder.depthDiffStreamEvent;
       const b = m.bids();

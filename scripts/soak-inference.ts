@@ -29,9 +29,13 @@ await emu.start();
 await emu.createStream('market-events', 2);
 const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 1, apiKeys: ['soak'], logLevel: 'silent' }));
 await sim.start();
-const ingestor = new Ingestor(ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'soak', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+const ingestor = new Ingestor(
+  ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'soak', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+);
 await ingestor.start();
-const aggregator = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisEndpoint: emu.endpoint, pollMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+const aggregator = new Aggregator(
+  AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisEndpoint: emu.endpoint, pollMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+);
 await aggregator.start();
 
 const arrivals = new Map<number, number[]>();
@@ -76,28 +80,35 @@ const run = entries.slice(Math.max(0, firstLive));
 const ticks = run.map((e) => e.p.tickMs);
 const expected = ticks.length > 0 ? (ticks[ticks.length - 1]! - ticks[0]!) / INTERVAL + 1 : 0;
 const duplicates = [...arrivals.values()].filter((a) => a.length > 1).length + run.filter((e) => e.id !== `${e.p.tickMs}-0`).length;
-const late = run.map((e) => arrivals.get(e.p.tickMs)?.[0]).map((t, i) => (t === undefined ? Number.NaN : t - run[i]!.p.tickMs)).filter(Number.isFinite);
+const late = run
+  .map((e) => arrivals.get(e.p.tickMs)?.[0])
+  .map((t, i) => (t === undefined ? Number.NaN : t - run[i]!.p.tickMs))
+  .filter(Number.isFinite);
 const arrivalsInOrder = run.map((e) => arrivals.get(e.p.tickMs)?.[0]).filter((t): t is number => t !== undefined);
 const intervalJitter = arrivalsInOrder.slice(1).map((t, i) => Math.abs(t - arrivalsInOrder[i]! - INTERVAL));
 const fallbacks: Record<string, number> = {};
 for (const e of run) if (e.p.reason) fallbacks[e.p.reason] = (fallbacks[e.p.reason] ?? 0) + 1;
 const byReplica: Record<string, number> = {};
 for (const e of run) byReplica[e.p.replica] = (byReplica[e.p.replica] ?? 0) + 1;
-console.log(`${run.length} predictions over ${(((ticks.at(-1) ?? 0) - (ticks[0] ?? 0)) / 1000).toFixed(0)} s (expected ${expected}); by replica ${JSON.stringify(byReplica)}; fallbacks ${JSON.stringify(fallbacks)}`);
+console.log(
+  `${run.length} predictions over ${(((ticks.at(-1) ?? 0) - (ticks[0] ?? 0)) / 1000).toFixed(0)} s (expected ${expected}); by replica ${JSON.stringify(byReplica)}; fallbacks ${JSON.stringify(fallbacks)}`,
+);
 console.log(`arrival after the tick boundary: p50 ${pct(late, 0.5)} ms, p99 ${pct(late, 0.99)} ms, max ${Math.max(...late)} ms; |interval − ${INTERVAL}| p99 ${pct(intervalJitter, 0.99)} ms`);
-console.log(JSON.stringify({
-  bench: 'soak-inference',
-  minutes: MINUTES,
-  interval_ms: INTERVAL,
-  predictions: run.length,
-  expected,
-  missing: expected - run.length,
-  duplicates,
-  arrival_late_p50_ms: pct(late, 0.5),
-  arrival_late_p99_ms: pct(late, 0.99),
-  interval_jitter_p99_ms: pct(intervalJitter, 0.99),
-  killed_replica_at_s: Math.round((killedAt - startedAt) / 1000),
-  by_replica: byReplica,
-  fallbacks,
-}));
+console.log(
+  JSON.stringify({
+    bench: 'soak-inference',
+    minutes: MINUTES,
+    interval_ms: INTERVAL,
+    predictions: run.length,
+    expected,
+    missing: expected - run.length,
+    duplicates,
+    arrival_late_p50_ms: pct(late, 0.5),
+    arrival_late_p99_ms: pct(late, 0.99),
+    interval_jitter_p99_ms: pct(intervalJitter, 0.99),
+    killed_replica_at_s: Math.round((killedAt - startedAt) / 1000),
+    by_replica: byReplica,
+    fallbacks,
+  }),
+);
 process.exit(0);

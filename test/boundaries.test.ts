@@ -85,11 +85,7 @@ describe('the boundary checker', () => {
   });
 
   it('fails an app that imports another app, by name or by path, and a lib that imports an app', () => {
-    const broken = workspace([
-      file('apps/trainer/src/sources.ts', 'sim'),
-      file('apps/trainer/bin/train.ts', '../../sim/src/index.ts'),
-      file('libs/model/src/replay.ts', 'type trainer'),
-    ]);
+    const broken = workspace([file('apps/trainer/src/sources.ts', 'sim'), file('apps/trainer/bin/train.ts', '../../sim/src/index.ts'), file('libs/model/src/replay.ts', 'type trainer')]);
     expect(boundaryViolations(broken)).toEqual([
       { rule: 'undeclared-import', message: 'apps/trainer/src/sources.ts imports sim, which trainer does not declare in its dependencies (the production image installs only those)' },
       { rule: 'app-imports-app', message: 'apps/trainer/src/sources.ts imports the app sim: apps share code through libs' },

@@ -15,7 +15,7 @@ describe('.ci/run', () => {
     expect(cmd).toBe('pnpm install --frozen-lockfile && pnpm test');
     expect(script).toContain('bash -c "$TEST_CMD"');
     const test = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).scripts.test as string;
-    expect(test).toMatch(/^tsc -p tsconfig\.json && vitest run /);
+    expect(test).toMatch(/^pnpm lint && pnpm typecheck && vitest run /); // lint (Biome) and the typecheck gate the suite
     expect(test).toContain('--outputFile.json=.reports/vitest.json'); // the report .ci/run counts
   });
 });

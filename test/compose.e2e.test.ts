@@ -38,7 +38,13 @@ let upStartedAt = 0;
 let firstPredictionAfterMs = 0;
 
 const compose = (args: string[], timeoutMs: number, extra: { allowFailure?: boolean } = {}): Promise<RunResult> =>
-  run(composeCmd[0], [...composeCmd[1], '-f', root('deploy/docker-compose.yml'), '-f', join(work, 'e2e.override.yml'), ...args], { timeoutMs, env, cwd: root('deploy'), onLine: timeoutMs > 60_000 ? (l) => log(l) : undefined, ...extra });
+  run(composeCmd[0], [...composeCmd[1], '-f', root('deploy/docker-compose.yml'), '-f', join(work, 'e2e.override.yml'), ...args], {
+    timeoutMs,
+    env,
+    cwd: root('deploy'),
+    onLine: timeoutMs > 60_000 ? (l) => log(l) : undefined,
+    ...extra,
+  });
 
 /** The service's container id (the one compose started). */
 async function container(service: string): Promise<string> {
@@ -85,10 +91,14 @@ async function latestPrediction(): Promise<PredictionBody | undefined> {
 }
 /** A prediction for a tick after `ms` (the stack is predicting again). */
 const predictionAfter = (ms: number, why: string): Promise<PredictionBody> =>
-  until(`a prediction for a tick after ${why}`, async () => {
-    const p = await latestPrediction();
-    return p && p.tickMs > ms ? p : undefined;
-  }, { timeoutMs: 180_000, logsFrom: ['inference', 'aggregator', 'ingestor'] });
+  until(
+    `a prediction for a tick after ${why}`,
+    async () => {
+      const p = await latestPrediction();
+      return p && p.tickMs > ms ? p : undefined;
+    },
+    { timeoutMs: 180_000, logsFrom: ['inference', 'aggregator', 'ingestor'] },
+  );
 
 async function healthOf(service: string): Promise<string> {
   const id = await container(service);
@@ -163,7 +173,8 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
-  if (work && env['COMPOSE_PROJECT_NAME']) await compose(['down', '-v', '--remove-orphans', '--timeout', '20'], 180_000, { allowFailure: true }).catch((err: Error) => log(`down failed: ${err.message}`));
+  if (work && env['COMPOSE_PROJECT_NAME'])
+    await compose(['down', '-v', '--remove-orphans', '--timeout', '20'], 180_000, { allowFailure: true }).catch((err: Error) => log(`down failed: ${err.message}`));
   await new Promise((r) => (webhook ? webhook.close(r) : r(undefined)));
   if (work) rmSync(work, { recursive: true, force: true });
 }, 240_000);
@@ -183,12 +194,16 @@ describe('docker compose up: the whole stack in containers', () => {
   it('Prometheus in the stack has every target up and every rule group loaded', async () => {
     const prom = `http://127.0.0.1:${ports.prometheus}`;
     const jobs = (parse(readFileSync(root('prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string }[] }).scrape_configs.map((j) => j.job_name).sort();
-    await until('every scrape target up', async () => {
-      const body = (await (await fetch(`${prom}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as { data: { activeTargets: { health: string; labels: { job: string } }[] } };
-      const targets = body.data.activeTargets;
-      const jobsSeen = [...new Set(targets.map((t) => t.labels.job))].sort();
-      return targets.length > 0 && targets.every((t) => t.health === 'up') && JSON.stringify(jobsSeen) === JSON.stringify(jobs) ? true : undefined;
-    }, { timeoutMs: 120_000, logsFrom: ['prometheus'] });
+    await until(
+      'every scrape target up',
+      async () => {
+        const body = (await (await fetch(`${prom}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as { data: { activeTargets: { health: string; labels: { job: string } }[] } };
+        const targets = body.data.activeTargets;
+        const jobsSeen = [...new Set(targets.map((t) => t.labels.job))].sort();
+        return targets.length > 0 && targets.every((t) => t.health === 'up') && JSON.stringify(jobsSeen) === JSON.stringify(jobs) ? true : undefined;
+      },
+      { timeoutMs: 120_000, logsFrom: ['prometheus'] },
+    );
     const groupsInFiles = readdirSync(root('prometheus/rules'))
       .filter((f) => f.endsWith('.yml'))
       .flatMap((f) => (parse(readFileSync(root(`prometheus/rules/${f}`), 'utf8')) as { groups: { name: string }[] }).groups.map((g) => g.name))
@@ -209,7 +224,11 @@ describe('docker compose up: the whole stack in containers', () => {
       expect(readFileSync(`/proc/${node}/cmdline`, 'utf8')).toContain(`apps/${service}/bin/start.js`);
       const killedAt = Date.now();
       process.kill(node, 'SIGKILL');
-      await until(`${service} restarted by its policy`, async () => (Number(await inspect(id, '{{ .RestartCount }}')) > restarts && (await inspect(id, '{{ .State.Running }}')) === 'true' ? true : undefined), { timeoutMs: 60_000, logsFrom: [service] });
+      await until(
+        `${service} restarted by its policy`,
+        async () => (Number(await inspect(id, '{{ .RestartCount }}')) > restarts && (await inspect(id, '{{ .State.Running }}')) === 'true' ? true : undefined),
+        { timeoutMs: 60_000, logsFrom: [service] },
+      );
       await until(`${service} healthy again`, async () => ((await healthOf(service)) === 'healthy' ? true : undefined), { timeoutMs: 120_000, logsFrom: [service] });
       await predictionAfter(killedAt, `${service} was killed`);
     }
@@ -218,7 +237,9 @@ describe('docker compose up: the whole stack in containers', () => {
   it('a Redis restart keeps its data (AOF volume), and the stack recovers', async () => {
     const id = await container('redis');
     const admin = (cmd: string): Promise<string> =>
-      run('docker', ['exec', id, 'sh', '-c', `REDISCLI_AUTH="$(cat /run/secrets/redis/admin/password)" redis-cli --no-auth-warning --user admin ${cmd}`], { timeoutMs: 30_000 }).then((r) => r.stdout.trim());
+      run('docker', ['exec', id, 'sh', '-c', `REDISCLI_AUTH="$(cat /run/secrets/redis/admin/password)" redis-cli --no-auth-warning --user admin ${cmd}`], { timeoutMs: 30_000 }).then((r) =>
+        r.stdout.trim(),
+      );
     const marker = `kept-${Date.now()}`;
     expect(await admin(`SET e2e:marker ${marker}`)).toBe('OK');
     expect(Number(await admin('EXISTS feat:{BTCUSDT}'))).toBe(1); // the aggregator's vector is there before
@@ -242,10 +263,13 @@ describe('docker compose up: the whole stack in containers', () => {
   it('down -v leaves no container, network or volume of the project', async () => {
     await compose(['down', '-v', '--remove-orphans', '--timeout', '20'], 180_000);
     const label = `label=com.docker.compose.project=${PROJECT}`;
-    for (const what of [['ps', '-aq', '--filter', label], ['network', 'ls', '-q', '--filter', label], ['volume', 'ls', '-q', '--filter', label]]) {
+    for (const what of [
+      ['ps', '-aq', '--filter', label],
+      ['network', 'ls', '-q', '--filter', label],
+      ['volume', 'ls', '-q', '--filter', label],
+    ]) {
       expect([what[0], (await run('docker', what, { timeoutMs: 30_000 })).stdout.trim()]).toEqual([what[0], '']);
     }
     log(JSON.stringify({ compose: 'e2e', up_to_first_prediction_s: Math.round(firstPredictionAfterMs / 100) / 10 }));
   }, 600_000);
 });
-

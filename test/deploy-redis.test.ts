@@ -72,7 +72,16 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 const vector = (version: number) => {
   const now = Date.now();
-  return encodeVector({ status: VectorStatus.Live, version, eventTimeUs: now * 1000, writtenAtUs: now * 1000, bestBid: 60_000, bestAsk: 60_000.01, schemaHash: FEATURE_SCHEMA_HASH, features: new Float64Array(FEATURE_COUNT).fill(0.1) });
+  return encodeVector({
+    status: VectorStatus.Live,
+    version,
+    eventTimeUs: now * 1000,
+    writtenAtUs: now * 1000,
+    bestBid: 60_000,
+    bestAsk: 60_000.01,
+    schemaHash: FEATURE_SCHEMA_HASH,
+    features: new Float64Array(FEATURE_COUNT).fill(0.1),
+  });
 };
 
 beforeAll(async () => {
@@ -81,7 +90,10 @@ beforeAll(async () => {
     writeFileSync(join(secrets, user, 'password'), `${pw}\n`);
   }
   port = await freePort();
-  server = spawn('/bin/sh', [START, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', ''], { env: startEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  server = spawn('/bin/sh', [START, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', ''], {
+    env: startEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await waitFor('redis-server with the rendered ACL', async () => {

@@ -42,7 +42,11 @@ interface Service {
 }
 /** The file as compose reads it with nothing set: `${VAR:-default}` is its default (every variable has one). */
 const withDefaults = (text: string): string => text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, _name: string, fallback: string) => fallback);
-const compose = parse(withDefaults(readFileSync(root('deploy/docker-compose.yml'), 'utf8')), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown>; name?: string };
+const compose = parse(withDefaults(readFileSync(root('deploy/docker-compose.yml'), 'utf8')), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  name?: string;
+};
 const services = compose.services;
 
 /** A stand-in for the secret files the containers mount (under /run/secrets), so the schemas can read one here. */
@@ -80,7 +84,9 @@ function listens(): Map<string, number> {
 
 describe('deploy/docker-compose.yml', () => {
   it('runs the whole stack, with exchange-sim by default and live Binance as a profile', () => {
-    expect(Object.keys(services).sort()).toEqual(['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter'].sort());
+    expect(Object.keys(services).sort()).toEqual(
+      ['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter'].sort(),
+    );
     expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=sim,grafana$/m);
     expect(services['grafana']!.profiles).toEqual(['grafana']);
     expect(services['ingestor-live']!.profiles).toEqual(['live']);
@@ -119,7 +125,10 @@ describe('deploy/docker-compose.yml', () => {
 
   it('Prometheus scrapes exactly the services, on the ports they listen on', () => {
     const ports = listens();
-    const prom = parse(readFileSync(root('prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]; alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+    const prom = parse(readFileSync(root('prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+    };
     const targets = [...prom.scrape_configs.flatMap((j) => j.static_configs.flatMap((c) => c.targets)), ...prom.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))];
     for (const t of targets) {
       const [host, port] = t.split(':');
@@ -205,7 +214,12 @@ describe('deploy/docker-compose.yml', () => {
     expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROJECT_NAME=hotpath$/m);
     // and Debian's docker-compose 1.29 itself accepts it, in every profile (.ci/run installs it)
     for (const profiles of ['sim,grafana', 'sim', 'live,grafana']) {
-      const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: root('deploy'), env: { ...process.env, COMPOSE_PROFILES: profiles }, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+        cwd: root('deploy'),
+        env: { ...process.env, COMPOSE_PROFILES: profiles },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect([profiles, r.error?.message ?? null, r.status, r.stderr.trim()]).toEqual([profiles, null, 0, '']);
     }
   });

@@ -138,7 +138,11 @@ function scanWorkspace(): Map<string, { dir: string; classes: ErrorClass[]; decl
                   declaresCode = true;
                   if (member.initializer && ts.isStringLiteral(member.initializer)) fixedCode = member.initializer.text;
                 }
-                if (ts.isConstructorDeclaration(member) && member.parameters.some((p) => p.name.getText(source) === 'code' && ts.getModifiers(p)?.some((mod) => mod.kind === ts.SyntaxKind.ReadonlyKeyword))) declaresCode = true;
+                if (
+                  ts.isConstructorDeclaration(member) &&
+                  member.parameters.some((p) => p.name.getText(source) === 'code' && ts.getModifiers(p)?.some((mod) => mod.kind === ts.SyntaxKind.ReadonlyKeyword))
+                )
+                  declaresCode = true;
               }
               classes.push({ name: node.name.text, parent, file: file.slice(ROOT.length), declaresCode, fixedCode });
             }
@@ -165,7 +169,10 @@ describe('error codes', () => {
 
   const exportsAllDeclared = (name: string, namespace: object): void => {
     const declared = workspace.get(name)?.declaredArrays ?? [];
-    expect(declared.filter((a) => !(a in namespace)), `${name} declares but does not export`).toEqual([]);
+    expect(
+      declared.filter((a) => !(a in namespace)),
+      `${name} declares but does not export`,
+    ).toEqual([]);
   };
 
   it('every *_ERROR_CODES array declared in a package is exported by it', () => {
@@ -179,8 +186,14 @@ describe('error codes', () => {
   it('codes are label-safe strings, each once in its package', () => {
     for (const [name, namespace] of Object.entries(PACKAGES)) {
       const { codes } = exportedCodes(namespace);
-      expect(codes.filter((c) => !/^[A-Za-z][A-Za-z0-9_]{1,63}$/.test(c)), name).toEqual([]);
-      expect(codes.filter((c, i) => codes.indexOf(c) !== i), `${name} has a code twice`).toEqual([]);
+      expect(
+        codes.filter((c) => !/^[A-Za-z][A-Za-z0-9_]{1,63}$/.test(c)),
+        name,
+      ).toEqual([]);
+      expect(
+        codes.filter((c, i) => codes.indexOf(c) !== i),
+        `${name} has a code twice`,
+      ).toEqual([]);
     }
   });
 
@@ -199,7 +212,10 @@ describe('docs/errors.md', () => {
 
   const documentsExactly = (name: string, namespace: object): void => {
     const documented = doc.sections.get(name)?.rows.map((r) => r.code) ?? [];
-    expect(documented.filter((c, i) => documented.indexOf(c) !== i), `${name}: documented twice`).toEqual([]);
+    expect(
+      documented.filter((c, i) => documented.indexOf(c) !== i),
+      `${name}: documented twice`,
+    ).toEqual([]);
     expect([...documented].sort(), name).toEqual([...exportedCodes(namespace).codes].sort());
   };
 
@@ -215,8 +231,14 @@ describe('docs/errors.md', () => {
     for (const [name, section] of doc.sections) {
       const classes = workspace.get(name)?.classes ?? [];
       const documented = new Set(section.rows.flatMap((r) => r.classes));
-      expect(classes.map((c) => c.name).filter((c) => !documented.has(c)), `${name}: classes without a row`).toEqual([]);
-      expect([...documented].filter((c) => !classes.some((k) => k.name === c)), `${name}: rows naming no class of the package`).toEqual([]);
+      expect(
+        classes.map((c) => c.name).filter((c) => !documented.has(c)),
+        `${name}: classes without a row`,
+      ).toEqual([]);
+      expect(
+        [...documented].filter((c) => !classes.some((k) => k.name === c)),
+        `${name}: rows naming no class of the package`,
+      ).toEqual([]);
       for (const c of classes.filter((k) => k.fixedCode !== undefined)) {
         expect(section.rows.find((r) => r.code === c.fixedCode)?.classes, `${name}: the row of ${c.fixedCode}`).toContain(c.name);
       }

@@ -17,7 +17,10 @@ import { dashboardQueries } from '../scripts/monitoring/dashboards.ts';
 import { RECORDING } from '../scripts/monitoring/rules.ts';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
-const filesIn = (dir: string, ext: string): string[] => readdirSync(root(dir)).filter((f) => f.endsWith(ext)).map((f) => `${dir}/${f}`);
+const filesIn = (dir: string, ext: string): string[] =>
+  readdirSync(root(dir))
+    .filter((f) => f.endsWith(ext))
+    .map((f) => `${dir}/${f}`);
 
 /** Grafana 11.0 writes schemaVersion 39; older dashboards are migrated on load, which provisioned ones must not need. */
 const GRAFANA_11_SCHEMA_VERSION = 39;
@@ -38,7 +41,13 @@ const Panel = z.discriminatedUnion('type', [
     gridPos: GridPos,
     datasource: DataSourceRef,
     targets: z.array(Target).min(1),
-    fieldConfig: z.object({ defaults: z.object({ unit: z.string(), thresholds: z.object({ mode: z.enum(['absolute', 'percentage']), steps: z.array(z.object({ color: z.string(), value: z.number().nullable() })).min(1) }) }), overrides: z.array(z.unknown()) }),
+    fieldConfig: z.object({
+      defaults: z.object({
+        unit: z.string(),
+        thresholds: z.object({ mode: z.enum(['absolute', 'percentage']), steps: z.array(z.object({ color: z.string(), value: z.number().nullable() })).min(1) }),
+      }),
+      overrides: z.array(z.unknown()),
+    }),
   }),
 ]);
 const Variable = z.object({
@@ -68,36 +77,52 @@ type DashboardFile = z.infer<typeof DashboardFile>;
 
 // The fields Grafana 11's file provisioning reads (pkg/services/provisioning); strict, so a misspelt key fails here
 // instead of being ignored by Grafana.
-const DatasourcesFile = z.object({
-  apiVersion: z.literal(1),
-  datasources: z.array(z.object({
-    name: z.string().min(1),
-    type: z.string().min(1),
-    uid: z.string().regex(/^[\w-]{1,40}$/),
-    access: z.enum(['proxy', 'direct']),
-    url: z.string().url(),
-    orgId: z.number().int().optional(),
-    isDefault: z.boolean().optional(),
-    editable: z.boolean().optional(),
-    jsonData: z.record(z.unknown()).optional(),
-    secureJsonData: z.record(z.string()).optional(),
-  }).strict()).min(1),
-  deleteDatasources: z.array(z.object({ name: z.string(), orgId: z.number().int() })).optional(),
-}).strict();
-const DashboardProvidersFile = z.object({
-  apiVersion: z.literal(1),
-  providers: z.array(z.object({
-    name: z.string().min(1),
-    type: z.literal('file'),
-    orgId: z.number().int().optional(),
-    folder: z.string().optional(),
-    folderUid: z.string().optional(),
-    disableDeletion: z.boolean().optional(),
-    updateIntervalSeconds: z.number().int().optional(),
-    allowUiUpdates: z.boolean().optional(),
-    options: z.object({ path: z.string().min(1), foldersFromFilesStructure: z.boolean().optional() }).strict(),
-  }).strict()).min(1),
-}).strict();
+const DatasourcesFile = z
+  .object({
+    apiVersion: z.literal(1),
+    datasources: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            type: z.string().min(1),
+            uid: z.string().regex(/^[\w-]{1,40}$/),
+            access: z.enum(['proxy', 'direct']),
+            url: z.string().url(),
+            orgId: z.number().int().optional(),
+            isDefault: z.boolean().optional(),
+            editable: z.boolean().optional(),
+            jsonData: z.record(z.unknown()).optional(),
+            secureJsonData: z.record(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+    deleteDatasources: z.array(z.object({ name: z.string(), orgId: z.number().int() })).optional(),
+  })
+  .strict();
+const DashboardProvidersFile = z
+  .object({
+    apiVersion: z.literal(1),
+    providers: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            type: z.literal('file'),
+            orgId: z.number().int().optional(),
+            folder: z.string().optional(),
+            folderUid: z.string().optional(),
+            disableDeletion: z.boolean().optional(),
+            updateIntervalSeconds: z.number().int().optional(),
+            allowUiUpdates: z.boolean().optional(),
+            options: z.object({ path: z.string().min(1), foldersFromFilesStructure: z.boolean().optional() }).strict(),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
 
 const dashboards: [string, DashboardFile][] = filesIn('grafana/dashboards', '.json').map((path) => [path, DashboardFile.parse(JSON.parse(readFileSync(root(path), 'utf8')))]);
 const datasourceFiles = filesIn('grafana/provisioning/datasources', '.yml').map((path) => DatasourcesFile.parse(parse(readFileSync(root(path), 'utf8'))));
@@ -120,7 +145,12 @@ describe('Grafana dashboards, as Grafana 11 loads them', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const p of d.panels) expect([p.title, p.gridPos.x + p.gridPos.w <= GRID_COLUMNS]).toEqual([p.title, true]);
     const overlaps = (a: z.infer<typeof GridPos>, b: z.infer<typeof GridPos>) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-    const clashes = d.panels.flatMap((a, i) => d.panels.slice(i + 1).filter((b) => overlaps(a.gridPos, b.gridPos)).map((b) => `${a.title} × ${b.title}`));
+    const clashes = d.panels.flatMap((a, i) =>
+      d.panels
+        .slice(i + 1)
+        .filter((b) => overlaps(a.gridPos, b.gridPos))
+        .map((b) => `${a.title} × ${b.title}`),
+    );
     expect(clashes).toEqual([]);
   });
 
@@ -133,7 +163,10 @@ describe('Grafana dashboards, as Grafana 11 loads them', () => {
   });
 
   it.each(dashboards)('%s: $datasource defaults to the provisioned Prometheus; $instance lists every scraped target, several or all', (_path, d) => {
-    const provisioned = datasourceFiles.flatMap((f) => f.datasources).filter((s) => s.type === 'prometheus').map((s) => s.uid);
+    const provisioned = datasourceFiles
+      .flatMap((f) => f.datasources)
+      .filter((s) => s.type === 'prometheus')
+      .map((s) => s.uid);
     expect(variable(d, 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
     expect(provisioned).toContain(variable(d, 'datasource')?.current?.value);
     expect(variable(d, 'instance')).toMatchObject({ type: 'query', query: 'label_values(up, instance)', datasource: VIA_DATASOURCE_VARIABLE, multi: true, includeAll: true, allValue: '.*' });
@@ -163,7 +196,11 @@ describe('Grafana dashboards, as Grafana 11 loads them', () => {
 
   it('the executive and technical dashboards link to each other, keeping the time range and variables', () => {
     const byUid = new Map(dashboards.map(([, d]) => [d.uid, d]));
-    const linked = (from: string) => byUid.get(from)!.links.filter((l) => l.type === 'link' && l.keepTime && l.includeVars).map((l) => l.url?.match(/^\/d\/([\w-]+)$/)?.[1]);
+    const linked = (from: string) =>
+      byUid
+        .get(from)!
+        .links.filter((l) => l.type === 'link' && l.keepTime && l.includeVars)
+        .map((l) => l.url?.match(/^\/d\/([\w-]+)$/)?.[1]);
     expect(linked('hotpath-executive')).toEqual(['hotpath-technical']);
     expect(linked('hotpath-technical')).toEqual(['hotpath-executive']);
   });

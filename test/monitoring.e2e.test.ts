@@ -29,8 +29,11 @@ import { RECORDING, ALERTS } from '../scripts/monitoring/rules.ts';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 /** Metric names a PromQL expression reads (functions, keywords, labels, ranges and strings stripped). */
-export function metricNames(expr: string): string[] {
-  let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
+function metricNames(expr: string): string[] {
+  let e = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
   e = e.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ').replace(/\boffset\s+\d+[smhdwy]/g, ' ');
   const keywords = new Set(['and', 'or', 'unless', 'bool', 'inf', 'nan']);
   const out: string[] = [];
@@ -79,11 +82,20 @@ beforeAll(async () => {
   await emu.createStream('market-events', 1);
   sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 1, apiKeys: ['e2e'], logLevel: 'silent' }));
   await sim.start();
-  ingestor = new Ingestor(ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'e2e', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 200, logLevel: 'silent' }));
+  ingestor = new Ingestor(
+    ingestorConfigFromEnv(
+      {},
+      { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'e2e', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 200, logLevel: 'silent' },
+    ),
+  );
   await ingestor.start();
-  aggregator = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisEndpoint: emu.endpoint, pollMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+  aggregator = new Aggregator(
+    AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisEndpoint: emu.endpoint, pollMs: 100, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+  );
   await aggregator.start();
-  inference = new InferenceServer(InferenceConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', modelPath: root('models/btcusdt-10s/model.onnx'), logLevel: 'silent' }));
+  inference = new InferenceServer(
+    InferenceConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', modelPath: root('models/btcusdt-10s/model.onnx'), logLevel: 'silent' }),
+  );
   await inference.start();
 
   exporterPort = await freePort();
@@ -106,13 +118,28 @@ beforeAll(async () => {
   am.receivers = am.receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: `${hookUrl}/${r.name}`, send_resolved: false }] }));
   writeFileSync(join(dir, 'alertmanager.yml'), stringify(am));
   amPort = await freePort();
-  procs.push(spawn('prometheus-alertmanager', [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address='], { stdio: 'ignore' }));
+  procs.push(
+    spawn('prometheus-alertmanager', [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address='], {
+      stdio: 'ignore',
+    }),
+  );
 
   // the project's Prometheus configuration, targets on loopback, everything every second
-  const ports: Record<string, number> = { inference: inference.port, aggregator: aggregator.httpPort, ingestor: ingestor.httpPort, 'exchange-sim': Number(new URL(sim.urls.rest).port), 'redis-exporter': exporterPort };
+  const ports: Record<string, number> = {
+    inference: inference.port,
+    aggregator: aggregator.httpPort,
+    ingestor: ingestor.httpPort,
+    'exchange-sim': Number(new URL(sim.urls.rest).port),
+    'redis-exporter': exporterPort,
+  };
   promPort = await freePort();
   ports['prometheus'] = promPort;
-  const prom = parse(readFileSync(root('prometheus/prometheus.yml'), 'utf8')) as { global: Record<string, string>; rule_files: string[]; alerting: unknown; scrape_configs: { job_name: string; scrape_interval?: string; static_configs: { targets: string[] }[] }[] };
+  const prom = parse(readFileSync(root('prometheus/prometheus.yml'), 'utf8')) as {
+    global: Record<string, string>;
+    rule_files: string[];
+    alerting: unknown;
+    scrape_configs: { job_name: string; scrape_interval?: string; static_configs: { targets: string[] }[] }[];
+  };
   prom.global['scrape_interval'] = '1s';
   prom.global['evaluation_interval'] = '1s';
   prom.rule_files = prom.rule_files.map((f) => root(`prometheus/${f}`));
@@ -203,6 +230,11 @@ describe('monitoring against real Prometheus and Alertmanager', () => {
     });
     expect(paged[0]!.alerts.find((a) => a.labels['alertname'] === 'SbeStreamDisconnected')!.labels).toMatchObject({ severity: 'critical', service: 'ingestor', job: 'ingestor' });
     // warnings never reach the pager
-    expect(webhook.filter((w) => w.path === '/pagerduty-critical').flatMap((w) => w.alerts).every((a) => a.labels['severity'] === 'critical')).toBe(true);
+    expect(
+      webhook
+        .filter((w) => w.path === '/pagerduty-critical')
+        .flatMap((w) => w.alerts)
+        .every((a) => a.labels['severity'] === 'critical'),
+    ).toBe(true);
   }, 130_000);
 });

@@ -42,7 +42,9 @@ describe('monitoring configuration', () => {
   });
 
   it('every alert has severity, tier, summary, description and a runbook that exists', () => {
-    const groups = (parse(readFileSync(root('prometheus/rules/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] }).groups;
+    const groups = (
+      parse(readFileSync(root('prometheus/rules/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] }
+    ).groups;
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.length).toBeGreaterThanOrEqual(30);
     for (const r of rules) {

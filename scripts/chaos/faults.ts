@@ -105,12 +105,20 @@ export function faultKinds(intervalMs: number, oversizedSupported: boolean): Fau
         // a replica of a master that does not exist: every write answers READONLY, reads still work
         const on = await ctx.stack.admin.call('REPLICAOF', '127.0.0.1', '1').then(
           () => true,
-          (err: Error) => (ctx.error('redis_readonly', `REPLICAOF: ${err.message}`), false),
+          (err: Error) => {
+            ctx.error('redis_readonly', `REPLICAOF: ${err.message}`);
+            return false;
+          },
         );
         if (!on) return;
         await sleep(10_000);
         const deadline = Date.now() + 10_000;
-        while (!(await ctx.stack.admin.call('REPLICAOF', 'NO', 'ONE').then(() => true, () => false))) {
+        while (
+          !(await ctx.stack.admin.call('REPLICAOF', 'NO', 'ONE').then(
+            () => true,
+            () => false,
+          ))
+        ) {
           if (Date.now() > deadline) throw new Error('REPLICAOF NO ONE failed for 10 s: Redis stays read-only');
           await sleep(200);
         }
@@ -189,4 +197,3 @@ export class FaultDeck {
     return this.deck.pop()!;
   }
 }
-

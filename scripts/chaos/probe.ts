@@ -172,7 +172,10 @@ export class HealthProbe {
     let body: string | undefined;
     const [status, samples] = await Promise.all([
       fetch(`${target.url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => ((body = await r.text()), r.status),
+        async (r) => {
+          body = await r.text();
+          return r.status;
+        },
         (err: unknown) => {
           if ((err as Error).name === 'TimeoutError') this.healthTimeouts.set(target.name, (this.healthTimeouts.get(target.name) ?? 0) + 1);
           return undefined;
@@ -309,7 +312,8 @@ export class HealthProbe {
         const written = Math.max(from, this.lastVersionMoveMs);
         const landed = firstAfter(this.ackMoves, written);
         const unwritten = landed === undefined ? undefined : firstAfter(this.movesOf(inst, 'applied'), landed);
-        if (unwritten !== undefined && now - unwritten > threshold) return `holds the lease, applied records that landed after the vector last moved ${now - unwritten} ms ago, the vector in Redis has not moved since`;
+        if (unwritten !== undefined && now - unwritten > threshold)
+          return `holds the lease, applied records that landed after the vector last moved ${now - unwritten} ms ago, the vector in Redis has not moved since`;
         return undefined;
       }
       case 'inference': {

@@ -143,8 +143,7 @@ export class ServiceProcess {
     this.restartAtMs = undefined;
     if (this.current !== undefined) return this.current;
     const fd = openSync(this.spec.logFile, 'a');
-    const [file, args] =
-      this.spec.command !== undefined ? [this.spec.command.file, this.spec.command.args] : [process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, this.spec.entry!]];
+    const [file, args] = this.spec.command !== undefined ? [this.spec.command.file, this.spec.command.args] : [process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, this.spec.entry!]];
     const proc = spawn(file, args, {
       cwd: this.root,
       detached: true,

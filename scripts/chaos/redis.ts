@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '@hotpath/service';
 import { isAlive, signalGroup, sleep, type Instance, type ProcessLedger, type Shutdown } from './processes.ts';
 

@@ -179,7 +179,10 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
   const brokenMax = Math.max(0, ...probe.brokenMaxStreakMs.values(), ...probe.brokenTotalMs.values());
   fail('never_healthy_while_broken', brokenMax > 0);
   const shutdowns = stack.ledger.shutdowns;
-  fail('shutdowns_within_deadline', shutdowns.some((s) => s.killed || s.ms > SHUTDOWN_DEADLINE_MS));
+  fail(
+    'shutdowns_within_deadline',
+    shutdowns.some((s) => s.killed || s.ms > SHUTDOWN_DEADLINE_MS),
+  );
   fail('no_crash', Object.keys(crashes).length > 0);
   fail('recovered', recoveryMs === null);
   fail('no_orphan', orphans.length > 0);
@@ -202,7 +205,19 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
     trades,
     replay: replayVerdict,
     ticks,
-    healthy_while_broken_s: { max_streak: byName(probe.brokenMaxStreakMs), total: byName(probe.brokenTotalMs), grace_ms: GRACE_MS, broken_and_reported: byName(probe.brokenReportedMs), episodes: probe.episodes.slice(0, 10).map((e) => ({ service: e.service, at_s: Math.round((e.fromMs - startedAt) / 1000), for_s: Math.round((e.toMs - e.fromMs) / 100) / 10, why: e.why, ...(e.said === undefined ? {} : { said: e.said }) })) },
+    healthy_while_broken_s: {
+      max_streak: byName(probe.brokenMaxStreakMs),
+      total: byName(probe.brokenTotalMs),
+      grace_ms: GRACE_MS,
+      broken_and_reported: byName(probe.brokenReportedMs),
+      episodes: probe.episodes.slice(0, 10).map((e) => ({
+        service: e.service,
+        at_s: Math.round((e.fromMs - startedAt) / 1000),
+        for_s: Math.round((e.toMs - e.fromMs) / 100) / 10,
+        why: e.why,
+        ...(e.said === undefined ? {} : { said: e.said }),
+      })),
+    },
     health_answer_max_ms: Object.fromEntries(probe.maxHealthAnswerMs),
     health_timeouts: Object.fromEntries(probe.healthTimeouts),
     shutdown_ms: {
@@ -229,9 +244,11 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakReport> {
 async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await Promise.resolve()
-      .then(cond)
-      .catch(() => false))
+    if (
+      await Promise.resolve()
+        .then(cond)
+        .catch(() => false)
+    )
       return;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(250);
@@ -278,7 +295,10 @@ async function allHealthy(stack: Stack): Promise<boolean> {
   const answers = await Promise.all(
     stack.services.map((s) =>
       fetch(`${s.url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => (await r.arrayBuffer(), r.status === 200),
+        async (r) => {
+          await r.arrayBuffer();
+          return r.status === 200;
+        },
         () => false,
       ),
     ),

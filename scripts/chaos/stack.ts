@@ -132,7 +132,10 @@ export class Stack {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       const ok = await fetch(`${s.url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => (await r.arrayBuffer(), true),
+        async (r) => {
+          await r.arrayBuffer();
+          return true;
+        },
         () => false,
       );
       if (ok) return true;

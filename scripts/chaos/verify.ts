@@ -44,7 +44,17 @@ export function replay(records: readonly ReadRecord[], symbol: string): Replay {
   const backfill = new hotpath.TradeBackfillDecoder();
   const gap = new hotpath.GapNoticeDecoder();
   const outcomes: Record<string, number> = {};
-  const audit: TradeAudit = { published: 0, firstId: Number.POSITIVE_INFINITY, lastId: Number.NEGATIVE_INFINITY, applied: new Map(), late: new Map(), writerOf: new Map(), incompleteBackfills: [], unrepairedGapNotices: [], lateCountInState: 0 };
+  const audit: TradeAudit = {
+    published: 0,
+    firstId: Number.POSITIVE_INFINITY,
+    lastId: Number.NEGATIVE_INFINITY,
+    applied: new Map(),
+    late: new Map(),
+    writerOf: new Map(),
+    incompleteBackfills: [],
+    unrepairedGapNotices: [],
+    lateCountInState: 0,
+  };
   const gapNotices: [number, number][] = [];
   const backfilled: [number, number][] = [];
   // the engine's rule for backfills (FeatureEngine.applyBackfill): older than the newest trade applied = late
@@ -259,7 +269,15 @@ export interface PredictionEntry {
  * replica serving), or a miss a replica counted (inference_ticks_missed_total,
  * a local fallback without Redis) within a few seconds of the tick.
  */
-export function judgeTicks(entries: readonly PredictionEntry[], fromMs: number, toMs: number, intervalMs: number, windows: readonly FaultWindow[], counted: readonly CountedMiss[], countSlackMs: number): TickVerdict {
+export function judgeTicks(
+  entries: readonly PredictionEntry[],
+  fromMs: number,
+  toMs: number,
+  intervalMs: number,
+  windows: readonly FaultWindow[],
+  counted: readonly CountedMiss[],
+  countSlackMs: number,
+): TickVerdict {
   const byTick = new Map<number, PredictionEntry>();
   let misaligned = 0;
   for (const e of entries) {

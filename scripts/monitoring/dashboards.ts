@@ -48,33 +48,97 @@ const PANEL_WIDTH = 8;
 const PANEL_HEIGHT = 7;
 
 const EXECUTIVE: PanelSpec[] = [
-  { type: 'stat', title: 'Prediction availability (1 h)', unit: 'percentunit', threshold: T.availabilitySlo, below: true, targets: [{ expr: '1 - inference:tick_errors:ratio_rate1h' }], description: 'Share of ticks with a model prediction (SLO 99.9 %)' },
+  {
+    type: 'stat',
+    title: 'Prediction availability (1 h)',
+    unit: 'percentunit',
+    threshold: T.availabilitySlo,
+    below: true,
+    targets: [{ expr: '1 - inference:tick_errors:ratio_rate1h' }],
+    description: 'Share of ticks with a model prediction (SLO 99.9 %)',
+  },
   { type: 'stat', title: 'Inference P99 latency', unit: 's', threshold: T.inferenceP99Seconds, targets: [{ expr: 'inference:total_latency_seconds:p99_2m' }] },
-  { type: 'stat', title: 'Predictions per second', unit: 'reqps', threshold: T.predictionsPerSecondLow, below: true, targets: [{ expr: 'symbol:inference_predictions:rate2m', legendFormat: '{{symbol}}' }] },
-  { type: 'timeseries', title: 'Predicted (10 s earlier) vs realized mid', unit: 'currencyUSD', targets: [{ expr: `inference_predicted_price{${BY_INSTANCE}} offset 10s`, legendFormat: 'predicted {{symbol}}' }, { expr: `inference_mid_price{${BY_INSTANCE}}`, legendFormat: 'realized {{symbol}}' }] },
-  { type: 'timeseries', title: 'Directional accuracy, rolling (model vs baseline)', unit: 'percentunit', threshold: 0.55, below: true, targets: [{ expr: `inference_rolling_accuracy{figure="directionalAccuracy",${BY_INSTANCE}}`, legendFormat: '{{predictor}} {{symbol}}' }] },
+  {
+    type: 'stat',
+    title: 'Predictions per second',
+    unit: 'reqps',
+    threshold: T.predictionsPerSecondLow,
+    below: true,
+    targets: [{ expr: 'symbol:inference_predictions:rate2m', legendFormat: '{{symbol}}' }],
+  },
+  {
+    type: 'timeseries',
+    title: 'Predicted (10 s earlier) vs realized mid',
+    unit: 'currencyUSD',
+    targets: [
+      { expr: `inference_predicted_price{${BY_INSTANCE}} offset 10s`, legendFormat: 'predicted {{symbol}}' },
+      { expr: `inference_mid_price{${BY_INSTANCE}}`, legendFormat: 'realized {{symbol}}' },
+    ],
+  },
+  {
+    type: 'timeseries',
+    title: 'Directional accuracy, rolling (model vs baseline)',
+    unit: 'percentunit',
+    threshold: 0.55,
+    below: true,
+    targets: [{ expr: `inference_rolling_accuracy{figure="directionalAccuracy",${BY_INSTANCE}}`, legendFormat: '{{predictor}} {{symbol}}' }],
+  },
   { type: 'stat', title: 'Fallback share (5 m)', unit: 'percentunit', threshold: T.fallbackRatio, targets: [{ expr: 'inference:fallback:ratio_rate5m' }] },
 ];
 
 const PIPELINE: PanelSpec[] = [
-  { type: 'timeseries', title: 'Stage latency p99: exchange → ingestor → Kinesis → aggregator → Redis → prediction', unit: 's', targets: [{ expr: 'stage:pipeline_stage_latency_seconds:p99_2m', legendFormat: '{{stage}}' }], description: 'pipeline_stage_latency_seconds by hop; exchange_to_prediction is the whole way (includes the wait for the next 2 s tick)' },
+  {
+    type: 'timeseries',
+    title: 'Stage latency p99: exchange → ingestor → Kinesis → aggregator → Redis → prediction',
+    unit: 's',
+    targets: [{ expr: 'stage:pipeline_stage_latency_seconds:p99_2m', legendFormat: '{{stage}}' }],
+    description: 'pipeline_stage_latency_seconds by hop; exchange_to_prediction is the whole way (includes the wait for the next 2 s tick)',
+  },
 ];
 
 const INFERENCE: PanelSpec[] = [
-  { type: 'timeseries', title: 'Tick latency p50 / p99', unit: 's', threshold: T.inferenceP99Seconds, targets: [{ expr: 'inference:total_latency_seconds:p99_2m', legendFormat: 'p99' }, { expr: 'inference:total_latency_seconds:p50_2m', legendFormat: 'p50' }] },
+  {
+    type: 'timeseries',
+    title: 'Tick latency p50 / p99',
+    unit: 's',
+    threshold: T.inferenceP99Seconds,
+    targets: [
+      { expr: 'inference:total_latency_seconds:p99_2m', legendFormat: 'p99' },
+      { expr: 'inference:total_latency_seconds:p50_2m', legendFormat: 'p50' },
+    ],
+  },
   { type: 'timeseries', title: 'Redis read p95', unit: 's', threshold: T.redisReadP95Seconds, targets: [{ expr: 'inference:redis_read_seconds:p95_1m' }] },
   { type: 'timeseries', title: 'Model run p95', unit: 's', threshold: T.modelP95Seconds, targets: [{ expr: 'inference:model_seconds:p95_1m' }] },
   { type: 'timeseries', title: 'Feature age p95', unit: 's', threshold: T.featureAgeSeconds, targets: [{ expr: 'inference:feature_age_seconds:p95_1m' }] },
-  { type: 'timeseries', title: 'Predictions by replica', unit: 'reqps', targets: [{ expr: `sum by (instance) (rate(inference_predictions_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{instance}}' }] },
+  {
+    type: 'timeseries',
+    title: 'Predictions by replica',
+    unit: 'reqps',
+    targets: [{ expr: `sum by (instance) (rate(inference_predictions_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{instance}}' }],
+  },
   { type: 'timeseries', title: 'Tick outcomes', unit: 'reqps', targets: [{ expr: `sum by (outcome) (rate(inference_ticks_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{outcome}}' }] },
   { type: 'timeseries', title: 'Tick start jitter p99', unit: 's', targets: [{ expr: 'inference:tick_jitter_seconds:p99_5m' }] },
-  { type: 'timeseries', title: 'Tick errors (SLO burn input)', unit: 'percentunit', threshold: 14.4 * (1 - T.availabilitySlo), targets: [{ expr: 'inference:tick_errors:ratio_rate5m', legendFormat: '5m' }, { expr: 'inference:tick_errors:ratio_rate1h', legendFormat: '1h' }] },
+  {
+    type: 'timeseries',
+    title: 'Tick errors (SLO burn input)',
+    unit: 'percentunit',
+    threshold: 14.4 * (1 - T.availabilitySlo),
+    targets: [
+      { expr: 'inference:tick_errors:ratio_rate5m', legendFormat: '5m' },
+      { expr: 'inference:tick_errors:ratio_rate1h', legendFormat: '1h' },
+    ],
+  },
   { type: 'stat', title: 'Model serving', unit: 'none', targets: [{ expr: `inference_model_info{${BY_INSTANCE}}`, legendFormat: '{{version}}' }] },
 ];
 
 const AGGREGATOR: PanelSpec[] = [
   { type: 'timeseries', title: 'Feature updates per second', unit: 'reqps', targets: [{ expr: 'aggregator:feature_updates:rate5m' }] },
-  { type: 'timeseries', title: 'Records processed by outcome', unit: 'reqps', targets: [{ expr: `sum by (status) (rate(aggregator_kinesis_records_processed_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{status}}' }] },
+  {
+    type: 'timeseries',
+    title: 'Records processed by outcome',
+    unit: 'reqps',
+    targets: [{ expr: `sum by (status) (rate(aggregator_kinesis_records_processed_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{status}}' }],
+  },
   { type: 'timeseries', title: 'Kinesis lag', unit: 's', threshold: T.kinesisLagSeconds, targets: [{ expr: `max(aggregator_kinesis_lag_seconds{${BY_INSTANCE}})` }] },
   { type: 'timeseries', title: 'Redis write p95', unit: 's', threshold: T.aggregatorRedisP95Seconds, targets: [{ expr: 'aggregator:redis_operation_seconds:p95_2m' }] },
   { type: 'timeseries', title: 'Batch → Redis p99', unit: 's', targets: [{ expr: 'aggregator:event_to_redis_seconds:p99_2m' }] },
@@ -87,14 +151,28 @@ const INGESTOR: PanelSpec[] = [
   { type: 'timeseries', title: 'Decode p95', unit: 's', threshold: T.sbeDecodeP95Seconds, targets: [{ expr: 'ingestor:sbe_decode_seconds:p95_1m' }] },
   { type: 'timeseries', title: 'Envelopes to Kinesis by kind', unit: 'reqps', targets: [{ expr: `sum by (kind) (rate(ingestor_envelopes_total{${BY_INSTANCE}}[2m]))`, legendFormat: '{{kind}}' }] },
   { type: 'timeseries', title: 'REST weight remaining', unit: 'none', threshold: T.restWeightRemaining, below: true, targets: [{ expr: `min(ingestor_rest_rate_limit_remaining{${BY_INSTANCE}})` }] },
-  { type: 'timeseries', title: 'Gaps and re-anchors', unit: 'none', targets: [{ expr: `sum(increase(ingestor_sbe_sequence_gaps_total{${BY_INSTANCE}}[5m])) or vector(0)`, legendFormat: 'gaps' }, { expr: `sum by (status) (increase(aggregator_reanchor_operations_total{${BY_INSTANCE}}[5m]))`, legendFormat: 're-anchor {{status}}' }] },
+  {
+    type: 'timeseries',
+    title: 'Gaps and re-anchors',
+    unit: 'none',
+    targets: [
+      { expr: `sum(increase(ingestor_sbe_sequence_gaps_total{${BY_INSTANCE}}[5m])) or vector(0)`, legendFormat: 'gaps' },
+      { expr: `sum by (status) (increase(aggregator_reanchor_operations_total{${BY_INSTANCE}}[5m]))`, legendFormat: 're-anchor {{status}}' },
+    ],
+  },
 ];
 
 const INFRA: PanelSpec[] = [
   { type: 'timeseries', title: 'Redis memory used / max', unit: 'percentunit', threshold: T.redisMemoryHigh, targets: [{ expr: `redis:memory_used:ratio{${BY_INSTANCE}}` }] },
   { type: 'timeseries', title: 'Redis clients', unit: 'none', threshold: T.redisClients, targets: [{ expr: `redis_connected_clients{${BY_INSTANCE}}` }] },
   { type: 'timeseries', title: 'Redis commands per second', unit: 'reqps', targets: [{ expr: `rate(redis_commands_processed_total{${BY_INSTANCE}}[2m])` }] },
-  { type: 'timeseries', title: 'Process CPU by service', unit: 'percentunit', threshold: 0.7, targets: [{ expr: `rate(process_cpu_seconds_total{job=~"inference|aggregator|ingestor",${BY_INSTANCE}}[2m])`, legendFormat: '{{job}}' }] },
+  {
+    type: 'timeseries',
+    title: 'Process CPU by service',
+    unit: 'percentunit',
+    threshold: 0.7,
+    targets: [{ expr: `rate(process_cpu_seconds_total{job=~"inference|aggregator|ingestor",${BY_INSTANCE}}[2m])`, legendFormat: '{{job}}' }],
+  },
   { type: 'timeseries', title: 'Event-loop lag p99 by service', unit: 's', targets: [{ expr: `nodejs_eventloop_lag_p99_seconds{${BY_INSTANCE}}`, legendFormat: '{{job}}' }] },
   { type: 'timeseries', title: 'Resident memory by service', unit: 'bytes', targets: [{ expr: `process_resident_memory_bytes{${BY_INSTANCE}}`, legendFormat: '{{job}}' }] },
 ];
@@ -102,12 +180,21 @@ const INFRA: PanelSpec[] = [
 function thresholdSteps(spec: PanelSpec): grafana.Threshold[] {
   if (spec.threshold === undefined) return [{ color: 'green', value: null }];
   return spec.below
-    ? [{ color: 'red', value: null }, { color: 'green', value: spec.threshold }]
-    : [{ color: 'green', value: null }, { color: 'red', value: spec.threshold }];
+    ? [
+        { color: 'red', value: null },
+        { color: 'green', value: spec.threshold },
+      ]
+    : [
+        { color: 'green', value: null },
+        { color: 'red', value: spec.threshold },
+      ];
 }
 
 function query(target: Target, index: number): DataqueryBuilder {
-  const builder = new DataqueryBuilder().refId(String.fromCharCode(65 + index)).datasource(DATASOURCE).expr(target.expr);
+  const builder = new DataqueryBuilder()
+    .refId(String.fromCharCode(65 + index))
+    .datasource(DATASOURCE)
+    .expr(target.expr);
   return target.legendFormat ? builder.legendFormat(target.legendFormat) : builder;
 }
 
@@ -125,10 +212,7 @@ function panel(spec: PanelSpec, id: number): StatPanelBuilder | TimeseriesPanelB
 
 /** `$datasource` (defaults to the provisioned Prometheus) and `$instance` (every scraped target, several or all). */
 function variables(): Builder<grafana.VariableModel>[] {
-  const datasource = new grafana.DatasourceVariableBuilder('datasource')
-    .label('Data source')
-    .type('prometheus')
-    .current({ text: 'Prometheus', value: PROVISIONED_DATASOURCE_UID, selected: true });
+  const datasource = new grafana.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus').current({ text: 'Prometheus', value: PROVISIONED_DATASOURCE_UID, selected: true });
   const instance = new grafana.QueryVariableBuilder('instance')
     .label('Instance')
     .datasource(DATASOURCE)
@@ -148,30 +232,43 @@ function linkTo(title: string, uid: string): grafana.DashboardLinkBuilder {
 }
 
 function dashboard(uid: string, title: string, refresh: string, link: grafana.DashboardLinkBuilder): grafana.DashboardBuilder {
-  return new grafana.DashboardBuilder(title)
-    .uid(uid)
-    .tags(['hotpath', 'bitcoin'])
-    .timezone('utc')
-    .refresh(refresh)
-    .time({ from: 'now-1h', to: 'now' })
-    .variables(variables())
-    // an explicit (empty) list: Grafana adds its built-in annotation query to it on load
-    .annotations([])
-    .link(link);
+  return (
+    new grafana.DashboardBuilder(title)
+      .uid(uid)
+      .tags(['hotpath', 'bitcoin'])
+      .timezone('utc')
+      .refresh(refresh)
+      .time({ from: 'now-1h', to: 'now' })
+      .variables(variables())
+      // an explicit (empty) list: Grafana adds its built-in annotation query to it on load
+      .annotations([])
+      .link(link)
+  );
 }
 
 export function dashboards(): Map<string, grafana.Dashboard> {
   const executive = dashboard(DASHBOARD_UIDS.executive, 'Hotpath — executive overview', '30s', linkTo('Technical dashboard', DASHBOARD_UIDS.technical));
-  EXECUTIVE.forEach((spec, i) => executive.withPanel(panel(spec, i + 1)));
+  EXECUTIVE.forEach((spec, i) => {
+    executive.withPanel(panel(spec, i + 1));
+  });
 
   const technical = dashboard(DASHBOARD_UIDS.technical, 'Hotpath — technical', '10s', linkTo('Executive overview', DASHBOARD_UIDS.executive));
-  const sections: [string, PanelSpec[]][] = [['Pipeline', PIPELINE], ['Inference', INFERENCE], ['Aggregator', AGGREGATOR], ['Ingestor', INGESTOR], ['Infrastructure', INFRA]];
+  const sections: [string, PanelSpec[]][] = [
+    ['Pipeline', PIPELINE],
+    ['Inference', INFERENCE],
+    ['Aggregator', AGGREGATOR],
+    ['Ingestor', INGESTOR],
+    ['Infrastructure', INFRA],
+  ];
   let id = 1;
   for (const [title, specs] of sections) {
     technical.withRow(new grafana.RowBuilder(title).id(id++));
     for (const spec of specs) technical.withPanel(panel(spec, id++));
   }
-  return new Map([['executive', executive.build()], ['technical', technical.build()]]);
+  return new Map([
+    ['executive', executive.build()],
+    ['technical', technical.build()],
+  ]);
 }
 
 /**

@@ -21,7 +21,8 @@ export function files(): Map<string, string> {
   out.set('prometheus/rules/recording.yml', HEADER + stringify({ groups: [{ name: 'hotpath-recording', rules: RECORDING }] }, { lineWidth: 0 }));
   out.set(
     'prometheus/rules/alerts.yml',
-    HEADER + stringify({ groups: [{ name: 'hotpath-alerts', rules: ALERTS.map((a) => ({ alert: a.alert, expr: a.expr, for: a.for, labels: labels(a), annotations: annotations(a) })) }] }, { lineWidth: 0 }),
+    HEADER +
+      stringify({ groups: [{ name: 'hotpath-alerts', rules: ALERTS.map((a) => ({ alert: a.alert, expr: a.expr, for: a.for, labels: labels(a), annotations: annotations(a) })) }] }, { lineWidth: 0 }),
   );
   const tests = ALERTS.flatMap((a) => [
     {

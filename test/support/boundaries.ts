@@ -253,7 +253,10 @@ export function boundaryViolations(workspace: Workspace): Violation[] {
         continue;
       }
       if (groupOf(target) === 'app' && (groupOf(owner) === 'lib' || (groupOf(owner) === 'app' && role !== 'dev'))) {
-        violations.push({ rule: 'app-imports-app', message: `${file.path} imports the app ${target.name}: ${groupOf(owner) === 'lib' ? 'a lib never imports an app' : 'apps share code through libs'}` });
+        violations.push({
+          rule: 'app-imports-app',
+          message: `${file.path} imports the app ${target.name}: ${groupOf(owner) === 'lib' ? 'a lib never imports an app' : 'apps share code through libs'}`,
+        });
       }
       if (groupOf(owner) !== 'root') addEdge(packageGraph, owner.name, target.name);
     }

@@ -158,7 +158,8 @@ export class Aggregator {
       .add({
         name: 'fetch worker',
         start: () => this.fetcher?.warm(), // boots while leases are taken
-        stop: () => withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(ignoreRejection(this.log, 'a fetch thread that does not close in time ends with the process')),
+        stop: () =>
+          withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(ignoreRejection(this.log, 'a fetch thread that does not close in time ends with the process')),
       })
       .add({
         name: 'kinesis',

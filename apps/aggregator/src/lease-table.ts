@@ -66,7 +66,14 @@ export function formatLeaseTable(rows: readonly LeaseTableRow[]): string {
     ...rows.map((r) => [r.leaseKey, r.leaseOwner, r.leaseCounter === undefined ? '-' : String(r.leaseCounter), expiresIn(r.expiresInMs), r.checkpoint]),
   ];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((c) =>
+      c
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function expiresIn(ms: number | undefined): string {

@@ -38,21 +38,57 @@ export function createAggregatorMetrics(registry: Registry, stream: string): Agg
       if (c === undefined) byStatus.set(status, (c = records.labels({ stream, status })));
       return c;
     },
-    redisOps: new Counter({ name: 'aggregator_redis_operations_total', help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error', labelNames: ['operation', 'key_type', 'status'], registers: r }),
-    redisDuration: new Histogram({ name: 'aggregator_redis_operation_duration_seconds', help: 'Redis write round trip', labelNames: ['operation'], buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], registers: r }),
+    redisOps: new Counter({
+      name: 'aggregator_redis_operations_total',
+      help: 'Redis writes: commit (state + checkpoint + vector), publish (vector), set_status; status ok/stale (older than published)/fenced/error',
+      labelNames: ['operation', 'key_type', 'status'],
+      registers: r,
+    }),
+    redisDuration: new Histogram({
+      name: 'aggregator_redis_operation_duration_seconds',
+      help: 'Redis write round trip',
+      labelNames: ['operation'],
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01],
+      registers: r,
+    }),
     featureUpdates: new Counter({ name: 'aggregator_feature_updates_total', help: 'Feature vectors published', registers: r }),
-    featureComputation: new Histogram({ name: 'aggregator_feature_computation_duration_seconds', help: 'Applying a batch of records to books and windows and computing the vectors', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05], registers: r }),
+    featureComputation: new Histogram({
+      name: 'aggregator_feature_computation_duration_seconds',
+      help: 'Applying a batch of records to books and windows and computing the vectors',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05],
+      registers: r,
+    }),
     reanchors: new Counter({ name: 'aggregator_reanchor_operations_total', help: 'Re-anchor operations by status', labelNames: ['status'], registers: r }),
-    reanchorDuration: new Histogram({ name: 'aggregator_reanchor_duration_seconds', help: 'Gap seen → new book swapped in (event time)', buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
-    identityRegressions: new Counter({ name: 'aggregator_identity_regressions_total', help: 'Envelopes whose writer identity went backwards although newer (applied; a writer reused its id or its clock stepped back)', labelNames: ['symbol'], registers: r }),
+    reanchorDuration: new Histogram({
+      name: 'aggregator_reanchor_duration_seconds',
+      help: 'Gap seen → new book swapped in (event time)',
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+      registers: r,
+    }),
+    identityRegressions: new Counter({
+      name: 'aggregator_identity_regressions_total',
+      help: 'Envelopes whose writer identity went backwards although newer (applied; a writer reused its id or its clock stepped back)',
+      labelNames: ['symbol'],
+      registers: r,
+    }),
     stateRefused: new Counter({ name: 'aggregator_state_refused_total', help: 'Committed states read from Redis that did not decode (the shard was read from its start instead)', registers: r }),
     stopIncomplete: new Counter({ name: 'aggregator_stop_incomplete_total', help: 'Leases not handed back within the stop deadline (left to expire; replayed from the checkpoint)', registers: r }),
-    kinesisErrors: new Counter({ name: 'aggregator_kinesis_errors_total', help: 'Failed Kinesis calls of the shard readers (retried with backoff; throttling included), by error name', labelNames: ['error'], registers: r }),
+    kinesisErrors: new Counter({
+      name: 'aggregator_kinesis_errors_total',
+      help: 'Failed Kinesis calls of the shard readers (retried with backoff; throttling included), by error name',
+      labelNames: ['error'],
+      registers: r,
+    }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),
     leasesHeld: new Gauge({ name: 'aggregator_shard_leases', help: 'Shard leases held', registers: r }),
     kinesisToAggregator: stages.labels({ stage: 'kinesis_to_aggregator' }),
     aggregatorToRedis: stages.labels({ stage: 'aggregator_to_redis' }),
-    applyToRedis: new Histogram({ name: 'aggregator_event_to_redis_seconds', help: 'Batch handed over by GetRecords → its vectors written to Redis (the poll interval excluded)', buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
+    applyToRedis: new Histogram({
+      name: 'aggregator_event_to_redis_seconds',
+      help: 'Batch handed over by GetRecords → its vectors written to Redis (the poll interval excluded)',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: r,
+    }),
   };
 }
 

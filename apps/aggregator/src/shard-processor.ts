@@ -82,7 +82,14 @@ export class ShardProcessor implements ShardRecordProcessor {
     let anySaved = false;
     for (const symbol of symbolsOf(this.deps.config.symbols, this.lease.shard)) {
       const restored = await this.restore(symbol);
-      this.slots.set(symbol, { processor: restored?.processor ?? new SymbolProcessor(symbol), leaseCounter: this.lease.lease.leaseCounter, stateDirty: false, stateCommittedAtMs: 0, publishedVersion: -1, publishedStatus: -1 });
+      this.slots.set(symbol, {
+        processor: restored?.processor ?? new SymbolProcessor(symbol),
+        leaseCounter: this.lease.lease.leaseCounter,
+        stateDirty: false,
+        stateCommittedAtMs: 0,
+        publishedVersion: -1,
+        publishedStatus: -1,
+      });
       if (restored === undefined) {
         complete = false;
         continue;
@@ -105,7 +112,7 @@ export class ShardProcessor implements ShardRecordProcessor {
    * its last Connected event and snapshot re-anchor the book; counted, logged).
    */
   private async restore(symbol: string): Promise<{ saved: boolean; processor: SymbolProcessor | undefined } | undefined> {
-    let saved;
+    let saved: Awaited<ReturnType<FeatureStore['loadState']>>;
     try {
       saved = await this.deps.store.loadState(symbol);
     } catch (err) {
@@ -268,7 +275,10 @@ export class ShardProcessor implements ShardRecordProcessor {
   private identityRegressed(p: SymbolProcessor, r: ConsumedRecord): void {
     p.identityRegressed = false;
     this.deps.metrics.identityRegressions.inc({ symbol: p.symbol });
-    this.deps.log.error({ symbol: p.symbol, shardId: r.shardId, checkpoint: checkpointOf(r), writers: p.writers() }, 'envelope identity went backwards for newer data: applied; a writer reused its id or its clock stepped back');
+    this.deps.log.error(
+      { symbol: p.symbol, shardId: r.shardId, checkpoint: checkpointOf(r), writers: p.writers() },
+      'envelope identity went backwards for newer data: applied; a writer reused its id or its clock stepped back',
+    );
   }
 
   /** A Redis that restarted may have lost its last acknowledged writes (appendfsync everysec): everything is written again at the next checkpoint. */

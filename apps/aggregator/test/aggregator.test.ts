@@ -65,7 +65,9 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await redisServer.start();
     // Offline reference: the same envelopes through the same code, no I/O.
     reference = new SymbolProcessor('BTCUSDT');
-    all.forEach((e, i) => reference.apply(e, `0:${i}`));
+    all.forEach((e, i) => {
+      reference.apply(e, `0:${i}`);
+    });
   });
   afterAll(async () => {
     await redisServer.stop();
@@ -84,10 +86,25 @@ describe('aggregator', { timeout: 300_000 }, () => {
   }
 
   const config = (stream: string, owner: string, extra: object = {}) =>
-    AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: stream, kinesisEndpoint: emu.endpoint, owner, leaseTtlMs: 600, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: 'silent', ...extra });
+    AggregatorConfigSchema.parse({
+      redisUrl: redisServer.url,
+      symbols: ['BTCUSDT'],
+      kinesisStream: stream,
+      kinesisEndpoint: emu.endpoint,
+      owner,
+      leaseTtlMs: 600,
+      pollMs: 20,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      ...extra,
+    });
 
   async function waitForVersion(store: FeatureStore, version: number, symbol = 'BTCUSDT'): Promise<void> {
-    await vi.waitFor(async () => expect((await store.readVector(symbol).catch(() => undefined))?.version ?? 0, `${symbol}'s version`).toBeGreaterThanOrEqual(version), { timeout: 60_000, interval: 50 });
+    await vi.waitFor(async () => expect((await store.readVector(symbol).catch(() => undefined))?.version ?? 0, `${symbol}'s version`).toBeGreaterThanOrEqual(version), {
+      timeout: 60_000,
+      interval: 50,
+    });
   }
 
   async function expectEqualsReference(redis: Redis): Promise<void> {
@@ -139,12 +156,16 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
     const store = new FeatureStore(redis);
     const firstHalf = new SymbolProcessor('BTCUSDT');
-    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    all.slice(0, half).forEach((e, i) => {
+      firstHalf.apply(e, `0:${i}`);
+    });
     // a commits its state once (first batch) and then only publishes vectors: its death leaves a long replay
     const a = new Aggregator(config('s2', 'a', { leaseTtlMs: 2000, stateCommitMs: 60_000 }));
     await a.start();
     const firstQuarter = new SymbolProcessor('BTCUSDT');
-    all.slice(0, quarter).forEach((e, i) => firstQuarter.apply(e, `0:${i}`));
+    all.slice(0, quarter).forEach((e, i) => {
+      firstQuarter.apply(e, `0:${i}`);
+    });
     await waitForVersion(store, firstQuarter.version);
     const more = new KinesisProducer(emu.client(), { streamName: 's2' });
     await more.start();
@@ -207,7 +228,9 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
     const store = new FeatureStore(redis);
     const firstHalf = new SymbolProcessor('BTCUSDT');
-    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    all.slice(0, half).forEach((e, i) => {
+      firstHalf.apply(e, `0:${i}`);
+    });
     // state commits are rare (60 s), so only the stop can have committed the last record
     const a = new Aggregator(config('s6', 'a', { leaseTtlMs: 30_000, stateCommitMs: 60_000 }));
     await a.start();
@@ -262,7 +285,8 @@ describe('aggregator', { timeout: 300_000 }, () => {
     const injected = Math.ceil(all.length / 2000);
     expect(held.undecodable).toBeGreaterThanOrEqual(2 * injected);
     expect(held.unknown_symbol).toBeGreaterThanOrEqual(injected);
-    const count = async (status: string) => (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values.find((v) => v.labels['status'] === status)?.value ?? 0;
+    const count = async (status: string) =>
+      (await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values.find((v) => v.labels['status'] === status)?.value ?? 0;
     // (the unknown symbol's shard is read on its own: counted once its reader got there)
     await vi.waitFor(async () => expect({ undecodable: await count('undecodable'), unknown_symbol: await count('unknown_symbol') }).toEqual(held), { timeout: 60_000 });
     expect(await count('malformed_kpl')).toBe(1); // (put once, by a client that does not retry)
@@ -279,7 +303,9 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
     const store = new FeatureStore(redis);
     const firstHalf = new SymbolProcessor('BTCUSDT');
-    all.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    all.slice(0, half).forEach((e, i) => {
+      firstHalf.apply(e, `0:${i}`);
+    });
     const agg = new Aggregator(config('s9', 'r', { leaseTtlMs: 600 }));
     await agg.start();
     await waitForVersion(store, firstHalf.version);
@@ -331,14 +357,18 @@ describe('aggregator', { timeout: 300_000 }, () => {
     expect(agg.config.fetch).toBe('worker');
     await agg.start();
     const halfway = new SymbolProcessor('BTCUSDT');
-    all.slice(0, half).forEach((e, i) => halfway.apply(e, `0:${i}`));
+    all.slice(0, half).forEach((e, i) => {
+      halfway.apply(e, `0:${i}`);
+    });
     await waitForVersion(store, halfway.version);
     const before = agg.leaseTokens();
     // (private: a crash of the thread is what this drill is about, not an API)
     await (agg as unknown as { fetcher: { close(): Promise<void> } }).fetcher.close();
     const producer = new KinesisProducer(emu.client(), { streamName: 's10' });
     await producer.start();
-    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
+    all.slice(half).forEach((e) => {
+      producer.put('BTCUSDT', e);
+    });
     await producer.flush();
     await waitForVersion(store, reference.version);
     // every shard was given up and leased again (a new token), not silently left unread
@@ -350,38 +380,45 @@ describe('aggregator', { timeout: 300_000 }, () => {
     redis.disconnect();
   });
 
-  it.each(['worker', 'inline'] as const)('reads by enhanced fan-out (SubscribeToShard over HTTP/2): a killed instance is replaced from the checkpoints, result unchanged (fetch: %s)', async (fetch) => {
-    // kinesalite has no SubscribeToShard: the fan-out emulator serves it (reading kinesalite) and forwards every other call
-    const efo = new EnhancedFanOutEmulator(emu.endpoint, { subscriptionMs: 700 });
-    await efo.start();
-    const stream = `s11-${fetch}`;
-    const half = Math.floor(all.length / 2);
-    await publish(stream, all.slice(0, half));
-    const redis = new Redis(redisServer.port, '127.0.0.1');
-    await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
-    const store = new FeatureStore(redis);
-    const cfg = (owner: string) => ({ ...config(stream, owner, { fetch, stateCommitMs: 100 }), kinesisEndpoint: efo.endpoint, consumer: 'fanout' as const });
-    const a = new Aggregator(cfg('a'));
-    await a.start();
-    const halfway = new SymbolProcessor('BTCUSDT');
-    all.slice(0, half).forEach((e, i) => halfway.apply(e, `0:${i}`));
-    await waitForVersion(store, halfway.version);
-    a.kill();
-    const byA = efo.subscriptions;
-    expect(byA).toBeGreaterThanOrEqual(1); // a read by fan-out
-    const producer = new KinesisProducer(emu.client(), { streamName: stream });
-    await producer.start();
-    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
-    await producer.flush();
-    const b = new Aggregator(cfg('b')); // same consumer name: registration is reused
-    await b.start();
-    await waitForVersion(store, reference.version);
-    await stopCleanly(b);
-    await expectEqualsReference(redis);
-    expect(efo.subscriptions).toBeGreaterThan(byA); // and so did b (the shards it took; more on expiry)
-    redis.disconnect();
-    await efo.stop();
-  });
+  it.each(['worker', 'inline'] as const)(
+    'reads by enhanced fan-out (SubscribeToShard over HTTP/2): a killed instance is replaced from the checkpoints, result unchanged (fetch: %s)',
+    async (fetch) => {
+      // kinesalite has no SubscribeToShard: the fan-out emulator serves it (reading kinesalite) and forwards every other call
+      const efo = new EnhancedFanOutEmulator(emu.endpoint, { subscriptionMs: 700 });
+      await efo.start();
+      const stream = `s11-${fetch}`;
+      const half = Math.floor(all.length / 2);
+      await publish(stream, all.slice(0, half));
+      const redis = new Redis(redisServer.port, '127.0.0.1');
+      await redis.del('feat:{BTCUSDT}', 'state:{BTCUSDT}', 'fence:{BTCUSDT}');
+      const store = new FeatureStore(redis);
+      const cfg = (owner: string) => ({ ...config(stream, owner, { fetch, stateCommitMs: 100 }), kinesisEndpoint: efo.endpoint, consumer: 'fanout' as const });
+      const a = new Aggregator(cfg('a'));
+      await a.start();
+      const halfway = new SymbolProcessor('BTCUSDT');
+      all.slice(0, half).forEach((e, i) => {
+        halfway.apply(e, `0:${i}`);
+      });
+      await waitForVersion(store, halfway.version);
+      a.kill();
+      const byA = efo.subscriptions;
+      expect(byA).toBeGreaterThanOrEqual(1); // a read by fan-out
+      const producer = new KinesisProducer(emu.client(), { streamName: stream });
+      await producer.start();
+      all.slice(half).forEach((e) => {
+        producer.put('BTCUSDT', e);
+      });
+      await producer.flush();
+      const b = new Aggregator(cfg('b')); // same consumer name: registration is reused
+      await b.start();
+      await waitForVersion(store, reference.version);
+      await stopCleanly(b);
+      await expectEqualsReference(redis);
+      expect(efo.subscriptions).toBeGreaterThan(byA); // and so did b (the shards it took; more on expiry)
+      redis.disconnect();
+      await efo.stop();
+    },
+  );
 
   it('with no committed state, LATEST reads only what arrives after the start (and the book waits for the next snapshot)', async () => {
     const half = Math.floor(all.length / 2);
@@ -392,7 +429,8 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await agg.start();
     const producer = new KinesisProducer(emu.client(), { streamName: 's12' });
     await producer.start();
-    const processed = async () => ((await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values as { value: number }[]).reduce((a, v) => a + v.value, 0);
+    const processed = async () =>
+      ((await agg.registry.getMetricsAsJSON()).find((x) => x.name === 'aggregator_kinesis_records_processed_total')!.values as { value: number }[]).reduce((a, v) => a + v.value, 0);
     const fresh = async () =>
       (await agg.registry.getMetricsAsJSON())
         .find((x) => x.name === 'aggregator_kinesis_records_processed_total')!
@@ -416,7 +454,9 @@ describe('aggregator', { timeout: 300_000 }, () => {
     await vi.waitFor(async () => expect(await fresh()).toBe(2), { timeout: 30_000 });
     const base = await processed();
     expect(base).toBeLessThanOrEqual(probes + 1); // nothing from before the start
-    all.slice(half).forEach((e) => producer.put('BTCUSDT', e));
+    all.slice(half).forEach((e) => {
+      producer.put('BTCUSDT', e);
+    });
     await producer.flush();
     await vi.waitFor(async () => expect(await processed()).toBe(base + all.length - half), { timeout: 60_000 });
     const v = await new FeatureStore(redis).readVector('BTCUSDT');
@@ -448,7 +488,9 @@ describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () =>
   const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'BNBUSDT', 'ADAUSDT'];
   const base = envelopes();
   const reference = new SymbolProcessor('X');
-  base.forEach((e, i) => reference.apply(e, `0:${i}`));
+  base.forEach((e, i) => {
+    reference.apply(e, `0:${i}`);
+  });
 
   /** The same envelopes under another partition key: each symbol gets an identical, independent history. */
   const forSymbol = (symbol: string, list: Buffer[]): Buffer[] => {
@@ -474,7 +516,18 @@ describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () =>
 
   it('split the shards, survive the death of one, fence off its zombie, and apply everything exactly once', async () => {
     const cfg = (owner: string) =>
-      AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: SYMBOLS, kinesisStream: 'shared', kinesisEndpoint: emu.endpoint, owner, leaseTtlMs: 1500, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+      AggregatorConfigSchema.parse({
+        redisUrl: redisServer.url,
+        symbols: SYMBOLS,
+        kinesisStream: 'shared',
+        kinesisEndpoint: emu.endpoint,
+        owner,
+        leaseTtlMs: 1500,
+        pollMs: 20,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+      });
     const a = new Aggregator(cfg('a'));
     const b = new Aggregator(cfg('b'));
     await a.start();
@@ -491,7 +544,9 @@ describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () =>
     redis.on('error', () => undefined);
     const store = new FeatureStore(redis);
     const firstHalf = new SymbolProcessor('X');
-    base.slice(0, half).forEach((e, i) => firstHalf.apply(e, `0:${i}`));
+    base.slice(0, half).forEach((e, i) => {
+      firstHalf.apply(e, `0:${i}`);
+    });
     const atVersion = async (s: string, version: number) =>
       vi.waitFor(async () => expect((await store.readVector(s))?.version ?? 0, s).toBeGreaterThanOrEqual(version), { timeout: 60_000, interval: 50 });
     for (const s of SYMBOLS) await atVersion(s, firstHalf.version);
@@ -548,7 +603,9 @@ describe('re-anchoring after a gap', { timeout: 300_000 }, () => {
     // the true book at the snapshot point, from an uninterrupted run
     const truth = new SymbolProcessor('BTCUSDT');
     const snapAt = at + 40;
-    base.slice(0, snapAt).forEach((e, i) => truth.apply(e, `0:${i}`));
+    base.slice(0, snapAt).forEach((e, i) => {
+      truth.apply(e, `0:${i}`);
+    });
     const book = truth.engine.book;
     const se = new hotpath.DepthSnapshotEncoder();
     const buf = Buffer.alloc(512 * 1024);
@@ -577,7 +634,14 @@ describe('re-anchoring after a gap', { timeout: 300_000 }, () => {
     const enc = new hotpath.EnvelopeEncoder();
     const big = Buffer.alloc(600 * 1024);
     return out.map((x, i) => {
-      const e = enc.wrapAndApplyHeader(big).receiveTimeUs(i).sequence(i + 1).connectionEpoch(9).kind(x.kind as hotpath.EnvelopeKind).symbol('BTCUSDT').payload(x.payload);
+      const e = enc
+        .wrapAndApplyHeader(big)
+        .receiveTimeUs(i)
+        .sequence(i + 1)
+        .connectionEpoch(9)
+        .kind(x.kind as hotpath.EnvelopeKind)
+        .symbol('BTCUSDT')
+        .payload(x.payload);
       return Buffer.from(big.subarray(0, e.encodedLength));
     });
   }
@@ -609,7 +673,19 @@ describe('re-anchoring after a gap', { timeout: 300_000 }, () => {
         reads++;
       }
     })();
-    const agg = new Aggregator(AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: 'gaps', kinesisEndpoint: emu.endpoint, owner: 'g', pollMs: 10, port: 0, host: '127.0.0.1', logLevel: 'silent' }));
+    const agg = new Aggregator(
+      AggregatorConfigSchema.parse({
+        redisUrl: redisServer.url,
+        symbols: ['BTCUSDT'],
+        kinesisStream: 'gaps',
+        kinesisEndpoint: emu.endpoint,
+        owner: 'g',
+        pollMs: 10,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+      }),
+    );
     await agg.start();
     // the stream arrives in small pieces, so the aggregator commits many times while the reader hammers
     const producer = new KinesisProducer(emu.client(), { streamName: 'gaps' });

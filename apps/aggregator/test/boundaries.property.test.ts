@@ -30,7 +30,9 @@ const fixture = [writer.connected(1, 'property'), ...[...recordingEnvelopes(reco
 const freshState = new SymbolProcessor('BTCUSDT').serialize();
 const fedState = (() => {
   const p = new SymbolProcessor('BTCUSDT');
-  fixture.forEach((e, i) => p.apply(e, String(i + 1)));
+  fixture.forEach((e, i) => {
+    p.apply(e, String(i + 1));
+  });
   return p.serialize();
 })();
 
@@ -72,9 +74,15 @@ function restored(state: Buffer): SymbolProcessor | StateFormatError {
 describe('committed state read from Redis', () => {
   it('SymbolProcessor.restore: any bytes are a processor or a StateFormatError', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.concat([new StateWriter().header().finish(), b]))), (bytes) => {
-        restored(Buffer.from(bytes));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 512 }),
+          fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.concat([new StateWriter().header().finish(), b])),
+        ),
+        (bytes) => {
+          restored(Buffer.from(bytes));
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -124,7 +132,24 @@ describe('environment values', () => {
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'binary', maxLength: 30 }).map((s) => s.replaceAll('\0', '')), // (an environment holds anything but NUL)
     fc.integer({ min: -10, max: 200_000 }).map(String),
-    fc.constantFrom('worker', 'inline', 'polling', 'fanout', 'LATEST', 'TRIM_HORIZON', 'info', 'silent', 'BTCUSDT,ETHUSDT', 'btcusdt', 'http://127.0.0.1:4567', 'redis://127.0.0.1:6379', '1e3', 'NaN', '-0', ' 5 '),
+    fc.constantFrom(
+      'worker',
+      'inline',
+      'polling',
+      'fanout',
+      'LATEST',
+      'TRIM_HORIZON',
+      'info',
+      'silent',
+      'BTCUSDT,ETHUSDT',
+      'btcusdt',
+      'http://127.0.0.1:4567',
+      'redis://127.0.0.1:6379',
+      '1e3',
+      'NaN',
+      '-0',
+      ' 5 ',
+    ),
   );
   const env = fc.dictionary(fc.constantFrom(...Object.keys(AGGREGATOR_ENV)), value, { maxKeys: 8 });
 
@@ -157,7 +182,19 @@ describe('against a running aggregator', () => {
 
   async function startOn(stream: string): Promise<Aggregator> {
     const a = new Aggregator(
-      AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: stream, kinesisEndpoint: emu.endpoint, owner: `p-${streams}`, leaseTtlMs: 2_000, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: 'silent', fetch: 'inline' }),
+      AggregatorConfigSchema.parse({
+        redisUrl: redisServer.url,
+        symbols: ['BTCUSDT'],
+        kinesisStream: stream,
+        kinesisEndpoint: emu.endpoint,
+        owner: `p-${streams}`,
+        leaseTtlMs: 2_000,
+        pollMs: 20,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+        fetch: 'inline',
+      }),
     );
     await a.start();
     return a;
@@ -226,10 +263,19 @@ describe('against a running aggregator', () => {
   }
 
   it('any bytes (4 or more) committed as the state are refused, counted, and the shard is read whole: the vector goes live', async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 300 }), damagedState.filter((b) => b.length >= 4)), committedStateRun), {
-      numRuns: 5,
-      examples: [[new Uint8Array(4)], [Uint8Array.from([0, 0, 0, 0, 9, 9])]],
-    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 4, maxLength: 300 }),
+          damagedState.filter((b) => b.length >= 4),
+        ),
+        committedStateRun,
+      ),
+      {
+        numRuns: 5,
+        examples: [[new Uint8Array(4)], [Uint8Array.from([0, 0, 0, 0, 9, 9])]],
+      },
+    );
   });
 
   // (found by this property: a value shorter than 4 bytes used to throw RangeError outside the refusal path, and the shard never started)
@@ -237,4 +283,3 @@ describe('against a running aggregator', () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 3 }), committedStateRun), { numRuns: 1, examples: [[new Uint8Array(0)]] });
   });
 });
-

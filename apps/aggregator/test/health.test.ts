@@ -58,7 +58,20 @@ describe('aggregator health and stop', () => {
     producer = new KinesisProducer(emu.client(), { streamName: stream });
     await producer.start();
     aggregator = new Aggregator(
-      AggregatorConfigSchema.parse({ redisUrl: redisServer.url, symbols: ['BTCUSDT'], kinesisStream: stream, kinesisEndpoint: emu.endpoint, owner: `a-${streams}`, leaseTtlMs: 2_000, pollMs: 20, port: 0, host: '127.0.0.1', logLevel: process.env.TEST_LOG ?? 'silent', fetch: 'inline', ...extra }),
+      AggregatorConfigSchema.parse({
+        redisUrl: redisServer.url,
+        symbols: ['BTCUSDT'],
+        kinesisStream: stream,
+        kinesisEndpoint: emu.endpoint,
+        owner: `a-${streams}`,
+        leaseTtlMs: 2_000,
+        pollMs: 20,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: process.env.TEST_LOG ?? 'silent',
+        fetch: 'inline',
+        ...extra,
+      }),
     );
     await aggregator.start();
     return stream;
@@ -173,7 +186,10 @@ describe('aggregator health and stop', () => {
       for (const e of fixture.slice(0, 300)) producer!.put('BTCUSDT', e);
       await producer!.flush();
       const metric = async (name: string, labels: Record<string, string>): Promise<number> =>
-        (await aggregator!.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0) ?? 0;
+        (await aggregator!.registry.getMetricsAsJSON())
+          .find((m) => m.name === name)
+          ?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+          .reduce((a, v) => a + v.value, 0) ?? 0;
       await vi.waitFor(async () => expect(await metric('aggregator_kinesis_records_processed_total', {})).toBe(300), { timeout: 30_000 });
       proxy.refuse(() => undefined);
       const refused = proxy.count('GetRecords').refused;
@@ -199,17 +215,23 @@ describe('aggregator health and stop', () => {
     for (const e of fixture.slice(200, 400)) producer!.put('BTCUSDT', e);
     await producer!.flush();
     // a new thread reads on from the checkpoint: every later record is handled, applied or recognised as handled before
-    await vi.waitFor(async () => {
-      expect(await metric('aggregator_kinesis_records_processed_total')).toBeGreaterThanOrEqual(400);
-      expect((await health()).body.ok).toBe(true);
-    }, { timeout: 60_000 });
+    await vi.waitFor(
+      async () => {
+        expect(await metric('aggregator_kinesis_records_processed_total')).toBeGreaterThanOrEqual(400);
+        expect((await health()).body.ok).toBe(true);
+      },
+      { timeout: 60_000 },
+    );
   });
 
   it('a new owner still replaying below the vector readers have reads as catching_up, not ok', async () => {
     await start({ stallAfterMs: 300 });
     // what a previous owner published further along the stream: every vector of ours is older until we pass it
     const admin = new Redis(redisServer.url);
-    await admin.set(keys.vector('BTCUSDT'), encodeVector({ status: VectorStatus.Live, version: 1e9, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }));
+    await admin.set(
+      keys.vector('BTCUSDT'),
+      encodeVector({ status: VectorStatus.Live, version: 1e9, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }),
+    );
     admin.disconnect();
     let i = 0;
     await vi.waitFor(
@@ -227,17 +249,23 @@ describe('aggregator health and stop', () => {
 
   it('a Kinesis outage: not reading is not ok, and the leases are kept through it (longer than their TTL)', async () => {
     await start({ leaseTtlMs: 800, stallAfterMs: 500, fetch: 'worker' });
-    await vi.waitFor(async () => {
-      expect(aggregator!.ownedShards).toHaveLength(1);
-      expect((await health()).body.ok).toBe(true);
-    }, { timeout: 20_000 });
+    await vi.waitFor(
+      async () => {
+        expect(aggregator!.ownedShards).toHaveLength(1);
+        expect((await health()).body.ok).toBe(true);
+      },
+      { timeout: 20_000 },
+    );
     const before = [...aggregator!.leaseTokens().values()];
     const outage = emu.restart(4_000); // ListShards and GetRecords fail for five TTLs
-    await vi.waitFor(async () => {
-      const h = await health();
-      expect(h.body.reading).toMatch(/^stalled/);
-      expect(h.status).toBe(503);
-    }, { timeout: 20_000 });
+    await vi.waitFor(
+      async () => {
+        const h = await health();
+        expect(h.body.reading).toMatch(/^stalled/);
+        expect(h.status).toBe(503);
+      },
+      { timeout: 20_000 },
+    );
     await outage;
     await vi.waitFor(async () => expect((await health()).body).toMatchObject({ ok: true, reading: 'ok', leaseRounds: 'ok' }), { timeout: 20_000 });
     expect([...aggregator!.leaseTokens().values()]).toEqual(before); // the same lease, never lost and taken again
@@ -249,17 +277,26 @@ describe('aggregator health and stop', () => {
   ] as const) {
     it(`${what} in Redis is counted and the shard read from its start`, async () => {
       const admin = new Redis(redisServer.url);
-      await new FeatureStore(admin).commit('BTCUSDT', 1, encodeVector({ status: VectorStatus.Stale, version: 0, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }), checkpoint, state);
+      await new FeatureStore(admin).commit(
+        'BTCUSDT',
+        1,
+        encodeVector({ status: VectorStatus.Stale, version: 0, eventTimeUs: 1, writtenAtUs: 1, bestBid: 1, bestAsk: 2, schemaHash: '0123456789abcdef', features: new Float64Array(4) }),
+        checkpoint,
+        state,
+      );
       admin.disconnect();
       await start();
       for (const e of fixture.slice(0, 300)) producer!.put('BTCUSDT', e);
       await producer!.flush();
       const refused = async (): Promise<number> => (await aggregator!.registry.getMetricsAsJSON()).find((m) => m.name === 'aggregator_state_refused_total')?.values[0]?.value ?? 0;
-      await vi.waitFor(async () => {
-        expect(await refused()).toBe(1);
-        expect((await health()).body).toMatchObject({ ok: true, applying: 'ok' });
-        expect((await health()).body.lastAppliedAgeMs).toBeGreaterThanOrEqual(0);
-      }, { timeout: 20_000 });
+      await vi.waitFor(
+        async () => {
+          expect(await refused()).toBe(1);
+          expect((await health()).body).toMatchObject({ ok: true, applying: 'ok' });
+          expect((await health()).body.lastAppliedAgeMs).toBeGreaterThanOrEqual(0);
+        },
+        { timeout: 20_000 },
+      );
     });
   }
 

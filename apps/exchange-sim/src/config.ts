@@ -18,16 +18,22 @@ const jsonList = z.union([
   z.array(z.unknown()),
 ]);
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
 
 export const SimConfigSchema = z
   .object({
     /** Loopback unless told otherwise: the admin API arms faults for anyone who can reach it. */
     host: z.string().default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(9443),
-    symbols: z.union([csv, z.array(z.string())]).default(['BTCUSDT']).transform((xs) => xs.map((x) => x.toUpperCase())),
+    symbols: z
+      .union([csv, z.array(z.string())])
+      .default(['BTCUSDT'])
+      .transform((xs) => xs.map((x) => x.toUpperCase())),
     seed: z.coerce.number().int().default(1),
     /** Simulated seconds per wall-clock second (10 and 100 for load tests). */
     speed: z.coerce.number().positive().max(10_000).default(1),
@@ -36,7 +42,10 @@ export const SimConfigSchema = z
     /** Accepted X-MBX-APIKEY values; empty = any non-empty key. */
     apiKeys: z.union([csv, z.array(z.string())]).default([]),
     /** Binance closes every connection after 24 h. */
-    maxConnectionSeconds: z.coerce.number().positive().default(24 * 3600),
+    maxConnectionSeconds: z.coerce
+      .number()
+      .positive()
+      .default(24 * 3600),
     pingIntervalMs: z.coerce.number().int().positive().default(20_000),
     pongTimeoutMs: z.coerce.number().int().positive().default(60_000),
     /** Incoming messages per second per connection before disconnect (Binance: 5). */
@@ -45,7 +54,11 @@ export const SimConfigSchema = z
     /** Open stream connections at most; further handshakes get 503 (counted as rejected, reason capacity). */
     maxConnections: z.coerce.number().int().positive().default(512),
     /** Bytes queued for one connection before it is cut as a slow consumer (it would otherwise grow without bound). */
-    maxBufferedBytes: z.coerce.number().int().positive().default(8 * 1024 * 1024),
+    maxBufferedBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
     /** Deadline for a whole HTTP request (headers and body) to arrive. */
     requestTimeoutMs: z.coerce.number().int().positive().max(600_000).default(30_000),
     /** Deadline for the request headers to arrive (slowloris). */

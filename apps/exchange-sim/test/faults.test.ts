@@ -142,8 +142,7 @@ describe('fault injection', () => {
   });
 
   it('freeze holds the book while the market clock runs, and releases it when the clock passes the freeze', async () => {
-    const depthId = async (): Promise<number> =>
-      ((await (await fetch(`${sim.urls.rest}/api/v3/depth?symbol=BTCUSDT&limit=5`)).json()) as { lastUpdateId: number }).lastUpdateId;
+    const depthId = async (): Promise<number> => ((await (await fetch(`${sim.urls.rest}/api/v3/depth?symbol=BTCUSDT&limit=5`)).json()) as { lastUpdateId: number }).lastUpdateId;
     clock.advance(100);
     const frozenAt = await depthId();
     expect(await admin({ type: 'freeze', symbol: 'BTCUSDT', ms: 300 })).toBe(200); // until 400 ms
@@ -183,7 +182,12 @@ describe('fault injection', () => {
 describe('faults from config', () => {
   it('SIM_FAULTS schedules faults in simulated time', async () => {
     const config = simConfigFromEnv(
-      { SIM_FAULTS: JSON.stringify([{ atSeconds: 2, fault: { type: 'restFail', status: 500, count: 1 } }, { atSeconds: 0, fault: { type: 'duplicate', count: 1 } }]) },
+      {
+        SIM_FAULTS: JSON.stringify([
+          { atSeconds: 2, fault: { type: 'restFail', status: 500, count: 1 } },
+          { atSeconds: 0, fault: { type: 'duplicate', count: 1 } },
+        ]),
+      },
       { port: 0, speed: 20, logLevel: 'silent' },
     );
     expect(config.faults.map((f) => f.fault.type)).toEqual(['restFail', 'duplicate']);

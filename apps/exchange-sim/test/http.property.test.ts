@@ -35,13 +35,20 @@ async function startSim(): Promise<ExchangeSimulator> {
 const portOf = (sim: ExchangeSimulator): number => Number(new URL(sim.urls.rest).port);
 
 const REST = ['/api/v3/ping', '/api/v3/time', '/api/v3/exchangeInfo', '/api/v3/depth', '/api/v3/trades', '/api/v3/historicalTrades', '/api/v3/aggTrades', '/api/v3/other'];
-const queryValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.double().map(String), fc.constantFrom('BTCUSDT', 'btcusdt', 'ETHUSDT', '', '1e400', '-1', '0x10', '5000', '99999999999999999999'));
+const queryValue = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer().map(String),
+  fc.double().map(String),
+  fc.constantFrom('BTCUSDT', 'btcusdt', 'ETHUSDT', '', '1e400', '-1', '0x10', '5000', '99999999999999999999'),
+);
 const restTarget = fc
   .tuple(fc.constantFrom(...REST), fc.dictionary(fc.constantFrom('symbol', 'limit', 'fromId', 'startTime', 'endTime', 'x'), queryValue, { maxKeys: 5 }))
   .map(([path, q]) => `${path}${Object.keys(q).length > 0 ? `?${new URLSearchParams(q).toString()}` : ''}`);
 const anyTarget = fc.oneof(
   restTarget,
-  fc.tuple(fc.constantFrom('', '/api/v3', '/admin', '/health', '/metrics', '/ws', '/stream'), fc.webPath(), fc.option(fc.webQueryParameters())).map(([a, p, q]) => `${a}${p || '/'}${q === null ? '' : `?${q}`}`),
+  fc
+    .tuple(fc.constantFrom('', '/api/v3', '/admin', '/health', '/metrics', '/ws', '/stream'), fc.webPath(), fc.option(fc.webQueryParameters()))
+    .map(([a, p, q]) => `${a}${p || '/'}${q === null ? '' : `?${q}`}`),
   fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }).map((s) => `/${s}`),
   fc.string({ unit: 'binary', maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
   fc.constantFrom('*', '//', '//[::1/x', 'http://[x/', '/%', '/api/v3/depth?symbol=%', '/api/v3/%zz', `/${'a'.repeat(8_000)}`),
@@ -64,10 +71,15 @@ describe('any request on the HTTP port', () => {
         expect(r.status, `${method} ${target}`).toBeGreaterThanOrEqual(200);
         expect(r.status, `${method} ${target}`).toBeLessThan(500);
         const after = await sim.registry.metrics();
-        const moved = total(after, 'exchange_sim_rest_requests_total') - total(before, 'exchange_sim_rest_requests_total') + total(after, 'exchange_sim_rejected_requests_total') - total(before, 'exchange_sim_rejected_requests_total');
+        const moved =
+          total(after, 'exchange_sim_rest_requests_total') -
+          total(before, 'exchange_sim_rest_requests_total') +
+          total(after, 'exchange_sim_rejected_requests_total') -
+          total(before, 'exchange_sim_rejected_requests_total');
         const ops = r.status === 200 && /^\/(health|metrics)(\?|$)/.test(target);
         expect(moved, `${method} ${target} → ${r.status}`).toBe(ops ? 0 : 1);
-        if (r.status >= 400 && r.status !== 418 && r.status !== 429 && !target.startsWith('/api/v3/') && method !== 'HEAD') expect(r.headers['content-type'], `${method} ${target}`).toBe('application/problem+json');
+        if (r.status >= 400 && r.status !== 418 && r.status !== 429 && !target.startsWith('/api/v3/') && method !== 'HEAD')
+          expect(r.headers['content-type'], `${method} ${target}`).toBe('application/problem+json');
       }),
       { numRuns: 400 },
     );
@@ -83,11 +95,37 @@ describe('/admin/faults with any body, token and method', () => {
   });
   afterAll(async () => sim.stop());
 
-  const TYPES = ['dropDepthDiffs', 'dropTrades', 'duplicate', 'reorder', 'malformed', 'truncated', 'oversized', 'closeConnections', 'serverShutdown', 'stall', 'restLatency', 'restFail', 'freeze', 'nope'];
+  const TYPES = [
+    'dropDepthDiffs',
+    'dropTrades',
+    'duplicate',
+    'reorder',
+    'malformed',
+    'truncated',
+    'oversized',
+    'closeConnections',
+    'serverShutdown',
+    'stall',
+    'restLatency',
+    'restFail',
+    'freeze',
+    'nope',
+  ];
   const fieldValue = fc.oneof(fc.integer({ min: -5, max: 20_000_000 }), fc.double(), fc.string({ maxLength: 10 }), fc.constantFrom('BTCUSDT', 'btcusdt', 'NOPEUSDT', null, true, 1, 1024, 600_000));
   /** Fault-shaped objects (sometimes valid) and anything JSON. */
   const faultLike = fc.record(
-    { type: fc.constantFrom(...TYPES), symbol: fieldValue, count: fieldValue, ms: fieldValue, bytes: fieldValue, status: fieldValue, latencyMs: fieldValue, forMs: fieldValue, closeAfterMs: fieldValue, extra: fieldValue },
+    {
+      type: fc.constantFrom(...TYPES),
+      symbol: fieldValue,
+      count: fieldValue,
+      ms: fieldValue,
+      bytes: fieldValue,
+      status: fieldValue,
+      latencyMs: fieldValue,
+      forMs: fieldValue,
+      closeAfterMs: fieldValue,
+      extra: fieldValue,
+    },
     { requiredKeys: ['type'] },
   );
   /** Few keys, the ones faults take: valid often enough that arming is exercised too. */
@@ -104,35 +142,47 @@ describe('/admin/faults with any body, token and method', () => {
     const port = portOf(sim);
     const seen = new Set<number>();
     await fc.assert(
-      fc.asyncProperty(body, fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT'), fc.constantFrom<'right' | 'wrong' | 'none'>('right', 'right', 'right', 'wrong', 'none'), async (text, method, token) => {
-        const before = total(await sim.registry.metrics(), 'exchange_sim_rejected_requests_total');
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (token !== 'none') headers['authorization'] = `Bearer ${token === 'right' ? TOKEN : `${TOKEN}x`}`;
-        const res = await fetch(`http://127.0.0.1:${port}/admin/faults`, { method, headers, ...(method === 'GET' ? {} : { body: text }), signal: AbortSignal.timeout(5_000) });
-        const answer = (await res.text()) || '{}';
-        let expected: number;
-        if (token !== 'right') expected = 401;
-        else if (method === 'GET') expected = 200;
-        else if (method !== 'POST') expected = 405;
-        else if (Buffer.byteLength(text) > MAX_ADMIN_BODY_BYTES) expected = 413;
-        else {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text === '' ? '{}' : text);
-          } catch {
-            parsed = undefined;
+      fc.asyncProperty(
+        body,
+        fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT'),
+        fc.constantFrom<'right' | 'wrong' | 'none'>('right', 'right', 'right', 'wrong', 'none'),
+        async (text, method, token) => {
+          const before = total(await sim.registry.metrics(), 'exchange_sim_rejected_requests_total');
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (token !== 'none') headers['authorization'] = `Bearer ${token === 'right' ? TOKEN : `${TOKEN}x`}`;
+          const res = await fetch(`http://127.0.0.1:${port}/admin/faults`, { method, headers, ...(method === 'GET' ? {} : { body: text }), signal: AbortSignal.timeout(5_000) });
+          const answer = (await res.text()) || '{}';
+          let expected: number;
+          if (token !== 'right') expected = 401;
+          else if (method === 'GET') expected = 200;
+          else if (method !== 'POST') expected = 405;
+          else if (Buffer.byteLength(text) > MAX_ADMIN_BODY_BYTES) expected = 413;
+          else {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text === '' ? '{}' : text);
+            } catch {
+              parsed = undefined;
+            }
+            const fault = parsed === undefined ? undefined : FaultSchema.safeParse(parsed);
+            expected = fault?.success && (!('symbol' in fault.data) || fault.data.symbol.toUpperCase() === 'BTCUSDT') ? 200 : 400;
           }
-          const fault = parsed === undefined ? undefined : FaultSchema.safeParse(parsed);
-          expected = fault?.success && (!('symbol' in fault.data) || fault.data.symbol.toUpperCase() === 'BTCUSDT') ? 200 : 400;
-        }
-        expect(res.status, `${method} ${token} ${text.slice(0, 200)} → ${answer.slice(0, 300)}`).toBe(expected);
-        seen.add(res.status);
-        expect(total(await sim.registry.metrics(), 'exchange_sim_rejected_requests_total') - before).toBe(expected === 200 ? 0 : 1);
-        if (expected !== 200) expect(JSON.parse(answer)).toMatchObject({ status: expected });
-        expect((await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
-      }),
+          expect(res.status, `${method} ${token} ${text.slice(0, 200)} → ${answer.slice(0, 300)}`).toBe(expected);
+          seen.add(res.status);
+          expect(total(await sim.registry.metrics(), 'exchange_sim_rejected_requests_total') - before).toBe(expected === 200 ? 0 : 1);
+          if (expected !== 200) expect(JSON.parse(answer)).toMatchObject({ status: expected });
+          expect((await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+        },
+      ),
       // (the rarer branches, always: an oversized body, a wrong method, a valid fault)
-      { numRuns: 300, examples: [[`{"type":"stall","ms":1,"pad":"${'x'.repeat(MAX_ADMIN_BODY_BYTES)}"}`, 'POST', 'right'], ['{}', 'PUT', 'right'], ['{"type":"duplicate","count":2}', 'POST', 'right']] },
+      {
+        numRuns: 300,
+        examples: [
+          [`{"type":"stall","ms":1,"pad":"${'x'.repeat(MAX_ADMIN_BODY_BYTES)}"}`, 'POST', 'right'],
+          ['{}', 'PUT', 'right'],
+          ['{"type":"duplicate","count":2}', 'POST', 'right'],
+        ],
+      },
     );
     expect([...seen].sort()).toEqual([200, 400, 401, 405, 413]); // every branch was taken
   });

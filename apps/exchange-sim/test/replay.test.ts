@@ -10,19 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '@hotpath/market';
 import { CaptureWriter, FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import {
-  BinanceJsonTranscoder,
-  DecodeStatus,
-  classifyPayload,
-  hotpath,
-  spot,
-  type JsonBookTicker,
-  type JsonDepthSnapshot,
-  type JsonDepthUpdate,
-  type JsonTrade,
-} from '@hotpath/sbe';
+import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, hotpath, spot, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ExchangeSimulator, ManualClock } from '../src/index.ts';
+import type { ExchangeSimulator, ManualClock } from '../src/index.ts';
 import { BookClient } from './support/book-client.ts';
 import { startClockedSim } from './support/clocked.ts';
 

@@ -7,69 +7,96 @@ import { loadConfig, urlWithPasswordFile, type ConfigSpec } from '@hotpath/confi
 /** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim().toUpperCase())
+    .filter((x) => x !== ''),
+);
 
-export const InferenceConfigSchema = z.object({
-  /** May name the ACL user (`redis://inference@redis:6379`); its password is better given by redisPasswordFile than in the URL. */
-  redisUrl: z.string().default('redis://127.0.0.1:6379'),
-  /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
-  redisPasswordFile: z.string().min(1).optional(),
-  symbols: z.union([csv, z.array(z.string())]).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)).default(['BTCUSDT']),
-  /** This replica's name in claims and predictions. */
-  replica: z.string().default(() => `inference-${randomUUID().slice(0, 8)}`),
-  intervalMs: z.coerce.number().int().min(100).default(2_000),
-  horizonS: z.coerce.number().positive().default(10),
-  /** How long a tick's claim protects it; after that (plus a margin) another replica may make a dead claimer's prediction. */
-  claimTtlMs: z.coerce.number().int().positive().default(500),
-  /** Features older than this (wall clock vs their event time) give a flagged fallback. The spec's stale threshold is 5 s. */
-  maxFeatureAgeMs: z.coerce.number().int().positive().default(5_000),
-  /** Below this share of finite features the model is not trusted. */
-  minCompleteness: z.coerce.number().min(0).max(1).default(0.9),
-  /** Without Redis, a fallback may use the last vector read for this long; after that the tick is reported missing. */
-  localFallbackMaxAgeMs: z.coerce.number().int().positive().default(30_000),
-  /** Per Redis command: a tick never waits longer on a sick Redis. */
-  redisTimeoutMs: z.coerce.number().int().positive().default(250),
-  /** A model file; when neither it nor the Redis pointer is set, the built-in example model serves. */
-  modelPath: z.string().optional(),
-  /** Every model path (this file, the Redis pointer, POST /admin/model) must resolve inside this directory; unset: DEFAULT_MODEL_DIR. */
-  modelDir: z.string().min(1).optional(),
-  /** A model file larger than this is refused before it is read (the shipped one is ~4 KB). */
-  modelMaxBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-  /** A model load (read, verify, warm) that takes longer is abandoned; stop() also aborts one in flight. */
-  modelLoadTimeoutMs: z.coerce.number().int().positive().default(10_000),
-  modelPointerKey: z.string().default('model:current'),
-  modelPollMs: z.coerce.number().int().positive().default(5_000),
-  /** Consecutive failed runs of a freshly swapped model before the previous one is restored. */
-  rollbackAfterFailures: z.coerce.number().int().positive().default(3),
-  /** Bearer token for /admin/*; without one the admin endpoints answer 403. */
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
-  historyMax: z.coerce.number().int().positive().default(10_000),
-  /** Other services' /health for the live page and /v1/status: "name=url,name=url". */
-  statusPeers: z.union([z.string(), z.record(z.string(), z.string().url())]).default({}).transform((v, ctx) => {
-    if (typeof v !== 'string') return v;
-    const out: Record<string, string> = {};
-    for (const pair of v.split(',').filter(Boolean)) {
-      const [name, url] = pair.split('=');
-      if (!name || !url || !/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=http://…` });
-      else out[name] = url;
-    }
-    return out;
-  }),
-  /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
-  accuracyWindow: z.coerce.number().int().positive().default(1_800),
-  /** WebSocket subscribers at once; more are refused (503) before the upgrade. */
-  wsMaxClients: z.coerce.number().int().positive().default(256),
-  /** A subscriber this far behind (bytes queued on its socket) is dropped. */
-  wsMaxBufferedBytes: z.coerce.number().int().positive().default(1 << 20),
-  /** Whole-request deadline (headers and body), against slow clients. */
-  requestTimeoutMs: z.coerce.number().int().positive().default(10_000),
-  port: z.coerce.number().int().min(0).max(65535).default(9092),
-  /** Loopback by default; a container sets INFERENCE_HOST=0.0.0.0. */
-  host: z.string().default('127.0.0.1'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-})
+export const InferenceConfigSchema = z
+  .object({
+    /** May name the ACL user (`redis://inference@redis:6379`); its password is better given by redisPasswordFile than in the URL. */
+    redisUrl: z.string().default('redis://127.0.0.1:6379'),
+    /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
+    redisPasswordFile: z.string().min(1).optional(),
+    symbols: z
+      .union([csv, z.array(z.string())])
+      .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1))
+      .default(['BTCUSDT']),
+    /** This replica's name in claims and predictions. */
+    replica: z.string().default(() => `inference-${randomUUID().slice(0, 8)}`),
+    intervalMs: z.coerce.number().int().min(100).default(2_000),
+    horizonS: z.coerce.number().positive().default(10),
+    /** How long a tick's claim protects it; after that (plus a margin) another replica may make a dead claimer's prediction. */
+    claimTtlMs: z.coerce.number().int().positive().default(500),
+    /** Features older than this (wall clock vs their event time) give a flagged fallback. The spec's stale threshold is 5 s. */
+    maxFeatureAgeMs: z.coerce.number().int().positive().default(5_000),
+    /** Below this share of finite features the model is not trusted. */
+    minCompleteness: z.coerce.number().min(0).max(1).default(0.9),
+    /** Without Redis, a fallback may use the last vector read for this long; after that the tick is reported missing. */
+    localFallbackMaxAgeMs: z.coerce.number().int().positive().default(30_000),
+    /** Per Redis command: a tick never waits longer on a sick Redis. */
+    redisTimeoutMs: z.coerce.number().int().positive().default(250),
+    /** A model file; when neither it nor the Redis pointer is set, the built-in example model serves. */
+    modelPath: z.string().optional(),
+    /** Every model path (this file, the Redis pointer, POST /admin/model) must resolve inside this directory; unset: DEFAULT_MODEL_DIR. */
+    modelDir: z.string().min(1).optional(),
+    /** A model file larger than this is refused before it is read (the shipped one is ~4 KB). */
+    modelMaxBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** A model load (read, verify, warm) that takes longer is abandoned; stop() also aborts one in flight. */
+    modelLoadTimeoutMs: z.coerce.number().int().positive().default(10_000),
+    modelPointerKey: z.string().default('model:current'),
+    modelPollMs: z.coerce.number().int().positive().default(5_000),
+    /** Consecutive failed runs of a freshly swapped model before the previous one is restored. */
+    rollbackAfterFailures: z.coerce.number().int().positive().default(3),
+    /** Bearer token for /admin/*; without one the admin endpoints answer 403. */
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    historyMax: z.coerce.number().int().positive().default(10_000),
+    /** Other services' /health for the live page and /v1/status: "name=url,name=url". */
+    statusPeers: z
+      .union([z.string(), z.record(z.string(), z.string().url())])
+      .default({})
+      .transform((v, ctx) => {
+        if (typeof v !== 'string') return v;
+        const out: Record<string, string> = {};
+        for (const pair of v.split(',').filter(Boolean)) {
+          const [name, url] = pair.split('=');
+          if (!name || !url || !/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=http://…` });
+          else out[name] = url;
+        }
+        return out;
+      }),
+    /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
+    accuracyWindow: z.coerce.number().int().positive().default(1_800),
+    /** WebSocket subscribers at once; more are refused (503) before the upgrade. */
+    wsMaxClients: z.coerce.number().int().positive().default(256),
+    /** A subscriber this far behind (bytes queued on its socket) is dropped. */
+    wsMaxBufferedBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1 << 20),
+    /** Whole-request deadline (headers and body), against slow clients. */
+    requestTimeoutMs: z.coerce.number().int().positive().default(10_000),
+    port: z.coerce.number().int().min(0).max(65535).default(9092),
+    /** Loopback by default; a container sets INFERENCE_HOST=0.0.0.0. */
+    host: z.string().default('127.0.0.1'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
   // the password joins the URL here, so the service connects with one URL; messages never show either
-  .transform((c, ctx) => ({ ...c, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
+  .transform((c, ctx) => ({
+    ...c,
+    redisUrl: urlWithPasswordFile(
+      ctx,
+      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
+      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
+    ),
+  }));
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
 
 /** Environment variable → setting (the compose test checks deploy files against it). */

@@ -45,12 +45,26 @@ class Ring {
     const xs = this.items;
     const n = xs.length;
     if (n === 0) return { n, directionalAccuracy: null, maeUsd: null, maeBps: null, correlation: null, calibration: null, brier: null };
-    let hits = 0, directional = 0, absUsd = 0, absBps = 0, conf = 0, brier = 0, moves = 0;
-    let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    let hits = 0,
+      directional = 0,
+      absUsd = 0,
+      absBps = 0,
+      conf = 0,
+      brier = 0,
+      moves = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      syy = 0,
+      sxy = 0;
     for (const g of xs) {
       absUsd += Math.abs(g.errorUsd);
       absBps += Math.abs(g.predictedBps - g.realizedBps);
-      sx += g.predictedBps; sy += g.realizedBps; sxx += g.predictedBps ** 2; syy += g.realizedBps ** 2; sxy += g.predictedBps * g.realizedBps;
+      sx += g.predictedBps;
+      sy += g.realizedBps;
+      sxx += g.predictedBps ** 2;
+      syy += g.realizedBps ** 2;
+      sxy += g.predictedBps * g.realizedBps;
       if (g.realizedBps === 0) continue;
       moves++;
       brier += (g.pUp - (g.realizedBps > 0 ? 1 : 0)) ** 2;

@@ -23,20 +23,29 @@ const ADMIN_BODY_LIMIT = 4 * 1024;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function problem(reply: FastifyReply, status: number, title: string, detail?: string): FastifyReply {
-  return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, ...(detail ? { detail } : {}) });
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title, status, ...(detail ? { detail } : {}) });
 }
 
-const symbolParam = z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'symbol is 2–20 letters or digits').transform((s) => s.toUpperCase());
+const symbolParam = z
+  .string()
+  .regex(/^[A-Za-z0-9]{2,20}$/, 'symbol is 2–20 letters or digits')
+  .transform((s) => s.toUpperCase());
 const LatestQuery = z.object({ symbol: symbolParam });
 const HistoryQuery = z.object({
   symbol: symbolParam,
   /** Epoch milliseconds or an ISO 8601 time; default: the last hour. */
-  since: z.string().optional().transform((s, ctx) => {
-    if (s === undefined) return Date.now() - 3_600_000;
-    const ms = /^\d{1,16}$/.test(s) ? Number(s) : ISO_TIME.test(s) ? Date.parse(s) : Number.NaN;
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) ctx.addIssue({ code: 'custom', message: 'since must be epoch milliseconds or an ISO 8601 time, from 1970 to 275760' });
-    return Math.floor(ms);
-  }),
+  since: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return Date.now() - 3_600_000;
+      const ms = /^\d{1,16}$/.test(s) ? Number(s) : ISO_TIME.test(s) ? Date.parse(s) : Number.NaN;
+      if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) ctx.addIssue({ code: 'custom', message: 'since must be epoch milliseconds or an ISO 8601 time, from 1970 to 275760' });
+      return Math.floor(ms);
+    }),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 const StreamQuery = z.object({ symbol: symbolParam.optional() });
@@ -157,7 +166,10 @@ export function inferenceRoutes(service: InferenceService) {
           const ctl = AbortSignal.timeout(500);
           // the status only: peers' bodies carry paths and raw dependency errors, which stay on the internal network
           const r = await fetch(url, { signal: ctl }).then(
-            (res) => (void res.body?.cancel().catch(bodyDropped), { status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy' }),
+            (res) => {
+              void res.body?.cancel().catch(bodyDropped);
+              return { status: res.status < 300 ? 'ok' : res.status < 500 ? 'degraded' : 'unhealthy' };
+            },
             () => ({ status: 'down' }),
           );
           return [name, r] as const;
@@ -167,7 +179,9 @@ export function inferenceRoutes(service: InferenceService) {
       const buckets = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
       await Promise.all(
         Object.values(service.config.statusPeers).map((url) =>
-          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) }).then(async (r) => void parseStageBuckets(await r.text(), buckets)).catch(peerMetricsMissing),
+          fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) })
+            .then(async (r) => void parseStageBuckets(await r.text(), buckets))
+            .catch(peerMetricsMissing),
         ),
       );
       return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary(), stages: stageFigures(buckets) });

@@ -10,7 +10,7 @@
  * same-origin files (no inline script or style), so even markup that got in
  * could not run.
  */
-const HTML = String.raw`<!doctype html>
+const HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>hotpath — live predictions</title>
 <link rel="stylesheet" href="/live.css">
@@ -27,7 +27,7 @@ const HTML = String.raw`<!doctype html>
 </main>
 </body></html>`;
 
-const CSS = String.raw`:root{--bg:#0f1419;--card:#182029;--fg:#e6e6e6;--dim:#8a96a3;--up:#3fb950;--down:#f85149;--pred:#d29922;--line:#58a6ff}
+const CSS = `:root{--bg:#0f1419;--card:#182029;--fg:#e6e6e6;--dim:#8a96a3;--up:#3fb950;--down:#f85149;--pred:#d29922;--line:#58a6ff}
 *{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,sans-serif;background:var(--bg);color:var(--fg)}
 header{padding:12px 16px;display:flex;flex-wrap:wrap;gap:8px 24px;align-items:baseline}
 h1{font-size:18px;margin:0}.big{font-size:28px;font-weight:600}.dim{color:var(--dim)}
@@ -41,7 +41,7 @@ svg{width:100%;height:280px;display:block}table{width:100%;border-collapse:colla
 .key-mid{background:var(--line)}.key-pred{background:var(--pred)}.key-up{background:var(--up)}.key-down{background:var(--down)}
 `;
 
-const JS = String.raw`'use strict';
+const JS = `'use strict';
 const symbol = (new URLSearchParams(location.search).get('symbol') || 'BTCUSDT').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 20) || 'BTCUSDT';
 const SVG = 'http://www.w3.org/2000/svg';
 const byTick = new Map();

@@ -86,7 +86,13 @@ export function parsePrediction(json: string | Buffer): Prediction {
     throw new PredictionFormatError('prediction is not JSON', { cause: err });
   }
   const r = PredictionSchema.safeParse(value);
-  if (!r.success) throw new PredictionFormatError(`prediction refused: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new PredictionFormatError(
+      `prediction refused: ${r.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || 'value'}: ${i.message}`)
+        .join('; ')}`,
+    );
   return r.data;
 }
 

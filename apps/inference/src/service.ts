@@ -95,15 +95,32 @@ export class InferenceService {
     this.store = new PredictionStore(this.redis, config.historyMax);
     this.models = new ModelManager(
       this.redis,
-      { modelPath: config.modelPath, modelDir: config.modelDir ?? DEFAULT_MODEL_DIR, maxBytes: config.modelMaxBytes, loadTimeoutMs: config.modelLoadTimeoutMs, pointerKey: config.modelPointerKey, pollMs: config.modelPollMs, rollbackAfterFailures: config.rollbackAfterFailures },
+      {
+        modelPath: config.modelPath,
+        modelDir: config.modelDir ?? DEFAULT_MODEL_DIR,
+        maxBytes: config.modelMaxBytes,
+        loadTimeoutMs: config.modelLoadTimeoutMs,
+        pointerKey: config.modelPointerKey,
+        pollMs: config.modelPollMs,
+        rollbackAfterFailures: config.rollbackAfterFailures,
+      },
       this.metrics,
       this.log,
     );
-    this.grader = new Grader(config.intervalMs, config.accuracyWindow, (symbol, model, baseline) => this.recordFigures(symbol, model, baseline), (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }));
-    this.scheduler = new TickScheduler(config.intervalMs, {
-      tick: (tickMs, lateMs) => this.tick(tickMs, lateMs),
-      skipped: (_tickMs, reason) => this.metrics.skipped.inc({ reason }),
-    }, this.log);
+    this.grader = new Grader(
+      config.intervalMs,
+      config.accuracyWindow,
+      (symbol, model, baseline) => this.recordFigures(symbol, model, baseline),
+      (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }),
+    );
+    this.scheduler = new TickScheduler(
+      config.intervalMs,
+      {
+        tick: (tickMs, lateMs) => this.tick(tickMs, lateMs),
+        skipped: (_tickMs, reason) => this.metrics.skipped.inc({ reason }),
+      },
+      this.log,
+    );
   }
 
   get ready(): boolean {
@@ -116,7 +133,10 @@ export class InferenceService {
     this.redis.on('ready', () => void this.loadLatest());
     const connected = await Promise.all([this.redis.connect(), this.subscriber.connect()]).then(
       () => true,
-      (err: Error) => (this.log.warn({ err }, 'Redis not reachable at start; retrying in the background'), false),
+      (err: Error) => {
+        this.log.warn({ err }, 'Redis not reachable at start; retrying in the background');
+        return false;
+      },
     );
     const subscribed = this.subscriber
       .subscribe(...this.config.symbols.map(predictionKeys.channel))
@@ -183,8 +203,11 @@ export class InferenceService {
     // unhealthy = predictions do not reach Redis (Redis down, read-only or full, no features, the schedule stuck);
     // degraded = they do, but something is off (fallbacks, a refused model, recent Redis errors)
     const status: HealthStatus =
-      !this.started || redis === 'disconnected' || (!ticking && lastTickAgeMs !== null) || Object.values(predictions).some((p) => p.status === 'stalled') ? 'unhealthy'
-      : redis !== 'connected' || model.status !== 'healthy' || Object.values(featurePipeline).some((f) => f !== 'active') ? 'degraded' : 'healthy';
+      !this.started || redis === 'disconnected' || (!ticking && lastTickAgeMs !== null) || Object.values(predictions).some((p) => p.status === 'stalled')
+        ? 'unhealthy'
+        : redis !== 'connected' || model.status !== 'healthy' || Object.values(featurePipeline).some((f) => f !== 'active')
+          ? 'degraded'
+          : 'healthy';
     return { status, replica: this.config.replica, model, redis, featurePipeline, predictions, lastTickAgeMs };
   }
 
@@ -192,7 +215,25 @@ export class InferenceService {
   latencySummary(): { ticks: number; redisReadP50Ms: number | null; modelP50Ms: number | null; totalP50Ms: number | null; totalP99Ms: number | null } {
     const pick = (xs: number[], q: number): number | null => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!);
     const r = this.recentTicks;
-    return { ticks: r.length, redisReadP50Ms: pick(r.map((t) => t.redisMs), 0.5), modelP50Ms: pick(r.map((t) => t.modelMs), 0.5), totalP50Ms: pick(r.map((t) => t.totalMs), 0.5), totalP99Ms: pick(r.map((t) => t.totalMs), 0.99) };
+    return {
+      ticks: r.length,
+      redisReadP50Ms: pick(
+        r.map((t) => t.redisMs),
+        0.5,
+      ),
+      modelP50Ms: pick(
+        r.map((t) => t.modelMs),
+        0.5,
+      ),
+      totalP50Ms: pick(
+        r.map((t) => t.totalMs),
+        0.5,
+      ),
+      totalP99Ms: pick(
+        r.map((t) => t.totalMs),
+        0.99,
+      ),
+    };
   }
 
   accuracy(symbol: string): { model: Figures; baseline: Figures } {
@@ -306,10 +347,13 @@ export class InferenceService {
   }
 
   private scheduleBackup(symbol: string, tickMs: number): void {
-    const t = setTimeout(() => {
-      this.backups.delete(t);
-      void this.tickSymbol(symbol, tickMs, true);
-    }, Math.max(0, tickMs + this.config.claimTtlMs + 50 - Date.now()));
+    const t = setTimeout(
+      () => {
+        this.backups.delete(t);
+        void this.tickSymbol(symbol, tickMs, true);
+      },
+      Math.max(0, tickMs + this.config.claimTtlMs + 50 - Date.now()),
+    );
     this.backups.add(t);
   }
 
@@ -317,7 +361,8 @@ export class InferenceService {
     const p = this.checked(message, 'push');
     if (!p) return;
     // a prediction is only taken from its own symbol's channel
-    if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol)) return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
+    if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol))
+      return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
     if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
@@ -408,7 +453,10 @@ export class InferenceService {
 
   private recordFigures(symbol: string, model: Figures, baseline: Figures): void {
     this.metrics.graded.inc({ symbol, outcome: 'graded' });
-    for (const [predictor, f] of [['model', model], ['baseline', baseline]] as const) {
+    for (const [predictor, f] of [
+      ['model', model],
+      ['baseline', baseline],
+    ] as const) {
       if (f.directionalAccuracy !== null) this.metrics.directionalAccuracy.observe({ symbol, predictor }, f.directionalAccuracy);
       if (f.maeUsd !== null) this.metrics.meanAbsoluteError.observe({ symbol, predictor }, f.maeUsd);
       if (f.correlation !== null) this.metrics.correlation.observe({ symbol, predictor }, f.correlation);

@@ -47,7 +47,17 @@ const VALID: Prediction = {
 };
 
 function vector(over: Partial<FeatureVectorRecord> = {}): FeatureVectorRecord {
-  return { status: VectorStatus.Live, version: 7, eventTimeUs: 1.7e15, writtenAtUs: 1.7e15, bestBid: 60_000, bestAsk: 60_000.01, schemaHash: FEATURE_SCHEMA_HASH, features: new Float64Array(FEATURE_COUNT).fill(0.1), ...over };
+  return {
+    status: VectorStatus.Live,
+    version: 7,
+    eventTimeUs: 1.7e15,
+    writtenAtUs: 1.7e15,
+    bestBid: 60_000,
+    bestAsk: 60_000.01,
+    schemaHash: FEATURE_SCHEMA_HASH,
+    features: new Float64Array(FEATURE_COUNT).fill(0.1),
+    ...over,
+  };
 }
 
 /** Bytes overwritten, cut or spliced into a valid value. */
@@ -85,18 +95,24 @@ describe('values read from Redis, parsed', () => {
   it('decodeVector: any bytes (and a real vector damaged) are a consistent record or a VectorFormatError', () => {
     const real = encodeVector(vector());
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)), damagedBytes(real)), (bytes) => {
-        let v: FeatureVectorRecord;
-        try {
-          v = decodeVector(bytes);
-        } catch (err) {
-          expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(VectorFormatError);
-          return;
-        }
-        expect(bytes.length).toBe(68 + v.features.length * 8);
-        expect([VectorStatus.Live, VectorStatus.Stale, VectorStatus.Reanchoring]).toContain(v.status);
-        expect(v.schemaHash.length).toBe(16);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+          damagedBytes(real),
+        ),
+        (bytes) => {
+          let v: FeatureVectorRecord;
+          try {
+            v = decodeVector(bytes);
+          } catch (err) {
+            expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(VectorFormatError);
+            return;
+          }
+          expect(bytes.length).toBe(68 + v.features.length * 8);
+          expect([VectorStatus.Live, VectorStatus.Stale, VectorStatus.Reanchoring]).toContain(v.status);
+          expect(v.schemaHash.length).toBe(16);
+        },
+      ),
       { numRuns: 3_000 },
     );
   });
@@ -149,7 +165,10 @@ describe('against a running replica', () => {
   });
 
   const count = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
-    (await server.service.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0) ?? 0;
+    (await server.service.registry.getMetricsAsJSON())
+      .find((m) => m.name === name)
+      ?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((s, v) => s + v.value, 0) ?? 0;
   const health = async (): Promise<number> => (await fetch(`http://127.0.0.1:${server.port}/health`, { signal: AbortSignal.timeout(5_000) })).status;
 
   it('anything published on the prediction channel is refused and counted (push), or is a real prediction; subscribers and health carry on', async () => {
@@ -202,7 +221,9 @@ describe('against a running replica', () => {
     const pointer = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 100 }).map((b) => Buffer.from(b)),
       fc.json({ maxDepth: 2 }).map((s) => Buffer.from(s)),
-      fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), fc.constantFrom('../x.onnx', '/etc/passwd', '.', 'missing.onnx', '/dev/zero')).map((path) => Buffer.from(JSON.stringify({ path }))),
+      fc
+        .oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), fc.constantFrom('../x.onnx', '/etc/passwd', '.', 'missing.onnx', '/dev/zero'))
+        .map((path) => Buffer.from(JSON.stringify({ path }))),
     );
     await fc.assert(
       fc.asyncProperty(pointer, async (raw) => {
@@ -227,19 +248,25 @@ describe('against a running replica', () => {
     feeder.stop();
     try {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), damagedBytes(real)), async (bytes) => {
-          fc.pre(!accepts(() => decodeVector(bytes)));
-          const before = await count('inference_redis_refused_total', { source: 'vector' });
-          const missed = await count('inference_ticks_missed_total', { reason: 'bad_vector' });
-          await db.redis.set(keys.vector('BTCUSDT'), bytes);
-          await vi.waitFor(
-            async () => {
-              expect(await count('inference_redis_refused_total', { source: 'vector' })).toBeGreaterThan(before);
-              expect(await count('inference_ticks_missed_total', { reason: 'bad_vector' })).toBeGreaterThan(missed);
-            },
-            { timeout: 5_000, interval: 20 },
-          );
-        }),
+        fc.asyncProperty(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+            damagedBytes(real),
+          ),
+          async (bytes) => {
+            fc.pre(!accepts(() => decodeVector(bytes)));
+            const before = await count('inference_redis_refused_total', { source: 'vector' });
+            const missed = await count('inference_ticks_missed_total', { reason: 'bad_vector' });
+            await db.redis.set(keys.vector('BTCUSDT'), bytes);
+            await vi.waitFor(
+              async () => {
+                expect(await count('inference_redis_refused_total', { source: 'vector' })).toBeGreaterThan(before);
+                expect(await count('inference_ticks_missed_total', { reason: 'bad_vector' })).toBeGreaterThan(missed);
+              },
+              { timeout: 5_000, interval: 20 },
+            );
+          },
+        ),
         { numRuns: 12 },
       );
     } finally {
@@ -249,9 +276,16 @@ describe('against a running replica', () => {
   });
 
   it('any request target is answered below 500, and the API queries get 200, 400 or 404 — never a 5xx', async () => {
-    const q = fc.oneof(fc.string({ maxLength: 16 }), fc.integer().map(String), fc.constantFrom('BTCUSDT', 'btcusdt', 'ETHUSDT', '0', '1000', '1001', '-1', '1e3', '2024-01-01', '2024-13-45T99:00', '275761-01-01', '99999999999999999', ''));
+    const q = fc.oneof(
+      fc.string({ maxLength: 16 }),
+      fc.integer().map(String),
+      fc.constantFrom('BTCUSDT', 'btcusdt', 'ETHUSDT', '0', '1000', '1001', '-1', '1e3', '2024-01-01', '2024-13-45T99:00', '275761-01-01', '99999999999999999', ''),
+    );
     const apiTarget = fc
-      .tuple(fc.constantFrom('/v1/predictions', '/v1/predictions/latest', '/v1/accuracy', '/v1/status', '/v1/predictions/stream'), fc.dictionary(fc.constantFrom('symbol', 'since', 'limit', 'x'), q, { maxKeys: 4 }))
+      .tuple(
+        fc.constantFrom('/v1/predictions', '/v1/predictions/latest', '/v1/accuracy', '/v1/status', '/v1/predictions/stream'),
+        fc.dictionary(fc.constantFrom('symbol', 'since', 'limit', 'x'), q, { maxKeys: 4 }),
+      )
       .map(([p, d]) => ({ api: true, target: `${p}${Object.keys(d).length ? `?${new URLSearchParams(d).toString()}` : ''}` }));
     const otherTarget = fc
       .oneof(
@@ -281,22 +315,34 @@ describe('against a running replica', () => {
     );
     const seen = new Set<number>();
     await fc.assert(
-      fc.asyncProperty(body, fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-unknown'), fc.constantFrom<'right' | 'wrong' | 'none'>('right', 'right', 'right', 'wrong', 'none'), async (text, type, token) => {
-        const refusedBefore = await count('inference_model_loads_total') - (await count('inference_model_loads_total', { outcome: 'ok' }));
-        const headers: Record<string, string> = { 'content-type': type };
-        if (token !== 'none') headers['authorization'] = `Bearer ${token === 'right' ? TOKEN : 'not-the-admin-token-at-all'}`;
-        const res = await fetch(`http://127.0.0.1:${server.port}/admin/model`, { method: 'POST', headers, body: text, signal: AbortSignal.timeout(10_000) });
-        const answer = await res.text();
-        seen.add(res.status);
-        if (token !== 'right') return void expect(res.status).toBe(401);
-        expect([200, 400, 413, 415, 422], `${type} ${text.slice(0, 100)} → ${answer.slice(0, 200)}`).toContain(res.status);
-        if (res.status === 422) {
-          expect(JSON.parse(answer)).toMatchObject({ status: 422, title: 'Model refused' });
-          expect(await count('inference_model_loads_total') - (await count('inference_model_loads_total', { outcome: 'ok' }))).toBe(refusedBefore + 1);
-        }
-      }),
+      fc.asyncProperty(
+        body,
+        fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-unknown'),
+        fc.constantFrom<'right' | 'wrong' | 'none'>('right', 'right', 'right', 'wrong', 'none'),
+        async (text, type, token) => {
+          const refusedBefore = (await count('inference_model_loads_total')) - (await count('inference_model_loads_total', { outcome: 'ok' }));
+          const headers: Record<string, string> = { 'content-type': type };
+          if (token !== 'none') headers['authorization'] = `Bearer ${token === 'right' ? TOKEN : 'not-the-admin-token-at-all'}`;
+          const res = await fetch(`http://127.0.0.1:${server.port}/admin/model`, { method: 'POST', headers, body: text, signal: AbortSignal.timeout(10_000) });
+          const answer = await res.text();
+          seen.add(res.status);
+          if (token !== 'right') return void expect(res.status).toBe(401);
+          expect([200, 400, 413, 415, 422], `${type} ${text.slice(0, 100)} → ${answer.slice(0, 200)}`).toContain(res.status);
+          if (res.status === 422) {
+            expect(JSON.parse(answer)).toMatchObject({ status: 422, title: 'Model refused' });
+            expect((await count('inference_model_loads_total')) - (await count('inference_model_loads_total', { outcome: 'ok' }))).toBe(refusedBefore + 1);
+          }
+        },
+      ),
       // (always among them: a swap, a refusal by the file's content, one by size)
-      { numRuns: 120, examples: [['{"path":"good.onnx"}', 'application/json', 'right'], ['{"path":"missing.onnx"}', 'application/json', 'right'], [`{"path":"${'a'.repeat(5_000)}"}`, 'application/json', 'right']] },
+      {
+        numRuns: 120,
+        examples: [
+          ['{"path":"good.onnx"}', 'application/json', 'right'],
+          ['{"path":"missing.onnx"}', 'application/json', 'right'],
+          [`{"path":"${'a'.repeat(5_000)}"}`, 'application/json', 'right'],
+        ],
+      },
     );
     expect([...seen].sort()).toEqual(expect.arrayContaining([200, 400, 401, 413, 422]));
     expect(await health()).toBe(200);
@@ -314,7 +360,10 @@ describe('the latest prediction read at every (re)connect', () => {
   afterAll(async () => server.stop());
 
   const count = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
-    (await server.service.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0) ?? 0;
+    (await server.service.registry.getMetricsAsJSON())
+      .find((m) => m.name === name)
+      ?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((s, v) => s + v.value, 0) ?? 0;
 
   it('anything as pred:{SYMBOL}:latest is refused and counted (latest) at the reconnect that reads it; the replica keeps ticking', async () => {
     await fc.assert(

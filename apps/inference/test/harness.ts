@@ -65,7 +65,9 @@ export class Feeder {
  * history read would be a fault the test did not make (tests of a sick Redis stop or kill it).
  */
 export function replica(redisUrl: string, over: Partial<InferenceConfig> = {}): InferenceServer {
-  return new InferenceServer(InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over }));
+  return new InferenceServer(
+    InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over }),
+  );
 }
 
 export async function streamOf(redis: Redis, symbol: string): Promise<{ id: string; p: Prediction }[]> {

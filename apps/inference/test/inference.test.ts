@@ -226,7 +226,15 @@ describe('inference against a real Redis', () => {
     }, WAIT);
     const latest = (await (await fetch(url('/v1/predictions/latest?symbol=btcusdt'))).json()) as Prediction;
     expect(latest.symbol).toBe('BTCUSDT');
-    for (const [path, status] of [['/v1/predictions/latest', 400], ['/v1/predictions/latest?symbol=ETHUSDT', 404], ['/v1/predictions/latest?symbol=BTC-USDT', 400], ['/v1/predictions?symbol=BTCUSDT&since=yesterday', 400], ['/v1/predictions?symbol=BTCUSDT&limit=0', 400], ['/v1/accuracy?symbol=DOGEUSDT', 404], ['/nope', 404]] as const) {
+    for (const [path, status] of [
+      ['/v1/predictions/latest', 400],
+      ['/v1/predictions/latest?symbol=ETHUSDT', 404],
+      ['/v1/predictions/latest?symbol=BTC-USDT', 400],
+      ['/v1/predictions?symbol=BTCUSDT&since=yesterday', 400],
+      ['/v1/predictions?symbol=BTCUSDT&limit=0', 400],
+      ['/v1/accuracy?symbol=DOGEUSDT', 404],
+      ['/nope', 404],
+    ] as const) {
       const r = await fetch(url(path));
       expect([path, r.status]).toEqual([path, status]);
       expect(r.headers.get('content-type')).toContain('application/problem+json');
@@ -255,7 +263,8 @@ describe('inference against a real Redis', () => {
     const a = replica(redisServer.url, { replica: 'a', adminToken: token, modelDir: dir });
     const b = replica(redisServer.url, { replica: 'b', modelPollMs: 100, modelDir: dir });
     await Promise.all([a.start(), b.start()]);
-    const admin = (body: unknown, auth = `Bearer ${token}`) => fetch(`http://127.0.0.1:${a.port}/admin/model`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const admin = (body: unknown, auth = `Bearer ${token}`) =>
+      fetch(`http://127.0.0.1:${a.port}/admin/model`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await written(() => true);
     expect((await admin({ path: good }, 'Bearer wrong-token-of-some-length')).status).toBe(401);
     const refused = await admin({ path: bad });
@@ -270,7 +279,10 @@ describe('inference against a real Redis', () => {
     const bothSwappedAt = Date.now();
     // a pointer to a bad model is refused by the follower, which keeps serving
     await db.redis.set('model:current', JSON.stringify({ path: bad }));
-    await vi.waitFor(() => expect(b.service.models.state()).toMatchObject({ version: expect.stringMatching(/^swapped@2\+/), status: 'degraded', lastError: expect.stringMatching(/^schema_mismatch/) }), WAIT);
+    await vi.waitFor(
+      () => expect(b.service.models.state()).toMatchObject({ version: expect.stringMatching(/^swapped@2\+/), status: 'degraded', lastError: expect.stringMatching(/^schema_mismatch/) }),
+      WAIT,
+    );
     await vi.waitFor(async () => expect((await streamOf(db.redis, 'BTCUSDT')).filter((e) => e.p.tickMs > bothSwappedAt).length).toBeGreaterThanOrEqual(3), WAIT);
     const entries = await streamOf(db.redis, 'BTCUSDT');
     const skipped = await Promise.all([a, b].map((r) => skippedTicks(r.port)));
@@ -292,12 +304,18 @@ describe('inference against a real Redis', () => {
     await vi.waitFor(async () => expect((await streamOf(db.redis, 'BTCUSDT')).length).toBeGreaterThanOrEqual(3), WAIT);
     const h = await health(a.port);
     expect(h.status).toBe(200);
-    expect(h.body).toMatchObject({ status: 'degraded', model: { version: expect.stringMatching(/^failing@1\+/), status: 'degraded' }, featurePipeline: { BTCUSDT: 'active' }, predictions: { BTCUSDT: { status: 'flowing' } } });
+    expect(h.body).toMatchObject({
+      status: 'degraded',
+      model: { version: expect.stringMatching(/^failing@1\+/), status: 'degraded' },
+      featurePipeline: { BTCUSDT: 'active' },
+      predictions: { BTCUSDT: { status: 'flowing' } },
+    });
     await quiesce(a, feeder);
     const entries = await streamOf(db.redis, 'BTCUSDT');
     const counted = await metric(a.port, 'inference_fallback_predictions_total{reason="model_error"');
     await a.stop();
-    for (const e of entries) expect(e.p).toMatchObject({ fallback: true, reason: 'model_error', modelVersion: null, pUp: 0.5, confidence: 0.5, predictedReturnBps: e.p.baseline.returnBps, replica: 'a' });
+    for (const e of entries)
+      expect(e.p).toMatchObject({ fallback: true, reason: 'model_error', modelVersion: null, pUp: 0.5, confidence: 0.5, predictedReturnBps: e.p.baseline.returnBps, replica: 'a' });
     expect(counted).toBe(entries.length);
   });
 

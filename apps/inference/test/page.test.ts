@@ -19,10 +19,28 @@ const redisServer = db.server;
 
 function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
   return {
-    symbol: 'BTCUSDT', tickMs, tickTime: new Date(tickMs).toISOString(), issuedAtMs: tickMs + 2, horizonS: 10, targetMs: tickMs + 10_000,
-    featureEventTimeMs: tickMs - 100, featureVersion: 1, featureStatus: 'live', featureAgeMs: 100, completeness: 1, mid: 60_000,
-    predictedReturnBps: 1, predictedPrice: 60_006, pUp: 0.6, confidence: 0.6, modelVersion: 'm@1', fallback: false, reason: null,
-    baseline: { returnBps: 0.5, price: 60_003 }, replica: 'test', ...over,
+    symbol: 'BTCUSDT',
+    tickMs,
+    tickTime: new Date(tickMs).toISOString(),
+    issuedAtMs: tickMs + 2,
+    horizonS: 10,
+    targetMs: tickMs + 10_000,
+    featureEventTimeMs: tickMs - 100,
+    featureVersion: 1,
+    featureStatus: 'live',
+    featureAgeMs: 100,
+    completeness: 1,
+    mid: 60_000,
+    predictedReturnBps: 1,
+    predictedPrice: 60_006,
+    pUp: 0.6,
+    confidence: 0.6,
+    modelVersion: 'm@1',
+    fallback: false,
+    reason: null,
+    baseline: { returnBps: 0.5, price: 60_003 },
+    replica: 'test',
+    ...over,
   };
 }
 
@@ -42,7 +60,10 @@ describe('live page against stored XSS', () => {
     // no feeder: the replica writes nothing itself, the page shows only what this test puts in Redis
     const a = replica(redisServer.url, { replica: 'page' });
     await a.start();
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
     try {
       const now = Math.floor(Date.now() / 2_000) * 2_000;
       // history (served from the Redis stream) holds one with markup in its model version

@@ -87,7 +87,10 @@ function scheduled(intervalMs: number, startMs: number) {
     {
       tick: (tickMs, lateMs) => {
         ticks.push({ tickMs, lateMs });
-        if (failNext) return (failNext = false), Promise.reject(new Error('tick failed'));
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('tick failed'));
+        }
         if (!holdNext) return Promise.resolve();
         holdNext = false;
         return new Promise<void>((r) => (held = r));
@@ -106,7 +109,10 @@ function scheduled(intervalMs: number, startMs: number) {
     ignored,
     holdNextTick: () => (holdNext = true),
     failNextTick: () => (failNext = true),
-    release: async () => (held?.(), await new Promise((r) => setImmediate(r))),
+    release: async () => {
+      held?.();
+      await new Promise((r) => setImmediate(r));
+    },
   };
 }
 
@@ -229,11 +235,28 @@ describe('checks and fallbacks', () => {
 
 describe('Grader', () => {
   const pred = (tickMs: number, mid: number, returnBps: number, pUp: number, fallback = false): Prediction =>
-    ({ symbol: 'X', tickMs, targetMs: tickMs + 10_000, horizonS: 10, mid, predictedReturnBps: returnBps, predictedPrice: mid * (1 + returnBps / 1e4), pUp, confidence: Math.max(pUp, 1 - pUp), fallback, baseline: { returnBps: 0, price: mid } }) as Prediction;
+    ({
+      symbol: 'X',
+      tickMs,
+      targetMs: tickMs + 10_000,
+      horizonS: 10,
+      mid,
+      predictedReturnBps: returnBps,
+      predictedPrice: mid * (1 + returnBps / 1e4),
+      pUp,
+      confidence: Math.max(pUp, 1 - pUp),
+      fallback,
+      baseline: { returnBps: 0, price: mid },
+    }) as Prediction;
 
   it('grades each prediction with the mid at its target tick: accuracy, MAE, correlation, calibration, baseline alongside', () => {
     let last: { model: Figures; baseline: Figures } | undefined;
-    const g = new Grader(2_000, 100, (_s, model, baseline) => (last = { model, baseline }), () => undefined);
+    const g = new Grader(
+      2_000,
+      100,
+      (_s, model, baseline) => (last = { model, baseline }),
+      () => undefined,
+    );
     // realized: +10 bps, −10 bps, +10 bps, 0; model says +, +, +, − (2 of 3 non-zero moves right)
     const mids = [100, 100.1, 99.9, 100.1, 100];
     g.add(pred(0, 100, 5, 0.7));
@@ -254,7 +277,12 @@ describe('Grader', () => {
   it('a stale or late mid does not grade: counted ungradable instead', () => {
     let graded = 0;
     let ungradable = 0;
-    const g = new Grader(2_000, 100, () => graded++, () => ungradable++);
+    const g = new Grader(
+      2_000,
+      100,
+      () => graded++,
+      () => ungradable++,
+    );
     g.add(pred(0, 100, 5, 0.7));
     g.add(pred(2_000, 100, 5, 0.7));
     g.observe('X', 10_000, 100.1, false); // stale at the target
@@ -267,7 +295,12 @@ describe('Grader', () => {
 
   it('pending predictions are bounded when no mid ever arrives', () => {
     let ungradable = 0;
-    const g = new Grader(2_000, 100, () => undefined, () => ungradable++);
+    const g = new Grader(
+      2_000,
+      100,
+      () => undefined,
+      () => ungradable++,
+    );
     for (let k = 0; k < 1000; k++) g.add(pred(k * 2_000, 100, 1, 0.6));
     expect(ungradable).toBeGreaterThan(900);
   });
@@ -275,8 +308,10 @@ describe('Grader', () => {
 
 describe('stage budget', () => {
   it('merges stage histograms from several expositions and interpolates quantiles inside buckets', () => {
-    const a = 'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor",service="ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor",service="ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor",service="ingestor"} 100\n';
-    const b = 'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor"} 100\nother_metric_bucket{le="1"} 5\n';
+    const a =
+      'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor",service="ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor",service="ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor",service="ingestor"} 100\n';
+    const b =
+      'pipeline_stage_latency_seconds_bucket{le="0.001",stage="exchange_to_ingestor"} 0\npipeline_stage_latency_seconds_bucket{le="0.01",stage="exchange_to_ingestor"} 100\npipeline_stage_latency_seconds_bucket{le="+Inf",stage="exchange_to_ingestor"} 100\nother_metric_bucket{le="1"} 5\n';
     const f = stageFigures(parseStageBuckets(b, parseStageBuckets(a)));
     const s = f.find((x) => x.stage === 'exchange_to_ingestor')!;
     expect(s.count).toBe(200);
@@ -290,7 +325,18 @@ describe('untrusted input, defaults', () => {
   it('parsePrediction takes what buildPrediction makes and refuses anything else with a PredictionFormatError', () => {
     const p = buildPrediction('BTCUSDT', 1_000_000, 1_000_010, 10, 'r', vector({}, 1_000_000), { returnBps: 1, pUp: 0.6, modelVersion: 'm@1', reason: null })!;
     expect(parsePrediction(JSON.stringify(p))).toEqual(p);
-    for (const bad of ['null', '', '{', '[]', '"x"', JSON.stringify({ ...p, pUp: 2 }), JSON.stringify({ ...p, reason: 'other' }), JSON.stringify({ ...p, symbol: 'btc<usdt>' }), JSON.stringify({ ...p, mid: null }), JSON.stringify({ ...p, modelVersion: 'v'.repeat(300) })]) {
+    for (const bad of [
+      'null',
+      '',
+      '{',
+      '[]',
+      '"x"',
+      JSON.stringify({ ...p, pUp: 2 }),
+      JSON.stringify({ ...p, reason: 'other' }),
+      JSON.stringify({ ...p, symbol: 'btc<usdt>' }),
+      JSON.stringify({ ...p, mid: null }),
+      JSON.stringify({ ...p, modelVersion: 'v'.repeat(300) }),
+    ]) {
       expect(() => parsePrediction(bad)).toThrow(PredictionFormatError);
     }
   });

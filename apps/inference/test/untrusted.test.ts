@@ -73,7 +73,7 @@ describe('bad data in Redis (finding 5)', () => {
         JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9, reason: '<img src=x onerror=alert(1)>' }),
         JSON.stringify({ ...first.p, symbol: 'ETHUSDT', tickMs: first.p.tickMs + 1e9 }), // another symbol's prediction on this channel
         JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9, replica: 'x'.repeat(20_000) }), // oversized
-      JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9 }), // well-formed, from the future: would pin latest and health
+        JSON.stringify({ ...first.p, tickMs: first.p.tickMs + 1e9 }), // well-formed, from the future: would pin latest and health
       ];
       const refusedPushes = () => metric(a.port, 'inference_redis_refused_total{source="push"');
       const pushesBefore = await refusedPushes();
@@ -153,7 +153,12 @@ describe('model paths are untrusted (findings 6 and 9)', () => {
     const a = await started({ adminToken: token, modelDir: dir });
     const b = await started({ replica: 'b', modelDir: dir, modelPollMs: 100 });
     const admin = (path: string) =>
-      fetch(`http://127.0.0.1:${a.port}/admin/model`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ path }), signal: AbortSignal.timeout(30_000) });
+      fetch(`http://127.0.0.1:${a.port}/admin/model`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ path }),
+        signal: AbortSignal.timeout(30_000),
+      });
     const refusedOutside = () => metric(a.port, 'inference_model_loads_total{outcome="outside_model_dir"');
     try {
       const outsideBefore = await refusedOutside();
@@ -228,7 +233,14 @@ describe('health says whether predictions are written (finding 8)', () => {
       await until('healthy with predictions flowing', healthy);
       for (const [name, breakIt, mendIt] of [
         ['READONLY', () => ctl.replicaof('127.0.0.1', 1), () => ctl.replicaof('NO', 'ONE')],
-        ['OOM', async () => (await ctl.config('SET', 'maxmemory-policy', 'noeviction'), await ctl.config('SET', 'maxmemory', '1')), () => ctl.config('SET', 'maxmemory', '0')],
+        [
+          'OOM',
+          async () => {
+            await ctl.config('SET', 'maxmemory-policy', 'noeviction');
+            return ctl.config('SET', 'maxmemory', '1');
+          },
+          () => ctl.config('SET', 'maxmemory', '0'),
+        ],
       ] as const) {
         await breakIt();
         const brokenAt = Date.now();
@@ -274,7 +286,9 @@ describe('health says whether predictions are written (finding 8)', () => {
 
 describe('HTTP edges (low findings)', () => {
   it('since out of range is 400; admin auth before the body; body cap; subscriber cap; peers show only their status', async () => {
-    const peer = createServer((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'unhealthy', error: 'AccessDeniedException: arn:aws:iam::123:role/x /var/secret/path' })));
+    const peer = createServer((_req, res) =>
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'unhealthy', error: 'AccessDeniedException: arn:aws:iam::123:role/x /var/secret/path' })),
+    );
     const peerPort = await freePort();
     await new Promise<void>((r) => peer.listen(peerPort, '127.0.0.1', r));
     const token = 'a-long-enough-admin-token';
@@ -288,11 +302,18 @@ describe('HTTP edges (low findings)', () => {
       // unauthenticated: refused before the (malformed) body is parsed
       const bad = await fetch(url('/admin/model'), { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: '{"path": ' });
       expect(bad.status).toBe(401);
-      const big = await fetch(url('/admin/model'), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ path: 'x'.repeat(10_000) }) });
+      const big = await fetch(url('/admin/model'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ path: 'x'.repeat(10_000) }),
+      });
       expect(big.status).toBe(413);
       // one subscriber allowed: the second is refused before the upgrade
       const first = new WebSocket(url('/v1/predictions/stream').replace('http', 'ws'));
-      await new Promise((r, j) => (first.once('open', r), first.once('error', j)));
+      await new Promise((r, j) => {
+        first.once('open', r);
+        first.once('error', j);
+      });
       const second = new WebSocket(url('/v1/predictions/stream').replace('http', 'ws'));
       const refusedWith = await new Promise<number>((r) => second.once('unexpected-response', (_req, res) => r(res.statusCode!)));
       expect(refusedWith).toBe(503);
@@ -300,7 +321,10 @@ describe('HTTP edges (low findings)', () => {
       first.close();
       await until('the slot freed', async () => (await metric(a.port, 'inference_ws_clients')) === 0);
       const third = new WebSocket(url('/v1/predictions/stream').replace('http', 'ws'));
-      await new Promise((r, j) => (third.once('open', r), third.once('error', j)));
+      await new Promise((r, j) => {
+        third.once('open', r);
+        third.once('error', j);
+      });
       third.close();
       const status = (await (await fetch(url('/v1/status'))).json()) as { services: Record<string, unknown> };
       expect(status.services).toEqual({ aggregator: { status: 'unhealthy' } });

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { loadConfig, type ConfigSpec } from '@hotpath/config';
 
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
 
 export const IngestorConfigSchema = z
   .object({
@@ -12,7 +17,10 @@ export const IngestorConfigSchema = z
     /** REST base: https://api.binance.com or the simulator's http://127.0.0.1:9443. */
     restUrl: z.string().url(),
     // (required_error: unset says so, not "Invalid input")
-    symbols: z.union([csv, z.array(z.string())], { required_error: 'Required' }).transform((xs) => xs.map((x) => x.toUpperCase())).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
+    symbols: z
+      .union([csv, z.array(z.string())], { required_error: 'Required' })
+      .transform((xs) => xs.map((x) => x.toUpperCase()))
+      .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1)),
     apiKey: z.string().min(1).optional(),
     apiKeyFile: z.string().min(1).optional(),
     kinesisStream: z.string().min(1).default('market-events'),
@@ -25,18 +33,31 @@ export const IngestorConfigSchema = z
     /** Reconnect when no frame arrived for this long. */
     watchdogMs: z.coerce.number().int().positive().default(10_000),
     /** Rotate (make-before-break) before Binance's 24 h limit. */
-    rotateAfterSeconds: z.coerce.number().positive().default(23.5 * 3600),
+    rotateAfterSeconds: z.coerce
+      .number()
+      .positive()
+      .default(23.5 * 3600),
     reconnectBaseMs: z.coerce.number().int().positive().default(250),
     reconnectMaxMs: z.coerce.number().int().positive().default(30_000),
     /** The largest WebSocket frame taken from the exchange; a larger one closes the connection (Binance's are KBs). */
-    maxFrameBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxFrameBytes: z.coerce
+      .number()
+      .int()
+      .min(4096)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     /** Trades recovered per trade-id gap at most (the newest ones); a larger gap is published as an incomplete backfill. */
     maxBackfillTrades: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
     /**
      * At start, how far back the stream is read to take over from a predecessor (its newest trade id, gaps it did
      * not backfill); 0 = not at all. Downtime longer than this loses the trades in between (they are not flagged).
      */
-    resumeLookbackSeconds: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(900),
+    resumeLookbackSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(900),
     /** The look back gives up after this (logged, counted); the ingestor starts anyway. */
     resumeTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(20_000),
     /** Graceful stop: how long to flush Kinesis before what is left is counted as lost and the process exits. */
@@ -47,8 +68,16 @@ export const IngestorConfigSchema = z
     restWeightBudget: z.coerce.number().int().positive().default(2400),
     /** Directory for capture files; unset = no recording. */
     captureDir: z.string().optional(),
-    captureRotateBytes: z.coerce.number().int().positive().default(256 * 1024 * 1024),
-    maxBufferedBytes: z.coerce.number().int().positive().default(128 * 1024 * 1024),
+    captureRotateBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024),
+    maxBufferedBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(128 * 1024 * 1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => c.apiKey !== undefined || c.apiKeyFile !== undefined, { message: 'set INGESTOR_API_KEY or INGESTOR_API_KEY_FILE', path: ['apiKey'] });

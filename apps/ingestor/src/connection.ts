@@ -108,7 +108,12 @@ export class ExchangeConnection {
     const epoch = ++this.epoch;
     this.reconnections.inc({ reason });
     // maxPayload: a larger frame closes the connection (1009) instead of being buffered; nothing Binance sends comes near it
-    const ws = new WebSocket(this.options.url, { headers: { 'X-MBX-APIKEY': this.options.apiKey }, perMessageDeflate: false, maxPayload: this.options.maxFrameBytes, handshakeTimeout: this.options.watchdogMs });
+    const ws = new WebSocket(this.options.url, {
+      headers: { 'X-MBX-APIKEY': this.options.apiKey },
+      perMessageDeflate: false,
+      maxPayload: this.options.maxFrameBytes,
+      handshakeTimeout: this.options.watchdogMs,
+    });
     const conn: Conn = { ws, epoch, lastMessageMs: Date.now(), gotFrame: false, gapless: switchover };
     if (switchover) this.incoming = conn;
     ws.on('open', () => {
@@ -190,7 +195,8 @@ export class ExchangeConnection {
       return;
     }
     this.events.lost(conn.epoch, why);
-    if (next !== undefined) next.gapless = false; // promoted when it opens
+    if (next !== undefined)
+      next.gapless = false; // promoted when it opens
     else this.scheduleReconnect(reason);
   }
 

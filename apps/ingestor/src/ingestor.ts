@@ -68,8 +68,7 @@ export class Ingestor {
     this.log = options.log ?? createLogger({ service: 'ingestor', level: config.logLevel });
     this.registry = createRegistry('ingestor');
     const apiKey = resolveApiKey(config);
-    const kinesisClient =
-      options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
+    const kinesisClient = options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
     this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes);
     const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
@@ -86,7 +85,12 @@ export class Ingestor {
     const toIngestor = this.stages.labels({ stage: 'exchange_to_ingestor' });
     this.observeReceive = (seconds) => toIngestor.observe(seconds);
     this.onFrameAck = (ms) => toKinesis.observe(ms / 1000);
-    this.decodeTime = new Histogram({ name: 'ingestor_sbe_decode_duration_seconds', help: 'SBE frame validation + header decode', buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002], registers: [this.registry] });
+    this.decodeTime = new Histogram({
+      name: 'ingestor_sbe_decode_duration_seconds',
+      help: 'SBE frame validation + header decode',
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002],
+      registers: [this.registry],
+    });
     const streams = config.symbols.flatMap((s) => ['trade', 'bestBidAsk', 'depth'].map((k) => `${s.toLowerCase()}@${k}`));
     this.connection = new ExchangeConnection(
       {

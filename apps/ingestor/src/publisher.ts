@@ -56,7 +56,12 @@ export class Publisher {
     this.envelopes = new Counter({ name: 'ingestor_envelopes_total', help: 'Envelopes published by kind', labelNames: ['kind'], registers: [registry] });
     for (const [kind, name] of Object.entries(KIND_NAMES)) this.envelopesOfKind[Number(kind)] = this.envelopes.labels({ kind: name });
     this.overflow = new Counter({ name: 'ingestor_envelopes_dropped_overflow_total', help: 'Envelopes refused by a full producer buffer', registers: [registry] });
-    this.oversized = new Counter({ name: 'ingestor_envelopes_dropped_oversized_total', help: 'Envelopes not published because their payload exceeds one Kinesis record', labelNames: ['kind'], registers: [registry] });
+    this.oversized = new Counter({
+      name: 'ingestor_envelopes_dropped_oversized_total',
+      help: 'Envelopes not published because their payload exceeds one Kinesis record',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
     if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true });
   }
 

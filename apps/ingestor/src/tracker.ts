@@ -95,7 +95,12 @@ export class SymbolTracker {
       gaps: new Counter({ name: 'ingestor_sbe_sequence_gaps_total', help: 'Detected sequence gaps', labelNames: ['kind'], registers: [registry] }),
       snapshots: new Counter({ name: 'ingestor_snapshots_total', help: 'Depth snapshots fetched for re-anchoring', labelNames: ['result'], registers: [registry] }),
       backfills: new Counter({ name: 'ingestor_backfills_total', help: 'Trade backfills', labelNames: ['result'], registers: [registry] }),
-      duplicates: new Counter({ name: 'ingestor_duplicate_frames_total', help: 'Frames already covered (connection overlap, redelivery), not forwarded', labelNames: ['message_type'], registers: [registry] }),
+      duplicates: new Counter({
+        name: 'ingestor_duplicate_frames_total',
+        help: 'Frames already covered (connection overlap, redelivery), not forwarded',
+        labelNames: ['message_type'],
+        registers: [registry],
+      }),
     };
     this.waitCutShort = ignoreRejection(log, 'the wait before the next snapshot ends early only when the ingestor stops, and the loop checks for that');
   }
@@ -240,7 +245,8 @@ export class SymbolTracker {
           this.metrics.snapshots.inc({ result: 'failed' });
           if (this.stopping) return;
           const delay = backoffDelay(failures++, SNAPSHOT_RETRY);
-          if (failures > SNAPSHOT_FAILURES_BEFORE_ERROR) this.log.error({ symbol, err, failures, retryInMs: Math.round(delay) }, 'depth snapshot keeps failing: the book stays unanchored until one succeeds');
+          if (failures > SNAPSHOT_FAILURES_BEFORE_ERROR)
+            this.log.error({ symbol, err, failures, retryInMs: Math.round(delay) }, 'depth snapshot keeps failing: the book stays unanchored until one succeeds');
           else this.log.warn({ symbol, err, retryInMs: Math.round(delay) }, 'depth snapshot failed: retrying');
           await sleep(delay, this.stopSignal).catch(this.waitCutShort);
         }

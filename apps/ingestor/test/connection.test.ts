@@ -6,7 +6,8 @@
  * subscribed; anything else is a lost connection and a re-anchor.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { createLogger, createRegistry } from '@hotpath/telemetry';
 import { ExchangeConnection } from '../src/connection.ts';
 

@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { EnvelopeWriter } from '@hotpath/recordings';
 import { BinanceJsonTranscoder, DecodeStatus, hotpath } from '@hotpath/sbe';
@@ -152,12 +153,13 @@ describe('environment values', () => {
         for (const { variable, message } of err.issues) {
           expect(Object.keys(INGESTOR_ENV), `${variable}: ${message}`).toContain(variable);
           // an unset variable is blamed only when it has no default (the API key: one of two variables gives it)
-          if (!e[variable!]) expect(['INGESTOR_STREAM_URL', 'INGESTOR_REST_URL', 'INGESTOR_SYMBOLS', 'INGESTOR_API_KEY'], `${variable}: ${message}: blames a variable that was not set`).toContain(variable);
+          if (!e[variable!])
+            expect(['INGESTOR_STREAM_URL', 'INGESTOR_REST_URL', 'INGESTOR_SYMBOLS', 'INGESTOR_API_KEY'], `${variable}: ${message}: blames a variable that was not set`).toContain(variable);
           // the API key is in no message (where it was, "[redacted]" stands; a key may be part of that word)
           if (e['INGESTOR_API_KEY']) expect(message.replaceAll('[redacted]', '\0')).not.toContain(e['INGESTOR_API_KEY']);
         }
       }),
-      { numRuns: 1_000, examples: [[{ LOG_LEVEL: "\n" }]] }, // (a value with a line break once split an issue over two lines)
+      { numRuns: 1_000, examples: [[{ LOG_LEVEL: '\n' }]] }, // (a value with a line break once split an issue over two lines)
     );
   });
 });
@@ -176,7 +178,20 @@ describe('a real ingestor under a hostile exchange', () => {
     wss.on('connection', (ws) => sockets.push(ws));
     const port = (wss.address() as { port: number }).port;
     ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: 'http://127.0.0.1:9', symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent', resumeLookbackSeconds: 0 }),
+      ingestorConfigFromEnv(
+        {},
+        {
+          streamUrl: `ws://127.0.0.1:${port}`,
+          restUrl: 'http://127.0.0.1:9',
+          symbols: ['BTCUSDT'],
+          apiKey: 'k',
+          kinesisEndpoint: emu.endpoint,
+          port: 0,
+          host: '127.0.0.1',
+          logLevel: 'silent',
+          resumeLookbackSeconds: 0,
+        },
+      ),
       { kinesisClient: emu.client() },
     );
     await ingestor.start();
@@ -205,14 +220,21 @@ describe('a real ingestor under a hostile exchange', () => {
     { weight: 3, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => ({ binary: Buffer.from(b) })) },
     {
       weight: 2,
-      arbitrary: fc.tuple(fc.constantFrom(tradeFrame(1), depthFrame(10, 3)), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.option(fc.nat())).map(([base, edits, cut]) => {
-        let b = Buffer.from(base);
-        for (const [at, v] of edits) b[at % b.length] = v;
-        if (cut !== null) b = b.subarray(0, cut % (b.length + 1));
-        return { binary: b };
-      }),
+      arbitrary: fc
+        .tuple(fc.constantFrom(tradeFrame(1), depthFrame(10, 3)), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.option(fc.nat()))
+        .map(([base, edits, cut]) => {
+          let b = Buffer.from(base);
+          for (const [at, v] of edits) b[at % b.length] = v;
+          if (cut !== null) b = b.subarray(0, cut % (b.length + 1));
+          return { binary: b };
+        }),
     },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: MAX_ENVELOPE_PAYLOAD_BYTES - 16, max: MAX_ENVELOPE_PAYLOAD_BYTES + 4_096 }), fc.integer({ min: 0, max: 255 })).map(([n, fill]) => ({ binary: Buffer.alloc(n, fill) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: MAX_ENVELOPE_PAYLOAD_BYTES - 16, max: MAX_ENVELOPE_PAYLOAD_BYTES + 4_096 }), fc.integer({ min: 0, max: 255 }))
+        .map(([n, fill]) => ({ binary: Buffer.alloc(n, fill) })),
+    },
   );
 
   it('any frames are each counted (text frames by type, binary ones decoded or as a decode error), under fixed labels; the connection and /health stay up', async () => {
@@ -257,4 +279,3 @@ describe('a real ingestor under a hostile exchange', () => {
     expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
   });
 });
-

@@ -29,7 +29,23 @@ describe('envelope identity across ingestor restarts', () => {
 
   const newIngestor = (): Ingestor =>
     new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 5, reconnectMaxMs: 20, resumeTimeoutMs: 60_000, stopTimeoutMs: 30_000, logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent' }),
+      ingestorConfigFromEnv(
+        {},
+        {
+          streamUrl: sim.urls.ws,
+          restUrl: sim.urls.rest,
+          symbols: ['BTCUSDT'],
+          apiKey: 'k',
+          kinesisEndpoint: emu.endpoint,
+          port: 0,
+          host: '127.0.0.1',
+          reconnectBaseMs: 5,
+          reconnectMaxMs: 20,
+          resumeTimeoutMs: 60_000,
+          stopTimeoutMs: 30_000,
+          logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent',
+        },
+      ),
       { kinesisClient: emu.client() },
     );
 
@@ -47,16 +63,22 @@ describe('envelope identity across ingestor restarts', () => {
     for (let i = 0; i < 12; i++) {
       const before = await metric(first, 'ingestor_sbe_reconnections_total');
       sim.inject({ type: 'closeConnections' });
-      await vi.waitFor(async () => {
-        expect(await metric(first, 'ingestor_sbe_reconnections_total')).toBeGreaterThan(before);
-        expect(first.health().connected).toBe(true);
-      }, { timeout: 10_000 });
+      await vi.waitFor(
+        async () => {
+          expect(await metric(first, 'ingestor_sbe_reconnections_total')).toBeGreaterThan(before);
+          expect(first.health().connected).toBe(true);
+        },
+        { timeout: 10_000 },
+      );
     }
     await first.stop();
     firstCount = (await readStream(emu.client(), 'market-events')).length;
     // trades happen while no ingestor runs: the next one must find them missing and backfill them
     const simTrades = async (): Promise<number> =>
-      (await sim.registry.getMetricsAsJSON()).find((m) => m.name === 'exchange_sim_frames_generated_total')?.values.filter((v) => String(v.labels['stream']).includes('trade')).reduce((a, v) => a + v.value, 0) ?? 0;
+      (await sim.registry.getMetricsAsJSON())
+        .find((m) => m.name === 'exchange_sim_frames_generated_total')
+        ?.values.filter((v) => String(v.labels['stream']).includes('trade'))
+        .reduce((a, v) => a + v.value, 0) ?? 0;
     const tradesAtStop = await simTrades();
     await vi.waitFor(async () => expect(await simTrades()).toBeGreaterThan(tradesAtStop + 5), { timeout: 15_000 });
 
@@ -66,11 +88,15 @@ describe('envelope identity across ingestor restarts', () => {
     // Every trade gap it saw — the one across the restart, its predecessor's unrepaired ones, its own — is
     // backfilled before it stops: a stop cuts a backfill in flight (its gap notice then waits for the next
     // process), and this test has no next one. (Time on a busy machine: what counts is what it finds.)
-    const tradeGaps = async (): Promise<number> => (await metric(second, 'ingestor_sbe_sequence_gaps_total', { kind: 'trade' })) + (await metric(second, 'ingestor_sbe_sequence_gaps_total', { kind: 'trade_unrepaired' }));
-    await vi.waitFor(async () => {
-      expect(await tradeGaps()).toBeGreaterThan(0); // at least the restart's
-      expect(await metric(second, 'ingestor_backfills_total', { result: 'complete' })).toBe(await tradeGaps());
-    }, { timeout: 60_000 });
+    const tradeGaps = async (): Promise<number> =>
+      (await metric(second, 'ingestor_sbe_sequence_gaps_total', { kind: 'trade' })) + (await metric(second, 'ingestor_sbe_sequence_gaps_total', { kind: 'trade_unrepaired' }));
+    await vi.waitFor(
+      async () => {
+        expect(await tradeGaps()).toBeGreaterThan(0); // at least the restart's
+        expect(await metric(second, 'ingestor_backfills_total', { result: 'complete' })).toBe(await tradeGaps());
+      },
+      { timeout: 60_000 },
+    );
     await second.stop();
     // everything either process published reached Kinesis (a stop deadline passed on a busy machine would lose some)
     expect(await metric(first, 'ingestor_kinesis_user_records_total', { result: 'lost_at_stop' })).toBe(0);
@@ -81,7 +107,7 @@ describe('envelope identity across ingestor restarts', () => {
 
   afterAll(async () => emu.stop());
 
-  it('the processor refuses only true copies, and applies the restarted process\'s envelopes', () => {
+  it("the processor refuses only true copies, and applies the restarted process's envelopes", () => {
     const p = new SymbolProcessor('BTCUSDT');
     const seen = new Set<string>();
     const dec = new hotpath.EnvelopeDecoder();

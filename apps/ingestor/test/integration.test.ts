@@ -129,8 +129,14 @@ describe('ingestor end to end, one fault at a time', () => {
       expect(t.backfills, `${symbol} trade gaps backfilled`).toBe(t.tradeGaps);
       const phase = mine.filter((e) => e.sequence > from);
       const current = phase.slice(phase.findLastIndex((e) => e.kind === hotpath.EnvelopeKind.ConnectionEvent) + 1);
-      expect(current.some((e) => isFrame(e, TRADE_TEMPLATE)), `${symbol} trades flow`).toBe(true);
-      expect(current.some((e) => isFrame(e, DIFF_TEMPLATE)), `${symbol} diffs flow`).toBe(true);
+      expect(
+        current.some((e) => isFrame(e, TRADE_TEMPLATE)),
+        `${symbol} trades flow`,
+      ).toBe(true);
+      expect(
+        current.some((e) => isFrame(e, DIFF_TEMPLATE)),
+        `${symbol} diffs flow`,
+      ).toBe(true);
     }
   };
 
@@ -182,16 +188,39 @@ describe('ingestor end to end, one fault at a time', () => {
       ingestorConfigFromEnv(
         {},
         // (no lifetime rotation by the clock: one in the middle of another phase's fault would change what that phase publishes)
-        { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: SYMBOLS, apiKey: 'test-key', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, resumeLookbackSeconds: 0, logLevel: 'silent' },
+        {
+          streamUrl: sim.urls.ws,
+          restUrl: sim.urls.rest,
+          symbols: SYMBOLS,
+          apiKey: 'test-key',
+          kinesisEndpoint: emu.endpoint,
+          port: 0,
+          host: '127.0.0.1',
+          reconnectBaseMs: 20,
+          resumeLookbackSeconds: 0,
+          logLevel: 'silent',
+        },
       ),
       { kinesisClient: client },
     );
-    await phase('start', () => ingestor.start(), (mine) => {
-      for (const s of SYMBOLS) expect(tally(mine, s).connected).toBeGreaterThanOrEqual(1);
-    });
+    await phase(
+      'start',
+      () => ingestor.start(),
+      (mine) => {
+        for (const s of SYMBOLS) expect(tally(mine, s).connected).toBeGreaterThanOrEqual(1);
+      },
+    );
 
-    await phase('depth gap', () => sim.inject({ type: 'dropDepthDiffs', symbol: 'BTCUSDT', count: 2 }), (mine) => expect(tally(mine, 'BTCUSDT').depthGaps).toBeGreaterThanOrEqual(1));
-    await phase('trade gap', () => sim.inject({ type: 'dropTrades', symbol: 'ETHUSDT', count: 2 }), (mine) => expect(tally(mine, 'ETHUSDT').tradeGaps).toBeGreaterThanOrEqual(1));
+    await phase(
+      'depth gap',
+      () => sim.inject({ type: 'dropDepthDiffs', symbol: 'BTCUSDT', count: 2 }),
+      (mine) => expect(tally(mine, 'BTCUSDT').depthGaps).toBeGreaterThanOrEqual(1),
+    );
+    await phase(
+      'trade gap',
+      () => sim.inject({ type: 'dropTrades', symbol: 'ETHUSDT', count: 2 }),
+      (mine) => expect(tally(mine, 'ETHUSDT').tradeGaps).toBeGreaterThanOrEqual(1),
+    );
     // (the server closes the notified connection after a grace the switch needs only a fraction of)
     const switched = (mine: Decoded[]) => {
       for (const s of SYMBOLS) expect(tally(mine, s).switchedOver).toBeGreaterThanOrEqual(1);
@@ -218,7 +247,10 @@ describe('ingestor end to end, one fault at a time', () => {
         afterOutage = (await mark()).published;
       },
       (mine) => expect(mine.some((e) => e.sequence > afterOutage)).toBe(true),
-      async () => expect(counter((await mark()).metrics, 'ingestor_kinesis_retries_total', { reason: 'error' })).toBeGreaterThan(counter(phases.at(-1)!.start.metrics, 'ingestor_kinesis_retries_total', { reason: 'error' })),
+      async () =>
+        expect(counter((await mark()).metrics, 'ingestor_kinesis_retries_total', { reason: 'error' })).toBeGreaterThan(
+          counter(phases.at(-1)!.start.metrics, 'ingestor_kinesis_retries_total', { reason: 'error' }),
+        ),
     );
     await ingestor.stop();
     phases.at(-1)!.end = await mark();
@@ -244,8 +276,14 @@ describe('ingestor end to end, one fault at a time', () => {
   it('each phase carried trades and diffs of both symbols', () => {
     for (const p of phases)
       for (const s of SYMBOLS) {
-        expect(of(p).some((e) => e.symbol === s && isFrame(e, TRADE_TEMPLATE)), `${p.name}: ${s} trades`).toBe(true);
-        expect(of(p).some((e) => e.symbol === s && isFrame(e, DIFF_TEMPLATE)), `${p.name}: ${s} diffs`).toBe(true);
+        expect(
+          of(p).some((e) => e.symbol === s && isFrame(e, TRADE_TEMPLATE)),
+          `${p.name}: ${s} trades`,
+        ).toBe(true);
+        expect(
+          of(p).some((e) => e.symbol === s && isFrame(e, DIFF_TEMPLATE)),
+          `${p.name}: ${s} diffs`,
+        ).toBe(true);
       }
   });
 

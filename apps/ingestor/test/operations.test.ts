@@ -87,7 +87,21 @@ describe('bad input never crashes the ingestor', () => {
     const port = (fake.address() as { port: number }).port;
     // (the watchdog also bounds the WebSocket handshake: long enough for a busy machine's, short enough to wait for)
     const ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', watchdogMs: 3_000, reconnectBaseMs: 10, logLevel: 'silent' }),
+      ingestorConfigFromEnv(
+        {},
+        {
+          streamUrl: `ws://127.0.0.1:${port}`,
+          restUrl: sim.urls.rest,
+          symbols: ['BTCUSDT'],
+          apiKey: 'k',
+          kinesisEndpoint: emu.endpoint,
+          port: 0,
+          host: '127.0.0.1',
+          watchdogMs: 3_000,
+          reconnectBaseMs: 10,
+          logLevel: 'silent',
+        },
+      ),
     );
     await ingestor.start();
     const total = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
@@ -119,7 +133,9 @@ describe('health and capture files', () => {
   beforeAll(async () => {
     await emu.start();
     await emu.createStream('market-events', 1);
-    proxy = new KinesisFaultProxy(emu.endpoint, (call) => (failing && call.operation === 'PutRecord' ? { type: 'InternalFailureException', status: 500, message: 'Internal service failure' } : undefined));
+    proxy = new KinesisFaultProxy(emu.endpoint, (call) =>
+      failing && call.operation === 'PutRecord' ? { type: 'InternalFailureException', status: 500, message: 'Internal service failure' } : undefined,
+    );
     await proxy.start();
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 10, apiKeys: ['k'], logLevel: 'silent' }));
     await sim.start();
@@ -133,14 +149,18 @@ describe('health and capture files', () => {
   it('/health is 200 while healthy, 503 while Kinesis fails, 200 again after; the capture replays', async () => {
     const captureDir = mkdtempSync(join(tmpdir(), 'capture-'));
     const ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: proxy.endpoint, port: 0, host: '127.0.0.1', captureDir, logLevel: 'silent' }),
+      ingestorConfigFromEnv(
+        {},
+        { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: proxy.endpoint, port: 0, host: '127.0.0.1', captureDir, logLevel: 'silent' },
+      ),
     );
     await ingestor.start();
     const health = async (): Promise<{ status: number; body: { ok: boolean; kinesis: string } }> => {
       const res = await fetch(`http://127.0.0.1:${ingestor.httpPort}/health`);
       return { status: res.status, body: (await res.json()) as { ok: boolean; kinesis: string } };
     };
-    const trades = async (): Promise<number> => (await ingestor.registry.getMetricsAsJSON()).find((m) => m.name === 'ingestor_sbe_messages_total')!.values.find((v) => v.labels['message_type'] === 'trade')?.value ?? 0;
+    const trades = async (): Promise<number> =>
+      (await ingestor.registry.getMetricsAsJSON()).find((m) => m.name === 'ingestor_sbe_messages_total')!.values.find((v) => v.labels['message_type'] === 'trade')?.value ?? 0;
     await vi.waitFor(async () => expect(await health()).toMatchObject({ status: 200, body: { ok: true, kinesis: 'ok' } }), { timeout: 30_000 });
     failing = true;
     await vi.waitFor(async () => expect(await health()).toMatchObject({ status: 503, body: { ok: false, kinesis: 'InternalFailureException' } }), { timeout: 30_000 });

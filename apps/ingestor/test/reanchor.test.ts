@@ -27,23 +27,39 @@ describe('ingestor re-anchoring under REST faults', () => {
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 20, seed: 5, symbols: ['BTCUSDT'], apiKeys: ['k'], logLevel: 'silent' }));
     await sim.start();
     ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, logLevel: 'silent' }),
+      ingestorConfigFromEnv(
+        {},
+        { streamUrl: sim.urls.ws, restUrl: sim.urls.rest, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', reconnectBaseMs: 20, logLevel: 'silent' },
+      ),
       { kinesisClient: emu.client() },
     );
     await ingestor.start();
     const counters = async () => {
       const m = await ingestor.registry.getMetricsAsJSON();
-      const value = (name: string, labels: Record<string, string>): number => m.find((x) => x.name === name)!.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
-      return { ok: value('ingestor_snapshots_total', { result: 'ok' }), failed: value('ingestor_snapshots_total', { result: 'failed' }), gaps: value('ingestor_sbe_sequence_gaps_total', { kind: 'depth' }), diffs: value('ingestor_sbe_messages_total', { message_type: 'depth_diff' }) };
+      const value = (name: string, labels: Record<string, string>): number =>
+        m.find((x) => x.name === name)!.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+      return {
+        ok: value('ingestor_snapshots_total', { result: 'ok' }),
+        failed: value('ingestor_snapshots_total', { result: 'failed' }),
+        gaps: value('ingestor_sbe_sequence_gaps_total', { kind: 'depth' }),
+        diffs: value('ingestor_sbe_messages_total', { message_type: 'depth_diff' }),
+      };
     };
-    const depthRequests = async (): Promise<number> => (await sim.registry.getMetricsAsJSON()).find((x) => x.name === 'exchange_sim_rest_requests_total')!.values.filter((v) => v.labels['endpoint'] === '/api/v3/depth').reduce((n, v) => n + v.value, 0);
+    const depthRequests = async (): Promise<number> =>
+      (await sim.registry.getMetricsAsJSON())
+        .find((x) => x.name === 'exchange_sim_rest_requests_total')!
+        .values.filter((v) => v.labels['endpoint'] === '/api/v3/depth')
+        .reduce((n, v) => n + v.value, 0);
     /** Every re-anchor decided and done: a diff has arrived after the last snapshot (whose first diff may ask for another), and no REST work is in flight. */
     const settled = async (): Promise<void> => {
       const before = (await counters()).diffs;
-      await vi.waitFor(async () => {
-        expect((await counters()).diffs).toBeGreaterThan(before);
-        expect(ingestor.tracker.pending.size).toBe(0);
-      }, { timeout: 30_000 });
+      await vi.waitFor(
+        async () => {
+          expect((await counters()).diffs).toBeGreaterThan(before);
+          expect(ingestor.tracker.pending.size).toBe(0);
+        },
+        { timeout: 30_000 },
+      );
     };
     await vi.waitFor(async () => expect((await counters()).ok).toBeGreaterThanOrEqual(1), { timeout: 30_000 }); // connected and anchored
     await settled();

@@ -24,7 +24,9 @@ const rest = (url: string): BinanceRest => new BinanceRest(url, 6_000, createReg
 describe('BinanceRest refusals', () => {
   it('a 4xx is rest_refused at once, with its status and the answer quoted', async () => {
     const side = await answering(400);
-    const err = await rest(side.url).depth('BTCUSDT', 100).catch((e: unknown) => e);
+    const err = await rest(side.url)
+      .depth('BTCUSDT', 100)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'RestError', code: 'rest_refused', status: 400 });
     expect((err as Error).message).toContain('refused');
     expect(side.calls()).toBe(1);
@@ -32,7 +34,9 @@ describe('BinanceRest refusals', () => {
 
   it('a 5xx is retried, then rest_gave_up with the last status and the retry as its cause', async () => {
     const side = await answering(503);
-    const err = await rest(side.url).depth('BTCUSDT', 100).catch((e: unknown) => e);
+    const err = await rest(side.url)
+      .depth('BTCUSDT', 100)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'RestError', code: 'rest_gave_up', status: 503 });
     expect((err as Error).cause).toMatchObject({ name: 'RetryExhaustedError', code: 'retry_attempts_exhausted' });
     expect(side.calls()).toBe(6);

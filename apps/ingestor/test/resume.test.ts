@@ -33,7 +33,21 @@ describe('the look back at start reads the recent stream first', () => {
   const startIngestor = async (symbol: string): Promise<Ingestor> => {
     const port = (wss.address() as { port: number }).port;
     const ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl: 'http://127.0.0.1:9', symbols: [symbol], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent', resumeLookbackSeconds: 900, resumeTimeoutMs: 60_000 }),
+      ingestorConfigFromEnv(
+        {},
+        {
+          streamUrl: `ws://127.0.0.1:${port}`,
+          restUrl: 'http://127.0.0.1:9',
+          symbols: [symbol],
+          apiKey: 'k',
+          kinesisEndpoint: emu.endpoint,
+          port: 0,
+          host: '127.0.0.1',
+          logLevel: (process.env['TEST_LOG'] ?? 'silent') as 'silent',
+          resumeLookbackSeconds: 900,
+          resumeTimeoutMs: 60_000,
+        },
+      ),
       { kinesisClient: emu.client() },
     );
     started.push(ingestor);

@@ -107,7 +107,9 @@ export class Child {
     const { level, msg, time: _t, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = o;
     const lv = LEVELS[Number(level)] ?? String(level ?? '');
     const lvText = lv === 'error' || lv === 'fatal' ? `\x1b[31m${lv}\x1b[0m` : lv === 'warn' ? `\x1b[33m${lv}\x1b[0m` : lv;
-    const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const extra = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
     return `${tag} ${lvText.padEnd(5)} ${String(msg ?? '')}${extra ? ` \x1b[2m${extra}\x1b[0m` : ''}`;
   }
 }

@@ -69,16 +69,49 @@ export class Launcher {
     const health = (port: number) => `http://127.0.0.1:${port}/health`;
     const specs: ChildSpec[] = [];
     if (!this.live) {
-      specs.push({ name: 'exchange-sim', entry: 'apps/exchange-sim/bin/start.ts', colour: 35, healthUrl: health(c.simPort), inherits: ['SIM_*'], env: { ...common, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' } });
+      specs.push({
+        name: 'exchange-sim',
+        entry: 'apps/exchange-sim/bin/start.ts',
+        colour: 35,
+        healthUrl: health(c.simPort),
+        inherits: ['SIM_*'],
+        env: { ...common, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' },
+      });
     }
     // the key the ingestor uses is the launcher's choice, never an INGESTOR_API_KEY* left over in the shell
     const feed = this.live
-      ? { INGESTOR_STREAM_URL: c.binanceStreamUrl, INGESTOR_REST_URL: c.binanceRestUrl, INGESTOR_API_KEY: c.binanceApiKeyFile ? undefined : c.binanceApiKey, INGESTOR_API_KEY_FILE: c.binanceApiKeyFile }
+      ? {
+          INGESTOR_STREAM_URL: c.binanceStreamUrl,
+          INGESTOR_REST_URL: c.binanceRestUrl,
+          INGESTOR_API_KEY: c.binanceApiKeyFile ? undefined : c.binanceApiKey,
+          INGESTOR_API_KEY_FILE: c.binanceApiKeyFile,
+        }
       : { INGESTOR_STREAM_URL: `ws://127.0.0.1:${c.simPort}`, INGESTOR_REST_URL: `http://127.0.0.1:${c.simPort}`, INGESTOR_API_KEY: 'local-dev-key', INGESTOR_API_KEY_FILE: undefined };
-    specs.push({ name: 'ingestor', entry: 'apps/ingestor/bin/start.ts', colour: 36, healthUrl: health(c.ingestorPort), inherits: ['INGESTOR_*', ...outbound], env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) } });
-    specs.push({ name: 'aggregator', entry: 'apps/aggregator/bin/start.ts', colour: 33, healthUrl: health(c.aggregatorPort), inherits: ['AGGREGATOR_*', ...outbound], env: { ...common, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) } });
+    specs.push({
+      name: 'ingestor',
+      entry: 'apps/ingestor/bin/start.ts',
+      colour: 36,
+      healthUrl: health(c.ingestorPort),
+      inherits: ['INGESTOR_*', ...outbound],
+      env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) },
+    });
+    specs.push({
+      name: 'aggregator',
+      entry: 'apps/aggregator/bin/start.ts',
+      colour: 33,
+      healthUrl: health(c.aggregatorPort),
+      inherits: ['AGGREGATOR_*', ...outbound],
+      env: { ...common, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) },
+    });
     const peers = specs.map((s) => `${s.name}=${s.healthUrl}`).join(',');
-    specs.push({ name: 'inference', entry: 'apps/inference/bin/start.ts', colour: 32, healthUrl: health(c.inferencePort), inherits: ['INFERENCE_*'], env: { ...common, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers } });
+    specs.push({
+      name: 'inference',
+      entry: 'apps/inference/bin/start.ts',
+      colour: 32,
+      healthUrl: health(c.inferencePort),
+      inherits: ['INFERENCE_*'],
+      env: { ...common, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers },
+    });
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);
       child.onLine = this.print;
@@ -118,7 +151,13 @@ export class Launcher {
   private async waitHealthy(spec: ChildSpec, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
-      if (await fetch(spec.healthUrl!).then((r) => r.status < 500, () => false)) return;
+      if (
+        await fetch(spec.healthUrl!).then(
+          (r) => r.status < 500,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 200));
     }
     this.note(`${spec.name} not healthy after ${ms / 1000} s; continuing`);
@@ -127,13 +166,24 @@ export class Launcher {
   private tick = 0;
   /** Every 2 s: the first prediction is announced at once; a status line every 10 s. */
   private async status(): Promise<void> {
-    const latest = await fetch(this.urls.latest).then((r) => (r.ok ? (r.json() as Promise<Prediction>) : undefined), () => undefined);
+    const latest = await fetch(this.urls.latest).then(
+      (r) => (r.ok ? (r.json() as Promise<Prediction>) : undefined),
+      () => undefined,
+    );
     if (latest && !this.firstPrediction) {
       this.firstPrediction = true;
       this.note(`first prediction after ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s: ${describe(latest)}`);
     }
     if (this.tick++ % 5 !== 0) return;
-    const states = await Promise.all(this.children.map(async (c) => `${c.spec.name} ${await fetch(c.spec.healthUrl!).then((r) => (r.status < 300 ? 'ok' : `${r.status}`), () => 'down')}`));
+    const states = await Promise.all(
+      this.children.map(
+        async (c) =>
+          `${c.spec.name} ${await fetch(c.spec.healthUrl!).then(
+            (r) => (r.status < 300 ? 'ok' : `${r.status}`),
+            () => 'down',
+          )}`,
+      ),
+    );
     this.note(`status: ${states.join(' · ')}${latest ? ` │ ${describe(latest)}` : ''}`);
   }
 

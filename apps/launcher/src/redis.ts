@@ -4,7 +4,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { readSecretFile, urlWithPassword } from '@hotpath/config';
 import { freePort } from '@hotpath/service';
 import { STOP_GRACE_MS } from './child.ts';
@@ -57,7 +56,11 @@ export async function resolveRedis(configured: string | undefined, passwordFile?
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
-  const proc: ChildProcess = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: childEnv(process.env, [], { LAUNCHER_PID: String(process.pid) }) });
+  const proc: ChildProcess = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+    env: childEnv(process.env, [], { LAUNCHER_PID: String(process.pid) }),
+  });
   const pid = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
     proc.once('exit', () => reject(new RedisUnavailableError('redis-server did not start')));

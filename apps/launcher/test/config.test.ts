@@ -19,7 +19,9 @@ describe('launcherConfigFromEnv', () => {
 
   it('names each wrong setting by its environment variable and never shows the Binance key or the Redis URL', () => {
     const key = 'binance-key-never-printed';
-    const err = configRefusal(() => launcherConfigFromEnv({ INFERENCE_PORT: 'abc', KINESIS_SHARDS: '99', BINANCE_API_KEY: key, BINANCE_STREAM_URL: 'not a url', REDIS_URL: 'redis://:redis-password@h:1' }));
+    const err = configRefusal(() =>
+      launcherConfigFromEnv({ INFERENCE_PORT: 'abc', KINESIS_SHARDS: '99', BINANCE_API_KEY: key, BINANCE_STREAM_URL: 'not a url', REDIS_URL: 'redis://:redis-password@h:1' }),
+    );
     expect(err).toBeInstanceOf(ConfigError);
     const { variables, message, code } = err!;
     expect(code).toBe('invalid_config');

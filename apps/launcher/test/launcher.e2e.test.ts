@@ -17,7 +17,10 @@ import { freePort } from '@hotpath/service';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-interface Line { svc: string; msg?: string }
+interface Line {
+  svc: string;
+  msg?: string;
+}
 const lines: Line[] = [];
 let launcher: ChildProcess;
 let inferencePort = 0;
@@ -82,7 +85,10 @@ describe('pnpm start (launcher)', () => {
   }, 240_000);
 
   it('the live page shows predictions, the chart and every service healthy (screenshot in .reports/)', async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
     try {
       // phone width; bypassCSP: waitForFunction polls with eval, which the page's CSP forbids (apps/inference/test/page.test.ts checks the CSP)
       const page = await browser.newPage({ viewport: { width: 390, height: 1100 }, bypassCSP: true });

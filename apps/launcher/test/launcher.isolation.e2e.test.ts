@@ -23,7 +23,9 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   return vi.waitFor(
     async () => {
-      const v = await Promise.resolve().then(probe).catch(() => undefined);
+      const v = await Promise.resolve()
+        .then(probe)
+        .catch(() => undefined);
       if (v === undefined) throw new Error(`timed out: ${what}`);
       return v;
     },
@@ -147,7 +149,10 @@ describe('launcher: secrets stay where they belong', () => {
         return pid === undefined ? undefined : environOf(pid);
       });
     const envs = { ingestor: await environ('ingestor'), aggregator: await environ('aggregator'), inference: await environ('inference') };
-    const holders = (secret: string) => Object.entries(envs).filter(([, env]) => [...env.values()].some((v) => v.includes(secret))).map(([name]) => name);
+    const holders = (secret: string) =>
+      Object.entries(envs)
+        .filter(([, env]) => [...env.values()].some((v) => v.includes(secret)))
+        .map(([name]) => name);
 
     expect(holders(binanceKey)).toEqual(['ingestor']);
     expect(envs.ingestor.get('INGESTOR_API_KEY')).toBe(binanceKey);

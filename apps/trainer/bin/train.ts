@@ -28,8 +28,14 @@ const { values } = parseArgs({ args: argv, options, allowPositionals: false });
 const Args = z.object({
   source: z.enum(['sim', 'recording', 'capture', 'archive']),
   seed: z.coerce.number().int(),
-  minutes: z.coerce.number().positive().max(24 * 60),
-  files: z.string().optional().transform((s) => (s ? s.split(',').filter(Boolean) : [])),
+  minutes: z.coerce
+    .number()
+    .positive()
+    .max(24 * 60),
+  files: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').filter(Boolean) : [])),
   out: z.string().default(fileURLToPath(new URL('../../../models/btcusdt-10s', import.meta.url))),
   name: z.string().regex(/^[a-z0-9-]+$/),
   version: z.string().optional(),

@@ -46,7 +46,9 @@ export function pearson(a: number[], b: number[], overlap: number): Interval {
   if (n < 3) return { value: null, lo: null, hi: null };
   const ma = a.reduce((s, v) => s + v, 0) / n;
   const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
     sab += (a[i]! - ma) * (b[i]! - mb);
     saa += (a[i]! - ma) ** 2;
@@ -65,7 +67,9 @@ export function pearson(a: number[], b: number[], overlap: number): Interval {
 export function score(pred: number[], y: number[], overlap: number): Scores {
   const p: number[] = [];
   const t: number[] = [];
-  let hits = 0, directional = 0, abs = 0;
+  let hits = 0,
+    directional = 0,
+    abs = 0;
   for (let i = 0; i < y.length; i++) {
     if (!Number.isFinite(y[i]!) || !Number.isFinite(pred[i]!)) continue;
     p.push(pred[i]!);
@@ -84,14 +88,16 @@ export const CONFIDENCE_EDGES = [0.5, 0.55, 0.6, 0.65, 0.7, 1.0001];
 export function calibration(pUp: number[], y: number[], overlap: number): CalibrationBucket[] {
   return CONFIDENCE_EDGES.slice(0, -1).map((lo, k) => {
     const hi = CONFIDENCE_EDGES[k + 1]!;
-    let n = 0, hits = 0, conf = 0;
+    let n = 0,
+      hits = 0,
+      conf = 0;
     for (let i = 0; i < y.length; i++) {
       if (!Number.isFinite(y[i]!) || y[i] === 0) continue;
       const c = Math.max(pUp[i]!, 1 - pUp[i]!);
       if (c < lo || c >= hi) continue;
       n++;
       conf += c;
-      if ((pUp[i]! > 0.5) === (y[i]! > 0)) hits++;
+      if (pUp[i]! > 0.5 === y[i]! > 0) hits++;
     }
     return { lo, hi: Math.min(1, hi), n, meanConfidence: n ? conf / n : null, hitRate: wilson(hits, n, overlap) };
   });

@@ -25,7 +25,12 @@ export function fitStandardizer(X: Float64Array[]): Standardizer {
   const mean = new Array<number>(n).fill(0);
   const sq = new Array<number>(n).fill(0);
   const count = new Array<number>(n).fill(0);
-  for (const x of X) for (let i = 0; i < n; i++) if (Number.isFinite(x[i]!)) { mean[i]! += x[i]!; count[i]!++; }
+  for (const x of X)
+    for (let i = 0; i < n; i++)
+      if (Number.isFinite(x[i]!)) {
+        mean[i]! += x[i]!;
+        count[i]!++;
+      }
   for (let i = 0; i < n; i++) mean[i] = count[i]! > 0 ? mean[i]! / count[i]! : 0;
   for (const x of X) for (let i = 0; i < n; i++) if (Number.isFinite(x[i]!)) sq[i]! += (x[i]! - mean[i]!) ** 2;
   // a constant (or always-missing) feature gets scale 0: it cannot move the prediction
@@ -76,14 +81,16 @@ export function mlp(Z: number[][], y: number[], o: MlpOptions): DenseLayer[] {
   const params = [W1, b1, W2];
   const m = params.map((p) => new Array<number>(p.length).fill(0));
   const v = params.map((p) => new Array<number>(p.length).fill(0));
-  let mb2 = 0, vb2 = 0, step = 0;
+  let mb2 = 0,
+    vb2 = 0,
+    step = 0;
   const hid = new Array<number>(h).fill(0);
   const predict = (x: number[]): number => {
     let out = b2;
     for (let j = 0; j < h; j++) {
       let s = b1[j]!;
       for (let i = 0; i < n; i++) s += x[i]! * W1[i * h + j]!;
-      hid[j] = s > 0 ? s : 0;
+      hid[j] = Math.max(s, 0);
       out += hid[j]! * W2[j]!;
     }
     return out;
@@ -119,7 +126,7 @@ export function mlp(Z: number[][], y: number[], o: MlpOptions): DenseLayer[] {
         }
       }
       step++;
-      const lr = o.learningRate * Math.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step);
+      const lr = (o.learningRate * Math.sqrt(1 - 0.999 ** step)) / (1 - 0.9 ** step);
       params.forEach((p, pi) => {
         for (let k = 0; k < p.length; k++) {
           const grad = g[pi]![k]! + (pi === 1 ? 0 : o.weightDecay * p[k]!);
@@ -151,14 +158,23 @@ export function predictAll(layers: DenseLayer[], Z: number[][]): number[] {
 /** Platt scaling: σ(a·p + b) for P(y > 0), on (prediction, outcome) pairs with non-zero outcomes. */
 export function platt(pred: number[], y: number[]): { a: number; b: number } {
   const pairs = pred.map((p, i) => [p, y[i]!] as const).filter(([p, v]) => Number.isFinite(p) && Number.isFinite(v) && v !== 0);
-  let a = 0, b = 0;
+  let a = 0,
+    b = 0;
   for (let iter = 0; iter < 50; iter++) {
-    let ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+    let ga = 0,
+      gb = 0,
+      haa = 1e-9,
+      hab = 0,
+      hbb = 1e-9;
     for (const [p, v] of pairs) {
       const s = 1 / (1 + Math.exp(-(a * p + b)));
       const e = s - (v > 0 ? 1 : 0);
       const w = s * (1 - s);
-      ga += e * p; gb += e; haa += w * p * p; hab += w * p; hbb += w;
+      ga += e * p;
+      gb += e;
+      haa += w * p * p;
+      hab += w * p;
+      hbb += w;
     }
     // small ridge on a keeps the step defined when predictions are nearly constant
     haa += 1e-6 * pairs.length;

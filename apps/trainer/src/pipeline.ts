@@ -76,7 +76,14 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
   const volIdx = FEATURE_NAMES.indexOf('realized_vol_bps_60s');
   const byVol = [...trained.testIndex].sort((a, b) => d.X[a]![volIdx]! - d.X[b]![volIdx]!);
   const third = Math.ceil(byVol.length / 3);
-  const regimes: Evaluation[] = ['low', 'middle', 'high'].map((name, r) => evaluate(trained, d, byVol.slice(r * third, (r + 1) * third).sort((a, b) => a - b), `${name} volatility`));
+  const regimes: Evaluation[] = ['low', 'middle', 'high'].map((name, r) =>
+    evaluate(
+      trained,
+      d,
+      byVol.slice(r * third, (r + 1) * third).sort((a, b) => a - b),
+      `${name} volatility`,
+    ),
+  );
 
   let real: Report['real'] = null;
   if (o.realFiles.length > 0) {
@@ -125,7 +132,8 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
   const model = await OnnxModel.fromBytes(bytes, { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES });
   const rows = trained.testIndex.map((i) => d.X[i]!);
   const ref = predictDataset(trained, rows);
-  let maxR = 0, maxP = 0;
+  let maxR = 0,
+    maxP = 0;
   for (let i = 0; i < rows.length; i++) {
     const out = await model.run(rows[i]!);
     maxR = Math.max(maxR, Math.abs(out.returnBps - ref.ret[i]!));
@@ -138,7 +146,17 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
   const dirAcc = test.model.directionalAccuracy.value;
   const report: Report = {
     model: { name: o.name, version: o.version, file: 'model.onnx', digest: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
-    data: { source: o.source.label, samples: d.times.length, devSamples: trained.devSamples, testSamples: trained.testSamples, from: iso(d.times[0]!), to: iso(d.times[d.times.length - 1]!), sampleEveryS: d.sampleEveryUs / 1e6, horizonS: d.horizonUs / 1e6, gapSamples: steps },
+    data: {
+      source: o.source.label,
+      samples: d.times.length,
+      devSamples: trained.devSamples,
+      testSamples: trained.testSamples,
+      from: iso(d.times[0]!),
+      to: iso(d.times[d.times.length - 1]!),
+      sampleEveryS: d.sampleEveryUs / 1e6,
+      horizonS: d.horizonUs / 1e6,
+      gapSamples: steps,
+    },
     selection: trained.candidates,
     chosen: trained.chosen,
     platt: trained.platt,
@@ -146,13 +164,18 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
     regimes,
     real,
     parity: { rows: rows.length, maxAbsReturnBps: maxR, maxAbsPUp: maxP },
-    ceiling: oracle !== null && dirAcc !== null
-      ? `Simulator ceiling: the oracle that knows the latent fair price scores ${(oracle * 100).toFixed(1)} % on this span (documented ≈ 62–67 %, docs/exchange-sim.md); the model reaches ${(dirAcc * 100).toFixed(1)} %, ${((dirAcc - 0.5) / (oracle - 0.5) * 100).toFixed(0)} % of the oracle's edge over a coin flip.`
-      : null,
+    ceiling:
+      oracle !== null && dirAcc !== null
+        ? `Simulator ceiling: the oracle that knows the latent fair price scores ${(oracle * 100).toFixed(1)} % on this span (documented ≈ 62–67 %, docs/exchange-sim.md); the model reaches ${(dirAcc * 100).toFixed(1)} %, ${(((dirAcc - 0.5) / (oracle - 0.5)) * 100).toFixed(0)} % of the oracle's edge over a coin flip.`
+        : null,
     command: o.command,
     seconds,
   };
-  await writeReport(o.out, report, trained.testIndex.map((i, k2) => ({ predicted: ref.ret[k2]!, realized: d.y[i]! })));
+  await writeReport(
+    o.out,
+    report,
+    trained.testIndex.map((i, k2) => ({ predicted: ref.ret[k2]!, realized: d.y[i]! })),
+  );
   return {
     bench: 'train',
     model: trained.chosen,

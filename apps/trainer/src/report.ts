@@ -21,7 +21,8 @@ export interface Report {
   seconds: number;
 }
 
-const pct = (i: Interval): string => (i.value === null ? 'n/a' : `${(i.value * 100).toFixed(1)} % [${i.lo === null ? '?' : (i.lo * 100).toFixed(1)}, ${i.hi === null ? '?' : (i.hi * 100).toFixed(1)}]`);
+const pct = (i: Interval): string =>
+  i.value === null ? 'n/a' : `${(i.value * 100).toFixed(1)} % [${i.lo === null ? '?' : (i.lo * 100).toFixed(1)}, ${i.hi === null ? '?' : (i.hi * 100).toFixed(1)}]`;
 const num = (i: Interval): string => (i.value === null ? 'n/a' : `${i.value.toFixed(3)} [${i.lo?.toFixed(3) ?? '?'}, ${i.hi?.toFixed(3) ?? '?'}]`);
 const mae = (s: Scores): string => (s.maeBps === null ? 'n/a' : s.maeBps.toFixed(3));
 
@@ -40,7 +41,11 @@ function resultsTable(e: Evaluation): string {
 }
 
 function calibrationTable(e: Evaluation): string {
-  return ['| confidence | n | mean confidence | hit rate [95 % CI] |', '|---|---|---|---|', ...e.calibration.map((b) => `| ${b.lo.toFixed(2)}–${b.hi.toFixed(2)} | ${b.n} | ${b.meanConfidence?.toFixed(3) ?? '—'} | ${pct(b.hitRate)} |`)].join('\n');
+  return [
+    '| confidence | n | mean confidence | hit rate [95 % CI] |',
+    '|---|---|---|---|',
+    ...e.calibration.map((b) => `| ${b.lo.toFixed(2)}–${b.hi.toFixed(2)} | ${b.n} | ${b.meanConfidence?.toFixed(3) ?? '—'} | ${pct(b.hitRate)} |`),
+  ].join('\n');
 }
 
 async function svg(spec: TopLevelSpec): Promise<string> {
@@ -57,11 +62,23 @@ export async function writeReport(dir: string, r: Report, scatter: { predicted: 
     await svg({
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: 'Calibration on the held-out span: hit rate by confidence',
-      width: 360, height: 260,
+      width: 360,
+      height: 260,
       data: { values: calib },
       layer: [
-        { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, data: { values: [{ x: 0.5, y: 0.5, x2: 0.8, y2: 0.8 }] }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
-        { mark: 'errorbar', encoding: { x: { field: 'confidence', type: 'quantitative', scale: { domain: [0.5, 0.8] }, title: 'mean confidence' }, y: { field: 'lo', type: 'quantitative', scale: { domain: [0.3, 1] }, title: 'hit rate (95 % CI)' }, y2: { field: 'hi' } } },
+        {
+          mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+          data: { values: [{ x: 0.5, y: 0.5, x2: 0.8, y2: 0.8 }] },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } },
+        },
+        {
+          mark: 'errorbar',
+          encoding: {
+            x: { field: 'confidence', type: 'quantitative', scale: { domain: [0.5, 0.8] }, title: 'mean confidence' },
+            y: { field: 'lo', type: 'quantitative', scale: { domain: [0.3, 1] }, title: 'hit rate (95 % CI)' },
+            y2: { field: 'hi' },
+          },
+        },
         { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'hit', type: 'quantitative' } } },
       ],
     } as TopLevelSpec),
@@ -71,7 +88,8 @@ export async function writeReport(dir: string, r: Report, scatter: { predicted: 
     await svg({
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: 'Held-out span: predicted vs realized 10 s return (bps)',
-      width: 360, height: 300,
+      width: 360,
+      height: 300,
       data: { values: scatter },
       mark: { type: 'point', opacity: 0.35, size: 12 },
       encoding: { x: { field: 'predicted', type: 'quantitative', title: 'predicted (bps)' }, y: { field: 'realized', type: 'quantitative', title: 'realized (bps)' } },

@@ -33,7 +33,12 @@ export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sam
     feed.advanceTo(SIM_START_US + 1_000_000, () => undefined);
     yield writer.connected(feed.simTimeUs, 'trainer sim start');
     const snap = feed.depthSnapshot(symbol, 5000);
-    yield writer.snapshot(feed.simTimeUs, snap.lastUpdateId, snap.bids.map((l) => [l.tick * tickMantissa, l.lots * lotMantissa] as const), snap.asks.map((l) => [l.tick * tickMantissa, l.lots * lotMantissa] as const));
+    yield writer.snapshot(
+      feed.simTimeUs,
+      snap.lastUpdateId,
+      snap.bids.map((l) => [l.tick * tickMantissa, l.lots * lotMantissa] as const),
+      snap.asks.map((l) => [l.tick * tickMantissa, l.lots * lotMantissa] as const),
+    );
     const end = SIM_START_US + minutes * 60_000_000;
     const batch: Buffer[] = [];
     for (let b = Math.ceil(feed.simTimeUs / sampleEveryUs) * sampleEveryUs; b <= end; b += sampleEveryUs) {

@@ -20,7 +20,9 @@ export interface Candidate {
 
 export function candidates(seed: number): Candidate[] {
   const ridges = [0.01, 0.1, 1, 10, 100].map((lambda): Candidate => ({ name: `ridge λ=${lambda}`, kind: 'ridge', fit: (Z, y) => ridge(Z, y, lambda) }));
-  const mlps = [8, 16].map((hidden): Candidate => ({ name: `mlp ${hidden} relu`, kind: 'mlp', fit: (Z, y) => mlp(Z, y, { hidden, weightDecay: 1e-3, epochs: 80, learningRate: 3e-3, seed, batch: 64 }) }));
+  const mlps = [8, 16].map(
+    (hidden): Candidate => ({ name: `mlp ${hidden} relu`, kind: 'mlp', fit: (Z, y) => mlp(Z, y, { hidden, weightDecay: 1e-3, epochs: 80, learningRate: 3e-3, seed, batch: 64 }) }),
+  );
   return [...ridges, ...mlps];
 }
 
@@ -113,7 +115,18 @@ export function train(d: Dataset, o: TrainOptions): Trained {
   const returnHead = chosen.fit(standardizeRows(standardizer, all.X), all.y);
   const calib = platt(oof.get(best.name)!.pred, oof.get(best.name)!.y);
   const up = upHead(returnHead, calib);
-  const trained: Omit<Trained, 'test'> = { chosen: best.name, kind: best.kind, standardizer, returnHead, upHead: up, platt: calib, candidates: results, devSamples: dev.length, testSamples: test.length, testIndex: test };
+  const trained: Omit<Trained, 'test'> = {
+    chosen: best.name,
+    kind: best.kind,
+    standardizer,
+    returnHead,
+    upHead: up,
+    platt: calib,
+    candidates: results,
+    devSamples: dev.length,
+    testSamples: test.length,
+    testIndex: test,
+  };
   return { ...trained, test: evaluate(trained, d, test, 'held-out test span') };
 }
 
@@ -125,14 +138,25 @@ export function predictDataset(t: Pick<Trained, 'standardizer' | 'returnHead' | 
 export function evaluate(t: Pick<Trained, 'standardizer' | 'returnHead' | 'platt'>, d: Dataset, idx: number[], label: string): Evaluation {
   const steps = Math.round(d.horizonUs / d.sampleEveryUs);
   const y = idx.map((i) => d.y[i]!);
-  const { ret, pUp } = predictDataset(t, idx.map((i) => d.X[i]!));
+  const { ret, pUp } = predictDataset(
+    t,
+    idx.map((i) => d.X[i]!),
+  );
   const oracle = idx.map((i) => d.oracle[i]!);
   return {
     label,
     samples: idx.length,
     model: score(ret, y, steps),
-    noChange: score(idx.map(() => 0), y, steps),
-    momentum: score(idx.map((i) => d.momentum[i]!), y, steps),
+    noChange: score(
+      idx.map(() => 0),
+      y,
+      steps,
+    ),
+    momentum: score(
+      idx.map((i) => d.momentum[i]!),
+      y,
+      steps,
+    ),
     ...(oracle.some(Number.isFinite) ? { oracle: score(oracle, y, steps) } : {}),
     calibration: calibration(pUp, y, steps),
   };

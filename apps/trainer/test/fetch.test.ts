@@ -17,7 +17,9 @@ function publish(day: string, corrupt = false): void {
   const name = `BTCUSDT-trades-${day}`;
   const zip = Buffer.from(zipSync({ [`${name}.csv`]: Buffer.from(csv(day)) }));
   files.set(`/data/spot/daily/trades/BTCUSDT/${name}.zip`, zip);
-  const sum = createHash('sha256').update(corrupt ? Buffer.from('other') : zip).digest('hex');
+  const sum = createHash('sha256')
+    .update(corrupt ? Buffer.from('other') : zip)
+    .digest('hex');
   files.set(`/data/spot/daily/trades/BTCUSDT/${name}.zip.CHECKSUM`, Buffer.from(`${sum}  ${name}.zip\n`));
 }
 
@@ -42,7 +44,10 @@ describe('train:fetch', () => {
     expect(got.map((f) => f.split('/').pop())).toEqual(['BTCUSDT-trades-2024-08-01.csv.gz', 'BTCUSDT-trades-2024-08-02.csv.gz']);
     expect(seen.length).toBeGreaterThanOrEqual(2);
     const trades = readArchiveTrades(got[1]!);
-    expect(trades.map((t) => [t.id, t.price, t.isBuyerMaker])).toEqual([[1, '60000.01', true], [2, '60000.02', false]]);
+    expect(trades.map((t) => [t.id, t.price, t.isBuyerMaker])).toEqual([
+      [1, '60000.01', true],
+      [2, '60000.02', false],
+    ]);
     expect(trades[0]!.timeUs).toBe(Date.parse('2024-08-02T00:00:01Z') * 1000);
     // resumable: a second run downloads nothing (the server no longer has the files)
     files.clear();
@@ -52,7 +57,10 @@ describe('train:fetch', () => {
   it('a checksum mismatch or a missing day is a typed error, and nothing half-verified is kept', async () => {
     publish('2024-09-01', true);
     const out = mkdtempSync(join(tmpdir(), 'archive-'));
-    await expect(fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-09-01', to: '2024-09-01', out, baseUrl: base })).rejects.toMatchObject({ name: 'FetchError', code: 'checksum_mismatch' });
+    await expect(fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-09-01', to: '2024-09-01', out, baseUrl: base })).rejects.toMatchObject({
+      name: 'FetchError',
+      code: 'checksum_mismatch',
+    });
     expect(existsSync(join(out, 'BTCUSDT-trades-2024-09-01.csv.gz'))).toBe(false);
     const missing = fetchArchive({ symbol: 'BTCUSDT', kind: 'trades', from: '2024-10-01', to: '2024-10-01', out, baseUrl: base });
     await expect(missing).rejects.toBeInstanceOf(FetchError);

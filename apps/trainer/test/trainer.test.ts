@@ -75,7 +75,9 @@ describe('datasets', () => {
     expect(b.y).toEqual(a.y);
 
     // the fixture's trades as a data.binance.vision trades CSV (id, price, qty, quoteQty, time ms, isBuyerMaker, isBestMatch)
-    const rows = readRecording(FIXTURE_SPOT_BTCUSDT).filter((l) => l.stream.endsWith('@trade')).map((l) => l.data as { t: number; p: string; q: string; T: number; m: boolean });
+    const rows = readRecording(FIXTURE_SPOT_BTCUSDT)
+      .filter((l) => l.stream.endsWith('@trade'))
+      .map((l) => l.data as { t: number; p: string; q: string; T: number; m: boolean });
     const csv = join(dir, 'BTCUSDT-trades-2024-08-08.csv');
     writeFileSync(csv, rows.map((r) => `${r.t},${r.p},${r.q},0,${r.T},${r.m ? 'True' : 'False'},True`).join('\n'));
     const src = archiveSource([csv]);

@@ -5,11 +5,11 @@
  */
 import { App } from 'aws-cdk-lib';
 import { BaseStack } from '../lib/base-stack.ts';
-import { DeployConfigError, loadDeployConfig } from '../lib/config.ts';
+import { type DeployConfig, DeployConfigError, loadDeployConfig } from '../lib/config.ts';
 import { HotpathStack } from '../lib/stack.ts';
 
 const app = new App();
-let config;
+let config: DeployConfig;
 try {
   config = loadDeployConfig(app.node.getAllContext() as Record<string, unknown>);
 } catch (err) {

@@ -61,7 +61,9 @@ export class Alarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     };
-    services.ingestors.forEach((ingestor, i) => running(ingestor, ingestorName(config.symbolGroups[i]!), 1));
+    services.ingestors.forEach((ingestor, i) => {
+      running(ingestor, ingestorName(config.symbolGroups[i]!), 1);
+    });
     running(services.aggregator, 'aggregator', 1);
     running(services.inference, 'inference', 1);
 

@@ -111,8 +111,7 @@ export class Cache extends Construct {
       cacheSubnetGroupName: `${config.prefix}-redis`,
     });
 
-    const logGroup = (kind: string) =>
-      new logs.LogGroup(this, `${kind}Log`, { logGroupName: `/${config.prefix}/redis/${kind}`, retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = (kind: string) => new logs.LogGroup(this, `${kind}Log`, { logGroupName: `/${config.prefix}/redis/${kind}`, retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const delivery = (logType: 'slow-log' | 'engine-log', group: logs.LogGroup): elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty => ({
       logType,
       logFormat: 'json',

@@ -21,13 +21,32 @@ const FARGATE_MEMORY: Record<number, readonly number[]> = {
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const csv = z.union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))]);
+const csv = z.union([
+  z.array(z.string()),
+  z.string().transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
+  ),
+]);
 
-const symbol = z.string().transform((s) => s.trim().toUpperCase()).pipe(z.string().regex(SYMBOL, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT'));
+const symbol = z
+  .string()
+  .transform((s) => s.trim().toUpperCase())
+  .pipe(z.string().regex(SYMBOL, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT'));
 
 /** "BTCUSDT;ETHUSDT,SOLUSDT" (groups split by `;`, symbols by `,`) or [["BTCUSDT"], ["ETHUSDT", "SOLUSDT"]]. */
 const symbolGroups = z
-  .union([z.array(z.array(z.string())), z.string().transform((s) => s.split(';').map((g) => g.split(',').filter((x) => x.trim() !== '')).filter((g) => g.length > 0))])
+  .union([
+    z.array(z.array(z.string())),
+    z.string().transform((s) =>
+      s
+        .split(';')
+        .map((g) => g.split(',').filter((x) => x.trim() !== ''))
+        .filter((g) => g.length > 0),
+    ),
+  ])
   .pipe(z.array(z.array(symbol).min(1)).min(1).max(20))
   .superRefine((groups, ctx) => {
     const seen = new Set<string>();
@@ -55,71 +74,94 @@ export const DEFAULT_TASK_SIZES = {
 } as const;
 
 const taskSizes = z
-  .union([z.record(z.string(), z.unknown()), z.string().transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not JSON ({"aggregator":{"cpu":1024,"memoryMiB":2048}})' });
-      return z.NEVER;
-    }
-  })])
+  .union([
+    z.record(z.string(), z.unknown()),
+    z.string().transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON ({"aggregator":{"cpu":1024,"memoryMiB":2048}})' });
+        return z.NEVER;
+      }
+    }),
+  ])
   .pipe(z.object({ ingestor: taskSize.optional(), aggregator: taskSize.optional(), inference: taskSize.optional() }).strict())
   .transform((t) => ({ ...DEFAULT_TASK_SIZES, ...t }));
 
 const DeployConfigFields = z.object({
-    /** Prefix of every physical name (stream, cluster, log groups, secrets); one deployment per prefix and region. */
-    prefix: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and -, 2–21 characters, starting with a letter').default('hotpath'),
-    symbolGroups: symbolGroups.default([['BTCUSDT']]),
-    /** Symbols predicted (the shipped model is BTCUSDT's); each must be ingested. */
-    inferenceSymbols: csv.pipe(z.array(symbol).min(1)).default(['BTCUSDT']),
-    kinesisMode: z.enum(['provisioned', 'on-demand']).default('provisioned'),
-    /** Provisioned shards (ignored on-demand). Partition key = symbol, so one symbol never uses more than one shard. */
-    kinesisShards: int(1, 200).default(1),
-    kinesisRetentionHours: int(24, 8760).default(24),
-    aggregatorTasks: int(1, 50).default(2),
-    aggregatorMaxTasks: int(1, 50).default(4),
-    inferenceTasks: int(1, 50).default(2),
-    inferenceMaxTasks: int(1, 50).default(4),
-    taskSizes: taskSizes.default({}),
-    cpuArchitecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
-    /** The ECR repository the base stack creates and the image is pushed to. */
-    imageRepository: z.string().regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, 'an ECR repository name (lowercase, digits, . _ - /)').default('hotpath'),
-    /** The pushed image's tag (a git SHA): required, so a deployment never runs whatever `latest` is that day. */
-    imageTag: z.string({ required_error: 'required: the tag you pushed (-c imageTag=$(git rev-parse --short HEAD))' }).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'an image tag (letters, digits, _ . -, at most 128)'),
-    /** The OpenTelemetry collector (ADOT) that scrapes each task's /metrics into Amazon Managed Prometheus. */
-    adotImage: z.string().min(1).default('public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3'),
-    alarmEmail: z.string().email().optional(),
-    logRetentionDays: z.coerce
-      .number()
-      .int()
-      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`)
-      .default(30),
-    /** An ACM certificate for the ALB: HTTPS on 443 and 80 redirected. Without one the ALB serves plain HTTP on 80. */
-    certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN').optional(),
-    /** Who may reach the ALB. */
-    albIngressCidrs: csv.pipe(z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR, e.g. 203.0.113.0/24')).min(1)).default(['0.0.0.0/0']),
-    vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR from /16 to /24').default('10.40.0.0/16'),
-    /** NAT gateways (the ingestor reaches Binance, every task AWS APIs through them): 1 saves $33/month, 2 survive an AZ. */
-    natGateways: int(1, 2).default(1),
-    /** Interface endpoints (Kinesis, ECR, Logs, Secrets Manager, AMP) instead of the NAT for AWS APIs. */
-    vpcEndpoints: bool.default(false),
-    redisNodeType: z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type, e.g. cache.t4g.small').default('cache.t4g.small'),
-    redisShards: int(1, 90).default(1),
-    /** At least one: cluster mode needs automatic failover, which needs a replica to promote. */
-    redisReplicasPerShard: int(1, 5).default(1),
-    redisEngineVersion: z.string().regex(/^7\.\d+$/, 'a Redis OSS 7.x engine version (ACL selectors need 7)').default('7.1'),
-    binanceStreamUrl: z.string().url().default('wss://stream-sbe.binance.com:9443'),
-    binanceRestUrl: z.string().url().default('https://api.binance.com'),
-    /** Container Insights (per-task CPU/memory/network in CloudWatch; billed as custom metrics). */
-    containerInsights: bool.default(false),
+  /** Prefix of every physical name (stream, cluster, log groups, secrets); one deployment per prefix and region. */
+  prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and -, 2–21 characters, starting with a letter')
+    .default('hotpath'),
+  symbolGroups: symbolGroups.default([['BTCUSDT']]),
+  /** Symbols predicted (the shipped model is BTCUSDT's); each must be ingested. */
+  inferenceSymbols: csv.pipe(z.array(symbol).min(1)).default(['BTCUSDT']),
+  kinesisMode: z.enum(['provisioned', 'on-demand']).default('provisioned'),
+  /** Provisioned shards (ignored on-demand). Partition key = symbol, so one symbol never uses more than one shard. */
+  kinesisShards: int(1, 200).default(1),
+  kinesisRetentionHours: int(24, 8760).default(24),
+  aggregatorTasks: int(1, 50).default(2),
+  aggregatorMaxTasks: int(1, 50).default(4),
+  inferenceTasks: int(1, 50).default(2),
+  inferenceMaxTasks: int(1, 50).default(4),
+  taskSizes: taskSizes.default({}),
+  cpuArchitecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
+  /** The ECR repository the base stack creates and the image is pushed to. */
+  imageRepository: z
+    .string()
+    .regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, 'an ECR repository name (lowercase, digits, . _ - /)')
+    .default('hotpath'),
+  /** The pushed image's tag (a git SHA): required, so a deployment never runs whatever `latest` is that day. */
+  imageTag: z
+    .string({ required_error: 'required: the tag you pushed (-c imageTag=$(git rev-parse --short HEAD))' })
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'an image tag (letters, digits, _ . -, at most 128)'),
+  /** The OpenTelemetry collector (ADOT) that scrapes each task's /metrics into Amazon Managed Prometheus. */
+  adotImage: z.string().min(1).default('public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3'),
+  alarmEmail: z.string().email().optional(),
+  logRetentionDays: z.coerce
+    .number()
+    .int()
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`)
+    .default(30),
+  /** An ACM certificate for the ALB: HTTPS on 443 and 80 redirected. Without one the ALB serves plain HTTP on 80. */
+  certificateArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN')
+    .optional(),
+  /** Who may reach the ALB. */
+  albIngressCidrs: csv.pipe(z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR, e.g. 203.0.113.0/24')).min(1)).default(['0.0.0.0/0']),
+  vpcCidr: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR from /16 to /24')
+    .default('10.40.0.0/16'),
+  /** NAT gateways (the ingestor reaches Binance, every task AWS APIs through them): 1 saves $33/month, 2 survive an AZ. */
+  natGateways: int(1, 2).default(1),
+  /** Interface endpoints (Kinesis, ECR, Logs, Secrets Manager, AMP) instead of the NAT for AWS APIs. */
+  vpcEndpoints: bool.default(false),
+  redisNodeType: z
+    .string()
+    .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type, e.g. cache.t4g.small')
+    .default('cache.t4g.small'),
+  redisShards: int(1, 90).default(1),
+  /** At least one: cluster mode needs automatic failover, which needs a replica to promote. */
+  redisReplicasPerShard: int(1, 5).default(1),
+  redisEngineVersion: z
+    .string()
+    .regex(/^7\.\d+$/, 'a Redis OSS 7.x engine version (ACL selectors need 7)')
+    .default('7.1'),
+  binanceStreamUrl: z.string().url().default('wss://stream-sbe.binance.com:9443'),
+  binanceRestUrl: z.string().url().default('https://api.binance.com'),
+  /** Container Insights (per-task CPU/memory/network in CloudWatch; billed as custom metrics). */
+  containerInsights: bool.default(false),
 });
 
 export const DeployConfigSchema = DeployConfigFields.superRefine((c, ctx) => {
-    const ingested = new Set(c.symbolGroups.flat());
-    for (const s of c.inferenceSymbols) if (!ingested.has(s)) ctx.addIssue({ code: 'custom', path: ['inferenceSymbols'], message: `${s} is in no symbol group: nothing would feed its features` });
-    if (c.aggregatorMaxTasks < c.aggregatorTasks) ctx.addIssue({ code: 'custom', path: ['aggregatorMaxTasks'], message: `below aggregatorTasks (${c.aggregatorTasks})` });
-    if (c.inferenceMaxTasks < c.inferenceTasks) ctx.addIssue({ code: 'custom', path: ['inferenceMaxTasks'], message: `below inferenceTasks (${c.inferenceTasks})` });
-  });
+  const ingested = new Set(c.symbolGroups.flat());
+  for (const s of c.inferenceSymbols) if (!ingested.has(s)) ctx.addIssue({ code: 'custom', path: ['inferenceSymbols'], message: `${s} is in no symbol group: nothing would feed its features` });
+  if (c.aggregatorMaxTasks < c.aggregatorTasks) ctx.addIssue({ code: 'custom', path: ['aggregatorMaxTasks'], message: `below aggregatorTasks (${c.aggregatorTasks})` });
+  if (c.inferenceMaxTasks < c.inferenceTasks) ctx.addIssue({ code: 'custom', path: ['inferenceMaxTasks'], message: `below inferenceTasks (${c.inferenceTasks})` });
+});
 
 export type DeployConfig = z.infer<typeof DeployConfigSchema>;
 export type ServiceName = keyof typeof DEFAULT_TASK_SIZES;

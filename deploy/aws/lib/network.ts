@@ -47,7 +47,8 @@ export class Network extends Construct {
 
     const listenerPorts = config.certificateArn === undefined ? [80] : [443, 80];
     for (const cidr of config.albIngressCidrs) {
-      for (const port of listenerPorts) this.alb.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), `viewers (${port === 80 && config.certificateArn !== undefined ? 'redirected to 443' : 'API and page'})`);
+      for (const port of listenerPorts)
+        this.alb.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), `viewers (${port === 80 && config.certificateArn !== undefined ? 'redirected to 443' : 'API and page'})`);
     }
     this.alb.connections.allowTo(this.inference, ec2.Port.tcp(PORTS.inference), 'ALB to inference API and page');
 

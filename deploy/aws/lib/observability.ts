@@ -45,7 +45,14 @@ export function alertManagerDefinition(topicArns: Record<Severity, string>, regi
       repeat_interval: '1h',
       routes: [
         { matchers: ['severity="critical"'], receiver: 'critical', group_wait: '10s', repeat_interval: '5m' },
-        { matchers: ['severity="warning"', 'alertname=~"InferenceLatency.*|RedisReadLatencyHigh|ModelInferenceSlow"'], receiver: 'warning', group_by: ['service', 'instance'], group_wait: '30s', group_interval: '5m', repeat_interval: '1h' },
+        {
+          matchers: ['severity="warning"', 'alertname=~"InferenceLatency.*|RedisReadLatencyHigh|ModelInferenceSlow"'],
+          receiver: 'warning',
+          group_by: ['service', 'instance'],
+          group_wait: '30s',
+          group_interval: '5m',
+          repeat_interval: '1h',
+        },
         { matchers: ['severity="warning"'], receiver: 'warning', group_wait: '30s', repeat_interval: '30m' },
       ],
     },

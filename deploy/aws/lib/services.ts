@@ -252,7 +252,12 @@ export class Services extends Construct {
             defaultAction: forward,
           });
     if (config.certificateArn !== undefined) {
-      loadBalancer.addListener('HttpRedirect', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: false, defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }) });
+      loadBalancer.addListener('HttpRedirect', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }),
+      });
     }
     // model swaps (/admin/*) and raw metrics stay inside the VPC, whatever token a request carries
     listener.addAction('InternalPaths', {

@@ -74,7 +74,7 @@ describe('deployment context', () => {
 
   it('requires an image tag, and says how to give one', () => {
     expect(() => loadDeployConfig({})).toThrow(/imageTag: required: the tag you pushed \(-c imageTag=/);
-    expect(refusal({ imageTag: 'has space' })).toMatch(/^  imageTag: an image tag/m);
+    expect(refusal({ imageTag: 'has space' })).toMatch(/^ {2}imageTag: an image tag/m);
   });
 
   it('refuses a symbol in two groups, a predicted symbol nobody ingests, and maxima below the counts', () => {
@@ -100,7 +100,13 @@ describe('deployment context', () => {
 });
 
 describe('Redis access strings from the compose ACL file', () => {
-  const acl = ['# comment', 'user default off resetpass resetkeys resetchannels -@all', 'user svc on resetkeys ~a:* %R~b:* resetchannels &c:* -@all +@read (~a:* +eval)', 'user admin on resetkeys ~* resetchannels &* +@all', ''].join('\n');
+  const acl = [
+    '# comment',
+    'user default off resetpass resetkeys resetchannels -@all',
+    'user svc on resetkeys ~a:* %R~b:* resetchannels &c:* -@all +@read (~a:* +eval)',
+    'user admin on resetkeys ~* resetchannels &* +@all',
+    '',
+  ].join('\n');
 
   it('drops the reset rules ElastiCache refuses, keeps keys, channels, selectors; services get cluster discovery', () => {
     expect(accessStringFor('svc', acl)).toBe('on ~a:* %R~b:* &c:* -@all +@read (~a:* +eval) +cluster|slots +cluster|shards +cluster|info');
@@ -118,7 +124,13 @@ describe('Redis access strings from the compose ACL file', () => {
 
 describe('monitoring helpers', () => {
   it('the alert manager definition is AMP\u2019s shape: alertmanager_config holding a config with SNS receivers', () => {
-    const outer = parse(alertManagerDefinition({ critical: 'arn:aws:sns:us-east-1:123456789012:c', warning: 'arn:aws:sns:us-east-1:123456789012:w' }, 'us-east-1', 'inhibit_rules:\n  - source_matchers: [\'a="b"\']\n    target_matchers: [\'c="d"\']\n'));
+    const outer = parse(
+      alertManagerDefinition(
+        { critical: 'arn:aws:sns:us-east-1:123456789012:c', warning: 'arn:aws:sns:us-east-1:123456789012:w' },
+        'us-east-1',
+        'inhibit_rules:\n  - source_matchers: [\'a="b"\']\n    target_matchers: [\'c="d"\']\n',
+      ),
+    );
     expect(Object.keys(outer)).toEqual(['alertmanager_config']);
     const config = parse(outer.alertmanager_config);
     expect(config.receivers).toEqual([

@@ -16,7 +16,7 @@ import { container, environmentOf, logicalId, ofType, type Resource, synthesize 
 
 const { template, resources } = synthesize();
 /** A string property as text, the tokens of an Fn::Join shown as TOKEN. */
-const textOf = (v: unknown): string => (typeof v === 'string' ? v : ((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('')));
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : (v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
 const one = (type: string): Record<string, any> => {
   const found = ofType(resources, type);
   expect(found).toHaveLength(1);
@@ -91,7 +91,11 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
     const compose = readFileSync(new URL('../../redis/users.acl.in', import.meta.url), 'utf8');
     for (const name of ['aggregator', 'inference']) {
       const access = user(name).AccessString as string;
-      const composeRules = compose.split('\n').find((l) => l.startsWith(`user ${name} `))!.split(/\s+/).slice(2);
+      const composeRules = compose
+        .split('\n')
+        .find((l) => l.startsWith(`user ${name} `))!
+        .split(/\s+/)
+        .slice(2);
       expect(access.split(' ')).toEqual([...composeRules.filter((r) => !r.startsWith('reset')), '+cluster|slots', '+cluster|shards', '+cluster|info']);
       expect(access).toBe(accessStringFor(name));
     }
@@ -121,9 +125,15 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
         .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
         .join('\n');
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const libs = readdirSync(join(root, 'libs')).map((lib) => sourcesOf(join(root, 'libs', lib, 'src'))).join('\n');
+    const libs = readdirSync(join(root, 'libs'))
+      .map((lib) => sourcesOf(join(root, 'libs', lib, 'src')))
+      .join('\n');
     const image = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8'); // HEALTH_URL, NODE_ENV
-    for (const [service, family] of [['ingestor', 'hotpath-ingestor-btcusdt'], ['aggregator', 'hotpath-aggregator'], ['inference', 'hotpath-inference']] as const) {
+    for (const [service, family] of [
+      ['ingestor', 'hotpath-ingestor-btcusdt'],
+      ['aggregator', 'hotpath-aggregator'],
+      ['inference', 'hotpath-inference'],
+    ] as const) {
       const known = `${sourcesOf(join(root, 'apps', service, 'src'))}\n${libs}\n${image}`;
       const unread = Object.keys(environmentOf(container(resources, family, service))).filter((name) => !new RegExp(`\\b${name}\\b`).test(known));
       expect(unread, `${service} is given variables nothing reads`).toEqual([]);
@@ -135,7 +145,12 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
     expect(service.DesiredCount).toBe(1);
     expect(service.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 0, MaximumPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } });
     const main = container(resources, 'hotpath-ingestor-btcusdt', 'ingestor');
-    expect(environmentOf(main)).toMatchObject({ INGESTOR_SYMBOLS: 'BTCUSDT', INGESTOR_STREAM_URL: 'wss://stream-sbe.binance.com:9443', INGESTOR_REST_URL: 'https://api.binance.com', INGESTOR_HOST: '0.0.0.0' });
+    expect(environmentOf(main)).toMatchObject({
+      INGESTOR_SYMBOLS: 'BTCUSDT',
+      INGESTOR_STREAM_URL: 'wss://stream-sbe.binance.com:9443',
+      INGESTOR_REST_URL: 'https://api.binance.com',
+      INGESTOR_HOST: '0.0.0.0',
+    });
     expect(main.Command).toEqual(['node', 'apps/ingestor/bin/start.js']);
     expect(JSON.stringify(main.Image)).toMatch(/":test-tag"\]\]\}$/);
   });
@@ -183,7 +198,11 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
 
   it('metrics: a collector beside each service scrapes it like prometheus.yml and writes to AMP', () => {
     const prometheus = parse(readFileSync(new URL('../../../prometheus/prometheus.yml', import.meta.url), 'utf8')) as { scrape_configs: { job_name: string; scrape_interval: string }[] };
-    for (const [service, family] of [['ingestor', 'hotpath-ingestor-btcusdt'], ['aggregator', 'hotpath-aggregator'], ['inference', 'hotpath-inference']] as const) {
+    for (const [service, family] of [
+      ['ingestor', 'hotpath-ingestor-btcusdt'],
+      ['aggregator', 'hotpath-aggregator'],
+      ['inference', 'hotpath-inference'],
+    ] as const) {
       const collector = container(resources, family, 'collector');
       expect(collector.Essential).toBe(false);
       const env = environmentOf(collector);
@@ -230,16 +249,18 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
   it('alarms: each goes to a topic; a missing service, a silent stream, Redis memory and a dead ALB target are covered', () => {
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').filter(([, a]) => typeof a.Properties!.AlarmName === 'string');
     const names = alarms.map(([, a]) => a.Properties!.AlarmName as string);
-    expect(names).toEqual(expect.arrayContaining([
-      'hotpath-ingestor-btcusdt-tasks-below-minimum',
-      'hotpath-aggregator-tasks-below-minimum',
-      'hotpath-inference-tasks-below-minimum',
-      'hotpath-kinesis-no-incoming-records',
-      'hotpath-kinesis-write-throttled',
-      'hotpath-redis-0001-001-memory-critical',
-      'hotpath-redis-0001-002-memory-critical',
-      'hotpath-alb-no-healthy-inference',
-    ]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'hotpath-ingestor-btcusdt-tasks-below-minimum',
+        'hotpath-aggregator-tasks-below-minimum',
+        'hotpath-inference-tasks-below-minimum',
+        'hotpath-kinesis-no-incoming-records',
+        'hotpath-kinesis-write-throttled',
+        'hotpath-redis-0001-001-memory-critical',
+        'hotpath-redis-0001-002-memory-critical',
+        'hotpath-alb-no-healthy-inference',
+      ]),
+    );
     for (const [, a] of alarms) {
       const topic = textOf(a.Properties!.AlarmDescription).startsWith('[critical]') ? 'hotpath-critical' : 'hotpath-warning';
       expect(a.Properties!.AlarmActions).toEqual([{ Ref: logicalId(resources, 'AWS::SNS::Topic', (p) => p.TopicName === topic) }]);
@@ -267,7 +288,9 @@ describe('parameters that change the shape', () => {
   });
 
   it('one ingestor service per symbol group, each with its own role and symbols; the aggregator takes them all', () => {
-    const ingestors = ofType(r, 'AWS::ECS::Service').map(([, s]) => s.Properties!.ServiceName).filter((n: string) => n.startsWith('ingestor'));
+    const ingestors = ofType(r, 'AWS::ECS::Service')
+      .map(([, s]) => s.Properties!.ServiceName)
+      .filter((n: string) => n.startsWith('ingestor'));
     expect(ingestors.sort()).toEqual(['ingestor-btcusdt', 'ingestor-ethusdt']);
     expect(environmentOf(container(r, 'hotpath-ingestor-ethusdt', 'ingestor')).INGESTOR_SYMBOLS).toBe('ETHUSDT,SOLUSDT');
     expect(environmentOf(container(r, 'hotpath-aggregator', 'aggregator')).AGGREGATOR_SYMBOLS).toBe('BTCUSDT,ETHUSDT,SOLUSDT');
@@ -276,7 +299,10 @@ describe('parameters that change the shape', () => {
 
   it('with a certificate: HTTPS on 443 and 80 redirected; the ALB open to the given range only', () => {
     variant.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: Match.stringLikeRegexp('^arn:aws:acm:') }] });
-    variant.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })] });
+    variant.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })],
+    });
     const albSg = logicalId(r, 'AWS::EC2::SecurityGroup', (p) => p.GroupDescription === 'hotpath ALB: the only public entry');
     expect(r[albSg]!.Properties!.SecurityGroupIngress.map((i: any) => [i.CidrIp, i.FromPort]).sort()).toEqual([
       ['203.0.113.0/24', 443],

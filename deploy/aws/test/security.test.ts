@@ -34,7 +34,10 @@ describe('network: only the ALB is public', () => {
   it('the ALB is internet-facing in the public subnets; every service runs in the private ones without a public IP', () => {
     const [[, alb]] = ofType(resources, 'AWS::ElasticLoadBalancingV2::LoadBalancer') as [[string, Resource]];
     expect(alb.Properties!.Scheme).toBe('internet-facing');
-    const subnetsOf = (kind: string) => ofType(resources, 'AWS::EC2::Subnet').filter(([, r]) => r.Properties!.Tags.some((t: any) => t.Key === 'aws-cdk:subnet-name' && t.Value === kind)).map(([id]) => ({ Ref: id }));
+    const subnetsOf = (kind: string) =>
+      ofType(resources, 'AWS::EC2::Subnet')
+        .filter(([, r]) => r.Properties!.Tags.some((t: any) => t.Key === 'aws-cdk:subnet-name' && t.Value === kind))
+        .map(([id]) => ({ Ref: id }));
     expect(alb.Properties!.Subnets).toEqual(subnetsOf('public'));
     const services = ofType(resources, 'AWS::ECS::Service');
     expect(services).toHaveLength(3);
@@ -59,10 +62,16 @@ describe('network: only the ALB is public', () => {
   });
 
   it('Redis takes 6379 from the aggregator and inference only, and sends nothing', () => {
-    expect(ingress(sg.redis).map((r) => [r.peer, r.fromPort, r.toPort]).sort()).toEqual([
-      [sg.aggregator, 6379, 6379],
-      [sg.inference, 6379, 6379],
-    ].sort());
+    expect(
+      ingress(sg.redis)
+        .map((r) => [r.peer, r.fromPort, r.toPort])
+        .sort(),
+    ).toEqual(
+      [
+        [sg.aggregator, 6379, 6379],
+        [sg.inference, 6379, 6379],
+      ].sort(),
+    );
     // CDK's placeholder for "no egress": a rule matching no traffic
     expect(egress(sg.redis)).toEqual([expect.objectContaining({ cidr: '255.255.255.255/32', protocol: 'icmp' })]);
   });
@@ -70,7 +79,11 @@ describe('network: only the ALB is public', () => {
   it('no group sends everything: the tasks reach HTTPS (AWS APIs), the ingestor also Binance\u2019s 9443, the ALB only inference', () => {
     expect(rules.filter((r) => r.direction === 'egress' && r.protocol === '-1')).toEqual([]);
     expect(egress(sg.alb)).toEqual([expect.objectContaining({ peer: sg.inference, fromPort: 9092, toPort: 9092 })]);
-    const wide = (g: string) => egress(g).filter((r) => r.cidr === '0.0.0.0/0').map((r) => r.fromPort).sort();
+    const wide = (g: string) =>
+      egress(g)
+        .filter((r) => r.cidr === '0.0.0.0/0')
+        .map((r) => r.fromPort)
+        .sort();
     expect(wide(sg.ingestor)).toEqual([443, 9443]);
     expect(wide(sg.aggregator)).toEqual([443]);
     expect(wide(sg.inference)).toEqual([443]);
@@ -135,7 +148,9 @@ describe('IAM: one task role per service, least privilege', () => {
       if (resourcesOf(s).includes('*')) expect(actionsOf(s)).toEqual(['ecr:GetAuthorizationToken']);
     }
     // CDK's default-security-group lockdown runs a Lambda with AWS' basic logging policy: that is the one managed policy
-    const managed = ofType(resources, 'AWS::IAM::Role').flatMap(([, r]) => r.Properties!.ManagedPolicyArns ?? []).map((a: unknown) => JSON.stringify(a));
+    const managed = ofType(resources, 'AWS::IAM::Role')
+      .flatMap(([, r]) => r.Properties!.ManagedPolicyArns ?? [])
+      .map((a: unknown) => JSON.stringify(a));
     expect(managed).toEqual([expect.stringContaining('service-role/AWSLambdaBasicExecutionRole')]);
   });
 

@@ -54,7 +54,12 @@ describe('cdk synth (the CLI)', () => {
     const template = JSON.parse(readFileSync(join(out, 'Hotpath.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::ECS::Service')).toHaveLength(3);
     const base = JSON.parse(readFileSync(join(out, 'HotpathBase.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(base.Resources).map((r) => r.Type).filter((t) => t !== 'AWS::CDK::Metadata').sort()).toEqual(['AWS::ECR::Repository', 'AWS::SecretsManager::Secret']);
+    expect(
+      Object.values(base.Resources)
+        .map((r) => r.Type)
+        .filter((t) => t !== 'AWS::CDK::Metadata')
+        .sort(),
+    ).toEqual(['AWS::ECR::Repository', 'AWS::SecretsManager::Secret']);
     // the image is pushed by the operator (README), never built by synth
     for (const stack of ['Hotpath', 'HotpathBase']) {
       const assets = JSON.parse(readFileSync(join(out, `${stack}.assets.json`), 'utf8')) as { dockerImages?: Record<string, unknown> };

@@ -80,7 +80,10 @@ export function loadConfig<S extends ZodTypeAny>(spec: ConfigSpec<S>, input: Con
     let message = issue.message;
     // the value as given, unless the message shows it already (zod's enum message quotes it, a secret-file error names the path;
     // "Expected number, received nan" does not, and a short value like "x" is only by chance a piece of its words)
-    const given = setting === undefined || rest.length > 0 || secrets.has(setting) || (input.overrides !== undefined && setting in input.overrides) ? undefined : (fromFlags.get(setting)?.value ?? fromEnv.get(setting)?.value);
+    const given =
+      setting === undefined || rest.length > 0 || secrets.has(setting) || (input.overrides !== undefined && setting in input.overrides)
+        ? undefined
+        : (fromFlags.get(setting)?.value ?? fromEnv.get(setting)?.value);
     const shown = typeof given === 'string' && (message.includes(`'${given}'`) || message.includes(`"${given}"`) || (given.length >= 4 && message.includes(given)));
     if (typeof given === 'string' && !shown) message += ` (got ${JSON.stringify(given.length > MAX_QUOTED ? `${given.slice(0, MAX_QUOTED)}…` : given)})`;
     for (const secret of secretValues) message = message.split(secret).join('[redacted]');

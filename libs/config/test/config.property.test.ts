@@ -30,7 +30,14 @@ const Schema = z.object({
 });
 
 /** Env values as a shell can hold them: any text without NUL, sometimes empty, sometimes unset. */
-const envValue = fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replaceAll('\0', '')), fc.constant(''), fc.integer().map(String)), { nil: undefined });
+const envValue = fc.option(
+  fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replaceAll('\0', '')),
+    fc.constant(''),
+    fc.integer().map(String),
+  ),
+  { nil: undefined },
+);
 const envArb = fc.record(Object.fromEntries([...Object.keys(MAP), 'UNRELATED'].map((k) => [k, envValue])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, string | undefined>>;
 
 describe('env values from anywhere', () => {
@@ -80,7 +87,12 @@ describe('secret files and URLs from anywhere', () => {
           const value = readSecretFile(path, 'SOME_SECRET_FILE');
           expect(value.length).toBeGreaterThan(0);
           expect(/[\r\n]/.test(value)).toBe(false);
-          expect(bytes.toString('utf8').replace(/^\uFEFF/, '').startsWith(value)).toBe(true); // (a BOM is not part of the value)
+          expect(
+            bytes
+              .toString('utf8')
+              .replace(/^\uFEFF/, '')
+              .startsWith(value),
+          ).toBe(true); // (a BOM is not part of the value)
         } catch (err) {
           expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(SecretFileError);
           const e = err as SecretFileError;
@@ -109,7 +121,11 @@ describe('secret files and URLs from anywhere', () => {
   });
 
   it('urlWithPassword: any URL text and password give a URL carrying the password, or an error naming only the variable', () => {
-    const url = fc.oneof(fc.webUrl(), fc.string({ maxLength: 40 }), fc.constantFrom('redis://redis:6379', 'redis://user@redis:6379/0', 'redis://:old@redis', 'rediss://[::1]:6380', 'unix:/tmp/redis.sock'));
+    const url = fc.oneof(
+      fc.webUrl(),
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('redis://redis:6379', 'redis://user@redis:6379/0', 'redis://:old@redis', 'rediss://[::1]:6380', 'unix:/tmp/redis.sock'),
+    );
     const password = fc.string({ unit: 'binary', minLength: 1, maxLength: 30 });
     fc.assert(
       fc.property(url, password, (u, pw) => {
@@ -131,9 +147,11 @@ describe('secret files and URLs from anywhere', () => {
 
   it('urlWithPasswordFile through loadConfig: any URL and any file content parse, or refuse with the variable named and neither secret nor URL anywhere', () => {
     let n = 0;
-    const schema = z.object({ redisUrl: z.string(), redisPasswordFile: z.string().optional() }).transform((c, ctx) =>
-      urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }),
-    );
+    const schema = z
+      .object({ redisUrl: z.string(), redisPasswordFile: z.string().optional() })
+      .transform((c, ctx) =>
+        urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }),
+      );
     const spec: ConfigSpec = { name: 'app', schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] };
     fc.assert(
       fc.property(fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 })), fc.option(fc.uint8Array({ maxLength: 80 })), (u, content) => {
@@ -145,7 +163,9 @@ describe('secret files and URLs from anywhere', () => {
         // (where the URL was, "[redacted]" stands: a URL may be part of that word)
         const text = err.issues.map((i) => i.message.replaceAll('[redacted]', '\0')).join('\n');
         if (u !== '') expect(text).not.toContain(u);
-        const secret = Buffer.from(content ?? []).toString('utf8').trim();
+        const secret = Buffer.from(content ?? [])
+          .toString('utf8')
+          .trim();
         if (secret.length >= 8 && !u.includes(secret) && !file!.includes(secret)) expect(text).not.toContain(secret);
       }),
       { numRuns: 500 },

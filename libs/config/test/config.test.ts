@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CONFIG_ERROR_CODES, ConfigError, loadConfig, type ConfigInput, type ConfigSpec } from '@hotpath/config';
+import { CONFIG_ERROR_CODES, type ConfigError, loadConfig, type ConfigInput, type ConfigSpec } from '@hotpath/config';
 import { configRefusal } from '../../../test/support/config.ts';
 
 const Schema = z.object({
@@ -116,7 +116,12 @@ describe('configOrExit', () => {
     const code = `import { configOrExit, loadConfig } from ${JSON.stringify(load)}; import { z } from 'zod';
       const c = configOrExit(() => loadConfig({ name: 'app', schema: z.object({ port: z.coerce.number().int().max(65535) }), env: { APP_PORT: 'port' } }));
       console.log(JSON.stringify(c));`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { PATH: process.env['PATH'] ?? '', ...env }, cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 

@@ -87,10 +87,16 @@ describe('urlWithPassword', () => {
 });
 
 describe('urlWithPasswordFile in a config schema', () => {
-  const Schema = z
-    .object({ redisUrl: z.string().default('redis://127.0.0.1:6379'), redisPasswordFile: z.string().optional() })
-    .transform((c, ctx) => ({ ...c, redisUrl: urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }) }));
-  const load = (env: Record<string, string>): unknown => loadConfig({ name: 'app', schema: Schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] }, { env });
+  const Schema = z.object({ redisUrl: z.string().default('redis://127.0.0.1:6379'), redisPasswordFile: z.string().optional() }).transform((c, ctx) => ({
+    ...c,
+    redisUrl: urlWithPasswordFile(
+      ctx,
+      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
+      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
+    ),
+  }));
+  const load = (env: Record<string, string>): unknown =>
+    loadConfig({ name: 'app', schema: Schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] }, { env });
 
   it('leaves the URL as it is without a file, sets its password with one', () => {
     expect(Schema.parse({ redisUrl: 'redis://u:p@h:1' }).redisUrl).toBe('redis://u:p@h:1');
@@ -101,7 +107,11 @@ describe('urlWithPasswordFile in a config schema', () => {
   it('refusals name the env variable and contain neither secret', () => {
     const pw = file('redis-pw2', 'file-secret\n');
     expect(() => load({ REDIS_URL: 'redis://u:url-secret@h:1', REDIS_PASSWORD_FILE: pw })).toThrow(ConfigError);
-    expect(() => load({ REDIS_URL: 'redis://u:url-secret@h:1', REDIS_PASSWORD_FILE: pw })).toThrow(/^invalid app configuration:\n {2}REDIS_URL: already has a password; give it in the URL or in the file, not both$/);
-    expect(() => load({ REDIS_PASSWORD_FILE: join(dir, 'nope') })).toThrow(new ConfigError('app', [{ variable: 'REDIS_PASSWORD_FILE', at: '', message: `${join(dir, 'nope')}: cannot open (ENOENT)` }]));
+    expect(() => load({ REDIS_URL: 'redis://u:url-secret@h:1', REDIS_PASSWORD_FILE: pw })).toThrow(
+      /^invalid app configuration:\n {2}REDIS_URL: already has a password; give it in the URL or in the file, not both$/,
+    );
+    expect(() => load({ REDIS_PASSWORD_FILE: join(dir, 'nope') })).toThrow(
+      new ConfigError('app', [{ variable: 'REDIS_PASSWORD_FILE', at: '', message: `${join(dir, 'nope')}: cannot open (ENOENT)` }]),
+    );
   });
 });

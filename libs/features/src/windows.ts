@@ -189,10 +189,18 @@ export class RollingSums {
       if (!Number.isInteger(h) || h < 0 || h > n) throw new StateFormatError(`window head ${h} outside 0..${n}`);
       this.heads[i] = h;
     });
-    sized(r, windows * this.channels, 'window sums').forEach((v, i) => (this.sums[i] = v));
-    sized(r, windows, 'window counts').forEach((v, i) => (this.counts[i] = v));
-    sized(r, windows * this.channels, 'window evicted values').forEach((v, i) => (this.evicted[i] = v));
-    sized(r, windows, 'window evicted flags').forEach((v, i) => (this.hasEvicted[i] = v === 1));
+    sized(r, windows * this.channels, 'window sums').forEach((v, i) => {
+      this.sums[i] = v;
+    });
+    sized(r, windows, 'window counts').forEach((v, i) => {
+      this.counts[i] = v;
+    });
+    sized(r, windows * this.channels, 'window evicted values').forEach((v, i) => {
+      this.evicted[i] = v;
+    });
+    sized(r, windows, 'window evicted flags').forEach((v, i) => {
+      this.hasEvicted[i] = v === 1;
+    });
   }
 }
 

@@ -17,11 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH, FeatureEngine, RollingSums } from '../src/index.ts';
 
 /** Replays the fixture through SBE frames into an engine; calls `sample` every 2 s of event time. */
-function replay(
-  onBookTicker?: (engine: FeatureEngine, t: JsonBookTicker) => void,
-  sample?: (engine: FeatureEngine, t: number) => void,
-  afterDiff?: (engine: FeatureEngine) => void,
-) {
+function replay(onBookTicker?: (engine: FeatureEngine, t: JsonBookTicker) => void, sample?: (engine: FeatureEngine, t: number) => void, afterDiff?: (engine: FeatureEngine) => void) {
   const engine = new FeatureEngine('BTCUSDT');
   const tr = new BinanceJsonTranscoder();
   const buf = Buffer.alloc(256 * 1024);
@@ -95,9 +91,7 @@ describe('RollingSums', () => {
         (raw, queries) => {
           const windows = [100_000, 1_000_000, 2_500_000];
           const events = raw.map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
-          const all = [...events.map((e) => ({ at: e.t, e })), ...queries.sort((a, b) => a - b).map((q) => ({ at: q, e: undefined }))].sort(
-            (a, b) => a.at - b.at || (a.e === undefined ? 1 : -1),
-          );
+          const all = [...events.map((e) => ({ at: e.t, e })), ...queries.sort((a, b) => a - b).map((q) => ({ at: q, e: undefined }))].sort((a, b) => a.at - b.at || (a.e === undefined ? 1 : -1));
           const rs = new RollingSums(windows, 1, 4); // tiny capacity: growth is exercised
           const seen: { t: number; v: number }[] = [];
           for (const step of all) {
@@ -112,7 +106,10 @@ describe('RollingSums', () => {
               const inside = seen.filter((e) => e.t > step.at - w);
               const leftBefore = seen.filter((e) => e.t <= step.at - w);
               expect(q[0]).toBe(inside.length);
-              expect(q[1]).toBeCloseTo(inside.reduce((a, e) => a + e.v, 0), 6);
+              expect(q[1]).toBeCloseTo(
+                inside.reduce((a, e) => a + e.v, 0),
+                6,
+              );
               expect(q[3]).toBe(inside[0]?.v ?? Number.NaN);
               expect(q[2]).toBe(leftBefore[leftBefore.length - 1]?.v ?? Number.NaN);
             });
@@ -165,7 +162,7 @@ describe('FeatureEngine state checkpoints', () => {
     const dec = new spot.SpotStreamDecoder();
     const snap = new hotpath.DepthSnapshotDecoder();
     const lines = readRecording(FIXTURE_SPOT_BTCUSDT);
-    let a = new FeatureEngine('BTCUSDT');
+    const a = new FeatureEngine('BTCUSDT');
     let b: FeatureEngine | undefined;
     const va: string[] = [];
     const vb: string[] = [];

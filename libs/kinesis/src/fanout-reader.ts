@@ -12,14 +12,7 @@
  * records of it already handed over (a checkpoint can sit inside a KPL aggregate).
  */
 import { backoffDelay } from '@hotpath/service';
-import {
-  DescribeStreamConsumerCommand,
-  DescribeStreamSummaryCommand,
-  KinesisClient,
-  RegisterStreamConsumerCommand,
-  type StartingPosition,
-  SubscribeToShardCommand,
-} from '@aws-sdk/client-kinesis';
+import { DescribeStreamConsumerCommand, DescribeStreamSummaryCommand, KinesisClient, RegisterStreamConsumerCommand, type StartingPosition, SubscribeToShardCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { KinesisEndpoint } from './client.ts';
 import { READER_BACKOFF, checkpointOf, compareCheckpoints, userRecords, type ShardReaderOptions } from './shard-reader.ts';
@@ -106,10 +99,7 @@ export class FanoutShardReader implements ShardSource {
   /** One SubscribeToShard call; true when it read a closed shard to its end. */
   private async subscription(abortSignal: AbortSignal, healthy: () => void): Promise<boolean> {
     let skipping = this.resumeAfter === undefined && this.lastCheckpoint !== undefined;
-    const res = await this.client.send(
-      new SubscribeToShardCommand({ ConsumerARN: this.o.consumerArn, ShardId: this.o.shardId, StartingPosition: this.position() }),
-      { abortSignal },
-    );
+    const res = await this.client.send(new SubscribeToShardCommand({ ConsumerARN: this.o.consumerArn, ShardId: this.o.shardId, StartingPosition: this.position() }), { abortSignal });
     for await (const event of res.EventStream ?? []) {
       const e = event.SubscribeToShardEvent;
       if (e !== undefined) this.o.onPoll?.();

@@ -28,10 +28,7 @@ export interface PackedBatch {
   partitionKeys: string[];
 }
 
-export type ToWorker =
-  | { type: 'open'; id: number; shard: OpenShard }
-  | { type: 'ack'; id: number; ok: boolean }
-  | { type: 'stop'; id: number };
+export type ToWorker = { type: 'open'; id: number; shard: OpenShard } | { type: 'ack'; id: number; ok: boolean } | { type: 'stop'; id: number };
 
 export type FromWorker =
   | { type: 'batch'; id: number; batch: PackedBatch; millisBehindLatest: number }

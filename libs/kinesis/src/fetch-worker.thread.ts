@@ -59,12 +59,13 @@ port.on('message', (m: ToWorker) => {
         }),
     };
     const reader =
-      consumerArn === undefined
-        ? new ShardReader(client, options)
-        : new FanoutShardReader((subscribeClient ??= createSubscribeClient(workerData as KinesisEndpoint)), { ...options, consumerArn });
-    reader.run().then(
-      () => post({ type: 'done', id, finished: reader.finished }),
-      () => post({ type: 'done', id, finished: false }),
-    ).finally(() => stopped.delete(id));
+      consumerArn === undefined ? new ShardReader(client, options) : new FanoutShardReader((subscribeClient ??= createSubscribeClient(workerData as KinesisEndpoint)), { ...options, consumerArn });
+    reader
+      .run()
+      .then(
+        () => post({ type: 'done', id, finished: reader.finished }),
+        () => post({ type: 'done', id, finished: false }),
+      )
+      .finally(() => stopped.delete(id));
   }
 });

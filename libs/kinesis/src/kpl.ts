@@ -195,11 +195,7 @@ export function deaggregate(data: Uint8Array, outerPartitionKey = ''): { aggrega
  * the record was a KPL aggregate. All-or-nothing: a corrupt aggregate throws
  * before anything is visited.
  */
-export function forEachUserRecord(
-  data: Uint8Array,
-  outerPartitionKey: string,
-  visit: (partitionKey: string, data: Uint8Array, explicitHashKey: string | undefined) => void,
-): boolean {
+export function forEachUserRecord(data: Uint8Array, outerPartitionKey: string, visit: (partitionKey: string, data: Uint8Array, explicitHashKey: string | undefined) => void): boolean {
   if (!isAggregate(data)) {
     visit(outerPartitionKey, data, undefined);
     return false;

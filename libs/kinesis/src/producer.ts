@@ -17,12 +17,7 @@
  *   it and returns false (overflow policy "reject-newest": the caller decides).
  */
 import { createHash } from 'node:crypto';
-import {
-  type KinesisClient,
-  ListShardsCommand,
-  PutRecordCommand,
-  type Shard,
-} from '@aws-sdk/client-kinesis';
+import { type KinesisClient, ListShardsCommand, PutRecordCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
 import { retry } from '@hotpath/service';
 import { AggregatedRecordBuilder, MAX_RECORD_BYTES } from './kpl.ts';
@@ -87,7 +82,12 @@ function createMetrics(registry: Registry | undefined, prefix: string): Producer
     retries: new Counter({ name: `${prefix}_retries_total`, help: 'Retried requests by reason', labelNames: ['reason'], registers }),
     bufferedBytes: new Gauge({ name: `${prefix}_buffered_bytes`, help: 'Bytes waiting to be acknowledged', registers }),
     putLatency: new Histogram({ name: `${prefix}_put_duration_seconds`, help: 'PutRecord round trip', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers }),
-    recordLatency: new Histogram({ name: `${prefix}_record_latency_seconds`, help: 'Enqueue to acknowledgement per user record', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers }),
+    recordLatency: new Histogram({
+      name: `${prefix}_record_latency_seconds`,
+      help: 'Enqueue to acknowledgement per user record',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
   };
 }
 
@@ -124,9 +124,7 @@ export class KinesisProducer {
     const shards: Shard[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(
-        new ListShardsCommand(token === undefined ? { StreamName: this.config.streamName } : { NextToken: token }),
-      );
+      const res = await this.client.send(new ListShardsCommand(token === undefined ? { StreamName: this.config.streamName } : { NextToken: token }));
       shards.push(...(res.Shards ?? []));
       token = res.NextToken;
     } while (token !== undefined);

@@ -46,8 +46,7 @@ export async function visitStream(client: KinesisClient, streamName: string, opt
   const hashes = options.partitionKeys?.map(partitionHash);
   const shards = await listShards(client, streamName);
   // (every shard keeps its place in the parents-first order; one that none of the keys hashes to is not read)
-  const wanted = (s: Shard): boolean =>
-    hashes === undefined || hashes.some((h) => h >= BigInt(s.HashKeyRange!.StartingHashKey!) && h <= BigInt(s.HashKeyRange!.EndingHashKey!));
+  const wanted = (s: Shard): boolean => hashes === undefined || hashes.some((h) => h >= BigInt(s.HashKeyRange!.StartingHashKey!) && h <= BigInt(s.HashKeyRange!.EndingHashKey!));
   // A time before the stream existed means its start: TRIM_HORIZON is then exact and cheaper.
   let since = options.since;
   if (since !== undefined) {
@@ -66,7 +65,6 @@ export async function visitStream(client: KinesisClient, streamName: string, opt
       done.add(s.ShardId!);
     }
   }
-  const out: ReadRecord[] = [];
   const malformed =
     options.onMalformed ??
     ((sequenceNumber: string, err: Error): never => {

@@ -298,7 +298,17 @@ export class ShardCoordinator {
 
   /** starting → reading: the processor opens (loads its checkpoint), then the reader starts where it says. */
   private async begin(shard: ShardDescription, lease: Lease): Promise<void> {
-    const h: HeldShard = { shard, lease, state: 'starting', processor: undefined as unknown as ShardRecordProcessor, running: Promise.resolve(), queue: Promise.resolve(), stopping: undefined, closed: false, lastPollMs: this.clock.now() };
+    const h: HeldShard = {
+      shard,
+      lease,
+      state: 'starting',
+      processor: undefined as unknown as ShardRecordProcessor,
+      running: Promise.resolve(),
+      queue: Promise.resolve(),
+      stopping: undefined,
+      closed: false,
+      lastPollMs: this.clock.now(),
+    };
     h.processor = this.o.createProcessor({
       shard,
       lease,
@@ -437,5 +447,4 @@ export class ShardCoordinator {
     this.halt();
     for (const h of this.held.values()) h.state = 'lost';
   }
-
 }

@@ -9,15 +9,7 @@
  * is committed before more is read.
  */
 import { backoffDelay } from '@hotpath/service';
-import {
-  ExpiredIteratorException,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
-  type Shard,
-  type _Record,
-} from '@aws-sdk/client-kinesis';
+import { ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListShardsCommand, type Shard, type _Record } from '@aws-sdk/client-kinesis';
 import { KplFormatError, forEachUserRecord } from './kpl.ts';
 
 export interface ConsumedRecord {

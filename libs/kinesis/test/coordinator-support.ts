@@ -4,7 +4,20 @@
  * (libs/state/src/leases.ts), and a processor and a reader that record what
  * they are asked to do.
  */
-import type { CoordinatedReaderOptions, CoordinatorClock, ConsumedRecord, Lease, LeaseRecord, LeaseStore, LeasedShard, ShardDescription, ShardRecordProcessor, ShardSource, StartPosition, StopReason } from '../src/index.ts';
+import type {
+  CoordinatedReaderOptions,
+  CoordinatorClock,
+  ConsumedRecord,
+  Lease,
+  LeaseRecord,
+  LeaseStore,
+  LeasedShard,
+  ShardDescription,
+  ShardRecordProcessor,
+  ShardSource,
+  StartPosition,
+  StopReason,
+} from '../src/index.ts';
 
 /** Lets every promise chain that is ready run to its end (no time passes). */
 export async function settle(): Promise<void> {

@@ -85,7 +85,10 @@ describe('FanoutShardReader', () => {
     return got;
   }
 
-  const subscribed = (arn = consumerArn) => (o: ShardReaderOptions) => new FanoutShardReader(client, { ...o, consumerArn: arn });
+  const subscribed =
+    (arn = consumerArn) =>
+    (o: ShardReaderOptions) =>
+      new FanoutShardReader(client, { ...o, consumerArn: arn });
 
   it('registers a consumer once and hands over the records the polling reader does, in the same order', async () => {
     expect(await registerConsumer(client, 's', 'app')).toBe(consumerArn); // registered before: the same consumer

@@ -56,7 +56,11 @@ describe('FetchWorker', () => {
   const endpoint = () => ({ region: 'us-east-1', endpoint: emu.endpoint });
 
   /** Reads until `want` records were handed over, then stops the reader; `refused`: whether `refuseBatch` was refused. */
-  async function readAll(make: (o: ShardReaderOptions) => { run(): Promise<void> }, want: number, more: Partial<ShardReaderOptions> & { refuseBatch?: number } = {}): Promise<{ records: ConsumedRecord[]; refused: boolean }> {
+  async function readAll(
+    make: (o: ShardReaderOptions) => { run(): Promise<void> },
+    want: number,
+    more: Partial<ShardReaderOptions> & { refuseBatch?: number } = {},
+  ): Promise<{ records: ConsumedRecord[]; refused: boolean }> {
     const { refuseBatch = -1, ...options } = more;
     const got: ConsumedRecord[] = [];
     let batches = 0;

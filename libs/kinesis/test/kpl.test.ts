@@ -8,7 +8,8 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { KPL_MAGIC, AggregatedRecordBuilder, KplFormatError, MAX_RECORD_BYTES, deaggregate, type UserRecord } from '../src/index.ts';
 
-const root = protobuf.parse(`
+const root = protobuf.parse(
+  `
 syntax = "proto2";
 message AggregatedRecord {
   repeated string partition_key_table = 1;
@@ -21,7 +22,9 @@ message Record {
   optional uint64 explicit_hash_key_index = 2;
   required bytes data = 3;
   repeated Tag tags = 4;
-}`, { keepCase: true }).root;
+}`,
+  { keepCase: true },
+).root;
 const Aggregated = root.lookupType('AggregatedRecord');
 
 const record = fc.record(
@@ -76,9 +79,7 @@ describe('KPL aggregation', () => {
         const bytes = Buffer.concat([KPL_MAGIC, body, createHash('md5').update(body).digest()]);
         const out = deaggregate(bytes);
         expect(out.aggregated).toBe(true);
-        expect(out.records.map((r) => [r.partitionKey, Buffer.from(r.data).toString('hex')])).toEqual(
-          records.map((r) => [r.partitionKey, Buffer.from(r.data).toString('hex')]),
-        );
+        expect(out.records.map((r) => [r.partitionKey, Buffer.from(r.data).toString('hex')])).toEqual(records.map((r) => [r.partitionKey, Buffer.from(r.data).toString('hex')]));
       }),
       { numRuns: 200 },
     );

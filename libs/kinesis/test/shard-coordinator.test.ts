@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@hotpath/telemetry';
 import { ShardCoordinator, describeShards, type ShardDescription } from '../src/index.ts';
-import { ManualClock, MemoryLeaseTable, READER_CHECK_MS, RecordingProcessor, ScriptedReader, settle, shardMap } from './coordinator-support.ts';
+import { ManualClock, MemoryLeaseTable, RecordingProcessor, ScriptedReader, settle, shardMap } from './coordinator-support.ts';
 
 const TTL_MS = 3_000;
 const ROUND_MS = TTL_MS / 3;
@@ -385,7 +385,13 @@ describe('ShardCoordinator', () => {
   it('describeShards: ListShards answers → hash ranges and parents', () => {
     expect(
       describeShards([
-        { ShardId: 'shardId-000000000002', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '170141183460469231731687303715884105727' }, ParentShardId: 'shardId-000000000000', AdjacentParentShardId: 'shardId-000000000001', SequenceNumberRange: { StartingSequenceNumber: '1' } },
+        {
+          ShardId: 'shardId-000000000002',
+          HashKeyRange: { StartingHashKey: '0', EndingHashKey: '170141183460469231731687303715884105727' },
+          ParentShardId: 'shardId-000000000000',
+          AdjacentParentShardId: 'shardId-000000000001',
+          SequenceNumberRange: { StartingSequenceNumber: '1' },
+        },
       ]),
     ).toEqual([{ shardId: 'shardId-000000000002', startingHashKey: 0n, endingHashKey: 2n ** 127n - 1n, parents: ['shardId-000000000000', 'shardId-000000000001'] }]);
   });

@@ -132,7 +132,11 @@ describe('ShardReader', () => {
       const running = reader.run();
       try {
         await vi.waitFor(() => expect(first).toBeDefined(), { timeout: 20_000 });
-        await emu.putRecords(name, 'BTCUSDT', Array.from({ length: 5 }, (_, i) => Buffer.from(`late${i}`)));
+        await emu.putRecords(
+          name,
+          'BTCUSDT',
+          Array.from({ length: 5 }, (_, i) => Buffer.from(`late${i}`)),
+        );
         held!();
         await vi.waitFor(() => expect(got).toEqual(Array.from({ length: 5 }, (_, i) => `late${i}`)), { timeout: 20_000 });
         expect(errors).toEqual([fault.type]);

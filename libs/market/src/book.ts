@@ -47,7 +47,7 @@ export class OrderBook {
     if (lots <= 0) levels.delete(tick);
     else levels.set(tick, lots);
     this.updateId++;
-    (side === 'bid' ? this.changedBids : this.changedAsks).set(tick, lots > 0 ? lots : 0);
+    (side === 'bid' ? this.changedBids : this.changedAsks).set(tick, Math.max(lots, 0));
     if (side === 'bid') {
       if (lots > 0 && tick > this.bestBid) this.bestBid = tick;
       else if (lots <= 0 && tick === this.bestBid) this.bestBid = this.findBest('bid', tick);

@@ -259,7 +259,11 @@ export class MarketFeed implements MarketSource {
   }
 
   private writeLevels(feed: SymbolFeed, group: { next(): { priceMantissa(v: number): { qtyMantissa(v: number): unknown } } }, levels: Level[]): void {
-    for (const l of levels) group.next().priceMantissa(l.tick * feed.tickMantissa).qtyMantissa(l.lots * feed.lotMantissa);
+    for (const l of levels)
+      group
+        .next()
+        .priceMantissa(l.tick * feed.tickMantissa)
+        .qtyMantissa(l.lots * feed.lotMantissa);
   }
 
   /** REST /api/v3/depth: the book now, with the id of the last update it includes. */

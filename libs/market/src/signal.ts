@@ -68,7 +68,10 @@ export function evaluateSignal(options: { seed: number; minutes: number; symbol?
   // leave a horizon-sized gap between train and test so no label overlaps
   const train = samples.slice(0, nTrain);
   const test = samples.slice(nTrain + HORIZON_SAMPLES);
-  const beta = ols(train.map((s) => standardize(s.x, train)), train.map((s) => s.y));
+  const beta = ols(
+    train.map((s) => standardize(s.x, train)),
+    train.map((s) => s.y),
+  );
   const predict = (x: number[]): number => standardize(x, train).reduce((a, v, i) => a + v * beta[i]!, 0);
   const score = (pred: (s: (typeof samples)[number]) => number) => {
     let hit = 0;

@@ -61,7 +61,10 @@ export function standardize(spec: Pick<ModelSpec, 'mean' | 'invScale'>, raw: Arr
 function checkShapes(spec: ModelSpec): void {
   const n = spec.metadata.featureNames.length;
   if (spec.mean.length !== n || spec.invScale.length !== n) throw new RangeError(`mean/invScale need ${n} values`);
-  for (const [head, layers] of [['returnHead', spec.returnHead], ['upHead', spec.upHead]] as const) {
+  for (const [head, layers] of [
+    ['returnHead', spec.returnHead],
+    ['upHead', spec.upHead],
+  ] as const) {
     let width = n;
     if (layers.length === 0) throw new RangeError(`${head} has no layers`);
     for (const l of layers) {

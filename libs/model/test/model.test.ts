@@ -14,7 +14,11 @@ function mlpSpec(seed = 7): ModelSpec {
   let s = seed;
   const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
   const n = FEATURE_NAMES.length;
-  const dense = (i: number, o: number, activation: 'relu' | 'linear') => ({ weights: Array.from({ length: i }, () => Array.from({ length: o }, rnd)), bias: Array.from({ length: o }, rnd), activation });
+  const dense = (i: number, o: number, activation: 'relu' | 'linear') => ({
+    weights: Array.from({ length: i }, () => Array.from({ length: o }, rnd)),
+    bias: Array.from({ length: o }, rnd),
+    activation,
+  });
   const base = exampleModelSpec();
   return {
     ...base,

@@ -7,7 +7,6 @@
 import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter, VectorStatus, encodeVector } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 
-
 export type Outcome = 'applied' | 'duplicate' | 'ignored' | 'reanchor_started' | 'reanchored' | 'reanchor_failed' | 'undecodable';
 
 /** Writers remembered per symbol (least recently seen forgotten first): more than ever interleave on one key. */

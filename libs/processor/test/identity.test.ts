@@ -7,7 +7,15 @@ import { SymbolProcessor } from '../src/index.ts';
 /** A Connected event envelope: applied as a re-anchor start, so outcomes tell applied from duplicate. */
 function envelope(writerId: number, epoch: number, sequence: number, receiveTimeUs: number): Buffer {
   const inner = Buffer.alloc(256);
-  const c = new hotpath.ConnectionEventEncoder().wrapAndApplyHeader(inner).eventTimeUs(receiveTimeUs).connectionEpoch(epoch).previousEpoch(0).lastSequence(0).type(hotpath.ConnectionEventType.Disconnected).symbol('BTCUSDT').reason('test');
+  const c = new hotpath.ConnectionEventEncoder()
+    .wrapAndApplyHeader(inner)
+    .eventTimeUs(receiveTimeUs)
+    .connectionEpoch(epoch)
+    .previousEpoch(0)
+    .lastSequence(0)
+    .type(hotpath.ConnectionEventType.Disconnected)
+    .symbol('BTCUSDT')
+    .reason('test');
   const out = Buffer.alloc(512);
   const e = new hotpath.EnvelopeEncoder()
     .wrapAndApplyHeader(out)
@@ -50,7 +58,7 @@ describe('envelope identity (writer, epoch, sequence)', () => {
     expect(p.apply(envelope(5, 2, 2, 2_001), '')).toBe('duplicate');
   });
 
-  it('an envelope started on an earlier connection and published after the next one\'s frames is new data, not a regression', () => {
+  it("an envelope started on an earlier connection and published after the next one's frames is new data, not a regression", () => {
     // a snapshot (or backfill) fetched across a reconnect keeps the epoch it began on; the writer's sequence orders it
     const p = new SymbolProcessor('BTCUSDT');
     expect(p.apply(envelope(5, 4, 20, 1_000), '')).toBe('ignored');

@@ -50,7 +50,12 @@ class Stream {
   }
 
   snapshot(ms: number, lastUpdateId: number, bids: [number, number][], asks: [number, number][]): Buffer {
-    return this.writer.snapshot(ms * 1000, lastUpdateId, bids.map(([p, q]) => [m(p), m(q)]), asks.map(([p, q]) => [m(p), m(q)]));
+    return this.writer.snapshot(
+      ms * 1000,
+      lastUpdateId,
+      bids.map(([p, q]) => [m(p), m(q)]),
+      asks.map(([p, q]) => [m(p), m(q)]),
+    );
   }
 
   connected(ms: number): Buffer {
@@ -71,7 +76,13 @@ class Stream {
   }
 
   gapNotice(ms: number, kind: hotpath.GapKind): Buffer {
-    const g = new hotpath.GapNoticeEncoder().wrapAndApplyHeader(this.scratch).detectedAtUs(ms * 1000).expectedId(1).receivedId(5).kind(kind).symbol(SYMBOL);
+    const g = new hotpath.GapNoticeEncoder()
+      .wrapAndApplyHeader(this.scratch)
+      .detectedAtUs(ms * 1000)
+      .expectedId(1)
+      .receivedId(5)
+      .kind(kind)
+      .symbol(SYMBOL);
     return this.writer.envelope(hotpath.EnvelopeKind.GapNotice, ms * 1000, this.scratch.subarray(0, g.encodedLength));
   }
 
@@ -444,7 +455,18 @@ function scripted(): Buffer[] {
     s.snapshot(2_900, 100, BIDS, ASKS), // too old
     s.trade(3_000, 7, '100.02', '1'),
     s.diff(3_100, 113, 114, [], [['100.05', '2']]),
-    s.snapshot(3_200, 112, [[100.01, 1], [100, 3]], [[100.02, 2], [100.05, 1]]),
+    s.snapshot(
+      3_200,
+      112,
+      [
+        [100.01, 1],
+        [100, 3],
+      ],
+      [
+        [100.02, 2],
+        [100.05, 1],
+      ],
+    ),
     s.snapshot(3_250, 113, BIDS, ASKS), // live at 114: older, ignored
     s.snapshot(3_260, 300, [[100.05, 1]], ASKS), // crossed: refused, still Live
     s.diff(3_100, 113, 114, [], [['100.05', '2']]), // already in the book, no newer: ignored
@@ -503,7 +525,9 @@ describe('SymbolProcessor: checkpoints', () => {
       const whole = new SymbolProcessor(SYMBOL);
       const outcomes = envelopes.map((e) => whole.apply(e, ''));
       const head = new SymbolProcessor(SYMBOL);
-      envelopes.slice(0, cut).forEach((e) => head.apply(e, ''));
+      envelopes.slice(0, cut).forEach((e) => {
+        head.apply(e, '');
+      });
       const resumed = SymbolProcessor.restore(SYMBOL, head.serialize(), cut === 0 ? '' : `shard-0:${cut}`);
       sameState(head, resumed);
       expect(resumed.resuming).toBe(cut !== 0);

@@ -21,7 +21,15 @@ export class EnvelopeWriter {
   ) {}
 
   envelope(kind: hotpath.EnvelopeKind, receiveTimeUs: number, payload: Uint8Array): Buffer {
-    const e = this.enc.wrapAndApplyHeader(this.out).receiveTimeUs(receiveTimeUs).sequence(++this.sequence).connectionEpoch(this.connectionEpoch).kind(kind).writerId(this.writerId).symbol(this.symbol).payload(payload);
+    const e = this.enc
+      .wrapAndApplyHeader(this.out)
+      .receiveTimeUs(receiveTimeUs)
+      .sequence(++this.sequence)
+      .connectionEpoch(this.connectionEpoch)
+      .kind(kind)
+      .writerId(this.writerId)
+      .symbol(this.symbol)
+      .payload(payload);
     return Buffer.from(this.out.subarray(0, e.encodedLength));
   }
 
@@ -89,6 +97,14 @@ export function* archiveTradeEnvelopes(trades: Iterable<ArchiveTrade>, writer: E
 /** A captured frame back into the envelope it was captured from (same epoch, sequence, kind, times). */
 export function captureEnvelope(c: CapturedFrame): Buffer {
   const out = Buffer.alloc(64 + c.symbol.length + c.payload.length);
-  const e = new hotpath.EnvelopeEncoder().wrapAndApplyHeader(out).receiveTimeUs(c.receiveTimeUs).sequence(c.sequence).connectionEpoch(c.connectionEpoch).kind(c.kind as hotpath.EnvelopeKind).writerId(c.writerId ?? 0).symbol(c.symbol).payload(c.payload);
+  const e = new hotpath.EnvelopeEncoder()
+    .wrapAndApplyHeader(out)
+    .receiveTimeUs(c.receiveTimeUs)
+    .sequence(c.sequence)
+    .connectionEpoch(c.connectionEpoch)
+    .kind(c.kind as hotpath.EnvelopeKind)
+    .writerId(c.writerId ?? 0)
+    .symbol(c.symbol)
+    .payload(c.payload);
   return out.subarray(0, e.encodedLength);
 }

@@ -46,7 +46,8 @@ export function readRecording(path: string): RecordedLine[] {
       throw new RecordingFormatError(`${path}:${lineNo}: ${(err as Error).message}`, { cause: err });
     }
     // a stream message and a REST snapshot are both objects; `null`, an array or a bare value is neither
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordingFormatError(`${path}:${lineNo}: payload is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new RecordingFormatError(`${path}:${lineNo}: payload is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`);
     const o = parsed as { stream?: unknown; data?: unknown };
     if (typeof o.stream === 'string' && o.data !== undefined) {
       out.push({ localTime, stream: o.stream, data: o.data, json: JSON.stringify(o.data), wire });

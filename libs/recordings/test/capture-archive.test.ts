@@ -10,7 +10,9 @@ describe('capture files (length-prefixed envelopes)', () => {
   it('round-trip through a gzip file, payloads byte for byte', () => {
     const w = new CaptureWriter();
     const frames = [Buffer.from([1, 2, 3]), Buffer.alloc(0), Buffer.from('x'.repeat(70_000))];
-    frames.forEach((payload, i) => w.add({ receiveTimeUs: 1_700_000_000_000_000 + i, sequence: i + 1, connectionEpoch: 2, kind: 1, symbol: 'BTCUSDT', payload }));
+    frames.forEach((payload, i) => {
+      w.add({ receiveTimeUs: 1_700_000_000_000_000 + i, sequence: i + 1, connectionEpoch: 2, kind: 1, symbol: 'BTCUSDT', payload });
+    });
     const path = join(dir, 'a.capture.gz');
     w.writeFile(path);
     const back = readCapture(path);

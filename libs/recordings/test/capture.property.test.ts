@@ -11,7 +11,18 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveFormatError, CaptureFormatError, CaptureWriter, parseCapture, readArchiveTrades, readCapture, readRecording, RecordingFormatError, RECORDINGS_ERROR_CODES, type CapturedFrame } from '../src/index.ts';
+import {
+  ArchiveFormatError,
+  CaptureFormatError,
+  CaptureWriter,
+  parseCapture,
+  readArchiveTrades,
+  readCapture,
+  readRecording,
+  RecordingFormatError,
+  RECORDINGS_ERROR_CODES,
+  type CapturedFrame,
+} from '../src/index.ts';
 import { damaged } from '../../../test/support/property.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'capture-property-'));
@@ -36,7 +47,7 @@ function refusedAsNotGzip(r: { ok: true } | { ok: false; err: Error }, path: str
   expect(r.err.cause).toBeInstanceOf(Error);
 }
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const frameArb: fc.Arbitrary<CapturedFrame> = fc.record({
   receiveTimeUs: fc.integer({ min: 0, max: 2 ** 52 }),
@@ -49,13 +60,11 @@ const frameArb: fc.Arbitrary<CapturedFrame> = fc.record({
 });
 
 /** A valid capture, then damaged: bytes overwritten, the tail cut, or garbage spliced in. */
-const damagedCapture = fc
-  .array(frameArb, { minLength: 1, maxLength: 5 })
-  .chain((frames) => {
-    const w = new CaptureWriter();
-    for (const f of frames) w.add(f);
-    return damaged(w.toBuffer(), { maxEdits: 8, maxSplice: 16 });
-  });
+const damagedCapture = fc.array(frameArb, { minLength: 1, maxLength: 5 }).chain((frames) => {
+  const w = new CaptureWriter();
+  for (const f of frames) w.add(f);
+  return damaged(w.toBuffer(), { maxEdits: 8, maxSplice: 16 });
+});
 
 describe('capture files from anywhere', () => {
   it('parseCapture: any bytes are frames or a CaptureFormatError', () => {
@@ -89,11 +98,17 @@ describe('capture files from anywhere', () => {
   it('readCapture: a .capture file of any bytes is frames or a CaptureFormatError naming the file', () => {
     const path = join(dir, 'any.capture');
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1_024 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
-        writeFileSync(path, bytes);
-        const r = typedOutcome(() => readCapture(path), CaptureFormatError);
-        if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1_024 }).map((b) => Buffer.from(b)),
+          damagedCapture,
+        ),
+        (bytes) => {
+          writeFileSync(path, bytes);
+          const r = typedOutcome(() => readCapture(path), CaptureFormatError);
+          if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -101,18 +116,24 @@ describe('capture files from anywhere', () => {
   it('readCapture: a .capture.gz file holding any bytes, gzipped, is frames or a CaptureFormatError naming the file', () => {
     const path = join(dir, 'any.capture.gz');
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), damagedCapture), (bytes) => {
-        writeFileSync(path, gzipSync(bytes));
-        const r = typedOutcome(() => readCapture(path), CaptureFormatError);
-        if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
+          damagedCapture,
+        ),
+        (bytes) => {
+          writeFileSync(path, gzipSync(bytes));
+          const r = typedOutcome(() => readCapture(path), CaptureFormatError);
+          if (!r.ok) expect(r.err.message.startsWith(`${path}: `), r.err.message).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   // (found by this property: a .gz file that is not gzip — minimal: an empty file — or whose gzip stream is cut
   // escaped as zlib's own Error, "unexpected end of file" or "incorrect header check")
-  it('readCapture: a .capture.gz file that is not gzip, or a cut gzip, is a CaptureFormatError naming the file, zlib\'s error its cause', () => {
+  it("readCapture: a .capture.gz file that is not gzip, or a cut gzip, is a CaptureFormatError naming the file, zlib's error its cause", () => {
     const path = join(dir, 'not-gzip.capture.gz');
     const notGzip = fc.oneof(
       fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
@@ -124,7 +145,10 @@ describe('capture files from anywhere', () => {
     fc.assert(
       fc.property(notGzip, (bytes) => {
         writeFileSync(path, bytes);
-        refusedAsNotGzip(typedOutcome(() => readCapture(path), CaptureFormatError), path);
+        refusedAsNotGzip(
+          typedOutcome(() => readCapture(path), CaptureFormatError),
+          path,
+        );
       }),
       { numRuns: 300, examples: [[Buffer.alloc(0)]] },
     );
@@ -160,14 +184,14 @@ describe('recordings and archive CSVs from anywhere', () => {
         writeFileSync(path, gzipSync([...before, `9 ${JSON.stringify(value)}`].join('\n')));
         const r = typedOutcome(() => readRecording(path), RecordingFormatError);
         expect(r.ok).toBe(false);
-        if (!r.ok) expect(r.err.message).toMatch(new RegExp(`^${escape(path)}:${before.length + 1}: payload is (null|an array|a number|a string|a boolean), not a JSON object$`));
+        if (!r.ok) expect(r.err.message).toMatch(new RegExp(`^${escapeRegExp(path)}:${before.length + 1}: payload is (null|an array|a number|a string|a boolean), not a JSON object$`));
       }),
       { numRuns: 100, examples: [[[], null]] },
     );
   });
 
   // (found by this property: a file that is not gzip — minimal: an empty file — escaped as zlib's Error)
-  it('readRecording and readArchiveTrades (.gz): bytes that are not gzip, or a cut gzip, are their typed error naming the file, zlib\'s error its cause', () => {
+  it("readRecording and readArchiveTrades (.gz): bytes that are not gzip, or a cut gzip, are their typed error naming the file, zlib's error its cause", () => {
     const recording = join(dir, 'not-gzip.gz');
     const archive = join(dir, 'BTCUSDT-trades-not-gzip.csv.gz');
     const notGzip = fc.oneof(
@@ -180,9 +204,15 @@ describe('recordings and archive CSVs from anywhere', () => {
     fc.assert(
       fc.property(notGzip, (bytes) => {
         writeFileSync(recording, bytes);
-        refusedAsNotGzip(typedOutcome(() => readRecording(recording), RecordingFormatError), recording);
+        refusedAsNotGzip(
+          typedOutcome(() => readRecording(recording), RecordingFormatError),
+          recording,
+        );
         writeFileSync(archive, bytes);
-        refusedAsNotGzip(typedOutcome(() => readArchiveTrades(archive), ArchiveFormatError), archive);
+        refusedAsNotGzip(
+          typedOutcome(() => readArchiveTrades(archive), ArchiveFormatError),
+          archive,
+        );
       }),
       { numRuns: 200, examples: [[Buffer.alloc(0)]] },
     );
@@ -190,7 +220,10 @@ describe('recordings and archive CSVs from anywhere', () => {
 
   it('readArchiveTrades: any CSV text (plain or gzip) is trades or an ArchiveFormatError', () => {
     const row = fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom('True', 'false', '')), { maxLength: 9 }).map((c) => c.join(','));
-    const csv = fc.oneof(fc.string({ unit: 'binary', maxLength: 400 }), fc.array(row, { maxLength: 6 }).map((r) => r.join('\n')));
+    const csv = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 400 }),
+      fc.array(row, { maxLength: 6 }).map((r) => r.join('\n')),
+    );
     fc.assert(
       fc.property(csv, fc.boolean(), fc.boolean(), (text, agg, gz) => {
         const path = join(dir, `BTCUSDT-${agg ? 'aggTrades' : 'trades'}-any.csv${gz ? '.gz' : ''}`);

@@ -4,17 +4,7 @@
  */
 import { FIXTURE_SPOT_BTCUSDT, readRecording } from '../src/index.ts';
 import { describe, expect, it } from 'vitest';
-import {
-  BinanceJsonTranscoder,
-  DecodeStatus,
-  classifyPayload,
-  hotpath,
-  spot,
-  type JsonBookTicker,
-  type JsonDepthSnapshot,
-  type JsonDepthUpdate,
-  type JsonTrade,
-} from '@hotpath/sbe';
+import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, hotpath, spot, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 
 describe('real recorded events through the SBE codecs', () => {
   const lines = readRecording(FIXTURE_SPOT_BTCUSDT);
@@ -40,15 +30,7 @@ describe('real recorded events through the SBE codecs', () => {
           const d = dec.tradesStreamEvent;
           const g = d.trades();
           g.next();
-          expect([d.eventTime, d.transactTime, g.id, g.priceDecimal(), g.qtyDecimal(), g.isBuyerMaker === 1, d.symbol()]).toEqual([
-            t.E * 1000,
-            t.T * 1000,
-            t.t,
-            t.p,
-            t.q,
-            t.m,
-            t.s,
-          ]);
+          expect([d.eventTime, d.transactTime, g.id, g.priceDecimal(), g.qtyDecimal(), g.isBuyerMaker === 1, d.symbol()]).toEqual([t.E * 1000, t.T * 1000, t.t, t.p, t.q, t.m, t.s]);
           expect(g.price).toBe(Number(t.p));
           break;
         }

@@ -47,9 +47,20 @@ describe('schema errors are reported, not mis-generated', () => {
   it.each([
     ['an unknown field type', wrap('<sbe:message name="M" id="1"><field name="a" id="1" type="nope"/></sbe:message>'), /unknown type nope/],
     ['a big-endian schema', wrap('').replace('littleEndian', 'bigEndian'), /byteOrder/],
-    ['a field after a group', wrap('<sbe:message name="M" id="1"><group name="g" id="2" dimensionType="gs"><field name="x" id="1" type="int8"/></group><field name="a" id="1" type="int8"/></sbe:message>', '<composite name="gs"><type name="blockLength" primitiveType="uint16"/><type name="numInGroup" primitiveType="uint16"/></composite>'), /after a group/],
+    [
+      'a field after a group',
+      wrap(
+        '<sbe:message name="M" id="1"><group name="g" id="2" dimensionType="gs"><field name="x" id="1" type="int8"/></group><field name="a" id="1" type="int8"/></sbe:message>',
+        '<composite name="gs"><type name="blockLength" primitiveType="uint16"/><type name="numInGroup" primitiveType="uint16"/></composite>',
+      ),
+      /after a group/,
+    ],
     ['a duplicate template id', wrap('<sbe:message name="A" id="1"/><sbe:message name="B" id="1"/>'), /used twice/],
-    ['an exponent that is not an int8 field', wrap('<sbe:message name="M" id="1"><field name="e" id="1" type="int16"/><field name="p" id="2" type="int64" mbx:exponent="e"/></sbe:message>'), /mbx:exponent/],
+    [
+      'an exponent that is not an int8 field',
+      wrap('<sbe:message name="M" id="1"><field name="e" id="1" type="int16"/><field name="p" id="2" type="int64" mbx:exponent="e"/></sbe:message>'),
+      /mbx:exponent/,
+    ],
     ['an explicit blockLength smaller than the fields', wrap('<sbe:message name="M" id="1" blockLength="4"><field name="a" id="1" type="int64"/></sbe:message>'), /blockLength 4/],
   ])('%s', (_name, xml, message) => {
     expect(() => parseSchema(xml)).toThrow(SchemaError);
@@ -105,7 +116,9 @@ describe('Binance spot_3_5 (REST/WS-API schema) as a generality test', () => {
       const s = symbols.next();
       s.statusField(m['SymbolStatus'].Trading).baseAssetPrecision(8).quoteAssetPrecision(8).pegInstructionsAllowed(1);
       s.defaultSelfTradePreventionMode(m['SelfTradePreventionMode'].ExpireMaker);
-      s.filtersCount(1).next().filter(Uint8Array.from([9, 9]));
+      s.filtersCount(1)
+        .next()
+        .filter(Uint8Array.from([9, 9]));
       const sets = s.permissionSetsCount(perms.length);
       for (const set of perms) {
         sets.next();
@@ -160,7 +173,11 @@ describe('Binance spot_3_5 (REST/WS-API schema) as a generality test', () => {
     const buf = Buffer.alloc(200_000);
     const enc = new m['DepthResponseEncoder']().wrapAndApplyHeader(buf).lastUpdateId(50093239218).priceExponent(-8).qtyExponent(-8);
     const bids = enc.bidsCount(5000);
-    for (let i = 0; i < 5000; i++) bids.next().priceMantissa(6183763000000 - i * 1000000).qtyMantissa(i + 1);
+    for (let i = 0; i < 5000; i++)
+      bids
+        .next()
+        .priceMantissa(6183763000000 - i * 1000000)
+        .qtyMantissa(i + 1);
     enc.asksCount(0);
     const dec = new m['DepthResponseDecoder']();
     expect(dec.wrap(buf, 0, enc.encodedLength)).toBe(0);

@@ -76,7 +76,8 @@ describe('spot stream schema round trips', () => {
           symbol,
         }),
         (m) => {
-          enc.wrapAndApplyHeader(buffer)
+          enc
+            .wrapAndApplyHeader(buffer)
             .eventTime(m.eventTime)
             .bookUpdateId(m.bookUpdateId)
             .priceExponent(m.priceExponent)
@@ -160,14 +161,7 @@ describe('hotpath envelope schema round trips', () => {
           payload: fc.uint8Array({ maxLength: 5000 }),
         }),
         (m) => {
-          enc.wrapAndApplyHeader(buffer)
-            .receiveTimeUs(m.receiveTimeUs)
-            .sequence(m.sequence)
-            .connectionEpoch(m.connectionEpoch)
-            .kind(m.kind)
-            .writerId(m.writerId)
-            .symbol(m.symbol)
-            .payload(m.payload);
+          enc.wrapAndApplyHeader(buffer).receiveTimeUs(m.receiveTimeUs).sequence(m.sequence).connectionEpoch(m.connectionEpoch).kind(m.kind).writerId(m.writerId).symbol(m.symbol).payload(m.payload);
           expect(dec.wrap(buffer, 0, enc.encodedLength)).toBe(DecodeStatus.Ok);
           const e = dec.envelope;
           expect(e.toObject()).toEqual({ ...m, payload: m.payload });

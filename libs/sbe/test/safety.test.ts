@@ -215,7 +215,11 @@ describe('indexed access to fixed-size groups', () => {
       const buf = Buffer.alloc(4096);
       enc.wrapAndApplyHeader(buf, 5).eventTime(1).firstBookUpdateId(1).lastBookUpdateId(2).priceExponent(-2).qtyExponent(-8);
       const bids = enc.bidsCount(levels);
-      for (let i = 0; i < levels; i++) bids.next().priceMantissa(6_000_000 - i).qtyMantissa(i * 1000 + 1);
+      for (let i = 0; i < levels; i++)
+        bids
+          .next()
+          .priceMantissa(6_000_000 - i)
+          .qtyMantissa(i * 1000 + 1);
       enc.asksCount(0);
       enc.symbol('BTCUSDT');
       expect(dec.wrap(buf, 5, enc.encodedLength)).toBe(DecodeStatus.Ok);

@@ -98,7 +98,12 @@ export class Lifecycle {
         if (c.stop === undefined) continue;
         try {
           // every stop is begun, even past the deadline: its synchronous part (close a socket, kill a child) still runs
-          await raceSignal(Promise.resolve().then(() => c.stop!(signal)), signal, c.name, deadlineMs);
+          await raceSignal(
+            Promise.resolve().then(() => c.stop!(signal)),
+            signal,
+            c.name,
+            deadlineMs,
+          );
         } catch (err) {
           failed.push({ name: c.name, err });
         }

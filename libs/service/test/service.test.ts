@@ -46,13 +46,15 @@ describe('Lifecycle', () => {
     let release!: () => void;
     let entered!: () => void;
     const waiting = new Promise<void>((r) => (entered = r));
-    const l = new Lifecycle()
-      .add({ name: 'a', stop: () => void calls.push('stop a') })
-      .add({ name: 'waits', start: (signal) => new Promise<void>((resolve, reject) => {
-        release = resolve;
-        signal.addEventListener('abort', () => reject(signal.reason as Error));
-        entered();
-      }) });
+    const l = new Lifecycle().add({ name: 'a', stop: () => void calls.push('stop a') }).add({
+      name: 'waits',
+      start: (signal) =>
+        new Promise<void>((resolve, reject) => {
+          release = resolve;
+          signal.addEventListener('abort', () => reject(signal.reason as Error));
+          entered();
+        }),
+    });
     const starting = l.start().catch((e: unknown) => e);
     await waiting; // 'a' has started, 'waits' is starting
     const report = await l.stop(500);
@@ -104,7 +106,15 @@ describe('deadlines and retry', () => {
   it('retry: a non-retryable error fails at once; an abort stops the waiting', async () => {
     let n = 0;
     const fatal = new Error('400');
-    await expect(retry(() => (n++, Promise.reject(fatal)), { what: 'x', attempts: 5, baseMs: 1, maxMs: 2, retryable: (e) => e !== fatal })).rejects.toBe(fatal);
+    await expect(
+      retry(
+        () => {
+          n++;
+          return Promise.reject(fatal);
+        },
+        { what: 'x', attempts: 5, baseMs: 1, maxMs: 2, retryable: (e) => e !== fatal },
+      ),
+    ).rejects.toBe(fatal);
     expect(n).toBe(1);
     const c = new AbortController();
     let retrying!: () => void;
@@ -125,14 +135,26 @@ describe('ignoreRejection', () => {
   it('logs the dropped error whole at debug, with why dropping it is safe', async () => {
     const out = new PassThrough();
     const lines: Record<string, unknown>[] = [];
-    out.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)));
+    out.on('data', (chunk: Buffer) =>
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      ),
+    );
     const log = createLogger({ service: 'test', level: 'debug', destination: out });
     const ignore = ignoreRejection(log, 'the caller already counted it');
     await withDeadline(new Promise(() => undefined), 5, 'slow thing').catch(ignore);
     await Promise.reject(new Error('plain')).catch(ignore);
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 20, msg: 'ignored: the caller already counted it', err: { type: 'DeadlineError', code: 'deadline_exceeded', message: 'slow thing did not finish within 5 ms' } });
+    expect(lines[0]).toMatchObject({
+      level: 20,
+      msg: 'ignored: the caller already counted it',
+      err: { type: 'DeadlineError', code: 'deadline_exceeded', message: 'slow thing did not finish within 5 ms' },
+    });
     expect((lines[0]!['err'] as { stack: string }).stack).toContain('DeadlineError');
     expect(lines[1]).toMatchObject({ level: 20, err: { type: 'Error', message: 'plain' } });
   });

@@ -117,11 +117,13 @@ export function settingProblems(s: RedisConnectionSettings): SettingProblem[] {
   if (url.protocol !== 'redis:' && !tls) problems.push({ variable: 'REDIS_URL', message: 'not a redis:// or rediss:// URL' });
   if (url.hostname === '') problems.push({ variable: 'REDIS_URL', message: 'has no host' });
   if (url.password !== '' && s.passwordFile !== undefined) problems.push({ variable: 'REDIS_URL', message: 'already has a password; give it in the URL or in REDIS_PASSWORD_FILE, not both' });
-  if (url.username !== '' && s.username !== undefined && decodeURIComponent(url.username) !== s.username) problems.push({ variable: 'REDIS_USERNAME', message: 'differs from the user REDIS_URL names; give it in one place' });
+  if (url.username !== '' && s.username !== undefined && decodeURIComponent(url.username) !== s.username)
+    problems.push({ variable: 'REDIS_USERNAME', message: 'differs from the user REDIS_URL names; give it in one place' });
   if (s.tlsCaFile !== undefined && !tls) problems.push({ variable: 'REDIS_TLS_CA_FILE', message: 'is set but REDIS_URL is not rediss:// (TLS)' });
   const clustered = s.clusterNodes !== undefined && s.clusterNodes.length > 0;
   if (clustered && !/^\/?0?$/.test(url.pathname)) problems.push({ variable: 'REDIS_URL', message: 'names a database; a Redis Cluster has only database 0' });
-  if (s.natMap !== undefined && Object.keys(s.natMap).length > 0 && !clustered) problems.push({ variable: 'REDIS_CLUSTER_NAT_MAP', message: 'is set but REDIS_CLUSTER_NODES is not (a NAT map is for a Cluster)' });
+  if (s.natMap !== undefined && Object.keys(s.natMap).length > 0 && !clustered)
+    problems.push({ variable: 'REDIS_CLUSTER_NAT_MAP', message: 'is set but REDIS_CLUSTER_NODES is not (a NAT map is for a Cluster)' });
   return problems;
 }
 

@@ -189,7 +189,12 @@ export class RedisConnection {
     try {
       await this.ready(client, role);
       if (!this.clustered && (await this.isClusterNode(client))) {
-        throw new RedisConnectionError('redis_setting_invalid', 'REDIS_CLUSTER_NODES', `${this.where} is a Redis Cluster node: set REDIS_CLUSTER_NODES (keys of other nodes would fail with MOVED)`, role.name);
+        throw new RedisConnectionError(
+          'redis_setting_invalid',
+          'REDIS_CLUSTER_NODES',
+          `${this.where} is a Redis Cluster node: set REDIS_CLUSTER_NODES (keys of other nodes would fail with MOVED)`,
+          role.name,
+        );
       }
       return client;
     } catch (err) {
@@ -247,8 +252,16 @@ export class RedisConnection {
         else reject(err);
       };
       const failure = (): RedisConnectionError => {
-        if (this.clustered && answered) return new RedisConnectionError('redis_cluster_down', 'REDIS_CLUSTER_NODES', `the cluster at ${this.where} answers but is not ready within ${timeoutMs} ms: cluster_state not ok (slots not served, a failover in progress), or the nodes it names cannot be reached (addresses inside docker or a NAT: REDIS_CLUSTER_NAT_MAP)`, role.name);
-        return last === undefined ? new RedisConnectionError('redis_unreachable', this.clustered ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL', `no answer from ${this.where} within ${timeoutMs} ms`, role.name) : this.classify(last, role.name, timeoutMs);
+        if (this.clustered && answered)
+          return new RedisConnectionError(
+            'redis_cluster_down',
+            'REDIS_CLUSTER_NODES',
+            `the cluster at ${this.where} answers but is not ready within ${timeoutMs} ms: cluster_state not ok (slots not served, a failover in progress), or the nodes it names cannot be reached (addresses inside docker or a NAT: REDIS_CLUSTER_NAT_MAP)`,
+            role.name,
+          );
+        return last === undefined
+          ? new RedisConnectionError('redis_unreachable', this.clustered ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL', `no answer from ${this.where} within ${timeoutMs} ms`, role.name)
+          : this.classify(last, role.name, timeoutMs);
       };
       const onError = (err: Error & { lastNodeError?: Error }): void => {
         last = err.lastNodeError ?? err;
@@ -281,16 +294,37 @@ export class RedisConnection {
     }
     if (/^(ERR_TLS_|ERR_SSL_)|CERT|UNABLE_TO_|SELF_SIGNED/.test(code) || /certificate/i.test(err.message)) {
       if (/ALTNAME/.test(code)) return new RedisConnectionError('redis_tls_failed', 'REDIS_URL', `the server's certificate does not name the host of REDIS_URL (${text})`, role);
-      const why = this.#ca === undefined ? "the server's certificate is not signed by a CA this system trusts: set REDIS_TLS_CA_FILE to the CA that signed it" : "the server's certificate is not signed by the CA in REDIS_TLS_CA_FILE";
+      const why =
+        this.#ca === undefined
+          ? "the server's certificate is not signed by a CA this system trusts: set REDIS_TLS_CA_FILE to the CA that signed it"
+          : "the server's certificate is not signed by the CA in REDIS_TLS_CA_FILE";
       return new RedisConnectionError('redis_tls_failed', 'REDIS_TLS_CA_FILE', `TLS handshake with ${this.where} failed: ${why} (${text})`, role);
     }
-    if (/\bNOAUTH\b/.test(err.message)) return new RedisConnectionError('redis_auth_failed', 'REDIS_PASSWORD_FILE', `${this.where} requires a password and ${this.#password === undefined ? 'none is set' : 'it was not accepted'} (${text})`, role);
-    if (/\bNOPERM\b/.test(err.message)) return new RedisConnectionError('redis_auth_failed', 'REDIS_USERNAME', `the user may not run a command the client needs at connect (INFO; CLUSTER INFO and CLUSTER SLOTS on a cluster): grant it (${text})`, role);
+    if (/\bNOAUTH\b/.test(err.message))
+      return new RedisConnectionError(
+        'redis_auth_failed',
+        'REDIS_PASSWORD_FILE',
+        `${this.where} requires a password and ${this.#password === undefined ? 'none is set' : 'it was not accepted'} (${text})`,
+        role,
+      );
+    if (/\bNOPERM\b/.test(err.message))
+      return new RedisConnectionError(
+        'redis_auth_failed',
+        'REDIS_USERNAME',
+        `the user may not run a command the client needs at connect (INFO; CLUSTER INFO and CLUSTER SLOTS on a cluster): grant it (${text})`,
+        role,
+      );
     if (/\bWRONGPASS\b|invalid password|invalid username-password/i.test(err.message)) {
-      return new RedisConnectionError('redis_auth_failed', 'REDIS_PASSWORD_FILE', `${this.where} refused the ${this.#username === undefined ? 'password' : 'user (REDIS_USERNAME or REDIS_URL) and password'} (${text})`, role);
+      return new RedisConnectionError(
+        'redis_auth_failed',
+        'REDIS_PASSWORD_FILE',
+        `${this.where} refused the ${this.#username === undefined ? 'password' : 'user (REDIS_USERNAME or REDIS_URL) and password'} (${text})`,
+        role,
+      );
     }
     if (/\bCLUSTERDOWN\b/.test(err.message)) return new RedisConnectionError('redis_cluster_down', 'REDIS_CLUSTER_NODES', `the cluster at ${this.where} is down (${text})`, role);
-    if (/cluster support disabled/i.test(err.message)) return new RedisConnectionError('redis_setting_invalid', 'REDIS_CLUSTER_NODES', `${this.where} is not a Redis Cluster node: unset REDIS_CLUSTER_NODES (${text})`, role);
+    if (/cluster support disabled/i.test(err.message))
+      return new RedisConnectionError('redis_setting_invalid', 'REDIS_CLUSTER_NODES', `${this.where} is not a Redis Cluster node: unset REDIS_CLUSTER_NODES (${text})`, role);
     const within = timeoutMs === undefined ? '' : ` within ${timeoutMs} ms`;
     // a connection accepted, then reset at the first bytes: a plaintext client at a TLS-only port, the usual cause
     const hint = !this.tls && code === 'ECONNRESET' ? '; if the server requires TLS, use rediss://' : '';

@@ -5,4 +5,25 @@ export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatErr
 export { PredictionStore, ClaimOutcome, predictionKeys, MODEL_POINTER_KEY } from './predictions.ts';
 export { redisAnswers } from './ping.ts';
 export { STATE_ERROR_CODES, type StateErrorCode } from './errors.ts';
-export { CLUSTER_RETRY_CAP_MS, REDIS_CONNECTION_ENV, REDIS_CONNECTION_ERROR_CODES, RedisConnection, RedisConnectionError, RedisConnectionSchema, connectRedis, createRedisClient, parseHostPort, reconnectDelay, redisConnectionFields, redisConnectionSettings, settingProblems, type ClusterNodeAddress, type RedisClient, type RedisConnectionConfig, type RedisConnectionErrorCode, type RedisConnectionSettings, type RedisConnectionVariable, type RedisRole } from './connection.ts';
+export {
+  CLUSTER_RETRY_CAP_MS,
+  REDIS_CONNECTION_ENV,
+  REDIS_CONNECTION_ERROR_CODES,
+  RedisConnection,
+  RedisConnectionError,
+  RedisConnectionSchema,
+  connectRedis,
+  createRedisClient,
+  parseHostPort,
+  reconnectDelay,
+  redisConnectionFields,
+  redisConnectionSettings,
+  settingProblems,
+  type ClusterNodeAddress,
+  type RedisClient,
+  type RedisConnectionConfig,
+  type RedisConnectionErrorCode,
+  type RedisConnectionSettings,
+  type RedisConnectionVariable,
+  type RedisRole,
+} from './connection.ts';

@@ -129,7 +129,16 @@ export class FeatureStore {
     blob.writeUInt32LE(cp.length, 0);
     cp.copy(blob, 4);
     state.copy(blob, 4 + cp.length);
-    const [ok, fence, published] = await this.redis.hpCommit(keys.vector(symbol), keys.state(symbol), keys.fence(symbol), String(token), vector, blob, String(this.vectorTtlMs), String(vectorVersion(vector)));
+    const [ok, fence, published] = await this.redis.hpCommit(
+      keys.vector(symbol),
+      keys.state(symbol),
+      keys.fence(symbol),
+      String(token),
+      vector,
+      blob,
+      String(this.vectorTtlMs),
+      String(vectorVersion(vector)),
+    );
     if (ok !== 1) throw new FencedWriteError(symbol, token, fence);
     return published === 1;
   }

@@ -70,7 +70,14 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     const owners = new Set(await Promise.all(keysWritten.map(async (k) => (await cluster.nodeOwningKey(k)).port)));
     expect(owners.size).toBe(3);
     const seed = cluster.nodes[0]!;
-    const redirected = await Promise.all(keysWritten.map((k) => seed.call('GET', k).then(() => false, (err: Error) => /^MOVED \d+ 127\.0\.0\.1:\d+/.test(err.message))));
+    const redirected = await Promise.all(
+      keysWritten.map((k) =>
+        seed.call('GET', k).then(
+          () => false,
+          (err: Error) => /^MOVED \d+ 127\.0\.0\.1:\d+/.test(err.message),
+        ),
+      ),
+    );
     expect(redirected.filter(Boolean).length).toBeGreaterThan(20);
   });
 
@@ -152,7 +159,10 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     for (let i = 0; i < 30; i++) await client.set(`acl-test:${i}`, String(i)); // keys on every master: each connection authenticated
     expect(await client.get('acl-test:29')).toBe('29');
     const err = await connectRedis(settings({ username: 'nocluster', passwordFile }), { name: 'acl-test', readyTimeoutMs: 5_000 }).then(
-      (c) => (c.disconnect(), undefined),
+      (c) => {
+        c.disconnect();
+        return undefined;
+      },
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RedisConnectionError);
@@ -225,7 +235,9 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     await waitUntil('writes after the move', 10_000, async () => (acked.length >= before + during + 20 ? true : undefined));
     stop = true;
     await writer;
-    console.log(`reshard of slot ${slot} (${moved.keys} keys) from :${from.port} to :${to.port}: ${moved.ms} ms, ${during} writes acknowledged during it, ${acked.length} in all, ${failed.length} failed`);
+    console.log(
+      `reshard of slot ${slot} (${moved.keys} keys) from :${from.port} to :${to.port}: ${moved.ms} ms, ${during} writes acknowledged during it, ${acked.length} in all, ${failed.length} failed`,
+    );
 
     expect(await cluster.nodeOwningKey('{BTCUSDT}')).toBe(to);
     expect(Number(await to.call('CLUSTER', 'COUNTKEYSINSLOT', slot))).toBeGreaterThanOrEqual(2_000 + acked.length);
@@ -264,14 +276,18 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     });
     const recoveredMs = Date.now() - victim.killedAt!;
     const failover = await cluster.waitForFailover('{BTCUSDT}');
-    console.log(`failover of :${victim.port} (node timeout ${cluster.nodeTimeoutMs} ms): replica :${failover.node.port} promoted ${failover.ms} ms after the kill; the client wrote again ${recoveredMs} ms after it (${failures} commits failed meanwhile, last: ${last})`);
+    console.log(
+      `failover of :${victim.port} (node timeout ${cluster.nodeTimeoutMs} ms): replica :${failover.node.port} promoted ${failover.ms} ms after the kill; the client wrote again ${recoveredMs} ms after it (${failures} commits failed meanwhile, last: ${last})`,
+    );
 
     expect(failover.node).toBe(replica);
     expect(recoveredMs).toBeLessThan(15_000);
     expect(await store.loadState('BTCUSDT')).toEqual({ checkpoint: `after-kill-${n}`, state: Buffer.from('y') });
     // the promoted replica serves it now, by every live node's slot map
     for (const node of cluster.nodes.filter((x) => x.alive)) {
-      await waitUntil(`:${node.port} sees :${replica!.port} serving {BTCUSDT}`, 10_000, async () => ((await cluster.slotOwner(await cluster.keySlot('{BTCUSDT}'), node)) === replica ? true : undefined));
+      await waitUntil(`:${node.port} sees :${replica!.port} serving {BTCUSDT}`, 10_000, async () =>
+        (await cluster.slotOwner(await cluster.keySlot('{BTCUSDT}'), node)) === replica ? true : undefined,
+      );
     }
   });
 });
@@ -280,7 +296,12 @@ describe('a TLS-only cluster whose nodes announce names only a NAT map resolves 
   let certs: string;
   let files: TlsFiles;
   let cluster: RedisCluster;
-  const settings = (extra: Partial<RedisConnectionSettings> = {}): RedisConnectionSettings => ({ url: 'rediss://localhost', clusterNodes: [{ host: 'localhost', port: cluster.nodes[0]!.port }], tlsCaFile: files.caFile, ...extra });
+  const settings = (extra: Partial<RedisConnectionSettings> = {}): RedisConnectionSettings => ({
+    url: 'rediss://localhost',
+    clusterNodes: [{ host: 'localhost', port: cluster.nodes[0]!.port }],
+    tlsCaFile: files.caFile,
+    ...extra,
+  });
   beforeAll(async () => {
     const started = Date.now();
     certs = mkdtempSync(join(tmpdir(), 'redis-cluster-tls-'));
@@ -301,7 +322,12 @@ describe('a TLS-only cluster whose nodes announce names only a NAT map resolves 
     try {
       for (let i = 0; i < 30; i++) await client.set(`tls-cluster:${i}`, String(i));
       for (let i = 0; i < 30; i++) expect(await client.get(`tls-cluster:${i}`)).toBe(String(i));
-      expect((client as Cluster).nodes('master').map((n) => n.options.port).sort()).toEqual(cluster.nodes.map((n) => n.port).sort());
+      expect(
+        (client as Cluster)
+          .nodes('master')
+          .map((n) => n.options.port)
+          .sort(),
+      ).toEqual(cluster.nodes.map((n) => n.port).sort());
     } finally {
       client.disconnect();
     }

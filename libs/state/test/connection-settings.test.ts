@@ -4,7 +4,8 @@ import { CLUSTER_RETRY_CAP_MS, REDIS_CONNECTION_ENV, RedisConnectionSchema, crea
 import { RedisServer } from '../src/testing/redis-server.ts';
 
 /** The env variables as an app's env map turns them into settings. */
-const fromEnv = (env: Record<string, string>) => RedisConnectionSchema.safeParse(Object.fromEntries(Object.entries(env).map(([k, v]) => [REDIS_CONNECTION_ENV[k as keyof typeof REDIS_CONNECTION_ENV], v])));
+const fromEnv = (env: Record<string, string>) =>
+  RedisConnectionSchema.safeParse(Object.fromEntries(Object.entries(env).map(([k, v]) => [REDIS_CONNECTION_ENV[k as keyof typeof REDIS_CONNECTION_ENV], v])));
 
 /** "VARIABLE: message" per issue, through the env map turned around (as loadConfig names them). */
 const refusals = (env: Record<string, string>): string[] => {
@@ -46,7 +47,9 @@ describe('Redis connection settings', () => {
     expect(refusals({ REDIS_URL: 'http://secret@redis:6379' })).toEqual(['REDIS_URL: not a redis:// or rediss:// URL']);
     expect(refusals({ REDIS_URL: 'redis:6379' })).toEqual(['REDIS_URL: has no host']);
     expect(refusals({ REDIS_URL: 'not a url p4ss' })).toEqual(['REDIS_URL: not a URL (redis://host:port or rediss://host:port)']);
-    expect(refusals({ REDIS_URL: 'redis://:p4ss@redis:6379', REDIS_PASSWORD_FILE: '/run/secrets/pw' })).toEqual(['REDIS_URL: already has a password; give it in the URL or in REDIS_PASSWORD_FILE, not both']);
+    expect(refusals({ REDIS_URL: 'redis://:p4ss@redis:6379', REDIS_PASSWORD_FILE: '/run/secrets/pw' })).toEqual([
+      'REDIS_URL: already has a password; give it in the URL or in REDIS_PASSWORD_FILE, not both',
+    ]);
     expect(refusals({ REDIS_URL: 'redis://aggregator@redis:6379', REDIS_USERNAME: 'inference' })).toEqual(['REDIS_USERNAME: differs from the user REDIS_URL names; give it in one place']);
     expect(refusals({ REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual(['REDIS_TLS_CA_FILE: is set but REDIS_URL is not rediss:// (TLS)']);
     expect(refusals({ REDIS_URL: 'redis://redis:6379/2', REDIS_CLUSTER_NODES: 'redis:6379' })).toEqual(['REDIS_URL: names a database; a Redis Cluster has only database 0']);

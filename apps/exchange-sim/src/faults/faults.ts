@@ -28,7 +28,18 @@ export const FaultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('malformed'), count }).strict(),
   z.object({ type: z.literal('truncated'), count }).strict(),
   /** Send `count` real frames again, zero-padded to `bytes` (default 2 MiB): larger than a client can put in one Kinesis record. */
-  z.object({ type: z.literal('oversized'), count, bytes: z.number().int().min(1024).max(8 * 1024 * 1024).default(2 * 1024 * 1024) }).strict(),
+  z
+    .object({
+      type: z.literal('oversized'),
+      count,
+      bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(8 * 1024 * 1024)
+        .default(2 * 1024 * 1024),
+    })
+    .strict(),
   /** Close every stream connection now. */
   z.object({ type: z.literal('closeConnections') }).strict(),
   /** Send {"e":"serverShutdown"} and close after `closeAfterMs`. */

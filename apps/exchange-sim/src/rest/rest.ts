@@ -34,15 +34,7 @@ const VIOLATIONS_BEFORE_BAN = 3;
 const MAX_TRACKED_CLIENTS = 4096;
 
 /** The served endpoints; any other path is labelled `other` (a label value per client-chosen path would grow without bound). */
-const ENDPOINTS: ReadonlySet<string> = new Set([
-  '/api/v3/ping',
-  '/api/v3/time',
-  '/api/v3/exchangeInfo',
-  '/api/v3/depth',
-  '/api/v3/trades',
-  '/api/v3/historicalTrades',
-  '/api/v3/aggTrades',
-]);
+const ENDPOINTS: ReadonlySet<string> = new Set(['/api/v3/ping', '/api/v3/time', '/api/v3/exchangeInfo', '/api/v3/depth', '/api/v3/trades', '/api/v3/historicalTrades', '/api/v3/aggTrades']);
 
 export class RestApi {
   private readonly windows = new Map<string, WeightWindow>();
@@ -100,10 +92,14 @@ export class RestApi {
         w.bannedUntilMs = nowMs + this.config.banSeconds * 1000;
         return send(418, { code: -1003, msg: 'Way too many requests; IP banned.' }, { 'Retry-After': String(this.config.banSeconds) });
       }
-      return send(429, { code: -1003, msg: `Too much request weight used; current limit is ${this.config.restWeightPerMinute} request weight per 1 MINUTE.` }, {
-        'Retry-After': retryAfter,
-        'X-MBX-USED-WEIGHT-1M': String(w.used),
-      });
+      return send(
+        429,
+        { code: -1003, msg: `Too much request weight used; current limit is ${this.config.restWeightPerMinute} request weight per 1 MINUTE.` },
+        {
+          'Retry-After': retryAfter,
+          'X-MBX-USED-WEIGHT-1M': String(w.used),
+        },
+      );
     }
     w.used += weight;
     const headers = { 'X-MBX-USED-WEIGHT-1M': String(w.used) };
@@ -126,18 +122,22 @@ export class RestApi {
       case '/api/v3/depth': {
         const limit = limitParam(100, 5000);
         const snap = this.feed.depthSnapshot(symbol, limit);
-        return send(200, {
-          lastUpdateId: snap.lastUpdateId,
-          bids: snap.bids.map((l) => [px(l.tick), qty(l.lots)]),
-          asks: snap.asks.map((l) => [px(l.tick), qty(l.lots)]),
-        }, headers);
+        return send(
+          200,
+          {
+            lastUpdateId: snap.lastUpdateId,
+            bids: snap.bids.map((l) => [px(l.tick), qty(l.lots)]),
+            asks: snap.asks.map((l) => [px(l.tick), qty(l.lots)]),
+          },
+          headers,
+        );
       }
       case '/api/v3/trades':
       case '/api/v3/historicalTrades': {
         const limit = limitParam(500, 1000);
         const all = this.feed.recentTrades(symbol);
         const fromId = url.searchParams.get('fromId');
-        let slice;
+        let slice: readonly (typeof all)[number][];
         if (fromId !== null && endpoint === '/api/v3/historicalTrades') {
           const first = all.findIndex((t) => t.id >= Number(fromId));
           slice = first < 0 ? [] : all.slice(first, first + limit);

@@ -424,4 +424,3 @@ function reject(socket: Duplex, status: number, body: unknown): void {
 function rejectProblem(socket: Duplex, problem: Problem, headers: Record<string, string> = {}): void {
   writeRawResponse(socket, problem.status, 'application/problem+json', problem, headers);
 }
-

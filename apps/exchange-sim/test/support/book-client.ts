@@ -116,10 +116,7 @@ export class BookClient {
       while (b.next()) want.push(`b${b.priceMantissa}:${b.qtyMantissa}`);
       const a = s.asks();
       while (a.next()) want.push(`a${a.priceMantissa}:${a.qtyMantissa}`);
-      const got = [
-        ...top(this.bids, 20, true).map(([p, q]) => `b${p}:${q}`),
-        ...top(this.asks, 20, false).map(([p, q]) => `a${p}:${q}`),
-      ];
+      const got = [...top(this.bids, 20, true).map(([p, q]) => `b${p}:${q}`), ...top(this.asks, 20, false).map(([p, q]) => `a${p}:${q}`)];
       if (want.join() !== got.join()) this.desyncs++;
     }
   }

@@ -154,10 +154,7 @@ export class EnhancedFanOutEmulator {
 
   private consumer(input: Record<string, unknown>): Consumer {
     const arn = input['ConsumerARN'];
-    const found =
-      typeof arn === 'string'
-        ? this.consumers.get(arn)
-        : [...this.consumers.values()].find((c) => c.StreamARN === input['StreamARN'] && c.ConsumerName === input['ConsumerName']);
+    const found = typeof arn === 'string' ? this.consumers.get(arn) : [...this.consumers.values()].find((c) => c.StreamARN === input['StreamARN'] && c.ConsumerName === input['ConsumerName']);
     if (found === undefined) throw new ClientError('ResourceNotFoundException', `Consumer ${String(arn ?? input['ConsumerName'])} not found`);
     return found;
   }
@@ -313,7 +310,9 @@ function positionOf(iterator: string): string | undefined {
   try {
     const raw = Buffer.from(iterator, 'base64');
     const d = createDecipheriv('aes-256-cbc', KINESALITE_KEY, KINESALITE_IV);
-    const seq = Buffer.concat([d.update(raw.subarray(8)), d.final()]).toString('utf8').split('/')[3];
+    const seq = Buffer.concat([d.update(raw.subarray(8)), d.final()])
+      .toString('utf8')
+      .split('/')[3];
     return seq === undefined ? undefined : (BigInt(seq) - 16n ** 9n).toString();
   } catch {
     return undefined;

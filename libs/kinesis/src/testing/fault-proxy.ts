@@ -42,7 +42,7 @@ export class KinesisFaultProxy {
 
   /** `upstream`: a Kinesis endpoint (http://host:port). */
   constructor(
-    private readonly upstream: string,
+    readonly upstream: string,
     private rule: FaultRule = () => undefined,
   ) {
     const target = new URL(upstream);

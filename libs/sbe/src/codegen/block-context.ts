@@ -66,8 +66,7 @@ export const versionOf = (ctx: BlockContext): string => (ctx.isMessage ? 'this.a
 
 /** Bytes the fields of a block occupy for a given acting version. */
 export function minBlockLengthExpr(block: Block, v: string): string {
-  const end = (max: number): number =>
-    block.fields.filter((f) => f.sinceVersion <= max).reduce((acc, f) => Math.max(acc, f.offset + f.size), 0);
+  const end = (max: number): number => block.fields.filter((f) => f.sinceVersion <= max).reduce((acc, f) => Math.max(acc, f.offset + f.size), 0);
   const versions = [...new Set(block.fields.map((f) => f.sinceVersion))].sort((a, b) => b - a);
   if (versions.length <= 1 || versions.every((x) => x === 0)) return String(end(Number.MAX_SAFE_INTEGER));
   const parts = versions.filter((x) => x > 0).map((x) => `${v} >= ${x} ? ${end(x)} : `);

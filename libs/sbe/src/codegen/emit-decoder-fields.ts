@@ -10,17 +10,7 @@ import { accessorName } from './names.ts';
 import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, viewReadExpr } from './primitives.ts';
 import { compositeDecoderName, enumTypeName } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
-import {
-  byPosition,
-  eagerPrimitive,
-  findExponent,
-  groupContext,
-  isDecimal,
-  isEager,
-  statusLiteral,
-  versionOf,
-  type BlockContext,
-} from './block-context.ts';
+import { byPosition, eagerPrimitive, findExponent, groupContext, isDecimal, isEager, statusLiteral, versionOf, type BlockContext } from './block-context.ts';
 
 /**
  * Expression for the exponent of decimal field `f`. An exponent of an
@@ -98,9 +88,7 @@ export function emitFieldGetters(w: CodeWriter, ctx: BlockContext, f: Field, sch
     });
     if (isDecimal(f) && p === 'uint8' && t.length === 16) {
       w.block(`${name}MantissaBigInt(): bigint`, () => w.line(`return readI128BigInt(this.buffer, ${at});`));
-      w.block(`${name}Decimal(): string`, () =>
-        w.line(`return decimalToString(readI128BigInt(this.buffer, ${at}), ${exponentExpr(ctx, f)});`),
-      );
+      w.block(`${name}Decimal(): string`, () => w.line(`return decimalToString(readI128BigInt(this.buffer, ${at}), ${exponentExpr(ctx, f)});`));
     }
     return;
   }

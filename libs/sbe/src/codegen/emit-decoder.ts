@@ -8,29 +8,8 @@ import { PRIMITIVE_SIZE, isFlat, type Group, type Message, type Schema } from '.
 import { accessorName } from './names.ts';
 import { readExpr } from './primitives.ts';
 import type { CodeWriter } from './writer.ts';
-import {
-  VIEW_MIN_ENTRIES,
-  blockLengthPrimitive,
-  byPosition,
-  emitComposites,
-  findExponent,
-  groupContext,
-  isEager,
-  minBlockLengthExpr,
-  statusLiteral,
-  type BlockContext,
-} from './block-context.ts';
-import {
-  emitDataGetters,
-  emitEagerSlots,
-  emitFieldGetters,
-  emitIndexedGetters,
-  emitLoad,
-  emitLoadView,
-  emitStringMemoFields,
-  emitToObject,
-  groupUsesView,
-} from './emit-decoder-fields.ts';
+import { VIEW_MIN_ENTRIES, blockLengthPrimitive, byPosition, emitComposites, findExponent, groupContext, isEager, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
+import { emitDataGetters, emitEagerSlots, emitFieldGetters, emitIndexedGetters, emitLoad, emitLoadView, emitStringMemoFields, emitToObject, groupUsesView } from './emit-decoder-fields.ts';
 
 /** Module-level skip functions: the end of a (validated) group, for positioning within non-flat entries. */
 export function emitGroupSkipper(w: CodeWriter, ctx: BlockContext): void {
@@ -85,7 +64,7 @@ export function emitMessageDecoder(w: CodeWriter, ctx: BlockContext, schema: Sch
     w.line(`static readonly SCHEMA_ID = ${schema.id};`);
     w.line(`static readonly SCHEMA_VERSION = ${schema.version};`);
     w.line('buffer: Uint8Array = NULL_FRAME;');
-    w.line('/** DataView over the buffer\'s ArrayBuffer; field i of the frame is at viewBase + i. */');
+    w.line("/** DataView over the buffer's ArrayBuffer; field i of the frame is at viewBase + i. */");
     w.line('view: DataView<ArrayBufferLike> = NULL_VIEW;');
     w.line('viewBase = 0;');
     w.line('private viewFor: Uint8Array = NULL_FRAME;');
@@ -131,31 +110,28 @@ export function emitMessageDecoder(w: CodeWriter, ctx: BlockContext, schema: Sch
       w.line('return this.wrapBody(buffer, offset, offset + length, readU16(buffer, offset), readU16(buffer, offset + 6));');
     });
     w.doc('Wraps after a dispatcher has read (and checked) the header at headerOffset; limit is absolute.');
-    w.block(
-      'wrapBody(buffer: Uint8Array, headerOffset: number, limit: number, blockLength: number, version: number): DecodeStatus',
-      () => {
-        w.line('this.buffer = buffer;');
-        w.line('this.offset = headerOffset;');
-        w.line(`this.base = headerOffset + ${headerSize};`);
-        w.line('this.limit = limit;');
-        w.line('this.actingBlockLength = blockLength;');
-        w.line('this.actingVersion = version;');
-        w.block(`if (blockLength < ${minBlockLengthExpr(m, 'version')})`, () => {
-          w.line(`this._fail(${statusLiteral('BlockLengthTooSmall')}, '${m.name}.header.blockLength', headerOffset);`);
-          w.line('return this.status;');
-        });
-        w.block('if (this.base + blockLength > limit)', () => {
-          w.line(`this._fail(${statusLiteral('Truncated')}, '${m.name}', this.base);`);
-          w.line('return this.status;');
-        });
-        w.line(`const end = validate_${ctx.key}(this, buffer, this.base, limit, version);`);
-        w.line('if (end < 0) return this.status;');
-        if (m.fields.some(isEager)) w.line('if (this._load(buffer, this.base) < 0) return this.status;');
-        w.line('this.encodedLength = end - headerOffset;');
-        w.line(`this.status = ${statusLiteral('Ok')};`);
-        w.line(`return ${statusLiteral('Ok')};`);
-      },
-    );
+    w.block('wrapBody(buffer: Uint8Array, headerOffset: number, limit: number, blockLength: number, version: number): DecodeStatus', () => {
+      w.line('this.buffer = buffer;');
+      w.line('this.offset = headerOffset;');
+      w.line(`this.base = headerOffset + ${headerSize};`);
+      w.line('this.limit = limit;');
+      w.line('this.actingBlockLength = blockLength;');
+      w.line('this.actingVersion = version;');
+      w.block(`if (blockLength < ${minBlockLengthExpr(m, 'version')})`, () => {
+        w.line(`this._fail(${statusLiteral('BlockLengthTooSmall')}, '${m.name}.header.blockLength', headerOffset);`);
+        w.line('return this.status;');
+      });
+      w.block('if (this.base + blockLength > limit)', () => {
+        w.line(`this._fail(${statusLiteral('Truncated')}, '${m.name}', this.base);`);
+        w.line('return this.status;');
+      });
+      w.line(`const end = validate_${ctx.key}(this, buffer, this.base, limit, version);`);
+      w.line('if (end < 0) return this.status;');
+      if (m.fields.some(isEager)) w.line('if (this._load(buffer, this.base) < 0) return this.status;');
+      w.line('this.encodedLength = end - headerOffset;');
+      w.line(`this.status = ${statusLiteral('Ok')};`);
+      w.line(`return ${statusLiteral('Ok')};`);
+    });
     w.doc('The DataView for the current buffer, looked up on first use only: the lookup costs more than small frames save.');
     w.block('_view(): DataView<ArrayBufferLike>', () => {
       w.block('if (this.viewFor !== this.buffer)', () => {
@@ -276,28 +252,29 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
         else if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
         w.line('return true;');
       });
-    } else w.block('next(): boolean', () => {
-      w.line('if (this.index + 1 >= this.count) return false;');
-      w.line('this.index++;');
-      w.line('const p = this.nextBase;');
-      w.line('this.base = p;');
-      if (isFlat(g)) {
-        w.line('this.nextBase = p + this.blockLength;');
-      } else {
-        w.line('let q = p + this.blockLength;');
-        for (const c of g.groups) {
-          w.line(`this._pos_${c.name} = q;`);
-          w.line(`q = skip_${groupContext(ctx, c).key}(this.buffer, q);`);
+    } else
+      w.block('next(): boolean', () => {
+        w.line('if (this.index + 1 >= this.count) return false;');
+        w.line('this.index++;');
+        w.line('const p = this.nextBase;');
+        w.line('this.base = p;');
+        if (isFlat(g)) {
+          w.line('this.nextBase = p + this.blockLength;');
+        } else {
+          w.line('let q = p + this.blockLength;');
+          for (const c of g.groups) {
+            w.line(`this._pos_${c.name} = q;`);
+            w.line(`q = skip_${groupContext(ctx, c).key}(this.buffer, q);`);
+          }
+          for (const d of g.data) {
+            w.line(`this._pos_${d.name} = q;`);
+            w.line(`q += ${PRIMITIVE_SIZE[d.lengthPrimitive]} + ${readExpr(d.lengthPrimitive, 'this.buffer', 'q')};`);
+          }
+          w.line('this.nextBase = q;');
         }
-        for (const d of g.data) {
-          w.line(`this._pos_${d.name} = q;`);
-          w.line(`q += ${PRIMITIVE_SIZE[d.lengthPrimitive]} + ${readExpr(d.lengthPrimitive, 'this.buffer', 'q')};`);
-        }
-        w.line('this.nextBase = q;');
-      }
-      if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
-      w.line('return true;');
-    });
+        if (g.fields.some(isEager)) w.line('this._load(this.buffer, p);');
+        w.line('return true;');
+      });
     if (isFlat(g)) {
       w.doc('Random access to entry i (fixed-size entries only).');
       w.block('at(i: number): this', () => {

@@ -54,9 +54,31 @@ const RUNTIME_IMPORTS = [
 
 /** Names defined by runtime/bytes.ts, which is embedded in each module instead of imported. */
 const INLINED = new Set([
-  'readU8', 'readI8', 'readU16', 'readI16', 'readU32', 'readI32', 'readI64', 'readU64', 'isSafeI64', 'isSafeU64',
-  'isI64Null', 'isU64Null', 'readI64BigInt', 'readU64BigInt', 'readF32', 'readF64', 'writeU8', 'writeU16', 'writeU32',
-  'writeI64', 'writeI64BigInt', 'writeF32', 'writeF64', 'decimalToNumber', 'viewOf',
+  'readU8',
+  'readI8',
+  'readU16',
+  'readI16',
+  'readU32',
+  'readI32',
+  'readI64',
+  'readU64',
+  'isSafeI64',
+  'isSafeU64',
+  'isI64Null',
+  'isU64Null',
+  'readI64BigInt',
+  'readU64BigInt',
+  'readF32',
+  'readF64',
+  'writeU8',
+  'writeU16',
+  'writeU32',
+  'writeI64',
+  'writeI64BigInt',
+  'writeF32',
+  'writeF64',
+  'decimalToNumber',
+  'viewOf',
 ]);
 
 /**
@@ -173,9 +195,10 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
   const rt = options.runtimeImport ?? '../../runtime/index.ts';
   const headerSize = schema.header.size;
   const head = banner(source, xml, schema);
-  const runtime =
-    importLines(RUNTIME_IMPORTS.filter((n) => !INLINED.has(n)), rt) +
-    `import type { DecodeFailure } from '${rt}';\n`;
+  const runtime = `${importLines(
+    RUNTIME_IMPORTS.filter((n) => !INLINED.has(n)),
+    rt,
+  )}import type { DecodeFailure } from '${rt}';\n`;
   const prelude = inlinedPrimitives();
   const files: GeneratedFile[] = [];
 
@@ -198,10 +221,7 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
   iw.line();
   const dispatcherImports = schema.messages.map((m) => messageClassNames(m).decoder);
   emitDispatcher(iw, schema, headerSize);
-  const reexports = [
-    "export * from './types.ts';",
-    ...schema.messages.map((m) => `export * from './${pascal(m.name)}.ts';`),
-  ].join('\n');
+  const reexports = ["export * from './types.ts';", ...schema.messages.map((m) => `export * from './${pascal(m.name)}.ts';`)].join('\n');
   const indexImports =
     `import { DecodeError, DecodeStatus, NULL_FRAME } from '${rt}';\n` +
     `import type { DecodeFailure } from '${rt}';\n` +

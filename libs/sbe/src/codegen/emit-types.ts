@@ -1,5 +1,5 @@
 /** Emits enums, sets and composite flyweights (types.ts of a generated schema). */
-import { PRIMITIVE_SIZE, type CompositeType, type EnumType, type Primitive, type Schema, type SetType, type TypeDef } from './ir.ts';
+import { PRIMITIVE_SIZE, type CompositeType, type EnumType, type Primitive, type Schema, type SetType } from './ir.ts';
 import { pascal } from './names.ts';
 import { defaultNull, intRange, is64, readExpr, writeStmt } from './primitives.ts';
 import type { CodeWriter } from './writer.ts';
@@ -27,9 +27,13 @@ export function enumValidTest(t: EnumType, v: string, allowNull: boolean): strin
 
 function emitEnum(w: CodeWriter, t: EnumType): void {
   const name = enumTypeName(t);
-  w.block(`export const ${name} =`, () => {
-    for (const v of t.values) w.line(`${v.name}: ${v.value},`);
-  }, '} as const;');
+  w.block(
+    `export const ${name} =`,
+    () => {
+      for (const v of t.values) w.line(`${v.name}: ${v.value},`);
+    },
+    '} as const;',
+  );
   w.line(`export type ${name} = (typeof ${name})[keyof typeof ${name}];`);
   w.line(`export const ${name}_NULL_VALUE = ${enumNullValue(t)};`);
   w.line();
@@ -38,9 +42,13 @@ function emitEnum(w: CodeWriter, t: EnumType): void {
 function emitSet(w: CodeWriter, t: SetType): void {
   const name = pascal(t.name);
   w.doc(`Bit positions of the ${t.name} choice set; test a decoded value with hasChoice(value, ${name}.X).`);
-  w.block(`export const ${name} =`, () => {
-    for (const c of t.choices) w.line(`${c.name}: ${c.bit},`);
-  }, '} as const;');
+  w.block(
+    `export const ${name} =`,
+    () => {
+      for (const c of t.choices) w.line(`${c.name}: ${c.bit},`);
+    },
+    '} as const;',
+  );
   w.line();
 }
 
@@ -80,9 +88,7 @@ function emitCompositeDecoder(w: CodeWriter, t: CompositeType): void {
       if (mt.kind === 'composite') {
         w.block(`get ${name}(): ${compositeDecoderName(mt)}`, () => w.line(`return this.m_${m.name}.wrap(this.buffer, ${at});`));
       } else if (mt.kind === 'enum') {
-        w.block(`get ${name}(): ${enumTypeName(mt)}`, () =>
-          w.line(`return ${readExpr(mt.encoding, 'this.buffer', at)} as ${enumTypeName(mt)};`),
-        );
+        w.block(`get ${name}(): ${enumTypeName(mt)}`, () => w.line(`return ${readExpr(mt.encoding, 'this.buffer', at)} as ${enumTypeName(mt)};`));
       } else if (mt.kind === 'set') {
         w.block(`get ${name}(): number`, () => w.line(`return ${readExpr(mt.encoding, 'this.buffer', at)};`));
       } else if (mt.presence === 'constant') {

@@ -9,24 +9,9 @@ import { PRIMITIVE_SIZE, isFlat, type DataField, type Field, type Group } from '
 import { inlineReadExpr, is64, readExpr } from './primitives.ts';
 import { enumValidTest } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
-import {
-  VIEW_MIN_ENTRIES,
-  blockLengthPrimitive,
-  groupContext,
-  minBlockLengthExpr,
-  statusLiteral,
-  type BlockContext,
-} from './block-context.ts';
+import { VIEW_MIN_ENTRIES, blockLengthPrimitive, groupContext, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
 
-function emitFieldChecks(
-  w: CodeWriter,
-  ctx: BlockContext,
-  fields: Field[],
-  base: string,
-  pathPrefix: string,
-  skipInt64 = false,
-  viaView = false,
-): void {
+function emitFieldChecks(w: CodeWriter, ctx: BlockContext, fields: Field[], base: string, pathPrefix: string, skipInt64 = false, viaView = false): void {
   for (const f of fields) {
     if (f.presence === 'constant') continue;
     if (skipInt64 && f.type.kind === 'type' && f.type.length === 1 && is64(f.type.primitive)) continue;
@@ -75,9 +60,7 @@ function hasFieldChecks(fields: Field[]): boolean {
     if (t.kind === 'type') return t.length === 1 && is64(t.primitive);
     if (t.kind === 'enum') return true;
     if (t.kind === 'composite') {
-      return hasFieldChecks(
-        t.members.map((m) => ({ name: m.name, id: 0, type: m.type, offset: 0, size: 0, presence: 'required', sinceVersion: 0 })),
-      );
+      return hasFieldChecks(t.members.map((m) => ({ name: m.name, id: 0, type: m.type, offset: 0, size: 0, presence: 'required', sinceVersion: 0 })));
     }
     return false;
   });
@@ -90,9 +73,7 @@ function emitDataCheck(w: CodeWriter, ctx: BlockContext, d: DataField, store: bo
     if (store) w.line(`d._pos_${d.name} = p;`);
     w.line(`if (p + ${lenSize} > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
     w.line(`const n_${d.name} = ${readExpr(d.lengthPrimitive, 'b', 'p')};`);
-    w.line(
-      `if (n_${d.name} > ${d.lengthMax} || n_${d.name} > decodeLimits.maxVarDataLength || p + ${lenSize} + n_${d.name} > limit) return d._fail(${statusLiteral('VarDataTooLong')}, ${what}, p);`,
-    );
+    w.line(`if (n_${d.name} > ${d.lengthMax} || n_${d.name} > decodeLimits.maxVarDataLength || p + ${lenSize} + n_${d.name} > limit) return d._fail(${statusLiteral('VarDataTooLong')}, ${what}, p);`);
     w.line(`p += ${lenSize} + n_${d.name};`);
   };
   if (d.sinceVersion > 0) {
@@ -108,9 +89,7 @@ export function emitGroupValidator(w: CodeWriter, ctx: BlockContext, rootDecoder
     w.line(`if (p + ${dim} > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
     w.line(`const bl = ${readExpr(blockLengthPrimitive(g), 'b', `p + ${g.blockLengthOffset}`)};`);
     w.line(`const n = ${readExpr(g.countPrimitive, 'b', `p + ${g.countOffset}`)};`);
-    w.line(
-      `if (n > ${g.countMax} || n > decodeLimits.maxGroupEntries) return d._fail(${statusLiteral('GroupCountTooLarge')}, ${what}, p + ${g.countOffset});`,
-    );
+    w.line(`if (n > ${g.countMax} || n > decodeLimits.maxGroupEntries) return d._fail(${statusLiteral('GroupCountTooLarge')}, ${what}, p + ${g.countOffset});`);
     w.line(`if (bl < ${minBlockLengthExpr(g, 'v')}) return d._fail(${statusLiteral('GroupBlockLengthTooSmall')}, ${what}, p + ${g.blockLengthOffset});`);
     w.line(`p += ${dim};`);
     const checks = hasFieldChecks(g.fields);
@@ -118,11 +97,15 @@ export function emitGroupValidator(w: CodeWriter, ctx: BlockContext, rootDecoder
       w.line(`if (p + bl * n > limit) return d._fail(${statusLiteral('Truncated')}, ${what}, p);`);
       if (checks) {
         // Large groups check through the DataView (one read per int64 instead of two byte reads).
-        w.block(`if (n >= ${VIEW_MIN_ENTRIES})`, () => {
-          w.line('const dv = d._view();');
-          w.line('const vb = d.viewBase;');
-          w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path, false, true));
-        }, '} else {');
+        w.block(
+          `if (n >= ${VIEW_MIN_ENTRIES})`,
+          () => {
+            w.line('const dv = d._view();');
+            w.line('const vb = d.viewBase;');
+            w.block('for (let i = 0; i < n; i++, p += bl)', () => emitFieldChecks(w, ctx, g.fields, 'p', ctx.path, false, true));
+          },
+          '} else {',
+        );
         w.line('  for (let i = 0; i < n; i++, p += bl) {');
         emitFieldChecks(w, ctx, g.fields, 'p', ctx.path);
         w.line('  }');

@@ -4,18 +4,7 @@
  * emitters read only this, never the XML.
  */
 
-export type Primitive =
-  | 'char'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float'
-  | 'double';
+export type Primitive = 'char' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float' | 'double';
 
 export const PRIMITIVE_SIZE: Record<Primitive, number> = {
   char: 1,

@@ -390,9 +390,7 @@ function checkExponents(block: Block, outer: Block[]): void {
     }
     const mantissa = f.type;
     const ok =
-      mantissa.kind === 'type' &&
-      ((mantissa.length === 1 && (mantissa.primitive === 'int64' || mantissa.primitive === 'int32')) ||
-        (mantissa.primitive === 'uint8' && mantissa.length === 16));
+      mantissa.kind === 'type' && ((mantissa.length === 1 && (mantissa.primitive === 'int64' || mantissa.primitive === 'int32')) || (mantissa.primitive === 'uint8' && mantissa.length === 16));
     if (!ok) throw new SchemaError(`${block.name}.${f.name}: mbx:exponent on an unsupported mantissa type`);
   }
   for (const g of block.groups) checkExponents(g, [...outer, block]);

@@ -101,7 +101,7 @@ function plainDecimalToMantissa(text: string, exponent: number): number | undefi
     if (acc > Number.MAX_SAFE_INTEGER) return undefined;
   }
   if (droppedNonZero || digits === 0) return undefined;
-  const pad = scale - (fracDigits < 0 ? 0 : fracDigits);
+  const pad = scale - Math.max(fracDigits, 0);
   const m = acc * 10 ** pad;
   return Number.isSafeInteger(m) ? m : undefined;
 }

@@ -4,12 +4,7 @@
  * lets benches, tests and replays drive the SBE path with real events, with
  * prices and quantities carried exactly (decimal strings → mantissas, no floats).
  */
-import {
-  BestBidAskStreamEventEncoder,
-  BoolEnum,
-  DepthDiffStreamEventEncoder,
-  TradesStreamEventEncoder,
-} from '../generated/spot_stream/index.ts';
+import { BestBidAskStreamEventEncoder, BoolEnum, DepthDiffStreamEventEncoder, TradesStreamEventEncoder } from '../generated/spot_stream/index.ts';
 import { DepthSnapshotEncoder } from '../generated/hotpath/index.ts';
 import { decimalStringToMantissa } from '../runtime/decimal.ts';
 
@@ -136,14 +131,7 @@ export class BinanceJsonTranscoder {
   }
 
   /** A REST depth snapshot as the hotpath DepthSnapshot message. */
-  encodeDepthSnapshot(
-    symbol: string,
-    s: JsonDepthSnapshot,
-    requestTimeUs: number,
-    receiveTimeUs: number,
-    out: Uint8Array,
-    offset = 0,
-  ): number {
+  encodeDepthSnapshot(symbol: string, s: JsonDepthSnapshot, requestTimeUs: number, receiveTimeUs: number, out: Uint8Array, offset = 0): number {
     const e = this.snapshot
       .wrapAndApplyHeader(out, offset)
       .lastUpdateId(s.lastUpdateId)

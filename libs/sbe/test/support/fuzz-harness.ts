@@ -79,7 +79,12 @@ function seedFrames(rand: () => number): Uint8Array[] {
     const t = new spot.TradesStreamEventEncoder().wrapAndApplyHeader(buf).eventTime(big()).transactTime(int(1e15)).priceExponent(-8).qtyExponent(-8);
     const n = int(5);
     const g = t.tradesCount(n);
-    for (let i = 0; i < n; i++) g.next().id(int(1e12)).priceMantissa(big()).qtyMantissa(int(1e12)).isBuyerMaker(int(2) as 0 | 1);
+    for (let i = 0; i < n; i++)
+      g.next()
+        .id(int(1e12))
+        .priceMantissa(big())
+        .qtyMantissa(int(1e12))
+        .isBuyerMaker(int(2) as 0 | 1);
     t.symbol('BTCUSDT');
     out.push(buf.subarray(0, t.encodedLength).slice());
 

@@ -193,7 +193,24 @@ export class RedisCluster {
       const listen =
         tls === undefined
           ? ['--port', String(p)]
-          : ['--port', '0', '--tls-port', String(p), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile];
+          : [
+              '--port',
+              '0',
+              '--tls-port',
+              String(p),
+              '--tls-cluster',
+              'yes',
+              '--tls-replication',
+              'yes',
+              '--tls-auth-clients',
+              'no',
+              '--tls-cert-file',
+              tls.certFile,
+              '--tls-key-file',
+              tls.keyFile,
+              '--tls-ca-cert-file',
+              tls.caFile,
+            ];
       const announce = this.announceHostnames ? ['--cluster-announce-hostname', `node-${p}.cluster.invalid`, '--cluster-preferred-endpoint-type', 'hostname'] : [];
       const proc = spawn(
         'redis-server',
@@ -213,7 +230,14 @@ export class RedisCluster {
     await waitUntil('redis-server cluster nodes answering PING', deadline - Date.now(), async () => {
       const dead = this.nodes.find((n) => !n.alive);
       if (dead !== undefined) throw await dead.closed.then(() => new WaitAborted(`redis-server on ${dead.port} exited: ${dead.why}`));
-      const answers = await Promise.all(this.nodes.map((n) => n.call('PING').then((r) => r === 'PONG', () => false)));
+      const answers = await Promise.all(
+        this.nodes.map((n) =>
+          n.call('PING').then(
+            (r) => r === 'PONG',
+            () => false,
+          ),
+        ),
+      );
       return answers.every(Boolean) ? true : undefined;
     });
   }
@@ -337,7 +361,18 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
   return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: Math.max(timeoutMs, 1), killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err === null) resolve(stdout);
-      else reject(new Error(`${command} ${args.slice(0, 2).join(' ')}: ${err.killed ? `not done within ${timeoutMs} ms` : `exit ${err.code}`}: ${`${stdout}${stderr}`.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.slice(0, 2).join(' ')}: ${err.killed ? `not done within ${timeoutMs} ms` : `exit ${err.code}`}: ${`${stdout}${stderr}`
+              // biome-ignore lint/suspicious/noControlCharactersInRegex: redis-cli colours its errors; the ESC byte is what is stripped
+              .replace(/\x1b\[[0-9;]*m/g, '')
+              .trim()
+              .split('\n')
+              .slice(-3)
+              .join(' | ')}`,
+          ),
+        );
     });
   });
 }

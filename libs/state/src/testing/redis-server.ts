@@ -25,11 +25,9 @@ export class RedisServer {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
-    this.proc = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', this.fsync, '--save', '', '--logfile', ''],
-      { stdio: 'ignore' },
-    );
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', this.fsync, '--save', '', '--logfile', ''], {
+      stdio: 'ignore',
+    });
     const deadline = Date.now() + 10_000;
     while (!(await redisAnswers(this.url, 1_000))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
