@@ -10,6 +10,7 @@ import { SIM_ENV, SimConfigSchema } from 'exchange-sim';
 import { INFERENCE_ENV, InferenceConfigSchema } from 'inference';
 import { INGESTOR_ENV, IngestorConfigSchema } from 'ingestor';
 import { LAUNCHER_ENV, LauncherConfigSchema } from 'launcher';
+import { REDIS_CONNECTION_HELP } from '@hotpath/state';
 
 /** The object schema under refinements/effects, and a field's default (run, so computed defaults show as such). */
 function shapeOf(schema: ZodTypeAny): Record<string, ZodTypeAny> {
@@ -46,6 +47,14 @@ export function configReference(): string {
     '# Configuration reference',
     '',
     'Generated from the config schemas by `pnpm docs:config` (a test fails when it is stale). Every service validates its configuration at start and exits with code 2 naming the bad setting.',
+    '',
+    '## Redis connection',
+    '',
+    'The aggregator, inference, the launcher (for a Redis of your own), `pnpm leases` and `pnpm read:vector` read the same Redis variables (`libs/state/src/connection-settings.ts`) and connect through one factory (`libs/state/src/connection.ts`): one server or a Redis Cluster, TLS, an ACL user, the password from a file. A setting that cannot work is refused at start naming its variable; a TLS or AUTH refusal fails the start with an error naming the setting, never the secret.',
+    '',
+    '| variable | meaning |',
+    '|---|---|',
+    ...Object.entries(REDIS_CONNECTION_HELP).map(([name, help]) => `| \`${name}\` | ${help} |`),
     '',
   ];
   for (const [title, file, env, schema] of APPS) {

@@ -1,12 +1,26 @@
-/** pnpm read:vector [SYMBOL] [REDIS_URL] — prints a symbol's feature vector from Redis as named JSON. */
-import { Redis } from 'ioredis';
+/**
+ * pnpm read:vector [SYMBOL] [REDIS_URL] — prints a symbol's feature vector from Redis as named JSON. The Redis
+ * settings as the services read them (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_TLS_CA_FILE, REDIS_USERNAME,
+ * REDIS_PASSWORD_FILE…); a URL argument stands for REDIS_URL.
+ */
 import { FEATURE_NAMES } from '@hotpath/features';
-import { FeatureStore, STATUS_NAMES } from '@hotpath/state';
+import { configOrExit, loadConfig } from '@hotpath/config';
+import { z } from 'zod';
+import { FeatureStore, REDIS_CONNECTION_ENV, STATUS_NAMES, checkedRedisSettings, connectRedis, redisConnectionFields, type RedisClient } from '@hotpath/state';
 
 const symbol = (process.argv[2] ?? 'BTCUSDT').toUpperCase();
-const redis = new Redis(process.argv[3] ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, lazyConnect: true });
+// (the CA and password files read here too: one that cannot be read is a configuration error naming its variable)
+const Settings = z.object(redisConnectionFields).transform(checkedRedisSettings);
+// a wrong setting: its variable named on stderr, exit code 2 (never the URL: it may hold a password)
+const settings = configOrExit(() =>
+  loadConfig(
+    { name: 'pnpm read:vector', schema: Settings, env: REDIS_CONNECTION_ENV, secrets: ['redisUrl'] },
+    { env: process.env, ...(process.argv[3] !== undefined ? { overrides: { redisUrl: process.argv[3] } } : {}) },
+  ),
+);
+let redis: RedisClient | undefined;
 try {
-  await redis.connect();
+  redis = await connectRedis(settings, { name: 'read-vector', maxRetriesPerRequest: 1, commandTimeout: 5_000, readyTimeoutMs: 5_000 });
   const v = await new FeatureStore(redis).readVector(symbol);
   if (v === undefined) {
     console.error(`no feature vector for ${symbol} (is the aggregator running?)`);
@@ -31,9 +45,9 @@ try {
     );
   }
 } catch (err) {
-  // one line for the person at the terminal: ioredis's text (ECONNREFUSED host:port, WRONGPASS, a VectorFormatError) never holds the URL's password
+  // one line for the person at the terminal: a RedisConnectionError names the setting to fix and never holds a secret; a command's error (a VectorFormatError, NOPERM) never holds the password
   console.error(`cannot read ${symbol}: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  redis.disconnect();
+  redis?.disconnect();
 }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { freePort } from '@hotpath/service';
 import { FEATURE_COUNT, FEATURE_SCHEMA_HASH } from '@hotpath/features';
-import { ClaimOutcome, FeatureStore, LeaseManager, MODEL_POINTER_KEY, PredictionStore, VectorStatus, encodeVector, keys, predictionKeys } from '@hotpath/state';
+import { ClaimOutcome, FeatureStore, LeaseManager, MODEL_POINTER_KEY, PredictionStore, VectorStatus, connectRedis, encodeVector, keys, predictionKeys, type RedisClient } from '@hotpath/state';
 import { aggregatorConfigFromEnv } from 'aggregator';
 import { inferenceConfigFromEnv, InferenceServer } from 'inference';
 
@@ -34,7 +34,7 @@ const EXPORTER_ADDR = 'redis://redis:6379';
 
 let port = 0;
 let server: ChildProcess | undefined;
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const passwordOf = (user: string): string => readFileSync(join(secrets, user, 'password'), 'utf8').trim();
 const startEnv = { ...process.env, REDIS_SECRETS_DIR: secrets, REDIS_ACL_FILE: aclFile, REDIS_EXPORTER_ADDR: EXPORTER_ADDR };
 
@@ -165,10 +165,12 @@ describe('deploy/redis: who may do what', () => {
 
   it('aggregator (REDIS_URL + REDIS_PASSWORD_FILE through its config): leases and fenced writes; nothing of inference, nothing dangerous', async () => {
     const cfg = aggregatorConfigFromEnv({ REDIS_URL: `redis://aggregator@127.0.0.1:${port}`, REDIS_PASSWORD_FILE: join(secrets, 'aggregator', 'password'), AGGREGATOR_SYMBOLS: SYMBOL });
-    const redis = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    // through the services' connection factory, as the aggregator connects (CLIENT SETNAME, ioredis' ready check: INFO)
+    const redis = await connectRedis(cfg.redis, { name: 'aggregator', maxRetriesPerRequest: 0 });
     redis.on('error', () => undefined);
     clients.push(redis);
-    await redis.connect(); // ioredis' ready check (INFO) included
+    // a cluster client's discovery (CLUSTER INFO, CLUSTER SLOTS) is allowed: this server answers that it is no cluster, not NOPERM
+    for (const sub of ['INFO', 'SLOTS']) await expect(redis.call('CLUSTER', sub), `CLUSTER ${sub}`).rejects.toThrow(/cluster support disabled/);
 
     const leases = new LeaseManager(redis, 'market-events', 'agg-1', 5_000);
     const lease = await leases.acquire('shardId-000000000000');
@@ -211,13 +213,15 @@ describe('deploy/redis: who may do what', () => {
 
   it('inference (through its config): reads features, claims and writes predictions, pub/sub, model pointer; never writes features, never reads state', async () => {
     const cfg = inferenceConfigFromEnv({ REDIS_URL: `redis://inference@127.0.0.1:${port}`, REDIS_PASSWORD_FILE: join(secrets, 'inference', 'password') });
-    const redis = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    const sub = new Redis(cfg.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const [redis, sub] = await Promise.all([
+      connectRedis(cfg.redis, { name: 'inference', maxRetriesPerRequest: 0 }),
+      connectRedis(cfg.redis, { name: 'inference-subscriber', maxRetriesPerRequest: 0 }),
+    ]);
     for (const c of [redis, sub]) {
       c.on('error', () => undefined);
       clients.push(c);
     }
-    await Promise.all([redis.connect(), sub.connect()]);
+    for (const sub of ['INFO', 'SLOTS']) await expect(redis.call('CLUSTER', sub), `CLUSTER ${sub}`).rejects.toThrow(/cluster support disabled/);
 
     const store = new PredictionStore(redis, 100);
     const tick = 1_900_000_000_000;

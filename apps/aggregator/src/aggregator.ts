@@ -7,7 +7,6 @@
  * and stopped by one Lifecycle.
  */
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import {
   FetchWorker,
   ShardCoordinator,
@@ -24,7 +23,7 @@ import {
   type ShardReaderOptions,
   type ShardSource,
 } from '@hotpath/kinesis';
-import { FeatureStore, LeaseManager } from '@hotpath/state';
+import { FeatureStore, LeaseManager, RedisConnection, RedisConnectionError, watchRedisClient, type RedisClient, type RedisRole } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { Lifecycle, createOpsServer, ignoreRejection, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
@@ -32,10 +31,15 @@ import { Progress, aggregatorHealth, type AggregatorHealth } from './health.ts';
 import { countFetchWorkerDeaths, createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
 import { ShardProcessor, symbolsOf } from './shard-processor.ts';
 
+/** How long the start waits for Redis to take the connection before going on without it (a TLS or AUTH refusal comes at once). */
+const REDIS_START_CHECK_MS = 5_000;
+
 export class Aggregator {
   readonly registry: Registry;
   readonly log: Logger;
-  private readonly redis: Redis;
+  private readonly connection: RedisConnection;
+  private readonly redisRole: RedisRole;
+  private readonly redis: RedisClient;
   private readonly kinesis: KinesisClient;
   /** The thread that reads the shards when `fetch` is `worker`. */
   private readonly fetcher: FetchWorker | undefined;
@@ -56,8 +60,20 @@ export class Aggregator {
     this.log = deps.log ?? createLogger({ service: 'aggregator', level: config.logLevel });
     this.registry = createRegistry('aggregator');
     this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
-    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: config.redisCommandTimeoutMs });
-    this.redis.on('error', (err) => this.log.warn({ err }, 'redis connection error'));
+    // one server or a cluster, TLS, ACL user: the settings were checked at load (a file gone since throws RedisConnectionError here)
+    this.connection = new RedisConnection(config.redis);
+    this.redisRole = { name: 'aggregator', maxRetriesPerRequest: 2, commandTimeout: config.redisCommandTimeoutMs, readyTimeoutMs: REDIS_START_CHECK_MS };
+    this.redis = this.connection.client(this.redisRole);
+    watchRedisClient(this.redis, {
+      event: (event, err) => {
+        this.m.redisEvents.inc({ event });
+        if (err !== undefined) this.log.warn({ err, event }, 'redis connection error');
+      },
+      slotsMoved: (slots) => {
+        this.m.slotsMoved.inc(slots);
+        this.log.info({ slots }, 'redis cluster slots moved to another master (failover or migration)');
+      },
+    });
     // A Redis that restarted may have lost its last acknowledged writes (appendfsync everysec):
     // write every symbol's vector and state again at the next checkpoint, changed or not.
     let connectedBefore = false;
@@ -155,6 +171,7 @@ export class Aggregator {
     return new Lifecycle()
       .add({ name: 'redis', stop: () => this.redis.disconnect() })
       .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
+      .add({ name: 'redis check', start: () => this.checkRedis() })
       .add({
         name: 'fetch worker',
         start: () => this.fetcher?.warm(), // boots while leases are taken
@@ -169,6 +186,25 @@ export class Aggregator {
         },
       })
       .add({ name: 'shard leases', start: () => this.coordinator.start(), stop: () => this.handBack() });
+  }
+
+  /**
+   * Whether Redis takes this connection, while /health already answers: a TLS or AUTH refusal (or a file gone)
+   * fails the start — retrying cannot fix a setting — with the typed error naming it; no answer (or a cluster not
+   * ready) within REDIS_START_CHECK_MS is logged, and the client keeps reconnecting: the lease rounds wait for it
+   * and /health says not ok meanwhile.
+   */
+  private async checkRedis(): Promise<void> {
+    try {
+      await this.connection.waitReady(this.redis, this.redisRole);
+    } catch (err) {
+      if (err instanceof RedisConnectionError && !err.permanent) {
+        this.log.warn({ err, variable: err.variable }, 'Redis not reachable at start: retrying in the background');
+        return;
+      }
+      this.log.error({ err, variable: (err as Partial<RedisConnectionError>).variable }, 'Redis refused the connection: fix the setting named');
+      throw err;
+    }
   }
 
   /**

@@ -1,25 +1,14 @@
 /** The aggregator's configuration, validated at start (zod). */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { loadConfig, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
-
-const csv = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((x) => x.trim().toUpperCase())
-    .filter((x) => x !== ''),
-);
+import { loadConfig, symbolList, type ConfigSpec } from '@hotpath/config';
+import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields } from '@hotpath/state';
 
 export const AggregatorConfigSchema = z
   .object({
-    /** May name the ACL user (`redis://aggregator@redis:6379`); its password is better given by redisPasswordFile than in the URL. */
-    redisUrl: z.string().default('redis://127.0.0.1:6379'),
-    /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
-    redisPasswordFile: z.string().min(1).optional(),
-    symbols: z
-      .union([csv, z.array(z.string())])
-      .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1))
-      .default(['BTCUSDT']),
+    /** Which Redis (one server or a Cluster), TLS, ACL user, password file: libs/state's connection settings (REDIS_URL, REDIS_CLUSTER_NODES…). */
+    ...redisConnectionFields,
+    symbols: symbolList,
     kinesisStream: z.string().default('market-events'),
     kinesisRegion: z.string().default('us-east-1'),
     kinesisEndpoint: z.string().url().optional(),
@@ -66,21 +55,13 @@ export const AggregatorConfigSchema = z
     redisCommandTimeoutMs: z.coerce.number().int().min(50).max(60_000).default(2_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  // the password joins the URL here, so the service connects with one URL; messages never show either
-  .transform((c, ctx) => ({
-    ...c,
-    redisUrl: urlWithPasswordFile(
-      ctx,
-      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
-      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
-    ),
-  }));
+  // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
+  .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
 export type AggregatorConfig = z.infer<typeof AggregatorConfigSchema>;
 
 /** Environment variable → setting (the compose test checks deploy files against it). */
 export const AGGREGATOR_ENV: Record<string, keyof AggregatorConfig> = {
-  REDIS_URL: 'redisUrl',
-  REDIS_PASSWORD_FILE: 'redisPasswordFile',
+  ...REDIS_CONNECTION_ENV,
   AGGREGATOR_SYMBOLS: 'symbols',
   KINESIS_STREAM: 'kinesisStream',
   KINESIS_REGION: 'kinesisRegion',

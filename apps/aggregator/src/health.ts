@@ -1,13 +1,14 @@
 /**
  * /health: whether the aggregator does its job, answered within
- * HEALTH_DEADLINE_MS whatever Redis does. Redis answers, the last write did
+ * HEALTH_DEADLINE_MS whatever Redis does. Redis answers (on a cluster, every
+ * master), the last write did
  * not fail, the last lease round did not, records that keep arriving are
  * applied (not all refused, e.g. as duplicates), and every shard held gets
  * answers from Kinesis. A quiet stream or holding no lease (another instance
  * has the shards) is not a fault.
  */
-import type { Redis } from 'ioredis';
 import type { HeldShardStatus } from '@hotpath/kinesis';
+import { pingEveryMaster, type RedisClient } from '@hotpath/state';
 import { DeadlineError, withDeadline } from '@hotpath/service';
 
 /** What the shard processors report as they go: when records arrived and were applied, how the writes ended. */
@@ -68,14 +69,15 @@ export interface AggregatorHealth {
 const HEALTH_DEADLINE_MS = 500;
 
 export async function aggregatorHealth(
-  redis: Redis,
+  redis: RedisClient,
   progress: Progress,
   leases: { held: readonly HeldShardStatus[]; roundError: { err: unknown } | undefined },
   stallAfterMs: number,
 ): Promise<AggregatorHealth> {
   const now = Date.now();
   const p = progress;
-  const answer = await withDeadline(redis.ping(), HEALTH_DEADLINE_MS).then(
+  // on a cluster every master must answer: one down (or failing over) leaves its slots' symbols unwritable
+  const answer = await withDeadline(pingEveryMaster(redis), HEALTH_DEADLINE_MS).then(
     () => 'ok',
     (err: unknown) => (err instanceof DeadlineError ? 'timeout' : redisErrorCode(err)),
   );

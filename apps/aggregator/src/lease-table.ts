@@ -5,9 +5,8 @@
  * here is the oldest one the shard's symbols committed (where a new owner
  * resumes), SHARD_END once the shard was read to its end, `-` when none.
  */
-import type { Redis } from 'ioredis';
 import { compareCheckpoints } from '@hotpath/kinesis';
-import { LeaseManager, keys } from '@hotpath/state';
+import { LeaseManager, keys, scanKeys, type RedisClient } from '@hotpath/state';
 
 export interface LeaseTableRow {
   leaseKey: string;
@@ -19,7 +18,7 @@ export interface LeaseTableRow {
   checkpoint: string;
 }
 
-export async function leaseTable(redis: Redis, stream: string): Promise<LeaseTableRow[]> {
+export async function leaseTable(redis: RedisClient, stream: string): Promise<LeaseTableRow[]> {
   // (an owner name of its own: the table is only read)
   const leases = new LeaseManager(redis, stream, 'lease-table-reader', 1);
   const [held, finished, checkpoints] = await Promise.all([leases.list(), leases.finishedShards(), oldestCheckpoints(redis)]);
@@ -39,23 +38,19 @@ export async function leaseTable(redis: Redis, stream: string): Promise<LeaseTab
  * Shard → the oldest checkpoint its symbols committed, from every `state:{S}` key (the checkpoint is the value's
  * head: a u32 length, then `shardId/sequence:subSequence`; only the head is read, not the ~100 kB state).
  */
-async function oldestCheckpoints(redis: Redis): Promise<Map<string, string>> {
+async function oldestCheckpoints(redis: RedisClient): Promise<Map<string, string>> {
   const oldest = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.state('*'), 'COUNT', 200);
-    cursor = next;
-    for (const key of found) {
-      const head = await redis.getrangeBuffer(key, 0, 3);
-      if (head.length < 4) continue;
-      const stored = (await redis.getrangeBuffer(key, 4, 3 + head.readUInt32LE(0))).toString('utf8');
-      const slash = stored.lastIndexOf('/');
-      if (slash < 0) continue; // nothing committed yet, or not a checkpoint this table can place
-      const [shardId, checkpoint] = [stored.slice(0, slash), stored.slice(slash + 1)];
-      const seen = oldest.get(shardId);
-      if (seen === undefined || compareCheckpoints(checkpoint, seen) < 0) oldest.set(shardId, checkpoint);
-    }
-  } while (cursor !== '0');
+  // (every master of a cluster: each symbol's state lives in its own {SYMBOL} slot)
+  for (const key of await scanKeys(redis, keys.state('*'))) {
+    const head = await redis.getrangeBuffer(key, 0, 3);
+    if (head.length < 4) continue;
+    const stored = (await redis.getrangeBuffer(key, 4, 3 + head.readUInt32LE(0))).toString('utf8');
+    const slash = stored.lastIndexOf('/');
+    if (slash < 0) continue; // nothing committed yet, or not a checkpoint this table can place
+    const [shardId, checkpoint] = [stored.slice(0, slash), stored.slice(slash + 1)];
+    const seen = oldest.get(shardId);
+    if (seen === undefined || compareCheckpoints(checkpoint, seen) < 0) oldest.set(shardId, checkpoint);
+  }
   return oldest;
 }
 

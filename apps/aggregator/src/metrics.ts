@@ -6,6 +6,8 @@ export interface AggregatorMetrics {
   recordsBy(status: string): Counter.Internal;
   redisOps: Counter<'operation' | 'key_type' | 'status'>;
   redisDuration: Histogram<'operation'>;
+  redisEvents: Counter<'event'>;
+  slotsMoved: Counter<never>;
   featureUpdates: Counter<never>;
   featureComputation: Histogram<never>;
   reanchors: Counter<'status'>;
@@ -77,6 +79,17 @@ export function createAggregatorMetrics(registry: Registry, stream: string): Agg
       name: 'aggregator_kinesis_errors_total',
       help: 'Failed Kinesis calls of the shard readers (retried with backoff; throttling included), by error name',
       labelNames: ['error'],
+      registers: r,
+    }),
+    redisEvents: new Counter({
+      name: 'aggregator_redis_connection_events_total',
+      help: 'Redis client connection events: error, node_error (a cluster node failed), node_added, node_removed, reconnecting, ready',
+      labelNames: ['event'],
+      registers: r,
+    }),
+    slotsMoved: new Counter({
+      name: 'aggregator_redis_cluster_slots_moved_total',
+      help: 'Cluster slots whose master changed in the client slot map (a failover, a slot migration: MOVED)',
       registers: r,
     }),
     lag: new Gauge({ name: 'aggregator_kinesis_lag_seconds', help: 'Now minus the arrival time of the newest processed record', registers: r }),

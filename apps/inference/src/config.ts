@@ -2,28 +2,17 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
+import { loadConfig, symbolList, type ConfigSpec } from '@hotpath/config';
+import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields } from '@hotpath/state';
 
 /** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
-const csv = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((x) => x.trim().toUpperCase())
-    .filter((x) => x !== ''),
-);
-
 export const InferenceConfigSchema = z
   .object({
-    /** May name the ACL user (`redis://inference@redis:6379`); its password is better given by redisPasswordFile than in the URL. */
-    redisUrl: z.string().default('redis://127.0.0.1:6379'),
-    /** A file holding the Redis password (a compose/Docker secret), so it is in no environment. */
-    redisPasswordFile: z.string().min(1).optional(),
-    symbols: z
-      .union([csv, z.array(z.string())])
-      .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 letters or digits, e.g. BTCUSDT')).min(1))
-      .default(['BTCUSDT']),
+    /** Which Redis (one server or a Cluster), TLS, ACL user, password file: libs/state's connection settings (REDIS_URL, REDIS_CLUSTER_NODES…). */
+    ...redisConnectionFields,
+    symbols: symbolList,
     /** This replica's name in claims and predictions. */
     replica: z.string().default(() => `inference-${randomUUID().slice(0, 8)}`),
     intervalMs: z.coerce.number().int().min(100).default(2_000),
@@ -88,21 +77,13 @@ export const InferenceConfigSchema = z
     host: z.string().default('127.0.0.1'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  // the password joins the URL here, so the service connects with one URL; messages never show either
-  .transform((c, ctx) => ({
-    ...c,
-    redisUrl: urlWithPasswordFile(
-      ctx,
-      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
-      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
-    ),
-  }));
+  // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
+  .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
 
 /** Environment variable → setting (the compose test checks deploy files against it). */
 export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
-  REDIS_URL: 'redisUrl',
-  REDIS_PASSWORD_FILE: 'redisPasswordFile',
+  ...REDIS_CONNECTION_ENV,
   INFERENCE_SYMBOLS: 'symbols',
   INFERENCE_REPLICA: 'replica',
   INFERENCE_INTERVAL_MS: 'intervalMs',

@@ -58,6 +58,17 @@ export function createInferenceMetrics(registry: Registry) {
       registers,
     }),
     redisErrors: new Counter({ name: 'inference_redis_errors_total', help: 'Failed Redis commands by operation', labelNames: ['operation'], registers }),
+    redisEvents: new Counter({
+      name: 'inference_redis_connection_events_total',
+      help: 'Redis client connection events (command client and subscriber): error, node_error (a cluster node failed), node_added, node_removed, reconnecting, ready',
+      labelNames: ['event'],
+      registers,
+    }),
+    slotsMoved: new Counter({
+      name: 'inference_redis_cluster_slots_moved_total',
+      help: 'Cluster slots whose master changed in the client slot maps (a failover, a slot migration: MOVED)',
+      registers,
+    }),
     redisRefused: new Counter({
       name: 'inference_redis_refused_total',
       help: 'Values read from Redis and refused as malformed, by source: push, latest, history, vector, model_pointer',

@@ -16,8 +16,8 @@ import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { buildModel, exampleModelSpec, ModelError, OnnxModel } from '@hotpath/model';
 import { ignoreRejection } from '@hotpath/service';
+import type { RedisClient } from '@hotpath/state';
 import type { Logger } from '@hotpath/telemetry';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { InferenceMetrics } from './metrics.ts';
 
@@ -60,7 +60,7 @@ export class ModelManager {
   private badPointerSeen: Buffer = Buffer.alloc(0);
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: ModelManagerOptions,
     private readonly metrics: InferenceMetrics,
     private readonly log: Logger,

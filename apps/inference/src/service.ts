@@ -17,8 +17,19 @@
 import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection } from '@hotpath/service';
-import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
-import { Redis } from 'ioredis';
+import {
+  ClaimOutcome,
+  decodeVector,
+  PredictionStore,
+  predictionKeys,
+  RedisConnection,
+  RedisConnectionError,
+  VectorStatus,
+  watchRedisClient,
+  type FeatureVectorRecord,
+  type RedisClient,
+  type RedisRole,
+} from '@hotpath/state';
 import type { InferenceConfig } from './config.ts';
 import { Grader, type Figures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
@@ -43,6 +54,8 @@ export interface Health {
 export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
 
 const RECENT_ERROR_MS = 10_000;
+/** How long the start waits for Redis before going on without it (a TLS or AUTH refusal comes at once). */
+const REDIS_START_CHECK_MS = 5_000;
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
@@ -58,8 +71,11 @@ export class InferenceService {
   readonly log: Logger;
   readonly models: ModelManager;
   readonly grader: Grader;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly connection: RedisConnection;
+  private readonly redisRole: RedisRole;
+  private readonly subscriberRole: RedisRole;
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly store: PredictionStore;
   private readonly scheduler: TickScheduler;
   private readonly latest = new Map<string, Prediction>();
@@ -75,23 +91,33 @@ export class InferenceService {
   /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
   private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
   private started = false;
+  private readonly connectFailed: (err: unknown) => void;
 
   constructor(readonly config: InferenceConfig) {
     this.log = createLogger({ service: 'inference', level: config.logLevel });
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
-    const redisOptions = {
-      // a tick must fail fast on a sick Redis, not queue behind a reconnect
-      commandTimeout: config.redisTimeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      lazyConnect: true,
-      retryStrategy: (n: number) => Math.min(50 * n, 1_000),
-    };
-    this.redis = new Redis(config.redisUrl, redisOptions);
+    this.connectFailed = ignoreRejection(this.log, 'a failed connect is the error waitReady classifies and reports; the client reconnects by itself');
+    // one server or a cluster, TLS, ACL user: the settings were checked at load (a file gone since throws RedisConnectionError here)
+    this.connection = new RedisConnection(config.redis);
+    // a tick must fail fast on a sick Redis, not queue behind a reconnect
+    this.redisRole = { name: 'inference', commandTimeout: config.redisTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, readyTimeoutMs: REDIS_START_CHECK_MS };
+    this.redis = this.connection.client(this.redisRole);
     // the subscriber waits for Redis instead (ioredis re-subscribes after every reconnect)
-    this.subscriber = new Redis(config.redisUrl, { ...redisOptions, commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    for (const c of [this.redis, this.subscriber]) c.on('error', () => this.noteRedisError('connection'));
+    this.subscriberRole = { name: 'inference-subscriber', enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true, readyTimeoutMs: REDIS_START_CHECK_MS };
+    this.subscriber = this.connection.client(this.subscriberRole);
+    for (const c of [this.redis, this.subscriber]) {
+      watchRedisClient(c, {
+        event: (event) => {
+          this.metrics.redisEvents.inc({ event });
+          if (event === 'error' || event === 'node_error') this.noteRedisError('connection');
+        },
+        slotsMoved: (slots) => {
+          this.metrics.slotsMoved.inc(slots);
+          this.log.info({ slots }, 'redis cluster slots moved to another master (failover or migration)');
+        },
+      });
+    }
     this.store = new PredictionStore(this.redis, config.historyMax);
     this.models = new ModelManager(
       this.redis,
@@ -131,13 +157,7 @@ export class InferenceService {
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
     // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
     this.redis.on('ready', () => void this.loadLatest());
-    const connected = await Promise.all([this.redis.connect(), this.subscriber.connect()]).then(
-      () => true,
-      (err: Error) => {
-        this.log.warn({ err }, 'Redis not reachable at start; retrying in the background');
-        return false;
-      },
-    );
+    const connected = await this.connectRedis();
     const subscribed = this.subscriber
       .subscribe(...this.config.symbols.map(predictionKeys.channel))
       .catch(ignoreRejection(this.log, 'the subscriber queues SUBSCRIBE until Redis answers (offline queue, no retry limit): it fails only once the subscriber is closed'));
@@ -147,6 +167,33 @@ export class InferenceService {
     this.startedAtMs = Date.now();
     this.started = true;
     this.log.info({ symbols: this.config.symbols, replica: this.config.replica, intervalMs: this.config.intervalMs, model: this.models.state().version }, 'inference started');
+  }
+
+  /**
+   * Connects both clients: false when Redis does not answer within REDIS_START_CHECK_MS (they keep reconnecting
+   * in the background; /health says unhealthy meanwhile). A TLS or AUTH refusal (or a file gone) fails the start
+   * with the typed error naming the setting: retrying cannot fix it.
+   */
+  private async connectRedis(): Promise<boolean> {
+    const clients: [RedisClient, RedisRole][] = [
+      [this.redis, this.redisRole],
+      [this.subscriber, this.subscriberRole],
+    ];
+    // (connect()'s own rejection is the error waitReady classifies; the clients retry by themselves)
+    for (const [c] of clients) c.connect().catch(this.connectFailed);
+    try {
+      await Promise.all(clients.map(([c, role]) => this.connection.waitReady(c, role)));
+      return true;
+    } catch (err) {
+      if (err instanceof RedisConnectionError && !err.permanent) {
+        this.log.warn({ err, variable: err.variable }, 'Redis not reachable at start: retrying in the background');
+        return false;
+      }
+      this.log.error({ err, variable: (err as Partial<RedisConnectionError>).variable }, 'Redis refused the connection: fix the setting named');
+      this.redis.disconnect();
+      this.subscriber.disconnect();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
 import { configOrExit } from '@hotpath/config';
+import { RedisConnectionError } from '@hotpath/state';
 
 // a wrong setting: its variable named on stderr (INFERENCE_PORT, never a key), exit code 2
 const config = configOrExit(() => launcherConfigFromEnv(process.env));
@@ -23,7 +24,8 @@ process.on('SIGTERM', () => void shutdown());
 try {
   await launcher.start();
 } catch (err) {
-  console.error(redactCredentials(err instanceof RedisUnavailableError ? err.message : `could not start: ${inspect(err)}`));
+  // (a Redis the operator set that refuses the connection: the message names the setting, never a secret)
+  console.error(redactCredentials(err instanceof RedisUnavailableError || err instanceof RedisConnectionError ? err.message : `could not start: ${inspect(err)}`));
   await launcher.stop();
   process.exit(2);
 }

@@ -1,35 +1,52 @@
 /** The launcher's configuration (zod, from env): which Redis, which market source, which ports. */
 import { z } from 'zod';
 import { loadConfig, type ConfigSpec } from '@hotpath/config';
+import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields, type RedisConnectionSettings } from '@hotpath/state';
 
-export const LauncherConfigSchema = z.object({
-  /** Used when reachable; otherwise a private redis-server is spawned. */
-  redisUrl: z.string().optional(),
-  /** The password of REDIS_URL as a file (a secret), so it is in no environment: passed on to the services as a path. */
-  redisPasswordFile: z.string().min(1).optional(),
-  symbols: z.string().default('BTCUSDT'),
-  kinesisStream: z.string().default('market-events'),
-  kinesisShards: z.coerce.number().int().min(1).max(16).default(2),
-  kinesisPort: z.coerce.number().int().min(0).max(65535).default(4567),
-  /** Live Binance instead of exchange-sim when a key (or key file) is given. */
-  binanceApiKey: z.string().min(1).optional(),
-  binanceApiKeyFile: z.string().min(1).optional(),
-  binanceStreamUrl: z.string().url().default('wss://stream-sbe.binance.com:9443'),
-  binanceRestUrl: z.string().url().default('https://api.binance.com'),
-  simPort: z.coerce.number().int().min(0).max(65535).default(9443),
-  ingestorPort: z.coerce.number().int().min(0).max(65535).default(9090),
-  aggregatorPort: z.coerce.number().int().min(0).max(65535).default(9091),
-  inferencePort: z.coerce.number().int().min(0).max(65535).default(9092),
-  /** `pretty` in a terminal, `json` otherwise (CI, log shippers). */
-  logFormat: z.enum(['pretty', 'json']).default(process.stdout.isTTY ? 'pretty' : 'json'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+export const LauncherConfigSchema = z
+  .object({
+    /**
+     * A Redis of the operator's (one server or a Cluster, TLS, ACL user, password file: libs/state's settings),
+     * used when it answers and handed to the aggregator and inference as set; without REDIS_URL or
+     * REDIS_CLUSTER_NODES a private redis-server is spawned.
+     */
+    ...redisConnectionFields,
+    // (no default here: unset means the private server, not 127.0.0.1:6379)
+    redisUrl: z.string().optional(),
+    symbols: z.string().default('BTCUSDT'),
+    kinesisStream: z.string().default('market-events'),
+    kinesisShards: z.coerce.number().int().min(1).max(16).default(2),
+    kinesisPort: z.coerce.number().int().min(0).max(65535).default(4567),
+    /** Live Binance instead of exchange-sim when a key (or key file) is given. */
+    binanceApiKey: z.string().min(1).optional(),
+    binanceApiKeyFile: z.string().min(1).optional(),
+    binanceStreamUrl: z.string().url().default('wss://stream-sbe.binance.com:9443'),
+    binanceRestUrl: z.string().url().default('https://api.binance.com'),
+    simPort: z.coerce.number().int().min(0).max(65535).default(9443),
+    ingestorPort: z.coerce.number().int().min(0).max(65535).default(9090),
+    aggregatorPort: z.coerce.number().int().min(0).max(65535).default(9091),
+    inferencePort: z.coerce.number().int().min(0).max(65535).default(9092),
+    /** `pretty` in a terminal, `json` otherwise (CI, log shippers). */
+    logFormat: z.enum(['pretty', 'json']).default(process.stdout.isTTY ? 'pretty' : 'json'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .transform((c, ctx) => ({ ...c, redis: redisOf(c, ctx) }));
 export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
+
+type RedisFields = { redisUrl?: string | undefined } & Omit<Parameters<typeof checkedRedisSettings>[0], 'redisUrl'>;
+
+/** The operator's Redis (checked, its files read), or undefined: the private server. A Redis setting without REDIS_URL or REDIS_CLUSTER_NODES is refused, not ignored. */
+function redisOf(c: RedisFields, ctx: z.RefinementCtx): RedisConnectionSettings | undefined {
+  if (c.redisUrl !== undefined || c.redisClusterNodes !== undefined) return checkedRedisSettings({ ...c, redisUrl: c.redisUrl ?? 'redis://127.0.0.1:6379' }, ctx);
+  for (const setting of ['redisClusterNatMap', 'redisTlsCaFile', 'redisUsername', 'redisPasswordFile'] as const) {
+    if (c[setting] !== undefined) ctx.addIssue({ code: 'custom', path: [setting], message: "is set but REDIS_URL is not: the launcher's own redis-server takes no TLS or AUTH settings" });
+  }
+  return undefined;
+}
 
 /** Environment variable → setting. */
 export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
-  REDIS_URL: 'redisUrl',
-  REDIS_PASSWORD_FILE: 'redisPasswordFile',
+  ...REDIS_CONNECTION_ENV,
   HOTPATH_SYMBOLS: 'symbols',
   KINESIS_STREAM: 'kinesisStream',
   KINESIS_SHARDS: 'kinesisShards',

@@ -58,7 +58,8 @@ export class Launcher {
   async start(): Promise<void> {
     const c = this.config;
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
-    this.redis = await resolveRedis(c.redisUrl, c.redisPasswordFile);
+    this.redis = await resolveRedis(c.redis);
+    if (this.redis.unusedBecause !== undefined) this.note(`the configured Redis is not used: ${this.redis.unusedBecause}`);
     this.note(`redis ${this.redis.url}${this.redis.pid !== undefined ? ` (spawned, pid ${this.redis.pid})` : ''}`);
     this.kinesis = await this.startKinesis();
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);

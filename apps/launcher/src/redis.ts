@@ -1,10 +1,13 @@
-/** Which Redis the stack uses: REDIS_URL when it answers, else a private redis-server from PATH, else a clear error. */
-import { redisAnswers } from '@hotpath/state';
+/**
+ * Which Redis the stack uses: the operator's (REDIS_URL or REDIS_CLUSTER_NODES, with TLS and AUTH as set) when
+ * it answers, else a private redis-server from PATH, else a clear error. An operator's Redis that refuses the
+ * connection (TLS, password, user) is an error naming the setting, never silently replaced by a private one.
+ */
+import { RedisConnection, RedisConnectionError, redisAnswers, redisConnectionEnv, type RedisConnectionSettings } from '@hotpath/state';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readSecretFile, urlWithPassword } from '@hotpath/config';
 import { freePort } from '@hotpath/service';
 import { STOP_GRACE_MS } from './child.ts';
 import { childEnv } from './child-env.ts';
@@ -20,7 +23,12 @@ export class RedisUnavailableError extends Error {
 export interface RedisHandle {
   /** Where it is, as given (so without a password kept in a file): safe to print once redacted. */
   url: string;
-  /** What a service that uses it is given: REDIS_URL, and REDIS_PASSWORD_FILE when the password is in one. */
+  /** Why the operator's Redis was not used (it did not answer), when a private one was started instead. */
+  unusedBecause?: string;
+  /**
+   * What a service that uses it is given: REDIS_URL and every other Redis variable the operator set
+   * (REDIS_CLUSTER_NODES, REDIS_TLS_CA_FILE, REDIS_PASSWORD_FILE…), file paths made absolute.
+   */
   clientEnv: Record<string, string>;
   /** The spawned redis-server's pid, when we started one. */
   pid?: number;
@@ -41,16 +49,28 @@ while kill -0 "$LAUNCHER_PID" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.
 kill -TERM $r 2>/dev/null
 wait $r`;
 
-export async function resolveRedis(configured: string | undefined, passwordFile?: string): Promise<RedisHandle> {
-  // a password file that cannot be read is refused (SecretFileError names the variable), not silently skipped
-  const withPassword = configured && passwordFile ? urlWithPassword(configured, readSecretFile(passwordFile, 'REDIS_PASSWORD_FILE'), 'REDIS_URL') : configured;
-  if (configured && withPassword && (await redisAnswers(withPassword, 1_000))) {
-    // the services run from the repository root: the file's path must not depend on where pnpm start ran
-    return { url: configured, clientEnv: { REDIS_URL: configured, ...(passwordFile ? { REDIS_PASSWORD_FILE: resolve(passwordFile) } : {}) }, stop: async () => undefined };
+/** How long the operator's Redis gets to answer before a private one is started. */
+const CHECK_MS = 2_000;
+
+export async function resolveRedis(configured: RedisConnectionSettings | undefined): Promise<RedisHandle> {
+  let unusedBecause: string | undefined;
+  if (configured !== undefined) {
+    // (a file that cannot be read, a TLS or AUTH refusal: RedisConnectionError naming the setting, thrown to the caller)
+    const connection = new RedisConnection(configured);
+    try {
+      const client = await connection.connect({ name: 'launcher-check', connectTimeout: CHECK_MS, readyTimeoutMs: CHECK_MS, maxRetriesPerRequest: 0 });
+      client.disconnect();
+      // the services run from the repository root: a file's path must not depend on where pnpm start ran
+      const files = { tlsCaFile: configured.tlsCaFile && resolve(configured.tlsCaFile), passwordFile: configured.passwordFile && resolve(configured.passwordFile) };
+      return { url: configured.url, clientEnv: redisConnectionEnv({ ...configured, ...files }), stop: async () => undefined };
+    } catch (err) {
+      if (!(err instanceof RedisConnectionError) || err.permanent) throw err;
+      unusedBecause = err.message; // (no secret: the connection's errors never quote one)
+    }
   }
   if (spawnSync('redis-server', ['--version']).error) {
     throw new RedisUnavailableError(
-      `${configured ? `REDIS_URL=${redactCredentials(configured)} does not answer, and ` : ''}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
+      `${unusedBecause === undefined ? '' : `${redactCredentials(unusedBecause)}; and `}no redis-server on PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379.`,
     );
   }
   const port = await freePort();
@@ -74,6 +94,7 @@ export async function resolveRedis(configured: string | undefined, passwordFile?
   }
   return {
     url,
+    unusedBecause,
     clientEnv: { REDIS_URL: url },
     pid,
     stop: async () => {

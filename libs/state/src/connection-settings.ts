@@ -46,6 +46,17 @@ export const REDIS_CONNECTION_ENV = {
 } as const;
 export type RedisConnectionVariable = keyof typeof REDIS_CONNECTION_ENV;
 
+/** What each variable means, for the generated configuration reference (docs/configuration.md). */
+export const REDIS_CONNECTION_HELP: Readonly<Record<RedisConnectionVariable, string>> = {
+  REDIS_URL:
+    '`redis://host:port` or `rediss://host:port` (TLS); may name the ACL user (`redis://aggregator@redis:6379`) and a database (`/2`, one server only). With REDIS_CLUSTER_NODES it gives only the scheme and the user',
+  REDIS_CLUSTER_NODES: '`host:port,host:port`: set, the services use Redis Cluster, seeded from these nodes (one is enough; ElastiCache: the configuration endpoint)',
+  REDIS_CLUSTER_NAT_MAP: '`from-host:port=to-host:port,…`: addresses the cluster nodes announce that this client reaches elsewhere (docker, a NAT); not needed inside an ElastiCache VPC',
+  REDIS_TLS_CA_FILE: 'PEM file of the CA that signed the servers’ certificates (`rediss://` only); unset, the system’s CAs',
+  REDIS_USERNAME: 'the ACL user (or in REDIS_URL, not both)',
+  REDIS_PASSWORD_FILE: 'a file holding the password (a Docker or Secrets Manager secret), so it is in no environment; never in a log',
+};
+
 /** `host:port` or `[v6]:port`; undefined when it is not one. */
 export function parseHostPort(text: string): ClusterNodeAddress | undefined {
   const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text.trim());
@@ -143,3 +154,31 @@ export function redisConnectionSettings(c: RedisConnectionConfig, ctx: Refinemen
 
 /** The fragment alone (scripts that need only Redis): env settings in, RedisConnectionSettings out. */
 export const RedisConnectionSchema = z.object(redisConnectionFields).transform(redisConnectionSettings);
+
+/** `host:port`, an IPv6 host in brackets: what parseHostPort reads back. */
+function hostPort(n: ClusterNodeAddress): string {
+  return `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
+}
+
+/**
+ * The settings as environment variables again, only those set (the launcher
+ * hands them to the services it starts): RedisConnectionSchema reads them back
+ * to the same settings. REDIS_URL is as given, so it may hold a password.
+ */
+export function redisConnectionEnv(s: RedisConnectionSettings): Partial<Record<RedisConnectionVariable, string>> {
+  const env: Partial<Record<RedisConnectionVariable, string>> = { REDIS_URL: s.url };
+  if (s.clusterNodes !== undefined && s.clusterNodes.length > 0) env.REDIS_CLUSTER_NODES = s.clusterNodes.map(hostPort).join(',');
+  if (s.natMap !== undefined && Object.keys(s.natMap).length > 0) {
+    env.REDIS_CLUSTER_NAT_MAP = Object.entries(s.natMap)
+      .map(([from, to]) => {
+        // the key is `host:port` as announced: an IPv6 host gets its brackets back
+        const colon = from.lastIndexOf(':');
+        return `${hostPort({ host: from.slice(0, colon), port: Number(from.slice(colon + 1)) })}=${hostPort(to)}`;
+      })
+      .join(',');
+  }
+  if (s.tlsCaFile !== undefined) env.REDIS_TLS_CA_FILE = s.tlsCaFile;
+  if (s.username !== undefined) env.REDIS_USERNAME = s.username;
+  if (s.passwordFile !== undefined) env.REDIS_PASSWORD_FILE = s.passwordFile;
+  return env;
+}

@@ -29,12 +29,15 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { SecretFileError, readSecretFile } from '@hotpath/config';
-import { settingProblems, type RedisConnectionSettings, type RedisConnectionVariable } from './connection-settings.ts';
+import type { RefinementCtx } from 'zod';
+import { REDIS_CONNECTION_ENV, redisConnectionSettings, settingProblems, type RedisConnectionConfig, type RedisConnectionSettings, type RedisConnectionVariable } from './connection-settings.ts';
 
 export {
   REDIS_CONNECTION_ENV,
+  REDIS_CONNECTION_HELP,
   RedisConnectionSchema,
   parseHostPort,
+  redisConnectionEnv,
   redisConnectionFields,
   redisConnectionSettings,
   settingProblems,
@@ -53,11 +56,17 @@ export class RedisConnectionError extends Error {
   constructor(
     readonly code: RedisConnectionErrorCode,
     readonly variable: RedisConnectionVariable,
-    message: string,
+    /** Why, without the role and variable the message starts with (a config issue's text). */
+    readonly detail: string,
     /** Who was connecting (RedisRole.name), when known. */
     readonly role?: string,
   ) {
-    super(`redis${role === undefined ? '' : ` (${role})`}: ${variable}: ${message}`);
+    super(`redis${role === undefined ? '' : ` (${role})`}: ${variable}: ${detail}`);
+  }
+
+  /** Retrying cannot fix it (TLS, AUTH, a setting): a service fails its start on it; unreachable and cluster_down may heal. */
+  get permanent(): boolean {
+    return this.code === 'redis_tls_failed' || this.code === 'redis_auth_failed' || this.code === 'redis_setting_invalid';
   }
 }
 
@@ -234,6 +243,18 @@ export class RedisConnection {
     return first;
   }
 
+  /**
+   * Resolves once `client` (made by client()) is ready, or rejects with a
+   * RedisConnectionError: at once for a TLS or AUTH refusal, after
+   * readyTimeoutMs when nothing answers. The client is left as it is (still
+   * reconnecting on its own): for a service that starts without Redis and
+   * says so, rather than waits.
+   */
+  waitReady(client: RedisClient, role: RedisRole): Promise<void> {
+    if (client.status === 'ready') return Promise.resolve();
+    return this.ready(client, role);
+  }
+
   private ready(client: RedisClient, role: RedisRole): Promise<void> {
     const timeoutMs = role.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
@@ -266,7 +287,7 @@ export class RedisConnection {
       const onError = (err: Error & { lastNodeError?: Error }): void => {
         last = err.lastNodeError ?? err;
         const e = this.classify(last, role.name, timeoutMs);
-        if (e.code === 'redis_tls_failed' || e.code === 'redis_auth_failed' || e.code === 'redis_setting_invalid') finish(e);
+        if (e.permanent) finish(e);
         else if (this.clustered && !probed) {
           probed = true;
           void this.probe(role).then((cause) => {
@@ -350,6 +371,25 @@ function readCa(path: string): Buffer {
   }
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new RedisConnectionError('redis_setting_invalid', 'REDIS_TLS_CA_FILE', `${path}: not a PEM certificate`);
   return ca;
+}
+
+/**
+ * For an app schema's `.transform` (with redisConnectionFields spread in):
+ * the settings, checked as the connection will use them — the CA and password
+ * files read once here, so one that cannot be read is a configuration issue
+ * naming its variable (a ConfigError: exit code 2) rather than a failed start.
+ * The files are read again when the service connects (RedisConnection).
+ */
+export function checkedRedisSettings(c: RedisConnectionConfig, ctx: RefinementCtx): RedisConnectionSettings {
+  const settings = redisConnectionSettings(c, ctx);
+  if (settingProblems(settings).length > 0) return settings; // (already issues, each naming its variable)
+  try {
+    new RedisConnection(settings);
+  } catch (err) {
+    if (!(err instanceof RedisConnectionError)) throw err;
+    ctx.addIssue({ code: 'custom', path: [REDIS_CONNECTION_ENV[err.variable]], message: err.detail });
+  }
+  return settings;
 }
 
 /** A client of `settings`, ready, or a RedisConnectionError naming the setting to fix. */

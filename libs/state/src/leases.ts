@@ -8,7 +8,9 @@
  * leases of a stream share the hash tag {stream}, so each script touches one
  * Cluster slot. The hash holds `owner`, `token`, `expires`.
  */
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './connection.ts';
+import { scanKeys } from './nodes.ts';
 
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -83,7 +85,7 @@ export interface LeaseRecord {
 
 export class LeaseManager {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly stream: string,
     readonly owner: string,
     readonly ttlMs: number,
@@ -121,22 +123,22 @@ export class LeaseManager {
     await this.redis.hpLeaseRelease(this.key(lease.leaseKey), this.owner, String(lease.leaseCounter));
   }
 
-  /** The stream's lease table, by leaseKey: every lease held or expired (a released one is gone). */
+  /**
+   * The stream's lease table, by leaseKey: every lease held or expired (a
+   * released one is gone). The keys share the {stream} hash tag, so on a
+   * cluster they live on the master owning that slot — but mid-migration some
+   * are already on the target: every master is scanned (scanKeys).
+   */
   async list(): Promise<LeaseRecord[]> {
     const [seconds, micros] = await this.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const prefix = this.keyPrefix();
     const rows: LeaseRecord[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 200);
-      cursor = next;
-      for (const key of found) {
-        const h = await this.redis.hgetall(key);
-        if (h['owner'] === undefined) continue; // released between the scan and the read
-        rows.push({ leaseKey: key.slice(prefix.length), leaseOwner: h['owner'], leaseCounter: Number(h['token']), expiresInMs: Number(h['expires']) - now });
-      }
-    } while (cursor !== '0');
+    for (const key of await scanKeys(this.redis, `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`)) {
+      const h = await this.redis.hgetall(key);
+      if (h['owner'] === undefined) continue; // released between the scan and the read
+      rows.push({ leaseKey: key.slice(prefix.length), leaseOwner: h['owner'], leaseCounter: Number(h['token']), expiresInMs: Number(h['expires']) - now });
+    }
     return rows.sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
   }
 

@@ -1,4 +1,9 @@
-/** Whether a Redis answers PING within a deadline: one connection, no retries, always closed. */
+/**
+ * Whether a private, plain redis-server (one this process or a test spawned:
+ * no TLS, no AUTH, a URL without secrets) answers PING within a deadline — one
+ * connection, no retries, always closed. A Redis the operator configured is
+ * checked through RedisConnection (TLS, AUTH, a cluster, typed errors).
+ */
 import { Redis } from 'ioredis';
 
 export async function redisAnswers(url: string, timeoutMs: number): Promise<boolean> {

@@ -14,7 +14,8 @@
  * another replica then claims the same tick late (see inference's backup
  * pass). `write` refuses a tick at or before the last one written.
  */
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { keys as stateKeys } from './store.ts';
 
 export const predictionKeys = {
@@ -64,7 +65,7 @@ declare module 'ioredis' {
 
 export class PredictionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Entries kept per symbol (approximately: MAXLEN ~). */
     private readonly maxHistory = 10_000,
   ) {

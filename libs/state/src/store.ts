@@ -17,7 +17,8 @@
  * after a crash (from the last committed state) re-publishes nothing older
  * than what readers already saw.
  */
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import type { StateErrorCode } from './errors.ts';
 import { STATUS_OFFSET, VERSION_OFFSET, decodeVector, type FeatureVectorRecord, type VectorStatus } from '@hotpath/features';
 
@@ -109,7 +110,7 @@ export interface StoredState {
 
 export class FeatureStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** How long a feature vector lives without a new write. */
     private readonly vectorTtlMs = 60_000,
   ) {

@@ -7,7 +7,7 @@
  * mid-writes with no write lost or doubled; its master is killed -9 and the
  * same client writes again by itself once the replica took over.
  */
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +21,6 @@ import { TlsRedisServer, makeTlsFiles, type TlsFiles } from '../src/testing/tls.
 /** A live vector of `version` (its version is what the stores compare). */
 const LIVE = { status: VectorStatus.Live, writtenAtUs: 1, bestBid: 60000.01, bestAsk: 60000.02, schemaHash: '0123456789abcdef' } as const;
 const vector = (version: number) => encodeVector({ ...LIVE, version, eventTimeUs: 1_750_000_000_000_000 + version, features: Float64Array.from([version]) });
-
-// the stores take ioredis' Redis type; a Cluster has the same commands (phase 2 widens their constructors to RedisClient)
-const asRedis = (c: RedisClient): Redis => c as unknown as Redis;
 
 describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
   // (made in beforeAll: a describe body also runs when a filter skips its tests, and would leave the dirs behind)
@@ -97,8 +94,8 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
       if (c.name === 'evalsha' || c.name === 'eval') calls.push({ script: String(c.args[0]).slice(0, 12), keys: c.args.slice(2, 2 + Number(c.args[1])).map(String) });
       return send(command, ...rest);
     };
-    const store = new FeatureStore(asRedis(client));
-    const predictions = new PredictionStore(asRedis(client));
+    const store = new FeatureStore(client);
+    const predictions = new PredictionStore(client);
     for (const symbol of ['BTCUSDT', 'ETHUSDT', '1000SHIBUSDT']) {
       await store.commit(symbol, 1, vector(1), 'cp', Buffer.from([1]));
       await store.publish(symbol, 1, vector(2));
@@ -107,7 +104,7 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
       await predictions.write(symbol, 1_000, '{"p":1}');
     }
     for (const stream of ['market-events', 'market-events-eu']) {
-      const leases = new LeaseManager(asRedis(client), stream, 'agg-a', 60_000);
+      const leases = new LeaseManager(client, stream, 'agg-a', 60_000);
       for (const shard of ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000007']) {
         const lease = await leases.acquire(shard);
         expect(lease).toBeDefined();
@@ -135,12 +132,12 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     sub.on('message', (_channel: string, message: string) => got.push(message));
     await sub.subscribe('pred:{BTCUSDT}');
     const writer = await connect('publisher');
-    await new PredictionStore(asRedis(writer)).write('BTCUSDT', 2_000, '{"p":2}');
+    await new PredictionStore(writer).write('BTCUSDT', 2_000, '{"p":2}');
     await waitUntil('the published prediction', 5_000, async () => (got.includes('{"p":2}') ? true : undefined));
   });
 
   it('a fenced state commit works on the cluster: state, checkpoint and fence together, a lower token refused', async () => {
-    const store = new FeatureStore(asRedis(await connect('commit-test')));
+    const store = new FeatureStore(await connect('commit-test'));
     await store.commit('SOLUSDT', 5, vector(1), 'shardId-000:1:0', Buffer.from([1, 2, 3]));
     await store.commit('SOLUSDT', 6, vector(2), 'shardId-000:2:0', Buffer.from([4]));
     await expect(store.commit('SOLUSDT', 5, vector(9), 'zombie', Buffer.from([9]))).rejects.toBeInstanceOf(FencedWriteError);
@@ -204,7 +201,7 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
 
   it('moving the {BTCUSDT} slot to another master mid-writes: every acknowledged write is there, once', async () => {
     const client = await connect('reshard-test');
-    const store = new FeatureStore(asRedis(client));
+    const store = new FeatureStore(client);
     const slot = await cluster.keySlot('{BTCUSDT}');
     const from = await cluster.nodeOwningKey('{BTCUSDT}');
     const to = (await cluster.liveMasters()).find((m) => m !== from)!;
@@ -253,7 +250,7 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
 
   it('kill -9 of the master owning {BTCUSDT}: its replica takes over and the same client writes again by itself', async () => {
     const client = await connect('failover-test');
-    const store = new FeatureStore(asRedis(client));
+    const store = new FeatureStore(client);
     const victim = await cluster.nodeOwningKey('{BTCUSDT}');
     const [replica] = await cluster.replicasOf(victim);
     expect(replica).toBeDefined();
