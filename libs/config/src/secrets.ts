@@ -5,7 +5,6 @@
  * path, never the content.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import type { RefinementCtx } from 'zod';
 
 /** A secret is a short line; anything bigger is the wrong file (or /dev/zero), refused before it is read. */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -68,47 +67,4 @@ export function readSecretFile(path: string, variable: string): string {
   } finally {
     closeSync(fd);
   }
-}
-
-/** A setting as the operator sets it: the config key, its env variable, its value. */
-export interface SettingValue<V> {
-  setting: string;
-  variable: string;
-  value: V;
-}
-
-/**
- * For an object schema's `.transform`: `url` with its password read from
- * `passwordFile` when one is given (REDIS_URL + REDIS_PASSWORD_FILE), else
- * `url` unchanged. Refusals become zod issues naming the variable; neither the
- * secret nor the URL (which may hold one) is ever part of a message.
- */
-export function urlWithPasswordFile(ctx: RefinementCtx, url: SettingValue<string>, passwordFile: SettingValue<string | undefined>): string {
-  if (passwordFile.value === undefined) return url.value;
-  try {
-    return urlWithPassword(url.value, readSecretFile(passwordFile.value, passwordFile.variable), url.variable);
-  } catch (err) {
-    const setting = err instanceof SecretFileError ? passwordFile.setting : url.setting;
-    // the text becomes the config error the operator reads: both errors thrown above name the variable (and path), never the secret or the URL
-    ctx.addIssue({ code: 'custom', path: [setting], message: (err as Error).message });
-    return url.value;
-  }
-}
-
-/**
- * `url` with `password` set (for clients configured by one URL, e.g.
- * `redis://aggregator@redis:6379`). Throws an Error naming only `variable`
- * when the URL cannot take one: the URL is never echoed (it may hold a secret).
- */
-export function urlWithPassword(url: string, password: string, variable: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`${variable}: not a URL`);
-  }
-  if (u.host === '') throw new Error(`${variable}: has no host`);
-  if (u.password !== '') throw new Error(`${variable}: already has a password; give it in the URL or in the file, not both`);
-  u.password = encodeURIComponent(password); // WHATWG leaves `%` as is; ioredis decodes the whole
-  return u.href;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig, MAX_SECRET_BYTES, readSecretFile, SecretFileError, urlWithPassword, urlWithPasswordFile, type ConfigSpec } from '@hotpath/config';
+import { loadConfig, readSecretFile, SecretFileError, type ConfigSpec } from '@hotpath/config';
 import { configRefusal } from '../../../test/support/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-property-'));
@@ -118,58 +118,5 @@ describe('secret files and URLs from anywhere', () => {
       }),
       { numRuns: 500 },
     );
-  });
-
-  it('urlWithPassword: any URL text and password give a URL carrying the password, or an error naming only the variable', () => {
-    const url = fc.oneof(
-      fc.webUrl(),
-      fc.string({ maxLength: 40 }),
-      fc.constantFrom('redis://redis:6379', 'redis://user@redis:6379/0', 'redis://:old@redis', 'rediss://[::1]:6380', 'unix:/tmp/redis.sock'),
-    );
-    const password = fc.string({ unit: 'binary', minLength: 1, maxLength: 30 });
-    fc.assert(
-      fc.property(url, password, (u, pw) => {
-        let out: string;
-        try {
-          out = urlWithPassword(u, pw, 'REDIS_URL');
-        } catch (err) {
-          expect(err).toBeInstanceOf(Error);
-          expect((err as Error).message.startsWith('REDIS_URL: ')).toBe(true);
-          if (pw.length >= 8) expect((err as Error).message).not.toContain(pw);
-          if (u.length >= 8) expect((err as Error).message).not.toContain(u);
-          return;
-        }
-        expect(decodeURIComponent(new URL(out).password)).toBe(pw);
-      }),
-      { numRuns: 1_000 },
-    );
-  });
-
-  it('urlWithPasswordFile through loadConfig: any URL and any file content parse, or refuse with the variable named and neither secret nor URL anywhere', () => {
-    let n = 0;
-    const schema = z
-      .object({ redisUrl: z.string(), redisPasswordFile: z.string().optional() })
-      .transform((c, ctx) =>
-        urlWithPasswordFile(ctx, { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl }, { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile }),
-      );
-    const spec: ConfigSpec = { name: 'app', schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] };
-    fc.assert(
-      fc.property(fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 })), fc.option(fc.uint8Array({ maxLength: 80 })), (u, content) => {
-        let file: string | undefined;
-        if (content !== null) writeFileSync((file = join(dir, `pw-${n++}`)), content);
-        const err = configRefusal(() => loadConfig(spec, { env: { REDIS_URL: u, ...(file !== undefined ? { REDIS_PASSWORD_FILE: file } : {}) } }));
-        if (err === undefined) return;
-        for (const line of err.message.split('\n').slice(1)) expect(line).toMatch(/^ {2}(REDIS_URL|REDIS_PASSWORD_FILE): /);
-        // (where the URL was, "[redacted]" stands: a URL may be part of that word)
-        const text = err.issues.map((i) => i.message.replaceAll('[redacted]', '\0')).join('\n');
-        if (u !== '') expect(text).not.toContain(u);
-        const secret = Buffer.from(content ?? [])
-          .toString('utf8')
-          .trim();
-        if (secret.length >= 8 && !u.includes(secret) && !file!.includes(secret)) expect(text).not.toContain(secret);
-      }),
-      { numRuns: 500 },
-    );
-    expect(MAX_SECRET_BYTES).toBeGreaterThan(80); // the contents above are all within the size limit: each refusal is about the content itself
   });
 });

@@ -3,8 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ConfigError, MAX_SECRET_BYTES, SecretFileError, loadConfig, readSecretFile, urlWithPassword, urlWithPasswordFile } from '@hotpath/config';
+import { MAX_SECRET_BYTES, SecretFileError, readSecretFile } from '@hotpath/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'secrets-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,56 +61,5 @@ describe('readSecretFile', () => {
     writeFileSync(join(dir, '..data', 'pw'), 'linked-secret\n');
     symlinkSync(join(dir, '..data', 'pw'), join(dir, 'pw-link'));
     expect(readSecretFile(join(dir, 'pw-link'), 'X_FILE')).toBe('linked-secret');
-  });
-});
-
-describe('urlWithPassword', () => {
-  it('puts the password into the URL so that a URL client gets it back exactly', () => {
-    const nasty = 'p%41ss@:/?#[] wörd';
-    const url = urlWithPassword('redis://aggregator@redis:6379/0', nasty, 'REDIS_URL');
-    const u = new URL(url);
-    expect([u.username, u.hostname, u.port, u.pathname]).toEqual(['aggregator', 'redis', '6379', '/0']);
-    expect(decodeURIComponent(u.password)).toBe(nasty); // what ioredis does with it
-  });
-
-  it('refuses a URL that already has one, is no URL or has no host, without echoing it', () => {
-    for (const [url, reason] of [
-      ['redis://u:inline-secret@h:1', /^REDIS_URL: already has a password/],
-      ['not a url inline-secret', /^REDIS_URL: not a URL$/],
-      ['mailto:inline-secret', /^REDIS_URL: has no host$/],
-    ] as const) {
-      expect(() => urlWithPassword(url, 'x', 'REDIS_URL')).toThrow(reason);
-      expect(() => urlWithPassword(url, 'x', 'REDIS_URL')).not.toThrow(/inline-secret/);
-    }
-  });
-});
-
-describe('urlWithPasswordFile in a config schema', () => {
-  const Schema = z.object({ redisUrl: z.string().default('redis://127.0.0.1:6379'), redisPasswordFile: z.string().optional() }).transform((c, ctx) => ({
-    ...c,
-    redisUrl: urlWithPasswordFile(
-      ctx,
-      { setting: 'redisUrl', variable: 'REDIS_URL', value: c.redisUrl },
-      { setting: 'redisPasswordFile', variable: 'REDIS_PASSWORD_FILE', value: c.redisPasswordFile },
-    ),
-  }));
-  const load = (env: Record<string, string>): unknown =>
-    loadConfig({ name: 'app', schema: Schema, env: { REDIS_URL: 'redisUrl', REDIS_PASSWORD_FILE: 'redisPasswordFile' }, secrets: ['redisUrl'] }, { env });
-
-  it('leaves the URL as it is without a file, sets its password with one', () => {
-    expect(Schema.parse({ redisUrl: 'redis://u:p@h:1' }).redisUrl).toBe('redis://u:p@h:1');
-    const pw = file('redis-pw', 'from-the-file\n');
-    expect(Schema.parse({ redisUrl: 'redis://inference@redis:6379', redisPasswordFile: pw }).redisUrl).toBe('redis://inference:from-the-file@redis:6379');
-  });
-
-  it('refusals name the env variable and contain neither secret', () => {
-    const pw = file('redis-pw2', 'file-secret\n');
-    expect(() => load({ REDIS_URL: 'redis://u:url-secret@h:1', REDIS_PASSWORD_FILE: pw })).toThrow(ConfigError);
-    expect(() => load({ REDIS_URL: 'redis://u:url-secret@h:1', REDIS_PASSWORD_FILE: pw })).toThrow(
-      /^invalid app configuration:\n {2}REDIS_URL: already has a password; give it in the URL or in the file, not both$/,
-    );
-    expect(() => load({ REDIS_PASSWORD_FILE: join(dir, 'nope') })).toThrow(
-      new ConfigError('app', [{ variable: 'REDIS_PASSWORD_FILE', at: '', message: `${join(dir, 'nope')}: cannot open (ENOENT)` }]),
-    );
   });
 });

@@ -37,14 +37,29 @@ export async function scanKeys(client: RedisClient, pattern: string, max = 100_0
 }
 
 /**
- * Resolves when every server holding keys answers PING: on a cluster, each
- * master (one down, or a failover under way, rejects: the keys of its slots
- * cannot be written). Rejects with the first failure.
+ * Resolves when every server holding keys answers PING. On a cluster: every
+ * slot has a master in the client's slot map, that master is connected (the
+ * client drops a node whose connection ended: a master killed is gone from its
+ * pool, not failing a PING) and answers. A master down, or a failover not yet
+ * seen, rejects with a CLUSTERDOWN error: the keys of its slots cannot be written.
  */
 export async function pingEveryMaster(client: RedisClient): Promise<void> {
-  const holders = keyHolders(client);
-  if (holders.length === 0) throw new Error('CLUSTERDOWN no master known to the cluster client');
-  await Promise.all(holders.map((n) => n.ping()));
+  if (!(client instanceof Cluster)) {
+    await client.ping();
+    return;
+  }
+  const masters = client.nodes('master');
+  const connected = new Set(masters.map((n) => `${n.options.host}:${n.options.port}`));
+  let unserved = 0;
+  const gone = new Set<string>();
+  for (let slot = 0; slot < CLUSTER_SLOT_COUNT; slot++) {
+    const owner = client.slots[slot]?.[0];
+    if (owner === undefined) unserved++;
+    else if (!connected.has(owner)) gone.add(owner);
+  }
+  if (unserved > 0) throw new Error(`CLUSTERDOWN ${unserved} slots have no master in the client's slot map`);
+  if (gone.size > 0) throw new Error(`CLUSTERDOWN the master${gone.size > 1 ? 's' : ''} at ${[...gone].join(', ')} serving slots ${gone.size > 1 ? 'are' : 'is'} not connected`);
+  await Promise.all(masters.map((n) => n.ping()));
 }
 
 /**
@@ -77,7 +92,9 @@ export function watchRedisClient(client: RedisClient, watcher: RedisClientWatche
     ['ready', () => watcher.event('ready')],
   ];
   if (client instanceof Cluster) {
-    let owners: readonly (string | undefined)[] = [];
+    const slotMap = (): (string | undefined)[] => Array.from({ length: CLUSTER_SLOT_COUNT }, (_, slot) => client.slots[slot]?.[0]);
+    // (the map as it is now, if the client has one: a move before the next refresh is counted)
+    let owners: readonly (string | undefined)[] = client.slots.length > 0 ? slotMap() : [];
     listeners.push(
       ['node error', (err: Error) => watcher.event('node_error', err)],
       ['+node', () => watcher.event('node_added')],
@@ -86,7 +103,7 @@ export function watchRedisClient(client: RedisClient, watcher: RedisClientWatche
         'refresh',
         () => {
           // each slot's master: the first node of client.slots[slot]
-          const now = Array.from({ length: CLUSTER_SLOT_COUNT }, (_, slot) => client.slots[slot]?.[0]);
+          const now = slotMap();
           let moved = 0;
           if (owners.length > 0) for (let slot = 0; slot < now.length; slot++) if (owners[slot] !== now[slot]) moved++;
           owners = now;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnectionError, connectRedis, type RedisClient, type RedisConnectionSettings } from '../src/connection.ts';
-import { FeatureStore, FencedWriteError, LeaseManager, PredictionStore, VectorStatus, encodeVector, keys } from '../src/index.ts';
+import { FeatureStore, FencedWriteError, LeaseManager, PredictionStore, VectorStatus, encodeVector, keys, pingEveryMaster, scanKeys, watchRedisClient, type RedisClientEvent } from '../src/index.ts';
 import { RedisCluster, waitUntil } from '../src/testing/cluster.ts';
 import { RedisServer } from '../src/testing/redis-server.ts';
 import { TlsRedisServer, makeTlsFiles, type TlsFiles } from '../src/testing/tls.ts';
@@ -145,6 +145,36 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     expect((await store.readVector('SOLUSDT'))!.version).toBe(2);
   });
 
+  it('LeaseManager.list and scanKeys read every master: lease tables whose {stream} slots live on three masters, state keys on all', async () => {
+    const client = await connect('scan-test');
+    // streams whose {stream} slot is on each master in turn (one SCAN reads one node: two of three tables would be empty)
+    const streams: string[] = [];
+    const masters = new Set<number>();
+    for (let i = 0; masters.size < 3; i++) {
+      const port = (await cluster.nodeOwningKey(`{scan-stream-${i}}`)).port;
+      if (!masters.has(port)) {
+        masters.add(port);
+        streams.push(`scan-stream-${i}`);
+      }
+    }
+    for (const stream of streams) {
+      const leases = new LeaseManager(client, stream, 'agg-scan', 60_000);
+      for (const shard of ['shardId-000000000000', 'shardId-000000000001']) expect(await leases.acquire(shard)).toBeDefined();
+    }
+    for (let round = 0; round < 3; round++) {
+      for (const stream of streams) {
+        const rows = await new LeaseManager(client, stream, 'reader', 1).list();
+        expect([stream, rows.map((r) => `${r.leaseKey}:${r.leaseOwner}`)]).toEqual([stream, ['shardId-000000000000:agg-scan', 'shardId-000000000001:agg-scan']]);
+      }
+    }
+    // symbols' state keys are spread over every master: all of them found, each once
+    const symbols = Array.from({ length: 30 }, (_, i) => `SCAN${i}USDT`);
+    for (const symbol of symbols) await client.set(keys.state(symbol), 'x');
+    expect(new Set(await Promise.all(symbols.map(async (s) => (await cluster.nodeOwningKey(keys.state(s))).port))).size).toBe(3);
+    const found = await scanKeys(client, 'state:{SCAN*');
+    expect(found.sort()).toEqual(symbols.map((s) => keys.state(s)).sort());
+  });
+
   it('AUTH reaches every node (redisOptions): an ACL user works on all masters; a user that may not run CLUSTER fails at start naming REDIS_USERNAME', async () => {
     for (const n of cluster.nodes) {
       await n.call('ACL', 'SETUSER', 'svc', 'on', '>svc-password-0123456789', '~*', '&*', '+@all');
@@ -202,6 +232,8 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
   it('moving the {BTCUSDT} slot to another master mid-writes: every acknowledged write is there, once', async () => {
     const client = await connect('reshard-test');
     const store = new FeatureStore(client);
+    let slotsMoved = 0;
+    watchRedisClient(client, { event: () => undefined, slotsMoved: (n) => (slotsMoved += n) });
     const slot = await cluster.keySlot('{BTCUSDT}');
     const from = await cluster.nodeOwningKey('{BTCUSDT}');
     const to = (await cluster.liveMasters()).find((m) => m !== from)!;
@@ -246,6 +278,9 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     const values = await Promise.all(acked.map((n) => client.get(`w:{BTCUSDT}:${n}`)));
     expect(values).toEqual(acked.map(String));
     expect(await store.loadState('BTCUSDT')).toEqual({ checkpoint: `cp-${acked.at(-1)}`, state: Buffer.from(String(acked.at(-1))) });
+    // the client's slot map saw the one slot change master (what a service counts in <svc>_redis_cluster_slots_moved_total)
+    await waitUntil('the slot move seen in the client slot map', 10_000, async () => (slotsMoved >= 1 ? true : undefined));
+    expect(slotsMoved).toBe(1);
   });
 
   it('kill -9 of the master owning {BTCUSDT}: its replica takes over and the same client writes again by itself', async () => {
@@ -255,8 +290,14 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
     const [replica] = await cluster.replicasOf(victim);
     expect(replica).toBeDefined();
     await store.commit('BTCUSDT', 2, vector(100_000), 'before-kill', Buffer.from('x'));
+    const events: RedisClientEvent[] = [];
+    let slotsMoved = 0;
+    watchRedisClient(client, { event: (e) => events.push(e), slotsMoved: (n) => (slotsMoved += n) });
+    await pingEveryMaster(client);
 
     await cluster.killNode(victim);
+    // what /health asks: a master down is seen at once, though most slots still answer
+    await expect(pingEveryMaster(client)).rejects.toThrow();
     let n = 0;
     let failures = 0;
     let last = '';
@@ -279,6 +320,11 @@ describe('libs/state on a real Redis Cluster (3 masters + 3 replicas)', () => {
 
     expect(failover.node).toBe(replica);
     expect(recoveredMs).toBeLessThan(15_000);
+    // seen by the client's events: the node's connection failed, its slots moved to the replica; every master answers again
+    expect(events).toContain('node_error');
+    await waitUntil('the victim slots moved in the client slot map', 10_000, async () => (slotsMoved >= 1 ? true : undefined));
+    await waitUntil('every master answering PING again', 10_000, async () => ((await pingEveryMaster(client).then(() => true)) ? true : undefined));
+    console.log(`slots moved in the client slot map by the failover: ${slotsMoved}; connection events: ${[...new Set(events)].join(', ')}`);
     expect(await store.loadState('BTCUSDT')).toEqual({ checkpoint: `after-kill-${n}`, state: Buffer.from('y') });
     // the promoted replica serves it now, by every live node's slot map
     for (const node of cluster.nodes.filter((x) => x.alive)) {
