@@ -8,34 +8,14 @@ import { FeatureStore, decodeVector, VectorStatus } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 import { SymbolProcessor } from '@hotpath/processor';
 import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
-import { envelopes, expiriesUntilTaken, stopCleanly } from './support.ts';
+import { envelopes, exactlyOnceDrill, stopCleanly } from './support.ts';
 
 describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () => {
   const emu = new KinesisEmulator();
   const redisServer = new RedisServer();
-  const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'BNBUSDT', 'ADAUSDT'];
-  const base = envelopes();
-  const reference = new SymbolProcessor('X');
-  base.forEach((e, i) => {
-    reference.apply(e, `0:${i}`);
-  });
-
-  /** The same envelopes under another partition key: each symbol gets an identical, independent history. */
-  const forSymbol = (symbol: string, list: Buffer[]): Buffer[] => {
-    const d = new hotpath.EnvelopeDecoder();
-    const enc = new hotpath.EnvelopeEncoder();
-    const out = Buffer.alloc(300 * 1024);
-    return list.map((e) => {
-      d.wrap(e);
-      const x = enc.wrapAndApplyHeader(out).receiveTimeUs(d.receiveTimeUs).sequence(d.sequence).connectionEpoch(d.connectionEpoch).kind(d.kind).symbol(symbol).payload(d.payload());
-      return Buffer.from(out.subarray(0, x.encodedLength));
-    });
-  };
-
   beforeAll(async () => {
     await emu.start();
     await redisServer.start();
-    await emu.createStream('shared', 4);
   });
   afterAll(async () => {
     await redisServer.stop();
@@ -43,66 +23,10 @@ describe('two aggregators sharing a 4-shard stream', { timeout: 300_000 }, () =>
   });
 
   it('split the shards, survive the death of one, fence off its zombie, and apply everything exactly once', async () => {
-    const cfg = (owner: string) =>
-      AggregatorConfigSchema.parse({
-        redisUrl: redisServer.url,
-        symbols: SYMBOLS,
-        kinesisStream: 'shared',
-        kinesisEndpoint: emu.endpoint,
-        owner,
-        leaseTtlMs: 1500,
-        pollMs: 20,
-        port: 0,
-        host: '127.0.0.1',
-        logLevel: 'silent',
-      });
-    const a = new Aggregator(cfg('a'));
-    const b = new Aggregator(cfg('b'));
-    await a.start();
-    await b.start();
-    await vi.waitFor(() => expect([a.ownedShards.length, b.ownedShards.length]).toEqual([2, 2]), { timeout: 30_000, interval: 50 });
-    expect(new Set([...a.ownedShards, ...b.ownedShards]).size).toBe(4);
-
-    const half = Math.floor(base.length / 2);
-    const producer = new KinesisProducer(emu.client(), { streamName: 'shared' });
-    await producer.start();
-    for (const s of SYMBOLS) for (const e of forSymbol(s, base.slice(0, half))) producer.put(s, e);
-    await producer.flush();
     const redis = new Redis(redisServer.port, '127.0.0.1');
     redis.on('error', () => undefined);
-    const store = new FeatureStore(redis);
-    const firstHalf = new SymbolProcessor('X');
-    base.slice(0, half).forEach((e, i) => {
-      firstHalf.apply(e, `0:${i}`);
-    });
-    const atVersion = async (s: string, version: number) =>
-      vi.waitFor(async () => expect((await store.readVector(s))?.version ?? 0, s).toBeGreaterThanOrEqual(version), { timeout: 60_000, interval: 50 });
-    for (const s of SYMBOLS) await atVersion(s, firstHalf.version);
-    const aTokens = a.leaseTokens();
-    a.kill();
-    const aExpiries = expiriesUntilTaken(redis, 'shared', [...aTokens.keys()], 'a');
-    for (const s of SYMBOLS) for (const e of forSymbol(s, base.slice(half))) producer.put(s, e);
-    await producer.flush();
-    await vi.waitFor(() => expect(b.ownedShards).toHaveLength(4), { timeout: 60_000, interval: 50 });
-    // b took each of a's shards only once a's lease had expired (a token is at least the Redis time it was issued at),
-    // with a newer token; how long that took is the machine's business
-    for (const [shard, expiry] of await aExpiries) {
-      expect(b.leaseTokens().get(shard), shard).toBeGreaterThanOrEqual(expiry);
-      expect(b.leaseTokens().get(shard), shard).toBeGreaterThan(aTokens.get(shard)!);
-    }
-    for (const s of SYMBOLS) {
-      await atVersion(s, reference.version);
-      const v = (await store.readVector(s))!;
-      expect(v.version).toBe(reference.version);
-      expect(Buffer.from(v.features.buffer).equals(Buffer.from(reference.vectorBytes(0).subarray(68)))).toBe(true);
-    }
-    // a's lease tokens are dead: a paused "a" waking up could not write any more
-    const symbolsOf = (shard: string): string[] => (b as unknown as { symbolsOf(x: string): string[] }).symbolsOf(shard);
-    const [shard, token] = [...aTokens].find(([sh]) => symbolsOf(sh).length > 0)!;
-    const victim = symbolsOf(shard)[0]!;
-    await expect(store.commit(victim, token, reference.vectorBytes(0), 'zombie', Buffer.alloc(0))).rejects.toThrow(/fenced/);
-    expect((await store.loadState(victim))!.checkpoint).not.toBe('zombie');
-    await stopCleanly(b);
+    // (the same drill runs on a Redis Cluster in cluster.e2e.test.ts)
+    await exactlyOnceDrill({ emu, stream: 'shared', redis: { redisUrl: redisServer.url }, client: redis, symbols: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'BNBUSDT', 'ADAUSDT'] });
     redis.disconnect();
   });
 });

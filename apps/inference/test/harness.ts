@@ -1,11 +1,12 @@
 /** Test harness: a feature-vector feeder (what the aggregator would write) and replicas on a private redis-server. */
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { buildModel, exampleModelSpec } from '@hotpath/model';
-import { encodeVector, keys, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
+import { encodeVector, keys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
 import { Redis as IORedis, type Redis } from 'ioredis';
+import type { z } from 'zod';
 import { afterAll, beforeAll } from 'vitest';
 import { RedisServer } from '@hotpath/state/testing';
-import { InferenceConfigSchema, InferenceServer, type InferenceConfig, type Prediction } from '../src/index.ts';
+import { InferenceConfigSchema, InferenceServer, type Prediction } from '../src/index.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,7 +20,7 @@ export class Feeder {
   private version = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly symbol: string,
     private readonly everyMs = 50,
   ) {}
@@ -64,13 +65,13 @@ export class Feeder {
  * machine a healthy redis-server may answer later than production's 250 ms, and a timed-out claim or
  * history read would be a fault the test did not make (tests of a sick Redis stop or kill it).
  */
-export function replica(redisUrl: string, over: Partial<InferenceConfig> = {}): InferenceServer {
+export function replica(redisUrl: string, over: Partial<z.input<typeof InferenceConfigSchema>> = {}): InferenceServer {
   return new InferenceServer(
     InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over }),
   );
 }
 
-export async function streamOf(redis: Redis, symbol: string): Promise<{ id: string; p: Prediction }[]> {
+export async function streamOf(redis: RedisClient, symbol: string): Promise<{ id: string; p: Prediction }[]> {
   const rows = await redis.xrange(`pred:{${symbol}}:stream`, '-', '+');
   return rows.map(([id, f]) => ({ id, p: JSON.parse(f[1]!) as Prediction }));
 }
