@@ -23,7 +23,7 @@ import {
   type ShardReaderOptions,
   type ShardSource,
 } from '@hotpath/kinesis';
-import { FeatureStore, LeaseManager, RedisConnection, RedisConnectionError, watchRedisClient, type RedisClient, type RedisRole } from '@hotpath/state';
+import { FeatureStore, LeaseManager, RedisConnection, startCheck, watchRedisClient, type RedisClient, type RedisRole } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { Lifecycle, createOpsServer, ignoreRejection, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
@@ -195,16 +195,7 @@ export class Aggregator {
    * and /health says not ok meanwhile.
    */
   private async checkRedis(): Promise<void> {
-    try {
-      await this.connection.waitReady(this.redis, this.redisRole);
-    } catch (err) {
-      if (err instanceof RedisConnectionError && !err.permanent) {
-        this.log.warn({ err, variable: err.variable }, 'Redis not reachable at start: retrying in the background');
-        return;
-      }
-      this.log.error({ err, variable: (err as Partial<RedisConnectionError>).variable }, 'Redis refused the connection: fix the setting named');
-      throw err;
-    }
+    await startCheck(this.connection, [[this.redis, this.redisRole]], this.log);
   }
 
   /**

@@ -17,24 +17,13 @@
 import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection } from '@hotpath/service';
-import {
-  ClaimOutcome,
-  decodeVector,
-  PredictionStore,
-  predictionKeys,
-  RedisConnection,
-  RedisConnectionError,
-  VectorStatus,
-  watchRedisClient,
-  type FeatureVectorRecord,
-  type RedisClient,
-  type RedisRole,
-} from '@hotpath/state';
+import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
 import type { InferenceConfig } from './config.ts';
 import { Grader, type Figures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { DEFAULT_MODEL_DIR } from './config.ts';
 import { ModelManager } from './models.ts';
+import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
 
@@ -54,8 +43,6 @@ export interface Health {
 export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
 
 const RECENT_ERROR_MS = 10_000;
-/** How long the start waits for Redis before going on without it (a TLS or AUTH refusal comes at once). */
-const REDIS_START_CHECK_MS = 5_000;
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
@@ -71,9 +58,7 @@ export class InferenceService {
   readonly log: Logger;
   readonly models: ModelManager;
   readonly grader: Grader;
-  private readonly connection: RedisConnection;
-  private readonly redisRole: RedisRole;
-  private readonly subscriberRole: RedisRole;
+  private readonly clients: InferenceRedis;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
   private readonly store: PredictionStore;
@@ -91,33 +76,15 @@ export class InferenceService {
   /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
   private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
   private started = false;
-  private readonly connectFailed: (err: unknown) => void;
 
   constructor(readonly config: InferenceConfig) {
     this.log = createLogger({ service: 'inference', level: config.logLevel });
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
-    this.connectFailed = ignoreRejection(this.log, 'a failed connect is the error waitReady classifies and reports; the client reconnects by itself');
-    // one server or a cluster, TLS, ACL user: the settings were checked at load (a file gone since throws RedisConnectionError here)
-    this.connection = new RedisConnection(config.redis);
-    // a tick must fail fast on a sick Redis, not queue behind a reconnect
-    this.redisRole = { name: 'inference', commandTimeout: config.redisTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, readyTimeoutMs: REDIS_START_CHECK_MS };
-    this.redis = this.connection.client(this.redisRole);
-    // the subscriber waits for Redis instead (ioredis re-subscribes after every reconnect)
-    this.subscriberRole = { name: 'inference-subscriber', enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true, readyTimeoutMs: REDIS_START_CHECK_MS };
-    this.subscriber = this.connection.client(this.subscriberRole);
-    for (const c of [this.redis, this.subscriber]) {
-      watchRedisClient(c, {
-        event: (event) => {
-          this.metrics.redisEvents.inc({ event });
-          if (event === 'error' || event === 'node_error') this.noteRedisError('connection');
-        },
-        slotsMoved: (slots) => {
-          this.metrics.slotsMoved.inc(slots);
-          this.log.info({ slots }, 'redis cluster slots moved to another master (failover or migration)');
-        },
-      });
-    }
+    // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
+    this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'));
+    this.redis = this.clients.commands;
+    this.subscriber = this.clients.subscriber;
     this.store = new PredictionStore(this.redis, config.historyMax);
     this.models = new ModelManager(
       this.redis,
@@ -157,7 +124,7 @@ export class InferenceService {
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
     // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
     this.redis.on('ready', () => void this.loadLatest());
-    const connected = await this.connectRedis();
+    const connected = await this.clients.connect(this.log);
     const subscribed = this.subscriber
       .subscribe(...this.config.symbols.map(predictionKeys.channel))
       .catch(ignoreRejection(this.log, 'the subscriber queues SUBSCRIBE until Redis answers (offline queue, no retry limit): it fails only once the subscriber is closed'));
@@ -169,40 +136,12 @@ export class InferenceService {
     this.log.info({ symbols: this.config.symbols, replica: this.config.replica, intervalMs: this.config.intervalMs, model: this.models.state().version }, 'inference started');
   }
 
-  /**
-   * Connects both clients: false when Redis does not answer within REDIS_START_CHECK_MS (they keep reconnecting
-   * in the background; /health says unhealthy meanwhile). A TLS or AUTH refusal (or a file gone) fails the start
-   * with the typed error naming the setting: retrying cannot fix it.
-   */
-  private async connectRedis(): Promise<boolean> {
-    const clients: [RedisClient, RedisRole][] = [
-      [this.redis, this.redisRole],
-      [this.subscriber, this.subscriberRole],
-    ];
-    // (connect()'s own rejection is the error waitReady classifies; the clients retry by themselves)
-    for (const [c] of clients) c.connect().catch(this.connectFailed);
-    try {
-      await Promise.all(clients.map(([c, role]) => this.connection.waitReady(c, role)));
-      return true;
-    } catch (err) {
-      if (err instanceof RedisConnectionError && !err.permanent) {
-        this.log.warn({ err, variable: err.variable }, 'Redis not reachable at start: retrying in the background');
-        return false;
-      }
-      this.log.error({ err, variable: (err as Partial<RedisConnectionError>).variable }, 'Redis refused the connection: fix the setting named');
-      this.redis.disconnect();
-      this.subscriber.disconnect();
-      throw err;
-    }
-  }
-
   async stop(): Promise<void> {
     this.started = false;
     this.scheduler.stop();
     for (const t of this.backups) clearTimeout(t);
     await this.models.stop();
-    this.redis.disconnect();
-    this.subscriber.disconnect();
+    this.clients.disconnect();
   }
 
   /** Subscribe to every prediction (written by any replica, or emitted locally without Redis); returns the unsubscribe. */

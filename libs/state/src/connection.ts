@@ -392,6 +392,35 @@ export function checkedRedisSettings(c: RedisConnectionConfig, ctx: RefinementCt
   return settings;
 }
 
+/** What startCheck logs through: a pino logger, or anything with the same two calls. */
+export interface StartCheckLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * A service's Redis check at start, the same for every service: true once
+ * every client is ready; false when Redis does not answer within each role's
+ * readyTimeoutMs (logged with the error whole and the variable; the clients
+ * keep reconnecting, the service starts and says so on /health); a TLS or AUTH
+ * refusal, or another setting that cannot work, is logged the same way and
+ * thrown — retrying cannot fix a setting, the start fails.
+ */
+export async function startCheck(connection: RedisConnection, clients: readonly (readonly [RedisClient, RedisRole])[], log: StartCheckLog): Promise<boolean> {
+  try {
+    await Promise.all(clients.map(([client, role]) => connection.waitReady(client, role)));
+    return true;
+  } catch (err) {
+    const variable = err instanceof RedisConnectionError ? err.variable : undefined;
+    if (err instanceof RedisConnectionError && !err.permanent) {
+      log.warn({ err, variable }, 'Redis not reachable at start: retrying in the background');
+      return false;
+    }
+    log.error({ err, variable }, 'Redis refused the connection: fix the setting named');
+    throw err;
+  }
+}
+
 /** A client of `settings`, ready, or a RedisConnectionError naming the setting to fix. */
 export async function connectRedis(settings: RedisConnectionSettings | RedisConnection, role: RedisRole): Promise<RedisClient> {
   const connection = settings instanceof RedisConnection ? settings : new RedisConnection(settings);

@@ -23,6 +23,7 @@ export {
   redisConnectionFields,
   redisConnectionSettings,
   settingProblems,
+  startCheck,
   type ClusterNodeAddress,
   type RedisClient,
   type RedisConnectionConfig,
@@ -30,4 +31,5 @@ export {
   type RedisConnectionSettings,
   type RedisConnectionVariable,
   type RedisRole,
+  type StartCheckLog,
 } from './connection.ts';
