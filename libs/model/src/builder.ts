@@ -1,12 +1,15 @@
 /**
  * Writes the model format inference serves: standardize (x - mean) * invScale,
- * then two small dense heads — the horizon return in basis points, and the
- * probability the mid goes up (sigmoid). The trainer fits the numbers; this
- * module only turns them into ONNX (ir 8, opset 17) with the metadata and a
- * golden example computed here in float64, independently of onnxruntime.
+ * then two heads — the horizon return in basis points, and the probability the
+ * mid goes up (sigmoid of a logit head). A head is either small dense layers
+ * (Gemm/Relu) or a tree ensemble (ai.onnx.ml TreeEnsembleRegressor, trees.ts).
+ * The trainer fits the numbers; this module only turns them into ONNX (ir 8,
+ * opset 17, ai.onnx.ml 3 when a head is trees) with the metadata and a golden
+ * example computed here, independently of onnxruntime.
  */
 import onnxProto from 'onnx-proto';
 import { INPUT_NAME, METADATA_KEY, RETURN_OUTPUT, UP_OUTPUT, type ModelMetadata } from './metadata.ts';
+import { checkTrees, forwardTrees, isTreeEnsemble, ML_DOMAIN, ML_OPSET, standardize32, treeEnsembleNode, type TreeEnsemble } from './trees.ts';
 
 const { onnx } = onnxProto;
 
@@ -17,15 +20,18 @@ export interface DenseLayer {
   activation: 'relu' | 'linear';
 }
 
+/** What a head computes from the standardized features: dense layers, or a sum of trees. */
+export type Head = DenseLayer[] | TreeEnsemble;
+
 export interface ModelSpec {
   metadata: Omit<ModelMetadata, 'golden'>;
   /** Per feature: mean and 1/std of the training data (a non-finite live value is replaced by its mean). */
   mean: number[];
   invScale: number[];
   /** Ends in one output: the return in bps. */
-  returnHead: DenseLayer[];
+  returnHead: Head;
   /** Ends in one output: the logit of P(up). */
-  upHead: DenseLayer[];
+  upHead: Head;
   /** Raw feature vector for the golden check; defaults to the means shifted by one std on every other feature. */
   goldenInput?: number[];
 }
@@ -43,9 +49,11 @@ function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IVal
   };
 }
 
-/** float64 forward pass of one head: the reference the ONNX graph is checked against. */
-export function forward(layers: DenseLayer[], x: number[]): number {
-  let h = x;
+/** Forward pass of one head on standardized features (float64): the reference the ONNX graph is checked against. */
+export function forward(head: Head, x: ArrayLike<number>): number {
+  if (isTreeEnsemble(head)) return forwardTrees(head, x);
+  const layers = head;
+  let h = Array.from(x);
   for (const l of layers) {
     const out = l.bias.slice();
     for (let i = 0; i < h.length; i++) for (let o = 0; o < out.length; o++) out[o]! += h[i]! * l.weights[i]![o]!;
@@ -65,6 +73,10 @@ function checkShapes(spec: ModelSpec): void {
     ['returnHead', spec.returnHead],
     ['upHead', spec.upHead],
   ] as const) {
+    if (isTreeEnsemble(layers)) {
+      checkTrees(head, layers, n);
+      continue;
+    }
     let width = n;
     if (layers.length === 0) throw new RangeError(`${head} has no layers`);
     for (const l of layers) {
@@ -83,7 +95,12 @@ export function buildModel(spec: ModelSpec): Uint8Array {
     { opType: 'Sub', input: [INPUT_NAME, 'mean'], output: ['centered'] },
     { opType: 'Mul', input: ['centered', 'inv_scale'], output: ['z'] },
   ];
-  const head = (prefix: string, layers: DenseLayer[], out: string): void => {
+  const head = (prefix: string, h: Head, out: string): void => {
+    if (isTreeEnsemble(h)) {
+      node.push(treeEnsembleNode(h, 'z', out));
+      return;
+    }
+    const layers = h;
     let input = 'z';
     layers.forEach((l, k) => {
       const last = k === layers.length - 1;
@@ -106,14 +123,16 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 
   // (a feature with scale 0 is constant in training: any offset will do)
   const goldenInput = spec.goldenInput ?? spec.mean.map((m, i) => m + (i % 2 === 0 ? 1 : -1) / (spec.invScale[i] || 1));
-  const z = standardize(spec, goldenInput);
+  // trees branch on the float32 value the graph computes; dense layers keep the float64 reference
+  const z = (h: Head): number[] => (isTreeEnsemble(h) ? standardize32(spec, goldenInput) : standardize(spec, goldenInput));
   const metadata: ModelMetadata = {
     ...spec.metadata,
-    golden: { input: goldenInput, returnBps: forward(spec.returnHead, z), pUp: 1 / (1 + Math.exp(-forward(spec.upHead, z))) },
+    golden: { input: goldenInput, returnBps: forward(spec.returnHead, z(spec.returnHead)), pUp: 1 / (1 + Math.exp(-forward(spec.upHead, z(spec.upHead)))) },
   };
+  const trees = isTreeEnsemble(spec.returnHead) || isTreeEnsemble(spec.upHead);
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: [{ domain: '', version: 17 }, ...(trees ? [{ domain: ML_DOMAIN, version: ML_OPSET }] : [])],
     producerName: 'hotpath',
     producerVersion: '1',
     graph: {
