@@ -1,19 +1,39 @@
 /**
  * The learners. Inputs are standardized features (non-finite → 0, i.e. the
- * training mean); targets are returns in bps. Each learner yields dense
- * layers in the model contract's format, so the exported graph is exactly
- * the function that was fitted and evaluated here.
+ * training mean); targets are returns in bps. Each learner yields a head in
+ * the model contract's format (dense layers or a tree ensemble), so the
+ * exported graph is exactly the function that was fitted and evaluated here.
  *  - ridge: closed-form L2-regularized least squares (ml-matrix Cholesky);
  *  - mlp: one ReLU hidden layer, Adam on MSE with weight decay, seeded, early
  *    stopping on the last part of its training span (no JS library for this
  *    small job is both maintained and deterministic, so it is written here);
+ *  - gbt: gradient-boosted regression trees (learners-trees.ts);
  *  - platt: P(up) = σ(a·ŷ + b), fitted by Newton's method on out-of-sample
  *    predictions, so the probability is calibrated on data the model did not see.
  */
 import { Rng } from '@hotpath/market';
-import type { DenseLayer } from '@hotpath/model';
-import { forward } from '@hotpath/model';
+import type { DenseLayer, Head } from '@hotpath/model';
+import { forward, isTreeEnsemble, scaleTrees } from '@hotpath/model';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { GBT_DEFAULTS, gbt } from './learners-trees.ts';
+
+export type LearnerKind = 'ridge' | 'mlp' | 'gbt';
+
+export interface Candidate {
+  name: string;
+  kind: LearnerKind;
+  fit(Z: number[][], y: number[]): Head;
+}
+
+/** Every candidate the walk-forward selection scores, in report order. */
+export function candidates(seed: number): Candidate[] {
+  const ridges = [0.01, 0.1, 1, 10, 100].map((lambda): Candidate => ({ name: `ridge λ=${lambda}`, kind: 'ridge', fit: (Z, y) => ridge(Z, y, lambda) }));
+  const mlps = [8, 16].map(
+    (hidden): Candidate => ({ name: `mlp ${hidden} relu`, kind: 'mlp', fit: (Z, y) => mlp(Z, y, { hidden, weightDecay: 1e-3, epochs: 80, learningRate: 3e-3, seed, batch: 64 }) }),
+  );
+  const trees = [2, 3].map((depth): Candidate => ({ name: `gbt depth ${depth}`, kind: 'gbt', fit: (Z, y) => gbt(Z, y, { ...GBT_DEFAULTS, depth, seed }) }));
+  return [...ridges, ...mlps, ...trees];
+}
 
 export interface Standardizer {
   mean: number[];
@@ -38,8 +58,16 @@ export function fitStandardizer(X: Float64Array[]): Standardizer {
   return { mean, invScale };
 }
 
+/**
+ * Standardized rows exactly as the exported graph computes them: float32 input minus float32 mean,
+ * times float32 1/std, each step rounded to float32 (non-finite → 0, the mean). A tree compares these
+ * values with its thresholds, so they must be the graph's to the bit; the dense learners do not mind.
+ */
 export function standardizeRows(s: Standardizer, X: Float64Array[]): number[][] {
-  return X.map((x) => s.mean.map((m, i) => (Number.isFinite(x[i]!) ? (x[i]! - m) * s.invScale[i]! : 0)));
+  const f = Math.fround;
+  const mean = s.mean.map(f);
+  const inv = s.invScale.map(f);
+  return X.map((x) => mean.map((m, i) => (Number.isFinite(x[i]!) ? f(f(f(x[i]!) - m) * inv[i]!) : 0)));
 }
 
 export function ridge(Z: number[][], y: number[], lambda: number): DenseLayer[] {
@@ -151,8 +179,8 @@ export function mlp(Z: number[][], y: number[], o: MlpOptions): DenseLayer[] {
   ];
 }
 
-export function predictAll(layers: DenseLayer[], Z: number[][]): number[] {
-  return Z.map((z) => forward(layers, z));
+export function predictAll(head: Head, Z: number[][]): number[] {
+  return Z.map((z) => forward(head, z));
 }
 
 /** Platt scaling: σ(a·p + b) for P(y > 0), on (prediction, outcome) pairs with non-zero outcomes. */
@@ -189,8 +217,9 @@ export function platt(pred: number[], y: number[]): { a: number; b: number } {
   return { a, b };
 }
 
-/** The P(up) head: the return head with its last layer scaled by a and shifted by b (then a sigmoid in the graph). */
-export function upHead(returnHead: DenseLayer[], p: { a: number; b: number }): DenseLayer[] {
+/** The P(up) head: the return head with its last layer (or its leaves) scaled by a and shifted by b (then a sigmoid in the graph). */
+export function upHead(returnHead: Head, p: { a: number; b: number }): Head {
+  if (isTreeEnsemble(returnHead)) return scaleTrees(returnHead, p.a, p.b);
   const last = returnHead[returnHead.length - 1]!;
   return [...returnHead.slice(0, -1), { weights: last.weights.map((row) => row.map((w) => w * p.a)), bias: last.bias.map((c) => c * p.a + p.b), activation: 'linear' }];
 }

@@ -7,28 +7,14 @@
  * accuracy is refitted on the whole development span, and its P(up) is
  * Platt-calibrated on the out-of-fold predictions.
  */
-import type { DenseLayer } from '@hotpath/model';
+import type { Head } from '@hotpath/model';
 import type { Dataset } from './dataset.ts';
 import { calibration, score, type CalibrationBucket, type Scores } from './evaluate.ts';
-import { fitStandardizer, mlp, platt, predictAll, ridge, standardizeRows, upHead, type Standardizer } from './learners.ts';
-
-export interface Candidate {
-  name: string;
-  kind: 'ridge' | 'mlp';
-  fit(Z: number[][], y: number[]): DenseLayer[];
-}
-
-export function candidates(seed: number): Candidate[] {
-  const ridges = [0.01, 0.1, 1, 10, 100].map((lambda): Candidate => ({ name: `ridge λ=${lambda}`, kind: 'ridge', fit: (Z, y) => ridge(Z, y, lambda) }));
-  const mlps = [8, 16].map(
-    (hidden): Candidate => ({ name: `mlp ${hidden} relu`, kind: 'mlp', fit: (Z, y) => mlp(Z, y, { hidden, weightDecay: 1e-3, epochs: 80, learningRate: 3e-3, seed, batch: 64 }) }),
-  );
-  return [...ridges, ...mlps];
-}
+import { candidates, fitStandardizer, platt, predictAll, standardizeRows, upHead, type LearnerKind, type Standardizer } from './learners.ts';
 
 export interface CandidateResult {
   name: string;
-  kind: 'ridge' | 'mlp';
+  kind: LearnerKind;
   folds: Scores[];
   meanDirectionalAccuracy: number;
   meanMaeBps: number;
@@ -46,10 +32,10 @@ export interface Evaluation {
 
 export interface Trained {
   chosen: string;
-  kind: 'ridge' | 'mlp';
+  kind: LearnerKind;
   standardizer: Standardizer;
-  returnHead: DenseLayer[];
-  upHead: DenseLayer[];
+  returnHead: Head;
+  upHead: Head;
   platt: { a: number; b: number };
   candidates: CandidateResult[];
   devSamples: number;
