@@ -43,7 +43,8 @@ export function accessStringFor(user: string, aclFile: string = readFileSync(COM
     .trim()
     .split(/\s+/)
     .filter((rule) => !/^(resetkeys|resetchannels|resetpass|reset|nopass|>.*|#.*)$/.test(rule));
-  return user === 'admin' ? rules.join(' ') : [...rules, ...CLUSTER_DISCOVERY].join(' ');
+  // (the compose file may already grant some of them: each rule once)
+  return user === 'admin' ? rules.join(' ') : [...rules, ...CLUSTER_DISCOVERY.filter((rule) => !rules.includes(rule))].join(' ');
 }
 
 export interface CacheProps {

@@ -111,6 +111,8 @@ describe('Redis access strings from the compose ACL file', () => {
   it('drops the reset rules ElastiCache refuses, keeps keys, channels, selectors; services get cluster discovery', () => {
     expect(accessStringFor('svc', acl)).toBe('on ~a:* %R~b:* &c:* -@all +@read (~a:* +eval) +cluster|slots +cluster|shards +cluster|info');
     expect(accessStringFor('admin', acl)).toBe('on ~* &* +@all');
+    // a rule the compose line already grants is not repeated
+    expect(accessStringFor('svc', 'user svc on ~a:* -@all +cluster|info\n')).toBe('on ~a:* -@all +cluster|info +cluster|slots +cluster|shards');
   });
 
   it('a user the file does not have is an error, not an empty access string', () => {
