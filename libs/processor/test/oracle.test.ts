@@ -8,7 +8,7 @@
  * processor built on it.
  */
 import { FEATURE_COUNT, FEATURE_NAMES, VectorStatus, decodeVector } from '@hotpath/features';
-import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
+import { COIN_M_CONTRACT_USD, EnvelopeWriter, FIXTURE_COINM_BTCUSD_PERP, FIXTURE_SPOT_BTCUSDT, FIXTURE_USDM_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { classifyPayload } from '@hotpath/sbe';
 import { describe, expect, it } from 'vitest';
 import { SymbolProcessor } from '../src/index.ts';
@@ -53,12 +53,24 @@ const OFFSETS_US = [0, 350_000, 1 * US, 4_200_000, 5 * US, 10 * US, 29_900_000, 
 /** Every 37th recorded line (prime: no aliasing with the 100 ms diff cadence). */
 const SAMPLE_EVERY_LINES = 37;
 
-describe('features against an independent reference (real BTCUSDT recording)', () => {
+/**
+ * The committed real excerpts: spot (spot sequencing), USDⓈ-M (futures
+ * sequencing by `pu`, a µs recorder clock, markPrice lines) and COIN-M
+ * (futures sequencing, quantities in contracts, 23 diffs buffered before the
+ * snapshot). `samples` and `nonTrivial` are what each is long enough to show.
+ */
+const EXCERPTS = [
+  { name: 'spot BTCUSDT', file: FIXTURE_SPOT_BTCUSDT, symbol: 'BTCUSDT', samples: 2_000, nonTrivial: 50 },
+  { name: 'USDⓈ-M BTCUSDT (futures rules)', file: FIXTURE_USDM_BTCUSDT, symbol: 'BTCUSDT', samples: 500, nonTrivial: 20 },
+  { name: 'COIN-M BTCUSD_PERP (futures rules, contracts → BTC)', file: FIXTURE_COINM_BTCUSD_PERP, symbol: 'BTCUSD_PERP', samples: 400, nonTrivial: 10 },
+];
+
+describe.each(EXCERPTS)('features against an independent reference (real $name recording)', ({ file, symbol, samples: minSamples, nonTrivial: minNonTrivial }) => {
   it('the book, every feature and every window agree at hundreds of sample times', () => {
-    const lines = readRecording(FIXTURE_SPOT_BTCUSDT);
-    const processor = new SymbolProcessor('BTCUSDT');
-    const reference = new ReferenceFeatures();
-    const envelopes = recordingEnvelopes(lines, new EnvelopeWriter('BTCUSDT'));
+    const lines = readRecording(file);
+    const processor = new SymbolProcessor(symbol);
+    const reference = new ReferenceFeatures(COIN_M_CONTRACT_USD[symbol]);
+    const envelopes = recordingEnvelopes(lines, new EnvelopeWriter(symbol));
     const mismatches: string[] = [];
     const worst = new Map<string, number>();
     const out = new Float64Array(FEATURE_COUNT);
@@ -112,14 +124,16 @@ describe('features against an independent reference (real BTCUSDT recording)', (
     expect(mismatches).toEqual([]);
 
     // not vacuous: enough samples, and every feature took a non-trivial (non-zero, defined) value in many of them
-    expect(samples).toBeGreaterThan(2_000);
-    const thin = FEATURE_NAMES.filter((n) => (nonTrivial.get(n) ?? 0) < 50 && n !== 'price_discontinuity');
+    expect(samples).toBeGreaterThan(minSamples);
+    const thin = FEATURE_NAMES.filter((n) => (nonTrivial.get(n) ?? 0) < minNonTrivial && n !== 'price_discontinuity');
     expect(thin).toEqual([]);
     expect(nonTrivial.get('price_discontinuity')).toBeGreaterThan(0); // the first 10 s after the snapshot
     expect(worst.size).toBe(FEATURE_NAMES.length);
   });
+});
 
-  it('the reference parses decimals exactly and refuses what it cannot represent', () => {
+describe('the reference itself', () => {
+  it('parses decimals exactly and refuses what it cannot represent', () => {
     expect(mantissa('61837.63000000')).toBe(6_183_763_000_000);
     expect(mantissa('0.00000001')).toBe(1);
     expect(mantissa('12')).toBe(1_200_000_000);

@@ -6,7 +6,8 @@
 import { BinanceJsonTranscoder, classifyPayload, hotpath, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 import type { ArchiveTrade } from './archive.ts';
 import type { CapturedFrame } from './capture.ts';
-import type { RecordedLine } from './hftbacktest.ts';
+import { COIN_M_CONTRACT_USD, contractsToBase, futuresFirstUpdateId } from './futures.ts';
+import { localTimeUs, RecordingFormatError, type RecordedLine } from './hftbacktest.ts';
 
 export class EnvelopeWriter {
   private readonly enc = new hotpath.EnvelopeEncoder();
@@ -61,24 +62,88 @@ export class EnvelopeWriter {
   }
 }
 
-/** hftbacktest recording lines → envelopes (stream frames transcoded to SBE, REST snapshots as DepthSnapshot). */
-export function* recordingEnvelopes(lines: Iterable<RecordedLine>, writer: EnvelopeWriter): Generator<Buffer> {
+/** What `recordingEnvelopes` met, by kind (the caller passes one to count into). */
+export interface RecordingCounts {
+  trade: number;
+  bookTicker: number;
+  depthUpdate: number;
+  depthSnapshot: number;
+  /** Futures `markPrice` events: not a feature input, skipped. */
+  markPrice: number;
+  /** Events of another symbol than the writer's (a combined stream of several), skipped. */
+  otherSymbol: number;
+  /** Anything else (unknown streams), skipped. */
+  other: number;
+}
+
+export function emptyRecordingCounts(): RecordingCounts {
+  return { trade: 0, bookTicker: 0, depthUpdate: 0, depthSnapshot: 0, markPrice: 0, otherSymbol: 0, other: 0 };
+}
+
+type Levels = [string, string][];
+
+/** A COIN-M payload's quantities in base units (futures.ts); a quantity or price that is not a decimal is a RecordingFormatError. */
+function toBase(contracts: string, price: string, usd: number): string {
+  const q = contractsToBase(contracts, price, usd);
+  if (q === undefined) throw new RecordingFormatError(`COIN-M quantity ${JSON.stringify(contracts)} at price ${JSON.stringify(price)} is not a decimal pair`);
+  return q;
+}
+const levelsToBase = (levels: Levels, usd: number): Levels => levels.map(([p, q]) => [p, toBase(q, p, usd)]);
+
+/**
+ * hftbacktest recording lines → envelopes (stream frames transcoded to SBE,
+ * REST snapshots as DepthSnapshot), one per trade, bookTicker, depth diff or
+ * snapshot line of the writer's symbol, in order. Spot and futures alike:
+ * a futures diff (it has `pu`) is written with firstBookUpdateId = pu + 1, so
+ * the live book's spot rules sequence it by Binance's futures rules
+ * (futures.ts says why that is exact); a futures bookTicker keeps its
+ * exchange time `E` (spot's has none: the recorder's clock); `markPrice`
+ * lines are skipped. For a COIN-M writer symbol (COIN_M_CONTRACT_USD) every
+ * quantity is converted from contracts to base units.
+ */
+export function* recordingEnvelopes(lines: Iterable<RecordedLine>, writer: EnvelopeWriter, counts: RecordingCounts = emptyRecordingCounts()): Generator<Buffer> {
   const tr = new BinanceJsonTranscoder();
   const buf = Buffer.alloc(256 * 1024);
+  const usd = COIN_M_CONTRACT_USD[writer.symbol];
+  const symbol = writer.symbol.toUpperCase();
   for (const l of lines) {
-    // recorder clock: ns in the 2024 files, µs in the 2023 ones
-    const t = l.localTime >= 1e18 ? Math.floor(l.localTime / 1000) : l.localTime;
+    const t = localTimeUs(l.localTime);
+    const o = l.data as Record<string, unknown>;
     const kind = classifyPayload(l.data);
+    if (kind === undefined) {
+      if (o['e'] === 'markPriceUpdate') counts.markPrice++;
+      else counts.other++;
+      continue;
+    }
+    // a snapshot names its symbol only on COIN-M (`symbol`); stream payloads always do (`s`)
+    const named = kind === 'depthSnapshot' ? o['symbol'] : o['s'];
+    if (typeof named === 'string' && named.toUpperCase() !== symbol) {
+      counts.otherSymbol++;
+      continue;
+    }
+    counts[kind]++;
     if (kind === 'depthSnapshot') {
-      const n = tr.encodeDepthSnapshot(writer.symbol, l.data as JsonDepthSnapshot, t, t, buf);
+      let s = l.data as JsonDepthSnapshot;
+      if (usd !== undefined) s = { ...s, bids: levelsToBase(s.bids, usd), asks: levelsToBase(s.asks, usd) };
+      const n = tr.encodeDepthSnapshot(writer.symbol, s, t, t, buf);
       yield writer.envelope(hotpath.EnvelopeKind.DepthSnapshot, t, buf.subarray(0, n));
       continue;
     }
     let n = 0;
-    if (kind === 'trade') n = tr.encodeTrade(l.data as JsonTrade, buf);
-    else if (kind === 'bookTicker') n = tr.encodeBookTicker(l.data as JsonBookTicker, t, buf);
-    else if (kind === 'depthUpdate') n = tr.encodeDepthUpdate(l.data as JsonDepthUpdate, buf);
-    else continue;
+    if (kind === 'trade') {
+      let trade = l.data as JsonTrade;
+      if (usd !== undefined) trade = { ...trade, q: toBase(trade.q, trade.p, usd) };
+      n = tr.encodeTrade(trade, buf);
+    } else if (kind === 'bookTicker') {
+      let b = l.data as JsonBookTicker & { E?: unknown };
+      if (usd !== undefined) b = { ...b, B: toBase(b.B, b.b, usd), A: toBase(b.A, b.a, usd) };
+      n = tr.encodeBookTicker(b, typeof b.E === 'number' ? b.E * 1000 : t, buf);
+    } else {
+      let d = l.data as JsonDepthUpdate & { pu?: unknown };
+      if (typeof d.pu === 'number') d = { ...d, U: futuresFirstUpdateId({ U: d.U, u: d.u, pu: d.pu }) };
+      if (usd !== undefined) d = { ...d, b: levelsToBase(d.b, usd), a: levelsToBase(d.a, usd) };
+      n = tr.encodeDepthUpdate(d, buf);
+    }
     yield writer.envelope(hotpath.EnvelopeKind.StreamFrame, t, buf.subarray(0, n));
   }
 }

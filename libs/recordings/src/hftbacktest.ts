@@ -8,7 +8,7 @@ import type { RecordingsErrorCode } from './errors.ts';
 import { gunzipFile } from './gzip.ts';
 
 export interface RecordedLine {
-  /** Recorder clock, ns (2024 files) or µs (2023 .dat files) as written. */
+  /** Recorder clock, ns (2024 files) or µs (2023 .dat files) as written; `localTimeUs` converts. */
   localTime: number;
   /** Combined-stream name (`btcusdt@trade`), or `snapshot` for a raw REST depth snapshot. */
   stream: string;
@@ -18,6 +18,15 @@ export interface RecordedLine {
   json: string;
   /** The whole recorded message text, exactly as received on the combined-stream connection. */
   wire: string;
+}
+
+/**
+ * The recorder's clock in µs: the 2024 files write nanoseconds (19 digits),
+ * the 2023 `.dat` files microseconds (16 digits). Anything from 1e17 up is
+ * nanoseconds (1e17 µs would be the year 5138).
+ */
+export function localTimeUs(localTime: number): number {
+  return localTime >= 1e17 ? Math.floor(localTime / 1000) : localTime;
 }
 
 /** An hftbacktest recording that is not gzip, or a line without a timestamp or JSON object. */

@@ -6,7 +6,13 @@
  *   SBE transcoder) into integer mantissas at exponent −8;
  * - the book is two plain Maps, price → quantity, kept by Binance's documented
  *   procedure (buffer diffs, snapshot, drop u <= lastUpdateId, then every diff
- *   must continue the previous one: U = previous u + 1, strictly);
+ *   must continue the previous one: U = previous u + 1, strictly); a futures
+ *   diff (it has `pu`) by the futures procedure, read from the raw fields, not
+ *   the live path's mapping (libs/recordings/src/futures.ts): drop u <
+ *   lastUpdateId, the first one kept has U <= lastUpdateId <= u, every later
+ *   one pu = previous u;
+ * - COIN-M quantities (contracts of `contractUsd`) become base units at their
+ *   price: round(contracts × contractUsd / price) at exponent −8, half up;
  * - trades and top-of-book observations are plain arrays, never evicted; a
  *   window is recomputed at every query by filtering the array by time;
  * - ratios are formed from exact integers (checked: every sum a safe integer;
@@ -63,11 +69,26 @@ interface JsonDiff {
   E: number;
   U: number;
   u: number;
+  /** Futures only: the previous event's u. */
+  pu?: number;
   b: [string, string][];
   a: [string, string][];
 }
 
 export class ReferenceFeatures {
+  /** @param contractUsd COIN-M: the value of one contract in USD; undefined for linear markets (quantities already in base units). */
+  constructor(private readonly contractUsd?: number) {}
+
+  /** A quantity as a base-unit mantissa: as written, or COIN-M contracts at `price` converted (half up). */
+  private qty(qty: string, price: string): number {
+    const q = mantissa(qty);
+    if (this.contractUsd === undefined) return q;
+    const p = BigInt(mantissa(price));
+    const num = BigInt(q) * BigInt(this.contractUsd) * 100_000_000n;
+    // round half up: floor(num / p + 1/2)
+    return Number((num * 2n + p) / (p * 2n));
+  }
+
   readonly bids = new Map<number, number>();
   readonly asks = new Map<number, number>();
   private lastUpdateId = -1;
@@ -89,7 +110,7 @@ export class ReferenceFeatures {
     if (o['e'] === 'trade') {
       const t = o as { E: number; T: number; p: string; q: string; m: boolean };
       this.clockUs = Math.max(this.clockUs, t.E * 1000);
-      this.trades.push({ timeUs: t.T * 1000, price: mantissa(t.p), qty: mantissa(t.q), buyerMaker: t.m });
+      this.trades.push({ timeUs: t.T * 1000, price: mantissa(t.p), qty: this.qty(t.q, t.p), buyerMaker: t.m });
     } else if (o['e'] === 'depthUpdate') {
       const d = o as unknown as JsonDiff;
       this.clockUs = Math.max(this.clockUs, d.E * 1000);
@@ -116,10 +137,17 @@ export class ReferenceFeatures {
   }
 
   private applyDiff(d: JsonDiff, observe = true): void {
-    // Binance: drop events with u <= lastUpdateId; the first one kept straddles lastUpdateId + 1, every later U = previous u + 1
-    if (d.u <= this.lastUpdateId) return;
-    const next = this.lastUpdateId + 1;
-    const continues = this.firstAfterSnapshot ? d.U <= next && d.u >= next : d.U === next;
+    let continues: boolean;
+    if (d.pu !== undefined) {
+      // Binance futures: drop events with u < lastUpdateId; the first one kept has U <= lastUpdateId <= u, every later pu = previous u
+      if (d.u < this.lastUpdateId) return;
+      continues = this.firstAfterSnapshot ? d.U <= this.lastUpdateId && d.u >= this.lastUpdateId : d.pu === this.lastUpdateId;
+    } else {
+      // Binance spot: drop events with u <= lastUpdateId; the first one kept straddles lastUpdateId + 1, every later U = previous u + 1
+      if (d.u <= this.lastUpdateId) return;
+      const next = this.lastUpdateId + 1;
+      continues = this.firstAfterSnapshot ? d.U <= next && d.u >= next : d.U === next;
+    }
     if (!continues) throw new Error(`diff ${d.U}..${d.u} does not continue ${this.lastUpdateId}: the fixture has no gaps`);
     this.firstAfterSnapshot = false;
     for (const [p, q] of d.b) this.set(this.bids, p, q);
@@ -130,7 +158,7 @@ export class ReferenceFeatures {
 
   private set(side: Map<number, number>, price: string, qty: string): void {
     this.bookChanges++;
-    const q = mantissa(qty);
+    const q = this.qty(qty, price);
     if (q === 0) side.delete(mantissa(price));
     else side.set(mantissa(price), q);
   }
