@@ -19,6 +19,12 @@ export class RedisServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   port = 0;
 
+  /** The running server's pid (undefined once it has exited): a caller that must not leave it behind can kill it by pid. */
+  get pid(): number | undefined {
+    const p = this.proc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
