@@ -18,13 +18,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local expires = tonumber(redis.call('HGET', KEYS[1], 'expires') or '0')
 if owner and owner ~= ARGV[1] and expires > now then return {0, 0, expires - now} end
--- tokens never go back, even after Redis lost its data: the server clock (ms) is their floor
+-- tokens never go back, even after Redis lost its data: the server clock in microseconds is their floor
+-- (in milliseconds, a lease taken again within the millisecond of the data loss got the same token).
+-- Exact as a Lua double until 2255; written with %.0f, since Lua's own number-to-string keeps 14 digits.
+local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local token = redis.call('INCR', KEYS[2])
-if token < now then
-  token = now
-  redis.call('SET', KEYS[2], token)
+if token < floor then
+  token = floor
+  redis.call('SET', KEYS[2], string.format('%.0f', token))
 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token, 'expires', now + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', string.format('%.0f', token), 'expires', now + tonumber(ARGV[2]))
 return {1, token, tonumber(ARGV[2])}
 `;
 

@@ -94,7 +94,7 @@ describe('libs/state', () => {
     let lb: Awaited<ReturnType<LeaseManager['acquire']>>;
     await vi.waitFor(async () => expect((lb = await b.acquire('shardId-000000000001'))).toBeDefined(), { timeout: 30_000, interval: 20 });
     expect(lb!.leaseCounter).toBeGreaterThan(ld.leaseCounter);
-    expect(lb!.leaseCounter).toBeGreaterThanOrEqual(expiresMs); // a token is at least the Redis time it was issued at: after the expiry
+    expect(lb!.leaseCounter).toBeGreaterThanOrEqual(expiresMs * 1000); // a token is at least the Redis time (µs) it was issued at: after the expiry
     expect(await dying.renew(ld)).toBe(false); // the zombie learns it lost the lease
     expect((await b.owners(['shardId-000000000001'])).get('shardId-000000000001')!.owner).toBe('agg-b');
     await b.release(lb!);
@@ -112,6 +112,8 @@ describe('libs/state', () => {
     const third = (await b.acquire('shardId-000000000000'))!;
     expect(third.leaseCounter).toBeGreaterThan(second.leaseCounter);
     expect(Number.isSafeInteger(third.leaseCounter)).toBe(true);
+    // stored digit for digit (a 16-digit token written by Lua's own number-to-string would read back as 1.78e+15)
+    expect(await redis.hget('lease:{tokens-stream}:shardId-000000000000', 'token')).toBe(String(third.leaseCounter));
     expect(await b.renew(third)).toBe(true);
   });
 
