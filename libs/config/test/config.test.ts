@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { CONFIG_ERROR_CODES, type ConfigError, loadConfig, type ConfigInput, type ConfigSpec } from '@hotpath/config';
+import { CONFIG_ERROR_CODES, type ConfigError, configOrExit, loadConfig, type ConfigInput, type ConfigSpec } from '@hotpath/config';
 import { configRefusal } from '../../../test/support/config.ts';
 
 const Schema = z.object({
@@ -124,6 +124,29 @@ describe('configOrExit', () => {
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
+
+  it('in process: a ConfigError is printed alone and exits 2; any other error is not its to handle', () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const spec = { name: 'app', schema: z.object({ port: z.coerce.number().int().max(65535) }), env: { APP_PORT: 'port' } } as const;
+      expect(configOrExit(() => loadConfig(spec, { env: { APP_PORT: '8080' } }))).toEqual({ port: 8080 });
+      expect(exit).not.toHaveBeenCalled();
+      configOrExit(() => loadConfig(spec, { env: { APP_PORT: 'x' } }));
+      expect(exit).toHaveBeenCalledWith(2);
+      expect(printed.mock.calls).toEqual([[expect.stringMatching(/^invalid app configuration:\n {2}APP_PORT: /)]]);
+      const bug = new TypeError('a bug, not a setting');
+      expect(() =>
+        configOrExit(() => {
+          throw bug;
+        }),
+      ).toThrow(bug);
+      expect(exit).toHaveBeenCalledTimes(1);
+    } finally {
+      exit.mockRestore();
+      printed.mockRestore();
+    }
+  });
 
   it('gives the configuration, or prints the ConfigError message alone and exits with code 2', () => {
     expect(run({ APP_PORT: '80' })).toMatchObject({ status: 0, stdout: '{"port":80}\n' });

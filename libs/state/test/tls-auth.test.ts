@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisConnection, RedisConnectionError, connectRedis, type RedisClient, type RedisConnectionSettings } from '../src/connection.ts';
+import { RedisConnection, RedisConnectionError, connectRedis, startCheck, type RedisClient, type RedisConnectionSettings } from '../src/connection.ts';
 import { RedisServer, freePort } from '../src/testing/redis-server.ts';
 import { ALSO_UNNAMED, TlsRedisServer } from '../src/testing/tls.ts';
 
@@ -136,6 +136,32 @@ describe('Redis over TLS with AUTH (redis-server --tls-port, certificates by ope
     const reset = await refusal({ url: `redis://127.0.0.1:${server.port}` }, 1_000);
     expect(reset.code).toBe('redis_unreachable');
     expect(reset.message).toMatch(/ECONNRESET.*; if the server requires TLS, use rediss:\/\//);
+  });
+
+  it("startCheck, every service's check at start: ready is true; no answer is false and logged (the service starts and retries); a refused password is logged and thrown", async () => {
+    const logged: { level: string; obj: object; msg: string }[] = [];
+    const log = { warn: (obj: object, msg: string) => logged.push({ level: 'warn', obj, msg }), error: (obj: object, msg: string) => logged.push({ level: 'error', obj, msg }) };
+    const check = async (settings: RedisConnectionSettings, readyTimeoutMs: number): Promise<boolean> => {
+      const connection = new RedisConnection(settings);
+      const role = { name: 'start-check', readyTimeoutMs };
+      const client = connection.client(role);
+      try {
+        return await startCheck(connection, [[client, role]], log);
+      } finally {
+        client.disconnect();
+      }
+    };
+    const passwordFile = server.secretFile('password', password);
+    expect(await check({ url: server.url, tlsCaFile: server.files.caFile, passwordFile }, 5_000)).toBe(true);
+    expect(logged).toEqual([]);
+
+    expect(await check({ url: `rediss://127.0.0.1:${await freePort()}`, tlsCaFile: server.files.caFile }, 500)).toBe(false);
+    expect(logged).toEqual([{ level: 'warn', obj: { err: expect.any(RedisConnectionError), variable: 'REDIS_URL' }, msg: 'Redis not reachable at start: retrying in the background' }]);
+
+    const wrongPassword = secret();
+    await expect(check({ url: server.url, tlsCaFile: server.files.caFile, passwordFile: server.secretFile('wrong-start', wrongPassword) }, 5_000)).rejects.toMatchObject({ code: 'redis_auth_failed' });
+    expect(logged[1]).toEqual({ level: 'error', obj: { err: expect.any(RedisConnectionError), variable: 'REDIS_PASSWORD_FILE' }, msg: 'Redis refused the connection: fix the setting named' });
+    expectNowhereIn((logged[1]!.obj as { err: RedisConnectionError }).err, wrongPassword, password);
   });
 
   it('nothing listening: redis_unreachable within the deadline, naming REDIS_URL', async () => {
