@@ -31,7 +31,7 @@ export function candidates(seed: number): Candidate[] {
   const mlps = [8, 16].map(
     (hidden): Candidate => ({ name: `mlp ${hidden} relu`, kind: 'mlp', fit: (Z, y) => mlp(Z, y, { hidden, weightDecay: 1e-3, epochs: 80, learningRate: 3e-3, seed, batch: 64 }) }),
   );
-  const trees = [2, 3].map((depth): Candidate => ({ name: `gbt depth ${depth}`, kind: 'gbt', fit: (Z, y) => gbt(Z, y, { ...GBT_DEFAULTS, depth, seed }) }));
+  const trees = [1, 2, 3].map((depth): Candidate => ({ name: `gbt depth ${depth}`, kind: 'gbt', fit: (Z, y) => gbt(Z, y, { ...GBT_DEFAULTS, depth, seed }) }));
   return [...ridges, ...mlps, ...trees];
 }
 

@@ -106,6 +106,17 @@ describe('gradient-boosted trees', () => {
     expect(worstUp).toBeLessThan(1e-6);
   });
 
+  it('too few rows to split: single-leaf trees, still a model onnxruntime runs as predicted', async () => {
+    const few = data(150, 6);
+    const s = fitStandardizer(few.X);
+    const trees = gbt(standardizeRows(s, few.X), few.y, { ...GBT_DEFAULTS, depth: 3, seed: 1 });
+    expect(trees.trees.every((t) => t.feature.length === 1 && t.feature[0] === -1)).toBe(true);
+    const model = await OnnxModel.fromBytes(buildModel({ ...exampleModelSpec(), mean: s.mean, invScale: s.invScale, returnHead: trees, upHead: upHead(trees, { a: 1, b: 0 }) }), live);
+    const out = await model.run(few.X[0]!);
+    await model.release();
+    expect(out.returnBps).toBeCloseTo(forward(trees, standardizeRows(s, [few.X[0]!])[0]!), 5);
+  });
+
   it('is one of the walk-forward candidates, beside ridge and the MLP', () => {
     const kinds = candidates(1).map((c) => c.kind);
     expect(new Set(kinds)).toEqual(new Set(['ridge', 'mlp', 'gbt']));
