@@ -8,7 +8,8 @@
  */
 import { spot } from '@hotpath/sbe';
 import type { Level } from './book.ts';
-import { DEFAULT_PARAMS, MarketModel, type ModelParams, type TakerOrder } from './model.ts';
+import { MarketModel, type ModelParams, type TakerOrder } from './model.ts';
+import { MARKET_PROFILES, type MarketProfile, type MarketProfileName } from './profiles.ts';
 import { Rng } from './rng.ts';
 import { PRICE_EXPONENT, QTY_EXPONENT, SYMBOLS, unitMantissa, type SymbolSpec } from './symbols.ts';
 
@@ -60,7 +61,11 @@ export interface FeedOptions {
   seed: number;
   /** Simulated clock origin, µs since the epoch. */
   startTimeUs: number;
+  /** A named parameter set (profiles.ts; default `default`); `params` and `specs` override it. */
+  profile?: MarketProfileName;
   params?: ModelParams;
+  /** Per-symbol overrides of the instrument's spec (SYMBOLS): volatility, taker rate, order size… */
+  specs?: Readonly<Record<string, Partial<SymbolSpec>>>;
 }
 
 const STEP_US = 1000;
@@ -130,9 +135,11 @@ export class MarketFeed implements MarketSource {
   constructor(options: FeedOptions) {
     this.symbols = options.symbols.map((s) => s.toUpperCase());
     for (const symbol of this.symbols) {
-      const spec = SYMBOLS[symbol];
-      if (spec === undefined) throw new Error(`unknown symbol ${symbol}; known: ${Object.keys(SYMBOLS).join(', ')}`);
-      this.feeds.set(symbol, new SymbolFeed(spec, symbolSeed(options.seed, symbol), options.params ?? DEFAULT_PARAMS));
+      const base = SYMBOLS[symbol];
+      if (base === undefined) throw new Error(`unknown symbol ${symbol}; known: ${Object.keys(SYMBOLS).join(', ')}`);
+      const profile: MarketProfile = MARKET_PROFILES[options.profile ?? 'default'];
+      const spec = { ...base, ...profile.specs[symbol], ...options.specs?.[symbol], symbol };
+      this.feeds.set(symbol, new SymbolFeed(spec, symbolSeed(options.seed, symbol), options.params ?? profile.params));
     }
     this.simTimeUs = options.startTimeUs;
   }

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { DecodeStatus, spot } from '@hotpath/sbe';
 import { describe, expect, it } from 'vitest';
-import { evaluateSignal, MarketFeed } from '../src/index.ts';
+import { DEFAULT_PARAMS, evaluateSignal, MARKET_PROFILES, MarketFeed } from '../src/index.ts';
 
 const START = 1_750_000_000_000_000;
 
@@ -95,5 +95,40 @@ describe('market feed', () => {
     expect(r.linearAccuracy).toBeGreaterThan(0.55);
     expect(r.oracleAccuracy).toBeGreaterThan(r.linearAccuracy - 0.03);
     expect(r.oracleCorrelation).toBeGreaterThan(r.linearCorrelation);
+  });
+});
+
+describe('market profiles', () => {
+  /** Trades per second and the mean spread in ticks over `seconds` of one feed's BTCUSDT. */
+  function look(options: Partial<ConstructorParameters<typeof MarketFeed>[0]>, seconds: number): { hash: string; tradesPerS: number; spreadTicks: number } {
+    const feed = new MarketFeed({ symbols: ['BTCUSDT'], seed: 3, startTimeUs: START, ...options });
+    const h = createHash('sha256');
+    let trades = 0;
+    let spread = 0;
+    let n = 0;
+    for (let t = START + 100_000; t <= START + seconds * 1_000_000; t += 100_000) {
+      feed.advanceTo(t, (f) => {
+        h.update(f.bytes);
+        if (f.kind === 'trade') trades++;
+      });
+      const book = feed.model('BTCUSDT').book;
+      spread += book.bestAsk - book.bestBid;
+      n++;
+    }
+    return { hash: h.digest('hex'), tradesPerS: trades / seconds, spreadTicks: spread / n };
+  }
+
+  it('`default` is the market without a profile, byte for byte; explicit params and specs override a profile', () => {
+    expect(look({ profile: 'default' }, 20).hash).toBe(look({}, 20).hash);
+    expect(look({ profile: 'binance', params: DEFAULT_PARAMS, specs: { BTCUSDT: { takerRate: 4, dailyVol: 0.025 } } }, 20).hash).toBe(look({}, 20).hash);
+  });
+
+  it('`binance` (calibrated to the real recordings) quotes a tighter touch with fewer taker orders, same predictability parameters', () => {
+    const d = look({}, 120);
+    const b = look({ profile: 'binance' }, 120);
+    expect(b.spreadTicks).toBeLessThan(d.spreadTicks / 2);
+    expect(b.tradesPerS).toBeLessThan(d.tradesPerS);
+    expect(MARKET_PROFILES.binance.params.quoteLagSeconds).toBe(DEFAULT_PARAMS.quoteLagSeconds);
+    expect(MARKET_PROFILES.binance.params.informedness).toBe(DEFAULT_PARAMS.informedness);
   });
 });
