@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, symbolList, type ConfigSpec } from '@hotpath/config';
+import { DEFAULT_COSTS, type Costs } from '@hotpath/model';
 import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields } from '@hotpath/state';
 
 /** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
@@ -62,6 +63,14 @@ export const InferenceConfigSchema = z
       }),
     /** Graded predictions kept per symbol for the rolling accuracy figures (1800 = one hour at 2 s). */
     accuracyWindow: z.coerce.number().int().positive().default(1_800),
+    /** Costs the grading judges predictions against (libs/model economics), bps per side: taking liquidity (plus half the spread)… */
+    takerFeeBps: z.coerce.number().min(0).max(1_000).default(DEFAULT_COSTS.takerFeeBps),
+    /** … and resting at the touch (fill assumed). */
+    makerFeeBps: z.coerce.number().min(-1_000).max(1_000).default(DEFAULT_COSTS.makerFeeBps),
+    /** The rule acts only when |predicted return| exceeds the cost by more than this, bps. */
+    ruleMarginBps: z.coerce.number().min(0).max(1_000).default(DEFAULT_COSTS.marginBps),
+    /** Share of graded calls counted as the strongest (highest confidence). */
+    strongestShare: z.coerce.number().gt(0).max(1).default(DEFAULT_COSTS.strongestShare),
     /** WebSocket subscribers at once; more are refused (503) before the upgrade. */
     wsMaxClients: z.coerce.number().int().positive().default(256),
     /** A subscriber this far behind (bytes queued on its socket) is dropped. */
@@ -104,6 +113,10 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_HISTORY_MAX: 'historyMax',
   INFERENCE_STATUS_PEERS: 'statusPeers',
   INFERENCE_ACCURACY_WINDOW: 'accuracyWindow',
+  INFERENCE_TAKER_FEE_BPS: 'takerFeeBps',
+  INFERENCE_MAKER_FEE_BPS: 'makerFeeBps',
+  INFERENCE_RULE_MARGIN_BPS: 'ruleMarginBps',
+  INFERENCE_STRONGEST_SHARE: 'strongestShare',
   INFERENCE_WS_MAX_CLIENTS: 'wsMaxClients',
   INFERENCE_WS_MAX_BUFFERED_BYTES: 'wsMaxBufferedBytes',
   INFERENCE_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
@@ -120,4 +133,9 @@ const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'infe
  */
 export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): InferenceConfig {
   return loadConfig(INFERENCE_CONFIG, { env, defaults });
+}
+
+/** The costs the grading judges predictions against, from the configuration. */
+export function costsOf(c: Pick<InferenceConfig, 'takerFeeBps' | 'makerFeeBps' | 'ruleMarginBps' | 'strongestShare'>): Costs {
+  return { takerFeeBps: c.takerFeeBps, makerFeeBps: c.makerFeeBps, marginBps: c.ruleMarginBps, strongestShare: c.strongestShare };
 }

@@ -5,8 +5,12 @@
  * later or stale mid would flatter or punish the model for time it did not
  * predict, so such predictions are counted as ungradable instead.
  * Figures are rolling over the last `window` graded predictions per symbol;
- * the model's exclude fallbacks, the baseline's include every tick.
+ * the model's exclude fallbacks, the baseline's include every tick. Beside
+ * accuracy, the economics (libs/model): the same predictions judged net of
+ * the spread at the call and the configured fees, as the trainer's report.
  */
+import { DEFAULT_COSTS, economics, type Costs, type Economics } from '@hotpath/model';
+import { recordEconomics, type InferenceMetrics } from './metrics.ts';
 import type { Prediction } from './prediction.ts';
 
 export interface Figures {
@@ -22,12 +26,20 @@ export interface Figures {
   brier: number | null;
 }
 
+/** The figures with the economics: net of costs over the same window (graded predictions whose spread at the call is known); null before any grading. */
+export interface GradedFigures extends Figures {
+  economics: Economics | null;
+}
+
 interface Graded {
   predictedBps: number;
   realizedBps: number;
   errorUsd: number;
+  /** NaN for a predictor without a probability (the baseline). */
   pUp: number;
   confidence: number;
+  /** Spread at the prediction's tick, bps of the mid; NaN when that tick's vector was not seen fresh. */
+  spreadBps: number;
 }
 
 class Ring {
@@ -86,20 +98,61 @@ class Ring {
       brier: probabilistic && moves > 0 ? brier / moves : null,
     };
   }
+
+  economics(costs: Costs): Economics | null {
+    const xs = this.items;
+    if (xs.length === 0) return null;
+    return economics(
+      {
+        predictedBps: xs.map((g) => g.predictedBps),
+        pUp: xs.map((g) => g.pUp),
+        realizedBps: xs.map((g) => g.realizedBps),
+        spreadBps: xs.map((g) => g.spreadBps),
+      },
+      costs,
+      // consecutive predictions share most of their horizon: intervals count n / overlap
+      { overlap: this.overlap },
+    );
+  }
+
+  /** Predictions per horizon (horizon / interval), set at each grading: how many share one outcome. */
+  overlap = 1;
 }
+
+export interface GradingEconomics {
+  costs: Costs;
+  /** When given, each grading sets the economics gauges (inference_net_edge_bps and the rest). */
+  metrics?: InferenceMetrics;
+}
+
+/** Spread in bps of the mid from the top of the book; NaN for a crossed, empty or non-finite book. */
+export function spreadBpsOf(bestBid: number, bestAsk: number): number {
+  const mid = (bestBid + bestAsk) / 2;
+  return Number.isFinite(mid) && mid > 0 && bestAsk >= bestBid ? ((bestAsk - bestBid) / mid) * 1e4 : Number.NaN;
+}
+
+/** Ticks whose spread is remembered per symbol: far more than a horizon's worth, bounded. */
+const SPREADS_KEPT = 256;
 
 export class Grader {
   private readonly pending = new Map<string, Prediction[]>();
   private readonly model = new Map<string, Ring>();
   private readonly baseline = new Map<string, Ring>();
   private readonly observed = new Map<string, number>();
+  private readonly spreads = new Map<string, Map<number, number>>();
+  private readonly costs: Costs;
+  private readonly due = new Set<string>();
 
   constructor(
     private readonly intervalMs: number,
     private readonly window: number,
     private readonly onGraded: (symbol: string, model: Figures, baseline: Figures) => void,
     private readonly onUngradable: (symbol: string) => void,
-  ) {}
+    // without configured costs (tests, tools): libs/model's defaults
+    private readonly net: GradingEconomics = { costs: DEFAULT_COSTS },
+  ) {
+    this.costs = net.costs;
+  }
 
   add(p: Prediction): void {
     let q = this.pending.get(p.symbol);
@@ -113,10 +166,15 @@ export class Grader {
     }
   }
 
-  /** The mid read at `tickMs` (once per tick; fresh = recent, live features). */
-  observe(symbol: string, tickMs: number, mid: number, fresh: boolean): void {
+  /** The mid (and spread, bps) read at `tickMs` (once per tick; fresh = recent, live features). */
+  observe(symbol: string, tickMs: number, mid: number, fresh: boolean, spreadBps = Number.NaN): void {
     if ((this.observed.get(symbol) ?? -1) >= tickMs) return;
     this.observed.set(symbol, tickMs);
+    // the spread a prediction made at this tick would have paid: kept until its grading, a horizon later
+    let spreads = this.spreads.get(symbol);
+    if (!spreads) this.spreads.set(symbol, (spreads = new Map()));
+    if (fresh && Number.isFinite(spreadBps)) spreads.set(tickMs, spreadBps);
+    while (spreads.size > SPREADS_KEPT) spreads.delete(spreads.keys().next().value!);
     const q = this.pending.get(symbol);
     if (!q) return;
     while (q.length > 0 && q[0]!.targetMs <= tickMs) {
@@ -126,15 +184,39 @@ export class Grader {
         continue;
       }
       const realizedBps = ((mid - p.mid) / p.mid) * 1e4;
-      this.ring(this.baseline, symbol).push({ predictedBps: p.baseline.returnBps, realizedBps, errorUsd: p.baseline.price - mid, pUp: 0.5, confidence: 0.5 });
-      if (!p.fallback) this.ring(this.model, symbol).push({ predictedBps: p.predictedReturnBps, realizedBps, errorUsd: p.predictedPrice - mid, pUp: p.pUp, confidence: p.confidence });
-      const f = this.figures(symbol);
-      this.onGraded(symbol, f.model, f.baseline);
+      const spreadBps = spreads.get(p.tickMs) ?? Number.NaN;
+      const overlap = Math.max(1, Math.round((p.horizonS * 1000) / this.intervalMs));
+      const baseline = this.ring(this.baseline, symbol);
+      baseline.overlap = overlap;
+      baseline.push({ predictedBps: p.baseline.returnBps, realizedBps, errorUsd: p.baseline.price - mid, pUp: Number.NaN, confidence: 0.5, spreadBps });
+      const model = this.ring(this.model, symbol);
+      model.overlap = overlap;
+      if (!p.fallback) model.push({ predictedBps: p.predictedReturnBps, realizedBps, errorUsd: p.predictedPrice - mid, pUp: p.pUp, confidence: p.confidence, spreadBps });
+      this.onGraded(symbol, this.ring(this.model, symbol).figures(true), this.ring(this.baseline, symbol).figures(false));
+      this.economicsDue(symbol);
     }
   }
 
-  figures(symbol: string): { model: Figures; baseline: Figures } {
-    return { model: this.ring(this.model, symbol).figures(true), baseline: this.ring(this.baseline, symbol).figures(false) };
+  /** Accuracy and economics now (the API's answer). */
+  figures(symbol: string): { model: GradedFigures; baseline: GradedFigures } {
+    const model = this.ring(this.model, symbol);
+    const baseline = this.ring(this.baseline, symbol);
+    return { model: { ...model.figures(true), economics: model.economics(this.costs) }, baseline: { ...baseline.figures(false), economics: baseline.economics(this.costs) } };
+  }
+
+  /**
+   * The economics gauges, set once per turn of the event loop after a grading: over a full window
+   * they take a millisecond or two, which must not sit between a tick's Redis read and its model run.
+   */
+  private economicsDue(symbol: string): void {
+    const metrics = this.net.metrics;
+    if (!metrics || this.due.has(symbol)) return;
+    this.due.add(symbol);
+    setImmediate(() => {
+      this.due.delete(symbol);
+      recordEconomics(metrics, symbol, 'model', this.ring(this.model, symbol).economics(this.costs));
+      recordEconomics(metrics, symbol, 'baseline', this.ring(this.baseline, symbol).economics(this.costs));
+    });
   }
 
   private ring(map: Map<string, Ring>, symbol: string): Ring {

@@ -1,4 +1,5 @@
-/** Inference metrics: the monitoring spec's names and buckets (inference and business sections), plus schedule and model-lifecycle counters. */
+/** Inference metrics: the monitoring spec's names and buckets (inference and business sections), plus schedule and model-lifecycle counters, and the economics of graded predictions. */
+import { CALL_SETS, EXECUTIONS, type Economics } from '@hotpath/model';
 import { Counter, Gauge, Histogram, createStageLatency, type Registry } from '@hotpath/telemetry';
 
 export type InferenceMetrics = ReturnType<typeof createInferenceMetrics>;
@@ -119,6 +120,7 @@ export function createInferenceMetrics(registry: Registry) {
       labelNames: ['symbol', 'predictor', 'figure'],
       registers,
     }),
+    ...economicsGauges(registers),
     predictedPrice: new Gauge({
       name: 'inference_predicted_price',
       help: 'Price predicted by the latest prediction for its target time (dashboards compare it, 10 s later, with inference_mid_price)',
@@ -129,4 +131,50 @@ export function createInferenceMetrics(registry: Registry) {
     stages: createStageLatency(registry),
     wsClients: new Gauge({ name: 'inference_ws_clients', help: 'WebSocket subscribers', registers }),
   };
+}
+
+/** Labels of the economics gauges: predictor (model | baseline), execution (taker | maker), calls (all | strongest | rule). */
+const CALL_LABELS = ['symbol', 'predictor', 'execution', 'calls'] as const;
+
+function economicsGauges(registers: Registry[]) {
+  const gauge = (name: string, help: string, labelNames: readonly string[] = CALL_LABELS) => new Gauge({ name, help, labelNames: [...labelNames], registers });
+  return {
+    netEdge: gauge(
+      'inference_net_edge_bps',
+      'Rolling realized P&L per call after costs, bps: direction × realized return − (half the spread at the call, if taking, + the fee); calls = all, the strongest by confidence, or the rule’s trades',
+    ),
+    grossEdge: gauge('inference_gross_edge_bps', 'Rolling realized P&L per call at mid, before costs, bps'),
+    predictedEdge: gauge('inference_predicted_edge_bps', 'Rolling mean of |predicted return| − cost per call, bps: the edge the predictor claims after costs'),
+    breakEvenFee: gauge('inference_break_even_fee_bps', 'Fee per side at which the calls would net zero, bps (gross per call − the mean half-spread paid)'),
+    hitRate: gauge('inference_call_hit_rate', 'Share of calls whose realized move went the called way (a zero move is a miss)'),
+    calls: gauge('inference_calls', 'Calls in the rolling window (for calls="rule": the trades the rule made)'),
+    pnlTotal: gauge('inference_pnl_window_bps', 'Total P&L of the calls in the rolling window, bps of notional per call summed; basis = gross (at mid) or net (after costs)', [
+      ...CALL_LABELS,
+      'basis',
+    ]),
+    tradingCost: gauge('inference_trading_cost_bps', 'Mean cost of one call over the rolling window, bps: half the spread + the taker fee, or the maker fee', ['symbol', 'predictor', 'execution']),
+  };
+}
+
+/** Sets the economics gauges for one predictor from its rolling figures; a figure with no value (no calls) removes its series rather than leaving a stale one. */
+export function recordEconomics(m: InferenceMetrics, symbol: string, predictor: 'model' | 'baseline', e: Economics | null): void {
+  for (const execution of EXECUTIONS) {
+    const set = (g: Gauge, labels: Record<string, string>, v: number | null | undefined): void => {
+      if (v === null || v === undefined || !Number.isFinite(v)) g.remove(labels);
+      else g.set(labels, v);
+    };
+    set(m.tradingCost, { symbol, predictor, execution }, e?.[execution].meanCostBps);
+    for (const calls of CALL_SETS) {
+      const f = e?.[execution][calls];
+      const labels = { symbol, predictor, execution, calls };
+      set(m.netEdge, labels, f?.netBpsPerCall);
+      set(m.grossEdge, labels, f?.grossBpsPerCall);
+      set(m.predictedEdge, labels, f?.predictedEdgeBps);
+      set(m.breakEvenFee, labels, f?.breakEvenFeeBps);
+      set(m.hitRate, labels, f?.hitRate);
+      set(m.calls, labels, f?.calls ?? null);
+      set(m.pnlTotal, { ...labels, basis: 'gross' }, f?.grossBpsTotal);
+      set(m.pnlTotal, { ...labels, basis: 'net' }, f?.netBpsTotal);
+    }
+  }
 }

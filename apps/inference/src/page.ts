@@ -1,8 +1,8 @@
 /**
  * The live page: three static files (HTML, CSS, JS; no build step, no
  * external requests). History from /v1/predictions, then every prediction
- * over the WebSocket; accuracy from /v1/accuracy, health and the latency
- * budget from /v1/status. Phone-width and up.
+ * over the WebSocket; accuracy and the economics (net of costs) from
+ * /v1/accuracy, health and the latency budget from /v1/status. Phone-width and up.
  *
  * Every value drawn comes from Redis or a peer, i.e. from outside: the script
  * builds DOM nodes and sets textContent/attributes, never HTML from data, and
@@ -22,6 +22,7 @@ const HTML = `<!doctype html>
 <section class="card chart-card"><h2>Mid price and predictions (10 s ahead)</h2><svg id="chart" viewBox="0 0 800 280" preserveAspectRatio="none" role="img" aria-label="price chart"></svg>
 <div class="legend dim"><span><i class="key-mid"></i>mid</span><span><i class="key-pred"></i>prediction (pending)</span><span><i class="key-up"></i>direction right</span><span><i class="key-down"></i>direction wrong</span></div></section>
 <section class="card"><h2>Rolling accuracy</h2><table id="acc"><tr><td class="dim">no graded predictions yet</td></tr></table></section>
+<section class="card"><h2>Net of costs (bps per call)</h2><table id="econ"><tr><td class="dim">no graded predictions yet</td></tr></table><p id="econ-costs" class="dim small"></p></section>
 <section class="card"><h2>Services</h2><table id="health"><tr><td class="dim">…</td></tr></table></section>
 <section class="card"><h2>Latency budget</h2><table id="lat"><tr><td class="dim">…</td></tr></table></section>
 </main>
@@ -38,6 +39,7 @@ main{display:grid;gap:12px;padding:0 12px 12px;grid-template-columns:1fr}
 svg{width:100%;height:280px;display:block}table{width:100%;border-collapse:collapse}td{padding:3px 4px}td:last-child{text-align:right}
 .ok{color:var(--up)}.bad{color:var(--down)}.warn{color:var(--pred)}.badge{padding:1px 6px;border-radius:4px;background:#30363d;font-size:12px}
 .legend span{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;vertical-align:middle}
+.small{font-size:12px;margin:6px 0 0}th{font-weight:400;color:var(--dim);text-align:right;padding:3px 4px}th:first-child{text-align:left}
 .key-mid{background:var(--line)}.key-pred{background:var(--pred)}.key-up{background:var(--up)}.key-down{background:var(--down)}
 `;
 
@@ -108,6 +110,23 @@ async function accuracy() {
   const a = (await r.json()).symbols[symbol]; if (!a || (a.model.n === 0 && a.baseline.n === 0)) return;
   const line = (name, f) => row([name, pct(f.directionalAccuracy), fmt(f.maeUsd) + ' $', fmt(f.n, 0)]);
   document.getElementById('acc').replaceChildren(row(['', 'direction', 'MAE', 'n'], 'dim'), line('model', a.model), line('baseline (microprice)', a.baseline));
+  economics(a.model.economics, a.baseline.economics);
+}
+/** Net of costs: edge per call after the spread and fees, and the rule's P&L (libs/model economics, computed by the grader). */
+function economics(m, b) {
+  if (!m || !m.taker) return;
+  const signed = (v) => (v == null || !isFinite(v) ? '—' : (v > 0 ? '+' : '') + Number(v).toFixed(2));
+  const cls = (v) => (v == null || !isFinite(v) ? undefined : v > 0 ? 'ok' : 'bad');
+  const head = (...names) => el('tr', {}, ...names.map((n) => el('th', {}, n)));
+  const edge = (name, f, g) => row([name, cell(signed(f.netBpsPerCall), cls(f.netBpsPerCall)), cell(signed(g.netBpsPerCall), cls(g.netBpsPerCall)), fmt(f.breakEvenFeeBps), fmt(f.calls, 0)], 'edge');
+  const rule = (name, f) => row([name, fmt(f.calls, 0), pct(f.hitRate), signed(f.grossBpsPerCall), cell(signed(f.netBpsPerCall), cls(f.netBpsPerCall)), cell(signed(f.netBpsTotal), cls(f.netBpsTotal))], 'rule');
+  const rows = [head('', 'net taker', 'net maker', 'break-even fee', 'n'), edge('model: every call', m.taker.all, m.maker.all), edge('model: strongest', m.taker.strongest, m.maker.strongest)];
+  if (b && b.taker) rows.push(edge('baseline: every call', b.taker.all, b.maker.all));
+  rows.push(head('rule', 'trades', 'hit', 'gross', 'net', 'net total'), rule('model, taker', m.taker.rule), rule('model, maker', m.maker.rule));
+  if (b && b.taker) rows.push(rule('baseline, taker', b.taker.rule));
+  document.getElementById('econ').replaceChildren(...rows);
+  const c = m.costs || {};
+  document.getElementById('econ-costs').textContent = 'taker: half the spread (mean ' + fmt(m.meanSpreadBps / 2) + ') + ' + fmt(c.takerFeeBps) + ' fee · maker: ' + fmt(c.makerFeeBps) + ' fee · rule: |predicted| > cost + ' + fmt(c.marginBps) + ' · strongest ' + fmt((c.strongestShare || 0) * 100, 0) + ' % by confidence · predicted edge ' + signed(m.taker.all.predictedEdgeBps) + ' (taker)';
 }
 async function status() {
   const r = await fetch('/v1/status').catch(() => null); if (!r || !r.ok) return;

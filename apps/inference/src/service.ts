@@ -19,9 +19,9 @@ import { createLogger, createRegistry, type Logger, type Registry } from '@hotpa
 import { ignoreRejection } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
 import type { InferenceConfig } from './config.ts';
-import { Grader, type Figures } from './grading.ts';
+import { Grader, spreadBpsOf, type Figures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
-import { DEFAULT_MODEL_DIR } from './config.ts';
+import { costsOf, DEFAULT_MODEL_DIR } from './config.ts';
 import { ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
@@ -105,6 +105,7 @@ export class InferenceService {
       config.accuracyWindow,
       (symbol, model, baseline) => this.recordFigures(symbol, model, baseline),
       (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }),
+      { costs: costsOf(config), metrics: this.metrics },
     );
     this.scheduler = new TickScheduler(
       config.intervalMs,
@@ -255,7 +256,7 @@ export class InferenceService {
       this.lastVector.set(symbol, { vector, readAtMs: now });
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
-      this.grader.observe(symbol, tickMs, midOf(vector), fresh);
+      this.grader.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
       this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
     if (claim.outcome === ClaimOutcome.Done) {

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
 import type { Prediction } from '../src/index.ts';
-import { metric, privateRedis, replica } from './harness.ts';
+import { Feeder, metric, privateRedis, replica } from './harness.ts';
 
 // playwright-core is the launcher's devDependency (one copy of it in the workspace); resolved from there
 const { chromium } = createRequire(new URL('../../launcher/package.json', import.meta.url))('playwright-core') as typeof import('../../launcher/node_modules/playwright-core/index.js');
@@ -55,15 +55,14 @@ async function until(page: { evaluate(expression: string): Promise<unknown> }, e
   await vi.waitFor(async () => expect(await page.evaluate(expression), expression).toBe(true), WAIT);
 }
 
+const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
 describe('live page against stored XSS', () => {
   it('markup from Redis is shown as text, never run; the page has a CSP and nosniff', async () => {
     // no feeder: the replica writes nothing itself, the page shows only what this test puts in Redis
     const a = replica(redisServer.url, { replica: 'page' });
     await a.start();
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
     try {
       const now = Math.floor(Date.now() / 2_000) * 2_000;
       // history (served from the Redis stream) holds one with markup in its model version
@@ -102,6 +101,43 @@ describe('live page against stored XSS', () => {
     } finally {
       await browser.close();
       await a.stop();
+    }
+  });
+});
+
+describe('live page: net of costs', () => {
+  it('shows the net edge per call and the rule’s P&L from the grader’s economics, with the configured fees', async () => {
+    const feeder = new Feeder(db.redis, 'BTCUSDT').start();
+    // the feeder's mid moves a few bps per second at most: a 10 bps taker fee leaves every set of calls net negative
+    const a = replica(redisServer.url, { replica: 'page-econ', takerFeeBps: 10, makerFeeBps: 0.25, ruleMarginBps: 0.5 });
+    await a.start();
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    try {
+      await vi.waitFor(() => expect(a.service.grader.figures('BTCUSDT').model.economics?.calls ?? 0).toBeGreaterThan(3), WAIT);
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e: Error) => errors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${a.port}/`);
+      await until(page, "document.querySelector('#econ').textContent.includes('model: every call')");
+      const cells = (await page.evaluate("[...document.querySelectorAll('#econ tr.edge')[0].children].map((td) => [td.textContent, td.className])")) as [string, string][];
+      expect(cells[0]![0]).toBe('model: every call');
+      expect(Number(cells[1]![0])).toBeLessThan(0); // net taker per call: a few bps gross at most, minus 10 and half the spread
+      expect(cells[1]![1]).toBe('bad');
+      // the same calls as maker: 10 − 0.25 bps of fee and the half-spread (0.0008 bps here) cheaper, figures shown to 0.01
+      expect(Number(cells[2]![0]) - Number(cells[1]![0])).toBeCloseTo(9.75, 1);
+      expect(Number(cells[4]![0])).toBeGreaterThan(3); // calls
+      const rule = (await page.evaluate("[...document.querySelector('#econ tr.rule').children].map((td) => td.textContent)")) as string[];
+      expect(rule[0]).toBe('model, taker');
+      expect(rule[1]).toMatch(/^\d+$/); // trades (few or none: the rule needs |predicted| > 10 bps + half the spread + 0.5)
+      const costs = (await page.evaluate("document.querySelector('#econ-costs').textContent")) as string;
+      expect(costs).toContain('+ 10.00 fee');
+      expect(costs).toContain('maker: 0.25 fee');
+      expect(costs).toContain('cost + 0.50');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await a.stop();
+      feeder.stop();
     }
   });
 });

@@ -81,6 +81,8 @@ export interface ExecutionFigures {
 }
 
 export interface Economics {
+  /** What the figures were judged against. */
+  costs: Costs;
   /** Samples with a finite prediction, realized return and spread. */
   samples: number;
   /** Of those, calls (non-zero predicted return). */
@@ -117,30 +119,39 @@ export function callCostBps(execution: Execution, spreadBps: number, costs: Cost
 function figures(calls: Call[], execution: Execution, costs: Costs, overlap: number): CallFigures {
   const n = calls.length;
   const fee = execution === 'taker' ? costs.takerFeeBps : costs.makerFeeBps;
-  const spreadPart = calls.map((c) => callCostBps(execution, c.spread, costs) - fee);
-  const cost = calls.map((c) => callCostBps(execution, c.spread, costs));
-  const gross = calls.map((c) => c.dir * c.move);
-  const net = gross.map((g, i) => g - cost[i]!);
-  const grossPer = mean(gross);
-  const netPer = mean(net);
+  // one pass for the sums (this runs at every live grading, over the whole window)
+  const sum = { hits: 0, absPred: 0, cost: 0, spreadPart: 0, gross: 0, net: 0, netSq: 0 };
+  for (const c of calls) {
+    const k = callCostBps(execution, c.spread, costs);
+    const g = c.dir * c.move;
+    if (g > 0) sum.hits++;
+    sum.absPred += c.absPred;
+    sum.cost += k;
+    sum.spreadPart += k - fee;
+    sum.gross += g;
+    sum.net += g - k;
+    sum.netSq += (g - k) ** 2;
+  }
+  const per = (v: number): number | null => (n > 0 ? v / n : null);
+  const netPer = per(sum.net);
   let ci: [number, number] | null = null;
   if (n >= 2 && netPer !== null) {
-    const sd = Math.sqrt(net.reduce((a, v) => a + (v - netPer) ** 2, 0) / (n - 1));
+    const sd = Math.sqrt(Math.max(0, (sum.netSq - n * netPer * netPer) / (n - 1)));
     const half = (1.96 * sd) / Math.sqrt(Math.max(1, n / overlap));
     ci = [netPer - half, netPer + half];
   }
   return {
     calls: n,
-    hitRate: n > 0 ? calls.filter((c) => c.dir * c.move > 0).length / n : null,
-    meanPredictedBps: mean(calls.map((c) => c.absPred)),
-    meanCostBps: mean(cost),
-    predictedEdgeBps: mean(calls.map((c, i) => c.absPred - cost[i]!)),
-    grossBpsPerCall: grossPer,
+    hitRate: per(sum.hits),
+    meanPredictedBps: per(sum.absPred),
+    meanCostBps: per(sum.cost),
+    predictedEdgeBps: per(sum.absPred - sum.cost),
+    grossBpsPerCall: per(sum.gross),
     netBpsPerCall: netPer,
     netBpsPerCallCi: ci,
-    grossBpsTotal: gross.reduce((a, v) => a + v, 0),
-    netBpsTotal: net.reduce((a, v) => a + v, 0),
-    breakEvenFeeBps: grossPer === null ? null : grossPer - mean(spreadPart)!,
+    grossBpsTotal: sum.gross,
+    netBpsTotal: sum.net,
+    breakEvenFeeBps: n > 0 ? (sum.gross - sum.spreadPart) / n : null,
   };
 }
 
@@ -148,12 +159,11 @@ function figures(calls: Call[], execution: Execution, costs: Costs, overlap: num
 export function strongestCalls<T extends { strength: number; absPred: number }>(calls: T[], share: number): T[] {
   if (calls.length === 0 || !(share > 0)) return [];
   const keep = Math.max(1, Math.ceil(Math.min(1, share) * calls.length));
-  return calls
-    .map((c, i) => ({ c, i }))
-    .sort((a, b) => b.c.strength - a.c.strength || b.c.absPred - a.c.absPred || a.i - b.i)
+  const order = Array.from(calls.keys()).sort((a, b) => calls[b]!.strength - calls[a]!.strength || calls[b]!.absPred - calls[a]!.absPred || a - b);
+  return order
     .slice(0, keep)
-    .sort((a, b) => a.i - b.i)
-    .map((x) => x.c);
+    .sort((a, b) => a - b)
+    .map((i) => calls[i]!);
 }
 
 export function economics(input: EconomicsInput, costs: Costs = DEFAULT_COSTS, options: EconomicsOptions = {}): Economics {
@@ -188,6 +198,7 @@ export function economics(input: EconomicsInput, costs: Costs = DEFAULT_COSTS, o
     };
   };
   return {
+    costs: { ...costs },
     samples: usable.length,
     calls: calls.length,
     meanAbsMoveBps: mean(usable.map((c) => Math.abs(c.move))),
