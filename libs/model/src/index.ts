@@ -23,3 +23,17 @@ export {
   type Execution,
   type ExecutionFigures,
 } from './economics.ts';
+export {
+  DECISIONS,
+  EntrySchema,
+  LineageSchema,
+  ModelRegistry,
+  REGISTRY_ERROR_CODES,
+  RegistryError,
+  type Decision,
+  type DecisionKind,
+  type Lineage,
+  type NewCandidate,
+  type RegistryEntry,
+  type RegistryErrorCode,
+} from './registry.ts';
