@@ -19,7 +19,7 @@ import { createLogger, createRegistry, type Logger, type Registry } from '@hotpa
 import { ignoreRejection } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
 import type { InferenceConfig } from './config.ts';
-import { Grader, spreadBpsOf, type Figures } from './grading.ts';
+import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { costsOf, DEFAULT_MODEL_DIR } from './config.ts';
 import { ModelManager } from './models.ts';
@@ -223,7 +223,7 @@ export class InferenceService {
     };
   }
 
-  accuracy(symbol: string): { model: Figures; baseline: Figures } {
+  accuracy(symbol: string): { model: GradedFigures; baseline: GradedFigures } {
     return this.grader.figures(symbol);
   }
 
