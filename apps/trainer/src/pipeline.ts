@@ -3,13 +3,14 @@
  * held-out evaluation → real-data evaluation → ONNX export with metadata →
  * parity check in onnxruntime → report. Returns the bench summary.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { FEATURE_NAMES, FEATURE_SCHEMA_HASH, FEATURE_SET_NAME } from '@hotpath/features';
-import { buildModel, OnnxModel } from '@hotpath/model';
+import { FEATURE_NAMES } from '@hotpath/features';
+import { DEFAULT_COSTS, economics, economicsSection } from '@hotpath/model';
 import { buildDataset, type Dataset } from './dataset.ts';
+import { exportModel } from './export.ts';
+import { marketStats } from './market-stats.ts';
 import { Progress } from './progress.ts';
+import { evaluateReal, loadRealWindows, type RealEvaluation } from './real.ts';
+import { realEvaluationFigures } from './report-real.ts';
 import { recordingSource, type Source } from './sources.ts';
 import { evaluate, predictDataset, train, type Evaluation } from './train.ts';
 import { writeReport, type Report } from './report.ts';
@@ -20,7 +21,13 @@ export interface PipelineOptions {
   out: string;
   name: string;
   version: string;
-  /** hftbacktest recordings to evaluate on (the real-data set), if any. */
+  /**
+   * Real-data evaluation: 'windows' = every real window of ../shared (leave-one-group-out
+   * against a model trained on real data, the baselines); 'files' = only `realFiles`
+   * (the committed fixture when the share is absent); 'none'.
+   */
+  real: 'windows' | 'files' | 'none';
+  /** hftbacktest recordings to evaluate on when `real` is 'files'. */
   realFiles: string[];
   realSource: string;
   command: string;
@@ -40,11 +47,12 @@ export interface Summary {
   test_samples: number;
   real_samples: number;
   real_dir_acc: number | null;
+  real_balanced_acc: number | null;
   parity_max_abs: number;
   seconds: number;
 }
 
-function dataset(source: Source, symbol: string, label: string): Dataset {
+export function dataset(source: Source, symbol: string, label: string): Dataset {
   const bar = new Progress(label);
   const start = Number.NaN;
   let first = start;
@@ -86,7 +94,18 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
   );
 
   let real: Report['real'] = null;
-  if (o.realFiles.length > 0) {
+  let realWindows: RealEvaluation | null = null;
+  if (o.real === 'windows') {
+    const loaded = loadRealWindows();
+    const bar2 = new Progress('real-data evaluation');
+    realWindows = await evaluateReal(loaded, {
+      seed: o.seed,
+      simPredict: (X) => predictDataset(trained, X),
+      simStats: o.source.kind === 'sim' ? [marketStats(`simulator (${o.source.label})`, [d])] : [],
+      onStep: (w) => bar2.update(0.5, w),
+    });
+    bar2.done(realWindows.verdict.statement.slice(0, 80));
+  } else if (o.real === 'files' && o.realFiles.length > 0) {
     const rd = dataset(recordingSource(o.realFiles, symbol), symbol, 'real data');
     const idx = rd.y.flatMap((v, i) => (Number.isFinite(v) ? [i] : []));
     const spanMin = rd.times.length ? (rd.times[rd.times.length - 1]! - rd.times[0]!) / 60e6 : 0;
@@ -95,57 +114,62 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
 
   const iso = (us: number) => new Date(us / 1000).toISOString();
   const test = trained.test;
-  const evaluation: Record<string, number> = {
-    test_samples: trained.testSamples,
-    test_dir_acc: test.model.directionalAccuracy.value ?? Number.NaN,
-    test_mae_bps: test.model.maeBps ?? Number.NaN,
-    test_correlation: test.model.correlation.value ?? Number.NaN,
-    momentum_dir_acc: test.momentum.directionalAccuracy.value ?? Number.NaN,
-    no_change_mae_bps: test.noChange.maeBps ?? Number.NaN,
-    ...(real ? { real_samples: real.samples, real_dir_acc: real.model.directionalAccuracy.value ?? Number.NaN } : {}),
-  };
-  for (const [key, v] of Object.entries(evaluation)) if (!Number.isFinite(v)) delete evaluation[key];
-  const spec = {
-    metadata: {
+  const rows = trained.testIndex.map((i) => d.X[i]!);
+  const exported = await exportModel(
+    o.out,
+    {
       name: o.name,
       version: o.version,
-      featureSetName: FEATURE_SET_NAME,
-      featureSchemaHash: FEATURE_SCHEMA_HASH,
-      featureNames: [...FEATURE_NAMES],
       horizonS: d.horizonUs / 1e6,
       trainedFrom: iso(d.times[0]!),
       trainedTo: iso(d.times[trained.testIndex[0]! - 1]!),
       dataSource: o.source.label,
-      evaluation,
+      evaluation: {
+        test_samples: trained.testSamples,
+        test_dir_acc: test.model.directionalAccuracy.value ?? Number.NaN,
+        test_balanced_acc: test.model.balancedAccuracy.value ?? Number.NaN,
+        test_mae_bps: test.model.maeBps ?? Number.NaN,
+        test_correlation: test.model.correlation.value ?? Number.NaN,
+        momentum_dir_acc: test.momentum.directionalAccuracy.value ?? Number.NaN,
+        no_change_mae_bps: test.noChange.maeBps ?? Number.NaN,
+        ...(real ? { real_samples: real.samples, real_dir_acc: real.model.directionalAccuracy.value ?? Number.NaN } : {}),
+        ...(realWindows ? realEvaluationFigures(realWindows, 'sim') : {}),
+      },
+      standardizer: trained.standardizer,
+      returnHead: trained.returnHead,
+      upHead: trained.upHead,
+      platt: trained.platt,
     },
-    mean: trained.standardizer.mean,
-    invScale: trained.standardizer.invScale,
-    returnHead: trained.returnHead,
-    upHead: trained.upHead,
-  };
-  const bytes = buildModel(spec);
-  mkdirSync(o.out, { recursive: true });
-  const file = join(o.out, 'model.onnx');
-  writeFileSync(file, bytes);
-
-  // parity: the file as inference will run it vs the TypeScript forward pass, on held-out rows
-  const model = await OnnxModel.fromBytes(bytes, { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES });
-  const rows = trained.testIndex.map((i) => d.X[i]!);
+    rows,
+  );
   const ref = predictDataset(trained, rows);
-  let maxR = 0,
-    maxP = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const out = await model.run(rows[i]!);
-    maxR = Math.max(maxR, Math.abs(out.returnBps - ref.ret[i]!));
-    maxP = Math.max(maxP, Math.abs(out.pUp - ref.pUp[i]!));
-  }
-  await model.release();
+  // net of costs on the held-out span (libs/model economics: the same functions as live grading)
+  const spread = FEATURE_NAMES.indexOf('spread_bps');
+  const imbalance = FEATURE_NAMES.indexOf('book_imbalance_1');
+  const realized = trained.testIndex.map((i) => d.y[i]!);
+  const spreads = rows.map((x) => x[spread]!);
+  const none = rows.map(() => Number.NaN);
+  const costs = economicsSection(
+    [
+      { label: 'model', economics: economics({ predictedBps: ref.ret, pUp: ref.pUp, realizedBps: realized, spreadBps: spreads }, DEFAULT_COSTS, { overlap: steps }) },
+      {
+        label: 'top-of-book imbalance',
+        economics: economics({ predictedBps: rows.map((x) => Math.sign(x[imbalance]!)), pUp: none, realizedBps: realized, spreadBps: spreads }, DEFAULT_COSTS, { overlap: steps }),
+      },
+      {
+        label: 'momentum (last 10 s)',
+        economics: economics({ predictedBps: trained.testIndex.map((i) => d.momentum[i]!), pUp: none, realizedBps: realized, spreadBps: spreads }, DEFAULT_COSTS, { overlap: steps }),
+      },
+    ],
+    DEFAULT_COSTS,
+    { heading: 'Net of costs (held-out span)', level: 3 },
+  );
 
   const seconds = (performance.now() - t0) / 1000;
   const oracle = test.oracle?.directionalAccuracy.value ?? null;
   const dirAcc = test.model.directionalAccuracy.value;
   const report: Report = {
-    model: { name: o.name, version: o.version, file: 'model.onnx', digest: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
+    model: { name: o.name, version: o.version, file: 'model.onnx', digest: exported.digest, bytes: exported.bytes.length },
     data: {
       source: o.source.label,
       samples: d.times.length,
@@ -163,7 +187,9 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
     test,
     regimes,
     real,
-    parity: { rows: rows.length, maxAbsReturnBps: maxR, maxAbsPUp: maxP },
+    realWindows,
+    costs,
+    parity: exported.parity,
     ceiling:
       oracle !== null && dirAcc !== null
         ? `Simulator ceiling: the oracle that knows the latent fair price scores ${(oracle * 100).toFixed(1)} % on this span (documented ≈ 62–67 %, docs/exchange-sim.md); the model reaches ${(dirAcc * 100).toFixed(1)} %, ${(((dirAcc - 0.5) / (oracle - 0.5)) * 100).toFixed(0)} % of the oracle's edge over a coin flip.`
@@ -187,9 +213,10 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
     oracle_dir_acc: oracle,
     samples: d.times.length,
     test_samples: trained.testSamples,
-    real_samples: real?.samples ?? 0,
-    real_dir_acc: real?.model.directionalAccuracy.value ?? null,
-    parity_max_abs: Math.max(maxR, maxP),
+    real_samples: realWindows ? realWindows.pooled.sim.n : (real?.samples ?? 0),
+    real_dir_acc: realWindows ? realWindows.pooled.sim.directionalAccuracy.value : (real?.model.directionalAccuracy.value ?? null),
+    real_balanced_acc: realWindows ? realWindows.pooled.sim.balancedAccuracy.value : (real?.model.balancedAccuracy.value ?? null),
+    parity_max_abs: Math.max(exported.parity.maxAbsReturnBps, exported.parity.maxAbsPUp),
     seconds: Math.round(seconds * 10) / 10,
   };
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Interval, Scores } from './evaluate.ts';
+import type { RealEvaluation } from './real.ts';
+import { realSection } from './report-real.ts';
 import type { Evaluation, Trained } from './train.ts';
 
 export interface Report {
@@ -14,7 +16,12 @@ export interface Report {
   platt: { a: number; b: number };
   test: Evaluation;
   regimes: Evaluation[];
+  /** The real-data evaluation on the given files only (the committed fixture when the shared windows are absent). */
   real: (Evaluation & { files: string[]; source: string; minutes: number }) | null;
+  /** Every real window, held out (report-real.ts); null without ../shared. */
+  realWindows: RealEvaluation | null;
+  /** Net of costs on the held-out span (libs/model economicsSection): markdown and the same figures as JSON. */
+  costs: { markdown: string; json: unknown };
   parity: { rows: number; maxAbsReturnBps: number; maxAbsPUp: number };
   ceiling: string | null;
   command: string;
@@ -24,6 +31,8 @@ export interface Report {
 const pct = (i: Interval): string =>
   i.value === null ? 'n/a' : `${(i.value * 100).toFixed(1)} % [${i.lo === null ? '?' : (i.lo * 100).toFixed(1)}, ${i.hi === null ? '?' : (i.hi * 100).toFixed(1)}]`;
 const num = (i: Interval): string => (i.value === null ? 'n/a' : `${i.value.toFixed(3)} [${i.lo?.toFixed(3) ?? '?'}, ${i.hi?.toFixed(3) ?? '?'}]`);
+/** σ(a·ŷ + b) with b's sign written once: σ(0.9405·ŷ − 0.0096). */
+export const plattText = (p: { a: number; b: number }): string => `σ(${p.a.toFixed(4)}·ŷ ${p.b < 0 ? '−' : '+'} ${Math.abs(p.b).toFixed(4)})`;
 const mae = (s: Scores): string => (s.maeBps === null ? 'n/a' : s.maeBps.toFixed(3));
 
 function resultsTable(e: Evaluation): string {
@@ -34,9 +43,12 @@ function resultsTable(e: Evaluation): string {
   ];
   if (e.oracle) rows.push(['oracle (latent fair price)', e.oracle, 'the simulator ceiling: not observable; MAE not comparable']);
   return [
-    '| predictor | directional accuracy (non-zero moves) [95 % CI] | MAE (bps) | correlation [95 % CI] | note |',
-    '|---|---|---|---|---|',
-    ...rows.map(([name, s, note]) => `| ${name} | ${pct(s.directionalAccuracy)} (n = ${s.directional}) | ${name.startsWith('oracle') ? '—' : mae(s)} | ${num(s.correlation)} | ${note} |`),
+    '| predictor | directional accuracy (non-zero moves) [95 % CI] | balanced accuracy [95 % CI] | MAE (bps) | correlation [95 % CI] | note |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      ([name, s, note]) =>
+        `| ${name} | ${pct(s.directionalAccuracy)} (n = ${s.directional}) | ${pct(s.balancedAccuracy)} | ${name.startsWith('oracle') ? '—' : mae(s)} | ${num(s.correlation)} | ${note} |`,
+    ),
   ].join('\n');
 }
 
@@ -116,12 +128,14 @@ Expanding window, 4 folds, a one-horizon gap before each validation fold, a stan
 |---|---|---|---|
 ${r.selection.map((c) => `| ${c.name === r.chosen ? `**${c.name}**` : c.name} | ${(c.meanDirectionalAccuracy * 100).toFixed(1)} % | ${c.meanMaeBps.toFixed(3)} | ${c.folds.map((f) => `${((f.directionalAccuracy.value ?? 0) * 100).toFixed(1)} %`).join(', ')} |`).join('\n')}
 
-Chosen: **${r.chosen}**. P(up) = σ(${r.platt.a.toFixed(4)}·ŷ + ${r.platt.b.toFixed(4)}) (Platt scaling on the out-of-fold predictions).
+Chosen: **${r.chosen}**. P(up) = ${plattText(r.platt)} (Platt scaling on the out-of-fold predictions).
 
 ## Held-out results (${r.test.samples} samples)
 
 ${resultsTable(r.test)}
 ${r.ceiling ? `\n${r.ceiling}\n` : ''}
+${r.costs.markdown}
+
 ### Calibration
 
 ${calibrationTable(r.test)}
@@ -132,9 +146,14 @@ ${calibrationTable(r.test)}
 
 ${r.regimes.map((e) => `**${e.label}** (${e.samples} samples)\n\n${resultsTable(e)}`).join('\n\n')}
 
-## Real Binance data (evaluation only)
+${
+  r.realWindows
+    ? realSection(r.realWindows, 'sim')
+    : `## Real Binance data (evaluation only)
 
 ${r.real ? `**${r.real.source}**: ${r.real.files.length} file(s), ${r.real.minutes.toFixed(1)} minutes, ${r.real.samples} samples. Too short to train on or to judge the model with confidence — read the intervals.\n\n${resultsTable(r.real)}` : 'No real recordings were available.'}
+`
+}
 
 ## Export parity
 

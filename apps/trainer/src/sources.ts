@@ -5,9 +5,21 @@
  * capture files, hftbacktest recordings (the real evaluation set), and
  * data.binance.vision trade archives.
  */
-import { MarketFeed } from '@hotpath/market';
+import { type FeedOptions, MarketFeed } from '@hotpath/market';
 import { hotpath } from '@hotpath/sbe';
-import { archiveTradeEnvelopes, captureEnvelope, EnvelopeWriter, readArchiveTrades, readCapture, readRecording, recordingEnvelopes } from '@hotpath/recordings';
+import {
+  archiveTradeEnvelopes,
+  captureEnvelope,
+  emptyRecordingCounts,
+  EnvelopeWriter,
+  localTimeUs,
+  readArchiveTrades,
+  readCapture,
+  readRecording,
+  recordingEnvelopes,
+  type RecordingCounts,
+  type RealWindow,
+} from '@hotpath/recordings';
 
 export interface Source {
   /** What the report calls it, e.g. "sim seed 7, 120 min". */
@@ -18,14 +30,17 @@ export interface Source {
   oracle?: Map<number, number>;
   /** Event time span covered, µs (known up front for sim; otherwise undefined). */
   spanUs?: number;
+  /** Recordings only: what the reader met, by kind (filled while the envelopes are consumed). */
+  counts?: RecordingCounts;
 }
 
 export const SIM_START_US = 1_750_000_000_000_000;
 
-export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sampleEveryUs = 2_000_000): Source {
+/** The simulator's market for `seed` and `minutes`; `market` overrides its model parameters or instrument spec (calibration runs). */
+export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sampleEveryUs = 2_000_000, market: Pick<FeedOptions, 'profile' | 'params' | 'specs'> = {}): Source {
   const oracle = new Map<number, number>();
   function* run(): Generator<Buffer> {
-    const feed = new MarketFeed({ symbols: [symbol], seed, startTimeUs: SIM_START_US });
+    const feed = new MarketFeed({ symbols: [symbol], seed, startTimeUs: SIM_START_US, ...market });
     const writer = new EnvelopeWriter(symbol);
     const { tickMantissa, lotMantissa } = feed.units(symbol);
     const model = feed.model(symbol);
@@ -51,11 +66,17 @@ export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sam
       batch.length = 0;
     }
   }
-  return { label: `exchange-sim seed ${seed}, ${minutes} simulated minutes`, kind: 'sim', envelopes: run(), oracle, spanUs: minutes * 60_000_000 };
+  const profile = market.profile && market.profile !== 'default' ? `, profile ${market.profile}` : '';
+  return { label: `exchange-sim seed ${seed}, ${minutes} simulated minutes${profile}`, kind: 'sim', envelopes: run(), oracle, spanUs: minutes * 60_000_000 };
 }
 
-/** hftbacktest files that continue one another (one recording window, one connection). */
-export function recordingSource(files: string[], symbol = 'BTCUSDT'): Source {
+/**
+ * hftbacktest files that continue one another (one recording window, one
+ * connection): spot, USDⓈ-M or COIN-M — `symbol` is the recorded one
+ * (BTCUSD_PERP for COIN-M: the reader converts its contracts to BTC).
+ */
+export function recordingSource(files: string[], symbol = 'BTCUSDT', label?: string): Source {
+  const counts = emptyRecordingCounts();
   function* run(): Generator<Buffer> {
     const writer = new EnvelopeWriter(symbol);
     let connected = false;
@@ -63,12 +84,17 @@ export function recordingSource(files: string[], symbol = 'BTCUSDT'): Source {
       const lines = readRecording(f);
       const first = lines[0];
       if (!first) continue;
-      if (!connected) yield writer.connected(first.localTime >= 1e18 ? Math.floor(first.localTime / 1000) : first.localTime, `recording ${f}`);
+      if (!connected) yield writer.connected(localTimeUs(first.localTime), `recording ${f}`);
       connected = true;
-      yield* recordingEnvelopes(lines, writer);
+      yield* recordingEnvelopes(lines, writer, counts);
     }
   }
-  return { label: `hftbacktest recordings (${files.length} file${files.length === 1 ? '' : 's'})`, kind: 'recording', envelopes: run() };
+  return { label: label ?? `hftbacktest recordings (${files.length} file${files.length === 1 ? '' : 's'})`, kind: 'recording', envelopes: run(), counts };
+}
+
+/** One real window of ../shared/data/real (libs/recordings REAL_WINDOWS) with its files' paths. */
+export function realWindowSource(w: { window: RealWindow; paths: string[] }): Source {
+  return recordingSource(w.paths, w.window.symbol, `real ${w.window.id} (${w.window.symbol}, ${w.window.span})`);
 }
 
 export function captureSource(files: string[]): Source {

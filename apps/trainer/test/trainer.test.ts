@@ -139,7 +139,17 @@ describe('learners', () => {
 describe('pipeline', () => {
   it('a short simulated run writes a model inference accepts, a report and a JSON summary', async () => {
     const out = mkdtempSync(join(tmpdir(), 'model-'));
-    const summary = await runPipeline({ source: simSource(11, 30), seed: 11, out, name: 'test-model', version: 't1', realFiles: [FIXTURE_SPOT_BTCUSDT], realSource: 'fixture', command: 'test' });
+    const summary = await runPipeline({
+      source: simSource(11, 30),
+      seed: 11,
+      out,
+      name: 'test-model',
+      version: 't1',
+      real: 'files',
+      realFiles: [FIXTURE_SPOT_BTCUSDT],
+      realSource: 'fixture',
+      command: 'test',
+    });
     expect(summary.samples).toBeGreaterThan(850);
     expect(summary.test_samples).toBeGreaterThan(150);
     expect(summary.parity_max_abs).toBeLessThanOrEqual(1e-5);
