@@ -11,7 +11,7 @@
  * The recordings have no @depth20; one is derived from that book every 50 ms
  * of replayed time so clients can check themselves against it.
  */
-import { readArchiveTrades, readCapture, readRecording } from '@hotpath/recordings';
+import { futuresFirstUpdateId, readArchiveTrades, readCapture, readRecording } from '@hotpath/recordings';
 import {
   BinanceJsonTranscoder,
   DecodeStatus,
@@ -102,7 +102,11 @@ export class ReplayFeed implements MarketSource {
       const e = (l.data as { E?: number }).E;
       const t = typeof e === 'number' ? e * 1000 : toUs(l.localTime) + offset;
       if (kind === 'depthSnapshot') this.pushEvent({ kind: 'snapshot', timeUs: t, data: l.data as JsonDepthSnapshot });
-      else this.pushEvent({ kind, timeUs: t, data: l.data } as Event);
+      else if (kind === 'depthUpdate' && typeof (l.data as { pu?: unknown }).pu === 'number') {
+        // a futures diff chains by pu: served as spot SBE with firstBookUpdateId = pu + 1, the spot procedure follows it (libs/recordings futures.ts)
+        const d = l.data as JsonDepthUpdate & { pu: number };
+        this.pushEvent({ kind, timeUs: t, data: { ...d, U: futuresFirstUpdateId(d) } } as Event);
+      } else this.pushEvent({ kind, timeUs: t, data: l.data } as Event);
     }
   }
 
