@@ -37,7 +37,7 @@ export interface Source {
 export const SIM_START_US = 1_750_000_000_000_000;
 
 /** The simulator's market for `seed` and `minutes`; `market` overrides its model parameters or instrument spec (calibration runs). */
-export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sampleEveryUs = 2_000_000, market: Pick<FeedOptions, 'profile' | 'params' | 'specs'> = {}): Source {
+export function simSource(seed: number, minutes: number, symbol = 'BTCUSDT', sampleEveryUs = 2_000_000, market: Pick<FeedOptions, 'profile' | 'params' | 'specs' | 'schedule'> = {}): Source {
   const oracle = new Map<number, number>();
   function* run(): Generator<Buffer> {
     const feed = new MarketFeed({ symbols: [symbol], seed, startTimeUs: SIM_START_US, ...market });
@@ -86,7 +86,7 @@ export function recordingSource(files: string[], symbol = 'BTCUSDT', label?: str
       if (!first) continue;
       if (!connected) yield writer.connected(localTimeUs(first.localTime), `recording ${f}`);
       connected = true;
-      yield* recordingEnvelopes(lines, writer, counts);
+      yield* recordingEnvelopes(lines, writer, counts, symbol);
     }
   }
   return { label: label ?? `hftbacktest recordings (${files.length} file${files.length === 1 ? '' : 's'})`, kind: 'recording', envelopes: run(), counts };

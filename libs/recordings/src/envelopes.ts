@@ -70,7 +70,7 @@ export interface RecordingCounts {
   depthSnapshot: number;
   /** Futures `markPrice` events: not a feature input, skipped. */
   markPrice: number;
-  /** Events of another symbol than the writer's (a combined stream of several), skipped. */
+  /** Events of another symbol than `only` (a combined stream of several), skipped. */
   otherSymbol: number;
   /** Anything else (unknown streams), skipped. */
   other: number;
@@ -93,7 +93,9 @@ const levelsToBase = (levels: Levels, usd: number): Levels => levels.map(([p, q]
 /**
  * hftbacktest recording lines → envelopes (stream frames transcoded to SBE,
  * REST snapshots as DepthSnapshot), one per trade, bookTicker, depth diff or
- * snapshot line of the writer's symbol, in order. Spot and futures alike:
+ * snapshot line, in order, under the writer's symbol (benches replay one
+ * recording as many symbols); with `only`, lines naming another symbol are
+ * skipped (a combined stream of several). Spot and futures alike:
  * a futures diff (it has `pu`) is written with firstBookUpdateId = pu + 1, so
  * the live book's spot rules sequence it by Binance's futures rules
  * (futures.ts says why that is exact); a futures bookTicker keeps its
@@ -101,11 +103,11 @@ const levelsToBase = (levels: Levels, usd: number): Levels => levels.map(([p, q]
  * lines are skipped. For a COIN-M writer symbol (COIN_M_CONTRACT_USD) every
  * quantity is converted from contracts to base units.
  */
-export function* recordingEnvelopes(lines: Iterable<RecordedLine>, writer: EnvelopeWriter, counts: RecordingCounts = emptyRecordingCounts()): Generator<Buffer> {
+export function* recordingEnvelopes(lines: Iterable<RecordedLine>, writer: EnvelopeWriter, counts: RecordingCounts = emptyRecordingCounts(), only?: string): Generator<Buffer> {
   const tr = new BinanceJsonTranscoder();
   const buf = Buffer.alloc(256 * 1024);
   const usd = COIN_M_CONTRACT_USD[writer.symbol];
-  const symbol = writer.symbol.toUpperCase();
+  const symbol = only?.toUpperCase();
   for (const l of lines) {
     const t = localTimeUs(l.localTime);
     const o = l.data as Record<string, unknown>;
@@ -117,7 +119,7 @@ export function* recordingEnvelopes(lines: Iterable<RecordedLine>, writer: Envel
     }
     // a snapshot names its symbol only on COIN-M (`symbol`); stream payloads always do (`s`)
     const named = kind === 'depthSnapshot' ? o['symbol'] : o['s'];
-    if (typeof named === 'string' && named.toUpperCase() !== symbol) {
+    if (symbol !== undefined && typeof named === 'string' && named.toUpperCase() !== symbol) {
       counts.otherSymbol++;
       continue;
     }

@@ -154,7 +154,7 @@ describe('reading futures recordings', () => {
     expect(b.qtyMantissa).toBe(Math.round(Number(contractsToBase(contracts, price, 100)) * 1e8));
   });
 
-  it("lines of another symbol (a combined stream of several) are skipped and counted, not mixed into the writer's book", () => {
+  it('with `only`, lines of another symbol (a combined stream of several) are skipped and counted, not mixed into the book', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rec-fut-'));
     const path = join(dir, 'mixed.gz');
     const trade = (s: string, t: number) =>
@@ -166,7 +166,9 @@ describe('reading futures recordings', () => {
       ),
     );
     const counts = emptyRecordingCounts();
-    const out = [...recordingEnvelopes(readRecording(path), new EnvelopeWriter('BTCUSDT'), counts)];
+    const out = [...recordingEnvelopes(readRecording(path), new EnvelopeWriter('BTCUSDT'), counts, 'BTCUSDT')];
+    // without `only`, every line is replayed under the writer's symbol (benches replay one recording as many symbols)
+    expect([...recordingEnvelopes(readRecording(path), new EnvelopeWriter('SYM1'))]).toHaveLength(3);
     expect(out).toHaveLength(2);
     expect(counts).toMatchObject({ trade: 2, otherSymbol: 1, markPrice: 1 });
   });
