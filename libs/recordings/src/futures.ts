@@ -6,8 +6,10 @@
  * Sequencing. A futures diff `{U, u, pu}` continues the book when its `pu`
  * (the previous event's `u`) is the book's last update id; the first diff
  * after a REST snapshot with `lastUpdateId` L has `U <= L <= u`, and diffs
- * with `u < L` are dropped (Binance USDⓈ-M "How to manage a local order book
- * correctly"). Update ids are not contiguous between futures events, so the
+ * with `u < L` are dropped (Binance USDⓈ-M and COIN-M "How to manage a local
+ * order book correctly", developers.binance.com/docs/derivatives/
+ * usds-margined-futures/websocket-market-streams/How-to-manage-a-local-order-book-correctly).
+ * Update ids are not contiguous between futures events, so the
  * spot rule (`U = previous u + 1`) would call every diff a gap. Written with
  * firstBookUpdateId = `pu + 1`, the spot rules the book applies become the
  * futures rules:
