@@ -71,6 +71,17 @@ export const InferenceConfigSchema = z
     ruleMarginBps: z.coerce.number().min(0).max(1_000).default(DEFAULT_COSTS.marginBps),
     /** Share of graded calls counted as the strongest (highest confidence). */
     strongestShare: z.coerce.number().gt(0).max(1).default(DEFAULT_COSTS.strongestShare),
+    /** The model registry (docs/inference.md, "Model lifecycle"); unset = no challenger, no promotion, no rollback. */
+    registryDir: z.string().min(1).optional(),
+    registryPollMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+    /** The promotion test (SPRT on paired directional hits): false promotion rate α, missed promotion rate β at H1 = 0.5 + margin. */
+    sprtAlpha: z.coerce.number().gt(0).lt(0.5).default(0.05),
+    sprtBeta: z.coerce.number().gt(0).lt(0.5).default(0.1),
+    sprtMargin: z.coerce.number().gt(0).lt(0.5).default(0.1),
+    sprtMaxPairs: z.coerce.number().int().positive().default(2_000),
+    /** The champion has decayed when its accuracy over this many counted ticks (one per horizon) is under the baseline. */
+    decayWindow: z.coerce.number().int().min(10).max(100_000).default(60),
+    decayBaselineAccuracy: z.coerce.number().min(0).max(1).default(0.5),
     /** WebSocket subscribers at once; more are refused (503) before the upgrade. */
     wsMaxClients: z.coerce.number().int().positive().default(256),
     /** A subscriber this far behind (bytes queued on its socket) is dropped. */
@@ -117,6 +128,14 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_MAKER_FEE_BPS: 'makerFeeBps',
   INFERENCE_RULE_MARGIN_BPS: 'ruleMarginBps',
   INFERENCE_STRONGEST_SHARE: 'strongestShare',
+  INFERENCE_REGISTRY_DIR: 'registryDir',
+  INFERENCE_REGISTRY_POLL_MS: 'registryPollMs',
+  INFERENCE_SPRT_ALPHA: 'sprtAlpha',
+  INFERENCE_SPRT_BETA: 'sprtBeta',
+  INFERENCE_SPRT_MARGIN: 'sprtMargin',
+  INFERENCE_SPRT_MAX_PAIRS: 'sprtMaxPairs',
+  INFERENCE_DECAY_WINDOW: 'decayWindow',
+  INFERENCE_DECAY_BASELINE_ACCURACY: 'decayBaselineAccuracy',
   INFERENCE_WS_MAX_CLIENTS: 'wsMaxClients',
   INFERENCE_WS_MAX_BUFFERED_BYTES: 'wsMaxBufferedBytes',
   INFERENCE_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',

@@ -154,6 +154,9 @@ export function inferenceRoutes(service: InferenceService) {
       return reply.send({ windowSize: service.config.accuracyWindow, horizonS: service.config.horizonS, symbols: Object.fromEntries(list.map((s) => [s, service.accuracy(s)])) });
     });
 
+    // champion, challenger, the promotion test and the last decisions (docs/inference.md, "Model lifecycle")
+    app.get('/v1/lifecycle', async (_req, reply) => reply.send(service.lifecycle ? { enabled: true, ...service.lifecycle.state() } : { enabled: false }));
+
     // the live page (static files, no build step), under a policy that runs only them
     for (const [path, file] of Object.entries(liveFiles)) {
       app.get(path, async (_req, reply) => reply.type(file.type).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').send(file.body));

@@ -4,3 +4,7 @@ export { InferenceService, type Health } from './service.ts';
 export type { Prediction, FallbackReason } from './prediction.ts';
 export type { Figures } from './grading.ts';
 export { INFERENCE_ERROR_CODES, type InferenceErrorCode } from './errors.ts';
+export { createLifecycleMetrics, DEFAULT_LIFECYCLE, Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
+export { ModelManager } from './models.ts';
+export { createInferenceMetrics } from './metrics.ts';
+export { startLifecycleRig, type LifecycleRig } from './lifecycle-rig.ts';

@@ -38,7 +38,8 @@ export interface ModelManagerOptions {
 }
 const LIVE = { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES };
 
-export type ModelSource = { kind: 'file'; path: string } | { kind: 'example' };
+/** `registry`: bytes the registry has read and checked against their hash (lifecycle.ts: a promotion or a rollback). */
+export type ModelSource = { kind: 'file'; path: string } | { kind: 'example' } | { kind: 'registry'; id: string; bytes: Uint8Array };
 
 export interface ModelState {
   status: 'healthy' | 'degraded' | 'unhealthy';
@@ -81,7 +82,7 @@ export class ModelManager {
     return {
       status: !s ? 'unhealthy' : this.failuresSinceSwap > 0 || this.lastError !== null ? 'degraded' : 'healthy',
       version: s?.model.version ?? null,
-      source: !s ? null : s.source.kind === 'file' ? this.display(s.source.path) : 'built-in example',
+      source: !s ? null : s.source.kind === 'file' ? this.display(s.source.path) : s.source.kind === 'registry' ? `registry ${s.source.id}` : 'built-in example',
       lastError: this.lastError,
     };
   }
@@ -161,7 +162,7 @@ export class ModelManager {
       model =
         source.kind === 'file'
           ? await OnnxModel.fromFile(source.path, { ...LIVE, dir: this.options.modelDir, maxBytes: this.options.maxBytes, signal })
-          : await OnnxModel.fromBytes(buildModel(exampleModelSpec()), { ...LIVE, signal });
+          : await OnnxModel.fromBytes(source.kind === 'registry' ? source.bytes : buildModel(exampleModelSpec()), { ...LIVE, signal });
       if (this.stopping.signal.aborted) {
         // finished after stop() gave up waiting: nobody will release it otherwise
         await model.release();
@@ -171,7 +172,7 @@ export class ModelManager {
       const refusal = err instanceof ModelError ? err : new ModelError('unreadable', 'model could not be loaded', { cause: err });
       this.metrics.modelLoads.inc({ outcome: refusal.code });
       this.lastError = `${refusal.code}: ${refusal.message}`; // for /health: a ModelError's message names no path (the log line has the source)
-      this.log.error({ source, code: refusal.code, err }, 'model refused; the serving model stays');
+      this.log.error({ source: source.kind === 'registry' ? { kind: 'registry', id: source.id } : source, code: refusal.code, err }, 'model refused; the serving model stays');
       throw refusal;
     }
     const old = this.previous;
@@ -181,7 +182,7 @@ export class ModelManager {
     this.lastError = null;
     this.metrics.modelLoads.inc({ outcome: 'ok' });
     this.setInfo();
-    this.log.info({ version: model.version, source, evaluation: model.metadata.evaluation }, 'model serving');
+    this.log.info({ version: model.version, source: source.kind === 'registry' ? { kind: 'registry', id: source.id } : source, evaluation: model.metadata.evaluation }, 'model serving');
     // the one before the previous cannot be in a tick any more (ticks do not overlap) and is not a rollback target
     await old?.model.release();
     return model.version;

@@ -10,6 +10,8 @@
  * same-origin files (no inline script or style), so even markup that got in
  * could not run.
  */
+import { LIFECYCLE_JS, LIFECYCLE_SECTION } from './page-lifecycle.ts';
+
 const HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>hotpath — live predictions</title>
@@ -25,6 +27,7 @@ const HTML = `<!doctype html>
 <section class="card"><h2>Net of costs (bps per call)</h2><table id="econ"><tr><td class="dim">no graded predictions yet</td></tr></table><p id="econ-costs" class="dim small"></p></section>
 <section class="card"><h2>Services</h2><table id="health"><tr><td class="dim">…</td></tr></table></section>
 <section class="card"><h2>Latency budget</h2><table id="lat"><tr><td class="dim">…</td></tr></table></section>
+${LIFECYCLE_SECTION}
 </main>
 </body></html>`;
 
@@ -148,7 +151,7 @@ document.getElementById('sym').textContent = symbol;
 history().then(connect);
 accuracy(); status();
 setInterval(accuracy, 5000); setInterval(status, 3000); setInterval(draw, 2000);
-`;
+${LIFECYCLE_JS}`;
 
 /** Only the page's own files: no inline script or style, no other origin, not framed. */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

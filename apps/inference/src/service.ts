@@ -22,6 +22,7 @@ import type { InferenceConfig } from './config.ts';
 import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { costsOf, DEFAULT_MODEL_DIR } from './config.ts';
+import { createLifecycleMetrics, DEFAULT_LIFECYCLE, Lifecycle } from './lifecycle.ts';
 import { ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
@@ -58,6 +59,8 @@ export class InferenceService {
   readonly log: Logger;
   readonly models: ModelManager;
   readonly grader: Grader;
+  /** Champion/challenger (registry, shadow, promotion, rollback) when INFERENCE_REGISTRY_DIR is set. */
+  readonly lifecycle: Lifecycle | undefined;
   private readonly clients: InferenceRedis;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
@@ -100,6 +103,27 @@ export class InferenceService {
       this.metrics,
       this.log,
     );
+    this.lifecycle =
+      config.registryDir === undefined
+        ? undefined
+        : new Lifecycle(
+            this.models,
+            {
+              ...DEFAULT_LIFECYCLE,
+              registryDir: config.registryDir,
+              pollMs: config.registryPollMs,
+              alpha: config.sprtAlpha,
+              beta: config.sprtBeta,
+              margin: config.sprtMargin,
+              maxPairs: config.sprtMaxPairs,
+              decayWindow: config.decayWindow,
+              baselineAccuracy: config.decayBaselineAccuracy,
+              horizonMs: config.horizonS * 1000,
+              intervalMs: config.intervalMs,
+            },
+            createLifecycleMetrics(this.registry),
+            this.log,
+          );
     this.grader = new Grader(
       config.intervalMs,
       config.accuracyWindow,
@@ -131,6 +155,8 @@ export class InferenceService {
       .catch(ignoreRejection(this.log, 'the subscriber queues SUBSCRIBE until Redis answers (offline queue, no retry limit): it fails only once the subscriber is closed'));
     if (connected) await subscribed;
     await this.models.start();
+    // the registry's champion replaces what the pointer or file gave, then a challenger is looked for
+    await this.lifecycle?.start();
     this.scheduler.start();
     this.startedAtMs = Date.now();
     this.started = true;
@@ -141,6 +167,7 @@ export class InferenceService {
     this.started = false;
     this.scheduler.stop();
     for (const t of this.backups) clearTimeout(t);
+    await this.lifecycle?.stop();
     await this.models.stop();
     this.clients.disconnect();
   }
@@ -257,6 +284,7 @@ export class InferenceService {
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
       this.grader.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
+      this.lifecycle?.observe(symbol, tickMs, midOf(vector), fresh);
       this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
     if (claim.outcome === ClaimOutcome.Done) {
@@ -282,6 +310,8 @@ export class InferenceService {
     }
     if (!written) return this.outcome(symbol, 'refused');
     this.noteWritten(symbol, tickMs);
+    // the challenger runs after the write, off the tick's path; it is never served
+    if (this.lifecycle) void this.lifecycle.shadow(symbol, tickMs, prediction.targetMs, prediction.mid, prediction.fallback ? null : prediction.predictedReturnBps, vector.features);
     const totalMs = performance.now() - t0;
     this.metrics.totalLatency.observe({ symbol }, totalMs / 1000);
     const servedMs = Date.now();

@@ -66,6 +66,11 @@ export interface FeedOptions {
   params?: ModelParams;
   /** Per-symbol overrides of the instrument's spec (SYMBOLS): volatility, taker rate, order size… */
   specs?: Readonly<Record<string, Partial<SymbolSpec>>>;
+  /**
+   * Regime changes: from `atUs` (simulated time) on, every symbol's model takes these parameters, e.g.
+   * `{ informedness: -0.9 }` flips the informed flow's sign (the lifecycle soak's decay). Default none.
+   */
+  schedule?: readonly { atUs: number; params: Partial<ModelParams> }[];
 }
 
 const STEP_US = 1000;
@@ -124,6 +129,8 @@ export class MarketFeed implements MarketSource {
   /** Simulated time of the next step, µs. */
   simTimeUs: number;
   private stepIndex = 0;
+  private readonly schedule: readonly { atUs: number; params: Partial<ModelParams> }[];
+  private nextChange = 0;
   private readonly scratch = Buffer.alloc(64 * 1024);
   private readonly trade = new spot.TradesStreamEventEncoder();
   private readonly bbo = new spot.BestBidAskStreamEventEncoder();
@@ -134,6 +141,7 @@ export class MarketFeed implements MarketSource {
 
   constructor(options: FeedOptions) {
     this.symbols = options.symbols.map((s) => s.toUpperCase());
+    this.schedule = [...(options.schedule ?? [])].sort((a, b) => a.atUs - b.atUs);
     for (const symbol of this.symbols) {
       const base = SYMBOLS[symbol];
       if (base === undefined) throw new Error(`unknown symbol ${symbol}; known: ${Object.keys(SYMBOLS).join(', ')}`);
@@ -171,6 +179,10 @@ export class MarketFeed implements MarketSource {
     while (this.simTimeUs < untilUs) {
       const t = this.simTimeUs;
       const ms = this.stepIndex;
+      while (this.nextChange < this.schedule.length && this.schedule[this.nextChange]!.atUs <= t) {
+        for (const feed of this.feeds.values()) feed.model.setParams(this.schedule[this.nextChange]!.params);
+        this.nextChange++;
+      }
       for (const symbol of this.symbols) {
         const feed = this.feeds.get(symbol)!;
         const model = feed.model;

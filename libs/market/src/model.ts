@@ -83,7 +83,7 @@ export class MarketModel {
   constructor(
     readonly spec: SymbolSpec,
     private readonly rng: Rng,
-    private readonly params: ModelParams = DEFAULT_PARAMS,
+    private params: ModelParams = DEFAULT_PARAMS,
     firstTradeId = 1,
     firstUpdateId = 1,
   ) {
@@ -104,6 +104,11 @@ export class MarketModel {
 
   get isVolatile(): boolean {
     return this.volatile;
+  }
+
+  /** A regime change (FeedOptions.schedule): later steps use these parameters; book, fair price and excitation carry over. */
+  setParams(change: Partial<ModelParams>): void {
+    this.params = { ...this.params, ...change };
   }
 
   /** Freeze: no more book or trade activity until unfrozen (fault injection). */
