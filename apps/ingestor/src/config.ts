@@ -68,6 +68,14 @@ export const IngestorConfigSchema = z
     restWeightBudget: z.coerce.number().int().positive().default(2400),
     /** Directory for capture files; unset = no recording. */
     captureDir: z.string().optional(),
+    /** A capture file is closed and a new one started after this long (the training job reads only closed files)… */
+    captureRotateSeconds: z.coerce.number().int().min(10).max(86_400).default(3_600),
+    /** … and capture files older than this are deleted at each rotation (0 = keep all). */
+    captureRetentionHours: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 365)
+      .default(48),
     captureRotateBytes: z.coerce
       .number()
       .int()
@@ -106,6 +114,8 @@ export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   INGESTOR_SNAPSHOT_LIMIT: 'snapshotLimit',
   INGESTOR_REST_WEIGHT_BUDGET: 'restWeightBudget',
   INGESTOR_CAPTURE_DIR: 'captureDir',
+  INGESTOR_CAPTURE_ROTATE_SECONDS: 'captureRotateSeconds',
+  INGESTOR_CAPTURE_RETENTION_HOURS: 'captureRetentionHours',
   LOG_LEVEL: 'logLevel',
 };
 

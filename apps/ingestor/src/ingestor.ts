@@ -70,7 +70,10 @@ export class Ingestor {
     const apiKey = resolveApiKey(config);
     const kinesisClient = options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
-    this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes);
+    this.publisher = new Publisher(this.producer, this.registry, config.captureDir, config.captureRotateBytes, undefined, {
+      rotateSeconds: config.captureRotateSeconds,
+      retentionHours: config.captureRetentionHours,
+    });
     const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
     this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });

@@ -10,7 +10,7 @@
  * writer, the way a Kafka broker tracks an idempotent producer.
  */
 import { randomInt } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { KinesisProducer } from '@hotpath/kinesis';
 import { hotpath } from '@hotpath/sbe';
@@ -40,11 +40,13 @@ export class Publisher {
   /** `envelopes` per kind, bound once: the publish path does no label lookup (kind → child). */
   private readonly envelopesOfKind: ReturnType<Counter<'kind'>['labels']>[] = [];
   private readonly overflow: Counter;
+  private readonly capturesPruned: Counter;
   private readonly oversized: Counter<'kind'>;
   private capture: WriteStream | undefined;
   /** Set once the producer stopped: a late REST answer is dropped (counted as overflow), not a throw. */
   closed = false;
   private captureBytes = 0;
+  private captureOpenedMs = 0;
 
   constructor(
     private readonly producer: KinesisProducer,
@@ -52,6 +54,8 @@ export class Publisher {
     private readonly captureDir?: string,
     private readonly captureRotateBytes = 256 * 1024 * 1024,
     readonly writerId = newWriterId(),
+    /** Rotation by age and retention (hours; 0 = keep every file): the training job (`pnpm train:watch`) reads closed files of the last hours. */
+    private readonly capturePolicy: { rotateSeconds?: number; retentionHours?: number } = {},
   ) {
     this.envelopes = new Counter({ name: 'ingestor_envelopes_total', help: 'Envelopes published by kind', labelNames: ['kind'], registers: [registry] });
     for (const [kind, name] of Object.entries(KIND_NAMES)) this.envelopesOfKind[Number(kind)] = this.envelopes.labels({ kind: name });
@@ -62,6 +66,7 @@ export class Publisher {
       labelNames: ['kind'],
       registers: [registry],
     });
+    this.capturesPruned = new Counter({ name: 'ingestor_captures_pruned_total', help: 'Capture files deleted past INGESTOR_CAPTURE_RETENTION_HOURS', registers: [registry] });
     if (captureDir !== undefined) mkdirSync(captureDir, { recursive: true });
   }
 
@@ -103,14 +108,42 @@ export class Publisher {
   }
 
   private writeCapture(record: Buffer): void {
-    if (this.capture === undefined || this.captureBytes + record.length > this.captureRotateBytes) {
+    const now = Date.now();
+    const old = this.capturePolicy.rotateSeconds !== undefined && now - this.captureOpenedMs >= this.capturePolicy.rotateSeconds * 1000;
+    if (this.capture === undefined || old || this.captureBytes + record.length > this.captureRotateBytes) {
       this.capture?.end();
-      const name = `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.capture`;
+      const name = `ingest-${new Date(now).toISOString().replace(/[:.]/g, '-')}.capture`;
       this.capture = createWriteStream(join(this.captureDir!, name));
       this.captureBytes = 0;
+      this.captureOpenedMs = now;
+      this.pruneCaptures(now);
     }
     this.capture.write(Buffer.from(record));
     this.captureBytes += record.length;
+  }
+
+  /** Deletes capture files past the retention (by modification time); a file that cannot be read or deleted is left for the next rotation. */
+  private pruneCaptures(now: number): void {
+    const hours = this.capturePolicy.retentionHours;
+    if (!hours) return;
+    let names: string[];
+    try {
+      names = readdirSync(this.captureDir!);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!/^ingest-.*\.capture(\.gz)?$/.test(n)) continue;
+      const f = join(this.captureDir!, n);
+      try {
+        if (now - statSync(f).mtimeMs > hours * 3_600_000) {
+          unlinkSync(f);
+          this.capturesPruned.inc();
+        }
+      } catch {
+        // gone already, or not ours to delete: the next rotation tries again
+      }
+    }
   }
 
   async close(): Promise<void> {

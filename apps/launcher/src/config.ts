@@ -26,6 +26,8 @@ export const LauncherConfigSchema = z
     ingestorPort: z.coerce.number().int().min(0).max(65535).default(9090),
     aggregatorPort: z.coerce.number().int().min(0).max(65535).default(9091),
     inferencePort: z.coerce.number().int().min(0).max(65535).default(9092),
+    /** Where the ingestor records its captures (relative to the repository; the training job reads them): on by default. */
+    captureDir: z.string().min(1).default('captures'),
     /** `pretty` in a terminal, `json` otherwise (CI, log shippers). */
     logFormat: z.enum(['pretty', 'json']).default(process.stdout.isTTY ? 'pretty' : 'json'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +61,7 @@ export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
   INGESTOR_PORT: 'ingestorPort',
   AGGREGATOR_PORT: 'aggregatorPort',
   INFERENCE_PORT: 'inferencePort',
+  HOTPATH_CAPTURE_DIR: 'captureDir',
   LAUNCHER_LOG_FORMAT: 'logFormat',
   LOG_LEVEL: 'logLevel',
 };

@@ -6,6 +6,7 @@
  * state, hands leases back), ingestor (flushes Kinesis), simulator, Kinesis,
  * Redis (flushes its AOF).
  */
+import { resolve } from 'node:path';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { Child, type ChildSpec } from './child.ts';
 import { PROXY_VARIABLES } from './child-env.ts';
@@ -94,7 +95,8 @@ export class Launcher {
       colour: 36,
       healthUrl: health(c.ingestorPort),
       inherits: ['INGESTOR_*', ...outbound],
-      env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort) },
+      // capture on (rotated hourly, kept 48 h by default): what `pnpm train:watch` trains on
+      env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort), INGESTOR_CAPTURE_DIR: resolve(this.root, c.captureDir) },
     });
     specs.push({
       name: 'aggregator',
