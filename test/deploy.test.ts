@@ -22,6 +22,7 @@ import { AGGREGATOR_ENV, aggregatorConfigFromEnv } from 'aggregator';
 import { simConfigFromEnv, SIM_ENV } from 'exchange-sim';
 import { INFERENCE_ENV, inferenceConfigFromEnv } from 'inference';
 import { INGESTOR_ENV, ingestorConfigFromEnv } from 'ingestor';
+import { WATCH_ENV, watchConfigFromEnv } from 'trainer';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -55,12 +56,19 @@ writeFileSync(secretStandIn, 'stand-in-secret-0123456789\n');
 const withSecretStandIns = (env: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k.endsWith('_FILE') && v.startsWith('/run/secrets/') ? secretStandIn : v]));
 
-/** What each Node entry point reads from its environment, and the port it then listens on. */
-const apps: Record<string, { env: string[]; port: (env: Record<string, string>) => number }> = {
+/** What each Node entry point reads from its environment, and the port it then listens on (undefined: a batch job, no HTTP). */
+const apps: Record<string, { env: string[]; port: (env: Record<string, string>) => number | undefined }> = {
   'apps/exchange-sim/bin/start.ts': { env: Object.keys(SIM_ENV), port: (e) => simConfigFromEnv(e).port },
   'apps/ingestor/bin/start.ts': { env: Object.keys(INGESTOR_ENV), port: (e) => ingestorConfigFromEnv(e).port },
   'apps/aggregator/bin/start.ts': { env: Object.keys(AGGREGATOR_ENV), port: (e) => aggregatorConfigFromEnv(e).port },
   'apps/inference/bin/start.ts': { env: Object.keys(INFERENCE_ENV), port: (e) => inferenceConfigFromEnv(e).port },
+  'apps/trainer/bin/watch.ts': {
+    env: Object.keys(WATCH_ENV),
+    port: (e) => {
+      watchConfigFromEnv(e);
+      return undefined;
+    },
+  },
   'libs/kinesis/bin/emulator.ts': { env: ['KINESIS_EMULATOR_HOST', 'KINESIS_EMULATOR_PORT', 'KINESIS_STREAM', 'KINESIS_SHARDS'], port: (e) => Number(e['KINESIS_EMULATOR_PORT'] ?? 4567) },
 };
 /** Ports the third-party images listen on. */
@@ -76,6 +84,7 @@ function listens(): Map<string, number> {
   for (const [name, s] of Object.entries(services)) {
     const entry = sourceOf(s);
     const port = entry ? apps[entry]!.port(withSecretStandIns(s.environment ?? {})) : IMAGE_PORTS[name]!;
+    if (port === undefined) continue;
     out.set(name, port);
     for (const alias of s.networks?.default?.aliases ?? []) out.set(alias, port);
   }
@@ -85,13 +94,14 @@ function listens(): Map<string, number> {
 describe('deploy/docker-compose.yml', () => {
   it('runs the whole stack, with exchange-sim by default and live Binance as a profile', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter'].sort(),
+      ['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter', 'train-watch'].sort(),
     );
     expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=sim,grafana$/m);
     expect(services['grafana']!.profiles).toEqual(['grafana']);
     expect(services['ingestor-live']!.profiles).toEqual(['live']);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY_FILE']).toMatch(/^\/run\/secrets\//);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY']).toBeUndefined();
+    expect(services['train-watch']!.profiles).toEqual(['lifecycle']);
   });
 
   it('every Node service’s environment is read by its app and passes the app’s config schema; ports and health URLs agree', () => {
@@ -105,6 +115,11 @@ describe('deploy/docker-compose.yml', () => {
       const unknown = Object.keys(env).filter((k) => k !== 'HEALTH_URL' && !app!.env.includes(k));
       expect([name, unknown]).toEqual([name, []]);
       const port = app!.port(withSecretStandIns(env)); // throws on a value the schema refuses (a secret file it cannot read, too)
+      if (port === undefined) {
+        // a batch job: no port, no HEALTH_URL; its own healthcheck instead
+        expect([name, s.expose ?? [], s.ports ?? [], env['HEALTH_URL'], s.healthcheck !== undefined]).toEqual([name, [], [], undefined, true]);
+        continue;
+      }
       const inside = [...(s.ports ?? []).map((p) => String(p).split(':').at(-1)), ...(s.expose ?? [])];
       expect([name, inside.includes(String(port))]).toEqual([name, true]);
       if (entry.startsWith('apps/')) expect([name, env['HEALTH_URL']]).toEqual([name, `http://127.0.0.1:${port}/health`]);
@@ -193,7 +208,8 @@ describe('deploy/docker-compose.yml', () => {
     };
     expect(Object.fromEntries(Object.entries(clients).map(([k, v]) => [k, v.user]))).toEqual({ aggregator: 'aggregator', inference: 'inference', 'redis-exporter': 'exporter' });
     for (const [name, { user, file }] of Object.entries(clients)) {
-      expect([name, services[name]!.volumes]).toEqual([name, [`redis-secret-${user}:/run/secrets/redis:ro`]]);
+      // its own secret volume and no other (inference also mounts the model registry)
+      expect([name, services[name]!.volumes!.filter((v) => v.startsWith('redis-secret-'))]).toEqual([name, [`redis-secret-${user}:/run/secrets/redis:ro`]]);
       expect([name, file]).toEqual([name, expect.stringMatching(/^\/run\/secrets\/redis\/[a-z.-]+$/)]);
     }
     for (const [name, s] of Object.entries(services)) {

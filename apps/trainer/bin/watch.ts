@@ -7,51 +7,14 @@
  * `--once`: one cycle, exit 0 (candidate written) or 1 (refused).
  */
 import { parseArgs } from 'node:util';
-import { configOrExit, loadConfig } from '@hotpath/config';
+import { configOrExit } from '@hotpath/config';
 import { ModelRegistry } from '@hotpath/model';
-import { z } from 'zod';
+import { watchConfigFromEnv } from '../src/watch-config.ts';
 import { captureDataset, captureFiles, readCaptureSpan, trainCandidate, WatchError, writeStatus, type WatchStatus } from '../src/watch.ts';
 
 const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
 const { values } = parseArgs({ args: argv, options: { once: { type: 'boolean' } }, allowPositionals: false });
-const WatchConfigSchema = z.object({
-  captureDir: z.string().min(1).default('captures'),
-  registryDir: z.string().min(1).default('models/registry'),
-  everyHours: z.coerce
-    .number()
-    .positive()
-    .max(24 * 7)
-    .default(6),
-  spanHours: z.coerce
-    .number()
-    .positive()
-    .max(24 * 30)
-    .default(24),
-  minSamples: z.coerce.number().int().min(300).default(1000),
-  maxGapSeconds: z.coerce.number().positive().default(30),
-  symbol: z
-    .string()
-    .regex(/^[A-Z0-9]{2,20}$/)
-    .default('BTCUSDT'),
-  name: z
-    .string()
-    .regex(/^[a-z0-9-]+$/)
-    .default('btcusdt-10s'),
-  seed: z.coerce.number().int().default(7),
-  once: z.coerce.boolean().default(false),
-});
-const WATCH_ENV = {
-  WATCH_CAPTURE_DIR: 'captureDir',
-  WATCH_REGISTRY_DIR: 'registryDir',
-  WATCH_EVERY_HOURS: 'everyHours',
-  WATCH_SPAN_HOURS: 'spanHours',
-  WATCH_MIN_SAMPLES: 'minSamples',
-  WATCH_MAX_GAP_SECONDS: 'maxGapSeconds',
-  WATCH_SYMBOL: 'symbol',
-  WATCH_NAME: 'name',
-  WATCH_SEED: 'seed',
-};
-const c = configOrExit(() => loadConfig({ name: 'pnpm train:watch', schema: WatchConfigSchema, env: WATCH_ENV, flags: { once: 'once' } }, { flags: values }));
+const c = configOrExit(() => watchConfigFromEnv(process.env, values));
 const registry = new ModelRegistry(c.registryDir);
 const status: WatchStatus = { cycles: 0, candidates: 0, refused: {}, lastCycleAt: null, lastOutcome: null };
 const line = (o: object) => console.log(JSON.stringify({ time: new Date().toISOString(), service: 'train-watch', ...o }));

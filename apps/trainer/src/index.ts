@@ -5,3 +5,4 @@ export { TRAINER_ERROR_CODES, type TrainerErrorCode } from './errors.ts';
 export { simSource, SIM_START_US } from './sources.ts';
 export { buildDataset, type Dataset } from './dataset.ts';
 export { trainCandidate, WATCH_REFUSALS, WatchError, type WatchRefusal } from './watch.ts';
+export { WATCH_ENV, WatchConfigSchema, watchConfigFromEnv, type WatchConfig } from './watch-config.ts';
