@@ -6,7 +6,7 @@ import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { buildModel, exampleModelSpec, ModelRegistry, type RegistryEntry } from '@hotpath/model';
 import type { LifecycleRig } from '../src/lifecycle-rig.ts';
 import { startLifecycleRig } from '../src/lifecycle-rig.ts';
-import { privateRedis } from './harness.ts';
+import { Feeder, privateRedis, replica } from './harness.ts';
 
 const lineage = { dataFrom: '2026-01-01T00:00:00Z', dataTo: '2026-01-01T01:00:00Z', samples: 1800, dataSource: 'test', codeVersion: 'test', parent: null };
 const candidate = (version: string, at: number) => {
@@ -156,6 +156,43 @@ describe('lifecycle: the SPRT and rollback', () => {
       expect(await rig.metrics.metrics()).toContain('inference_model_decisions_total{decision="rolled_back",service="inference"} 1');
     } finally {
       await rig.stop();
+    }
+  });
+});
+
+describe('lifecycle in the running service', () => {
+  const r = privateRedis();
+
+  it('the registry champion serves, the challenger is paired on live ticks; GET /v1/lifecycle and the page show them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lc-'));
+    const registry = new ModelRegistry(join(root, 'registry'));
+    const champion = await registry.add(constant('down', -1, Date.parse('2026-01-01T00:00:00Z')));
+    const challenger = await registry.add(constant('up', 1, Date.parse('2026-01-02T00:00:00Z')));
+    await registry.setChampion(champion.id);
+    const feeder = new Feeder(r.redis, 'BTCUSDT').start();
+    const server = replica(`redis://127.0.0.1:${r.server.port}`, { registryDir: registry.root, modelDir: root });
+    await server.start();
+    try {
+      const lifecycle = async () =>
+        (await fetch(`http://127.0.0.1:${server.port}/v1/lifecycle`)).json() as Promise<{ enabled: boolean; champion: { id: string }; challenger: { id: string; pairs: number } | null }>;
+      const deadline = Date.now() + 30_000;
+      let s = await lifecycle();
+      while ((s.challenger?.pairs ?? 0) < 2 && s.champion.id === champion.id && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        s = await lifecycle();
+      }
+      expect(s.enabled).toBe(true);
+      // paired on live ticks (or already decided by them: then the challenger was promoted or rejected on its own)
+      const decided = (await registry.decisions()).map((d) => d.decision);
+      expect((s.challenger?.pairs ?? 0) >= 2 || decided.includes('promoted') || decided.includes('rejected')).toBe(true);
+      expect(decided).toContain('challenger_loaded');
+      expect(s.challenger === null || s.challenger.id === challenger.id).toBe(true);
+      const page = await (await fetch(`http://127.0.0.1:${server.port}/`)).text();
+      expect(page).toContain('<h2>Model lifecycle</h2>');
+      expect(await (await fetch(`http://127.0.0.1:${server.port}/live.js`)).text()).toContain("fetch('/v1/lifecycle')");
+    } finally {
+      await server.stop();
+      feeder.stop();
     }
   });
 });
