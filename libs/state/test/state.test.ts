@@ -1,7 +1,7 @@
 /** Against a private redis-server: fenced atomic commits, statuses, leases with expiry and stealing, durability across kill -9. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, encodeVector, keys } from '../src/index.ts';
+import { FeatureStore, FencedWriteError, LeaseManager, VectorStatus, encodeVector, keys, watchRedisClient, type RedisClientEvent } from '../src/index.ts';
 import { RedisServer } from '../src/testing/redis-server.ts';
 
 const vector = (version: number, status: VectorStatus = VectorStatus.Live) =>
@@ -117,10 +117,25 @@ describe('libs/state', () => {
     expect(await b.renew(third)).toBe(true);
   });
 
+  it("watchRedisClient reports a client's connection events until it is told to stop, then leaves no listener behind", async () => {
+    const client = new Redis(server.port, '127.0.0.1', { lazyConnect: true });
+    const before = ['error', 'reconnecting', 'ready'].map((e) => client.listenerCount(e));
+    const events: RedisClientEvent[] = [];
+    const unwatch = watchRedisClient(client, { event: (e) => events.push(e) });
+    await client.connect();
+    await vi.waitFor(() => expect(events).toContain('ready'));
+    unwatch();
+    expect(['error', 'reconnecting', 'ready'].map((e) => client.listenerCount(e))).toEqual(before);
+    client.disconnect();
+  });
+
   it('acknowledged commits survive a kill -9 of redis-server', async () => {
     const store = new FeatureStore(redis);
     await store.commit('SOLUSDT', 1, vector(42), 'before-crash', Buffer.from('state'));
+    const killed = server.pid;
     await server.restart(50);
+    expect(server.pid, 'a new redis-server process').not.toBe(killed);
+    expect(killed).toBeGreaterThan(0);
     const fresh = new Redis(server.port, '127.0.0.1');
     const again = new FeatureStore(fresh);
     expect((await again.loadState('SOLUSDT'))!.checkpoint).toBe('before-crash');
