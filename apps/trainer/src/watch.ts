@@ -27,8 +27,8 @@ import { buildDataset, type Dataset } from './dataset.ts';
 import { exportModel } from './export.ts';
 import { train } from './train.ts';
 
-export const WATCH_REFUSALS = ['no_captures', 'capture_corrupt', 'capture_gap', 'too_few_samples', 'candidate_schema_mismatch'] as const;
-export type WatchRefusal = (typeof WATCH_REFUSALS)[number];
+export const WATCH_ERROR_CODES = ['no_captures', 'capture_corrupt', 'capture_gap', 'too_few_samples', 'candidate_schema_mismatch'] as const;
+export type WatchRefusal = (typeof WATCH_ERROR_CODES)[number];
 
 /** A cycle refused: nothing is written to the registry. */
 export class WatchError extends Error {
