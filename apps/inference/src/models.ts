@@ -46,6 +46,24 @@ export interface ModelState {
   version: string | null;
   source: string | null;
   lastError: string | null;
+  /** What the trainer measured on held-out real Binance windows (docs/trainer.md), when the model says: the live page states it plainly. */
+  realData: RealDataVerdict | null;
+}
+
+export interface RealDataVerdict {
+  beatsBaselines: boolean;
+  /** Pooled balanced accuracy on the held-out real windows, and the best baseline's (top-of-book imbalance, drift, momentum). */
+  balancedAccuracy: number;
+  bestBaselineBalancedAccuracy: number;
+}
+
+/** The real-data verdict from a model's evaluation figures (`real_beats_baselines`, `real_balanced_acc`, ...); null for a model evaluated on no real data. */
+export function realDataVerdict(evaluation: Readonly<Record<string, number>>): RealDataVerdict | null {
+  const beats = evaluation['real_beats_baselines'];
+  const model = evaluation['real_balanced_acc'];
+  const baseline = evaluation['real_best_baseline_balanced_acc'];
+  if (beats === undefined || model === undefined || baseline === undefined) return null;
+  return { beatsBaselines: beats === 1, balancedAccuracy: model, bestBaselineBalancedAccuracy: baseline };
 }
 
 export class ModelManager {
@@ -84,6 +102,7 @@ export class ModelManager {
       version: s?.model.version ?? null,
       source: !s ? null : s.source.kind === 'file' ? this.display(s.source.path) : s.source.kind === 'registry' ? `registry ${s.source.id}` : 'built-in example',
       lastError: this.lastError,
+      realData: s ? realDataVerdict(s.model.metadata.evaluation) : null,
     };
   }
 

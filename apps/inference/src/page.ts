@@ -138,6 +138,8 @@ async function status() {
   const rows = Object.entries(s.services).map(([n, v]) => row([n, cell(String(v.status), cls(v.status))]));
   rows.push(row(['inference', cell(String(s.inference.status), cls(s.inference.status))]));
   rows.push(row([cell('model', 'dim'), cell(String(s.inference.model.version || 'none'), 'dim')]));
+  const real = s.inference.model.realData;
+  if (real) rows.push(row([cell('on real Binance data', 'dim'), cell((real.beatsBaselines ? 'beats the baselines: ' : 'no edge shown: ') + 'balanced accuracy ' + fmt(100 * real.balancedAccuracy, 1) + ' % vs best baseline ' + fmt(100 * real.bestBaselineBalancedAccuracy, 1) + ' %', real.beatsBaselines ? 'ok' : 'warn')], 'real-data'));
   document.getElementById('health').replaceChildren(...rows);
   const l = s.latency;
   const names = { exchange_to_ingestor: 'exchange → ingestor', ingestor_to_kinesis: 'ingestor → Kinesis ack', kinesis_to_aggregator: 'Kinesis → aggregator', aggregator_to_redis: 'aggregator → Redis', redis_to_prediction: 'Redis → prediction (incl. wait for the tick)', exchange_to_prediction: 'whole way' };

@@ -6,7 +6,9 @@
  * with no inline script or style, and with nosniff.
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_MODEL_DIR } from '../src/config.ts';
 import type { Prediction } from '../src/index.ts';
 import { Feeder, metric, privateRedis, replica } from './harness.ts';
 
@@ -109,7 +111,8 @@ describe('live page: net of costs', () => {
   it('shows the net edge per call and the rule’s P&L from the grader’s economics, with the configured fees', async () => {
     const feeder = new Feeder(db.redis, 'BTCUSDT').start();
     // the feeder's mid moves a few bps per second at most: a 10 bps taker fee leaves every set of calls net negative
-    const a = replica(redisServer.url, { replica: 'page-econ', takerFeeBps: 10, makerFeeBps: 0.25, ruleMarginBps: 0.5 });
+    // serving the shipped model (judged on held-out real Binance windows by the trainer)
+    const a = replica(redisServer.url, { replica: 'page-econ', takerFeeBps: 10, makerFeeBps: 0.25, ruleMarginBps: 0.5, modelPath: join(DEFAULT_MODEL_DIR, 'btcusdt-10s', 'model.onnx') });
     await a.start();
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
     try {
@@ -133,6 +136,17 @@ describe('live page: net of costs', () => {
       expect(costs).toContain('+ 10.00 fee');
       expect(costs).toContain('maker: 0.25 fee');
       expect(costs).toContain('cost + 0.50');
+      // the shipped model was judged on held-out real Binance windows and beat no baseline there: the page says so plainly
+      const real = (
+        (await (await fetch(`http://127.0.0.1:${a.port}/v1/status`)).json()) as {
+          inference: { model: { realData: { beatsBaselines: boolean; balancedAccuracy: number; bestBaselineBalancedAccuracy: number } } };
+        }
+      ).inference.model.realData;
+      expect(real).toMatchObject({ beatsBaselines: false });
+      expect(real.balancedAccuracy).toBeLessThan(real.bestBaselineBalancedAccuracy);
+      await until(page, "document.querySelector('#health tr.real-data') !== null");
+      const verdict = (await page.evaluate("[...document.querySelector('#health tr.real-data').children].map((td) => [td.textContent, td.className])")) as [string, string][];
+      expect(verdict[1]).toEqual([`no edge shown: balanced accuracy ${(100 * real.balancedAccuracy).toFixed(1)} % vs best baseline ${(100 * real.bestBaselineBalancedAccuracy).toFixed(1)} %`, 'warn']);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
