@@ -26,6 +26,9 @@ export const WatchConfigSchema = z.object({
     .regex(/^[a-z0-9-]+$/)
     .default('btcusdt-10s'),
   seed: z.coerce.number().int().default(7),
+  /** The ops server (/health, /ready, /metrics); 0 = none. */
+  port: z.coerce.number().int().min(0).max(65535).default(9096),
+  host: z.string().min(1).default('127.0.0.1'),
   once: z.coerce.boolean().default(false),
 });
 export type WatchConfig = z.infer<typeof WatchConfigSchema>;
@@ -40,6 +43,8 @@ export const WATCH_ENV: Record<string, keyof WatchConfig> = {
   WATCH_SYMBOL: 'symbol',
   WATCH_NAME: 'name',
   WATCH_SEED: 'seed',
+  WATCH_PORT: 'port',
+  WATCH_HOST: 'host',
 };
 
 export function watchConfigFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Record<string, unknown> = {}): WatchConfig {

@@ -7,8 +7,9 @@
  * samples, code version, parent (the champion when it was trained).
  * Inference picks the newest candidate up as its challenger (shadow).
  *
- * Refused, each with a message and counted by code in the registry's
- * `watch-status.json` (and the log): no capture in the span, a corrupt or
+ * Refused, each with a message, counted by code in the registry's
+ * `watch-status.json`, the log and `trainer_watch_refusals_total{code}`
+ * (watch-job.ts): no capture in the span, a corrupt or
  * truncated capture, a gap in the captured stream longer than `maxGapS`,
  * too few samples, a candidate whose feature schema is not the live one.
  * A refused cycle writes nothing to the registry.
@@ -212,8 +213,8 @@ export async function trainCandidate(d: Dataset, o: CandidateOptions): Promise<R
 export interface WatchStatus {
   cycles: number;
   candidates: number;
-  /** By WatchRefusal code, and `failed` for anything unexpected. */
-  refused: Partial<Record<WatchRefusal | 'failed', number>>;
+  /** By WatchRefusal (or RegistryError) code, and `failed` for anything unexpected. */
+  refused: Partial<Record<string, number>>;
   lastCycleAt: string | null;
   lastOutcome: string | null;
 }

@@ -1,11 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { ModelRegistry } from '@hotpath/model';
 import { hotpath } from '@hotpath/sbe';
+import { freePort } from '@hotpath/service';
 import { simSource } from '../src/sources.ts';
+import { WatchConfigSchema } from '../src/watch-config.ts';
+import { REFUSED_RUNS_UNHEALTHY, WatchJob } from '../src/watch-job.ts';
 import { captureDataset, readCaptureSpan, trainCandidate, WatchError } from '../src/watch.ts';
 
 /** The simulator's envelopes as an ingestor capture file (u32 length + envelope), optionally without those received in [dropFrom, dropTo). */
@@ -70,5 +73,111 @@ describe('train:watch cycle', () => {
     expect(refusal).toMatchObject({ code: 'too_few_samples', message: expect.stringMatching(/^\d+ labelled samples in the span, at least 300 needed/) });
     expect(await registry.list()).toEqual([]);
     expect(readdirSync(dir)).not.toContain('refused');
+  });
+});
+
+/** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
+async function waitFor<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('train:watch job: metrics and /health', () => {
+  const base = mkdtempSync(join(tmpdir(), 'watch-job-'));
+  const cap = simCapture(base, 14);
+  // the capture as the ingestor leaves it: last written at its last frame; the job's clock a minute later (past the settle time)
+  const atMs = cap.toUs / 1000 + 60_000;
+  const jobIn = async (name: string, files: { from: string; as: string }[]) => {
+    const dir = join(base, name);
+    const captureDir = join(dir, 'captures');
+    mkdirSync(captureDir, { recursive: true });
+    for (const f of files) {
+      copyFileSync(f.from, join(captureDir, f.as));
+      utimesSync(join(captureDir, f.as), cap.toUs / 1e6, cap.toUs / 1e6);
+    }
+    const port = await freePort();
+    const config = WatchConfigSchema.parse({ captureDir, registryDir: join(dir, 'registry'), minSamples: 300, seed: 3, name: 'watch-job', port });
+    return { job: new WatchJob(config, { now: () => atMs }), url: `http://127.0.0.1:${port}` };
+  };
+  const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
+  const value = (text: string, series: RegExp): number | undefined => {
+    const m = new RegExp(`^${series.source}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+
+  it('a good run writes a candidate and sets the success timestamp and the accuracy it measured', async () => {
+    const { job, url } = await jobIn('good', [{ from: cap.file, as: 'ingest-1.capture' }]);
+    await job.start();
+    try {
+      const text = await waitFor(
+        async () => {
+          const t = await metrics(url);
+          return /trainer_watch_runs_total\{[^}]*outcome="candidate_written"[^}]*\} 1$/m.test(t) ? t : undefined;
+        },
+        120_000,
+        'a candidate',
+      );
+      expect(value(text, /trainer_watch_last_success_timestamp_seconds/)).toBe(atMs / 1000);
+      const acc = value(text, /trainer_watch_candidate_directional_accuracy/)!;
+      expect(acc).toBeGreaterThan(0.4);
+      expect(acc).toBeLessThanOrEqual(1);
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ ok: true, consecutiveRefusals: 0, lastSuccessAgeSeconds: 0 });
+      expect((await fetch(`${url}/ready`)).status).toBe(200);
+    } finally {
+      await job.stop();
+    }
+  }, 150_000);
+
+  it('a corrupt capture is refused with its code on /metrics; /health turns 503 after repeated refusals', async () => {
+    const bytes = readFileSync(cap.file);
+    const cut = join(base, 'cut.capture');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 7));
+    const { job, url } = await jobIn('corrupt', [{ from: cut, as: 'ingest-1.capture' }]);
+    await job.start();
+    try {
+      const text = await waitFor(
+        async () => {
+          const t = await metrics(url);
+          return value(t, /trainer_watch_refusals_total\{[^}]*code="capture_corrupt"[^}]*\}/) === 1 ? t : undefined;
+        },
+        10_000,
+        'the first refusal',
+      );
+      expect(value(text, /trainer_watch_refusals_total\{[^}]*code="capture_gap"[^}]*\}/)).toBe(0);
+      expect(/trainer_watch_runs_total\{[^}]*outcome="refused"[^}]*\} 1$/m.test(text)).toBe(true);
+      expect(value(text, /trainer_watch_last_success_timestamp_seconds/)).toBe(0);
+      // one refused span is not yet a job that does not work
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      for (let i = 1; i < REFUSED_RUNS_UNHEALTHY; i++) expect(await job.cycle()).toEqual({ ok: false, code: 'capture_corrupt' });
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ok: false, consecutiveRefusals: REFUSED_RUNS_UNHEALTHY, lastSuccessAt: null, lastOutcome: expect.stringContaining('capture_corrupt') });
+      expect(value(await metrics(url), /trainer_watch_refusals_total\{[^}]*code="capture_corrupt"[^}]*\}/)).toBe(REFUSED_RUNS_UNHEALTHY);
+      expect(JSON.parse(readFileSync(join(base, 'corrupt', 'registry', 'watch-status.json'), 'utf8'))).toMatchObject({
+        cycles: REFUSED_RUNS_UNHEALTHY,
+        refused: { capture_corrupt: REFUSED_RUNS_UNHEALTHY },
+      });
+    } finally {
+      await job.stop();
+    }
+  });
+
+  it('/health is 503 when no candidate was written for two periods, even without refusals', () => {
+    let now = 1_000_000;
+    const config = WatchConfigSchema.parse({ captureDir: join(base, 'none'), registryDir: join(base, 'none-registry'), everyHours: 1, port: 0 });
+    const job = new WatchJob(config, { now: () => now });
+    expect(job.http).toBeUndefined();
+    expect(job.health()).toMatchObject({ ok: true, consecutiveRefusals: 0 });
+    now += 2 * 3_600_000 - 1_000;
+    expect(job.health().ok).toBe(true);
+    now += 2_000;
+    expect(job.health()).toMatchObject({ ok: false, lastSuccessAgeSeconds: 7201, consecutiveRefusals: 0 });
   });
 });
