@@ -157,11 +157,17 @@ describe('hotpath envelope schema round trips', () => {
           connectionEpoch: fc.nat({ max: 0xffffffff }),
           kind: fc.constantFrom(...Object.values(hotpath.EnvelopeKind)),
           writerId: fc.maxSafeNat(),
+          traceId: fc.array(fc.nat(255), { minLength: 16, maxLength: 16 }),
+          parentSpanId: fc.array(fc.nat(255), { minLength: 8, maxLength: 8 }),
+          traceFlags: fc.nat(255),
           symbol,
           payload: fc.uint8Array({ maxLength: 5000 }),
         }),
         (m) => {
-          enc.wrapAndApplyHeader(buffer).receiveTimeUs(m.receiveTimeUs).sequence(m.sequence).connectionEpoch(m.connectionEpoch).kind(m.kind).writerId(m.writerId).symbol(m.symbol).payload(m.payload);
+          enc.wrapAndApplyHeader(buffer).receiveTimeUs(m.receiveTimeUs).sequence(m.sequence).connectionEpoch(m.connectionEpoch).kind(m.kind).writerId(m.writerId);
+          for (const [i, v] of m.traceId.entries()) enc.traceIdAt(i, v);
+          for (const [i, v] of m.parentSpanId.entries()) enc.parentSpanIdAt(i, v);
+          enc.traceFlags(m.traceFlags).symbol(m.symbol).payload(m.payload);
           expect(dec.wrap(buffer, 0, enc.encodedLength)).toBe(DecodeStatus.Ok);
           const e = dec.envelope;
           expect(e.toObject()).toEqual({ ...m, payload: m.payload });
