@@ -78,6 +78,8 @@ export class WatchJob {
     for (const outcome of ['candidate_written', 'refused']) this.runs.inc({ outcome }, 0);
     for (const code of [...WATCH_ERROR_CODES, ...REGISTRY_ERROR_CODES, 'failed']) this.refusals.inc({ code }, 0);
     this.lastSuccess.set(0);
+    // no candidate yet: not a measured accuracy of 0
+    this.accuracy.set(Number.NaN);
     this.http = config.port === 0 ? undefined : createOpsServer({ registry: this.metrics, health: () => this.health(), ready: () => this.started, healthDeadlineMs: 1_000 });
   }
 

@@ -153,6 +153,7 @@ describe('train:watch job: metrics and /health', () => {
       expect(value(text, /trainer_watch_refusals_total\{[^}]*code="capture_gap"[^}]*\}/)).toBe(0);
       expect(/trainer_watch_runs_total\{[^}]*outcome="refused"[^}]*\} 1$/m.test(text)).toBe(true);
       expect(value(text, /trainer_watch_last_success_timestamp_seconds/)).toBe(0);
+      expect(value(text, /trainer_watch_candidate_directional_accuracy/)).toBeNaN();
       // one refused span is not yet a job that does not work
       expect((await fetch(`${url}/health`)).status).toBe(200);
       for (let i = 1; i < REFUSED_RUNS_UNHEALTHY; i++) expect(await job.cycle()).toEqual({ ok: false, code: 'capture_corrupt' });
