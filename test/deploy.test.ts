@@ -64,10 +64,7 @@ const apps: Record<string, { env: string[]; port: (env: Record<string, string>) 
   'apps/inference/bin/start.ts': { env: Object.keys(INFERENCE_ENV), port: (e) => inferenceConfigFromEnv(e).port },
   'apps/trainer/bin/watch.ts': {
     env: Object.keys(WATCH_ENV),
-    port: (e) => {
-      watchConfigFromEnv(e);
-      return undefined;
-    },
+    port: (e) => watchConfigFromEnv(e).port || undefined,
   },
   'libs/kinesis/bin/emulator.ts': { env: ['KINESIS_EMULATOR_HOST', 'KINESIS_EMULATOR_PORT', 'KINESIS_STREAM', 'KINESIS_SHARDS'], port: (e) => Number(e['KINESIS_EMULATOR_PORT'] ?? 4567) },
 };
