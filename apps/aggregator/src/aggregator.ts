@@ -25,6 +25,7 @@ import {
 } from '@hotpath/kinesis';
 import { FeatureStore, LeaseManager, RedisConnection, startCheck, watchRedisClient, type RedisClient, type RedisRole } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { EnvelopeTraceReader, Tracing } from '@hotpath/tracing';
 import { Lifecycle, createOpsServer, ignoreRejection, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
 import { Progress, aggregatorHealth, type AggregatorHealth } from './health.ts';
@@ -51,14 +52,17 @@ export class Aggregator {
   private readonly m: AggregatorMetrics;
   private readonly http: FastifyInstance;
   private readonly lifecycle: Lifecycle;
+  /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): continues the traces sampled envelopes carry, docs/tracing.md. */
+  readonly tracing: Tracing;
   private handBackDeadlineMs = 5_000;
 
   constructor(
     readonly config: AggregatorConfig,
-    deps: { kinesisClient?: KinesisClient; log?: Logger } = {},
+    deps: { kinesisClient?: KinesisClient; log?: Logger /** The OTEL_* variables (default process.env). */; tracingEnv?: NodeJS.ProcessEnv } = {},
   ) {
     this.log = deps.log ?? createLogger({ service: 'aggregator', level: config.logLevel });
     this.registry = createRegistry('aggregator');
+    this.tracing = new Tracing({ service: 'aggregator', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     this.m = createAggregatorMetrics(this.registry, config.kinesisStream);
     // one server or a cluster, TLS, ACL user: the settings were checked at load (a file gone since throws RedisConnectionError here)
     this.connection = new RedisConnection(config.redis);
@@ -91,7 +95,8 @@ export class Aggregator {
     if (this.fetcher !== undefined) countFetchWorkerDeaths(this.registry, this.fetcher);
     const store = new FeatureStore(this.redis, config.vectorTtlMs);
     const leases: LeaseStore = new LeaseManager(this.redis, config.kinesisStream, config.owner, config.leaseTtlMs);
-    const shardDeps = { store, metrics: this.m, progress: this.progress, log: this.log, config, open: this.openShards };
+    const tracing = { tracing: this.tracing, reader: new EnvelopeTraceReader(this.registry, 'aggregator') };
+    const shardDeps = { store, metrics: this.m, progress: this.progress, log: this.log, config, open: this.openShards, tracing };
     this.coordinator = new ShardCoordinator({
       leases,
       listShards: async () => describeShards(await listShards(this.kinesis, config.kinesisStream)),
@@ -168,24 +173,28 @@ export class Aggregator {
     const waitFor = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
       retry(fn, { what, signal, baseMs: 250, maxMs: 5_000, onRetry: (err) => this.log.warn({ err, what }, 'not reachable yet: retrying') });
     const { kinesisStream, fanoutConsumerName } = this.config;
-    return new Lifecycle()
-      .add({ name: 'redis', stop: () => this.redis.disconnect() })
-      .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
-      .add({ name: 'redis check', start: () => this.checkRedis() })
-      .add({
-        name: 'fetch worker',
-        start: () => this.fetcher?.warm(), // boots while leases are taken
-        stop: () =>
-          withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(ignoreRejection(this.log, 'a fetch thread that does not close in time ends with the process')),
-      })
-      .add({
-        name: 'kinesis',
-        start: async (signal) => {
-          if (this.config.consumer === 'fanout') this.consumerArn = await waitFor('Kinesis RegisterStreamConsumer', () => registerConsumer(this.kinesis, kinesisStream, fanoutConsumerName), signal);
-          await waitFor('Kinesis ListShards', () => this.coordinator.readShardMap(), signal);
-        },
-      })
-      .add({ name: 'shard leases', start: () => this.coordinator.start(), stop: () => this.handBack() });
+    return (
+      new Lifecycle()
+        // first, so it stops last: the spans of the hand-back are flushed too (within the shared deadline)
+        .add(this.tracing.component)
+        .add({ name: 'redis', stop: () => this.redis.disconnect() })
+        .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
+        .add({ name: 'redis check', start: () => this.checkRedis() })
+        .add({
+          name: 'fetch worker',
+          start: () => this.fetcher?.warm(), // boots while leases are taken
+          stop: () =>
+            withDeadline(this.fetcher?.close() ?? Promise.resolve(), 1_000, 'fetch worker close').catch(ignoreRejection(this.log, 'a fetch thread that does not close in time ends with the process')),
+        })
+        .add({
+          name: 'kinesis',
+          start: async (signal) => {
+            if (this.config.consumer === 'fanout') this.consumerArn = await waitFor('Kinesis RegisterStreamConsumer', () => registerConsumer(this.kinesis, kinesisStream, fanoutConsumerName), signal);
+            await waitFor('Kinesis ListShards', () => this.coordinator.readShardMap(), signal);
+          },
+        })
+        .add({ name: 'shard leases', start: () => this.coordinator.start(), stop: () => this.handBack() })
+    );
   }
 
   /**

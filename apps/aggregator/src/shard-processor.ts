@@ -17,6 +17,7 @@ import { StateFormatError } from '@hotpath/features';
 import { SymbolProcessor } from '@hotpath/processor';
 import { FencedWriteError, StoredStateError, VectorStatus, type FeatureStore } from '@hotpath/state';
 import type { Logger } from '@hotpath/telemetry';
+import type { EnvelopeTraceReader, Span, SpanContext, Tracing } from '@hotpath/tracing';
 import type { AggregatorConfig } from './config.ts';
 import type { Progress } from './health.ts';
 import type { AggregatorMetrics } from './metrics.ts';
@@ -42,6 +43,14 @@ export interface ShardProcessorDeps {
   config: Pick<AggregatorConfig, 'symbols' | 'stateCommitMs' | 'initialPosition'>;
   /** The processors of shards open now (a Redis that lost its data gets everything of theirs written again). */
   open: Set<ShardProcessor>;
+  /** Continues the trace a sampled envelope carries (Kinesis wait, apply, Redis publish); docs/tracing.md. */
+  tracing?: { tracing: Tracing; reader: EnvelopeTraceReader };
+}
+
+/** A sampled record of this batch: its apply span, and the symbol whose vector write will carry on the trace. */
+interface TracedRecord {
+  slot: SymbolSlot;
+  apply: Span;
 }
 
 /** The configured symbols whose partition key hashes into the shard's range. */
@@ -152,6 +161,8 @@ export class ShardProcessor implements ShardRecordProcessor {
     if (newestArrival > 0) m.kinesisToAggregator.observe(Math.max(0, Date.now() - newestArrival) / 1000);
     const touched = new Set<SymbolSlot>();
     const outcomes = this.outcomes;
+    const traceOn = this.deps.tracing?.tracing.enabled ? this.deps.tracing : undefined;
+    let traced: TracedRecord[] | undefined;
     if (records.length > 0) progress.lastRecordMs = Date.now();
     for (const r of records) {
       const slot = this.slots.get(r.partitionKey);
@@ -168,8 +179,14 @@ export class ShardProcessor implements ShardRecordProcessor {
         }
         p.resuming = false;
       }
+      // (performance.now(): the clock the SDK times spans with — a Date.now() start would end before its own children)
+      const applyStarted = traceOn ? performance.now() : 0;
       const outcome = p.apply(r.data, checkpointOf(r));
       p.checkpointShard = r.shardId;
+      if (traceOn && outcome !== 'undecodable') {
+        const parent = traceOn.reader.read(p.envelope);
+        if (parent !== undefined) (traced ??= []).push(this.traceRecord(traceOn.tracing, parent, slot, r.arrivalMs, applyStarted, outcome));
+      }
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       touched.add(slot);
       if (p.identityRegressed) this.identityRegressed(p, r);
@@ -200,9 +217,10 @@ export class ShardProcessor implements ShardRecordProcessor {
       slot.stateDirty = true; // its checkpoint moved, even if only past duplicates
       if (now - slot.stateCommittedAtMs >= this.deps.config.stateCommitMs) stateDue = true;
       if (slot.processor.version === slot.publishedVersion && slot.processor.status === slot.publishedStatus) continue; // nothing new for readers
-      writes.push(this.write(slot, now, false));
+      writes.push(traced === undefined ? this.write(slot, now, false) : this.tracedWrite(traceOn!.tracing, traced, slot, now));
     }
     await Promise.all(writes);
+    if (traced !== undefined) for (const t of traced) t.apply.end(); // (a record whose symbol had nothing new to write)
     if (!this.lease.writable) return;
     const done = performance.now();
     progress.lastWriteMs = Date.now();
@@ -213,6 +231,26 @@ export class ShardProcessor implements ShardRecordProcessor {
     m.applyToRedis.observe((done - handedOverAt) / 1000);
     m.aggregatorToRedis.observe((done - handedOverAt) / 1000);
     if (stateDue) void this.checkpoint(false);
+  }
+
+  /** The spans of one sampled record: Kinesis wait (arrival → applied) and apply, children of the ingestor's put span. */
+  private traceRecord(tracing: Tracing, parent: SpanContext, slot: SymbolSlot, arrivalMs: number, applyStarted: number, outcome: string): TracedRecord {
+    if (arrivalMs > 0) tracing.startChild('kinesis wait', parent, arrivalMs).end(applyStarted);
+    const apply = tracing.startChild('aggregator apply', parent, applyStarted);
+    apply.setAttribute('symbol', slot.processor.symbol);
+    apply.setAttribute('outcome', outcome);
+    if (outcome !== 'applied') apply.addEvent(outcome);
+    return { slot, apply };
+  }
+
+  /** write() with a 'redis publish' span under each sampled record of the symbol; the apply spans end with it. */
+  private async tracedWrite(tracing: Tracing, traced: TracedRecord[], slot: SymbolSlot, now: number): Promise<void> {
+    const spans = traced.filter((t) => t.slot === slot).map((t) => tracing.startChild('redis publish', t.apply));
+    try {
+      await this.write(slot, now, false);
+    } finally {
+      for (const s of spans) s.end();
+    }
   }
 
   /** Queues a commit of state + checkpoint of the symbols that changed (all of them when `force`, else those due) on the commit chain. */

@@ -7,6 +7,7 @@ import { KinesisProducer, createKinesisClient, visitStream, type KinesisClient }
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import { Counter, Gauge, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
+import { Tracing, type Span } from '@hotpath/tracing';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
@@ -57,16 +58,19 @@ export class Ingestor {
   /** Aborted by stop(): REST calls and every retry wait end at once. */
   private readonly stopping = new AbortController();
   readonly lifecycle: Lifecycle;
+  /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): a span tree per sampled frame, docs/tracing.md. */
+  readonly tracing: Tracing;
   /** When the current stop must be over (ms since the epoch). */
   private stopDeadline = Number.POSITIVE_INFINITY;
   private readonly observeReceive: (seconds: number) => void;
 
   constructor(
     readonly config: IngestorConfig,
-    options: { log?: Logger; kinesisClient?: KinesisClient } = {},
+    options: { log?: Logger; kinesisClient?: KinesisClient /** The OTEL_* variables (default process.env). */; tracingEnv?: NodeJS.ProcessEnv } = {},
   ) {
     this.log = options.log ?? createLogger({ service: 'ingestor', level: config.logLevel });
     this.registry = createRegistry('ingestor');
+    this.tracing = new Tracing({ service: 'ingestor', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: options.tracingEnv });
     const apiKey = resolveApiKey(config);
     const kinesisClient = options.kinesisClient ?? createKinesisClient({ region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) });
     this.producer = new KinesisProducer(kinesisClient, { streamName: config.kinesisStream, maxBufferedBytes: config.maxBufferedBytes, metricPrefix: 'ingestor_kinesis' }, this.registry);
@@ -117,6 +121,8 @@ export class Ingestor {
     // Order matters: /health answers (not ready) while Kinesis is awaited; stop runs backwards — the exchange
     // connection closes first, REST work ends, Kinesis is flushed, then the HTTP side goes.
     this.lifecycle = new Lifecycle()
+      // first, so it stops last: the spans of everything else's stop are flushed (within the shared deadline)
+      .add(this.tracing.component)
       .add({ name: 'http', start: () => this.http.listen({ port: this.config.port, host: this.config.host }).then(() => undefined), stop: () => this.http.close() })
       .add({ name: 'capture', stop: () => this.publisher.close() })
       .add({
@@ -254,15 +260,22 @@ export class Ingestor {
 
   private onFrame(data: Buffer, epoch: number, receiveTimeUs: number): void {
     const started = performance.now();
+    // A sampled fraction of frames gets a span tree; the others allocate nothing for tracing (sampleRoot is a Math.random()).
+    const root = this.tracing.sampleRoot() ? this.tracing.startRoot('ingestor frame') : undefined;
     // Before the tracker sees it: a frame that cannot be published must read as a gap there, which repairs it.
     if (data.length > MAX_ENVELOPE_PAYLOAD_BYTES) {
       this.decodeErrors.inc({ reason: 'oversized' });
+      if (root !== undefined) endDropped(root, 'oversized');
       return;
     }
+    const decodeSpan = root === undefined ? undefined : this.tracing.startChild('decode', root);
     const status = this.decoder.wrap(data);
     this.decodeTime.observe((performance.now() - started) / 1000);
+    decodeSpan?.end();
     if (status !== DecodeStatus.Ok) {
-      this.decodeErrors.inc({ reason: this.decoder.error()?.code ?? 'unknown' });
+      const reason = this.decoder.error()?.code ?? 'unknown';
+      this.decodeErrors.inc({ reason });
+      if (root !== undefined) endDropped(root, `undecodable: ${reason}`);
       return;
     }
     (this.messagesOfTemplate.get(this.decoder.templateId) ?? this.otherMessages).inc();
@@ -270,8 +283,41 @@ export class Ingestor {
     const eventTimeUs = this.eventTimeOf();
     // (a clock behind the exchange's would read negative: counted as 0)
     if (eventTimeUs > 0) this.observeReceive(Math.max(0, receiveTimeUs - eventTimeUs) / 1e6);
-    if (!this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs)) return;
-    this.publisher.publish(hotpath.EnvelopeKind.StreamFrame, symbol, epoch, receiveTimeUs, data, this.onFrameAck);
+    if (root === undefined) {
+      if (!this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs)) return;
+      this.publisher.publish(hotpath.EnvelopeKind.StreamFrame, symbol, epoch, receiveTimeUs, data, this.onFrameAck);
+      return;
+    }
+    this.publishSampled(root, data, symbol, epoch, receiveTimeUs);
+  }
+
+  /** The rest of a sampled frame: gap check, then envelope + Kinesis put, the put span ending at the ack. */
+  private publishSampled(root: Span, data: Buffer, symbol: string, epoch: number, receiveTimeUs: number): void {
+    root.setAttribute('symbol', symbol);
+    root.setAttribute('message_type', MESSAGE_TYPES.get(this.decoder.templateId) ?? 'other');
+    const gap = this.tracing.startChild('gap check', root);
+    const accepted = this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs);
+    gap.end();
+    if (!accepted) return endDropped(root, 'not published: a gap or a re-anchoring in progress');
+    const put = this.tracing.startChild('kinesis put', root);
+    const onAck = this.onFrameAck;
+    const ok = this.publisher.publish(
+      hotpath.EnvelopeKind.StreamFrame,
+      symbol,
+      epoch,
+      receiveTimeUs,
+      data,
+      (ms) => {
+        onAck?.(ms);
+        put.end();
+        root.end();
+      },
+      put.spanContext(),
+    );
+    if (!ok) {
+      endDropped(put, 'refused: the producer buffer is full or the publisher is closed');
+      root.end();
+    }
   }
 
   private eventTimeOf(): number {
@@ -323,4 +369,10 @@ export class Ingestor {
       .reason(reason.slice(0, 200));
     this.publisher.publish(hotpath.EnvelopeKind.ConnectionEvent, symbol, epoch, now, this.scratch.subarray(0, e.encodedLength));
   }
+}
+
+/** Ends a span whose frame went no further, the reason as an event (SRE: why did this one stop here?). */
+function endDropped(span: Span, reason: string): void {
+  span.addEvent('dropped', { reason });
+  span.end();
 }

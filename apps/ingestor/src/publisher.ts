@@ -16,8 +16,9 @@ import type { KinesisProducer } from '@hotpath/kinesis';
 import { hotpath } from '@hotpath/sbe';
 import { MAX_USER_RECORD_BYTES } from '@hotpath/kinesis';
 import { Counter, type Registry } from '@hotpath/telemetry';
+import { type SpanContext, writeTraceContext } from '@hotpath/tracing';
 
-/** Envelope bytes around the payload: header, root block, symbol (≤ 20 + 1) and the payload's length. */
+/** Envelope bytes around the payload: header, root block (54 since the trace context of schema version 2), symbol (≤ 20 + 1) and the payload's length. */
 const ENVELOPE_OVERHEAD = 8 + 64 + 21 + 4;
 /** The largest payload an envelope carries: one Kinesis user record, its partition key included. */
 export const MAX_ENVELOPE_PAYLOAD_BYTES = MAX_USER_RECORD_BYTES - ENVELOPE_OVERHEAD - 32;
@@ -74,8 +75,9 @@ export class Publisher {
    * Publishes one envelope; false when it was not (counted): the producer
    * buffer is full, or the payload exceeds MAX_ENVELOPE_PAYLOAD_BYTES (callers
    * split what can be split and check stream frames before tracking them).
+   * `trace`: a sampled frame's span context, carried in the envelope for the aggregator to continue.
    */
-  publish(kind: hotpath.EnvelopeKind, symbol: string, epoch: number, receiveTimeUs: number, payload: Uint8Array, onAck?: (ms: number) => void): boolean {
+  publish(kind: hotpath.EnvelopeKind, symbol: string, epoch: number, receiveTimeUs: number, payload: Uint8Array, onAck?: (ms: number) => void, trace?: SpanContext): boolean {
     if (this.closed) {
       this.overflow.inc();
       return false;
@@ -90,9 +92,9 @@ export class Publisher {
       .sequence(++this.sequence)
       .connectionEpoch(epoch)
       .kind(kind)
-      .writerId(this.writerId)
-      .symbol(symbol)
-      .payload(payload);
+      .writerId(this.writerId);
+    if (trace !== undefined) writeTraceContext(e, trace);
+    e.symbol(symbol).payload(payload);
     const n = e.encodedLength;
     const envelope = Buffer.from(this.scratch.subarray(4, 4 + n));
     const counted = this.envelopesOfKind[kind];

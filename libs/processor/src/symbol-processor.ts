@@ -56,6 +56,11 @@ export class SymbolProcessor {
     this.engine = new FeatureEngine(symbol);
   }
 
+  /** The envelope apply() last read (valid until the next apply; undecodable → its fields must not be read): tracing reads its trace context. */
+  get envelope(): hotpath.EnvelopeDecoder {
+    return this.env;
+  }
+
   /** Applies one envelope. `checkpoint` is its position in the log. */
   apply(data: Uint8Array, checkpoint: string): Outcome {
     this.checkpoint = checkpoint;

@@ -12,6 +12,7 @@
  * decision is made at the gate, at OTEL_TRACES_SAMPLER_ARG, and children
  * follow their parent's sampled flag — across processes through the envelope.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Span, type SpanContext, type Tracer, trace, type Context, context as otelContext, ROOT_CONTEXT } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -28,10 +29,12 @@ const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 export interface TracingOptions {
   /** Default service.name (OTEL_SERVICE_NAME overrides). */
   service: string;
-  version: string;
+  /** service.version, or the URL of the package.json to read it from. */
+  version: string | URL;
   registry: Registry;
   log?: Logger;
-  env?: NodeJS.ProcessEnv;
+  /** The OTEL_* variables (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
   /** Overrides the OTEL_* configuration (tests). */
   config?: Partial<TracingConfig>;
   /** service.instance.id (default host:pid). */
@@ -50,7 +53,7 @@ export class Tracing {
   readonly component: Component;
 
   constructor(options: TracingOptions) {
-    this.config = { ...loadTracingConfig(options.service, options.env), ...options.config };
+    this.config = { ...loadTracingConfig(options.service, options.env ?? process.env), ...options.config };
     const c = this.config;
     this.dropped = new Counter({
       name: 'tracing_spans_dropped_total',
@@ -76,6 +79,7 @@ export class Tracing {
       this.component = { name: 'tracing' };
       return;
     }
+    const version = typeof options.version === 'string' ? options.version : packageVersion(options.version);
     const exporter = this.countingExporter(new OTLPTraceExporter({ url: c.url, timeoutMillis: c.exportTimeoutMs, concurrencyLimit: 2 }), options.log);
     const batch = new BatchSpanProcessor({
       exporter,
@@ -88,7 +92,7 @@ export class Tracing {
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({
         [ATTR_SERVICE_NAME]: c.serviceName,
-        [ATTR_SERVICE_VERSION]: options.version,
+        [ATTR_SERVICE_VERSION]: version,
         [ATTR_SERVICE_INSTANCE_ID]: options.instanceId ?? `${hostname()}:${process.pid}`,
       }),
       sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
@@ -108,7 +112,7 @@ export class Tracing {
         },
       ],
     });
-    this.tracer = this.provider.getTracer(options.service, options.version);
+    this.tracer = this.provider.getTracer(options.service, version);
     this.component = { name: 'tracing', stop: (signal) => this.shutdown(signal) };
   }
 
@@ -182,5 +186,15 @@ export class Tracing {
       shutdown: () => inner.shutdown(),
       forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
     };
+  }
+}
+
+/** A package's version (service.version) from its package.json; '0.0.0' when it cannot be read. */
+export function packageVersion(packageJson: URL): string {
+  try {
+    const v = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: unknown }).version;
+    return typeof v === 'string' ? v : '0.0.0';
+  } catch {
+    return '0.0.0';
   }
 }
