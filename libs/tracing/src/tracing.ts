@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Span, type SpanContext, type Tracer, trace, type Context, context as otelContext, ROOT_CONTEXT } from '@opentelemetry/api';
+import { type Context, ROOT_CONTEXT, type Span, type SpanContext, type Tracer, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
@@ -134,11 +134,6 @@ export class Tracing {
   startChild(name: string, parent: Span | SpanContext, startTime?: number): Span {
     const ctx: Context = 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
     return this.tracer.startSpan(name, startTime === undefined ? {} : { startTime }, ctx);
-  }
-
-  /** Runs `fn` with `span` as the active span of the (optional) context manager; the tracer itself never needs it. */
-  with<T>(span: Span, fn: () => T): T {
-    return otelContext.with(trace.setSpan(otelContext.active(), span), fn);
   }
 
   /**
