@@ -161,9 +161,12 @@ export function* archiveTradeEnvelopes(trades: Iterable<ArchiveTrade>, writer: E
   }
 }
 
+/** Message header (8), the envelope's fixed block (grows with the schema version), the symbol's and payload's length prefixes (1 + 4). */
+const ENVELOPE_OVERHEAD = 8 + hotpath.EnvelopeEncoder.BLOCK_LENGTH + 1 + 4;
+
 /** A captured frame back into the envelope it was captured from (same epoch, sequence, kind, times). */
 export function captureEnvelope(c: CapturedFrame): Buffer {
-  const out = Buffer.alloc(64 + c.symbol.length + c.payload.length);
+  const out = Buffer.alloc(ENVELOPE_OVERHEAD + Buffer.byteLength(c.symbol) + c.payload.length);
   const e = new hotpath.EnvelopeEncoder()
     .wrapAndApplyHeader(out)
     .receiveTimeUs(c.receiveTimeUs)
