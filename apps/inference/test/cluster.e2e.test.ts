@@ -142,7 +142,10 @@ describe('inference on a real Redis Cluster (3 masters + 3 replicas)', { timeout
     ]);
     // model predictions again, by themselves, delivered by each replica from either
     await vi.waitFor(async () => expect((await streamOf(client, 'BTCUSDT')).filter((e) => e.p.tickMs > resumed.p.tickMs && !e.p.fallback).length).toBeGreaterThanOrEqual(5), WAIT);
-    for (const got of [onA, onB]) expect(new Set(got.filter((p) => p.tickMs > resumed.p.tickMs).map((p) => p.replica))).toEqual(new Set(['a', 'b']));
+    // (which replica wins a tick's claim is a race: waited for until each subscriber has had ticks written by both)
+    await vi.waitFor(() => {
+      for (const got of [onA, onB]) expect(new Set(got.filter((p) => p.tickMs > resumed.p.tickMs).map((p) => p.replica))).toEqual(new Set(['a', 'b']));
+    }, WAIT);
     // healthy again (a Redis error counts as recent for 10 s: degraded until then)
     const healthyAgain = await waitUntil('inference /health healthy again', 60_000, async () => ((await health(a.port)).body.status === 'healthy' ? Date.now() : undefined), 100);
     const after = await Promise.all([a, b].map(countedNotWritten));
