@@ -10,6 +10,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KinesisProducer } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { Redis } from 'ioredis';
 import { FeatureStore } from '@hotpath/state';
@@ -19,7 +20,7 @@ import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
 import { Ingestor, ingestorConfigFromEnv } from 'ingestor';
 import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
-import { stopCleanly } from './support.ts';
+import { envelopes, expectReplayed, replayOf, stopCleanly } from './support.ts';
 
 const metric = async (registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> =>
   ((await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
@@ -170,5 +171,46 @@ describe('tracing: ingestor → Kinesis → aggregator → Redis', { timeout: 60
         expect(await metric(ingestor.registry, 'tracing_spans_pending')).toBeLessThanOrEqual(64);
       },
     );
+  });
+
+  it('a malformed trace context in envelopes is ignored and counted: every record is still applied', async () => {
+    // the fixture as the ingestor writes it (schema version 2), each with the sampled flag but no trace id nor parent id
+    const list = envelopes().map((e) => {
+      const x = Buffer.from(e);
+      x[8 + 53] = 1; // traceFlags: after the header (8) and the version-1 block (29) + traceId (16) + parentSpanId (8)
+      return x;
+    });
+    await emu.createStream('malformed', 1);
+    const producer = new KinesisProducer(emu.client(), { streamName: 'malformed' });
+    await producer.start();
+    for (const e of list) producer.put('BTCUSDT', e);
+    await producer.flush();
+    await producer.stop(10_000);
+    const aggregator = new Aggregator(
+      AggregatorConfigSchema.parse({
+        redisUrl: redisServer.url,
+        symbols: ['BTCUSDT'],
+        kinesisStream: 'malformed',
+        kinesisEndpoint: emu.endpoint,
+        owner: 'm',
+        leaseTtlMs: 600,
+        pollMs: 20,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+      }),
+      { tracingEnv: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' } },
+    );
+    const redis = new Redis(redisServer.port, '127.0.0.1');
+    await redis.flushall();
+    try {
+      await aggregator.start();
+      await expectReplayed(new FeatureStore(redis), ['BTCUSDT'], replayOf(list));
+      expect(await metric(aggregator.registry, 'aggregator_trace_context_invalid_total', { reason: 'malformed' })).toBe(list.length);
+      expect(await metric(aggregator.registry, 'aggregator_kinesis_records_processed_total', { status: 'undecodable' })).toBe(0);
+    } finally {
+      await stopCleanly(aggregator);
+      redis.disconnect();
+    }
   });
 });
