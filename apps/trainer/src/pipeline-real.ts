@@ -30,6 +30,10 @@ export interface RealPipelineOptions {
   /** Simulated minutes for the simulator's statistics beside the real ones. */
   simMinutes: number;
   command: string;
+  /** The share holding hftbacktest/ (default ../shared/data/real beside the repository; tests pass a temp share). */
+  dataDir?: string;
+  /** Fewest labelled training samples a fold and the final refit may have (default 100; tests on the short fixtures lower it). */
+  minTrainSamples?: number;
 }
 
 export interface RealReport {
@@ -61,8 +65,11 @@ async function onnxPredictor(path: string): Promise<(X: Float64Array[]) => Promi
 
 export async function runRealPipeline(o: RealPipelineOptions): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const loaded = loadRealWindows();
-  if (loaded.windows.length === 0) throw new RangeError('no real windows: ../shared/data/real/hftbacktest is not beside the repository');
+  const loaded = loadRealWindows(o.dataDir);
+  if (loaded.windows.length === 0)
+    throw new RangeError(
+      `no real windows with a snapshot in ${o.dataDir ?? '../shared/data/real'}/hftbacktest${loaded.skipped.length ? ` (left out: ${loaded.skipped.map((s) => s.id).join(', ')})` : ''}`,
+    );
   // the simulator's market beside the real ones, for each profile (libs/market profiles.ts)
   const simStats: MarketStats[] = MARKET_PROFILE_NAMES.map((profile) =>
     marketStats(`simulator, profile ${profile} (seed ${o.seed}, ${o.simMinutes} simulated min)`, [
@@ -70,10 +77,10 @@ export async function runRealPipeline(o: RealPipelineOptions): Promise<Record<st
     ]),
   );
   const bar = new Progress('leave-one-group-out');
-  const evaluation = await evaluateReal(loaded, { seed: o.seed, simPredict: await onnxPredictor(o.simModel), simStats, onStep: (s) => bar.update(0.5, s) });
+  const evaluation = await evaluateReal(loaded, { seed: o.seed, simPredict: await onnxPredictor(o.simModel), simStats, onStep: (s) => bar.update(0.5, s), minTrainSamples: o.minTrainSamples });
   bar.done(evaluation.verdict.defaultModel);
 
-  const final = fitRealModel(loaded.windows, o.seed);
+  const final = fitRealModel(loaded.windows, o.seed, undefined, o.minTrainSamples);
   const rows = loaded.windows.flatMap((w) => w.d.X.filter((_, i) => Number.isFinite(w.d.y[i]!)));
   const times = loaded.windows.flatMap((w) => w.d.times);
   const iso = (us: number) => new Date(us / 1000).toISOString();

@@ -4,18 +4,15 @@
  * dataset, and the leave-one-group-out evaluation end to end on the committed
  * real excerpts (spot, USDⓈ-M, COIN-M) laid out as a share of windows.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { FEATURE_COUNT, FEATURE_NAMES } from '@hotpath/features';
-import { FIXTURE_COINM_BTCUSD_PERP, FIXTURE_SPOT_BTCUSDT, FIXTURE_USDM_BTCUSDT, REAL_WINDOWS } from '@hotpath/recordings';
+import { REAL_WINDOWS } from '@hotpath/recordings';
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/dataset.ts';
 import { balancedAccuracy, callsToDetect, detectableAccuracy, normalQuantile, score } from '../src/evaluate.ts';
 import { marketStats } from '../src/market-stats.ts';
 import { evaluateReal, loadRealWindows, power, rows, verdict, type WindowData } from '../src/real.ts';
 import { realEvaluationFigures, realSection } from '../src/report-real.ts';
+import { fixtureShare } from './real-share.ts';
 
 describe('balanced accuracy', () => {
   it('the mean of the per-direction hit rates, its interval worked by hand', () => {
@@ -115,27 +112,8 @@ describe('market statistics', () => {
 });
 
 describe('leave-one-group-out on the committed real excerpts', () => {
-  /** A share laid out like ../shared/data/real: the excerpts as the first day file of three windows, the rest empty. */
-  function share(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'real-share-'));
-    const empty = gzipSync('');
-    const first: Record<string, string> = {
-      'spot/btcusdt_20240808.gz': FIXTURE_SPOT_BTCUSDT,
-      'usdm/btcusdt_20230404.dat.gz': FIXTURE_USDM_BTCUSDT,
-      'cm/btcusd_perp_20240808.gz': FIXTURE_COINM_BTCUSD_PERP,
-    };
-    for (const w of REAL_WINDOWS.filter((x) => x.id !== 'usdm-2024-08-08' && x.id !== 'usdm-2024-07-18'))
-      for (const f of w.files) {
-        const path = join(dir, 'hftbacktest', f);
-        mkdirSync(dirname(path), { recursive: true });
-        if (first[f]) symlinkSync(first[f]!, path);
-        else writeFileSync(path, empty);
-      }
-    return dir;
-  }
-
   it('every window with a snapshot replays through the live path and is labelled; the one without is left out with its reason', async () => {
-    const loaded = loadRealWindows(share());
+    const loaded = loadRealWindows(fixtureShare());
     expect(loaded.windows.map((w) => w.window.id)).toEqual(['spot-2024-08-08', 'coinm-2024-08-08', 'usdm-2023-04-04']);
     expect(loaded.skipped.map((s) => s.id)).toEqual(['spot-2023-04-05']);
     expect(loaded.skipped[0]!.reason).toMatch(/no REST depth snapshot/);
