@@ -6,6 +6,7 @@
  * collector nobody runs.
  */
 import { z } from 'zod';
+import { ConfigError } from '@hotpath/config';
 
 export interface TracingConfig {
   enabled: boolean;
@@ -51,11 +52,15 @@ const schema = z.object({
   OTEL_BSP_EXPORT_TIMEOUT: intVar('OTEL_BSP_EXPORT_TIMEOUT', 10_000, 1, 600_000),
 });
 
-/** Reads the OTEL_* variables; throws an Error naming the variable when one is invalid. */
+/** Reads the OTEL_* variables; throws a ConfigError (exit code 2 from main()) naming each variable that is invalid. */
 export function loadTracingConfig(service: string, env: NodeJS.ProcessEnv = process.env): TracingConfig {
   const blankToUndefined = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('OTEL_') && v !== undefined && v !== ''));
   const parsed = schema.safeParse(blankToUndefined);
-  if (!parsed.success) throw new Error(`invalid tracing configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      'tracing',
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? ''), at: '', message: i.message })),
+    );
   const e = parsed.data;
   const url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? '' : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
   const sampler = e.OTEL_TRACES_SAMPLER;
