@@ -220,7 +220,8 @@ export class ShardProcessor implements ShardRecordProcessor {
       writes.push(traced === undefined ? this.write(slot, now, false) : this.tracedWrite(traceOn!.tracing, traced, slot, now));
     }
     await Promise.all(writes);
-    if (traced !== undefined) for (const t of traced) t.apply.end(); // (a record whose symbol had nothing new to write)
+    // (performance.now(): a span given its start time would end at Date.now(), in whole ms — before its own children)
+    if (traced !== undefined) for (const t of traced) t.apply.end(performance.now());
     if (!this.lease.writable) return;
     const done = performance.now();
     progress.lastWriteMs = Date.now();
