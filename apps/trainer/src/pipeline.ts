@@ -32,6 +32,8 @@ export interface PipelineOptions {
   realSource: string;
   command: string;
   symbol?: string;
+  /** For `real: 'windows'`: the share holding hftbacktest/ (default ../shared/data/real) and the fewest training samples a fold may have (default 100); tests pass the committed excerpts. */
+  realWindows?: { dir?: string; minTrainSamples?: number };
 }
 
 export interface Summary {
@@ -96,13 +98,14 @@ export async function runPipeline(o: PipelineOptions): Promise<Summary> {
   let real: Report['real'] = null;
   let realWindows: RealEvaluation | null = null;
   if (o.real === 'windows') {
-    const loaded = loadRealWindows();
+    const loaded = loadRealWindows(o.realWindows?.dir);
     const bar2 = new Progress('real-data evaluation');
     realWindows = await evaluateReal(loaded, {
       seed: o.seed,
       simPredict: (X) => predictDataset(trained, X),
       simStats: o.source.kind === 'sim' ? [marketStats(`simulator (${o.source.label})`, [d])] : [],
       onStep: (w) => bar2.update(0.5, w),
+      minTrainSamples: o.realWindows?.minTrainSamples,
     });
     bar2.done(realWindows.verdict.statement.slice(0, 80));
   } else if (o.real === 'files' && o.realFiles.length > 0) {

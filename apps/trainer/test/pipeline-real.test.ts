@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { OnnxModel } from '@hotpath/model';
 import { describe, expect, it } from 'vitest';
+import { runPipeline } from '../src/pipeline.ts';
 import { type RealPipelineOptions, type RealReport, runRealPipeline } from '../src/pipeline-real.ts';
+import { simSource } from '../src/sources.ts';
 import { fixtureShare } from './real-share.ts';
 
 const SIM_MODEL = new URL('../../../models/btcusdt-10s/model.onnx', import.meta.url).pathname;
@@ -81,5 +83,47 @@ describe('the real-data pipeline on the committed excerpts', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'train-real-')), 'model');
     await expect(runRealPipeline(options(fixtureShare(['spot-2023-04-05']), out))).rejects.toThrow(/no real windows with a snapshot .*left out: spot-2023-04-05/);
     expect(() => readFileSync(join(out, 'report.json'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('the simulator pipeline judged on the real windows', () => {
+  it("real: 'windows' scores the simulator-trained model leave-one-group-out on every window and puts the verdict in its metadata and report", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'train-sim-real-'));
+    const realWindows = { dir: fixtureShare(), minTrainSamples: 3 };
+    const summary = await runPipeline({
+      source: simSource(5, 15),
+      seed: 5,
+      out,
+      name: 'sim-real-test',
+      version: 's1',
+      real: 'windows',
+      realFiles: [],
+      realSource: 'committed excerpts',
+      command: 'test',
+      realWindows,
+    });
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { realWindows: RealReport['evaluation'] };
+    const e = report.realWindows;
+    expect(e.windows.map((w) => w.id)).toEqual(['spot-2024-08-08', 'coinm-2024-08-08', 'usdm-2023-04-04']);
+    // the summary's real figures are the simulator model's, pooled over the held-out windows
+    expect(summary.real_samples).toBe(e.pooled.sim.n);
+    expect(summary.real_samples).toBe(e.windows.reduce((a, w) => a + w.samples, 0));
+    expect(summary.real_balanced_acc).toBe(e.pooled.sim.balancedAccuracy.value);
+    // the simulator's own statistics beside the real windows'
+    expect(e.stats.map((s) => s.label)).toContain('all real windows');
+    expect(e.stats.some((s) => s.label.startsWith('simulator ('))).toBe(true);
+    const model = await OnnxModel.fromFile(join(out, 'model.onnx'), { featureSchemaHash: FEATURE_SCHEMA_HASH, featureNames: FEATURE_NAMES });
+    try {
+      const ev = model.metadata.evaluation;
+      expect(ev['real_windows']).toBe(3);
+      expect(ev['real_live_default']).toBe(e.verdict.defaultModel === 'sim' ? 1 : 0);
+      expect(ev['real_beats_baselines']).toBe(e.verdict.defaultModel === 'sim' && e.verdict.beatsBaselines ? 1 : 0);
+    } finally {
+      await model.release();
+    }
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(e.verdict.statement);
+    expect(md).toContain('### Net of costs (pooled held-out real windows)');
+    expect(md).toContain('**spot-2023-04-05**: left out — no REST depth snapshot');
   });
 });
