@@ -47,6 +47,12 @@ export interface ShardProcessorDeps {
   tracing?: { tracing: Tracing; reader: EnvelopeTraceReader };
 }
 
+/**
+ * Every time of the aggregator's spans, from one clock (epoch ms with the monotonic clock's fraction): the SDK
+ * converts a given start or end against Date.now() per span, whole ms apart, which could put a child outside its parent.
+ */
+const spanClock = (): number => performance.timeOrigin + performance.now();
+
 /** A sampled record of this batch: its apply span, and the symbol whose vector write will carry on the trace. */
 interface TracedRecord {
   slot: SymbolSlot;
@@ -179,8 +185,7 @@ export class ShardProcessor implements ShardRecordProcessor {
         }
         p.resuming = false;
       }
-      // (performance.now(): the clock the SDK times spans with — a Date.now() start would end before its own children)
-      const applyStarted = traceOn ? performance.now() : 0;
+      const applyStarted = traceOn ? spanClock() : 0;
       const outcome = p.apply(r.data, checkpointOf(r));
       p.checkpointShard = r.shardId;
       if (traceOn && outcome !== 'undecodable') {
@@ -220,8 +225,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       writes.push(traced === undefined ? this.write(slot, now, false) : this.tracedWrite(traceOn!.tracing, traced, slot, now));
     }
     await Promise.all(writes);
-    // (performance.now(): a span given its start time would end at Date.now(), in whole ms — before its own children)
-    if (traced !== undefined) for (const t of traced) t.apply.end(performance.now());
+    if (traced !== undefined) for (const t of traced) t.apply.end(spanClock());
     if (!this.lease.writable) return;
     const done = performance.now();
     progress.lastWriteMs = Date.now();
@@ -246,11 +250,12 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   /** write() with a 'redis publish' span under each sampled record of the symbol; the apply spans end with it. */
   private async tracedWrite(tracing: Tracing, traced: TracedRecord[], slot: SymbolSlot, now: number): Promise<void> {
-    const spans = traced.filter((t) => t.slot === slot).map((t) => tracing.startChild('redis publish', t.apply));
+    const spans = traced.filter((t) => t.slot === slot).map((t) => tracing.startChild('redis publish', t.apply, spanClock()));
     try {
       await this.write(slot, now, false);
     } finally {
-      for (const s of spans) s.end();
+      const end = spanClock();
+      for (const s of spans) s.end(end);
     }
   }
 
