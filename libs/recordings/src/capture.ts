@@ -30,23 +30,36 @@ export class CaptureFormatError extends Error {
 }
 
 /** Appends envelopes to an in-memory capture; `toBuffer()` gives the file bytes. */
+/** Message header (8), the envelope's fixed block (it grows with the schema version), the symbol's and payload's length prefixes (1 + 4). */
+const ENVELOPE_OVERHEAD = 8 + hotpath.EnvelopeEncoder.BLOCK_LENGTH + 1 + 4;
+
+/** The bytes a captured frame's envelope takes (exactly: every field is fixed but the two var-data ones). */
+export function capturedEnvelopeSize(frame: CapturedFrame): number {
+  return ENVELOPE_OVERHEAD + Buffer.byteLength(frame.symbol) + frame.payload.length;
+}
+
+/** A captured frame as the envelope it was captured from (same epoch, sequence, kind, times), at `offset` of `buf`. */
+export function encodeCapturedEnvelope(encoder: hotpath.EnvelopeEncoder, buf: Buffer, offset: number, frame: CapturedFrame): hotpath.EnvelopeEncoder {
+  return encoder
+    .wrapAndApplyHeader(buf, offset)
+    .receiveTimeUs(frame.receiveTimeUs)
+    .sequence(frame.sequence)
+    .connectionEpoch(frame.connectionEpoch)
+    .kind(frame.kind as hotpath.EnvelopeKind)
+    .writerId(frame.writerId ?? 0)
+    .symbol(frame.symbol)
+    .payload(frame.payload);
+}
+
 export class CaptureWriter {
   private readonly chunks: Buffer[] = [];
   private readonly encoder = new hotpath.EnvelopeEncoder();
   private scratch = Buffer.alloc(64 * 1024);
 
   add(frame: CapturedFrame): void {
-    const need = 4 + 64 + frame.symbol.length * 4 + frame.payload.length;
+    const need = 4 + capturedEnvelopeSize(frame);
     if (this.scratch.length < need) this.scratch = Buffer.alloc(need * 2);
-    const e = this.encoder
-      .wrapAndApplyHeader(this.scratch, 4)
-      .receiveTimeUs(frame.receiveTimeUs)
-      .sequence(frame.sequence)
-      .connectionEpoch(frame.connectionEpoch)
-      .kind(frame.kind as hotpath.EnvelopeKind)
-      .writerId(frame.writerId ?? 0)
-      .symbol(frame.symbol)
-      .payload(frame.payload);
+    const e = encodeCapturedEnvelope(this.encoder, this.scratch, 4, frame);
     this.scratch.writeUInt32LE(e.encodedLength, 0);
     this.chunks.push(Buffer.from(this.scratch.subarray(0, 4 + e.encodedLength)));
   }

@@ -5,7 +5,7 @@
  */
 import { BinanceJsonTranscoder, classifyPayload, hotpath, type JsonBookTicker, type JsonDepthSnapshot, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 import type { ArchiveTrade } from './archive.ts';
-import type { CapturedFrame } from './capture.ts';
+import { type CapturedFrame, capturedEnvelopeSize, encodeCapturedEnvelope } from './capture.ts';
 import { COIN_M_CONTRACT_USD, contractsToBase, futuresFirstUpdateId } from './futures.ts';
 import { localTimeUs, RecordingFormatError, type RecordedLine } from './hftbacktest.ts';
 
@@ -161,20 +161,8 @@ export function* archiveTradeEnvelopes(trades: Iterable<ArchiveTrade>, writer: E
   }
 }
 
-/** Message header (8), the envelope's fixed block (grows with the schema version), the symbol's and payload's length prefixes (1 + 4). */
-const ENVELOPE_OVERHEAD = 8 + hotpath.EnvelopeEncoder.BLOCK_LENGTH + 1 + 4;
-
 /** A captured frame back into the envelope it was captured from (same epoch, sequence, kind, times). */
 export function captureEnvelope(c: CapturedFrame): Buffer {
-  const out = Buffer.alloc(ENVELOPE_OVERHEAD + Buffer.byteLength(c.symbol) + c.payload.length);
-  const e = new hotpath.EnvelopeEncoder()
-    .wrapAndApplyHeader(out)
-    .receiveTimeUs(c.receiveTimeUs)
-    .sequence(c.sequence)
-    .connectionEpoch(c.connectionEpoch)
-    .kind(c.kind as hotpath.EnvelopeKind)
-    .writerId(c.writerId ?? 0)
-    .symbol(c.symbol)
-    .payload(c.payload);
-  return out.subarray(0, e.encodedLength);
+  const out = Buffer.alloc(capturedEnvelopeSize(c));
+  return out.subarray(0, encodeCapturedEnvelope(new hotpath.EnvelopeEncoder(), out, 0, c).encodedLength);
 }
