@@ -17,7 +17,8 @@
  * single-object PUT; it is not built (docs/trainer.md).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -237,15 +238,35 @@ export class ModelRegistry {
   }
 }
 
+/**
+ * A registry file, refused before it is read when it is not a regular file or is over `max` bytes (a FIFO or a
+ * link to /dev/zero where an entry should be must neither hang nor fill memory); at most `max` bytes are read.
+ */
 async function readBounded(path: string, what: string, max = MAX_JSON_BYTES): Promise<Buffer> {
-  let b: Buffer;
+  let fh: FileHandle;
   try {
-    b = await readFile(path);
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new RegistryError('entry_not_found', `${what}: not found or not readable`, { cause: err });
   }
-  if (b.length > max) throw new RegistryError('bad_entry', `${what}: ${b.length} bytes, over ${max}`);
-  return b;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new RegistryError('bad_entry', `${what}: not a regular file`);
+    if (st.size > max) throw new RegistryError('bad_entry', `${what}: ${st.size} bytes, over ${max}`);
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return buf.subarray(0, n);
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    throw new RegistryError('entry_not_found', `${what}: not readable`, { cause: err });
+  } finally {
+    await fh.close();
+  }
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +56,18 @@ describe('model registry', () => {
     expect(await r.list((e) => refused.push(e))).toEqual([bad].map((x) => expect.objectContaining({ id: x.id })));
     expect(refused.map((e) => e.code)).toEqual(['bad_entry']);
     await expect(r.read('../../etc')).rejects.toMatchObject({ code: 'entry_not_found' });
+  });
+
+  it('refuses an entry file that is a FIFO or over its size limit before reading it (no hang, no unbounded read)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'registry-'));
+    const r = new ModelRegistry(root);
+    const fifo = await r.add(candidate());
+    const entry = join(root, 'candidates', fifo.id, 'entry.json');
+    rmSync(entry);
+    execFileSync('mkfifo', [entry]); // nothing ever writes it: a plain read would wait forever
+    await expect(r.read(fifo.id)).rejects.toMatchObject({ code: 'bad_entry', message: expect.stringContaining('not a regular file') });
+    const big = await r.add({ ...candidate(), version: '2' });
+    writeFileSync(join(root, 'candidates', big.id, 'entry.json'), Buffer.alloc((1 << 20) + 1, 0x20));
+    await expect(r.read(big.id)).rejects.toMatchObject({ code: 'bad_entry', message: expect.stringContaining('over 1048576') });
   });
 });
