@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ArchiveFormatError, CaptureFormatError, CaptureWriter, parseCapture, readArchiveTrades, readCapture } from '../src/index.ts';
+import { gunzipFile } from '../src/gzip.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rec-'));
 
@@ -55,5 +57,15 @@ describe('data.binance.vision archive CSVs', () => {
     expect(() => readArchiveTrades(bad)).toThrow(ArchiveFormatError);
     expect(() => readArchiveTrades(bad)).toThrow(expect.objectContaining({ code: 'malformed_archive' }));
     expect(() => readArchiveTrades(bad)).toThrow(/:2:/);
+  });
+});
+
+describe('gzip input is bounded', () => {
+  it('a file that inflates past the limit is the reader’s typed error, not inflated into memory', () => {
+    const bomb = gzipSync(Buffer.alloc(1 << 20)); // 1 MiB of zeros in about 1 KiB
+    expect(bomb.length).toBeLessThan(4096);
+    expect(() => gunzipFile(bomb, 'bomb.capture.gz', CaptureFormatError, 64 * 1024)).toThrow(CaptureFormatError);
+    expect(() => gunzipFile(bomb, 'bomb.capture.gz', CaptureFormatError, 64 * 1024)).toThrow(/^bomb\.capture\.gz: not a readable gzip file/);
+    expect(gunzipFile(bomb, 'bomb.capture.gz', CaptureFormatError, 2 << 20).length).toBe(1 << 20);
   });
 });
