@@ -7,7 +7,7 @@ import { KinesisProducer, createKinesisClient, visitStream, type KinesisClient }
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 import { DeadlineError, Lifecycle, createOpsServer, retry, withDeadline, type StopReport } from '@hotpath/service';
 import { Counter, Gauge, Histogram, createLogger, createRegistry, createStageLatency, type Logger, type Registry } from '@hotpath/telemetry';
-import { Tracing, type Span } from '@hotpath/tracing';
+import { Tracing, spanClock, type Span } from '@hotpath/tracing';
 import { resolveApiKey, type IngestorConfig } from './config.ts';
 import { ExchangeConnection } from './connection.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES, Publisher } from './publisher.ts';
@@ -271,7 +271,7 @@ export class Ingestor {
     const decodeSpan = root === undefined ? undefined : this.tracing.startChild('decode', root);
     const status = this.decoder.wrap(data);
     this.decodeTime.observe((performance.now() - started) / 1000);
-    decodeSpan?.end();
+    decodeSpan?.end(spanClock());
     if (status !== DecodeStatus.Ok) {
       const reason = this.decoder.error()?.code ?? 'unknown';
       this.decodeErrors.inc({ reason });
@@ -297,7 +297,7 @@ export class Ingestor {
     root.setAttribute('message_type', MESSAGE_TYPES.get(this.decoder.templateId) ?? 'other');
     const gap = this.tracing.startChild('gap check', root);
     const accepted = this.tracker.accept(this.decoder, symbol, epoch, receiveTimeUs);
-    gap.end();
+    gap.end(spanClock());
     if (!accepted) return endDropped(root, 'not published: a gap or a re-anchoring in progress');
     const put = this.tracing.startChild('kinesis put', root);
     const onAck = this.onFrameAck;
@@ -309,14 +309,16 @@ export class Ingestor {
       data,
       (ms) => {
         onAck?.(ms);
-        put.end();
-        root.end();
+        const end = spanClock();
+        put.end(end);
+        root.end(end);
       },
       put.spanContext(),
     );
     if (!ok) {
-      endDropped(put, 'refused: the producer buffer is full or the publisher is closed');
-      root.end();
+      const end = spanClock();
+      endDropped(put, 'refused: the producer buffer is full or the publisher is closed', end);
+      root.end(end);
     }
   }
 
@@ -372,7 +374,7 @@ export class Ingestor {
 }
 
 /** Ends a span whose frame went no further, the reason as an event (SRE: why did this one stop here?). */
-function endDropped(span: Span, reason: string): void {
-  span.addEvent('dropped', { reason });
-  span.end();
+function endDropped(span: Span, reason: string, end = spanClock()): void {
+  span.addEvent('dropped', { reason }, end);
+  span.end(end);
 }

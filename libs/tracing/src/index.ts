@@ -1,4 +1,4 @@
 export { DEFAULT_SAMPLE_RATIO, loadTracingConfig, type TracingConfig } from './config.ts';
-export { Tracing, packageVersion, type TracingOptions } from './tracing.ts';
+export { Tracing, packageVersion, spanClock, type TracingOptions } from './tracing.ts';
 export { EnvelopeTraceReader, writeTraceContext } from './envelope-context.ts';
 export { SpanStatusCode, type Span, type SpanContext } from '@opentelemetry/api';

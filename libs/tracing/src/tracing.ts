@@ -23,6 +23,14 @@ import type { Component } from '@hotpath/service';
 import { Counter, Gauge, type Logger, type Registry } from '@hotpath/telemetry';
 import { loadTracingConfig, type TracingConfig } from './config.ts';
 
+/**
+ * The one clock for span times, in epoch ms with sub-ms precision. Pass it to
+ * every start and end: the SDK's own default anchors each span to Date.now()
+ * (whole milliseconds) at its start, so a child ended after its parent could
+ * read as ending up to a millisecond before or after it.
+ */
+export const spanClock = (): number => performance.timeOrigin + performance.now();
+
 /** semconv's service.instance.id (still "incubating" there, hence spelled out). */
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 
@@ -126,14 +134,14 @@ export class Tracing {
   }
 
   /** A new root span (call only after sampleRoot() said yes). */
-  startRoot(name: string, startTime?: number): Span {
-    return this.tracer.startSpan(name, { root: true, ...(startTime === undefined ? {} : { startTime }) }, ROOT_CONTEXT);
+  startRoot(name: string, startTime = spanClock()): Span {
+    return this.tracer.startSpan(name, { root: true, startTime }, ROOT_CONTEXT);
   }
 
   /** A child of `parent` (a span of this process, or a context read from an envelope). */
-  startChild(name: string, parent: Span | SpanContext, startTime?: number): Span {
+  startChild(name: string, parent: Span | SpanContext, startTime = spanClock()): Span {
     const ctx: Context = 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
-    return this.tracer.startSpan(name, startTime === undefined ? {} : { startTime }, ctx);
+    return this.tracer.startSpan(name, { startTime }, ctx);
   }
 
   /**
