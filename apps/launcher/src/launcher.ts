@@ -68,6 +68,10 @@ export class Launcher {
     const common = { LOG_LEVEL: c.logLevel };
     // the services that talk to AWS (Kinesis) or leave the machine: its credential chain and the proxies
     const outbound = ['KINESIS_*', 'AWS_*', ...PROXY_VARIABLES];
+    // the traced services (docs/tracing.md) take the standard OTEL_* variables — the collector's headers may hold
+    // a token, so only they do; a shell-wide OTEL_SERVICE_NAME would give all three one name: each keeps its own
+    const traced = ['OTEL_*'];
+    const ownServiceName = { OTEL_SERVICE_NAME: undefined };
     const health = (port: number) => `http://127.0.0.1:${port}/health`;
     const specs: ChildSpec[] = [];
     if (!this.live) {
@@ -94,17 +98,17 @@ export class Launcher {
       entry: 'apps/ingestor/bin/start.ts',
       colour: 36,
       healthUrl: health(c.ingestorPort),
-      inherits: ['INGESTOR_*', ...outbound],
+      inherits: ['INGESTOR_*', ...outbound, ...traced],
       // capture on (rotated hourly, kept 48 h by default): what `pnpm train:watch` trains on
-      env: { ...common, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort), INGESTOR_CAPTURE_DIR: resolve(this.root, c.captureDir) },
+      env: { ...common, ...ownServiceName, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort), INGESTOR_CAPTURE_DIR: resolve(this.root, c.captureDir) },
     });
     specs.push({
       name: 'aggregator',
       entry: 'apps/aggregator/bin/start.ts',
       colour: 33,
       healthUrl: health(c.aggregatorPort),
-      inherits: ['AGGREGATOR_*', ...outbound],
-      env: { ...common, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) },
+      inherits: ['AGGREGATOR_*', ...outbound, ...traced],
+      env: { ...common, ...ownServiceName, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) },
     });
     const peers = specs.map((s) => `${s.name}=${s.healthUrl}`).join(',');
     specs.push({
@@ -112,8 +116,8 @@ export class Launcher {
       entry: 'apps/inference/bin/start.ts',
       colour: 32,
       healthUrl: health(c.inferencePort),
-      inherits: ['INFERENCE_*'],
-      env: { ...common, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers },
+      inherits: ['INFERENCE_*', ...traced],
+      env: { ...common, ...ownServiceName, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers },
     });
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);

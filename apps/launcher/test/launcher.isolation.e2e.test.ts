@@ -110,6 +110,7 @@ describe('launcher: secrets stay where they belong', () => {
   const awsSecret = 'aws-secret-0a9e6b2d4c';
   const adminToken = 'admin-token-7c3f9a1e5b';
   const unrelated = 'shell-token-2e8d6f0b4a';
+  const collectorToken = 'otlp-token-4b7e1d9c2a';
   let redis: RedisHandle;
   let redisUrl = '';
 
@@ -140,6 +141,10 @@ describe('launcher: secrets stay where they belong', () => {
       AWS_SECRET_ACCESS_KEY: awsSecret,
       INFERENCE_ADMIN_TOKEN: adminToken,
       HOTPATH_TEST_SHELL_TOKEN: unrelated,
+      // tracing to a collector that is not there (the services count the spans they drop)
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://${nowhere}`,
+      OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${collectorToken}`,
+      OTEL_SERVICE_NAME: 'one-name-for-all',
     });
     runs.push(run);
     const environ = async (name: string) =>
@@ -160,6 +165,12 @@ describe('launcher: secrets stay where they belong', () => {
     expect(holders(adminToken)).toEqual(['inference']);
     expect(holders(unrelated)).toEqual([]);
     expect(holders(redisPassword)).toEqual(['aggregator', 'inference']);
+    // the traced services get the OTEL_* variables (the collector's token included), each keeping its own name
+    expect(holders(collectorToken)).toEqual(['ingestor', 'aggregator', 'inference']);
+    for (const env of Object.values(envs)) {
+      expect(env.get('OTEL_EXPORTER_OTLP_ENDPOINT')).toBe(`http://${nowhere}`);
+      expect(env.has('OTEL_SERVICE_NAME')).toBe(false);
+    }
     for (const env of Object.values(envs)) for (const name of ['BINANCE_API_KEY', 'HOTPATH_TEST_SHELL_TOKEN']) expect(env.has(name)).toBe(false);
     expect(envs.ingestor.has('REDIS_URL')).toBe(false);
     expect(envs.aggregator.get('REDIS_URL')).toBe(redisUrl);
@@ -174,7 +185,7 @@ describe('launcher: secrets stay where they belong', () => {
     expect(run.notes()).toContain('stopped');
     // the launcher did say which Redis it used, without the password
     expect(run.notes()).toContain(`redis ${redis.url.replace('redis://', 'redis://***@')}`);
-    for (const secret of [redisPassword, binanceKey, awsSecret, adminToken]) expect(printed).not.toContain(secret);
+    for (const secret of [redisPassword, binanceKey, awsSecret, adminToken, collectorToken]) expect(printed).not.toContain(secret);
   }, 120_000);
 });
 
