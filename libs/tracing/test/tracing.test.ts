@@ -24,6 +24,22 @@ const metric = async (registry: Registry, name: string, labels: Record<string, s
   return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((a, v) => a + v.value, 0);
 };
 
+/** Tracing at 100 % to a port nobody listens on (bound, then closed), with `env`'s OTEL_BSP_* settings. */
+async function unreachableCollector(registry: Registry, env: NodeJS.ProcessEnv): Promise<Tracing> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  return new Tracing({
+    service: 'x',
+    version: '0',
+    registry,
+    env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_EXPORT_TIMEOUT: '500', ...env },
+  });
+}
+
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
@@ -72,6 +88,16 @@ describe('export', () => {
     expect(await metric(registry, 'tracing_spans_exported_total')).toBe(2);
   });
 
+  it('a span link (inference tick → the event trace it used) reaches the receiver with both ids', async () => {
+    const receiver = await OtlpReceiver.start();
+    cleanup.push(() => receiver.stop());
+    const tracing = new Tracing({ service: 'inference', version: '0', registry: createRegistry('t'), env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url } });
+    const event = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+    tracing.tracer.startSpan('tick', { root: true, links: [{ context: event, attributes: { kind: 'newest sampled event' } }] }).end();
+    await tracing.shutdown(AbortSignal.timeout(5_000));
+    expect(receiver.spans.map((s) => s.links)).toEqual([[{ traceId: event.traceId, spanId: event.spanId, attributes: { kind: 'newest sampled event' } }]]);
+  });
+
   it('off: no span is created, nothing sent, sampleRoot never says yes', async () => {
     const receiver = await OtlpReceiver.start();
     cleanup.push(() => receiver.stop());
@@ -88,26 +114,8 @@ describe('export', () => {
   });
 
   it('a collector that is down: the caller is never held, the bounded queue drops and counts, stop keeps its deadline', async () => {
-    // a port nobody listens on
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
     const registry = createRegistry('t');
-    const tracing = new Tracing({
-      service: 'x',
-      version: '0',
-      registry,
-      env: {
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
-        OTEL_TRACES_SAMPLER_ARG: '1',
-        OTEL_BSP_MAX_QUEUE_SIZE: '100',
-        OTEL_BSP_SCHEDULE_DELAY: '50',
-        OTEL_BSP_EXPORT_TIMEOUT: '500',
-      },
-    });
+    const tracing = await unreachableCollector(registry, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '50' });
     const started = performance.now();
     for (let i = 0; i < 1000; i++) tracing.startRoot('frame').end();
     const elapsed = performance.now() - started;
@@ -119,6 +127,45 @@ describe('export', () => {
     await tracing.shutdown(AbortSignal.timeout(300));
     expect(performance.now() - stopAt).toBeLessThan(2_000);
     expect(await metric(registry, 'tracing_spans_pending')).toBeLessThanOrEqual(100);
+  });
+
+  it('an unreachable collector, 10 000 spans: the caller is not held and every span is accounted for (started = exported + dropped + pending)', async () => {
+    const registry = createRegistry('t');
+    const maxQueue = 256;
+    const tracing = await unreachableCollector(registry, { OTEL_BSP_MAX_QUEUE_SIZE: String(maxQueue), OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64', OTEL_BSP_SCHEDULE_DELAY: '5' });
+    const fates = async () => ({
+      exported: await metric(registry, 'tracing_spans_exported_total'),
+      queueFull: await metric(registry, 'tracing_spans_dropped_total', { reason: 'queue_full' }),
+      exportFailed: await metric(registry, 'tracing_spans_dropped_total', { reason: 'export_failed' }),
+      shutdown: await metric(registry, 'tracing_spans_dropped_total', { reason: 'shutdown' }),
+      pending: await metric(registry, 'tracing_spans_pending'),
+    });
+    const n = 10_000;
+    let started = 0;
+    const t0 = performance.now();
+    // in slices, yielding between them as a service's event loop does, so that exports are attempted (and fail) meanwhile
+    for (let slice = 0; slice < 20; slice++) {
+      for (let i = 0; i < n / 20; i++) {
+        if (!tracing.sampleRoot()) continue;
+        tracing.startRoot('frame').end();
+        started++;
+      }
+      expect((await fates()).pending).toBeLessThanOrEqual(maxQueue);
+      await new Promise((r) => setImmediate(r));
+    }
+    // (a generous bound for a busy 2-core machine: the work itself is ~10 µs a span; a caller waiting on the network would take seconds)
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(started).toBe(n);
+    const during = await fates();
+    expect(during.exported + during.queueFull + during.exportFailed + during.pending).toBe(n);
+    // the bounded queue is drained by failing exports: pending falls to 0, every span then dropped and counted
+    await until('every queued span has failed', async () => (await fates()).pending === 0);
+    const after = await fates();
+    expect(after).toMatchObject({ exported: 0, pending: 0, shutdown: 0 });
+    expect(after.queueFull).toBeGreaterThan(0);
+    expect(after.exportFailed).toBeGreaterThan(0);
+    expect(after.queueFull + after.exportFailed).toBe(n);
+    await tracing.shutdown(AbortSignal.timeout(2_000));
   });
 
   it('a refusing collector (503): spans counted as export_failed', async () => {

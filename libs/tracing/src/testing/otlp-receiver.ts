@@ -1,8 +1,9 @@
 /**
  * A plain node:http OTLP/HTTP receiver for tests: accepts POST /v1/traces in
  * the JSON encoding the exporter sends (ExportTraceServiceRequest), keeps the
- * spans flattened with their resource's service.name, and answers 200 — or
- * 503 while `refuse` is set (a collector that is up but failing).
+ * spans flattened with their resource's service.name (and their links: the
+ * span contexts of other traces they point to), and answers 200 — or 503
+ * while `refuse` is set (a collector that is up but failing).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,15 @@ export interface ReceivedSpan {
   endNs: bigint;
   attributes: Record<string, unknown>;
   events: string[];
+  /** The span contexts this span links to (OTLP span links), ids in hex as the JSON encoding sends them. */
+  links: ReceivedLink[];
   resource: Record<string, unknown>;
+}
+
+export interface ReceivedLink {
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, unknown>;
 }
 
 interface OtlpValue {
@@ -77,7 +86,17 @@ export class OtlpReceiver {
       resourceSpans?: {
         resource?: { attributes?: OtlpKv[] };
         scopeSpans?: {
-          spans?: { name: string; traceId: string; spanId: string; parentSpanId?: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: OtlpKv[]; events?: { name: string }[] }[];
+          spans?: {
+            name: string;
+            traceId: string;
+            spanId: string;
+            parentSpanId?: string;
+            startTimeUnixNano: string;
+            endTimeUnixNano: string;
+            attributes?: OtlpKv[];
+            events?: { name: string }[];
+            links?: { traceId: string; spanId: string; attributes?: OtlpKv[] }[];
+          }[];
         }[];
       }[];
     };
@@ -95,6 +114,7 @@ export class OtlpReceiver {
             endNs: BigInt(s.endTimeUnixNano),
             attributes: attrs(s.attributes),
             events: (s.events ?? []).map((e) => e.name),
+            links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes) })),
             resource,
           });
         }
