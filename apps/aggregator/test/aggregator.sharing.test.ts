@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
-import { FEATURE_COUNT } from '@hotpath/features';
+import { FEATURE_COUNT, FEATURES_OFFSET } from '@hotpath/features';
 import { KinesisProducer } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { hotpath } from '@hotpath/sbe';
@@ -156,7 +156,7 @@ describe('re-anchoring after a gap', { timeout: 300_000 }, () => {
     const v = (await store.readVector('BTCUSDT'))!;
     expect(v.version).toBe(offline.version);
     expect(v.status).toBe(VectorStatus.Live);
-    expect(Buffer.from(v.features.buffer).equals(Buffer.from(offline.vectorBytes(0).subarray(68)))).toBe(true);
+    expect(Buffer.from(v.features.buffer).equals(Buffer.from(offline.vectorBytes(0).subarray(FEATURES_OFFSET)))).toBe(true);
     expect(reads).toBeGreaterThan(10);
     const metrics = await agg.registry.getMetricsAsJSON();
     const ops = metrics.find((m) => m.name === 'aggregator_reanchor_operations_total')!.values;

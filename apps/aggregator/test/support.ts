@@ -3,6 +3,7 @@
  * leases, and the exactly-once drill of two instances sharing a stream (run on one redis-server and on a Redis Cluster).
  */
 import { expect, vi } from 'vitest';
+import { FEATURES_OFFSET } from '@hotpath/features';
 import { KinesisProducer } from '@hotpath/kinesis';
 import type { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { SymbolProcessor } from '@hotpath/processor';
@@ -75,7 +76,7 @@ export async function expectReplayed(store: FeatureStore, symbols: readonly stri
   for (const s of symbols) {
     const v = (await store.readVector(s))!;
     expect(v.version, s).toBe(reference.version);
-    expect(Buffer.from(v.features.buffer).equals(Buffer.from(reference.vectorBytes(0).subarray(68))), s).toBe(true);
+    expect(Buffer.from(v.features.buffer).equals(Buffer.from(reference.vectorBytes(0).subarray(FEATURES_OFFSET))), s).toBe(true);
   }
 }
 

@@ -108,7 +108,8 @@ describe('values read from Redis, parsed', () => {
             expect(err, `${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(VectorFormatError);
             return;
           }
-          expect(bytes.length).toBe(68 + v.features.length * 8);
+          // format 1 (68-byte header) or 2 (96, with the trace context)
+          expect(bytes.length).toBe((bytes.readUInt16LE(4) === 1 ? 68 : 96) + v.features.length * 8);
           expect([VectorStatus.Live, VectorStatus.Stale, VectorStatus.Reanchoring]).toContain(v.status);
           expect(v.schemaHash.length).toBe(16);
         },

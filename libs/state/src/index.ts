@@ -1,7 +1,7 @@
 export { FeatureStore, FencedWriteError, StoredStateError, keys, type StoredState } from './store.ts';
 export { LeaseManager, type HeldLease, type Lease, type LeaseRecord } from './leases.ts';
 // the vector format lives with the features it carries (@hotpath/features); re-exported for the stores' users
-export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord } from '@hotpath/features';
+export { VectorStatus, STATUS_NAMES, encodeVector, decodeVector, VectorFormatError, type FeatureVectorRecord, type VectorTraceContext } from '@hotpath/features';
 export { PredictionStore, ClaimOutcome, predictionKeys, MODEL_POINTER_KEY } from './predictions.ts';
 export { redisAnswers } from './ping.ts';
 export { REDIS_CLIENT_EVENTS, pingEveryMaster, scanKeys, watchRedisClient, type RedisClientEvent, type RedisClientWatcher } from './nodes.ts';
