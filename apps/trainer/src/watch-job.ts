@@ -8,6 +8,7 @@
  */
 import { ModelRegistry, REGISTRY_ERROR_CODES, RegistryError } from '@hotpath/model';
 import { createOpsServer } from '@hotpath/service';
+import { SpanStatusCode, spanClock, Tracing } from '@hotpath/tracing';
 import { Counter, createRegistry, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
 import type { WatchConfig } from './watch-config.ts';
 import { captureDataset, captureFiles, readCaptureSpan, trainCandidate, WATCH_ERROR_CODES, WatchError, writeStatus, type WatchStatus } from './watch.ts';
@@ -36,12 +37,18 @@ export interface WatchJobOptions {
   now?: () => number;
   /** One JSON log line per event (bin/watch.ts: stdout). */
   log?: (o: object) => void;
+  /** The OTEL_* variables (default process.env): a `training cycle` span per cycle when an endpoint is set (docs/tracing.md). */
+  tracingEnv?: NodeJS.ProcessEnv;
 }
+
+/** How long a stop waits for the last cycle's spans to reach the collector. */
+const TRACE_FLUSH_MS = 5_000;
 
 export class WatchJob {
   readonly metrics: Registry;
   readonly http: ReturnType<typeof createOpsServer> | undefined;
   readonly status: WatchStatus = { cycles: 0, candidates: 0, refused: {}, lastCycleAt: null, lastOutcome: null };
+  readonly tracing: Tracing;
   private readonly registry: ModelRegistry;
   private readonly now: () => number;
   private readonly log: (o: object) => void;
@@ -80,6 +87,7 @@ export class WatchJob {
     this.lastSuccess.set(0);
     // no candidate yet: not a measured accuracy of 0
     this.accuracy.set(Number.NaN);
+    this.tracing = new Tracing({ service: 'train-watch', version: new URL('../package.json', import.meta.url), registry: this.metrics, env: options.tracingEnv });
     this.http = config.port === 0 ? undefined : createOpsServer({ registry: this.metrics, health: () => this.health(), ready: () => this.started, healthDeadlineMs: 1_000 });
   }
 
@@ -99,6 +107,7 @@ export class WatchJob {
     clearInterval(this.timer);
     await this.running;
     await this.http?.close();
+    await this.tracing.shutdown(AbortSignal.timeout(TRACE_FLUSH_MS));
   }
 
   health(): WatchHealth {
@@ -121,10 +130,25 @@ export class WatchJob {
     const end = this.duration.startTimer();
     this.status.cycles++;
     this.status.lastCycleAt = new Date(now).toISOString();
+    // a cycle is rare (hours apart): every one is traced when tracing is on
+    const root = this.tracing.enabled ? this.tracing.startRoot('training cycle') : undefined;
+    root?.setAttribute('span_hours', c.spanHours);
+    const step = async <T>(name: string, work: () => T | Promise<T>): Promise<T> => {
+      const child = root === undefined ? undefined : this.tracing.startChild(name, root);
+      try {
+        return await work();
+      } finally {
+        child?.end(spanClock());
+      }
+    };
     try {
-      const span = readCaptureSpan(captureFiles(c.captureDir, fromMs, now), fromMs * 1000, now * 1000, c.maxGapSeconds * 1e6);
-      const d = captureDataset(span, c.symbol);
-      const entry = await trainCandidate(d, { registry: this.registry, name: c.name, seed: c.seed, minSamples: c.minSamples, dataSource: d.source, now: new Date(now) });
+      const span = await step('read captures', () => readCaptureSpan(captureFiles(c.captureDir, fromMs, now), fromMs * 1000, now * 1000, c.maxGapSeconds * 1e6));
+      const d = await step('dataset', () => captureDataset(span, c.symbol));
+      const entry = await step('train and register', () =>
+        trainCandidate(d, { registry: this.registry, name: c.name, seed: c.seed, minSamples: c.minSamples, dataSource: d.source, now: new Date(now) }),
+      );
+      root?.setAttribute('candidate', entry.id);
+      root?.setAttribute('samples', entry.lineage.samples);
       this.status.candidates++;
       this.status.lastOutcome = `candidate ${entry.id}`;
       this.lastSuccessAt = this.now();
@@ -143,9 +167,15 @@ export class WatchJob {
       this.consecutiveRefusals++;
       this.runs.inc({ outcome: 'refused' });
       this.refusals.inc({ code });
+      if (root !== undefined) {
+        root.addEvent('refused', { code, reason: (err as Error).message });
+        if (!known) root.recordException(err as Error);
+        root.setStatus({ code: SpanStatusCode.ERROR, message: code });
+      }
       this.log({ level: known ? 'warn' : 'error', msg: 'training cycle refused', code, reason: (err as Error).message, ...(known ? {} : { err: { stack: (err as Error).stack } }) });
       return { ok: false, code };
     } finally {
+      root?.end(spanClock());
       end();
       this.lastRun.set(this.now() / 1000);
       await writeStatus(c.registryDir, this.status).catch((err: unknown) => this.log({ level: 'error', msg: 'watch-status.json not written', err: { message: (err as Error).message } }));

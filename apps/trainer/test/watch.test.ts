@@ -6,6 +6,7 @@ import { FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { ModelRegistry } from '@hotpath/model';
 import { hotpath } from '@hotpath/sbe';
 import { freePort } from '@hotpath/service';
+import { OtlpReceiver } from '@hotpath/tracing/testing';
 import { simSource } from '../src/sources.ts';
 import { WatchConfigSchema } from '../src/watch-config.ts';
 import { REFUSED_RUNS_UNHEALTHY, WatchJob } from '../src/watch-job.ts';
@@ -92,7 +93,7 @@ describe('train:watch job: metrics and /health', () => {
   const cap = simCapture(base, 14);
   // the capture as the ingestor leaves it: last written at its last frame; the job's clock a minute later (past the settle time)
   const atMs = cap.toUs / 1000 + 60_000;
-  const jobIn = async (name: string, files: { from: string; as: string }[]) => {
+  const jobIn = async (name: string, files: { from: string; as: string }[], tracingEnv: NodeJS.ProcessEnv = {}) => {
     const dir = join(base, name);
     const captureDir = join(dir, 'captures');
     mkdirSync(captureDir, { recursive: true });
@@ -102,7 +103,7 @@ describe('train:watch job: metrics and /health', () => {
     }
     const port = await freePort();
     const config = WatchConfigSchema.parse({ captureDir, registryDir: join(dir, 'registry'), minSamples: 300, seed: 3, name: 'watch-job', port });
-    return { job: new WatchJob(config, { now: () => atMs }), url: `http://127.0.0.1:${port}` };
+    return { job: new WatchJob(config, { now: () => atMs, tracingEnv }), url: `http://127.0.0.1:${port}` };
   };
   const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
   const value = (text: string, series: RegExp): number | undefined => {
@@ -110,8 +111,9 @@ describe('train:watch job: metrics and /health', () => {
     return m ? Number(m[1]) : undefined;
   };
 
-  it('a good run writes a candidate and sets the success timestamp and the accuracy it measured', async () => {
-    const { job, url } = await jobIn('good', [{ from: cap.file, as: 'ingest-1.capture' }]);
+  it('a good run writes a candidate and sets the success timestamp and the accuracy it measured (and traces its steps)', async () => {
+    const receiver = await OtlpReceiver.start();
+    const { job, url } = await jobIn('good', [{ from: cap.file, as: 'ingest-1.capture' }], { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url });
     await job.start();
     try {
       const text = await waitFor(
@@ -130,8 +132,16 @@ describe('train:watch job: metrics and /health', () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ ok: true, consecutiveRefusals: 0, lastSuccessAgeSeconds: 0 });
       expect((await fetch(`${url}/ready`)).status).toBe(200);
+      // the stop flushes the cycle's spans: one trace, its three steps under the root, the candidate named
+      await job.stop();
+      const root = receiver.spans.find((s) => s.name === 'training cycle');
+      expect(root).toMatchObject({ service: 'train-watch', parentSpanId: '', events: [], attributes: { samples: expect.any(Number), candidate: expect.any(String) } });
+      const steps = receiver.spans.filter((s) => s.parentSpanId === root!.spanId);
+      expect(steps.map((s) => s.name)).toEqual(['read captures', 'dataset', 'train and register']);
+      for (const s of steps) expect(s.traceId === root!.traceId && s.startNs >= root!.startNs && s.endNs <= root!.endNs).toBe(true);
     } finally {
       await job.stop();
+      await receiver.stop();
     }
   }, 150_000);
 
@@ -139,7 +149,8 @@ describe('train:watch job: metrics and /health', () => {
     const bytes = readFileSync(cap.file);
     const cut = join(base, 'cut.capture');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 7));
-    const { job, url } = await jobIn('corrupt', [{ from: cut, as: 'ingest-1.capture' }]);
+    const receiver = await OtlpReceiver.start();
+    const { job, url } = await jobIn('corrupt', [{ from: cut, as: 'ingest-1.capture' }], { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url });
     await job.start();
     try {
       const text = await waitFor(
@@ -165,8 +176,14 @@ describe('train:watch job: metrics and /health', () => {
         cycles: REFUSED_RUNS_UNHEALTHY,
         refused: { capture_corrupt: REFUSED_RUNS_UNHEALTHY },
       });
+      // each refused cycle is a trace ending in a `refused` event, after the step that failed
+      await job.stop();
+      const roots = receiver.spans.filter((s) => s.name === 'training cycle');
+      expect(roots.map((r) => r.events)).toEqual(Array.from({ length: REFUSED_RUNS_UNHEALTHY }, () => ['refused']));
+      for (const r of roots) expect(receiver.spans.filter((s) => s.parentSpanId === r.spanId).map((s) => s.name)).toEqual(['read captures']);
     } finally {
       await job.stop();
+      await receiver.stop();
     }
   });
 
