@@ -57,6 +57,8 @@ const spanClock = (): number => performance.timeOrigin + performance.now();
 interface TracedRecord {
   slot: SymbolSlot;
   apply: Span;
+  /** Its event went into the vector (applied, or the snapshot that re-anchored): only then does the vector carry its trace. */
+  inVector: boolean;
 }
 
 /** The configured symbols whose partition key hashes into the shard's range. */
@@ -245,12 +247,25 @@ export class ShardProcessor implements ShardRecordProcessor {
     apply.setAttribute('symbol', slot.processor.symbol);
     apply.setAttribute('outcome', outcome);
     if (outcome !== 'applied') apply.addEvent(outcome);
-    return { slot, apply };
+    return { slot, apply, inVector: outcome === 'applied' || outcome === 'reanchored' };
   }
 
-  /** write() with a 'redis publish' span under each sampled record of the symbol; the apply spans end with it. */
+  /**
+   * write() with a 'redis publish' span under each sampled record of the symbol; the apply spans end with it. The
+   * vector carries the publish span of the newest sampled event applied (log order: the last one), so inference's
+   * tick links to the span that wrote what it read; later vectors keep it until a newer sampled event (SymbolProcessor.trace).
+   */
   private async tracedWrite(tracing: Tracing, traced: TracedRecord[], slot: SymbolSlot, now: number): Promise<void> {
-    const spans = traced.filter((t) => t.slot === slot).map((t) => tracing.startChild('redis publish', t.apply, spanClock()));
+    const spans: Span[] = [];
+    for (const t of traced) {
+      if (t.slot !== slot) continue;
+      const publish = tracing.startChild('redis publish', t.apply, spanClock());
+      spans.push(publish);
+      if (t.inVector) {
+        const sc = publish.spanContext();
+        slot.processor.trace = { traceId: sc.traceId, spanId: sc.spanId, traceFlags: sc.traceFlags };
+      }
+    }
     try {
       await this.write(slot, now, false);
     } finally {

@@ -106,9 +106,19 @@ describe('tracing: ingestor → Kinesis → aggregator → Redis', { timeout: 60
   it('a sampled frame is one connected trace across both processes, parent → child', async () => {
     receiver.spans.length = 0;
     let frames = 0;
-    await pipeline('traced', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0.05', OTEL_BSP_SCHEDULE_DELAY: '100' }, async (ingestor) => {
+    await pipeline('traced', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0.05', OTEL_BSP_SCHEDULE_DELAY: '100' }, async (ingestor, _aggregator, store) => {
       await vi.waitFor(() => expect(completeTraces().size).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
       frames = await metric(ingestor.registry, 'ingestor_sbe_messages_total');
+      // the vector carries the newest sampled event's context: the 'redis publish' span that wrote it (inference links to it)
+      await vi.waitFor(
+        async () => {
+          const trace = (await store.readVector('BTCUSDT'))?.trace;
+          expect(trace?.traceFlags).toBe(1);
+          const publish = receiver.spans.find((x) => x.name === 'redis publish' && x.spanId === trace?.spanId);
+          expect(publish?.traceId).toBe(trace?.traceId);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
     });
     const [, spans] = [...completeTraces()][0]!;
     const one = (name: string): ReceivedSpan => {

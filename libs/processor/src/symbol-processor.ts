@@ -4,7 +4,7 @@
  * machine, and what gets committed. Pure logic: no I/O here, so the same
  * class replays a capture offline and runs live.
  */
-import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter, VectorStatus, encodeVector } from '@hotpath/features';
+import { FEATURE_COUNT, FEATURE_SCHEMA_HASH, FeatureEngine, StateFormatError, StateReader, StateWriter, VectorStatus, encodeVector, type VectorTraceContext } from '@hotpath/features';
 import { DecodeStatus, hotpath, spot } from '@hotpath/sbe';
 
 export type Outcome = 'applied' | 'duplicate' | 'ignored' | 'reanchor_started' | 'reanchored' | 'reanchor_failed' | 'undecodable';
@@ -51,6 +51,12 @@ export class SymbolProcessor {
   private readonly conn = new hotpath.ConnectionEventDecoder();
   private readonly backfill = new hotpath.TradeBackfillDecoder();
   private readonly vector = new Float64Array(FEATURE_COUNT);
+  /**
+   * The trace context every vector of the symbol carries (docs/tracing.md): set by the aggregator to the `redis
+   * publish` span of the newest sampled event applied, kept until a newer one replaces it, so ticks between samples
+   * still link to the latest sampled event. Not in the committed state: after a restart, none until the next sample.
+   */
+  trace: VectorTraceContext | undefined;
 
   constructor(readonly symbol: string) {
     this.engine = new FeatureEngine(symbol);
@@ -192,6 +198,7 @@ export class SymbolProcessor {
       bestAsk: book.bestAsk * 1e-8,
       schemaHash: FEATURE_SCHEMA_HASH,
       features: v,
+      trace: this.trace,
     });
   }
 
