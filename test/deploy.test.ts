@@ -8,10 +8,13 @@
  * healthcheck). Exposure: only what a person opens is published, on
  * 127.0.0.1; every Redis client is an ACL user with its password in a file
  * (test/deploy-redis.test.ts runs those users on a real redis-server).
+ * Tracing: every service whose app uses @hotpath/tracing sends to the Jaeger of the `tracing` profile
+ * (blank endpoint = off), Grafana's data sources point at services listening there, and every public
+ * image has an e2e stand-in.
  * That the production install (dependencies only) has every package a
  * service imports is test/boundaries.test.ts's to check.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ import { simConfigFromEnv, SIM_ENV } from 'exchange-sim';
 import { INFERENCE_ENV, inferenceConfigFromEnv } from 'inference';
 import { INGESTOR_ENV, ingestorConfigFromEnv } from 'ingestor';
 import { WATCH_ENV, watchConfigFromEnv } from 'trainer';
+import { standins } from './compose/standins.ts';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -41,8 +45,8 @@ interface Service {
   profiles?: string[];
   networks?: { default?: { aliases?: string[] } };
 }
-/** The file as compose reads it with nothing set: `${VAR:-default}` is its default (every variable has one). */
-const withDefaults = (text: string): string => text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, _name: string, fallback: string) => fallback);
+/** The file as compose reads it with nothing set: `${VAR:-default}` and `${VAR-default}` are their default (every variable has one). */
+const withDefaults = (text: string): string => text.replace(/\$\{([A-Z_]+):?-([^}]*)\}/g, (_, _name: string, fallback: string) => fallback);
 const compose = parse(withDefaults(readFileSync(root('deploy/docker-compose.yml'), 'utf8')), { merge: true }) as {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
@@ -69,7 +73,21 @@ const apps: Record<string, { env: string[]; port: (env: Record<string, string>) 
   'libs/kinesis/bin/emulator.ts': { env: ['KINESIS_EMULATOR_HOST', 'KINESIS_EMULATOR_PORT', 'KINESIS_STREAM', 'KINESIS_SHARDS'], port: (e) => Number(e['KINESIS_EMULATOR_PORT'] ?? 4567) },
 };
 /** Ports the third-party images listen on. */
-const IMAGE_PORTS: Record<string, number> = { redis: 6379, 'redis-exporter': 9121, prometheus: 9090, alertmanager: 9093, grafana: 3000 };
+const IMAGE_PORTS: Record<string, number> = { redis: 6379, 'redis-exporter': 9121, prometheus: 9090, alertmanager: 9093, grafana: 3000, jaeger: 4318 };
+/** Jaeger's ports: OTLP/HTTP in (the services point at it), UI and query API (published; Grafana reads it), admin/health. */
+const JAEGER = { otlp: 4318, query: 16686, admin: 14269 };
+/** The apps that trace: their package depends on @hotpath/tracing (docs/tracing.md). */
+const tracingApps = new Set(
+  ['exchange-sim', 'ingestor', 'aggregator', 'inference', 'trainer'].filter(
+    (app) => '@hotpath/tracing' in ((JSON.parse(readFileSync(root(`apps/${app}/package.json`), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {}),
+  ),
+);
+const dotEnv = Object.fromEntries(
+  readFileSync(root('deploy/.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
 
 /** The TypeScript source of the compiled entry point a Node service runs (`node apps/x/bin/start.js`). */
 function sourceOf(s: Service): string | undefined {
@@ -91,10 +109,11 @@ function listens(): Map<string, number> {
 describe('deploy/docker-compose.yml', () => {
   it('runs the whole stack, with exchange-sim by default and live Binance as a profile', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'kinesis', 'prometheus', 'redis', 'redis-exporter', 'train-watch'].sort(),
+      ['aggregator', 'alertmanager', 'exchange-sim', 'grafana', 'inference', 'ingestor', 'ingestor-live', 'jaeger', 'kinesis', 'prometheus', 'redis', 'redis-exporter', 'train-watch'].sort(),
     );
-    expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=sim,grafana$/m);
+    expect(dotEnv['COMPOSE_PROFILES']).toBe('sim,grafana,tracing');
     expect(services['grafana']!.profiles).toEqual(['grafana']);
+    expect(services['jaeger']!.profiles).toEqual(['tracing']);
     expect(services['ingestor-live']!.profiles).toEqual(['live']);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY_FILE']).toMatch(/^\/run\/secrets\//);
     expect(services['ingestor-live']!.environment!['INGESTOR_API_KEY']).toBeUndefined();
@@ -109,7 +128,8 @@ describe('deploy/docker-compose.yml', () => {
       expect([name, app !== undefined]).toEqual([name, true]);
       expect(existsSync(root(entry))).toBe(true);
       const env = s.environment ?? {};
-      const unknown = Object.keys(env).filter((k) => k !== 'HEALTH_URL' && !app!.env.includes(k));
+      // OTEL_*: the standard OpenTelemetry variables, read by @hotpath/tracing (checked in the tracing test below)
+      const unknown = Object.keys(env).filter((k) => k !== 'HEALTH_URL' && !k.startsWith('OTEL_') && !app!.env.includes(k));
       expect([name, unknown]).toEqual([name, []]);
       const port = app!.port(withSecretStandIns(env)); // throws on a value the schema refuses (a secret file it cannot read, too)
       if (port === undefined) {
@@ -128,7 +148,8 @@ describe('deploy/docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
         const m = /^(?:redis|https?|wss?):\/\/(?:[^@/]+@)?([a-z0-9-]+):(\d+)/.exec(value);
-        if (!m || m[1] === '127.0.0.1' || value.includes('binance.com')) continue;
+        // 127.0.0.1: the container itself; localhost: a URL the browser of the person on this machine opens (published ports)
+        if (!m || m[1] === '127.0.0.1' || m[1] === 'localhost' || value.includes('binance.com')) continue;
         expect([name, key, ports.get(m[1]!)]).toEqual([name, key, Number(m[2])]);
       }
       for (const dep of Object.keys(s.depends_on ?? {})) expect(services[dep]).toBeDefined();
@@ -162,8 +183,8 @@ describe('deploy/docker-compose.yml', () => {
     }
   });
 
-  it('publishes only what a person opens (inference, Grafana, Prometheus, Alertmanager), each on 127.0.0.1 only', () => {
-    const PUBLIC: Record<string, number> = { inference: 9092, grafana: 3000, prometheus: 9090, alertmanager: 9093 };
+  it('publishes only what a person opens (inference, Grafana, Prometheus, Alertmanager, Jaeger’s UI), each on 127.0.0.1 only', () => {
+    const PUBLIC: Record<string, number> = { inference: 9092, grafana: 3000, prometheus: 9090, alertmanager: 9093, jaeger: JAEGER.query };
     for (const [name, s] of Object.entries(services)) {
       expect([name, s.network_mode]).toEqual([name, undefined]); // host networking would bypass all of this
       const ports = s.ports ?? [];
@@ -226,7 +247,7 @@ describe('deploy/docker-compose.yml', () => {
     expect(compose.name).toBeUndefined();
     expect(readFileSync(root('deploy/.env'), 'utf8')).toMatch(/^COMPOSE_PROJECT_NAME=hotpath$/m);
     // and Debian's docker-compose 1.29 itself accepts it, in every profile (.ci/run installs it)
-    for (const profiles of ['sim,grafana', 'sim', 'live,grafana']) {
+    for (const profiles of ['sim,grafana,tracing', 'sim', 'live,grafana', 'sim,tracing']) {
       const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
         cwd: root('deploy'),
         env: { ...process.env, COMPOSE_PROFILES: profiles },
@@ -235,6 +256,72 @@ describe('deploy/docker-compose.yml', () => {
       });
       expect([profiles, r.error?.message ?? null, r.status, r.stderr.trim()]).toEqual([profiles, null, 0, '']);
     }
+  });
+
+  it('every service that traces sends its spans to Jaeger (profile `tracing`), 1 % sampled by default; inference links to Jaeger’s UI', () => {
+    expect([...tracingApps]).toEqual(expect.arrayContaining(['ingestor', 'aggregator']));
+    const tracing = Object.entries(services).filter(([, s]) => tracingApps.has(sourceOf(s)?.match(/^apps\/([^/]+)\//)?.[1] ?? ''));
+    expect(tracing.map(([name]) => name)).toEqual(expect.arrayContaining(['ingestor', 'ingestor-live', 'aggregator']));
+    // inference gets them too (its tick span, issue 20), whether or not its tracing has landed in this checkout
+    for (const [name, s] of [...tracing, ['inference', services['inference']!] as const]) {
+      const env = s.environment ?? {};
+      expect([name, env['OTEL_EXPORTER_OTLP_ENDPOINT'], env['OTEL_TRACES_SAMPLER_ARG']]).toEqual([name, `http://jaeger:${JAEGER.otlp}`, '0.01']);
+    }
+    // no other OTEL_* anywhere: one place (the anchor, deploy/.env) says where spans go
+    for (const [name, s] of Object.entries(services)) {
+      const otel = Object.keys(s.environment ?? {}).filter((k) => k.startsWith('OTEL_'));
+      if (otel.length > 0) expect([name, otel.sort()]).toEqual([name, ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER_ARG']]);
+    }
+    // deploy/.env says the same as the file's defaults
+    expect([dotEnv['OTEL_EXPORTER_OTLP_ENDPOINT'], dotEnv['OTEL_TRACES_SAMPLER_ARG']]).toEqual([`http://jaeger:${JAEGER.otlp}`, '0.01']);
+    expect(services['inference']!.environment!['INFERENCE_TRACE_UI_URL']).toBe(`http://localhost:${JAEGER.query}/trace/{traceId}`);
+    // Jaeger: memory storage bounded, OTLP/HTTP on, reachable inside on OTLP and admin, its UI published, healthchecked
+    const jaeger = services['jaeger']!;
+    expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:1\.(5\d|[6-9]\d)\.\d+$/);
+    expect(jaeger.command).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^--memory\.max-traces=[1-9]\d*$/), '--collector.otlp.enabled=true', `--collector.otlp.http.host-port=:${JAEGER.otlp}`]),
+    );
+    expect(jaeger.expose).toEqual([String(JAEGER.otlp), String(JAEGER.admin)]);
+    expect(jaeger.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${JAEGER.admin}/`);
+    // nothing may wait on Jaeger: a stack without the profile must start (spans are then dropped, counted)
+    for (const [name, s] of Object.entries(services)) expect([name, Object.keys(s.depends_on ?? {}).includes('jaeger')]).toEqual([name, false]);
+  });
+
+  it('with OTEL_EXPORTER_OTLP_ENDPOINT set blank, docker-compose 1.29 gives the services a blank endpoint (tracing off)', () => {
+    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: root('deploy'),
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_TRACES_SAMPLER_ARG: '1', COMPOSE_PROFILES: 'sim' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect([r.error?.message ?? null, r.status]).toEqual([null, 0]);
+    const resolved = (parse(r.stdout) as { services: Record<string, Service> }).services;
+    for (const name of ['ingestor', 'aggregator', 'inference']) {
+      expect([name, resolved[name]!.environment!['OTEL_EXPORTER_OTLP_ENDPOINT'], resolved[name]!.environment!['OTEL_TRACES_SAMPLER_ARG']]).toEqual([name, '', '1']);
+    }
+  });
+
+  it('Grafana’s data sources point at services listening there (Prometheus, Jaeger’s query port)', () => {
+    const listening = (name: string): string[] => [
+      ...(services[name]?.expose ?? []),
+      ...(services[name]?.ports ?? []).map((p) => String(p).split(':').at(-1)!),
+      ...(IMAGE_PORTS[name] === undefined ? [] : [String(IMAGE_PORTS[name])]),
+    ];
+    const dir = root('grafana/provisioning/datasources');
+    const urls = readdirSync(dir)
+      .filter((f) => f.endsWith('.yml'))
+      .flatMap((f) => (parse(readFileSync(join(dir, f), 'utf8')) as { datasources: { url: string }[] }).datasources.map((d) => new URL(d.url)));
+    expect(urls.map((u) => u.host).sort()).toEqual(['jaeger:16686', 'prometheus:9090']);
+    for (const u of urls) expect([u.host, listening(u.hostname)]).toEqual([u.host, expect.arrayContaining([u.port])]);
+  });
+
+  it('every public image compose names has a stand-in for the e2e test (test/compose/standins)', () => {
+    const images = Object.values(services)
+      .map((s) => s.image)
+      .filter((i): i is string => i !== undefined && !i.startsWith('hotpath'));
+    const covered = Object.keys(standins());
+    // grafana: no Debian package and no stand-in; the e2e test runs without its profile
+    expect(images.filter((i) => !covered.includes(i) && !i.startsWith('grafana/'))).toEqual([]);
   });
 
   it('the Dockerfile is multi-stage, runs as a non-root user and has a healthcheck', () => {

@@ -219,6 +219,15 @@ describe('Grafana provisioning files, as Grafana 11 reads them', () => {
     expect(prometheus.filter((s) => s.isDefault).map((s) => s.uid)).toEqual(['prometheus']);
   });
 
+  it('datasources: one Jaeger (the compose `tracing` profile’s query port), with a stable uid, never the default', () => {
+    const all = datasourceFiles.flatMap((f) => f.datasources);
+    expect(new Set(all.map((s) => s.uid)).size).toBe(all.length);
+    expect(new Set(all.map((s) => s.name)).size).toBe(all.length);
+    const jaeger = all.filter((s) => s.type === 'jaeger');
+    expect(jaeger).toEqual([expect.objectContaining({ name: 'Jaeger', uid: 'jaeger', access: 'proxy', url: 'http://jaeger:16686' })]);
+    expect(jaeger[0]!.isDefault ?? false).toBe(false);
+  });
+
   it('dashboard providers: apiVersion 1, each a named file provider with options.path', () => {
     expect(providerFiles.flatMap((f) => f.providers).map((p) => [p.name, p.type])).toEqual([['hotpath', 'file']]);
   });

@@ -1,7 +1,7 @@
 /**
  * Local stand-ins for the public images the compose stack names (standins/README.md): a Debian
  * bookworm minbase from mmdebstrap, imported into the engine, and on it one image per upstream
- * name, from Debian's packages. Cached by a hash of each recipe (label org.hotpath.standin); an
+ * name, from Debian's packages (Jaeger, which Debian lacks: a small Node mock on Debian's nodejs). Cached by a hash of each recipe (label org.hotpath.standin); an
  * image of that name that is not a stand-in (the real one, on a user's machine) is left alone.
  */
 import { createHash } from 'node:crypto';
@@ -32,6 +32,8 @@ export function standins(): Record<string, string> {
     'prom/prometheus:v2.53.0': 'prometheus',
     'prom/alertmanager:v0.27.0': 'alertmanager',
     'oliver006/redis_exporter:v1.62.0': 'redis-exporter',
+    // a mock, not Jaeger (no Debian or npm package): standins/jaeger/jaeger-standin.mjs
+    'jaegertracing/all-in-one:1.62.0': 'jaeger',
   };
 }
 
