@@ -116,8 +116,13 @@ const DeployConfigFields = z.object({
   imageTag: z
     .string({ required_error: 'required: the tag you pushed (-c imageTag=$(git rev-parse --short HEAD))' })
     .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'an image tag (letters, digits, _ . -, at most 128)'),
-  /** The OpenTelemetry collector (ADOT) that scrapes each task's /metrics into Amazon Managed Prometheus. */
+  /** The OpenTelemetry collector (ADOT) that scrapes each task's /metrics into Amazon Managed Prometheus and sends its spans to X-Ray. */
   adotImage: z.string().min(1).default('public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3'),
+  /**
+   * The fraction of market events (ingestor frames) traced into X-Ray: the services' OTEL_TRACES_SAMPLER_ARG.
+   * 0 turns tracing off: no OTLP endpoint in the services, no traces pipeline, no X-Ray permission.
+   */
+  tracesSampleRatio: z.coerce.number().min(0).max(1).default(0.01),
   alarmEmail: z.string().email().optional(),
   logRetentionDays: z.coerce
     .number()
@@ -137,7 +142,7 @@ const DeployConfigFields = z.object({
     .default('10.40.0.0/16'),
   /** NAT gateways (the ingestor reaches Binance, every task AWS APIs through them): 1 saves $33/month, 2 survive an AZ. */
   natGateways: int(1, 2).default(1),
-  /** Interface endpoints (Kinesis, ECR, Logs, Secrets Manager, AMP) instead of the NAT for AWS APIs. */
+  /** Interface endpoints (Kinesis, ECR, Logs, Secrets Manager, AMP, X-Ray) instead of the NAT for AWS APIs. */
   vpcEndpoints: bool.default(false),
   redisNodeType: z
     .string()
@@ -156,11 +161,30 @@ const DeployConfigFields = z.object({
   containerInsights: bool.default(false),
 });
 
+/** An ADOT collector image's release, when its tag names one (`…/aws-otel-collector:v0.43.3`); digests and other tags pass unchecked. */
+const ADOT_VERSION = /aws-otel-collector:v(\d+)\.(\d+)\.(\d+)$/;
+/**
+ * X-Ray accepts W3C (fully random) trace ids since October 2023 with ADOT v0.34.0 or later: before that the
+ * awsxray exporter refused any id whose first 32 bits were not a recent epoch second (README, Traces).
+ */
+export const MIN_ADOT_FOR_W3C_TRACE_IDS = [0, 34, 0] as const;
+const compareVersions = (a: readonly number[], b: readonly number[]): number => {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+};
+
 export const DeployConfigSchema = DeployConfigFields.superRefine((c, ctx) => {
   const ingested = new Set(c.symbolGroups.flat());
   for (const s of c.inferenceSymbols) if (!ingested.has(s)) ctx.addIssue({ code: 'custom', path: ['inferenceSymbols'], message: `${s} is in no symbol group: nothing would feed its features` });
   if (c.aggregatorMaxTasks < c.aggregatorTasks) ctx.addIssue({ code: 'custom', path: ['aggregatorMaxTasks'], message: `below aggregatorTasks (${c.aggregatorTasks})` });
   if (c.inferenceMaxTasks < c.inferenceTasks) ctx.addIssue({ code: 'custom', path: ['inferenceMaxTasks'], message: `below inferenceTasks (${c.inferenceTasks})` });
+  const adot = ADOT_VERSION.exec(c.adotImage);
+  if (c.tracesSampleRatio > 0 && adot !== null && compareVersions(adot.slice(1).map(Number), MIN_ADOT_FOR_W3C_TRACE_IDS) < 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['adotImage'],
+      message: `ADOT before v${MIN_ADOT_FOR_W3C_TRACE_IDS.join('.')} drops the services' random W3C trace ids before X-Ray sees them: pin a later release, or tracesSampleRatio=0`,
+    });
 });
 
 export type DeployConfig = z.infer<typeof DeployConfigSchema>;

@@ -59,7 +59,7 @@ export class Network extends Construct {
     this.inference.connections.allowTo(this.ingestor, ec2.Port.tcp(PORTS.ingestor), 'inference status page to ingestor /health');
     this.inference.connections.allowTo(this.aggregator, ec2.Port.tcp(PORTS.aggregator), 'inference status page to aggregator /health');
 
-    // AWS APIs (Kinesis, ECR, Logs, Secrets Manager, AMP) are HTTPS: through the NAT or the endpoints
+    // AWS APIs (Kinesis, ECR, Logs, Secrets Manager, AMP, X-Ray) are HTTPS: through the NAT or the endpoints
     const https = ec2.Port.tcp(443);
     for (const sg of [this.ingestor, this.aggregator, this.inference]) sg.addEgressRule(ec2.Peer.anyIpv4(), https, 'AWS APIs over HTTPS');
     this.ingestor.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(PORTS.binanceStream), 'Binance SBE WebSocket (wss, port 9443)');
@@ -73,6 +73,8 @@ export class Network extends Construct {
         Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
         SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
         Prometheus: ec2.InterfaceVpcEndpointAwsService.PROMETHEUS_WORKSPACES,
+        // the collectors' spans, when tracing is on
+        ...(config.tracesSampleRatio > 0 ? { XRay: ec2.InterfaceVpcEndpointAwsService.XRAY } : {}),
       };
       const endpointSg = group('EndpointSg', 'hotpath interface endpoints');
       for (const sg of [this.ingestor, this.aggregator, this.inference]) sg.connections.allowTo(endpointSg, https, 'tasks to interface endpoints');

@@ -7,7 +7,8 @@
  *   each to a task-local volume readable by the service's user alone (uid 1000, `node`, mode 0400), and exits.
  * - the service (essential): read-only root filesystem, the secrets volume read-only, a writable /tmp;
  *   started only after `secrets` exited 0. Logs to its own CloudWatch log group.
- * - `collector` (ADOT, not essential): scrapes the service's /metrics into Amazon Managed Prometheus.
+ * - `collector` (ADOT, not essential): scrapes the service's /metrics into Amazon Managed Prometheus and
+ *   forwards the spans the service sends it (OTLP/HTTP on the task's loopback) to AWS X-Ray.
  *
  * Each service gets its own task role (what the code may call) and execution role (what ECS needs to
  * start it: pull from ECR, read this service's secrets, write its logs).
@@ -19,7 +20,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DeployConfig, ServiceName } from './config.ts';
-import { collectorConfig } from './collector.ts';
+import { collectorConfig, OTLP_ENDPOINT_URL } from './collector.ts';
 import { PORTS } from './network.ts';
 
 /** Where the init container puts the secrets, as the service sees them. */
@@ -81,6 +82,13 @@ export class ServiceTask extends Construct {
       description: `hotpath ${name}: what its code may call`,
     });
     this.taskRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWriteMetrics', actions: ['aps:RemoteWrite'], resources: [props.workspaceArn] }));
+    const traces = config.tracesSampleRatio > 0;
+    if (traces) {
+      // the collector's awsxray exporter: PutTraceSegments only (its telemetry records are off by default,
+      // and sampling is decided in the services, not by X-Ray's sampling rules). X-Ray's data-plane actions
+      // take no resource ARN, so `*` is the only scope AWS offers (test/security.test.ts allows exactly this)
+      this.taskRole.addToPolicy(new iam.PolicyStatement({ sid: 'PutTraces', actions: ['xray:PutTraceSegments'], resources: ['*'] }));
+    }
 
     // ECS's side: pull the image, read this service's secrets, write its logs (CDK adds exactly those grants)
     const executionRole = new iam.Role(this, 'ExecutionRole', {
@@ -127,7 +135,14 @@ export class ServiceTask extends Construct {
       image,
       essential: true,
       command: ['node', `apps/${service}/bin/start.js`],
-      environment: { ...props.environment, HEALTH_URL: healthUrl, LOG_LEVEL: 'info', NODE_ENV: 'production' },
+      environment: {
+        ...props.environment,
+        HEALTH_URL: healthUrl,
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'production',
+        // spans to the collector beside it (docs/tracing.md); OTEL_SERVICE_NAME stays the service's own name
+        ...(traces ? { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_ENDPOINT_URL, OTEL_TRACES_SAMPLER_ARG: String(config.tracesSampleRatio) } : {}),
+      },
       portMappings: [{ containerPort: this.port, name: service, protocol: ecs.Protocol.TCP }],
       readonlyRootFilesystem: true,
       // liveness, not health: /ready answers while the process serves. Its /health (degraded, a dependency
@@ -149,10 +164,11 @@ export class ServiceTask extends Construct {
     const collector = this.taskDefinition.addContainer('collector', {
       containerName: 'collector',
       image: ecs.ContainerImage.fromRegistry(config.adotImage),
-      // metrics lost is an alert (PredictionsAbsent, absent series), never a reason to stop the service
+      // metrics lost is an alert (PredictionsAbsent, absent series), never a reason to stop the service; spans
+      // it cannot take are dropped and counted by the service (tracing_spans_dropped_total), never waited for
       essential: false,
       // ADOT reads its configuration from AOT_CONFIG_CONTENT when set
-      environment: { AOT_CONFIG_CONTENT: collectorConfig(service, this.port), AMP_REMOTE_WRITE_URL: props.remoteWriteUrl, AWS_REGION: Stack.of(this).region },
+      environment: { AOT_CONFIG_CONTENT: collectorConfig(service, this.port, { traces }), AMP_REMOTE_WRITE_URL: props.remoteWriteUrl, AWS_REGION: Stack.of(this).region },
       memoryReservationMiB: 128,
       readonlyRootFilesystem: true,
       logging: logging('collector'),

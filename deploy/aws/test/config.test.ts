@@ -42,6 +42,7 @@ describe('deployment context', () => {
       redisNodeType: 'cache.t4g.small',
       cpuArchitecture: 'x86_64',
       imageTag: 'abc123',
+      tracesSampleRatio: 0.01,
     });
     expect(c.taskSizes).toEqual(DEFAULT_TASK_SIZES);
     expect(c.certificateArn).toBeUndefined();
@@ -90,6 +91,28 @@ describe('deployment context', () => {
     expect(refusal({ taskSizes: { ingestor: { cpu: 300, memoryMiB: 1024 } } })).toMatch(/taskSizes\.ingestor: cpu 300 is not a Fargate size/);
     expect(refusal({ taskSizes: '{nope' })).toMatch(/taskSizes: is not JSON/);
     expect(refusal({ taskSizes: { trainer: { cpu: 256, memoryMiB: 512 } } })).toMatch(/taskSizes: Unrecognized key/);
+  });
+
+  it('the trace sampling ratio: a fraction from the command line or cdk.json, 0 allowed (tracing off), nothing outside [0, 1]', () => {
+    expect(load({ tracesSampleRatio: '0.25' }).tracesSampleRatio).toBe(0.25);
+    expect(load({ tracesSampleRatio: 1 }).tracesSampleRatio).toBe(1);
+    expect(load({ tracesSampleRatio: '0' }).tracesSampleRatio).toBe(0);
+    expect(refusal({ tracesSampleRatio: '1.5' })).toMatch(/^ {2}tracesSampleRatio: Number must be less than or equal to 1$/m);
+    expect(refusal({ tracesSampleRatio: '-0.1' })).toMatch(/^ {2}tracesSampleRatio: Number must be greater than or equal to 0$/m);
+    expect(refusal({ tracesSampleRatio: 'often' })).toMatch(/^ {2}tracesSampleRatio: Expected number/m);
+  });
+
+  it('refuses an ADOT release that drops random W3C trace ids while tracing is on; other tags and digests pass', () => {
+    const old = 'public.ecr.aws/aws-observability/aws-otel-collector:v0.33.9';
+    expect(refusal({ adotImage: old })).toMatch(/^ {2}adotImage: ADOT before v0\.34\.0 drops the services' random W3C trace ids/m);
+    expect(load({ adotImage: old, tracesSampleRatio: 0 }).adotImage).toBe(old);
+    for (const image of [
+      'public.ecr.aws/aws-observability/aws-otel-collector:v0.34.0',
+      'public.ecr.aws/aws-observability/aws-otel-collector:v1.0.0',
+      'public.ecr.aws/aws-observability/aws-otel-collector@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-collector:prod',
+    ])
+      expect(load({ adotImage: image }).adotImage).toBe(image);
   });
 
   it('a misspelt key is an error with the likely one, not a silently deployed default; the CDK\u2019s own keys pass', () => {
@@ -153,6 +176,22 @@ describe('monitoring helpers', () => {
     expect(config.extensions.sigv4auth).toEqual({ region: '${env:AWS_REGION}', service: 'aps' });
     expect(config.receivers.prometheus.config.scrape_configs[0]).toMatchObject({ job_name: 'inference', scrape_interval: '5s' });
     expect(config.processors.resource.attributes[0]).toEqual({ key: 'service.instance.id', from_attribute: 'aws.ecs.task.arn', action: 'upsert' });
+    expect(config.exporters.awsxray.region).toBe('${env:AWS_REGION}');
+  });
+
+  it('the collector config without traces is the metrics one alone, every pipeline naming components it defines', () => {
+    for (const traces of [true, false]) {
+      const config = parse(collectorConfig('aggregator', 9091, { traces }));
+      expect(Object.keys(config.service.pipelines)).toEqual(traces ? ['metrics', 'traces'] : ['metrics']);
+      for (const pipeline of Object.values(config.service.pipelines) as { receivers: string[]; processors: string[]; exporters: string[] }[]) {
+        for (const r of pipeline.receivers) expect(config.receivers).toHaveProperty([r]);
+        for (const p of pipeline.processors) expect(config.processors).toHaveProperty([p]);
+        for (const e of pipeline.exporters) expect(config.exporters).toHaveProperty([e]);
+      }
+      // nothing defined and left out of every pipeline (the collector would warn, and it would be dead weight)
+      const used = (kind: 'receivers' | 'processors' | 'exporters') => new Set(Object.values(config.service.pipelines).flatMap((p: any) => p[kind]));
+      for (const kind of ['receivers', 'processors', 'exporters'] as const) expect(new Set(Object.keys(config[kind]))).toEqual(used(kind));
+    }
   });
 
   it('ElastiCache node ids per shard and replica', () => {

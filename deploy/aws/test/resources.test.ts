@@ -1,7 +1,8 @@
 /**
  * The pieces of the synthesized deployment, each checked on the template: counts, encryption, the
- * services' settings, scaling, logs, metrics and alarms. Then the parameters that change its shape
- * (on-demand Kinesis, more symbol groups, HTTPS, endpoints) on a second synthesis.
+ * services' settings, scaling, logs, metrics, traces and alarms. Then the parameters that change its shape
+ * (on-demand Kinesis, more symbol groups, HTTPS, endpoints, the trace sampling ratio) on a second synthesis,
+ * and tracing turned off on a third.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +11,17 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { accessStringFor } from '../lib/cache.ts';
-import { SCRAPE_INTERVAL_S } from '../lib/collector.ts';
+import { OTLP_ENDPOINT_URL, SCRAPE_INTERVAL_S, XRAY_INDEXED_ATTRIBUTES } from '../lib/collector.ts';
 import { ALERTMANAGER_FILE, RULE_FILES } from '../lib/observability.ts';
 import { container, environmentOf, logicalId, ofType, type Resource, synthesize } from './support.ts';
 
 const { template, resources } = synthesize();
+/** The three services and their task definition families in the default deployment. */
+const PIPELINE = [
+  ['ingestor', 'hotpath-ingestor-btcusdt'],
+  ['aggregator', 'hotpath-aggregator'],
+  ['inference', 'hotpath-inference'],
+] as const;
 /** A string property as text, the tokens of an Fn::Join shown as TOKEN. */
 const textOf = (v: unknown): string => (typeof v === 'string' ? v : (v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
 const one = (type: string): Record<string, any> => {
@@ -199,11 +206,7 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
 
   it('metrics: a collector beside each service scrapes it like prometheus.yml and writes to AMP', () => {
     const prometheus = parse(readFileSync(new URL('../../../prometheus/prometheus.yml', import.meta.url), 'utf8')) as { scrape_configs: { job_name: string; scrape_interval: string }[] };
-    for (const [service, family] of [
-      ['ingestor', 'hotpath-ingestor-btcusdt'],
-      ['aggregator', 'hotpath-aggregator'],
-      ['inference', 'hotpath-inference'],
-    ] as const) {
+    for (const [service, family] of PIPELINE) {
       const collector = container(resources, family, 'collector');
       expect(collector.Essential).toBe(false);
       const env = environmentOf(collector);
@@ -217,6 +220,35 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
       expect(config.exporters.prometheusremotewrite.auth.authenticator).toBe('sigv4auth');
       expect(config.service.pipelines.metrics.exporters).toEqual(['prometheusremotewrite']);
       expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('api/v1/remote_write');
+    }
+  });
+
+  it('traces: each service sends its spans (OTLP/HTTP) to the collector beside it, which sends them to X-Ray', () => {
+    for (const [service, family] of PIPELINE) {
+      const env = environmentOf(container(resources, family, service));
+      // the collector in the same task, over loopback; 1 % of market events by default; the service's own name
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318');
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(OTLP_ENDPOINT_URL);
+      expect(env.OTEL_TRACES_SAMPLER_ARG).toBe('0.01');
+      expect(env).not.toHaveProperty('OTEL_SERVICE_NAME');
+      expect(env).not.toHaveProperty('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+      expect(env).not.toHaveProperty('OTEL_SDK_DISABLED');
+
+      const collector = environmentOf(container(resources, family, 'collector'));
+      const config = parse(collector.AOT_CONFIG_CONTENT as string);
+      // what the service posts to is what the collector listens on: host and port of one URL
+      const listen = new URL(`http://${config.receivers.otlp.protocols.http.endpoint}`);
+      const target = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT as string);
+      expect([listen.hostname, listen.port]).toEqual([target.hostname, target.port]);
+      expect(config.receivers.otlp.protocols).not.toHaveProperty('grpc');
+      expect(config.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'resourcedetection', 'batch/traces'], exporters: ['awsxray'] });
+      for (const processor of config.service.pipelines.traces.processors) expect(config.processors).toHaveProperty([processor]);
+      expect(config.processors.memory_limiter.limit_mib).toBeLessThan(container(resources, family, 'collector').MemoryReservation);
+      // the region of the stack (the sidecar's AWS_REGION), annotations for the span attributes one filters on
+      expect(config.exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', indexed_attributes: [...XRAY_INDEXED_ATTRIBUTES], index_all_attributes: false });
+      expect(collector.AWS_REGION).toEqual({ Ref: 'AWS::Region' });
+      // the metrics pipeline is untouched by the traces one
+      expect(config.service.pipelines.metrics.receivers).toEqual(['prometheus']);
     }
   });
 
@@ -281,6 +313,7 @@ describe('parameters that change the shape', () => {
     redisShards: '2',
     logRetentionDays: '90',
     cpuArchitecture: 'arm64',
+    tracesSampleRatio: '0.25',
   });
   const r: Record<string, Resource> = variant.resources;
 
@@ -311,12 +344,45 @@ describe('parameters that change the shape', () => {
     ]);
   });
 
-  it('interface endpoints for the AWS APIs; Redis on two shards alarmed per node; retention and architecture follow', () => {
-    expect(ofType(r, 'AWS::EC2::VPCEndpoint').filter(([, e]) => e.Properties!.VpcEndpointType === 'Interface')).toHaveLength(6);
+  it('the trace sampling ratio asked for reaches every service of the pipeline, each ingestor too', () => {
+    for (const [service, family] of [...PIPELINE, ['ingestor', 'hotpath-ingestor-ethusdt']] as const) {
+      expect(environmentOf(container(r, family, service))).toMatchObject({ OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_ENDPOINT_URL });
+    }
+  });
+
+  it('interface endpoints for the AWS APIs (X-Ray too); Redis on two shards alarmed per node; retention and architecture follow', () => {
+    const endpoints = ofType(r, 'AWS::EC2::VPCEndpoint').filter(([, e]) => e.Properties!.VpcEndpointType === 'Interface');
+    expect(endpoints).toHaveLength(7);
+    expect(endpoints.map(([, e]) => textOf(e.Properties!.ServiceName).replace(/^com\.amazonaws\.TOKEN\./, '')).sort()).toEqual([
+      'aps-workspaces',
+      'ecr.api',
+      'ecr.dkr',
+      'kinesis-streams',
+      'logs',
+      'secretsmanager',
+      'xray',
+    ]);
     variant.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { NumNodeGroups: 2 });
     const memory = ofType(r, 'AWS::CloudWatch::Alarm').filter(([, a]) => /memory-critical$/.test(a.Properties!.AlarmName ?? ''));
     expect(memory).toHaveLength(4);
     for (const [, g] of ofType(r, 'AWS::Logs::LogGroup')) expect(g.Properties!.RetentionInDays).toBe(90);
     for (const [, td] of ofType(r, 'AWS::ECS::TaskDefinition')) expect(td.Properties!.RuntimePlatform.CpuArchitecture).toBe('ARM64');
+  });
+});
+
+describe('tracing off (tracesSampleRatio=0)', () => {
+  const off = synthesize({ tracesSampleRatio: '0', vpcEndpoints: 'true' });
+
+  it('no OTLP endpoint in any service (their tracing is off), no traces pipeline, no X-Ray permission or endpoint', () => {
+    for (const [service, family] of PIPELINE) {
+      const env = environmentOf(container(off.resources, family, service));
+      expect(env).not.toHaveProperty('OTEL_EXPORTER_OTLP_ENDPOINT');
+      expect(env).not.toHaveProperty('OTEL_TRACES_SAMPLER_ARG');
+      const config = parse(environmentOf(container(off.resources, family, 'collector')).AOT_CONFIG_CONTENT as string);
+      expect(Object.keys(config.service.pipelines)).toEqual(['metrics']);
+      expect(config.receivers).not.toHaveProperty('otlp');
+      expect(config.exporters).not.toHaveProperty('awsxray');
+    }
+    expect(JSON.stringify(off.resources)).not.toContain('xray');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * What may reach what, and who may do what, in the synthesized template: only the ALB is public; the
  * tasks and Redis are private; one task role per service with its needs alone (only the ingestor puts
- * records, the aggregator reads and subscribes, no `*`); secrets reach their one service, as files.
+ * records, the aggregator reads and subscribes, no `*` but where AWS offers no narrower scope: ECR's token,
+ * X-Ray's PutTraceSegments); secrets reach their one service, as files.
  */
 import { describe, expect, it } from 'vitest';
 import { REDIS_USERS } from '../lib/cache.ts';
@@ -114,6 +115,7 @@ describe('IAM: one task role per service, least privilege', () => {
       PublishEnvelopes: ['kinesis:PutRecord', 'kinesis:PutRecords'],
       ReadStream: ['kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
       RemoteWriteMetrics: ['aps:RemoteWrite'],
+      PutTraces: ['xray:PutTraceSegments'],
     });
   });
 
@@ -124,13 +126,14 @@ describe('IAM: one task role per service, least privilege', () => {
       RegisterConsumer: ['kinesis:RegisterStreamConsumer'],
       SubscribeThroughConsumer: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
       RemoteWriteMetrics: ['aps:RemoteWrite'],
+      PutTraces: ['xray:PutTraceSegments'],
     });
     const subscribe = statements.find((s) => s.Sid === 'SubscribeThroughConsumer')!;
     expect(JSON.stringify(subscribe.Resource)).toContain('"/consumer/",{"Fn::GetAtt":["StreamingAggregatorConsumer');
   });
 
-  it('inference calls no AWS API but the metrics remote write', () => {
-    expect(statementsOfRole('hotpath-inference-task').flatMap(actionsOf)).toEqual(['aps:RemoteWrite']);
+  it('inference calls no AWS API but its collector\u2019s: the metrics remote write and the spans to X-Ray', () => {
+    expect(statementsOfRole('hotpath-inference-task').flatMap(actionsOf)).toEqual(['aps:RemoteWrite', 'xray:PutTraceSegments']);
   });
 
   it('only the ingestor\u2019s role may PutRecord(s), anywhere in the template', () => {
@@ -140,13 +143,25 @@ describe('IAM: one task role per service, least privilege', () => {
     expect(putters).toEqual(['hotpath-ingestor-btcusdt-task']);
   });
 
-  it('nobody gets `*`: no wildcard action, and no wildcard resource but ECR\u2019s token call (AWS offers it no other)', () => {
+  it('nobody gets `*`: no wildcard action, and no wildcard resource but ECR\u2019s token call and X-Ray\u2019s PutTraceSegments (AWS offers them no other)', () => {
     const statements = allStatements();
     expect(statements.length).toBeGreaterThan(10);
+    const onAnything: string[][] = [];
     for (const s of statements) {
       for (const action of actionsOf(s)) expect(action).not.toMatch(/(^\*$|:\*$)/);
-      if (resourcesOf(s).includes('*')) expect(actionsOf(s)).toEqual(['ecr:GetAuthorizationToken']);
+      if (resourcesOf(s).includes('*')) {
+        // alone in its statement: `*` never widens another action that has an ARN
+        expect(resourcesOf(s)).toEqual(['*']);
+        onAnything.push(actionsOf(s));
+      }
     }
+    // one token call per execution role, one PutTraceSegments per task role (its collector), nothing else
+    expect(onAnything.map((a) => a.join()).sort()).toEqual([...Array(3).fill('ecr:GetAuthorizationToken'), ...Array(3).fill('xray:PutTraceSegments')]);
+    const tracers = ofType(resources, 'AWS::IAM::Role')
+      .filter(([id]) => roleStatements(resources, id).some((s) => actionsOf(s).some((a) => a.startsWith('xray:'))))
+      .map(([, r]) => r.Properties!.RoleName)
+      .sort();
+    expect(tracers).toEqual(['hotpath-aggregator-task', 'hotpath-inference-task', 'hotpath-ingestor-btcusdt-task']);
     // CDK's default-security-group lockdown runs a Lambda with AWS' basic logging policy: that is the one managed policy
     const managed = ofType(resources, 'AWS::IAM::Role')
       .flatMap(([, r]) => r.Properties!.ManagedPolicyArns ?? [])
