@@ -79,7 +79,7 @@ export class Ingestor {
       retentionHours: config.captureRetentionHours,
     });
     const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
-    this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades);
+    this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades, this.tracing);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
     for (const [templateId, type] of MESSAGE_TYPES) this.messagesOfTemplate.set(templateId, this.messages.labels({ message_type: type }));
     this.otherMessages = this.messages.labels({ message_type: 'other' });

@@ -5,11 +5,14 @@
  * with a GapNotice and repaired through REST (a depth snapshot, or the
  * missing trades), published as envelopes in stream order. Nothing is
  * dropped silently: every gap, snapshot, backfill and failure is counted and
- * logged with its ids.
+ * logged with its ids. With tracing on, every repair is a trace of its own
+ * (`re-anchor`, `trade backfill`: rare, and what an SRE looks into), its REST
+ * calls and Kinesis puts as children, continued by the aggregator.
  */
 import { BinanceJsonTranscoder, hotpath, spot } from '@hotpath/sbe';
 import { backoffDelay, ignoreRejection, sleep } from '@hotpath/service';
 import { Counter, type Logger, type Registry } from '@hotpath/telemetry';
+import { type Span, SpanStatusCode, spanClock, type Tracing } from '@hotpath/tracing';
 import type { Publisher } from './publisher.ts';
 import type { BinanceRest, RestTrade } from './rest.ts';
 import type { ResumePoint } from './resume.ts';
@@ -89,6 +92,8 @@ export class SymbolTracker {
     registry: Registry,
     private readonly log: Logger,
     private readonly maxBackfillTrades = 50_000,
+    /** Repairs are traced when it is enabled (docs/tracing.md). */
+    private readonly tracing?: Tracing,
   ) {
     for (const s of symbols) this.states.set(s, { reconnected: false, lastDiffId: -1, lastTradeId: -1, lastBboId: -1, snapshotPending: false, repairFrom: -1, anchoredAt: -1 });
     this.metrics = {
@@ -228,12 +233,17 @@ export class SymbolTracker {
 
   private async snapshotUntilRepaired(symbol: string, st: SymbolState, epoch: number): Promise<void> {
     let failures = 0;
+    const repair = this.startRepair('re-anchor', symbol, epoch);
+    repair?.span.setAttribute('repair_from', st.repairFrom);
     try {
       while (st.repairFrom >= 0 && !this.stopping) {
+        const call = repair && this.tracing!.startChild('rest depth snapshot', repair.span);
         try {
           const snap = await this.rest.depth(symbol, this.snapshotLimit);
+          call?.setAttribute('last_update_id', snap.lastUpdateId);
+          call?.end(spanClock());
           const n = this.transcoder.encodeDepthSnapshot(symbol, snap, snap.requestTimeUs, snap.receiveTimeUs, this.scratch);
-          this.publisher.publish(hotpath.EnvelopeKind.DepthSnapshot, symbol, epoch, snap.receiveTimeUs, this.scratch.subarray(0, n));
+          this.publishTraced(repair, hotpath.EnvelopeKind.DepthSnapshot, symbol, epoch, snap.receiveTimeUs, this.scratch.subarray(0, n));
           this.metrics.snapshots.inc({ result: 'ok' });
           st.anchoredAt = snap.lastUpdateId;
           failures = 0;
@@ -242,6 +252,7 @@ export class SymbolTracker {
             this.log.info({ symbol, lastUpdateId: snap.lastUpdateId, epoch }, 're-anchor snapshot published');
           } else this.log.warn({ symbol, lastUpdateId: snap.lastUpdateId, needed: st.repairFrom, epoch }, 'snapshot older than a break found while it was fetched: fetching another');
         } catch (err) {
+          if (call?.isRecording()) failed(call, err);
           this.metrics.snapshots.inc({ result: 'failed' });
           if (this.stopping) return;
           const delay = backoffDelay(failures++, SNAPSHOT_RETRY);
@@ -253,32 +264,79 @@ export class SymbolTracker {
       }
     } finally {
       st.snapshotPending = false;
+      if (repair !== undefined) {
+        if (st.repairFrom >= 0) repair.span.addEvent('not repaired', { reason: 'the ingestor stopped' });
+        finishRepair(repair);
+      }
     }
+  }
+
+  /** A repair's own trace (none when tracing is off). */
+  private startRepair(name: string, symbol: string, epoch: number): RepairTrace | undefined {
+    if (this.tracing?.enabled !== true) return undefined;
+    const span = this.tracing.startRoot(name);
+    span.setAttribute('symbol', symbol);
+    span.setAttribute('connection_epoch', epoch);
+    return { span, puts: 0, done: false };
+  }
+
+  /** Publishes an envelope of a repair; traced, it carries a `kinesis put` span's context, ended at the ack. */
+  private publishTraced(repair: RepairTrace | undefined, kind: hotpath.EnvelopeKind, symbol: string, epoch: number, receiveTimeUs: number, payload: Uint8Array): boolean {
+    if (repair === undefined) return this.publisher.publish(kind, symbol, epoch, receiveTimeUs, payload);
+    const put = this.tracing!.startChild('kinesis put', repair.span);
+    repair.puts++;
+    const acked = () => {
+      const t = spanClock();
+      put.end(t);
+      repair.puts--;
+      if (repair.done && repair.puts === 0) repair.span.end(t);
+    };
+    const ok = this.publisher.publish(kind, symbol, epoch, receiveTimeUs, payload, acked, put.spanContext());
+    if (!ok) {
+      put.addEvent('dropped', { reason: 'refused: the producer buffer is full, the payload too large or the publisher closed' });
+      put.setStatus({ code: SpanStatusCode.ERROR });
+      acked();
+    }
+    return ok;
   }
 
   private requestBackfill(symbol: string, epoch: number, fromId: number, toId: number): void {
     this.track(
       (async () => {
+        const repair = this.startRepair('trade backfill', symbol, epoch);
+        repair?.span.setAttribute('from_id', fromId);
+        repair?.span.setAttribute('to_id', toId);
         try {
           // The exchange's ids are not trusted to bound the work: only the newest maxBackfillTrades are fetched.
           const firstWanted = Math.max(fromId, toId - this.maxBackfillTrades + 1);
           const trades: RestTrade[] = [];
           let next = firstWanted;
           while (next <= toId && !this.stopping) {
-            const page = await this.rest.historicalTrades(symbol, next, toId - next + 1);
+            const call = repair && this.tracing!.startChild('rest historical trades', repair.span);
+            const page = await this.rest.historicalTrades(symbol, next, toId - next + 1).catch((err: unknown) => {
+              if (call !== undefined) failed(call, err);
+              throw err;
+            });
+            call?.setAttribute('trades', Array.isArray(page) ? page.length : -1);
+            call?.end(spanClock());
             if (!Array.isArray(page)) throw new TypeError('historicalTrades answer is not an array');
             const useful = page.filter((t) => isRestTrade(t) && t.id >= next && t.id <= toId);
             if (useful.length === 0) break;
             trades.push(...useful);
             next = useful[useful.length - 1]!.id + 1;
           }
-          const parts = this.publishBackfill(symbol, epoch, fromId, toId, trades);
+          const parts = this.publishBackfill(repair, symbol, epoch, fromId, toId, trades);
           const complete = trades.length === toId - fromId + 1;
           this.metrics.backfills.inc({ result: complete ? 'complete' : 'partial' });
+          repair?.span.setAttribute('recovered', trades.length);
+          if (!complete) repair?.span.addEvent('partial', { recovered: trades.length, wanted: toId - fromId + 1 });
           this.log.info({ symbol, fromId, toId, recovered: trades.length, envelopes: parts }, 'trade backfill published');
         } catch (err) {
           this.metrics.backfills.inc({ result: 'failed' });
+          if (repair !== undefined) failed(repair.span, err, false);
           this.log.error({ symbol, fromId, toId, err }, 'trade backfill failed');
+        } finally {
+          if (repair !== undefined) finishRepair(repair);
         }
       })(),
     );
@@ -289,7 +347,7 @@ export class SymbolTracker {
    * record holds ~30,000): together they cover [fromId, toId] in order, each
    * flagged complete only when every id of its own range is in it.
    */
-  private publishBackfill(symbol: string, epoch: number, fromId: number, toId: number, trades: readonly RestTrade[]): number {
+  private publishBackfill(repair: RepairTrace | undefined, symbol: string, epoch: number, fromId: number, toId: number, trades: readonly RestTrade[]): number {
     let parts = 0;
     let rangeFrom = fromId;
     for (let i = 0; i === 0 || i < trades.length; i += BACKFILL_TRADES_PER_ENVELOPE) {
@@ -315,10 +373,34 @@ export class SymbolTracker {
           .isBestMatch(t.isBestMatch ? hotpath.BoolEnum.True : hotpath.BoolEnum.False);
       }
       e.symbol(symbol);
-      this.publisher.publish(hotpath.EnvelopeKind.TradeBackfill, symbol, epoch, Date.now() * 1000, this.scratch.subarray(0, e.encodedLength));
+      this.publishTraced(repair, hotpath.EnvelopeKind.TradeBackfill, symbol, epoch, Date.now() * 1000, this.scratch.subarray(0, e.encodedLength));
       parts++;
       rangeFrom = rangeTo + 1;
     }
     return parts;
   }
+}
+
+/**
+ * A repair's trace: its root ends when the repair is done AND each of its
+ * envelopes is acknowledged — the repair reaches downstream only then. (A put
+ * lost at stop leaves it open: never exported, like a lost frame's.)
+ */
+interface RepairTrace {
+  span: Span;
+  puts: number;
+  done: boolean;
+}
+
+/** The repair's work is over: its root ends now, or at its last put's acknowledgement. */
+function finishRepair(repair: RepairTrace): void {
+  repair.done = true;
+  if (repair.puts === 0) repair.span.end(spanClock());
+}
+
+/** Records a failure on a span (the exception, status ERROR) and, unless told otherwise, ends it. */
+function failed(span: Span, err: unknown, end = true): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  if (end) span.end(spanClock());
 }

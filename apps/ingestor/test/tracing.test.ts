@@ -4,8 +4,11 @@
  * at 100 %: a published frame is `ingestor frame` with `decode`, `gap check`
  * and `kinesis put` under it, ended at Kinesis' acknowledgement; a frame that
  * goes no further (oversized, undecodable, a duplicate) ends its root
- * with a `dropped` event — every span started is ended and exported.
+ * with a `dropped` event — every span started is ended and exported. A
+ * repair (re-anchor snapshot, trade backfill) is a trace of its own: its REST
+ * calls and Kinesis puts under it, failures recorded on the call that failed.
  */
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -29,7 +32,33 @@ describe('ingestor spans (sampling at 100 %)', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  async function setup() {
+  /** A REST side: a depth snapshot whose first answer is a 400, and historicalTrades pages of the ids asked for. */
+  async function restSide(): Promise<string> {
+    let depthCalls = 0;
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (url.pathname === '/api/v3/depth') {
+        // (a 400 is not retried inside the REST client: the tracker's own retry fetches again)
+        if (depthCalls++ === 0) return json(400, { code: -1100, msg: 'illegal characters' });
+        return json(200, { lastUpdateId: 5_000, bids: [['60000.00', '1.0']], asks: [['60000.01', '1.0']] });
+      }
+      if (url.pathname === '/api/v3/historicalTrades') {
+        const from = Number(url.searchParams.get('fromId'));
+        const limit = Number(url.searchParams.get('limit'));
+        return json(
+          200,
+          Array.from({ length: limit }, (_, i) => ({ id: from + i, price: '60000.01', qty: '0.001', time: 1_700_000_000_000 + from + i, isBuyerMaker: false, isBestMatch: true })),
+        );
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => server.close(r)));
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  }
+
+  async function setup(restUrl = 'http://127.0.0.1:9') {
     const receiver = await OtlpReceiver.start();
     cleanup.push(() => receiver.stop());
     const emu = new KinesisEmulator();
@@ -46,10 +75,7 @@ describe('ingestor spans (sampling at 100 %)', () => {
     });
     const port = (wss.address() as { port: number }).port;
     const ingestor = new Ingestor(
-      ingestorConfigFromEnv(
-        {},
-        { streamUrl: `ws://127.0.0.1:${port}`, restUrl: 'http://127.0.0.1:9', symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' },
-      ),
+      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
       { kinesisClient: emu.client(), tracingEnv: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_SCHEDULE_DELAY: '20' } },
     );
     await ingestor.start();
@@ -113,11 +139,44 @@ describe('ingestor spans (sampling at 100 %)', () => {
     }
 
     // nothing left open or lost: every span of the four trees was exported, none dropped, none pending
-    expect(receiver.spans.length).toBe(4 + 2 + 1 + 4 + 3);
+    const frameTraces = new Set(roots.map((r) => r.traceId));
+    expect(receiver.spans.filter((s) => frameTraces.has(s.traceId)).length).toBe(4 + 2 + 1 + 4 + 3);
+    // (the rest: the new connection's re-anchor, its snapshot calls failing against a REST side that is not there)
+    expect(receiver.spans.filter((s) => !frameTraces.has(s.traceId)).every((s) => s.name === 're-anchor' || s.name === 'rest depth snapshot')).toBe(true);
     const metrics = await ingestor.registry.getMetricsAsJSON();
     const value = (name: string) => metrics.find((m) => m.name === name)!.values.reduce((a, v) => a + v.value, 0);
     expect(value('tracing_spans_dropped_total')).toBe(0);
     expect(value('tracing_spans_pending')).toBe(0);
     expect(value('tracing_spans_exported_total')).toBe(receiver.spans.length);
+  });
+
+  it('a repair is a trace of its own: re-anchor (a failed REST call recorded, then the snapshot put) and trade backfill (its pages, its puts)', async () => {
+    const { receiver, socket, stop } = await setup(await restSide());
+    // a new connection re-anchors every book: the first snapshot call fails (400), the retry's snapshot is published
+    await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 're-anchor')).toBe(true), { timeout: 30_000 });
+    const trade = (id: number): Buffer => {
+      const tr = new BinanceJsonTranscoder();
+      const out = Buffer.alloc(256);
+      return Buffer.from(out.subarray(0, tr.encodeTrade({ e: 'trade', E: Date.now(), s: 'BTCUSDT', t: id, p: '60000.01', q: '0.001', T: Date.now(), m: false }, out)));
+    };
+    socket.send(trade(1), { binary: true });
+    socket.send(trade(1_502), { binary: true }); // 2..1501 missing: two REST pages
+    await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 'trade backfill')).toBe(true), { timeout: 30_000 });
+    await stop();
+
+    const under = (root: ReceivedSpan) => receiver.spans.filter((s) => s.traceId === root.traceId && s.parentSpanId === root.spanId).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+    const reanchor = receiver.spans.find((s) => s.name === 're-anchor')!;
+    expect(reanchor).toMatchObject({ service: 'ingestor', parentSpanId: '', attributes: { symbol: 'BTCUSDT' }, events: [] });
+    const calls = under(reanchor);
+    expect(calls.map((s) => s.name)).toEqual(['rest depth snapshot', 'rest depth snapshot', 'kinesis put']);
+    expect(calls[0]!.events).toEqual(['exception']);
+    expect(calls[1]!.attributes).toMatchObject({ last_update_id: 5_000 });
+
+    const backfill = receiver.spans.find((s) => s.name === 'trade backfill')!;
+    expect(backfill).toMatchObject({ parentSpanId: '', attributes: { symbol: 'BTCUSDT', from_id: 2, to_id: 1_501, recovered: 1_500 }, events: [] });
+    expect(under(backfill).map((s) => s.name)).toEqual(['rest historical trades', 'rest historical trades', 'kinesis put']);
+    for (const s of receiver.spans) expect(s.endNs >= s.startNs).toBe(true);
+    // the puts ended at Kinesis' acknowledgement, within their repair's span
+    for (const root of [reanchor, backfill]) for (const s of under(root)) expect(s.startNs >= root.startNs && s.endNs <= root.endNs, `${s.name} within ${root.name}`).toBe(true);
   });
 });
