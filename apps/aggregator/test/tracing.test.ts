@@ -18,8 +18,9 @@ import { RedisServer } from '@hotpath/state/testing';
 import type { Registry } from '@hotpath/telemetry';
 import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
 import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, ingestorConfigFromEnv } from 'ingestor';
+import type { Ingestor } from 'ingestor';
 import { Aggregator, AggregatorConfigSchema } from '../src/index.ts';
+import { tracedAggregator, tracedIngestor } from '../../../test/support/tracing.ts';
 import { envelopes, expectReplayed, replayOf, stopCleanly } from './support.ts';
 
 const metric = async (registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> =>
@@ -46,39 +47,8 @@ describe('tracing: ingestor → Kinesis → aggregator → Redis', { timeout: 60
     // (an exchange per pipeline: each ingestor's REST snapshots count against its own weight budget)
     const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 5, seed: 11, symbols: ['BTCUSDT'], apiKeys: ['k'], logLevel: 'silent' }));
     await sim.start();
-    const ingestor = new Ingestor(
-      ingestorConfigFromEnv(
-        {},
-        {
-          streamUrl: sim.urls.ws,
-          restUrl: sim.urls.rest,
-          symbols: ['BTCUSDT'],
-          apiKey: 'k',
-          kinesisStream: stream,
-          kinesisEndpoint: emu.endpoint,
-          port: 0,
-          host: '127.0.0.1',
-          resumeLookbackSeconds: 0,
-          logLevel: 'silent',
-        },
-      ),
-      { kinesisClient: emu.client(), tracingEnv: env },
-    );
-    const aggregator = new Aggregator(
-      AggregatorConfigSchema.parse({
-        redisUrl: redisServer.url,
-        symbols: ['BTCUSDT'],
-        kinesisStream: stream,
-        kinesisEndpoint: emu.endpoint,
-        owner: stream,
-        leaseTtlMs: 600,
-        pollMs: 20,
-        port: 0,
-        host: '127.0.0.1',
-        logLevel: 'silent',
-      }),
-      { tracingEnv: env },
-    );
+    const ingestor = tracedIngestor(sim, emu, stream, env);
+    const aggregator = tracedAggregator(redisServer.url, emu, stream, env, { pollMs: 20, leaseTtlMs: 600 });
     const redis = new Redis(redisServer.port, '127.0.0.1');
     await redis.flushall(); // (each pipeline's vectors from nothing: the store refuses a version older than the one there)
     try {
