@@ -33,6 +33,22 @@ export const OTLP_ENDPOINT_URL = `http://${OTLP_HTTP_ENDPOINT}`;
  */
 export const XRAY_INDEXED_ATTRIBUTES = ['symbol', 'message_type', 'outcome'] as const;
 
+/**
+ * Each service's local roots: the spans that start its part of a trace, with no parent or one in another
+ * process (docs/tracing.md, Spans). X-Ray draws one node per segment name, and the awsxray exporter makes a
+ * segment of a span only when it is SERVER, parentless, or marked `aws.span.kind=LOCAL_ROOT` (then named
+ * after `aws.local.service`); every other span is a subsegment of the segment above it. The services' spans
+ * are INTERNAL, so unmarked the aggregator's would be subsegments of the ingestor's `kinesis put` (no
+ * aggregator node, no edge) and each root a node named after its span. Marked here, by name: the trace
+ * map shows ingestor → aggregator, and inference. A root span not listed is still exported, as a node of
+ * its own name; test/resources.test.ts checks each name is one its service's code starts.
+ */
+export const LOCAL_ROOT_SPANS = {
+  ingestor: ['ingestor frame', 're-anchor', 'trade backfill'],
+  aggregator: ['kinesis wait', 'aggregator apply'],
+  inference: ['inference tick'],
+} as const satisfies Record<keyof typeof SCRAPE_INTERVAL_S, readonly string[]>;
+
 /** Copied from prometheus.yml's `global.external_labels`, so recorded series look the same in both. */
 const EXTERNAL_LABELS = { cluster: 'hotpath' };
 
@@ -50,7 +66,7 @@ export function collectorConfig(job: keyof typeof SCRAPE_INTERVAL_S, port: numbe
   const metrics = { receivers: ['prometheus'], processors: ['resourcedetection', 'resource', 'batch'], exporters: ['prometheusremotewrite'] };
   // memory_limiter first: past its limit the receiver answers the service's export with an error (the
   // service counts the batch as dropped, export_failed) instead of the sidecar growing without bound
-  const traces = { receivers: ['otlp'], processors: ['memory_limiter', 'resourcedetection', 'batch/traces'], exporters: ['awsxray'] };
+  const traces = { receivers: ['otlp'], processors: ['memory_limiter', 'resourcedetection', 'attributes/local-root', 'batch/traces'], exporters: ['awsxray'] };
   return stringify({
     extensions: { sigv4auth: { region: '${env:AWS_REGION}', service: 'aps' } },
     receivers: {
@@ -72,6 +88,14 @@ export function collectorConfig(job: keyof typeof SCRAPE_INTERVAL_S, port: numbe
         ? {
             // the sidecar's 128 MiB reservation: refuse spans from 100 MiB of heap, hold 25 MiB for spikes
             memory_limiter: { check_interval: '1s', limit_mib: 100, spike_limit_mib: 25 },
+            'attributes/local-root': {
+              include: { match_type: 'strict', span_names: [...LOCAL_ROOT_SPANS[job]] },
+              actions: [
+                { key: 'aws.span.kind', value: 'LOCAL_ROOT', action: 'insert' },
+                // the services' default OTEL_SERVICE_NAME: every ingestor task (one per symbol group) is one node
+                { key: 'aws.local.service', value: job, action: 'insert' },
+              ],
+            },
             'batch/traces': { timeout: '5s', send_batch_size: 500 },
           }
         : {}),

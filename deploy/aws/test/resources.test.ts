@@ -11,7 +11,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { accessStringFor } from '../lib/cache.ts';
-import { OTLP_ENDPOINT_URL, SCRAPE_INTERVAL_S, XRAY_INDEXED_ATTRIBUTES } from '../lib/collector.ts';
+import { LOCAL_ROOT_SPANS, OTLP_ENDPOINT_URL, SCRAPE_INTERVAL_S, XRAY_INDEXED_ATTRIBUTES } from '../lib/collector.ts';
 import { ALERTMANAGER_FILE, RULE_FILES } from '../lib/observability.ts';
 import { container, environmentOf, logicalId, ofType, type Resource, synthesize } from './support.ts';
 
@@ -241,14 +241,33 @@ describe('the default deployment: one BTCUSDT pipeline', () => {
       const target = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT as string);
       expect([listen.hostname, listen.port]).toEqual([target.hostname, target.port]);
       expect(config.receivers.otlp.protocols).not.toHaveProperty('grpc');
-      expect(config.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'resourcedetection', 'batch/traces'], exporters: ['awsxray'] });
+      expect(config.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'resourcedetection', 'attributes/local-root', 'batch/traces'], exporters: ['awsxray'] });
       for (const processor of config.service.pipelines.traces.processors) expect(config.processors).toHaveProperty([processor]);
       expect(config.processors.memory_limiter.limit_mib).toBeLessThan(container(resources, family, 'collector').MemoryReservation);
       // the region of the stack (the sidecar's AWS_REGION), annotations for the span attributes one filters on
       expect(config.exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', indexed_attributes: [...XRAY_INDEXED_ATTRIBUTES], index_all_attributes: false });
       expect(collector.AWS_REGION).toEqual({ Ref: 'AWS::Region' });
+      // this service's local roots, and only they, become X-Ray segments named after the service
+      expect(config.processors['attributes/local-root']).toEqual({
+        include: { match_type: 'strict', span_names: [...LOCAL_ROOT_SPANS[service]] },
+        actions: [
+          { key: 'aws.span.kind', value: 'LOCAL_ROOT', action: 'insert' },
+          { key: 'aws.local.service', value: service, action: 'insert' },
+        ],
+      });
       // the metrics pipeline is untouched by the traces one
       expect(config.service.pipelines.metrics.receivers).toEqual(['prometheus']);
+    }
+  });
+
+  it('the local-root span names are spans each service starts: a root, or a child of a context from another process', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    for (const [service, names] of Object.entries(LOCAL_ROOT_SPANS)) {
+      const code = readdirSync(join(root, 'apps', service, 'src'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+        .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+        .join('\n');
+      for (const name of names) expect(code, `${service} starts no span '${name}'`).toContain(`'${name}'`);
     }
   });
 
