@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MarketFeed, ReplayFeed, type Frame, type MarketSource } from '@hotpath/market';
-import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { Counter, createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
+import { parseTraceparent, SpanStatusCode, spanClock, Tracing } from '@hotpath/tracing';
 import { systemClock, type Clock, type ClockTimer } from './clock.ts';
 import type { SimConfig } from './config.ts';
 import type { Duplex } from 'node:stream';
@@ -25,7 +26,12 @@ export interface SimulatorOptions {
   log?: Logger;
   /** What drives the market and every deadline; the system clock unless a test brings its own (a ManualClock). */
   clock?: Clock;
+  /** The OTEL_* variables (default process.env): REST requests that carry a sampled `traceparent` get a server span. */
+  tracingEnv?: NodeJS.ProcessEnv;
 }
+
+/** How long a stop waits for the last spans to reach the collector. */
+const TRACE_FLUSH_MS = 2_000;
 
 export class ExchangeSimulator {
   readonly feed: MarketSource;
@@ -34,6 +40,14 @@ export class ExchangeSimulator {
   readonly metrics: SimMetrics;
   readonly log: Logger;
   readonly clock: Clock;
+  /**
+   * OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). Like an
+   * exchange, the simulator never starts a trace: it joins the trace of a
+   * REST caller that sends a sampled W3C `traceparent` (the ingestor's
+   * re-anchor and backfill calls), one server span per request.
+   */
+  readonly tracing: Tracing;
+  private readonly traceContextInvalid: Counter;
   private readonly hub: StreamHub;
   private readonly rest: RestApi;
   private readonly admin: AdminApi;
@@ -52,6 +66,12 @@ export class ExchangeSimulator {
     this.registry = createRegistry('exchange-sim');
     this.metrics = createSimMetrics(this.registry);
     this.faults = new FaultState((type) => this.metrics.faults.inc({ fault: type }));
+    this.tracing = new Tracing({ service: 'exchange-sim', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: options.tracingEnv });
+    this.traceContextInvalid = new Counter({
+      name: 'exchange_sim_trace_context_invalid_total',
+      help: 'REST requests whose traceparent header was malformed and ignored (the request itself was answered)',
+      registers: [this.registry],
+    });
     if (config.replay.length > 0) {
       const replay = new ReplayFeed(config.replay, config.symbols[0]);
       this.feed = replay;
@@ -141,13 +161,33 @@ export class ExchangeSimulator {
     this.hub.terminateAll();
     if (this.started) await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.started = false;
+    await this.tracing.shutdown(AbortSignal.timeout(TRACE_FLUSH_MS));
+  }
+
+  /** The server span of a REST request whose caller's trace is sampled; it ends when the answer is written (or the socket cut). */
+  private serverSpan(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    if (!this.tracing.enabled) return;
+    const parent = parseTraceparent(req.headers.traceparent);
+    if (parent === 'malformed') return void this.traceContextInvalid.inc();
+    if (parent === undefined || (parent.traceFlags & 1) === 0) return;
+    const span = this.tracing.startChild(`GET ${pathname}`, parent);
+    span.setAttribute('http.request.method', 'GET');
+    span.setAttribute('url.path', pathname);
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.statusCode}` });
+      span.end(spanClock());
+    });
   }
 
   /** Every request ends here in an answer: an exception out of a handler would be an unhandled rejection, and end the process. */
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = requestUrl(req);
-      if (this.rest.handles(url.pathname) && req.method === 'GET') return await this.rest.handle(req, res, url);
+      if (this.rest.handles(url.pathname) && req.method === 'GET') {
+        this.serverSpan(req, res, url.pathname);
+        return await this.rest.handle(req, res, url);
+      }
       if (this.admin.handles(url.pathname)) return await this.admin.handle(req, res);
       if (url.pathname === '/health') {
         return json(res, 200, { status: 'ok', simulatedSeconds: (this.feed.simTimeUs - this.simStartUs) / 1e6, connections: this.hub.connectionCount });

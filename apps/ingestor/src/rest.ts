@@ -7,6 +7,7 @@
  */
 import type { JsonDepthSnapshot } from '@hotpath/sbe';
 import { RetryExhaustedError, ignoreRejection, retry, sleep } from '@hotpath/service';
+import { type SpanContext, traceparentOf } from '@hotpath/tracing';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@hotpath/telemetry';
 import type { IngestorErrorCode } from './errors.ts';
 
@@ -68,15 +69,16 @@ export class BinanceRest {
 
   private readonly bodyUnread: (err: unknown) => void;
 
-  async depth(symbol: string, limit: number): Promise<JsonDepthSnapshot & { requestTimeUs: number; receiveTimeUs: number }> {
+  /** `trace`: the traced caller's span, sent as the W3C `traceparent` header (an exchange that ignores it loses nothing). */
+  async depth(symbol: string, limit: number, trace?: SpanContext): Promise<JsonDepthSnapshot & { requestTimeUs: number; receiveTimeUs: number }> {
     const requestTimeUs = Date.now() * 1000;
-    const body = (await this.call('/api/v3/depth', { symbol, limit: String(limit) }, depthWeight(limit))) as JsonDepthSnapshot;
+    const body = (await this.call('/api/v3/depth', { symbol, limit: String(limit) }, depthWeight(limit), trace)) as JsonDepthSnapshot;
     return { ...body, requestTimeUs, receiveTimeUs: Date.now() * 1000 };
   }
 
   /** Trades with id >= fromId, oldest first. */
-  async historicalTrades(symbol: string, fromId: number, limit: number): Promise<RestTrade[]> {
-    return (await this.call('/api/v3/historicalTrades', { symbol, fromId: String(fromId), limit: String(Math.min(1000, limit)) }, 25)) as RestTrade[];
+  async historicalTrades(symbol: string, fromId: number, limit: number, trace?: SpanContext): Promise<RestTrade[]> {
+    return (await this.call('/api/v3/historicalTrades', { symbol, fromId: String(fromId), limit: String(Math.min(1000, limit)) }, 25, trace)) as RestTrade[];
   }
 
   /**
@@ -84,8 +86,9 @@ export class BinanceRest {
    * full jitter, MAX_ATTEMPTS) on 5xx, 429/418 (after Retry-After) and network
    * errors; a 4xx is a RestError at once. Everything ends when `signal` aborts.
    */
-  private call(endpoint: string, params: Record<string, string>, weight: number): Promise<unknown> {
+  private call(endpoint: string, params: Record<string, string>, weight: number, trace?: SpanContext): Promise<unknown> {
     let status = 0;
+    const headers = trace === undefined ? undefined : { traceparent: traceparentOf(trace) };
     return retry(
       async () => {
         await this.waitForCapacity(weight);
@@ -93,7 +96,7 @@ export class BinanceRest {
         status = 0;
         let res: Response;
         try {
-          res = await fetch(`${this.baseUrl}${endpoint}?${new URLSearchParams(params)}`, { signal: AbortSignal.any([this.signal, AbortSignal.timeout(10_000)]) });
+          res = await fetch(`${this.baseUrl}${endpoint}?${new URLSearchParams(params)}`, { headers, signal: AbortSignal.any([this.signal, AbortSignal.timeout(10_000)]) });
         } catch (err) {
           this.calls.inc({ endpoint, status: 'error' });
           throw err;

@@ -239,7 +239,7 @@ export class SymbolTracker {
       while (st.repairFrom >= 0 && !this.stopping) {
         const call = repair && this.tracing!.startChild('rest depth snapshot', repair.span);
         try {
-          const snap = await this.rest.depth(symbol, this.snapshotLimit);
+          const snap = await this.rest.depth(symbol, this.snapshotLimit, call?.spanContext());
           call?.setAttribute('last_update_id', snap.lastUpdateId);
           call?.end(spanClock());
           const n = this.transcoder.encodeDepthSnapshot(symbol, snap, snap.requestTimeUs, snap.receiveTimeUs, this.scratch);
@@ -313,7 +313,7 @@ export class SymbolTracker {
           let next = firstWanted;
           while (next <= toId && !this.stopping) {
             const call = repair && this.tracing!.startChild('rest historical trades', repair.span);
-            const page = await this.rest.historicalTrades(symbol, next, toId - next + 1).catch((err: unknown) => {
+            const page = await this.rest.historicalTrades(symbol, next, toId - next + 1, call?.spanContext()).catch((err: unknown) => {
               if (call !== undefined) failed(call, err);
               throw err;
             });

@@ -33,9 +33,11 @@ describe('ingestor spans (sampling at 100 %)', () => {
   });
 
   /** A REST side: a depth snapshot whose first answer is a 400, and historicalTrades pages of the ids asked for. */
-  async function restSide(): Promise<string> {
+  async function restSide(): Promise<{ url: string; traceparents: (string | undefined)[] }> {
     let depthCalls = 0;
+    const traceparents: (string | undefined)[] = [];
     const server = createServer((req, res) => {
+      traceparents.push(req.headers.traceparent as string | undefined);
       const url = new URL(req.url ?? '/', 'http://x');
       const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (url.pathname === '/api/v3/depth') {
@@ -55,7 +57,7 @@ describe('ingestor spans (sampling at 100 %)', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise((r) => server.close(r)));
-    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, traceparents };
   }
 
   async function setup(restUrl = 'http://127.0.0.1:9') {
@@ -151,7 +153,8 @@ describe('ingestor spans (sampling at 100 %)', () => {
   });
 
   it('a repair is a trace of its own: re-anchor (a failed REST call recorded, then the snapshot put) and trade backfill (its pages, its puts)', async () => {
-    const { receiver, socket, stop } = await setup(await restSide());
+    const rest = await restSide();
+    const { receiver, socket, stop } = await setup(rest.url);
     // a new connection re-anchors every book: the first snapshot call fails (400), the retry's snapshot is published
     await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 're-anchor')).toBe(true), { timeout: 30_000 });
     const trade = (id: number): Buffer => {
@@ -176,6 +179,9 @@ describe('ingestor spans (sampling at 100 %)', () => {
     expect(backfill).toMatchObject({ parentSpanId: '', attributes: { symbol: 'BTCUSDT', from_id: 2, to_id: 1_501, recovered: 1_500 }, events: [] });
     expect(under(backfill).map((s) => s.name)).toEqual(['rest historical trades', 'rest historical trades', 'kinesis put']);
     for (const s of receiver.spans) expect(s.endNs >= s.startNs).toBe(true);
+    // each REST call named its span to the exchange (W3C traceparent, sampled): the exchange's side can join the trace
+    const restCalls = receiver.spans.filter((s) => s.name.startsWith('rest ')).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+    expect(rest.traceparents).toEqual(restCalls.map((s) => `00-${s.traceId}-${s.spanId}-01`));
     // the puts ended at Kinesis' acknowledgement, within their repair's span
     for (const root of [reanchor, backfill]) for (const s of under(root)) expect(s.startNs >= root.startNs && s.endNs <= root.endNs, `${s.name} within ${root.name}`).toBe(true);
   });

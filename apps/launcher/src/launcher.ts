@@ -69,7 +69,7 @@ export class Launcher {
     // the services that talk to AWS (Kinesis) or leave the machine: its credential chain and the proxies
     const outbound = ['KINESIS_*', 'AWS_*', ...PROXY_VARIABLES];
     // the traced services (docs/tracing.md) take the standard OTEL_* variables — the collector's headers may hold
-    // a token, so only they do; a shell-wide OTEL_SERVICE_NAME would give all three one name: each keeps its own
+    // a token, so only they do; a shell-wide OTEL_SERVICE_NAME would give them all one name: each keeps its own
     const traced = ['OTEL_*'];
     const ownServiceName = { OTEL_SERVICE_NAME: undefined };
     const health = (port: number) => `http://127.0.0.1:${port}/health`;
@@ -80,8 +80,8 @@ export class Launcher {
         entry: 'apps/exchange-sim/bin/start.ts',
         colour: 35,
         healthUrl: health(c.simPort),
-        inherits: ['SIM_*'],
-        env: { ...common, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' },
+        inherits: ['SIM_*', ...traced],
+        env: { ...common, ...ownServiceName, SIM_HOST: '127.0.0.1', SIM_PORT: String(c.simPort), SIM_SYMBOLS: c.symbols, SIM_API_KEYS: 'local-dev-key' },
       });
     }
     // the key the ingestor uses is the launcher's choice, never an INGESTOR_API_KEY* left over in the shell
