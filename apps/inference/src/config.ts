@@ -96,6 +96,19 @@ export const InferenceConfigSchema = z
     /** Loopback by default; a container sets INFERENCE_HOST=0.0.0.0. */
     host: z.string().default('127.0.0.1'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The trace UI's URL for one trace, `{traceId}` standing for the id (Jaeger: http://localhost:16686/trace/{traceId}); the live page links predictions to their traces. Unset: no links. */
+    traceUiUrl: z
+      .string()
+      .max(2_000)
+      .refine((t) => t.includes('{traceId}'), 'must contain {traceId}')
+      .refine((t) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(t.split('{traceId}').join('0'.repeat(32))).protocol);
+        } catch {
+          return false;
+        }
+      }, 'must be an http(s) URL')
+      .optional(),
   })
   // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
   .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
@@ -142,6 +155,7 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_HOST: 'host',
   INFERENCE_PORT: 'port',
   LOG_LEVEL: 'logLevel',
+  INFERENCE_TRACE_UI_URL: 'traceUiUrl',
 };
 
 const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'inference', schema: InferenceConfigSchema, env: INFERENCE_ENV, secrets: ['redisUrl', 'adminToken'] };

@@ -37,6 +37,10 @@ export interface Prediction {
   /** The naive predictor on the same vector, graded alongside. */
   baseline: { returnBps: number; price: number };
   replica: string;
+  /** The tick's own trace (when tracing is on; docs/tracing.md). */
+  traceId?: string;
+  /** The trace of the newest sampled market event in the vector the tick read, which the tick's span links to. */
+  linkedTraceId?: string;
 }
 
 /**
@@ -44,6 +48,11 @@ export interface Prediction {
  * Redis can write there, so it is checked field by field before it is served, graded or drawn.
  */
 const finite = z.number().finite();
+/** A W3C trace id as OpenTelemetry spells it: 32 lower-case hex digits, not all zero. */
+const traceIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{32}$/)
+  .refine((id) => !/^0+$/.test(id), 'all-zero trace id');
 const PredictionSchema = z.object({
   symbol: z.string().regex(/^[A-Z0-9]{2,20}$/),
   tickMs: z.number().int().nonnegative(),
@@ -66,6 +75,9 @@ const PredictionSchema = z.object({
   reason: z.enum(FALLBACK_REASONS).nullable(),
   baseline: z.object({ returnBps: finite, price: finite }),
   replica: z.string().max(100),
+  // (optional: predictions written without tracing, or before it existed, still parse; the page builds links from them)
+  traceId: traceIdSchema.optional(),
+  linkedTraceId: traceIdSchema.optional(),
 });
 /** Larger than any prediction this code writes (~600 bytes): refused before it is parsed. */
 export const MAX_PREDICTION_BYTES = 16 * 1024;
@@ -137,6 +149,9 @@ export interface Outcome {
   reason: FallbackReason | null;
   /** The vector's completeness when the caller has it already. */
   completeness?: number;
+  /** The tick's trace and the event trace it links to (tracing on). */
+  traceId?: string;
+  linkedTraceId?: string;
 }
 
 export function buildPrediction(symbol: string, tickMs: number, nowMs: number, horizonS: number, replica: string, v: FeatureVectorRecord, o: Outcome): Prediction | undefined {
@@ -168,5 +183,7 @@ export function buildPrediction(symbol: string, tickMs: number, nowMs: number, h
     reason: o.reason,
     baseline: { returnBps: baseline, price: mid * (1 + baseline / 1e4) },
     replica,
+    ...(o.traceId === undefined ? {} : { traceId: o.traceId }),
+    ...(o.linkedTraceId === undefined ? {} : { linkedTraceId: o.linkedTraceId }),
   };
 }

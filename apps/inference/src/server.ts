@@ -1,7 +1,8 @@
 /**
  * Service + HTTP on one port (API, WebSocket, /health, /metrics), on the one
- * lifecycle: HTTP first (so /health answers — not ready — while the service
- * starts), then the service; stop runs backwards under one deadline.
+ * lifecycle: tracing first (stops last, flushing the others' spans), HTTP
+ * (so /health answers — not ready — while the service starts), then the
+ * service; stop runs backwards under one deadline.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Lifecycle, type StopReport } from '@hotpath/service';
@@ -14,13 +15,15 @@ export class InferenceServer {
   readonly http: FastifyInstance;
   private readonly lifecycle: Lifecycle;
 
-  constructor(config: InferenceConfig) {
-    this.service = new InferenceService(config);
+  constructor(config: InferenceConfig, deps: { /** The OTEL_* variables (default process.env). */ tracingEnv?: NodeJS.ProcessEnv } = {}) {
+    this.service = new InferenceService(config, deps);
     // requestTimeout: a whole request (headers + body) within the limit, against slow clients; connectionTimeout: idle
     // sockets closed (WebSocket subscribers are exempt: ws clears the socket timeout after the upgrade)
     this.http = Fastify({ logger: false, bodyLimit: 16 * 1024, requestTimeout: config.requestTimeoutMs, connectionTimeout: 2 * config.requestTimeoutMs });
     void this.http.register(inferenceRoutes(this.service));
+    // tracing first: it stops last and flushes what the other components' stops still traced
     this.lifecycle = new Lifecycle()
+      .add(this.service.tracing.component)
       .add({ name: 'http', start: () => this.http.listen({ port: this.service.config.port, host: this.service.config.host }).then(() => undefined), stop: () => this.http.close() })
       .add({ name: 'inference service', start: () => this.service.start(), stop: () => this.service.stop() });
   }

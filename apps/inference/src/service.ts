@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
+import { type Span, Tracing } from '@hotpath/tracing';
 import type { InferenceConfig } from './config.ts';
 import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
@@ -27,6 +28,7 @@ import { ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
+import { endStage, TickTrace } from './tick-trace.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -47,6 +49,8 @@ const RECENT_ERROR_MS = 10_000;
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
+  /** Why a tick was missed. */
+  reason?: string;
   /** Claim + vector read, model step (checks + run), whole tick: set when this replica wrote the prediction. */
   redisMs?: number;
   modelMs?: number;
@@ -79,11 +83,20 @@ export class InferenceService {
   /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
   private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
   private started = false;
+  /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): every tick a trace linked to its vector's newest sampled event (docs/tracing.md). */
+  readonly tracing: Tracing;
+  /** Push spans waiting for their prediction to come back on this replica's subscriber: the tick's trace id → its push. */
+  private readonly pushes = new Map<string, { span: Span; timer: NodeJS.Timeout; done: () => void }>();
 
-  constructor(readonly config: InferenceConfig) {
+  constructor(
+    readonly config: InferenceConfig,
+    /** The OTEL_* variables (default process.env). */
+    deps: { tracingEnv?: NodeJS.ProcessEnv } = {},
+  ) {
     this.log = createLogger({ service: 'inference', level: config.logLevel });
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
+    this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
     this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'));
     this.redis = this.clients.commands;
@@ -167,6 +180,8 @@ export class InferenceService {
     this.started = false;
     this.scheduler.stop();
     for (const t of this.backups) clearTimeout(t);
+    // pushes still awaited end now (the subscriber closes below): no span left open
+    for (const traceId of [...this.pushes.keys()]) this.pushSettled(traceId, 'push_not_received');
     await this.lifecycle?.stop();
     await this.models.stop();
     this.clients.disconnect();
@@ -261,20 +276,42 @@ export class InferenceService {
    * `backup` = the late pass that stands in for a claimer that died.
    */
   async tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
+    if (!this.tracing.enabled) return this.runTick(symbol, tickMs, backup, undefined);
+    const tt = new TickTrace(this.tracing, symbol, tickMs, this.config.replica, backup);
+    try {
+      const r = await this.runTick(symbol, tickMs, backup, tt);
+      // a prediction written ends its tick when its push is back (or at the push's deadline); every other outcome now
+      if (r.outcome !== 'predicted' && r.outcome !== 'predicted_backup') tt.finish(r.outcome, r.reason);
+      return r;
+    } catch (err) {
+      tt.failed(tt.root, err, 'tick failed');
+      tt.finish('error');
+      throw err;
+    }
+  }
+
+  private async runTick(symbol: string, tickMs: number, backup: boolean, tt: TickTrace | undefined): Promise<TickResult> {
     const t0 = performance.now();
     let claim: Awaited<ReturnType<PredictionStore['claim']>>;
+    const read = tt?.stage('redis read');
     try {
       claim = await this.store.claim(symbol, tickMs, this.config.replica, this.config.claimTtlMs);
     } catch (err) {
+      if (read) {
+        tt!.failed(read, err, 'claim failed');
+        endStage(read);
+      }
       this.noteRedisError('claim', err);
-      if (!backup) this.localFallback(symbol, tickMs);
+      if (!backup) this.localFallback(symbol, tickMs, tt);
       return { outcome: 'redis_unavailable' };
     }
+    if (read) endStage(read);
     const redisMs = performance.now() - t0;
     this.metrics.redisRead.observe({ symbol }, redisMs / 1000);
     const now = Date.now();
     let vector: FeatureVectorRecord | undefined;
     if (claim.vector) vector = this.decoded(symbol, claim.vector);
+    tt?.link(vector?.trace);
     if (vector) {
       this.lastVector.set(symbol, { vector, readAtMs: now });
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
@@ -293,18 +330,31 @@ export class InferenceService {
     }
     if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
     const m0 = performance.now();
-    const prediction = await this.predict(symbol, tickMs, vector, null);
+    const prediction = await this.predict(symbol, tickMs, vector, null, tt);
     const modelMs = performance.now() - m0;
     if (!prediction) return this.missed(symbol, 'no_book');
     const json = JSON.stringify(prediction);
     let written: boolean;
+    const write = tt?.stage('redis write');
+    // (started before the write: the PUBLISH may come back on the subscriber before the write's own reply)
+    const push = tt && this.expectPush(tt);
     try {
       written = await this.store.write(symbol, tickMs, json);
     } catch (err) {
+      if (write) {
+        tt!.failed(write, err, 'write failed');
+        endStage(write);
+        this.pushSettled(tt!.traceId, 'not_pushed');
+      }
       this.noteRedisError('write', err);
       return this.missed(symbol, 'redis_write_failed');
     }
-    if (!written) return this.outcome(symbol, 'refused');
+    if (write) endStage(write);
+    if (!written) {
+      if (tt) this.pushSettled(tt.traceId, 'not_pushed');
+      return this.outcome(symbol, 'refused');
+    }
+    void push?.then(() => tt!.finish(backup ? 'predicted_backup' : 'predicted'));
     this.noteWritten(symbol, tickMs);
     // the challenger runs after the write, off the tick's path; it is never served
     if (this.lifecycle) void this.lifecycle.shadow(symbol, tickMs, prediction.targetMs, prediction.mid, prediction.fallback ? null : prediction.predictedReturnBps, vector.features);
@@ -324,35 +374,81 @@ export class InferenceService {
     return { outcome };
   }
 
-  private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null): Promise<Prediction | undefined> {
+  private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null, tt: TickTrace | undefined): Promise<Prediction | undefined> {
     const now = Date.now();
     const model = this.models.model;
+    const checks = tt?.stage('checks');
     const complete = completeness(vector.features);
     let reason = forced ?? vetVector(vector, now, this.config, model?.metadata.featureSchemaHash, complete);
+    if (checks) {
+      checks.setAttribute('completeness', complete);
+      if (reason !== null) checks.setAttribute('fallback.reason', reason);
+      endStage(checks);
+    }
     let returnBps = 0;
     let pUp = 0.5;
     if (reason === null && model) {
       const m0 = performance.now();
+      const run = tt?.stage('model run');
+      run?.setAttribute('model.version', model.version);
       try {
         ({ returnBps, pUp } = await model.run(vector.features));
         this.models.reportRun(true);
       } catch (err) {
         reason = 'model_error';
+        if (run) tt!.failed(run, err, 'model run failed');
         this.models.reportRun(false);
         this.log.error({ symbol, err }, 'model run failed');
       }
+      if (run) endStage(run);
       this.metrics.modelDuration.observe((performance.now() - m0) / 1000);
     }
-    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, { returnBps, pUp, modelVersion: model?.version ?? null, reason, completeness: complete });
+    if (reason !== null) tt?.fallback(reason);
+    const traced = tt === undefined ? {} : { traceId: tt.traceId, ...(tt.linkedTraceId === undefined ? {} : { linkedTraceId: tt.linkedTraceId }) };
+    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, {
+      returnBps,
+      pUp,
+      modelVersion: model?.version ?? null,
+      reason,
+      completeness: complete,
+      ...traced,
+    });
     if (p) this.metrics.completeness.observe({ symbol }, p.completeness);
     return p;
   }
 
+  /**
+   * The tick's `push` span: from the write (whose script PUBLISHes the prediction) until the prediction comes back on
+   * this replica's subscriber connection — what every WebSocket subscriber waits for. Resolves when it came or at its
+   * deadline (one interval: the subscriber is down or slow; ended with a `push_not_received` event).
+   */
+  private expectPush(tt: TickTrace): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const span = tt.stage('push');
+      const timer = setTimeout(() => this.pushSettled(tt.traceId, 'push_not_received'), this.config.intervalMs);
+      timer.unref();
+      this.pushes.set(tt.traceId, { span, timer, done: resolve });
+    });
+  }
+
+  /** Ends a pending push span (`event` when it did not arrive). */
+  private pushSettled(traceId: string, event?: string): void {
+    const pending = this.pushes.get(traceId);
+    if (pending === undefined) return;
+    this.pushes.delete(traceId);
+    clearTimeout(pending.timer);
+    if (event !== undefined) pending.span.addEvent(event);
+    endStage(pending.span);
+    pending.done();
+  }
+
   /** Redis unreachable: a flagged fallback from the last vector read, to this replica's own subscribers only. */
-  private localFallback(symbol: string, tickMs: number): void {
+  private localFallback(symbol: string, tickMs: number, tt: TickTrace | undefined): void {
     const last = this.lastVector.get(symbol);
     if (!last || Date.now() - last.readAtMs > this.config.localFallbackMaxAgeMs) return void this.missed(symbol, 'redis_unavailable');
-    void this.predict(symbol, tickMs, last.vector, 'redis_unavailable').then((p) => {
+    // (the tick's trace links to the last vector's event; the tick span ends when tickSymbol returns, so this runs inside it)
+    tt?.link(last.vector.trace);
+    void this.predict(symbol, tickMs, last.vector, 'redis_unavailable', tt).then((p) => {
       if (!p) return void this.missed(symbol, 'no_book');
       this.count(p);
       this.deliver(p, JSON.stringify(p), false);
@@ -377,6 +473,7 @@ export class InferenceService {
     if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol))
       return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
     if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
+    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
     this.deliver(p, JSON.stringify(p), true);
@@ -451,7 +548,7 @@ export class InferenceService {
 
   private missed(symbol: string, reason: string): TickResult {
     this.metrics.missed.inc({ symbol, reason });
-    return this.outcome(symbol, 'missed');
+    return { ...this.outcome(symbol, 'missed'), reason };
   }
 
   private noteRedisError(operation: string, err?: unknown): void {
