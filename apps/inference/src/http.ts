@@ -158,7 +158,7 @@ export function inferenceRoutes(service: InferenceService) {
     app.get('/v1/lifecycle', async (_req, reply) => reply.send(service.lifecycle ? { enabled: true, ...service.lifecycle.state() } : { enabled: false }));
 
     // the live page (static files, no build step), under a policy that runs only them
-    for (const [path, file] of Object.entries(liveFiles)) {
+    for (const [path, file] of Object.entries(liveFiles(service.config.traceUiUrl))) {
       app.get(path, async (_req, reply) => reply.type(file.type).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').send(file.body));
     }
 

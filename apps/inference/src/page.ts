@@ -9,11 +9,17 @@
  * the page is served with a Content-Security-Policy that allows only these
  * same-origin files (no inline script or style), so even markup that got in
  * could not run.
+ *
+ * Traces (docs/tracing.md): with INFERENCE_TRACE_UI_URL set (a URL template
+ * with `{traceId}`), the latest predictions table links each prediction to
+ * its tick's trace and to the market event's trace the tick linked to. The
+ * template reaches the script in a <meta> attribute, HTML-escaped here; the
+ * script puts only ids matching /^[0-9a-f]{32}$/ into it.
  */
 import { LIFECYCLE_JS, LIFECYCLE_SECTION } from './page-lifecycle.ts';
 
-const HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+const html = (traceMeta: string): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${traceMeta}
 <title>hotpath — live predictions</title>
 <link rel="stylesheet" href="/live.css">
 <script src="/live.js" defer></script>
@@ -23,6 +29,7 @@ const HTML = `<!doctype html>
 <main>
 <section class="card chart-card"><h2>Mid price and predictions (10 s ahead)</h2><svg id="chart" viewBox="0 0 800 280" preserveAspectRatio="none" role="img" aria-label="price chart"></svg>
 <div class="legend dim"><span><i class="key-mid"></i>mid</span><span><i class="key-pred"></i>prediction (pending)</span><span><i class="key-up"></i>direction right</span><span><i class="key-down"></i>direction wrong</span></div></section>
+<section class="card"><h2>Latest predictions</h2><table id="latest"><tr><td class="dim">…</td></tr></table></section>
 <section class="card"><h2>Rolling accuracy</h2><table id="acc"><tr><td class="dim">no graded predictions yet</td></tr></table></section>
 <section class="card"><h2>Net of costs (bps per call)</h2><table id="econ"><tr><td class="dim">no graded predictions yet</td></tr></table><p id="econ-costs" class="dim small"></p></section>
 <section class="card"><h2>Services</h2><table id="health"><tr><td class="dim">…</td></tr></table></section>
@@ -43,7 +50,7 @@ svg{width:100%;height:280px;display:block}table{width:100%;border-collapse:colla
 .ok{color:var(--up)}.bad{color:var(--down)}.warn{color:var(--pred)}.badge{padding:1px 6px;border-radius:4px;background:#30363d;font-size:12px}
 .legend span{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;vertical-align:middle}
 .small{font-size:12px;margin:6px 0 0}th{font-weight:400;color:var(--dim);text-align:right;padding:3px 4px}th:first-child{text-align:left}
-.key-mid{background:var(--line)}.key-pred{background:var(--pred)}.key-up{background:var(--up)}.key-down{background:var(--down)}
+a{color:var(--line)}.key-mid{background:var(--line)}.key-pred{background:var(--pred)}.key-up{background:var(--up)}.key-down{background:var(--down)}
 `;
 
 const JS = `'use strict';
@@ -68,6 +75,19 @@ function svg(tag, attrs, text) {
 }
 const row = (cells, cls) => el('tr', cls ? { class: cls } : {}, ...cells.map((c) => (c instanceof Node ? c : el('td', {}, c))));
 const cell = (text, cls) => el('td', cls ? { class: cls } : {}, text);
+/** The trace UI's URL template (INFERENCE_TRACE_UI_URL), '' when unset: no links then. */
+const TRACE_UI = (document.querySelector('meta[name="hotpath-trace-ui"]') || { content: '' }).content;
+/** A link to a trace, or a dash: only a well-formed trace id ever goes into the URL. */
+function traceLink(id, label) {
+  if (!TRACE_UI || typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) return cell('—', 'dim');
+  return el('td', {}, el('a', { href: TRACE_UI.split('{traceId}').join(id), target: '_blank', rel: 'noopener noreferrer', class: 'trace', title: id }, label));
+}
+function latest(ps) {
+  const rows = ps.slice(-8).reverse().map((p) => row([new Date(num(p.tickMs)).toISOString().slice(11, 19), fmt(p.predictedPrice),
+    p.fallback ? cell(String(p.reason), 'warn') : cell(String(p.modelVersion || ''), 'dim'),
+    ...(TRACE_UI ? [traceLink(p.traceId, 'tick'), traceLink(p.linkedTraceId, 'event')] : [])], 'prediction'));
+  document.getElementById('latest').replaceChildren(row(['tick', 'price', 'model / reason', ...(TRACE_UI ? ['trace', 'event trace'] : [])], 'dim'), ...rows);
+}
 function add(p) { if (p && p.symbol === symbol && isFinite(p.tickMs)) byTick.set(p.tickMs, p); }
 function draw() {
   const cutoff = Date.now() - 300000;
@@ -75,6 +95,7 @@ function draw() {
   const ps = [...byTick.values()].sort((a, b) => a.tickMs - b.tickMs);
   const chart = document.getElementById('chart');
   if (ps.length === 0) { chart.replaceChildren(); return; }
+  latest(ps);
   const last = ps[ps.length - 1];
   document.getElementById('mid').textContent = fmt(last.mid);
   const pred = document.getElementById('pred');
@@ -158,12 +179,21 @@ ${LIFECYCLE_JS}`;
 /** Only the page's own files: no inline script or style, no other origin, not framed. */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export const liveFiles = {
-  '/': { type: 'text/html; charset=utf-8', body: HTML },
-  '/live.css': { type: 'text/css; charset=utf-8', body: CSS },
-  '/live.js': { type: 'text/javascript; charset=utf-8', body: JS },
-} as const;
+/** Text for an HTML attribute value (double-quoted). */
+export function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
 
-export function livePage(): string {
-  return HTML;
+/** The page's files; `traceUiUrl` (INFERENCE_TRACE_UI_URL, with `{traceId}`) turns on the links to traces. */
+export function liveFiles(traceUiUrl?: string): Record<'/' | '/live.css' | '/live.js', { type: string; body: string }> {
+  const meta = traceUiUrl === undefined ? '' : `<meta name="hotpath-trace-ui" content="${escapeAttribute(traceUiUrl)}">`;
+  return {
+    '/': { type: 'text/html; charset=utf-8', body: html(meta) },
+    '/live.css': { type: 'text/css; charset=utf-8', body: CSS },
+    '/live.js': { type: 'text/javascript; charset=utf-8', body: JS },
+  };
+}
+
+export function livePage(traceUiUrl?: string): string {
+  return liveFiles(traceUiUrl)['/'].body;
 }

@@ -92,13 +92,55 @@ describe('live page against stored XSS', () => {
       const refusedBefore = await refused();
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { fallback: true, modelVersion: null, reason: PAYLOAD as Prediction['reason'] })));
       await vi.waitFor(async () => expect((await refused()) - refusedBefore).toBe(1), WAIT);
-      // one more round trip through the page so anything queued has been handled
-      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after' })));
+      // one more round trip through the page so anything queued has been handled (with trace ids: no trace UI configured, no links)
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after', traceId: TICK_TRACE, linkedTraceId: EVENT_TRACE })));
       await until(page, "document.querySelector('#pred').textContent.includes('after')");
+      await until(page, "document.querySelector('#latest').textContent.includes('after')");
+      expect(await page.locator('a').count()).toBe(0);
 
       expect(await page.evaluate('window.__pwned')).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.evaluate("document.body.textContent.includes('fallback')")).toBe(false);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await a.stop();
+    }
+  });
+});
+
+const TICK_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const EVENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+describe('live page: links to traces', () => {
+  it('with INFERENCE_TRACE_UI_URL set, the latest predictions link to their tick trace and their event trace (template escaped)', async () => {
+    // quotes and an ampersand in the template: it sits in an HTML attribute, and must come back exactly
+    const template = 'http://127.0.0.1:16686/trace/{traceId}?a=1&b="x"';
+    const a = replica(redisServer.url, { replica: 'page-traces', traceUiUrl: template });
+    await a.start();
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    try {
+      const html = await (await fetch(`http://127.0.0.1:${a.port}/`)).text();
+      expect(html).toContain('content="http://127.0.0.1:16686/trace/{traceId}?a=1&amp;b=&quot;x&quot;"');
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e: Error) => errors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${a.port}/`);
+      await until(page, "document.querySelector('#conn').textContent === 'live'");
+      // (ticks in the recent past: one from the future would be refused as implausible)
+      const now = Math.floor(Date.now() / 2_000) * 2_000;
+      // one with both ids, one with only its own (no sampled event in its vector): newest first, a dash where there is no id
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 2_000, { modelVersion: 'both', traceId: TICK_TRACE, linkedTraceId: EVENT_TRACE })));
+      await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { modelVersion: 'own', traceId: EVENT_TRACE.replace('4', '5') })));
+      await until(page, "document.querySelector('#latest').textContent.includes('own')");
+      const rows = (await page.evaluate(
+        "[...document.querySelectorAll('#latest tr.prediction')].slice(0, 2).map((tr) => [tr.children[2].textContent, ...[...tr.children].slice(3).map((td) => td.querySelector('a') ? [td.textContent, td.querySelector('a').getAttribute('href')] : td.textContent)])",
+      )) as unknown[];
+      const url = (id: string) => template.replace('{traceId}', id);
+      expect(rows).toEqual([
+        ['own', ['tick', url(EVENT_TRACE.replace('4', '5'))], '—'],
+        ['both', ['tick', url(TICK_TRACE)], ['event', url(EVENT_TRACE)]],
+      ]);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
