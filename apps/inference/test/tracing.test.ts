@@ -7,14 +7,18 @@
  * prediction carries both trace ids; a fallback is an event with its reason;
  * a tick another replica claimed ends with an event; tracing off sends nothing.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
+import type { z } from 'zod';
 import { encodeVector, keys, predictionKeys } from '@hotpath/state';
 import { RedisServer } from '@hotpath/state/testing';
 import type { Registry } from '@hotpath/telemetry';
 import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
 import { InferenceConfigSchema, InferenceServer, inferenceConfigFromEnv, type Prediction } from '../src/index.ts';
-import { Feeder } from './harness.ts';
+import { Feeder, modelFailingOnFeederVectors } from './harness.ts';
 
 /** The context the aggregator's `redis publish` span would have written into the vector. */
 const EVENT = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
@@ -45,7 +49,7 @@ describe('inference tick traces', { timeout: 60_000 }, () => {
     await redisServer.stop();
   });
 
-  const server = (env: NodeJS.ProcessEnv, replica: string): InferenceServer =>
+  const server = (env: NodeJS.ProcessEnv, replica: string, over: Partial<z.input<typeof InferenceConfigSchema>> = {}): InferenceServer =>
     new InferenceServer(
       InferenceConfigSchema.parse({
         redisUrl: redisServer.url,
@@ -58,6 +62,7 @@ describe('inference tick traces', { timeout: 60_000 }, () => {
         claimTtlMs: 60,
         redisTimeoutMs: 5_000,
         logLevel: 'silent',
+        ...over,
       }),
       { tracingEnv: env },
     );
@@ -148,6 +153,28 @@ describe('inference tick traces', { timeout: 60_000 }, () => {
     }
     // stopped: every tick's tree ended (a tick whose root arrived has all its children: nothing left open at stop)
     for (const t of ticks().filter((s) => s.attributes['outcome'] === 'predicted')) expect(childrenOf(t).length, t.spanId).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a model that fails at run time: the exception on its model run span, a model_error fallback event on the tick', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'models-'));
+    writeFileSync(join(dir, 'failing.onnx'), modelFailingOnFeederVectors('failing'));
+    const r = server({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' }, 'failing', { modelDir: dir, modelPath: 'failing.onnx', rollbackAfterFailures: 1_000 });
+    await r.start();
+    expect(r.service.models.state().version).toMatch(/^failing@1\+/);
+    try {
+      const tick = await vi.waitFor(
+        () => {
+          const t = predictedTick((s) => s.attributes['replica'] === 'failing' && s.attributes['fallback.reason'] === 'model_error');
+          expect(t).toBeDefined();
+          return t!;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(tick.events).toContain('fallback');
+      expect(childrenOf(tick).find((c) => c.name === 'model run')?.events).toContain('exception');
+    } finally {
+      await r.stop();
+    }
   });
 
   it('tracing off (no endpoint, even at 100 %): ticks predict, nothing is sent, predictions carry no trace ids', async () => {
