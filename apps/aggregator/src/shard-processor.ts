@@ -17,7 +17,7 @@ import { StateFormatError } from '@hotpath/features';
 import { SymbolProcessor } from '@hotpath/processor';
 import { FencedWriteError, StoredStateError, VectorStatus, type FeatureStore } from '@hotpath/state';
 import type { Logger } from '@hotpath/telemetry';
-import type { EnvelopeTraceReader, Span, SpanContext, Tracing } from '@hotpath/tracing';
+import { type EnvelopeTraceReader, type Span, type SpanContext, spanClock, type Tracing } from '@hotpath/tracing';
 import type { AggregatorConfig } from './config.ts';
 import type { Progress } from './health.ts';
 import type { AggregatorMetrics } from './metrics.ts';
@@ -51,7 +51,6 @@ export interface ShardProcessorDeps {
  * Every time of the aggregator's spans, from one clock (epoch ms with the monotonic clock's fraction): the SDK
  * converts a given start or end against Date.now() per span, whole ms apart, which could put a child outside its parent.
  */
-const spanClock = (): number => performance.timeOrigin + performance.now();
 
 /** A sampled record of this batch: its apply span, and the symbol whose vector write will carry on the trace. */
 interface TracedRecord {

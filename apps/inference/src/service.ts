@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
-import { type Span, Tracing } from '@hotpath/tracing';
+import { type Span, spanClock, Tracing } from '@hotpath/tracing';
 import type { InferenceConfig } from './config.ts';
 import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
@@ -305,7 +305,8 @@ export class InferenceService {
       if (!backup) this.localFallback(symbol, tickMs, tt);
       return { outcome: 'redis_unavailable' };
     }
-    if (read) endStage(read);
+    // (the read's end is taken now and written once the claim says this replica runs the tick: else it is discarded)
+    const readEndedAt = read ? spanClock() : 0;
     const redisMs = performance.now() - t0;
     this.metrics.redisRead.observe({ symbol }, redisMs / 1000);
     const now = Date.now();
@@ -321,13 +322,16 @@ export class InferenceService {
       this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
     if (claim.outcome === ClaimOutcome.Done) {
+      if (read) tt!.discard(read);
       this.noteWritten(symbol, tickMs);
       return this.outcome(symbol, 'done');
     }
     if (claim.outcome === ClaimOutcome.Taken) {
+      if (read) tt!.discard(read);
       if (!backup) this.scheduleBackup(symbol, tickMs);
       return this.outcome(symbol, 'taken');
     }
+    read?.end(readEndedAt);
     if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
     const m0 = performance.now();
     const prediction = await this.predict(symbol, tickMs, vector, null, tt);

@@ -10,15 +10,14 @@
  * every tick is traced whenever tracing is on: the sampling ratio is the
  * frames' (an unsampled tick would also leave its prediction without a trace).
  *
- * Every span ends: a tick that does not run (another replica's claim, already
- * written) ends its root with a `not_run` event; a push that never comes back
- * ends at its deadline with a `push_not_received` event.
+ * Every span ends. A tick that does not run here (another replica's claim,
+ * already written) is discarded — ended, never exported: with N replicas it
+ * would otherwise be N − 1 empty traces per tick (and as many X-Ray traces
+ * billed); ticks{outcome="taken"|"done"} counts them. A push that never comes
+ * back ends at its deadline with a `push_not_received` event.
  */
-import { type Span, SpanStatusCode, type Tracing } from '@hotpath/tracing';
+import { type Span, SpanStatusCode, spanClock, type Tracing } from '@hotpath/tracing';
 import type { VectorTraceContext } from '@hotpath/state';
-
-/** Span times from one clock (epoch ms with the monotonic fraction), so a child never ends after its parent. */
-const spanClock = (): number => performance.timeOrigin + performance.now();
 
 export type TickStage = 'redis read' | 'checks' | 'model run' | 'redis write' | 'push';
 
@@ -39,6 +38,11 @@ export class TickTrace {
   ) {
     this.root = tracing.tracer.startSpan('inference tick', { root: true, startTime: spanClock(), attributes: { symbol, 'tick.ms': tickMs, replica, backup } });
     this.traceId = this.root.spanContext().traceId;
+  }
+
+  /** A stage that turned out not to matter (the claim of a tick this replica does not run): never exported. */
+  discard(span: Span): void {
+    this.tracing.discard(span);
   }
 
   /** A child span of the tick, started now; end it with end(). */
@@ -71,8 +75,8 @@ export class TickTrace {
     if (this.ended) return;
     this.ended = true;
     this.root.setAttribute('outcome', outcome);
-    if (outcome === 'taken' || outcome === 'done') this.root.addEvent('not_run', { reason: outcome === 'taken' ? 'claimed_by_another_replica' : 'already_written' });
-    else if (outcome === 'missed' || outcome === 'refused' || outcome === 'redis_unavailable') {
+    if (outcome === 'taken' || outcome === 'done') return this.tracing.discard(this.root);
+    if (outcome === 'missed' || outcome === 'refused' || outcome === 'redis_unavailable') {
       this.root.addEvent(outcome, reason === undefined ? {} : { reason });
       this.root.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? outcome });
     }

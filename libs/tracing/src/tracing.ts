@@ -54,6 +54,8 @@ export class Tracing {
   readonly tracer: Tracer;
   /** Spans queued or being exported now. */
   private pending = 0;
+  /** Spans ended by discard(): never exported. */
+  private readonly discarded = new WeakSet<object>();
   private readonly provider: TracerProvider | undefined;
   private readonly dropped: Counter<'reason'>;
   private readonly exported: Counter;
@@ -108,6 +110,7 @@ export class Tracing {
         {
           onStart: (span, ctx) => batch.onStart(span, ctx),
           onEnd(span: ReadableSpan) {
+            if (self.discarded.has(span)) return;
             if (self.pending >= c.maxQueueSize) {
               self.dropped.inc({ reason: 'queue_full' });
               return;
@@ -142,6 +145,16 @@ export class Tracing {
   startChild(name: string, parent: Span | SpanContext, startTime = spanClock()): Span {
     const ctx: Context = 'spanContext' in parent ? trace.setSpan(ROOT_CONTEXT, parent) : trace.setSpanContext(ROOT_CONTEXT, parent);
     return this.tracer.startSpan(name, { startTime }, ctx);
+  }
+
+  /**
+   * Ends `span` without exporting it: work that turned out not to be worth a
+   * trace (inference's tick another replica ran) — ended, so nothing is left
+   * open, and never sent to the collector.
+   */
+  discard(span: Span): void {
+    this.discarded.add(span);
+    span.end();
   }
 
   /**
