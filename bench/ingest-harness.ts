@@ -14,6 +14,11 @@ export interface IngestWorld {
   restUrl: string;
   /** A new stream of `shards` shards (a fresh one per measurement: the ingestor's look back at start then reads nothing). */
   createStream(name: string, shards?: number): Promise<void>;
+  /**
+   * A fresh simulator with the same seed (new URLs): each measurement then sees the same market from its
+   * start — the frame rate, and so how many frames share a Kinesis request, is not another difference.
+   */
+  restartSimulator(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -21,18 +26,29 @@ export interface IngestWorld {
 export async function startIngestWorld(speed: number): Promise<IngestWorld> {
   const emu = new KinesisEmulator();
   await emu.start();
-  const sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed, seed: 3, apiKeys: ['bench'], logLevel: 'silent' }));
-  await sim.start();
-  return {
+  const simulator = async (): Promise<ExchangeSimulator> => {
+    const s = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed, seed: 3, apiKeys: ['bench'], logLevel: 'silent' }));
+    await s.start();
+    return s;
+  };
+  let sim = await simulator();
+  const world: IngestWorld = {
     kinesisEndpoint: emu.endpoint,
     streamUrl: sim.urls.ws,
     restUrl: sim.urls.rest,
     createStream: (name, shards = 4) => emu.createStream(name, shards),
+    async restartSimulator() {
+      await sim.stop();
+      sim = await simulator();
+      world.streamUrl = sim.urls.ws;
+      world.restUrl = sim.urls.rest;
+    },
     async stop() {
       await sim.stop();
       await emu.stop();
     },
   };
+  return world;
 }
 
 /** An ingestor of BTCUSDT on `world`'s simulator and Kinesis stream; `tracingEnv` = its OTEL_* variables (default: none, tracing off). */

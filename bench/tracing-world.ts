@@ -7,7 +7,8 @@
  *
  * Run by fork() (IPC): sends {ready, kinesisEndpoint, streamUrl, restUrl, otlpUrl},
  * then answers each request {id, cmd} with {id, ...}:
- *   stream {name}   creates a Kinesis stream of 4 shards
+ *   stream {name}   creates a Kinesis stream of 4 shards and restarts the simulator (same seed: every
+ *                   measurement sees the same market); answers the simulator's new streamUrl, restUrl
  *   spans           spans received since the last `spans`, by service.name (and forgets them: memory stays flat)
  *   stop            stops everything and exits
  */
@@ -26,6 +27,8 @@ export type WorldCommand = { cmd: 'stream'; name: string } | { cmd: 'spans' } | 
 export type WorldRequest = WorldCommand & { id: number };
 export interface WorldReply {
   id: number;
+  streamUrl?: string;
+  restUrl?: string;
   spans?: Record<string, number>;
   error?: string;
 }
@@ -38,7 +41,8 @@ process.on('message', (m: WorldRequest) => {
     try {
       if (m.cmd === 'stream') {
         await world.createStream(m.name, 4);
-        send({ id: m.id });
+        await world.restartSimulator();
+        send({ id: m.id, streamUrl: world.streamUrl, restUrl: world.restUrl });
       } else if (m.cmd === 'spans') {
         const spans: Record<string, number> = {};
         for (const s of receiver.spans) spans[s.service] = (spans[s.service] ?? 0) + 1;

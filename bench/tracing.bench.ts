@@ -13,7 +13,10 @@
  * Ingest: exchange-sim at 20x and kinesalite run in a child process
  * (tracing-world.ts) with the OTLP/HTTP receiver the spans are exported to, so
  * this process's CPU is the ingestor's own (its exporter included). A fresh
- * ingestor per measurement, on a fresh stream (ingest-harness.ts). Figures:
+ * ingestor per measurement, on a fresh stream and a restarted simulator (same
+ * seed: every measurement gets the same market, frame for frame — the frame
+ * rate sets how many frames share a PutRecords, so a busier stretch of market
+ * costs less per frame, which made runs differ by 2x; ingest-harness.ts). Figures:
  *   throughput  frames per CPU-second of this process — the frames/s one core
  *               could carry; the simulator offers a fixed rate, so acknowledged
  *               frames/s (also given, `frames_per_s`) only says it kept up
@@ -169,16 +172,16 @@ let streams = 0;
 // one run thrown away first: the first ingestor of a process pays the JIT's warm-up, whichever configuration it has
 {
   const stream = `market-events-${++streams}`;
-  await ask({ cmd: 'stream', name: stream });
-  await measureIngest(benchIngestor(world, stream, tracingEnv('100pct')), WARMUP_MS, WARMUP_MS);
+  const sim = await ask({ cmd: 'stream', name: stream });
+  await measureIngest(benchIngestor({ ...world, streamUrl: sim.streamUrl!, restUrl: sim.restUrl! }, stream, tracingEnv('100pct')), WARMUP_MS, WARMUP_MS);
   console.log('ingest   warm-up run done (not counted)');
 }
 for (let round = 0; round < ROUNDS; round++) {
   for (const config of order(round)) {
     const stream = `market-events-${++streams}`;
-    await ask({ cmd: 'stream', name: stream });
+    const sim = await ask({ cmd: 'stream', name: stream });
     await ask({ cmd: 'spans' }); // (forget anything a previous run left: each run's count is its own)
-    const ingestor = benchIngestor(world, stream, tracingEnv(config));
+    const ingestor = benchIngestor({ ...world, streamUrl: sim.streamUrl!, restUrl: sim.restUrl! }, stream, tracingEnv(config));
     const f: IngestFigures = await measureIngest(ingestor, WARMUP_MS, INGEST_MS);
     const spans = await spanCounts(ingestor.registry, 'ingestor');
     const run: Run = { throughput: Math.round(1000 / f.cpu_s_per_1k_msgs), p99_ms: f.p99_ms, p50_ms: f.p50_ms, per_s: f.msgs_per_s, spans };
@@ -188,6 +191,52 @@ for (let round = 0; round < ROUNDS; round++) {
     );
   }
 }
+
+// ---- 1b. what one sampled frame's spans cost, alone ----
+/**
+ * The ingestor's span tree for one frame (root + decode + gap check + kinesis put, its two attributes, every
+ * time from the span clock), made `n` times in bursts of 20 by an (unstarted) ingestor's own Tracing, its
+ * export to the receiver (or the closed port) included: CPU µs per frame. Far steadier than the whole path's
+ * ratios on a busy machine, and what at a ratio r costs r times as much per frame.
+ */
+async function spanTreeCost(config: Config, n: number): Promise<number> {
+  const tracing = benchIngestor(world, 'unused', tracingEnv(config)).tracing;
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const frame = (): void => {
+    const root = tracing.startRoot('ingestor frame', clock());
+    const decode = tracing.startChild('decode', root, clock());
+    decode.end(clock());
+    root.setAttribute('symbol', 'BTCUSDT');
+    root.setAttribute('message_type', 'trade');
+    const gap = tracing.startChild('gap check', root, clock());
+    gap.end(clock());
+    const put = tracing.startChild('kinesis put', root, clock());
+    put.spanContext();
+    const end = clock();
+    put.end(end);
+    root.end(end);
+  };
+  const cpu0 = process.cpuUsage();
+  for (let done = 0; done < n; done += 20) {
+    for (let i = 0; i < 20; i++) frame();
+    await new Promise((r) => setImmediate(r)); // (the exporter's callbacks run between bursts, as between frames)
+  }
+  await tracing.shutdown(AbortSignal.timeout(10_000)); // every span exported (or dropped) is counted in
+  const cpu = process.cpuUsage(cpu0);
+  await ask({ cmd: 'spans' });
+  return (cpu.user + cpu.system) / n;
+}
+const TREES = QUICK ? 2_000 : 20_000;
+await spanTreeCost('100pct', TREES); // (warm-up)
+const treeCost = { exported: [] as number[], unreachable: [] as number[] };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const kind of round % 2 === 0 ? (['exported', 'unreachable'] as const) : (['unreachable', 'exported'] as const)) {
+    treeCost[kind].push(await spanTreeCost(kind === 'exported' ? '100pct' : '100pct_unreachable', TREES));
+  }
+}
+console.log(
+  `one sampled frame's 4 spans: ${r3(median(treeCost.exported))} µs CPU created, ended and exported; ${r3(median(treeCost.unreachable))} µs when the collector is unreachable (medians of ${ROUNDS})`,
+);
 
 // ---- 2. inference ----
 const redis = await startBenchRedis('single', 'everysec');
@@ -312,6 +361,21 @@ const result = {
     noise_floor: { ingest: noise(ingest.figures), inference: noise(inference.figures) },
   },
   spans: { ingest: ingest.spans, inference: inference.spans },
+  /**
+   * The span tree's own cost against the ingestor's whole per-frame CPU with tracing off: the overhead at
+   * ratio r is r × tree / off (the goal's terms, without the whole path's noise).
+   */
+  span_cost: ((): Record<string, number> => {
+    const offUs = 1e6 / ingest.figures.off.throughput;
+    const tree = median(treeCost.exported);
+    return {
+      frame_tree_us: r3(tree),
+      frame_tree_unreachable_us: r3(median(treeCost.unreachable)),
+      ingest_off_us_per_frame: r3(offUs),
+      overhead_1pct: r3((0.01 * tree) / offUs),
+      overhead_100pct: r3(tree / offUs),
+    };
+  })(),
 };
 const show = (label: string, r: Ratio | undefined): string => (r === undefined ? '' : `${label}: throughput x${r.throughput} p99 x${r.p99}; `);
 for (const [name, s] of [

@@ -70,6 +70,10 @@ describe('pnpm bench:tracing', () => {
     expect(result.spans.ingest['1pct'].received).toBeGreaterThan(0);
     expect(result.spans.ingest['1pct'].received).toBeLessThan(result.spans.ingest['100pct'].received + result.spans.ingest['100pct'].dropped);
     expect(result.spans.inference['1pct'].received).toBeGreaterThan(0);
+    // the span tree's own cost was measured (real CPU per frame, exported and unsent)
+    expect(result.span_cost.frame_tree_us).toBeGreaterThan(0);
+    expect(result.span_cost.frame_tree_unreachable_us).toBeGreaterThan(0);
+    expect(result.span_cost.overhead_100pct).toBeGreaterThan(result.span_cost.overhead_1pct);
     expect(Object.keys(result.goal)).toEqual(expect.arrayContaining(['1pct_lt_3pct', '100pct_lt_20pct', 'unreachable_lt_20pct']));
   });
 });
