@@ -89,6 +89,9 @@ async function inspect(id: string, format: string): Promise<string> {
 
 interface PredictionBody {
   tickMs: number;
+  /** The tick's trace and the event trace it links to (tracing on, issue 20). */
+  traceId?: string;
+  linkedTraceId?: string;
 }
 async function latestPrediction(): Promise<PredictionBody | undefined> {
   const r = await fetch(`http://127.0.0.1:${ports.inference}/v1/predictions/latest?symbol=BTCUSDT`, { signal: AbortSignal.timeout(5_000) });
@@ -284,26 +287,40 @@ describe('docker compose up: the whole stack in containers', () => {
   }, 600_000);
 
   it.skipIf(!inferenceTraces)(
-    'inference’s tick span is a trace of its own that links (FOLLOWS_FROM) to the trace of an event its vector holds',
+    'a prediction names its tick’s trace: in Jaeger an `inference tick` root span linking (FOLLOWS_FROM) to the connected event trace; the live page links to Jaeger',
     async () => {
-      const found = await until(
-        'an `inference tick` span in Jaeger whose link is a connected event trace',
+      // a prediction whose tick was traced (its vector held a sampled event: at 100 % sampling, soon)
+      const p = await until('a prediction with traceId and linkedTraceId', async () => ((await latestPrediction())?.linkedTraceId ? await latestPrediction() : undefined), {
+        timeoutMs: 180_000,
+        logsFrom: ['inference', 'aggregator'],
+      });
+      const traceId = p.traceId!;
+      const linked = p.linkedTraceId!;
+      // both traces in Jaeger (each service exports on its own schedule: wait for both, the event trace whole)
+      const tick = await until(`the tick's trace ${traceId} in Jaeger`, () => jaegerTrace(traceId), { timeoutMs: 120_000, logsFrom: ['jaeger', 'inference'] });
+      const span = tick.spans.find((s) => s.operationName === 'inference tick');
+      expect([span?.operationName, span && tick.processes[span.processID]!.serviceName]).toEqual(['inference tick', 'inference']);
+      // the root of a trace of its own, linked to the event trace (Jaeger's FOLLOWS_FROM is OTLP's link)
+      expect(span!.references.filter((r) => r.refType === 'CHILD_OF')).toEqual([]);
+      const link = span!.references.find((r) => r.refType === 'FOLLOWS_FROM');
+      expect(link?.traceID).toBe(linked);
+      expect(linked).not.toBe(traceId);
+      const event = await until(
+        `the linked event trace ${linked}, connected across ingestor and aggregator`,
         async () => {
-          for (const tick of await jaegerTraces('inference', 'inference tick')) {
-            const span = tick.spans.find((s) => s.operationName === 'inference tick' && tick.processes[s.processID]!.serviceName === 'inference');
-            const link = span?.references.find((r) => r.refType === 'FOLLOWS_FROM');
-            if (!span || !link) continue;
-            const event = await jaegerTrace(link.traceID);
-            if (event && connectedEventTrace(event) === undefined && event.spans.some((s) => s.spanID === link.spanID)) return { tick, span, link, event };
-          }
-          return undefined;
+          const t = await jaegerTrace(linked);
+          const why = t && connectedEventTrace(t);
+          if (why) throw new Error(why);
+          return t;
         },
-        { timeoutMs: 180_000, logsFrom: ['jaeger', 'inference'] },
+        { timeoutMs: 120_000, logsFrom: ['jaeger', 'ingestor', 'aggregator'] },
       );
-      // the tick is the root of a trace of its own; its link names a span of the event's trace
-      expect(found.span.references.filter((r) => r.refType === 'CHILD_OF')).toEqual([]);
-      expect(found.link.traceID).not.toBe(found.tick.traceID);
-      log(`inference tick ${found.tick.traceID} → event trace ${found.link.traceID}`);
+      // the link names the event's span that wrote the vector the tick read
+      expect(event.spans.find((s) => s.spanID === link!.spanID)?.operationName).toBe('redis publish');
+      // the live page carries the trace UI's URL (INFERENCE_TRACE_UI_URL from compose, on the published Jaeger port)
+      const page = await (await fetch(`http://127.0.0.1:${ports.inference}/`, { signal: AbortSignal.timeout(5_000) })).text();
+      expect(page).toContain(`content="http://localhost:${ports.jaeger}/trace/{traceId}"`);
+      log(`prediction tick ${p.tickMs}: trace ${traceId} → event trace ${linked}`);
     },
     600_000,
   );
