@@ -64,6 +64,7 @@ import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { RedisServer } from '@hotpath/state/testing';
 import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
 import {
+  aggregatorHops,
   bucketOf,
   bucketRange,
   byTrace,
@@ -103,7 +104,7 @@ const metric = async (registry: Registry, name: string, labels: Record<string, s
 /** What inference serves on /v1/predictions/latest, the trace fields read loosely (checked below). */
 type ServedPrediction = { tickMs: number; traceId?: unknown; linkedTraceId?: unknown };
 
-describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → Redis → inference', { timeout: 180_000 }, () => {
+describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → Redis → inference', { timeout: 60_000 }, () => {
   const emu = new KinesisEmulator();
   const redisServer = new RedisServer();
   let receiver: OtlpReceiver;
@@ -120,8 +121,9 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
     await Promise.all([emu.start(), redisServer.start()]);
     await emu.createStream('traced-e2e', 1);
     receiver = await OtlpReceiver.start();
-    // 100 %, exported every 100 ms; a queue far above what a 100 ms batch holds here, so nothing may be dropped (asserted)
-    const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BSP_MAX_QUEUE_SIZE: '100000' };
+    // 100 %, exported every 100 ms; a queue far above what a 100 ms batch holds here and an export timeout a loaded
+    // machine keeps, so nothing may be dropped (asserted)
+    const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BSP_MAX_QUEUE_SIZE: '100000', OTEL_BSP_EXPORT_TIMEOUT: '30000' };
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 1, seed: 7, symbols: ['BTCUSDT'], apiKeys: ['k'], logLevel: 'silent' }));
     await sim.start();
     ingestor = tracedIngestor(sim, emu, 'traced-e2e', env);
@@ -139,6 +141,7 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
         modelPath: MODEL,
         logLevel: 'silent',
       }),
+      { tracingEnv: env },
     );
     // the aggregator reading before the first frame: no start-up backlog, whose first records would wait out the lease
     // round (their kinesis wait then measures start-up, not the pipeline)
@@ -147,11 +150,11 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
     await ingestor.start();
 
     const published = (): number => [...byTrace(receiver.spans).values()].filter((t) => t.some((s) => s.name === 'redis publish') && t.some((s) => s.name === 'ingestor frame')).length;
-    await vi.waitFor(() => expect(published()).toBeGreaterThanOrEqual(MIN_TRACES), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(() => expect(published()).toBeGreaterThanOrEqual(MIN_TRACES), { timeout: 120_000, interval: 100 });
     // past the start-up burst (the first batch holds everything put while the reader started): the figures compared
     // below are then mostly the steady state's
     await vi.waitFor(async () => expect(stageHistogram(await aggregator.registry.metrics(), 'kinesis_to_aggregator')?.count ?? 0).toBeGreaterThanOrEqual(STEADY_BATCHES), {
-      timeout: 60_000,
+      timeout: 120_000,
       interval: 100,
     });
     // the stages as the services serve them (the figures compared are read again after the stop, when they are final)
@@ -181,7 +184,7 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
     metricsText.aggregator = await aggregator.registry.metrics();
     metricsText.inference = await inference.service.registry.metrics();
     spans = [...receiver.spans];
-  });
+  }, 420_000);
 
   afterAll(async () => {
     // (each a no-op when beforeAll already stopped it)
@@ -205,13 +208,18 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
       expect(frame.parentSpanId, 'the root').toBe('');
       for (const name of ['decode', 'gap check', 'kinesis put']) expect(only(t, name).parentSpanId, name).toBe(frame.spanId);
       const put = only(t, 'kinesis put');
-      const wait = only(t, 'kinesis wait');
-      const apply = only(t, 'aggregator apply');
-      const publish = only(t, 'redis publish');
-      expect([wait.parentSpanId, apply.parentSpanId], 'kinesis wait, aggregator apply').toEqual([put.spanId, put.spanId]);
-      expect(publish.parentSpanId).toBe(apply.spanId);
-      // (an event that moved nothing — e.g. ignored before the book's anchor — is still traced to the batch's write)
-      expect(apply.attributes['outcome']).toEqual(expect.any(String));
+      // (usually one hop; a record Kinesis delivered again is applied again: each delivery its own wait and apply)
+      const hops = aggregatorHops(t);
+      expect(hops.length).toBeGreaterThanOrEqual(1);
+      expect(t.filter((s) => s.name === 'kinesis wait')).toHaveLength(hops.length);
+      expect(t.filter((s) => s.name === 'redis publish')).toHaveLength(hops.filter((h) => h.publish !== undefined).length);
+      for (const { wait, apply, publish } of hops) {
+        expect(wait, `trace ${frame.traceId}: a kinesis wait ending where its apply starts`).toBeDefined();
+        expect([wait!.parentSpanId, apply.parentSpanId], 'kinesis wait, aggregator apply').toEqual([put.spanId, put.spanId]);
+        if (publish !== undefined) expect(publish.parentSpanId).toBe(apply.spanId);
+        // (an event that moved nothing — e.g. ignored before the book's anchor — is still traced to the batch's write)
+        expect(apply.attributes['outcome']).toEqual(expect.any(String));
+      }
       expect(new Set(t.map((s) => s.traceId))).toEqual(new Set([frame.traceId]));
       expect(Object.fromEntries(t.map((s) => [s.name, s.service]))).toEqual({
         'ingestor frame': 'ingestor',
@@ -228,9 +236,11 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
     expect(new Set(roots.map((s) => s.traceId)).size).toBe(roots.length);
   });
 
-  // SKIPPED until inference's tick spans land (issue 20: H1's inference tracing): ready to run as written
-  it.skip('(b) the prediction links to its event: an inference tick span → the redis publish span of an event trace; the served prediction carries both trace ids', () => {
-    const publishes = new Map(eventTraces().map((t) => [only(t, 'redis publish').spanId, only(t, 'redis publish')]));
+  it('(b) the prediction links to its event: an inference tick span → the redis publish span of an event trace; the served prediction carries both trace ids', () => {
+    // a link's target: the redis publish span of a trace the ingestor started (a frame's, or a re-anchoring's snapshot)
+    const traces = byTrace(spans);
+    const fromIngestor = (traceId: string): boolean => (traces.get(traceId) ?? []).some((s) => s.parentSpanId === '' && s.service === 'ingestor');
+    const publishes = new Map(spans.filter((s) => s.name === 'redis publish' && fromIngestor(s.traceId)).map((s) => [s.spanId, s]));
     const ticks = spans.filter((s) => s.name === 'inference tick');
     expect(ticks.length).toBeGreaterThan(0);
     for (const tick of ticks) {
@@ -243,7 +253,8 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
       expect(tick.links).toHaveLength(1);
       const [link] = tick.links;
       const target = publishes.get(link!.spanId);
-      expect(target, `tick ${tick.spanId}'s link → ${link!.traceId}/${link!.spanId} is a redis publish span of an event trace`).toBeDefined();
+      const seen = (traces.get(link!.traceId) ?? []).map((s) => `${s.service}:${s.name}${s.spanId === link!.spanId ? '*' : ''}`).join(', ');
+      expect(target, `tick ${tick.spanId}'s link → ${link!.traceId}/${link!.spanId} is a redis publish span of an event trace (that trace: ${seen || 'none'})`).toBeDefined();
       expect(link!.traceId).toBe(target!.traceId);
       // causality: the vector was published before the tick that read it ended
       expect(target!.startNs).toBeLessThanOrEqual(tick.endNs);
@@ -257,11 +268,15 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
       'inference tick',
     );
     expect(tick.links.map((l) => l.traceId)).toEqual([served!.linkedTraceId]);
-    expect(eventTraces().some((t) => t[0]!.traceId === served!.linkedTraceId)).toBe(true);
+    expect(fromIngestor(served!.linkedTraceId as string)).toBe(true);
+    expect([...publishes.values()].some((p) => p.traceId === served!.linkedTraceId)).toBe(true);
     // the tick's children, each under the tick
     const children = spans.filter((s) => s.traceId === tick.traceId && s !== tick);
     expect(children.length).toBeGreaterThan(0);
     for (const c of children) expect(c.service).toBe('inference');
+    // the tick's stages (checks, model run and push as the tick took them): its Redis round trips at least
+    expect(children.map((c) => c.name)).toEqual(expect.arrayContaining(['redis read', 'redis write']));
+    for (const c of children) expect(['redis read', 'checks', 'model run', 'redis write', 'push']).toContain(c.name);
     expect(missingParents([tick, ...children])).toEqual([]);
   });
 
@@ -304,7 +319,7 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
 
     it('aggregator_to_redis ↔ apply start → publish end: inside the batch the metric times, so none above its highest bucket', () => {
       const h = stage('aggregator', 'aggregator_to_redis');
-      const writes = eventTraces().map((t) => Number(only(t, 'redis publish').endNs - only(t, 'aggregator apply').startNs) / 1e6);
+      const writes = eventTraces().flatMap((t) => aggregatorHops(t).flatMap(({ apply, publish }) => (publish === undefined ? [] : [Number(publish.endNs - apply.startNs) / 1e6])));
       noneAbove(h, writes, 0);
     });
 
@@ -314,7 +329,8 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
         return h.bounds[Math.min(h.bounds.length - 1, highestBucket(h) + 1)]! * 1000;
       };
       const traces = eventTraces();
-      const whole = traces.map((t) => Number(only(t, 'redis publish').endNs - only(t, 'ingestor frame').startNs) / 1e6);
+      // (to the first write: a record delivered again is written again later, which is not the event's way)
+      const whole = traces.map((t) => Number(aggregatorHops(t).find((h) => h.publish !== undefined)!.publish!.endNs - only(t, 'ingestor frame').startNs) / 1e6);
       const limitMs = bound('ingestor', 'ingestor_to_kinesis') + bound('aggregator', 'kinesis_to_aggregator') + bound('aggregator', 'aggregator_to_redis');
       expect(quantile(whole, 0.5), `frame → publish p50 vs the three hops' highest buckets + 1 (${limitMs} ms)`).toBeLessThanOrEqual(limitMs);
       for (const [i, t] of traces.entries()) {
@@ -323,8 +339,10 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
         expect(whole[i], `trace ${frame.traceId}: frame → publish`).toBeGreaterThan(0);
         expect(ms('decode') + ms('gap check') + ms('kinesis put'), `trace ${frame.traceId}: ingestor children`).toBeLessThanOrEqual(ms('ingestor frame') + CLOCK_SLACK_MS);
         const wall = wallMs(t);
-        expect(ms('kinesis wait') + ms('aggregator apply'), `trace ${frame.traceId}: aggregator hops vs the trace's wall span ${wall} ms`).toBeLessThanOrEqual(wall + CLOCK_SLACK_MS);
-        expect(ms('redis publish')).toBeLessThanOrEqual(ms('aggregator apply') + CLOCK_SLACK_MS);
+        for (const { wait, apply, publish } of aggregatorHops(t)) {
+          expect(spanMs(wait!) + spanMs(apply), `trace ${frame.traceId}: aggregator hops vs the trace's wall span ${wall} ms`).toBeLessThanOrEqual(wall + CLOCK_SLACK_MS);
+          if (publish !== undefined) expect(spanMs(publish)).toBeLessThanOrEqual(spanMs(apply) + CLOCK_SLACK_MS);
+        }
       }
     });
   });
@@ -336,8 +354,8 @@ describe('tracing, the whole pipeline: ingestor → Kinesis → aggregator → R
     expect(spans.filter((s) => s.name === 'ingestor frame').length).toBe(frames);
     expect(await metric(ingestor.registry, 'ingestor_kinesis_user_records_total', { result: 'lost_at_stop' })).toBe(0);
     // a span ended but its parent never exported would name a parent its trace lacks
-    const missing = [...byTrace(spans).values()].flatMap(missingParents);
-    expect(missing).toEqual([]);
+    const missing = [...byTrace(spans).values()].flatMap((t) => missingParents(t).map((m) => `${t[0]!.service}: ${m}`));
+    expect(missing.join('; ')).toBe('');
     // every acknowledged put was continued by the aggregator
     const continued = new Set(spans.filter((s) => s.name === 'aggregator apply').map((s) => s.parentSpanId));
     const orphans = spans.filter((s) => s.name === 'kinesis put' && !s.events.includes('dropped') && !continued.has(s.spanId));

@@ -73,6 +73,29 @@ export function only(spans: readonly ReceivedSpan[], name: string): ReceivedSpan
   return found[0]!;
 }
 
+/** One delivery of a record to the aggregator within an event trace: its wait, its apply, the write it led to. */
+export interface AggregatorHop {
+  wait: ReceivedSpan | undefined;
+  apply: ReceivedSpan;
+  publish: ReceivedSpan | undefined;
+}
+
+/**
+ * A trace's aggregator spans, one hop per `aggregator apply` in start order — more than one when Kinesis
+ * delivered the record again (at least once: a shard taken over re-reads from its checkpoint). A wait is
+ * paired with the apply it ends at (the aggregator ends the one where the other starts), a publish by parent.
+ */
+export function aggregatorHops(spans: readonly ReceivedSpan[]): AggregatorHop[] {
+  return spans
+    .filter((s) => s.name === 'aggregator apply')
+    .sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0))
+    .map((apply) => ({
+      wait: spans.find((s) => s.name === 'kinesis wait' && s.endNs === apply.startNs),
+      apply,
+      publish: spans.find((s) => s.name === 'redis publish' && s.parentSpanId === apply.spanId),
+    }));
+}
+
 /** A trace's wall span in ms: its earliest start to its latest end. */
 export function wallMs(spans: readonly ReceivedSpan[]): number {
   let start = spans[0]!.startNs;

@@ -98,6 +98,16 @@ describe('export', () => {
     expect(receiver.spans.map((s) => s.links)).toEqual([[{ traceId: event.traceId, spanId: event.spanId, attributes: { kind: 'newest sampled event' } }]]);
   });
 
+  it('the receiver keeps a span the exporter sent again (a timed-out attempt retried) once, and counts the repeat', async () => {
+    const receiver = await OtlpReceiver.start();
+    cleanup.push(() => receiver.stop());
+    const span = { name: 'frame', traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), startTimeUnixNano: '1', endTimeUnixNano: '2' };
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'x' } }] }, scopeSpans: [{ spans: [span] }] }] });
+    for (let i = 0; i < 2; i++) expect((await fetch(receiver.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(200);
+    expect(receiver.spans.map((s) => [s.service, s.name, s.spanId])).toEqual([['x', 'frame', span.spanId]]);
+    expect(receiver.duplicates).toBe(1);
+  });
+
   it('off: no span is created, nothing sent, sampleRoot never says yes', async () => {
     const receiver = await OtlpReceiver.start();
     cleanup.push(() => receiver.stop());

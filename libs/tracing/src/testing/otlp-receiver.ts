@@ -44,6 +44,13 @@ const attrs = (kvs: OtlpKv[] | undefined): Record<string, unknown> => Object.fro
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /**
+   * Spans received again (same trace and span id) and not kept twice: OTLP delivery is at least once — the
+   * exporter re-sends a batch whose answer did not come within its timeout, which a loaded machine (this
+   * receiver shares the event loop of in-process services) makes happen.
+   */
+  duplicates = 0;
+  private readonly seen = new Set<string>();
   requests = 0;
   refuse = false;
   private readonly server: Server;
@@ -104,6 +111,12 @@ export class OtlpReceiver {
       const resource = attrs(rs.resource?.attributes);
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
+          const id = `${s.traceId}/${s.spanId}`;
+          if (this.seen.has(id)) {
+            this.duplicates++;
+            continue;
+          }
+          this.seen.add(id);
           this.spans.push({
             service: String(resource['service.name']),
             name: s.name,
