@@ -10,8 +10,8 @@
  * compared only as ratios to `off` measured in this run (these machines differ
  * 2x from day to day).
  *
- * Ingest: exchange-sim at 20x and kinesalite run in a child process
- * (tracing-world.ts) with the OTLP/HTTP receiver the spans are exported to, so
+ * Ingest: exchange-sim at 20x and kinesalite run in a child process, the
+ * OTLP/HTTP receiver the spans are exported to in another (tracing-world.ts), so
  * this process's CPU is the ingestor's own (its exporter included). A fresh
  * ingestor per measurement, on a fresh stream and a restarted simulator (same
  * seed: every measurement gets the same market, frame for frame — the frame
@@ -68,33 +68,51 @@ const CONFIGS: readonly Config[] = ((): Config[] => {
 })();
 const order = (round: number): readonly Config[] => (round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse());
 
-// ---- the world process (simulator, kinesalite, OTLP receiver) ----
-const child = fork(new URL('./tracing-world.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const killChild = (): void => void child.kill('SIGKILL');
-process.on('exit', killChild);
-const world = await new Promise<WorldReady>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('tracing-world did not start within 60 s')), 60_000);
-  child.once('message', (m: WorldReady) => {
-    clearTimeout(timer);
-    resolve(m);
-  });
-  child.once('exit', (code) => reject(new Error(`tracing-world exited (${code}) before it was ready`)));
-});
-let nextId = 0;
-const ask = (request: WorldCommand): Promise<WorldReply> =>
-  new Promise((resolve, reject) => {
-    const id = ++nextId;
-    const timer = setTimeout(() => reject(new Error(`tracing-world: no answer to ${request.cmd} within 30 s`)), 30_000);
-    const on = (m: WorldReply): void => {
-      if (m.id !== id) return;
+// ---- the other processes: the ingest world (simulator, kinesalite) and the collector (OTLP receiver) ----
+interface Child {
+  ready: WorldReady;
+  ask(request: WorldCommand): Promise<WorldReply>;
+  kill(): void;
+}
+async function startChild(role: 'world' | 'collector'): Promise<Child> {
+  const child = fork(new URL('./tracing-world.ts', import.meta.url).pathname, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<WorldReady>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tracing-world ${role} did not start within 60 s`)), 60_000);
+    child.once('message', (m: WorldReady) => {
       clearTimeout(timer);
-      child.off('message', on);
-      if (m.error !== undefined) reject(new Error(`tracing-world ${request.cmd}: ${m.error}`));
-      else resolve(m);
-    };
-    child.on('message', on);
-    child.send({ ...request, id } as WorldRequest);
+      resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`tracing-world ${role} exited (${code}) before it was ready`)));
   });
+  let nextId = 0;
+  return {
+    ready,
+    kill: () => void child.kill('SIGKILL'),
+    ask: (request) =>
+      new Promise((resolve, reject) => {
+        const id = ++nextId;
+        const timer = setTimeout(() => reject(new Error(`tracing-world ${role}: no answer to ${request.cmd} within 30 s`)), 30_000);
+        const on = (m: WorldReply): void => {
+          if (m.id !== id) return;
+          clearTimeout(timer);
+          child.off('message', on);
+          if (m.error !== undefined) reject(new Error(`tracing-world ${role} ${request.cmd}: ${m.error}`));
+          else resolve(m);
+        };
+        child.on('message', on);
+        child.send({ ...request, id } as WorldRequest);
+      }),
+  };
+}
+const worldChild = await startChild('world');
+const collector = await startChild('collector');
+const killChildren = (): void => {
+  worldChild.kill();
+  collector.kill();
+};
+process.on('exit', killChildren);
+const world = { kinesisEndpoint: worldChild.ready.kinesisEndpoint!, streamUrl: worldChild.ready.streamUrl!, restUrl: worldChild.ready.restUrl!, otlpUrl: collector.ready.otlpUrl! };
+const ask = (request: WorldCommand): Promise<WorldReply> => (request.cmd === 'spans' ? collector : worldChild).ask(request);
 
 /** A port nothing listens on: the unreachable collector (connections refused at once). */
 const closedPort = await new Promise<number>((resolve) => {
@@ -293,8 +311,9 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 feeder.stop();
 await redis.stop();
-await ask({ cmd: 'stop' });
-process.off('exit', killChild);
+await worldChild.ask({ cmd: 'stop' });
+await collector.ask({ cmd: 'stop' });
+process.off('exit', killChildren);
 
 // ---- figures ----
 interface Ratio {
