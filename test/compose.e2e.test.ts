@@ -5,8 +5,8 @@
  * `grafana` profile; Jaeger neither: its stand-in is a small mock, test/compose/standins/jaeger). Run with the
  * `tracing` profile and every frame sampled (OTEL_TRACES_SAMPLER_ARG=1). Checked: every service healthy; a
  * prediction on the published port (time from `up` to the first one, printed); one market event is one connected
- * trace across the ingestor and aggregator containers, read back through Jaeger's query API (and inference's tick
- * span linked to an event trace, once inference traces); Prometheus in the stack has every target up and every rule group
+ * trace across the ingestor and aggregator containers, read back through Jaeger's query API, and a prediction's
+ * tick trace links to such an event trace; Prometheus in the stack has every target up and every rule group
  * loaded; a killed aggregator and inference come back by the restart policy and predictions resume;
  * a Redis restart keeps its data (AOF volume) and the stack recovers; Alertmanager delivers a firing
  * alert to a webhook when exchange-sim stops; `down -v` leaves no container, network or volume.
@@ -29,8 +29,6 @@ import { ensureStandins } from './compose/standins.ts';
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const PROJECT = 'hotpath-e2e';
 const SERVICES = ['redis', 'kinesis', 'exchange-sim', 'ingestor', 'aggregator', 'inference', 'redis-exporter', 'prometheus', 'alertmanager', 'jaeger'];
-/** Inference's tick span (issue 20) is asserted once inference traces: its package depends on @hotpath/tracing. */
-const inferenceTraces = '@hotpath/tracing' in ((JSON.parse(readFileSync(root('apps/inference/package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
 const log = (line: string): void => console.log(`[compose e2e] ${line}`);
 
 let composeCmd: [string, string[]] = ['docker-compose', []];
@@ -286,44 +284,40 @@ describe('docker compose up: the whole stack in containers', () => {
     expect(page.status).toBe(200);
   }, 600_000);
 
-  it.skipIf(!inferenceTraces)(
-    'a prediction names its tick’s trace: in Jaeger an `inference tick` root span linking (FOLLOWS_FROM) to the connected event trace; the live page links to Jaeger',
-    async () => {
-      // a prediction whose tick was traced (its vector held a sampled event: at 100 % sampling, soon)
-      const p = await until('a prediction with traceId and linkedTraceId', async () => ((await latestPrediction())?.linkedTraceId ? await latestPrediction() : undefined), {
-        timeoutMs: 180_000,
-        logsFrom: ['inference', 'aggregator'],
-      });
-      const traceId = p.traceId!;
-      const linked = p.linkedTraceId!;
-      // both traces in Jaeger (each service exports on its own schedule: wait for both, the event trace whole)
-      const tick = await until(`the tick's trace ${traceId} in Jaeger`, () => jaegerTrace(traceId), { timeoutMs: 120_000, logsFrom: ['jaeger', 'inference'] });
-      const span = tick.spans.find((s) => s.operationName === 'inference tick');
-      expect([span?.operationName, span && tick.processes[span.processID]!.serviceName]).toEqual(['inference tick', 'inference']);
-      // the root of a trace of its own, linked to the event trace (Jaeger's FOLLOWS_FROM is OTLP's link)
-      expect(span!.references.filter((r) => r.refType === 'CHILD_OF')).toEqual([]);
-      const link = span!.references.find((r) => r.refType === 'FOLLOWS_FROM');
-      expect(link?.traceID).toBe(linked);
-      expect(linked).not.toBe(traceId);
-      const event = await until(
-        `the linked event trace ${linked}, connected across ingestor and aggregator`,
-        async () => {
-          const t = await jaegerTrace(linked);
-          const why = t && connectedEventTrace(t);
-          if (why) throw new Error(why);
-          return t;
-        },
-        { timeoutMs: 120_000, logsFrom: ['jaeger', 'ingestor', 'aggregator'] },
-      );
-      // the link names the event's span that wrote the vector the tick read
-      expect(event.spans.find((s) => s.spanID === link!.spanID)?.operationName).toBe('redis publish');
-      // the live page carries the trace UI's URL (INFERENCE_TRACE_UI_URL from compose, on the published Jaeger port)
-      const page = await (await fetch(`http://127.0.0.1:${ports.inference}/`, { signal: AbortSignal.timeout(5_000) })).text();
-      expect(page).toContain(`content="http://localhost:${ports.jaeger}/trace/{traceId}"`);
-      log(`prediction tick ${p.tickMs}: trace ${traceId} → event trace ${linked}`);
-    },
-    600_000,
-  );
+  it('a prediction names its tick’s trace: in Jaeger an `inference tick` root span linking (FOLLOWS_FROM) to the connected event trace; the live page links to Jaeger', async () => {
+    // a prediction whose tick was traced (its vector held a sampled event: at 100 % sampling, soon)
+    const p = await until('a prediction with traceId and linkedTraceId', async () => ((await latestPrediction())?.linkedTraceId ? await latestPrediction() : undefined), {
+      timeoutMs: 180_000,
+      logsFrom: ['inference', 'aggregator'],
+    });
+    const traceId = p.traceId!;
+    const linked = p.linkedTraceId!;
+    // both traces in Jaeger (each service exports on its own schedule: wait for both, the event trace whole)
+    const tick = await until(`the tick's trace ${traceId} in Jaeger`, () => jaegerTrace(traceId), { timeoutMs: 120_000, logsFrom: ['jaeger', 'inference'] });
+    const span = tick.spans.find((s) => s.operationName === 'inference tick');
+    expect([span?.operationName, span && tick.processes[span.processID]!.serviceName]).toEqual(['inference tick', 'inference']);
+    // the root of a trace of its own, linked to the event trace (Jaeger's FOLLOWS_FROM is OTLP's link)
+    expect(span!.references.filter((r) => r.refType === 'CHILD_OF')).toEqual([]);
+    const link = span!.references.find((r) => r.refType === 'FOLLOWS_FROM');
+    expect(link?.traceID).toBe(linked);
+    expect(linked).not.toBe(traceId);
+    const event = await until(
+      `the linked event trace ${linked}, connected across ingestor and aggregator`,
+      async () => {
+        const t = await jaegerTrace(linked);
+        const why = t && connectedEventTrace(t);
+        if (why) throw new Error(why);
+        return t;
+      },
+      { timeoutMs: 120_000, logsFrom: ['jaeger', 'ingestor', 'aggregator'] },
+    );
+    // the link names the event's span that wrote the vector the tick read
+    expect(event.spans.find((s) => s.spanID === link!.spanID)?.operationName).toBe('redis publish');
+    // the live page carries the trace UI's URL (INFERENCE_TRACE_UI_URL from compose, on the published Jaeger port)
+    const page = await (await fetch(`http://127.0.0.1:${ports.inference}/`, { signal: AbortSignal.timeout(5_000) })).text();
+    expect(page).toContain(`content="http://localhost:${ports.jaeger}/trace/{traceId}"`);
+    log(`prediction tick ${p.tickMs}: trace ${traceId} → event trace ${linked}`);
+  }, 600_000);
 
   it('Prometheus in the stack has every target up and every rule group loaded', async () => {
     const prom = `http://127.0.0.1:${ports.prometheus}`;
