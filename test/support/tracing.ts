@@ -110,7 +110,7 @@ export function wallMs(spans: readonly ReceivedSpan[]): number {
 /** The parent span ids a trace's spans name that are not among its spans ('' — a root — excluded). */
 export function missingParents(spans: readonly ReceivedSpan[]): string[] {
   const ids = new Set(spans.map((s) => s.spanId));
-  return spans.flatMap((s) => (s.parentSpanId === '' || ids.has(s.parentSpanId) ? [] : [`${s.name} → ${s.parentSpanId}`]));
+  return spans.flatMap((s) => (s.parentSpanId === '' || ids.has(s.parentSpanId) ? [] : [`${s.service}: ${s.name} → ${s.parentSpanId}`]));
 }
 
 /** One stage's histogram: bucket upper bounds (seconds, ascending, the last +Inf) and their cumulative counts. */
