@@ -16,7 +16,7 @@
  *   stop            stops everything and exits
  */
 // (relative: the root package does not depend on @hotpath/tracing; this module imports only node:http)
-import { OtlpReceiver } from '../libs/tracing/src/testing/otlp-receiver.ts';
+import { OtlpReceiver } from '@hotpath/tracing/testing';
 import { startIngestWorld } from './ingest-harness.ts';
 
 export interface WorldReady {

@@ -16,7 +16,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
-import { ignoreRejection } from '@hotpath/service';
+import { ignoreRejection, withDeadline } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
 import { type Span, spanClock, Tracing } from '@hotpath/tracing';
 import type { InferenceConfig } from './config.ts';
@@ -74,6 +74,8 @@ export class InferenceService {
   private readonly lastVector = new Map<string, { vector: FeatureVectorRecord; readAtMs: number }>();
   private readonly listeners = new Set<(p: Prediction, json: string) => void>();
   private readonly backups = new Set<NodeJS.Timeout>();
+  /** Ticks running now: a stop waits for them (bounded), so none writes or ends its spans after the service stopped. */
+  private readonly ticksInFlight = new Set<Promise<TickResult>>();
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
   private lastRedisErrorLogMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
@@ -180,6 +182,12 @@ export class InferenceService {
     this.started = false;
     this.scheduler.stop();
     for (const t of this.backups) clearTimeout(t);
+    // a tick mid-write finishes first (each of its Redis calls has its own deadline): else it would write after the
+    // stop, and end its spans after tracing had shut down — never exported
+    const drainMs = 2 * this.config.redisTimeoutMs + 1_000;
+    await withDeadline(Promise.allSettled([...this.ticksInFlight]), drainMs, 'ticks in flight at stop').catch((err: unknown) =>
+      this.log.warn({ err, ticks: this.ticksInFlight.size }, 'ticks still running at stop: left to their own deadlines'),
+    );
     // pushes still awaited end now (the subscriber closes below): no span left open
     for (const traceId of [...this.pushes.keys()]) this.pushSettled(traceId, 'push_not_received');
     await this.lifecycle?.stop();
@@ -275,8 +283,15 @@ export class InferenceService {
    * One symbol's tick (what the scheduler runs; public for the benchmark);
    * `backup` = the late pass that stands in for a claimer that died.
    */
-  async tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
-    if (!this.tracing.enabled) return this.runTick(symbol, tickMs, backup, undefined);
+  tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
+    const running = this.tracing.enabled ? this.tracedTick(symbol, tickMs, backup) : this.runTick(symbol, tickMs, backup, undefined);
+    this.ticksInFlight.add(running);
+    const settled = (): void => void this.ticksInFlight.delete(running);
+    running.then(settled, settled);
+    return running;
+  }
+
+  private async tracedTick(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
     const tt = new TickTrace(this.tracing, symbol, tickMs, this.config.replica, backup);
     try {
       const r = await this.runTick(symbol, tickMs, backup, tt);

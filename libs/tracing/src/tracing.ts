@@ -54,6 +54,7 @@ export class Tracing {
   readonly tracer: Tracer;
   /** Spans queued or being exported now. */
   private pending = 0;
+  private shutDown = false;
   /** Spans ended by discard(): never exported. */
   private readonly discarded = new WeakSet<object>();
   private readonly provider: TracerProvider | undefined;
@@ -111,6 +112,8 @@ export class Tracing {
           onStart: (span, ctx) => batch.onStart(span, ctx),
           onEnd(span: ReadableSpan) {
             if (self.discarded.has(span)) return;
+            // (a span ended after the shutdown would wait forever in a processor that exports nothing more)
+            if (self.shutDown) return void self.dropped.inc({ reason: 'shutdown' });
             if (self.pending >= c.maxQueueSize) {
               self.dropped.inc({ reason: 'queue_full' });
               return;
@@ -165,6 +168,7 @@ export class Tracing {
   async shutdown(signal?: AbortSignal): Promise<void> {
     const provider = this.provider;
     if (provider === undefined) return;
+    this.shutDown = true;
     const aborted = new Promise<'aborted'>((resolve) => {
       if (signal === undefined) return;
       if (signal.aborted) resolve('aborted');

@@ -196,6 +196,24 @@ describe('export', () => {
   });
 });
 
+describe('ending', () => {
+  it('a span ended after the shutdown is counted as dropped (shutdown), never left pending; a discarded one is never sent', async () => {
+    const receiver = await OtlpReceiver.start();
+    cleanup.push(() => receiver.stop());
+    const registry = createRegistry('t');
+    const tracing = new Tracing({ service: 'x', version: '0', registry, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '20' } });
+    tracing.discard(tracing.startRoot('not worth a trace'));
+    tracing.startRoot('kept').end();
+    const late = tracing.startRoot('late');
+    await tracing.shutdown(AbortSignal.timeout(5_000));
+    late.end();
+    expect(receiver.spans.map((s) => s.name)).toEqual(['kept']);
+    expect(await metric(registry, 'tracing_spans_pending')).toBe(0);
+    expect(await metric(registry, 'tracing_spans_dropped_total', { reason: 'shutdown' })).toBe(1);
+    expect(await metric(registry, 'tracing_spans_exported_total')).toBe(1);
+  });
+});
+
 describe('trace context in the envelope', () => {
   const buffer = Buffer.alloc(512);
   const encode = (trace?: (e: hotpath.EnvelopeEncoder) => void): number => {
