@@ -19,12 +19,14 @@
  * Last line of output: one JSON object.
  */
 import { readRecording, spotBtcusdtRecordings } from '@hotpath/recordings';
+import { measureHot, measureStreaming as measureStreamingFor, median } from './peers/measure.ts';
 import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, spot, type JsonBookTicker, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
 
 type Kind = 'trade' | 'bookTicker' | 'depthUpdate';
 const KINDS = (process.env['BENCH_KINDS']?.split(',') ?? ['trade', 'bookTicker', 'depthUpdate']) as Kind[];
 const REPS = Number(process.env['BENCH_REPS'] ?? 7);
 const MIN_SAMPLE_MS = 150;
+const measureStreaming = <T>(list: readonly T[], pass: (l: readonly T[]) => void): number => measureStreamingFor(list, pass, MIN_SAMPLE_MS);
 
 const { files, source } = spotBtcusdtRecordings();
 const frames: Record<Kind, Buffer[]> = { trade: [], bookTicker: [], depthUpdate: [] };
@@ -128,39 +130,6 @@ function jsonNumbers(list: readonly string[]): void {
   }
 }
 
-/** ns per message over the whole list, repeated until a sample is long enough to time. */
-function measureStreaming<T>(list: readonly T[], pass: (l: readonly T[]) => void): number {
-  let loops = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0n;
-  do {
-    pass(list);
-    loops++;
-    elapsed = process.hrtime.bigint() - start;
-  } while (elapsed < BigInt(MIN_SAMPLE_MS * 1e6));
-  return Number(elapsed) / (loops * list.length);
-}
-
-/**
- * ns per message with each chunk of CHUNK events decoded HOT_PASSES times in
- * a row (the first, cache-warming pass untimed): the bytes are in cache, as a
- * frame just received from the socket is.
- */
-const CHUNK = 256;
-const HOT_PASSES = 8;
-function measureHot<T>(list: readonly T[], pass: (l: readonly T[]) => void): number {
-  let total = 0n;
-  for (let i = 0; i < list.length; i += CHUNK) {
-    const chunk = list.slice(i, i + CHUNK);
-    pass(chunk);
-    const start = process.hrtime.bigint();
-    for (let k = 0; k < HOT_PASSES; k++) pass(chunk);
-    total += process.hrtime.bigint() - start;
-  }
-  return Number(total) / (HOT_PASSES * list.length);
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number): number => Number(x.toFixed(1));
 
 interface Row {
