@@ -1,12 +1,12 @@
+import { BookSide } from './book-side.ts';
 import { StateFormatError, type StateReader, type StateWriter } from './snapshot.ts';
 
 /**
  * A local order book kept by Binance's documented procedure (REST snapshot
  * + @depth diffs). Prices and quantities are integer mantissas (exponent -8
- * on Binance), never floats, so level keys are exact. Each side is a sorted
- * array of prices (best first) with a parallel array of quantities: binary
- * search to find a level, a typed-array move (memmove, no garbage) to insert
- * or remove one.
+ * on Binance), never floats, so level keys are exact. Each side is a
+ * BookSide (book-side.ts): levels best first in fixed-size blocks, so an
+ * insert or removal costs the same at any book depth, with no garbage.
  */
 
 export type DiffResult = 'applied' | 'stale' | 'gap' | 'buffered';
@@ -14,73 +14,9 @@ export type DiffResult = 'applied' | 'stale' | 'gap' | 'buffered';
 /** Diffs kept while unsynced (re-anchoring), replayed onto the next snapshot. */
 const MAX_BUFFERED_DIFFS = 10_000;
 
-class Side {
-  /** Levels [0, size): typed arrays so an insert or removal moves memory instead of allocating (Array#splice returns a new array). */
-  prices = new Float64Array(1024);
-  qtys = new Float64Array(1024);
-  size = 0;
-  constructor(private readonly descending: boolean) {}
-
-  /** Index of `price`, or -(insertion point) - 1. */
-  private find(price: number): number {
-    const p = this.prices;
-    let lo = 0;
-    let hi = this.size - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = p[mid]!;
-      if (v === price) return mid;
-      if (this.descending ? v > price : v < price) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -lo - 1;
-  }
-
-  set(price: number, qty: number): void {
-    const i = this.find(price);
-    if (i >= 0) {
-      if (qty === 0) {
-        this.prices.copyWithin(i, i + 1, this.size);
-        this.qtys.copyWithin(i, i + 1, this.size);
-        this.size--;
-      } else this.qtys[i] = qty;
-    } else if (qty !== 0) {
-      const at = -i - 1;
-      if (this.size === this.prices.length) this.grow();
-      this.prices.copyWithin(at + 1, at, this.size);
-      this.qtys.copyWithin(at + 1, at, this.size);
-      this.prices[at] = price;
-      this.qtys[at] = qty;
-      this.size++;
-    }
-  }
-
-  /** Replaces every level (restore). */
-  load(prices: ArrayLike<number>, qtys: ArrayLike<number>): void {
-    this.size = 0;
-    while (this.prices.length < prices.length) this.grow();
-    this.prices.set(prices);
-    this.qtys.set(qtys);
-    this.size = prices.length;
-  }
-
-  clear(): void {
-    this.size = 0;
-  }
-
-  private grow(): void {
-    const prices = new Float64Array(this.prices.length * 2);
-    const qtys = new Float64Array(this.qtys.length * 2);
-    prices.set(this.prices.subarray(0, this.size));
-    qtys.set(this.qtys.subarray(0, this.size));
-    this.prices = prices;
-    this.qtys = qtys;
-  }
-}
-
 export class LocalBook {
-  readonly bids = new Side(true);
-  readonly asks = new Side(false);
+  readonly bids = new BookSide(true);
+  readonly asks = new BookSide(false);
   /** Update id the book reflects; -1 while unsynced. */
   lastUpdateId = -1;
   /** Diffs received while unsynced: [first, last, flat (bid?1:0, price, qty)...]. */
@@ -148,42 +84,30 @@ export class LocalBook {
   }
 
   get bestBid(): number {
-    return this.bids.size > 0 ? this.bids.prices[0]! : Number.NaN;
+    return this.bids.bestPrice;
   }
 
   get bestAsk(): number {
-    return this.asks.size > 0 ? this.asks.prices[0]! : Number.NaN;
+    return this.asks.bestPrice;
   }
 
   get bestBidQty(): number {
-    return this.bids.size > 0 ? this.bids.qtys[0]! : 0;
+    return this.bids.bestQty;
   }
 
   get bestAskQty(): number {
-    return this.asks.size > 0 ? this.asks.qtys[0]! : 0;
+    return this.asks.bestQty;
   }
 
   /** Sum of quantities over the best `n` levels of a side. */
   depth(bid: boolean, n: number): number {
-    const side = bid ? this.bids : this.asks;
-    const q = side.qtys;
-    let s = 0;
-    for (let i = 0, m = Math.min(n, side.size); i < m; i++) s += q[i]!;
-    return s;
+    return (bid ? this.bids : this.asks).depth(n);
   }
 
   /** Quantity resting within `bps` basis points of the mid on a side. */
   depthWithinBps(bid: boolean, bps: number): number {
     const mid = (this.bestBid + this.bestAsk) / 2;
-    const side = bid ? this.bids : this.asks;
-    const limit = bid ? mid * (1 - bps / 10_000) : mid * (1 + bps / 10_000);
-    let s = 0;
-    for (let i = 0; i < side.size; i++) {
-      const p = side.prices[i]!;
-      if (bid ? p < limit : p > limit) break;
-      s += side.qtys[i]!;
-    }
-    return s;
+    return bid ? this.bids.depthTo(mid * (1 - bps / 10_000)) : this.asks.depthTo(mid * (1 + bps / 10_000));
   }
 
   /** Structural sanity: both sides present and not crossed. */
@@ -202,14 +126,18 @@ export class LocalBook {
 
   readFrom(r: StateReader): void {
     this.lastUpdateId = r.f64();
-    const load = (side: Side): void => {
+    const load = (side: BookSide, bid: boolean): void => {
       const prices = r.f64s();
       const qtys = r.f64s();
       if (qtys.length !== prices.length) throw new StateFormatError(`book side of ${prices.length} prices and ${qtys.length} quantities`);
+      // the blocks' searches assume strict order, best first: a state that breaks it would corrupt the book silently
+      for (let i = 1; i < prices.length; i++) {
+        if (!(bid ? prices[i]! < prices[i - 1]! : prices[i]! > prices[i - 1]!)) throw new StateFormatError(`${bid ? 'bid' : 'ask'} level ${i} (${prices[i]}) is out of order after ${prices[i - 1]}`);
+      }
       side.load(prices, qtys);
     };
-    load(this.bids);
-    load(this.asks);
+    load(this.bids, true);
+    load(this.asks, false);
     // each buffered diff is at least first, last and a level count
     const n = r.count(8 + 8 + 4, MAX_BUFFERED_DIFFS, 'buffered diffs');
     this.buffered = [];
