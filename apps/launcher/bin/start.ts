@@ -1,31 +1,11 @@
 /**
- * pnpm start — the whole stack on this machine: Redis, Kinesis (embedded),
- * exchange-sim or live Binance (BINANCE_API_KEY / BINANCE_API_KEY_FILE),
- * ingestor, aggregator, inference with the shipped model. Ctrl-C stops it all.
+ * pnpm start — the whole stack on this machine (launch.ts). This entry only turns on Node's compile cache
+ * before anything else loads: the launcher's modules (kinesalite, the AWS SDK, ioredis) are then read from
+ * disk on every start after the first, as its children's are (src/child.ts).
  */
+import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { inspect } from 'node:util';
-import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
-import { configOrExit } from '@hotpath/config';
-import { RedisConnectionError } from '@hotpath/state';
+import { compileCacheDir } from '../src/child.ts';
 
-// a wrong setting: its variable named on stderr (INFERENCE_PORT, never a key), exit code 2
-const config = configOrExit(() => launcherConfigFromEnv(process.env));
-const launcher = new Launcher(config, fileURLToPath(new URL('../../..', import.meta.url)));
-let stopping = false;
-const shutdown = async (): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  await launcher.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
-try {
-  await launcher.start();
-} catch (err) {
-  // (a Redis the operator set that refuses the connection: the message names the setting, never a secret)
-  console.error(redactCredentials(err instanceof RedisUnavailableError || err instanceof RedisConnectionError ? err.message : `could not start: ${inspect(err)}`));
-  await launcher.stop();
-  process.exit(2);
-}
+enableCompileCache(compileCacheDir(fileURLToPath(new URL('../../..', import.meta.url))));
+await import('./launch.ts');

@@ -13,10 +13,20 @@ import { PROXY_VARIABLES } from './child-env.ts';
 import type { LauncherConfig } from './config.ts';
 import { redactCredentials } from './redact.ts';
 import { resolveRedis, type RedisHandle } from './redis.ts';
+import { sinceStart, StartTimeline } from './timeline.ts';
+
+/** How long the start is watched for its timeline (then given up on, said so): generous, a loaded machine's start is slow. */
+const START_WATCH_MS = 180_000;
+/** The start watch's poll: the resolution of its polled phases. */
+const START_POLL_MS = 100;
+/** Every probe of the start watch has its own deadline. */
+const PROBE_TIMEOUT_MS = 1_000;
 
 export interface Prediction {
   symbol: string;
+  tickMs: number;
   tickTime: string;
+  issuedAtMs: number;
   mid: number;
   predictedPrice: number;
   pUp: number;
@@ -30,8 +40,9 @@ export class Launcher {
   private redis: RedisHandle | undefined;
   private kinesis: KinesisEmulator | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
-  private readonly startedAt = Date.now();
-  private firstPrediction = false;
+  /** Start → first prediction, phase by phase (timeline.ts); `first prediction` is the number `pnpm start` prints. */
+  readonly timeline = new StartTimeline();
+  private stopped = false;
   /** Every line the launcher shows, its children's included: URL credentials (a REDIS_URL's password) never get through. */
   private readonly print: (line: string) => void;
 
@@ -41,6 +52,7 @@ export class Launcher {
     print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
   ) {
     this.print = (line) => print(redactCredentials(line));
+    this.timeline.mark('launcher loaded');
   }
 
   get live(): boolean {
@@ -59,10 +71,25 @@ export class Launcher {
   async start(): Promise<void> {
     const c = this.config;
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
-    this.redis = await resolveRedis(c.redis);
+    // Redis and Kinesis at once (neither needs the other); both kept when one fails, so that stop() ends the other
+    const [redis, kinesis] = await Promise.allSettled([
+      resolveRedis(c.redis).then((r) => {
+        this.timeline.mark('redis up');
+        return r;
+      }),
+      this.startKinesis().then((k) => {
+        this.timeline.mark('kinesis up');
+        return k;
+      }),
+    ]);
+    if (redis.status === 'fulfilled') this.redis = redis.value;
+    if (kinesis.status === 'fulfilled') this.kinesis = kinesis.value;
+    if (redis.status === 'rejected') throw redis.reason;
+    if (kinesis.status === 'rejected') throw kinesis.reason;
+    this.redis = redis.value;
     if (this.redis.unusedBecause !== undefined) this.note(`the configured Redis is not used: ${this.redis.unusedBecause}`);
     this.note(`redis ${this.redis.url}${this.redis.pid !== undefined ? ` (spawned, pid ${this.redis.pid})` : ''}`);
-    this.kinesis = await this.startKinesis();
+    this.kinesis = kinesis.value;
     this.note(`kinesis emulator ${this.kinesis.endpoint}, stream ${c.kinesisStream} (${c.kinesisShards} shards)`);
     const kinesisEnv = { KINESIS_ENDPOINT: this.kinesis.endpoint, KINESIS_STREAM: c.kinesisStream };
     const common = { LOG_LEVEL: c.logLevel };
@@ -101,6 +128,9 @@ export class Launcher {
       inherits: ['INGESTOR_*', ...outbound, ...traced],
       // capture on (rotated hourly, kept 48 h by default): what `pnpm train:watch` trains on
       env: { ...common, ...ownServiceName, ...kinesisEnv, ...feed, INGESTOR_SYMBOLS: c.symbols, INGESTOR_PORT: String(c.ingestorPort), INGESTOR_CAPTURE_DIR: resolve(this.root, c.captureDir) },
+      // the stream was created a moment ago (the emulator is in memory): no predecessor to read back, and the look
+      // back's polls of empty shards cost the first start ~1 s; a restarted ingestor reads back what the last one left
+      firstEnv: { INGESTOR_RESUME_LOOKBACK_SECONDS: '0' },
     });
     specs.push({
       name: 'aggregator',
@@ -122,18 +152,23 @@ export class Launcher {
     for (const spec of specs) {
       const child = new Child(spec, this.root, c.logFormat);
       child.onLine = this.print;
-      child.onStart = (name, pid) => this.note(`${name} started (pid ${pid})`);
+      child.onStart = (name, pid) => {
+        this.timeline.mark(`${spec.name as 'ingestor'} spawned`);
+        this.note(`${name} started (pid ${pid})`);
+      };
       child.onRestart = (name, code, signal, delay) => this.note(`${name} exited (${signal ?? `code ${code}`}); restarting in ${(delay / 1000).toFixed(1)} s`);
       this.children.push(child);
+      // all at once, not the simulator first: each child's module loading is most of its start, and the ingestor's
+      // connection (its last start step) retries with a short backoff should the simulator not listen yet
       child.start();
-      // the ingestor needs the simulator's REST snapshot at once
-      if (spec.name === 'exchange-sim') await this.waitHealthy(spec, 30_000);
     }
+    void this.watchStart();
     this.note(`live page ${this.urls.page} · latest ${this.urls.latest} · metrics ${this.urls.metrics}`);
-    this.statusTimer = setInterval(() => void this.status(), 2_000);
+    this.statusTimer = setInterval(() => void this.status(), 10_000);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.statusTimer);
     this.note('stopping');
     for (const child of [...this.children].reverse()) await child.stop();
@@ -155,33 +190,107 @@ export class Launcher {
     return emu;
   }
 
-  private async waitHealthy(spec: ChildSpec, ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (
-        await fetch(spec.healthUrl!).then(
-          (r) => r.status < 500,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((r) => setTimeout(r, 200));
+  /**
+   * Polls the children until the first model prediction (or START_WATCH_MS): each phase of the start on the timeline,
+   * the first prediction announced with it (and the first model prediction, when the first was a fallback).
+   */
+  private async watchStart(): Promise<void> {
+    const t = this.timeline;
+    const deadline = Date.now() + START_WATCH_MS;
+    while (!this.stopped && !t.has('first model prediction')) {
+      if (Date.now() > deadline) return this.note(`no model prediction ${START_WATCH_MS / 1000} s after start — timeline: ${t.format()}`);
+      const hadFirst = t.has('first prediction');
+      await this.probeAll();
+      // (one more round once the prediction is seen: a phase whose probe answered just before it happened is not left out)
+      if (t.has('first model prediction')) await this.probeAll();
+      if (this.stopped) return;
+      const first = this.firstSeen;
+      if (!hadFirst && first) {
+        const model = t.has('first model prediction');
+        this.announce(`first prediction ${seconds(t.get('first prediction'))} s after start (${first.fallback ? `fallback: ${first.reason}` : 'model'})`, {
+          fallback: first.fallback,
+          reason: first.reason,
+        });
+        if (model) return;
+      } else if (hadFirst && t.has('first model prediction')) {
+        return this.announce(`first model prediction ${seconds(t.get('first model prediction'))} s after start`, {});
+      }
+      await new Promise((r) => setTimeout(r, START_POLL_MS));
     }
-    this.note(`${spec.name} not healthy after ${ms / 1000} s; continuing`);
   }
 
-  private tick = 0;
-  /** Every 2 s: the first prediction is announced at once; a status line every 10 s. */
+  private firstSeen: Prediction | undefined;
+
+  private async probeAll(): Promise<void> {
+    await Promise.all([...this.children.map((c) => this.probeHealth(c)), this.probeSnapshot(), this.probePredictions()]);
+  }
+
+  private announce(msg: string, fields: Record<string, unknown>): void {
+    const timeline = this.timeline.seconds();
+    this.note(`${msg} — timeline: ${this.timeline.format()}`, {
+      ...fields,
+      firstPredictionS: timeline['first prediction'],
+      firstModelPredictionS: timeline['first model prediction'] ?? null,
+      // the launcher process's start (epoch ms): what the timeline counts from, for a caller that started it earlier
+      processStartMs: Math.round(performance.timeOrigin),
+      timeline,
+    });
+  }
+
+  private async probeHealth(child: Child): Promise<void> {
+    const url = child.spec.healthUrl;
+    if (url === undefined) return;
+    // (a body cut short or not JSON rejects after the response: caught as well, an answer not yet understood)
+    const body = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => r.json() as Promise<Record<string, unknown> | null>)
+      .catch(() => undefined);
+    if (body === undefined || body === null) return;
+    const now = performance.now();
+    const t = this.timeline;
+    t.mark(`${child.spec.name as 'ingestor'} up`, now);
+    if (child.spec.name === 'ingestor' && body['connected'] === true) t.mark('ingestor connected', now);
+    if (child.spec.name === 'aggregator') {
+      if (Number(body['leases']) > 0) t.mark('aggregator leases', now);
+      const age = Number(body['lastWriteAgeMs']);
+      if (age >= 0) t.mark('first vector written', now - age);
+    }
+    if (child.spec.name === 'inference' && typeof body['lastTickAgeMs'] === 'number') t.mark('inference first tick', now - body['lastTickAgeMs']);
+  }
+
+  /** The ingestor's first depth snapshot (its counter: the log line may be filtered out by LOG_LEVEL). */
+  private async probeSnapshot(): Promise<void> {
+    if (this.timeline.has('snapshot published')) return;
+    const text = await fetch(`http://127.0.0.1:${this.config.ingestorPort}/metrics`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => r.text())
+      .catch(() => '');
+    if (Number(/^ingestor_snapshots_total\{result="ok"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0) > 0) this.timeline.mark('snapshot published');
+  }
+
+  /** Inference's history since 0: the first prediction and the first model one, at their exact issue times. */
+  private async probePredictions(): Promise<void> {
+    const symbol = this.config.symbols.split(',')[0];
+    const list = await fetch(`http://127.0.0.1:${this.config.inferencePort}/v1/predictions?symbol=${symbol}&since=0&limit=1000`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ predictions?: Prediction[] }>).then((b) => b.predictions ?? []) : []))
+      .catch(() => [] as Prediction[]);
+    const first = list[0];
+    if (first === undefined) return;
+    const t = this.timeline;
+    this.firstSeen ??= first;
+    t.mark('first prediction', sinceStart(first.issuedAtMs));
+    // the tick that issued it is the first one (a slow poll may have seen only a later tick)
+    t.lower('inference first tick', sinceStart(first.tickMs));
+    // the vector it was made from was in Redis when it was issued (a poll of the aggregator may have come later)
+    t.lower('first vector written', sinceStart(first.issuedAtMs));
+    const model = list.find((p) => !p.fallback);
+    if (model) t.mark('first model prediction', sinceStart(model.issuedAtMs));
+  }
+
+  /** A status line every 10 s (the first prediction is announced by the start watch, at once). */
   private async status(): Promise<void> {
     const latest = await fetch(this.urls.latest).then(
       (r) => (r.ok ? (r.json() as Promise<Prediction>) : undefined),
       () => undefined,
     );
-    if (latest && !this.firstPrediction) {
-      this.firstPrediction = true;
-      this.note(`first prediction after ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s: ${describe(latest)}`);
-    }
-    if (this.tick++ % 5 !== 0) return;
     const states = await Promise.all(
       this.children.map(
         async (c) =>
@@ -191,13 +300,17 @@ export class Launcher {
           )}`,
       ),
     );
-    this.note(`status: ${states.join(' · ')}${latest ? ` │ ${describe(latest)}` : ''}`);
+    const first = this.timeline.get('first prediction');
+    this.note(`status: ${states.join(' · ')}${latest ? ` │ ${describe(latest)}` : ''}${first === undefined ? '' : ` │ first prediction ${seconds(first)} s after start`}`);
   }
 
-  private note(msg: string): void {
-    this.print(this.config.logFormat === 'json' ? JSON.stringify({ svc: 'launcher', time: new Date().toISOString(), msg }) : `\x1b[1m${'launcher'.padEnd(12)}\x1b[0m ${msg}`);
+  /** A launcher line; `fields` go into the JSON form only (the pretty one says it all in `msg`). */
+  private note(msg: string, fields: Record<string, unknown> = {}): void {
+    this.print(this.config.logFormat === 'json' ? JSON.stringify({ svc: 'launcher', time: new Date().toISOString(), msg, ...fields }) : `\x1b[1m${'launcher'.padEnd(12)}\x1b[0m ${msg}`);
   }
 }
+
+const seconds = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(1);
 
 function describe(p: Prediction): string {
   return `${p.symbol} ${p.tickTime.slice(11, 19)} mid ${p.mid.toFixed(2)} → ${p.predictedPrice.toFixed(2)} in 10 s (p_up ${p.pUp.toFixed(2)})${p.fallback ? ` fallback: ${p.reason}` : ''}`;
