@@ -22,6 +22,12 @@ export function createInferenceMetrics(registry: Registry) {
       registers,
     }),
     modelDuration: new Histogram({ name: 'inference_model_prediction_duration_seconds', help: 'One onnxruntime run', buckets: [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1], registers }),
+    modelBatch: new Histogram({
+      name: 'inference_model_batch_size',
+      help: 'Symbols whose model runs went as one onnxruntime call (one per tick when batched)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    }),
     predictions: new Counter({ name: 'inference_predictions_total', help: 'Predictions written by this replica (fallbacks included)', labelNames: ['symbol', 'fallback'], registers }),
     featureAge: new Histogram({
       name: 'inference_feature_age_seconds',

@@ -14,7 +14,7 @@
  */
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { buildModel, exampleModelSpec, ModelError, OnnxModel } from '@hotpath/model';
+import { buildModel, exampleModelSpec, ModelError, OnnxModel, type ModelOutput } from '@hotpath/model';
 import { ignoreRejection } from '@hotpath/service';
 import type { RedisClient } from '@hotpath/state';
 import type { Logger } from '@hotpath/telemetry';
@@ -248,5 +248,69 @@ export class ModelManager {
     if (pointer === null || pointer === this.pointerSeen) return;
     this.pointerSeen = pointer;
     await this.tryLoad({ kind: 'file', path: pointer }).catch(this.refusalLogged);
+  }
+}
+
+interface QueuedRun {
+  model: OnnxModel;
+  features: ArrayLike<number>;
+  resolve: (out: ModelOutput) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Coalesces the model runs of one tick into one onnxruntime call. Every symbol's tick asks for its run as its
+ * claim comes back; the claims of a tick come back together (one pipeline), so the runs asked for before the event
+ * loop's next check phase (setImmediate) go as one [N, F] batch — one native call instead of N chained ones, whose
+ * queueing made the last symbol's tick wait for all the others'. Each caller still gets its own row's output or
+ * error, so a tick's semantics (fallback on model_error, reportRun per symbol) do not change. Disabled (or a model
+ * with a fixed batch of 1): each run goes alone, as before.
+ */
+export class ModelBatcher {
+  private queued: QueuedRun[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly metrics: InferenceMetrics,
+  ) {}
+
+  run(model: OnnxModel, features: ArrayLike<number>): Promise<ModelOutput> {
+    if (!this.enabled || !model.batchable) return model.run(features);
+    return new Promise<ModelOutput>((resolve, reject) => {
+      this.queued.push({ model, features, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const runs = this.queued;
+    this.queued = [];
+    this.scheduled = false;
+    // (one model nearly always; a swap between two claims' replies gives two batches, each on its own model)
+    const byModel = new Map<OnnxModel, QueuedRun[]>();
+    for (const r of runs) {
+      const group = byModel.get(r.model);
+      if (group === undefined) byModel.set(r.model, [r]);
+      else group.push(r);
+    }
+    for (const [model, group] of byModel) {
+      this.metrics.modelBatch.observe(group.length);
+      model.runBatch(group.map((r) => r.features)).then(
+        (outs) => {
+          for (let i = 0; i < group.length; i++) {
+            const out = outs[i]!;
+            if (out instanceof ModelError) group[i]!.reject(out);
+            else group[i]!.resolve(out);
+          }
+        },
+        (err: unknown) => {
+          for (const r of group) r.reject(err);
+        },
+      );
+    }
   }
 }

@@ -23,7 +23,12 @@ export class InferenceRedis {
   private readonly connectFailed: (err: unknown) => void;
 
   /** `onError`: a connection error of either client (a node's, on a cluster), for /health's "degraded". */
-  constructor(config: InferenceConfig, metrics: InferenceMetrics, log: Logger, onError: () => void) {
+  /**
+   * `autoPipeline`: the commands issued in one event-loop turn (a tick's claims, its writes) leave as one pipeline
+   * per node — ioredis groups them by slot owner, so on a cluster the symbols' keys (each its own hash tag) still
+   * reach the right masters; each command keeps its own reply, error and timeout.
+   */
+  constructor(config: InferenceConfig, metrics: InferenceMetrics, log: Logger, onError: () => void, autoPipeline = true) {
     // the settings were checked at load (a file gone since throws RedisConnectionError here)
     this.connection = new RedisConnection(config.redis);
     const commandRole: RedisRole = {
@@ -37,6 +42,8 @@ export class InferenceRedis {
     const subscriberRole: RedisRole = { name: 'inference-subscriber', enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true, readyTimeoutMs: REDIS_START_CHECK_MS };
     this.commands = this.connection.client(commandRole);
     this.subscriber = this.connection.client(subscriberRole);
+    // (set on the client, not through libs/state's role: only inference's tick issues many commands at once)
+    this.commands.options.enableAutoPipelining = autoPipeline;
     this.roles = [
       [this.commands, commandRole],
       [this.subscriber, subscriberRole],

@@ -1,7 +1,11 @@
 /**
- * The inference service: every interval, per symbol, one Redis round trip
- * (claim + feature vector), the checks, one model run, one write (latest +
- * history + push). Predictions from every replica come back over the push
+ * The inference service: every interval, per symbol, one claim (claim +
+ * feature vector), the checks, one model run, one write (latest + history +
+ * push). The symbols' claims and writes go out as one pipeline per Redis node
+ * (ioredis auto-pipelining) and their model runs as one batched onnxruntime
+ * call (models.ts ModelBatcher): each symbol keeps its own claim, outcome,
+ * fallback and metrics, but a tick of N symbols costs ~one round trip and one
+ * native call, not N. Predictions from every replica come back over the push
  * channel: they feed the in-memory latest (served by HTTP), the WebSocket
  * subscribers and the grader, so each replica serves and grades all of them.
  * Without Redis, a replica still emits flagged fallbacks from its last vector
@@ -24,7 +28,7 @@ import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { costsOf, DEFAULT_MODEL_DIR } from './config.ts';
 import { createLifecycleMetrics, DEFAULT_LIFECYCLE, Lifecycle } from './lifecycle.ts';
-import { ModelManager } from './models.ts';
+import { ModelBatcher, ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
@@ -66,6 +70,8 @@ export class InferenceService {
   /** Champion/challenger (registry, shadow, promotion, rollback) when INFERENCE_REGISTRY_DIR is set. */
   readonly lifecycle: Lifecycle | undefined;
   private readonly clients: InferenceRedis;
+  /** A tick's model runs as one onnxruntime call (models.ts). */
+  private readonly batcher: ModelBatcher;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
   private readonly store: PredictionStore;
@@ -92,15 +98,16 @@ export class InferenceService {
 
   constructor(
     readonly config: InferenceConfig,
-    /** The OTEL_* variables (default process.env). */
-    deps: { tracingEnv?: NodeJS.ProcessEnv } = {},
+    /** The OTEL_* variables (default process.env); `batch` false: a round trip and a model run per symbol, as before the batching (bench:scale's comparison). */
+    deps: { tracingEnv?: NodeJS.ProcessEnv; batch?: boolean } = {},
   ) {
     this.log = createLogger({ service: 'inference', level: config.logLevel });
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
     this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
-    this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'));
+    this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'), deps.batch ?? true);
+    this.batcher = new ModelBatcher(deps.batch ?? true, this.metrics);
     this.redis = this.clients.commands;
     this.subscriber = this.clients.subscriber;
     this.store = new PredictionStore(this.redis, config.historyMax);
@@ -411,7 +418,7 @@ export class InferenceService {
       const run = tt?.stage('model run');
       run?.setAttribute('model.version', model.version);
       try {
-        ({ returnBps, pUp } = await model.run(vector.features));
+        ({ returnBps, pUp } = await this.batcher.run(model, vector.features));
         this.models.reportRun(true);
       } catch (err) {
         reason = 'model_error';

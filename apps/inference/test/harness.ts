@@ -6,7 +6,7 @@ import { Redis as IORedis, type Redis } from 'ioredis';
 import type { z } from 'zod';
 import { afterAll, beforeAll } from 'vitest';
 import { RedisServer } from '@hotpath/state/testing';
-import { InferenceConfigSchema, InferenceServer, type Prediction } from '../src/index.ts';
+import { InferenceConfigSchema, InferenceServer, type InferenceConfig, type Prediction } from '../src/index.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,9 +66,12 @@ export class Feeder {
  * history read would be a fault the test did not make (tests of a sick Redis stop or kill it).
  */
 export function replica(redisUrl: string, over: Partial<z.input<typeof InferenceConfigSchema>> = {}): InferenceServer {
-  return new InferenceServer(
-    InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over }),
-  );
+  return new InferenceServer(replicaConfig(redisUrl, over));
+}
+
+/** A test replica's config: 200 ms ticks, a 1 s horizon, quiet. */
+export function replicaConfig(redisUrl: string, over: Partial<z.input<typeof InferenceConfigSchema>> = {}): InferenceConfig {
+  return InferenceConfigSchema.parse({ redisUrl, symbols: ['BTCUSDT'], port: 0, host: '127.0.0.1', intervalMs: 200, horizonS: 1, claimTtlMs: 60, redisTimeoutMs: 5_000, logLevel: 'silent', ...over });
 }
 
 export async function streamOf(redis: RedisClient, symbol: string): Promise<{ id: string; p: Prediction }[]> {

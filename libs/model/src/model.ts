@@ -45,6 +45,14 @@ export class OnnxModel {
   // runs are chained: the input tensor is reused, and a run must not see the next one's features.
   // `idle` settles when the last run queued has finished, and never rejects: a run's error goes to its own caller
   private idle: Promise<void> = Promise.resolve();
+  /**
+   * Whether run() on [N, F] gives each row what a run on it alone gives (checked at load on the golden input): a
+   * graph exported with a dynamic batch dimension. A fixed batch of 1 says no, and runBatch() runs row by row.
+   */
+  batchable = false;
+  /** runBatch's input, grown to the largest batch seen (so a tick allocates nothing), and its tensors by row count. */
+  private batchInput = new Float32Array(0);
+  private readonly batchTensors = new Map<number, ort.Tensor>();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -116,6 +124,7 @@ export class OnnxModel {
         throwIfAborted(options.signal);
         await model.run(g.input);
       }
+      model.batchable = await model.batchAgrees(g.input, out);
     } catch (err) {
       await session.release();
       throw err instanceof ModelError ? err : new ModelError('run_failed', (err as Error).message.slice(0, 300), { cause: err });
@@ -142,6 +151,70 @@ export class OnnxModel {
     const pUp = (out[UP_OUTPUT]!.data as Float32Array)[0]!;
     if (!Number.isFinite(returnBps) || !Number.isFinite(pUp)) throw new ModelError('run_failed', `model returned ${returnBps} / ${pUp}`);
     return { returnBps, pUp };
+  }
+
+  /**
+   * One run on many raw feature vectors: one onnxruntime call on an [N, F] input when the model is batchable (row
+   * by row otherwise). Per row, its output or the ModelError of that row alone (a non-finite output fails its row,
+   * not the others); rejects only when the run itself failed. Chained with run() like any other run.
+   */
+  runBatch(rows: readonly ArrayLike<number>[]): Promise<(ModelOutput | ModelError)[]> {
+    const before = this.idle;
+    let finished!: () => void;
+    this.idle = new Promise((resolve) => (finished = resolve));
+    return before.then(() => this.runBatchNow(rows)).finally(finished);
+  }
+
+  private async runBatchNow(rows: readonly ArrayLike<number>[]): Promise<(ModelOutput | ModelError)[]> {
+    if (!this.batchable || rows.length === 1) {
+      const outs: (ModelOutput | ModelError)[] = [];
+      for (const r of rows) outs.push(await this.runNow(r).catch((err: unknown) => (err instanceof ModelError ? err : Promise.reject(err))));
+      return outs;
+    }
+    const f = this.input.length;
+    const n = rows.length;
+    if (this.batchInput.length < n * f) {
+      this.batchInput = new Float32Array(n * f * 2);
+      this.batchTensors.clear();
+    }
+    const x = this.batchInput;
+    for (let r = 0; r < n; r++) {
+      const row = rows[r]!;
+      for (let i = 0; i < f; i++) {
+        const v = row[i]!;
+        x[r * f + i] = Number.isFinite(v) ? v : this.fill[i]!;
+      }
+    }
+    let tensor = this.batchTensors.get(n);
+    if (tensor === undefined) {
+      tensor = new ort.Tensor('float32', x.subarray(0, n * f), [n, f]);
+      this.batchTensors.set(n, tensor);
+    }
+    const out = await this.session.run({ [INPUT_NAME]: tensor });
+    const ret = out[RETURN_OUTPUT]!.data as Float32Array;
+    const up = out[UP_OUTPUT]!.data as Float32Array;
+    if (ret.length !== n || up.length !== n) throw new ModelError('run_failed', `a batch of ${n} gave ${ret.length} / ${up.length} outputs`);
+    const outs: (ModelOutput | ModelError)[] = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const returnBps = ret[r]!;
+      const pUp = up[r]!;
+      outs[r] = Number.isFinite(returnBps) && Number.isFinite(pUp) ? { returnBps, pUp } : new ModelError('run_failed', `model returned ${returnBps} / ${pUp}`);
+    }
+    return outs;
+  }
+
+  /** A batch of two golden rows, each as the single run gave (false when the graph refuses a batch of 2: a fixed batch of 1). */
+  private async batchAgrees(input: readonly number[], single: ModelOutput): Promise<boolean> {
+    this.batchable = true;
+    try {
+      const outs = await this.runBatch([input, input]);
+      return outs.every((o) => !(o instanceof ModelError) && o.returnBps === single.returnBps && o.pUp === single.pUp);
+    } catch {
+      // (the graph's batch dimension is fixed: not an error, the model is served row by row)
+      return false;
+    } finally {
+      this.batchable = false;
+    }
   }
 
   async release(): Promise<void> {
