@@ -217,9 +217,11 @@ function localExponents(ctx: BlockContext): Field[] {
 }
 
 export function emitEagerSlots(w: CodeWriter, ctx: BlockContext): void {
+  const exponents = new Set(localExponents(ctx).map((e) => e.name));
   for (const f of ctx.block.fields.filter(isEager)) {
     const nullable = f.presence === 'optional' || f.sinceVersion > 0;
-    w.line(`private _f_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
+    // Exponents are read by nested group decoders at reset(), so they are not private.
+    w.line(`${exponents.has(f.name) ? '/** @internal */' : 'private'} _f_${f.name}: ${nullable ? 'number | null' : 'number'} = 0;`);
   }
   for (const e of localExponents(ctx)) {
     w.line(`/** @internal */ _mul_${e.name} = 1;`);
@@ -277,8 +279,9 @@ export function emitLoad(w: CodeWriter, ctx: BlockContext): void {
       } else body();
     }
     for (const e of localExponents(ctx)) {
-      w.line(`this._mul_${e.name} = decimalMultiplier(this._f_${e.name} ?? 0);`);
-      w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name} ?? 0);`);
+      const v = e.presence === 'optional' || e.sinceVersion > 0 ? `this._f_${e.name} ?? 0` : `this._f_${e.name}`;
+      w.line(`this._mul_${e.name} = decimalMultiplier(${v});`);
+      w.line(`this._div_${e.name} = decimalDivisor(${v});`);
     }
     if (checked) w.line('return 0;');
   });

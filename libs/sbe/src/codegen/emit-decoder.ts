@@ -32,14 +32,15 @@ export function emitGroupSkipper(w: CodeWriter, ctx: BlockContext): void {
   w.line();
 }
 
-/** Outer-block exponents a group caches at reset(): field name, owner reference and offset. */
-function outerExponents(ctx: BlockContext): { name: string; ref: string; offset: number }[] {
-  const seen = new Map<string, { name: string; ref: string; offset: number }>();
+/** Outer-block exponents a group caches at reset(): field name, owner reference, offset, and whether the owner holds it in a slot. */
+function outerExponents(ctx: BlockContext): { name: string; ref: string; offset: number; eager: boolean; nullable: boolean }[] {
+  const seen = new Map<string, { name: string; ref: string; offset: number; eager: boolean; nullable: boolean }>();
   for (const f of ctx.block.fields) {
     if (f.exponentField === undefined) continue;
     const { depth, field } = findExponent(ctx, f);
     if (depth === 0 || seen.has(field.name)) continue;
-    seen.set(field.name, { name: field.name, ref: `this${'.parent'.repeat(depth)}`, offset: field.offset });
+    const nullable = field.presence === 'optional' || field.sinceVersion > 0;
+    seen.set(field.name, { name: field.name, ref: `this${'.parent'.repeat(depth)}`, offset: field.offset, eager: isEager(field), nullable });
   }
   return [...seen.values()];
 }
@@ -211,6 +212,15 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
       if (!byPosition(g)) w.line('this.index = -1;');
 
       for (const e of outerExponents(ctx)) {
+        if (e.eager) {
+          // The owner decoded the exponent and its scale factors when it loaded its block (wrap()
+          // or next()): copying three slots keeps reset() small enough for V8 to inline into the
+          // caller, where re-reading the byte and recomputing the factors did not fit.
+          w.line(`this._exp_${e.name} = ${e.ref}._f_${e.name}${e.nullable ? ' ?? 0' : ''};`);
+          w.line(`this._mul_${e.name} = ${e.ref}._mul_${e.name};`);
+          w.line(`this._div_${e.name} = ${e.ref}._div_${e.name};`);
+          continue;
+        }
         w.line(`const e_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
         w.block(`if (e_${e.name} !== this._exp_${e.name})`, () => {
           w.line(`this._exp_${e.name} = e_${e.name};`);

@@ -274,8 +274,8 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
   private _ms_symbol = '';
   private _f_eventTime: number = 0;
   private _f_bookUpdateId: number = 0;
-  private _f_priceExponent: number = 0;
-  private _f_qtyExponent: number = 0;
+  /** @internal */ _f_priceExponent: number = 0;
+  /** @internal */ _f_qtyExponent: number = 0;
   private _f_bidPrice: number = 0;
   private _f_bidQty: number = 0;
   private _f_askPrice: number = 0;
@@ -376,10 +376,10 @@ export class BestBidAskStreamEventDecoder implements DecodeFailure {
     const h_askQty = (b[o + 46]! | (b[o + 47]! << 8) | (b[o + 48]! << 16) | (b[o + 49]! << 24));
     if (h_askQty < -0x200000 || h_askQty > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'BestBidAskStreamEvent.askQty', o + 42);
     this._f_askQty = h_askQty * 4294967296 + ((b[o + 42]! | (b[o + 43]! << 8) | (b[o + 44]! << 16) | (b[o + 45]! << 24)) >>> 0);
-    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent ?? 0);
-    this._div_priceExponent = decimalDivisor(this._f_priceExponent ?? 0);
-    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent ?? 0);
-    this._div_qtyExponent = decimalDivisor(this._f_qtyExponent ?? 0);
+    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent);
+    this._div_priceExponent = decimalDivisor(this._f_priceExponent);
+    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent);
+    this._div_qtyExponent = decimalDivisor(this._f_qtyExponent);
     return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */

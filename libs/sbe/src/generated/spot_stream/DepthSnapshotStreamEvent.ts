@@ -330,8 +330,8 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
   private _ms_symbol = '';
   private _f_eventTime: number = 0;
   private _f_bookUpdateId: number = 0;
-  private _f_priceExponent: number = 0;
-  private _f_qtyExponent: number = 0;
+  /** @internal */ _f_priceExponent: number = 0;
+  /** @internal */ _f_qtyExponent: number = 0;
   /** @internal */ _mul_priceExponent = 1;
   /** @internal */ _div_priceExponent = 1;
   /** @internal */ _mul_qtyExponent = 1;
@@ -420,10 +420,10 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
     this._f_bookUpdateId = h_bookUpdateId * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
     this._f_priceExponent = ((b[o + 16]! << 24) >> 24);
     this._f_qtyExponent = ((b[o + 17]! << 24) >> 24);
-    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent ?? 0);
-    this._div_priceExponent = decimalDivisor(this._f_priceExponent ?? 0);
-    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent ?? 0);
-    this._div_qtyExponent = decimalDivisor(this._f_qtyExponent ?? 0);
+    this._mul_priceExponent = decimalMultiplier(this._f_priceExponent);
+    this._div_priceExponent = decimalDivisor(this._f_priceExponent);
+    this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent);
+    this._div_qtyExponent = decimalDivisor(this._f_qtyExponent);
     return 0;
   }
   /** The failure as a typed error object (allocates; for the error path only). */
@@ -534,18 +534,12 @@ export class DepthSnapshotStreamEventBidsDecoder {
   reset(pos: number): this {
     const b = this.msg.buffer;
     this.buffer = b;
-    const e_priceExponent = readI8(b, this.parent.base + 16);
-    if (e_priceExponent !== this._exp_priceExponent) {
-      this._exp_priceExponent = e_priceExponent;
-      this._mul_priceExponent = decimalMultiplier(e_priceExponent);
-      this._div_priceExponent = decimalDivisor(e_priceExponent);
-    }
-    const e_qtyExponent = readI8(b, this.parent.base + 17);
-    if (e_qtyExponent !== this._exp_qtyExponent) {
-      this._exp_qtyExponent = e_qtyExponent;
-      this._mul_qtyExponent = decimalMultiplier(e_qtyExponent);
-      this._div_qtyExponent = decimalDivisor(e_qtyExponent);
-    }
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
     if (pos < 0) {
       this.count = 0;
       this.nextBase = this.end = this.start = 0;
@@ -690,18 +684,12 @@ export class DepthSnapshotStreamEventAsksDecoder {
   reset(pos: number): this {
     const b = this.msg.buffer;
     this.buffer = b;
-    const e_priceExponent = readI8(b, this.parent.base + 16);
-    if (e_priceExponent !== this._exp_priceExponent) {
-      this._exp_priceExponent = e_priceExponent;
-      this._mul_priceExponent = decimalMultiplier(e_priceExponent);
-      this._div_priceExponent = decimalDivisor(e_priceExponent);
-    }
-    const e_qtyExponent = readI8(b, this.parent.base + 17);
-    if (e_qtyExponent !== this._exp_qtyExponent) {
-      this._exp_qtyExponent = e_qtyExponent;
-      this._mul_qtyExponent = decimalMultiplier(e_qtyExponent);
-      this._div_qtyExponent = decimalDivisor(e_qtyExponent);
-    }
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
     if (pos < 0) {
       this.count = 0;
       this.nextBase = this.end = this.start = 0;
