@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Child, STOP_GRACE_MS, type ChildSpec } from '../src/child.ts';
+import { Child, compileCacheDir, STOP_GRACE_MS, type ChildSpec } from '../src/child.ts';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -22,6 +22,25 @@ afterEach(() => {
 });
 
 describe('Child', () => {
+  it('firstEnv is set on the first start only (a restart sees what its predecessor left); TypeScript runs on Node with the compile cache', async () => {
+    const spec: ChildSpec = { name: 'echo', entry: 'apps/launcher/test/support/env-echo.ts', env: { HOTPATH_TEST_START: 'later' }, firstEnv: { HOTPATH_TEST_START: 'first' }, inherits: [], colour: 0 };
+    const child = new Child(spec, root, 'json');
+    const seen: { start: string | null; compileCache: string | null }[] = [];
+    child.onLine = (line) => {
+      const o = JSON.parse(line) as { msg?: string; start: string | null; compileCache: string | null };
+      if (o.msg === 'env') seen.push(o);
+    };
+    child.start();
+    try {
+      await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    } finally {
+      await child.stop();
+    }
+    expect(seen[0]!.start).toBe('first');
+    expect(seen.slice(1).map((e) => e.start)).toEqual(seen.slice(1).map(() => 'later'));
+    expect(seen[0]!.compileCache).toBe(compileCacheDir(root));
+  }, 30_000);
+
   it('stop() kills a child that ignores SIGTERM, with a grace shorter than compose gives (10 s)', async () => {
     const child = new Child(stubborn, root, 'json');
     const ready = new Promise<void>((resolve) => {

@@ -1,8 +1,9 @@
 /**
  * `pnpm start`'s launcher as a newcomer runs it (a real process tree on
  * loopback: redis-server, kinesalite, exchange-sim, ingestor, aggregator,
- * inference): predictions come, one per 2 s tick (how soon the first one
- * comes is not measured here: a busy machine's business); the live
+ * inference): predictions come, one per 2 s tick; the first is announced
+ * with its timeline, every phase there in causal order (how soon it comes is
+ * not measured here, a busy machine's business: pnpm bench:start); the live
  * page in headless Chromium (Debian's, via playwright-core) with predictions,
  * chart and health drawn, screenshot kept in .reports/; every child killed in
  * turn is restarted and predictions resume; Ctrl-C leaves no process behind.
@@ -14,12 +15,18 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@hotpath/service';
+import { CAUSES, PHASES } from '../src/timeline.ts';
 import { alive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 interface Line {
   svc: string;
   msg?: string;
+  // the launcher's first-prediction line (timeline.ts)
+  firstPredictionS?: number;
+  firstModelPredictionS?: number | null;
+  processStartMs?: number;
+  timeline?: Record<string, number>;
 }
 const lines: Line[] = [];
 let launcher: ChildProcess;
@@ -34,9 +41,9 @@ const pids = (): Map<string, number> => {
   }
   return m;
 };
-async function history(sinceMs: number): Promise<{ tickMs: number; fallback: boolean }[]> {
+async function history(sinceMs: number): Promise<{ tickMs: number; issuedAtMs: number; fallback: boolean }[]> {
   const r = await fetch(`http://127.0.0.1:${inferencePort}/v1/predictions?symbol=BTCUSDT&since=${sinceMs}&limit=1000`);
-  return r.ok ? ((await r.json()) as { predictions: { tickMs: number; fallback: boolean }[] }).predictions : [];
+  return r.ok ? ((await r.json()) as { predictions: { tickMs: number; issuedAtMs: number; fallback: boolean }[] }).predictions : [];
 }
 /** Polls `probe` until it answers (a generous deadline, not a measurement). */
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -75,8 +82,25 @@ describe('pnpm start (launcher)', () => {
   // (how soon the first one comes is the machine's business: the deadline below is generous, not the 60 s target)
   it('predictions arrive, one for every 2 s tick', async () => {
     await until('the first prediction', 120_000, async () => ((await history(0)).length > 0 ? true : undefined));
-    // the launcher announces it too (its status loop looks every 2 s)
-    await until('the launcher announcing it', 30_000, async () => (lines.some((l) => l.svc === 'launcher' && /^first prediction after [\d.]+ s/.test(l.msg ?? '')) ? true : undefined));
+    // the launcher announces it with its timeline (how long each phase took is bench:start's business, not a test's)
+    const announced = await until('the launcher announcing it', 30_000, async () =>
+      lines.find((l) => l.svc === 'launcher' && /^first prediction [\d.]+ s after start \((model|fallback: \w+)\) — timeline: /.test(l.msg ?? '')),
+    );
+    const first = (await history(0))[0]!;
+    expect(announced.firstPredictionS).toBeCloseTo((first.issuedAtMs - announced.processStartMs!) / 1000, 1); // the number is the prediction's own issue time
+    if (announced.firstModelPredictionS === null) {
+      // the first was a fallback: the first model prediction is announced when it comes
+      await until('the first model prediction announced', 60_000, async () =>
+        lines.some((l) => l.svc === 'launcher' && /^first model prediction [\d.]+ s after start — timeline: /.test(l.msg ?? '')) ? true : undefined,
+      );
+    }
+    const timeline = announced.timeline!;
+    // every phase of a start with the simulator is on it (polled, exact or the launcher's own), each once, in time order
+    expect(Object.keys(timeline).sort()).toEqual([...PHASES].filter((p) => announced.firstModelPredictionS !== null || p !== 'first model prediction').sort());
+    const times = Object.values(timeline);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // and in causal order: nothing happens before what it needs
+    for (const [before, after] of CAUSES) if (timeline[after] !== undefined) expect(timeline[before], `${before} ≤ ${after}`).toBeLessThanOrEqual(timeline[after]);
     const ticks = await until('three predictions', 60_000, async () => {
       const t = (await history(0)).map((p) => p.tickMs);
       return t.length >= 3 ? t : undefined;

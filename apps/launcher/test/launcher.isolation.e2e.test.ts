@@ -196,7 +196,7 @@ describe('launcher: kill -9', () => {
     const run = new LauncherRun(env);
     runs.push(run);
     // data flows all the way: the ingestor has records on their way to Kinesis when it dies
-    await until('the first prediction', 90_000, () => (run.notes().some((m) => m.startsWith('first prediction after')) ? true : undefined));
+    await until('the first prediction', 90_000, () => (run.notes().some((m) => /^first prediction [\d.]+ s after start/.test(m)) ? true : undefined));
     expect([...run.pids().keys()].sort()).toEqual(['aggregator', 'exchange-sim', 'inference', 'ingestor', 'redis-server']);
     const survivors = () => [...run.pids()].filter(([, pids]) => pids.some(alive)).map(([name]) => name);
     run.proc.kill('SIGKILL');
