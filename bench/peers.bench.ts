@@ -25,7 +25,7 @@
  * Any disagreement is printed and exits 1. Last line: one JSON object.
  *
  * Env: BENCH_QUICK=1 (smoke run), BENCH_REPS, BENCH_PEERS_MAX_MSGS (bookTicker
- * and trade messages, default 20000), BENCH_PEERS_SOURCE=fixture (ignore the
+ * and trade messages, default 8000: ccxt alone takes ~40 µs each under load), BENCH_PEERS_SOURCE=fixture (ignore the
  * shared data), BENCH_PEERS_CORRUPT=<contender> (drop one level of one diff
  * from that contender's input: the correctness check must fail).
  */
@@ -42,7 +42,7 @@ const env = process.env;
 const QUICK = env['BENCH_QUICK'] === '1';
 const REPS = Number(env['BENCH_REPS'] ?? (QUICK ? 3 : 7));
 const WARMUP = QUICK ? 1 : 2;
-const MAX_PER_KIND = Number(env['BENCH_PEERS_MAX_MSGS'] ?? (QUICK ? 2000 : 20_000));
+const MAX_PER_KIND = Number(env['BENCH_PEERS_MAX_MSGS'] ?? (QUICK ? 2000 : 8000));
 const CORRUPT = env['BENCH_PEERS_CORRUPT'];
 if (CORRUPT !== undefined && !['oursSbe', 'tardis', 'ccxt'].includes(CORRUPT)) {
   console.error(`BENCH_PEERS_CORRUPT must be one of oursSbe, tardis, ccxt (oursJson is the reference): got ${JSON.stringify(CORRUPT)}`);

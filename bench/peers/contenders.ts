@@ -521,7 +521,6 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
   const ex = new ccxt.pro.binance() as unknown as CcxtBinance;
   const cIn = diffs.map((d) => ({ b: d.b.map(([p, q]) => [Number(p), Number(q)] as const), a: d.a.map(([p, q]) => [Number(p), Number(q)] as const) }));
   let cBook = ex.orderBook({}, 1000);
-  const cSnap = ex.parseOrderBook(data.snapshot, data.symbol);
   return [
     {
       name: 'ours',
@@ -557,7 +556,9 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
       name: 'ccxt',
       reset() {
         cBook = ex.orderBook({}, 1000);
-        cBook.reset(cSnap);
+        // reset() keeps the snapshot's [price, amount] arrays as the book's levels (and later updates write into
+        // them): a fresh parse per repetition, as fetchOrderBookSnapshot does.
+        cBook.reset(ex.parseOrderBook(data.snapshot, data.symbol));
       },
       run() {
         for (let i = 0; i < cIn.length; i++) {
