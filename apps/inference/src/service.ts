@@ -107,7 +107,8 @@ export class InferenceService {
     this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
     this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'), deps.batch ?? true);
-    this.batcher = new ModelBatcher(deps.batch ?? true, this.metrics);
+    // (one symbol has nothing to batch with: its run goes at once, without the coalescing hop)
+    this.batcher = new ModelBatcher((deps.batch ?? true) && config.symbols.length > 1, this.metrics);
     this.redis = this.clients.commands;
     this.subscriber = this.clients.subscriber;
     this.store = new PredictionStore(this.redis, config.historyMax);
