@@ -173,7 +173,9 @@ class RemoteShardReader implements ShardSource {
 /** The worker's entry: the TypeScript source through tsx's loader when running from source, else the built file. */
 function bootSource(): string {
   const entry = new URL(import.meta.url.endsWith('.ts') ? './fetch-worker.thread.ts' : './fetch-worker.thread.js', import.meta.url).href;
-  if (!entry.endsWith('.ts')) return `import(${JSON.stringify(entry)});`;
+  // (compiled, or TypeScript on Node's own transform — the launcher's children: the thread inherits the flag; tsx's
+  // hooks would cost it ~2.5x the CPU of loading the SDK, and the aggregator's first vector waits for that)
+  if (!entry.endsWith('.ts') || (process.features as { typescript?: string | false }).typescript === 'transform') return `import(${JSON.stringify(entry)});`;
   // (the ESM build: a worker's loader hooks must be registered from ESM; require.resolve would name the CJS one)
   const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
   const tsx = new URL('./dist/esm/api/index.mjs', pathToFileURL(manifest)).href;
