@@ -133,14 +133,12 @@ export class BookSide {
         break;
       }
     }
-    let lo = j + 1;
-    let hi = bound - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (firsts[mid]! <= key) {
-        j = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+    // then halving [j, bound) with a select, not a branch: the outcome of each step is a coin toss
+    let len = bound - j;
+    while (len > 1) {
+      const half = len >>> 1;
+      j = firsts[j + half]! <= key ? j + half : j;
+      len -= half;
     }
     this.hint = j;
     const b = this.order[j]!;
