@@ -481,7 +481,8 @@ export const FACTORIES: Record<ContenderName, (data: PeersData, input: Contender
 export interface BookAlone {
   readonly name: 'ours' | 'tardis' | 'ccxt';
   reset(): void;
-  run(): void;
+  /** Diffs [from, to) of the list bookAloneDiffs() makes. */
+  run(from: number, to: number): void;
   top(into: Float64Array): Float64Array;
 }
 
@@ -515,7 +516,7 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
   const tm = normalizeBookChanges('binance', local);
   const stream = `${data.symbol.toLowerCase()}@depthSnapshot`;
   const tSnap = [...(tm.map({ stream, data: structuredClone(data.snapshot) }, local) ?? [])] as BookChange[];
-  const tIn = diffs.flatMap((d) => [...(tm.map({ stream: data.stream, data: structuredClone(d) }, local) ?? [])] as BookChange[]);
+  const tIn = diffs.map((d) => [...(tm.map({ stream: data.stream, data: structuredClone(d) }, local) ?? [])] as BookChange[]);
   let tBook = new TardisBook();
   // ccxt: [price, amount] numbers, stored as its handleDelta does
   const ex = new ccxt.pro.binance() as unknown as CcxtBinance;
@@ -528,8 +529,8 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
         ours = new LocalBook();
         ours.applySnapshot(data.snapshot.lastUpdateId, snap.bids, snap.asks);
       },
-      run() {
-        for (let i = 0; i < oursIn.length; i++) {
+      run(from, to) {
+        for (let i = from; i < to; i++) {
           const d = oursIn[i]!;
           cur = d.f;
           ours.applyDiff(d.U, d.u, levels);
@@ -544,9 +545,9 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
         tBook = new TardisBook();
         for (const c of tSnap) tBook.update(c);
       },
-      run() {
-        for (let i = 0; i < tIn.length; i++) {
-          tBook.update(tIn[i]!);
+      run(from, to) {
+        for (let i = from; i < to; i++) {
+          for (const c of tIn[i]!) tBook.update(c);
           sink.v += tBook.bestBid()!.price + tBook.bestBid()!.amount + tBook.bestAsk()!.price + tBook.bestAsk()!.amount;
         }
       },
@@ -560,8 +561,8 @@ export function bookAloneContenders(data: PeersData): BookAlone[] {
         // them): a fresh parse per repetition, as fetchOrderBookSnapshot does.
         cBook.reset(ex.parseOrderBook(data.snapshot, data.symbol));
       },
-      run() {
-        for (let i = 0; i < cIn.length; i++) {
+      run(from, to) {
+        for (let i = from; i < to; i++) {
           const d = cIn[i]!;
           for (const x of d.a) cBook.asks.store(x[0], x[1]);
           for (const x of d.b) cBook.bids.store(x[0], x[1]);
