@@ -266,10 +266,15 @@ export class Launcher {
     if (Number(/^ingestor_snapshots_total\{result="ok"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0) > 0) this.timeline.mark('snapshot published');
   }
 
-  /** Inference's history since 0: the first prediction and the first model one, at their exact issue times. */
+  /**
+   * Inference's history since this process started (a Redis of the operator's may hold an earlier run's): the first
+   * prediction and the first model one, at their exact issue times.
+   */
   private async probePredictions(): Promise<void> {
     const symbol = this.config.symbols.split(',')[0];
-    const list = await fetch(`http://127.0.0.1:${this.config.inferencePort}/v1/predictions?symbol=${symbol}&since=0&limit=1000`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    const list = await fetch(`http://127.0.0.1:${this.config.inferencePort}/v1/predictions?symbol=${symbol}&since=${Math.floor(performance.timeOrigin)}&limit=1000`, {
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    })
       .then((r) => (r.ok ? (r.json() as Promise<{ predictions?: Prediction[] }>).then((b) => b.predictions ?? []) : []))
       .catch(() => [] as Prediction[]);
     const first = list[0];
