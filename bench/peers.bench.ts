@@ -17,8 +17,9 @@
  * our book must report 'applied'; every bookTicker and trade result must
  * agree too. Then timing: depth is stateful, so each repetition rebuilds
  * every book from the snapshot (untimed) and times the whole diff sequence;
- * bookTicker and trade are timed hot (measureHot). Repetitions interleave the
- * contenders in a rotated order, after warm-up; medians with min/max. After
+ * bookTicker and trade are timed hot (measureHot). All contenders advance in
+ * lockstep, 256 messages at a time, each segment timed for every contender in
+ * a rotated order; repetitions after warm-up; medians with min/max. After
  * every timed repetition each book's final top is checked again. "Book
  * alone" feeds each book its own native input built untimed from the same
  * JSON (mantissa arrays, tardis BookChange objects, ccxt [number, number]).
