@@ -172,6 +172,55 @@ describe('inference tick traces', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a symbol without features: the tick ends `missed` with its reason; Redis gone: the claim failure on `redis read`, the tick `redis_unavailable`', async () => {
+    const own = new RedisServer();
+    await own.start();
+    let ownStopped = false;
+    const r = new InferenceServer(
+      InferenceConfigSchema.parse({
+        redisUrl: own.url,
+        replica: 'lonely',
+        symbols: ['ETHUSDT'],
+        port: 0,
+        intervalMs: 200,
+        horizonS: 1,
+        claimTtlMs: 60,
+        redisTimeoutMs: 500,
+        logLevel: 'silent',
+      }),
+      { tracingEnv: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' } },
+    );
+    await r.start();
+    const mine = (outcome: string) => ticks().find((t) => t.attributes['replica'] === 'lonely' && t.attributes['outcome'] === outcome);
+    try {
+      const missed = await vi.waitFor(
+        () => {
+          const t = mine('missed');
+          expect(t).toBeDefined();
+          return t!;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(missed.events).toEqual(['missed']);
+      expect(missed.links).toEqual([]);
+      await own.stop();
+      ownStopped = true;
+      const down = await vi.waitFor(
+        () => {
+          const t = mine('redis_unavailable');
+          expect(t).toBeDefined();
+          return t!;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(down.events).toContain('redis_unavailable');
+      expect(childrenOf(down).find((c) => c.name === 'redis read')?.events).toContain('exception');
+    } finally {
+      await r.stop();
+      if (!ownStopped) await own.stop();
+    }
+  });
+
   it('tracing off (no endpoint, even at 100 %): ticks predict, nothing is sent, predictions carry no trace ids', async () => {
     const before = receiver.requests;
     const r = server({ OTEL_TRACES_SAMPLER_ARG: '1' }, 'untraced');
