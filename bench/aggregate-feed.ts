@@ -16,7 +16,9 @@ const symbols = (process.env['FEED_SYMBOLS'] ?? '').split(',');
 const slice = Number(process.env['FEED_SLICE']);
 const sliceMs = Number(process.env['FEED_SLICE_MS']);
 const recording = readRecording(FIXTURE_SPOT_BTCUSDT);
-const streams = symbols.map((s) => [...recordingEnvelopes(recording, new EnvelopeWriter(s))]);
+// FEED_LIMIT: the first N envelopes per symbol (the bench keeps the total near 60,000 however many symbols)
+const limit = Number(process.env['FEED_LIMIT'] ?? Number.POSITIVE_INFINITY);
+const streams = symbols.map((s) => [...recordingEnvelopes(recording, new EnvelopeWriter(s))].slice(0, limit));
 
 const emu = new KinesisEmulator();
 await emu.start();

@@ -2,10 +2,11 @@
  * pnpm bench:aggregate — the aggregator's cost per event.
  *  1. in process, no I/O: envelopes → SymbolProcessor (decode, book, windows) → the events/s one core sustains;
  *  2. end to end: kinesalite + producer (a child process under SCHED_IDLE: Kinesis is not ours to pay for) →
- *     Aggregator → redis-server (spawned), everything the fixture holds (x SYMBOLS partitions);
+ *     Aggregator → redis-server (spawned), the fixture's envelopes under BENCH_SYMBOLS (4) partition keys (~60,000 in all);
  *     `event_to_redis` is a batch handed over by GetRecords → its vectors written to Redis
  *     (the Kinesis poll interval excluded, as the issue asks), after the first BENCH_WARMUP_MS of the feed.
- *  `redis_ping_from_another_process_p99_ms` is the machine's floor under the same load (aggregate-redis-ping.ts).
+ *  `redis_ping_from_another_process_p99_ms` is the machine's floor under the same load (aggregate-redis-ping.ts);
+ *  `event_to_redis_p99_vs_floor` (and p50) is our path as a multiple of it, measured in the same round.
  *  BENCH_REDIS=cluster runs part 2 against a local Redis Cluster, `both` against a redis-server and a cluster
  *  alternately, BENCH_ROUNDS (3) rounds each, and compares (redis-targets.ts).
  * Last line: one JSON object.
@@ -16,9 +17,12 @@ import { AggregatorConfigSchema, Aggregator } from 'aggregator';
 import { SymbolProcessor } from '@hotpath/processor';
 import { EnvelopeWriter, FIXTURE_SPOT_BTCUSDT, readRecording, recordingEnvelopes } from '@hotpath/recordings';
 import { FeatureStore } from '@hotpath/state';
-import { benchRedisKinds, compare, histogramQuantile, roundOrder, startBenchRedis, type BenchRedis, type RedisKind } from './redis-targets.ts';
+import { benchRedisKinds, compare, histogramQuantile, median, roundOrder, startBenchRedis, type BenchRedis, type RedisKind } from './redis-targets.ts';
 
-const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
+// BENCH_SYMBOLS (4): the fixture's envelopes re-keyed under that many symbols (partition keys), one market each.
+const SYMBOL_COUNT = Number(process.env['BENCH_SYMBOLS'] ?? 4);
+if (!Number.isInteger(SYMBOL_COUNT) || SYMBOL_COUNT < 1) throw new Error(`BENCH_SYMBOLS=${process.env['BENCH_SYMBOLS']}: expected a whole number ≥ 1`);
+const SYMBOLS = SYMBOL_COUNT === 4 ? ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'] : Array.from({ length: SYMBOL_COUNT }, (_, i) => (i === 0 ? 'BTCUSDT' : `SYM${String(i).padStart(3, '0')}USDT`));
 
 function envelopes(symbol: string): Buffer[] {
   return [...recordingEnvelopes(readRecording(FIXTURE_SPOT_BTCUSDT), new EnvelopeWriter(symbol))];
@@ -41,12 +45,15 @@ console.log(`in process: ${one.length} envelopes (${applied} book/trade events a
 
 // 2. end to end: kinesalite + producer in a child process, the aggregator here, against each Redis asked for
 const FSYNC = (process.env['BENCH_FSYNC'] ?? 'everysec') as 'always' | 'everysec';
-// BENCH_SLICE envelopes per symbol per 10 ms (default 25: ~10,000 envelopes/s in all, about 20x live BTCUSDT per symbol)
-const SLICE = Number(process.env['BENCH_SLICE'] ?? 25);
+// BENCH_SLICE envelopes per symbol per 10 ms (default 25 up to 4 symbols: ~20x live BTCUSDT per symbol; beyond, ~100 per
+// 10 ms in all — the same ~10,000 envelopes/s — so that 50 symbols measure the same load spread over more vectors)
+const SLICE = Number(process.env['BENCH_SLICE'] ?? Math.max(1, Math.min(25, Math.round(100 / SYMBOL_COUNT))));
+// BENCH_ENVELOPES_PER_SYMBOL: the fixture's first N envelopes per symbol (default: ~60,000 in all, the fixture's 15,000 at most)
+const PER_SYMBOL = Number(process.env['BENCH_ENVELOPES_PER_SYMBOL'] ?? Math.min(one.length, Math.ceil(60_000 / SYMBOL_COUNT)));
 // The first seconds are start-up (JIT, the SDK loading its modules on first use, leases being taken): not in the latency figure.
 const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 1500);
 const reference = new SymbolProcessor('X');
-one.forEach((e, i) => {
+one.slice(0, PER_SYMBOL).forEach((e, i) => {
   reference.apply(e, `0:${i}`);
 });
 
@@ -65,7 +72,7 @@ const quantileMs = (buckets: Buckets, q: number): number =>
 async function endToEnd(target: BenchRedis) {
   const feed = spawn('chrt', ['--idle', '0', process.execPath, '--import', 'tsx', new URL('./aggregate-feed.ts', import.meta.url).pathname], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, FEED_SYMBOLS: SYMBOLS.join(','), FEED_SLICE: String(SLICE), FEED_SLICE_MS: '10' },
+    env: { ...process.env, FEED_SYMBOLS: SYMBOLS.join(','), FEED_SLICE: String(SLICE), FEED_LIMIT: String(PER_SYMBOL), FEED_SLICE_MS: '10' },
   });
   const next = () =>
     new Promise<{ endpoint?: string; done?: number }>((resolve, reject) => {
@@ -157,7 +164,11 @@ async function endToEnd(target: BenchRedis) {
       event_to_redis_p99_ms: quantileMs(buckets, 0.99),
       publish_round_trip_p50_ms: quantileMs(publishes, 0.5),
       publish_round_trip_p99_ms: quantileMs(publishes, 0.99),
+      redis_ping_from_another_process_p50_ms: floor.p50,
       redis_ping_from_another_process_p99_ms: floor.p99,
+      // the issue's figure: our path as a multiple of a bare round trip from another process in the same run
+      event_to_redis_p50_vs_floor: Number((quantileMs(buckets, 0.5) / floor.p50).toFixed(2)),
+      event_to_redis_p99_vs_floor: Number((quantileMs(buckets, 0.99) / floor.p99).toFixed(2)),
       cpu_core_fraction: cpuFraction,
       event_loop_delay_p99_ms: loopP99,
     },
@@ -167,7 +178,9 @@ async function endToEnd(target: BenchRedis) {
 const kinds = benchRedisKinds();
 const targets = new Map<RedisKind, BenchRedis>();
 for (const kind of kinds) targets.set(kind, await startBenchRedis(kind, FSYNC));
-const order = kinds.length === 1 ? kinds : roundOrder(kinds, Number(process.env['BENCH_ROUNDS'] ?? 3));
+// One Redis kind: BENCH_ROUNDS (1) rounds, the medians reported; two kinds: BENCH_ROUNDS (3) rounds each, alternated.
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? (kinds.length === 1 ? 1 : 3));
+const order = roundOrder(kinds, ROUNDS);
 const rounds: ({ kind: RedisKind } & Awaited<ReturnType<typeof endToEnd>>)[] = [];
 for (const [i, kind] of order.entries()) {
   if (order.length > 1) console.log(`-- round ${i + 1}/${order.length}: ${kind} Redis`);
@@ -180,21 +193,30 @@ const inProcessFigures = {
   in_process_envelopes_per_s: inProcess,
   in_process_book_trade_events_per_s: Math.round(applied / (best / 1000)),
 };
-if (rounds.length === 1) {
+if (kinds.length === 1) {
+  // medians over the rounds (one round: its own figures)
+  const mid = (f: (r: (typeof rounds)[number]) => number): number => Number(median(rounds.map(f)).toFixed(3));
   const r = rounds[0]!;
   const result = {
     bench: 'aggregate',
     ...(r.kind === 'cluster' ? { redis: 'cluster' } : {}),
+    symbols: SYMBOL_COUNT,
+    rounds: rounds.length,
     envelopes: r.total,
-    events_per_s: r.eventsPerS,
+    events_per_s: mid((x) => x.eventsPerS),
     ...inProcessFigures,
-    event_to_redis_p99_ms: r.p99BoundMs,
+    event_to_redis_p99_ms: mid((x) => x.p99BoundMs),
+    event_to_redis_p50_est_ms: mid((x) => x.figures.event_to_redis_p50_ms),
+    event_to_redis_p99_est_ms: mid((x) => x.figures.event_to_redis_p99_ms),
     warmup_ms: WARMUP_MS,
-    redis_ping_from_another_process_p99_ms: r.floor.p99,
-    batches: r.count,
-    cpu_core_fraction: r.cpuFraction,
+    redis_ping_from_another_process_p50_ms: mid((x) => x.floor.p50),
+    redis_ping_from_another_process_p99_ms: mid((x) => x.floor.p99),
+    event_to_redis_p50_vs_floor: mid((x) => x.figures.event_to_redis_p50_vs_floor),
+    event_to_redis_p99_vs_floor: mid((x) => x.figures.event_to_redis_p99_vs_floor),
+    batches: mid((x) => x.count),
+    cpu_core_fraction: mid((x) => x.cpuFraction),
     redis_appendfsync: FSYNC,
-    event_loop_delay_p99_ms: r.loopP99,
+    event_loop_delay_p99_ms: mid((x) => x.loopP99),
   };
   console.log(JSON.stringify(result));
 } else {
@@ -202,6 +224,7 @@ if (rounds.length === 1) {
     JSON.stringify({
       bench: 'aggregate',
       redis: 'both',
+      symbols: SYMBOL_COUNT,
       rounds: order.length / 2,
       envelopes: rounds[0]!.total,
       ...inProcessFigures,
