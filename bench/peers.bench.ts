@@ -27,7 +27,8 @@
  *
  * Env: BENCH_QUICK=1 (smoke run), BENCH_REPS, BENCH_PEERS_MAX_MSGS (bookTicker
  * and trade messages, default 8000: ccxt alone takes ~40 µs each under load), BENCH_PEERS_SOURCE=fixture (ignore the
- * shared data), BENCH_PEERS_CORRUPT=<contender> (drop one level of one diff
+ * shared data), BENCH_PEERS_SEGMENT (messages per lockstep segment, default 256),
+ * BENCH_PEERS_CORRUPT=<contender> (drop one level of one diff
  * from that contender's input: the correctness check must fail).
  */
 import { loadavg } from 'node:os';
@@ -177,7 +178,7 @@ function afterRep(c: Contender, kind: Kind, rep: number): void {
  * rotated order: load that comes and goes on a shared machine lands on all of them alike, instead of on
  * whichever ran during a busy second.
  */
-const SEGMENT = HOT_CHUNK;
+const SEGMENT = Number(env['BENCH_PEERS_SEGMENT'] ?? HOT_CHUNK);
 async function depthRep(order: readonly Contender[], r: number): Promise<Map<Contender, number>> {
   const ns = new Map<Contender, number>(order.map((c) => [c, 0]));
   for (const c of order) {
