@@ -13,6 +13,8 @@
  *    bare frames, so the recorded JSON message is the like-for-like message.
  *  - floats (`ratio_numbers`): SBE with price/qty as JS numbers vs JSON.parse
  *    plus the Number() conversions that reach the same numbers.
+ *  - the floor (`ratio_floor`): a hand-written validating reader of the same frames (see
+ *    floorPass), the most any decoder of ours could show against JSON.parse here.
  * Also reported: JSON.parse of the bare payload (single-stream form), and
  * "streaming" figures that walk the whole multi-MB set (mostly out of cache)
  * instead of decoding each frame hot, as a just-received frame is.
@@ -119,6 +121,88 @@ function sbeNumbers(list: readonly Buffer[]): void {
   }
 }
 
+/*
+ * The floor: the least a validating decoder can do in JS on this machine, written by hand for the
+ * one layout each kind has here (no flyweight, no dispatch, no error reporting beyond a throw):
+ * header and length checks, every int64 read with its 2^53 range check, the enum check, the
+ * symbol compared with the last one. Reads byte by byte, depth levels through a DataView (as the
+ * generated decoder does for groups of 8+). What the generated decoder costs above it is the price
+ * of its API; the JSON ratio over it is the most any decoder of ours could show.
+ */
+const LAST_SYMBOL = Buffer.from('BTCUSDT');
+let floorBuffer: ArrayBufferLike | undefined;
+let floorView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+function floorI64(b: Uint8Array, o: number): number {
+  const h = b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24);
+  if (((h >> 21) + 1) >>> 1 !== 0) throw new Error('int64 out of range');
+  return h * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
+}
+function floorSymbol(b: Uint8Array, p: number, end: number): number {
+  const n = b[p]!;
+  if (p + 1 + n > end) throw new Error('truncated');
+  let k = 0;
+  if (n === LAST_SYMBOL.length) while (k < n && LAST_SYMBOL[k] === b[p + 1 + k]) k++;
+  return k;
+}
+function floorHeader(b: Uint8Array, templateId: number, minLength: number): number {
+  if (b.length < minLength || (b[4]! | (b[5]! << 8)) !== 1 || (b[2]! | (b[3]! << 8)) !== templateId) throw new Error('bad header');
+  return 8 + (b[0]! | (b[1]! << 8));
+}
+function floorTrade(b: Uint8Array): number {
+  let p = floorHeader(b, 10000, 8 + 18 + 6 + 1);
+  const bl = b[p]! | (b[p + 1]! << 8);
+  const n = (b[p + 2]! | (b[p + 3]! << 8) | (b[p + 4]! << 16)) + b[p + 5]! * 0x1000000;
+  if (bl < 25 || n > 65536 || p + 6 + bl * n + 1 > b.length) throw new Error('bad group');
+  let s = floorI64(b, 8) + floorI64(b, 16) + ((b[24]! << 24) >> 24) + ((b[25]! << 24) >> 24);
+  p += 6;
+  for (let i = 0; i < n; i++, p += bl) {
+    const m = b[p + 24]!;
+    if (m > 1) throw new Error('bad enum');
+    s += floorI64(b, p) + floorI64(b, p + 8) + floorI64(b, p + 16) + m;
+  }
+  return s + floorSymbol(b, p, b.length);
+}
+function floorBookTicker(b: Uint8Array): number {
+  const p = floorHeader(b, 10001, 8 + 50 + 1);
+  const s = floorI64(b, 8) + floorI64(b, 16) + ((b[24]! << 24) >> 24) + ((b[25]! << 24) >> 24);
+  return s + floorI64(b, 26) + floorI64(b, 34) + floorI64(b, 42) + floorI64(b, 50) + floorSymbol(b, p, b.length);
+}
+function floorDepth(b: Uint8Array): number {
+  let p = floorHeader(b, 10003, 8 + 26 + 4 + 4 + 1);
+  if (b.buffer !== floorBuffer) {
+    floorBuffer = b.buffer;
+    floorView = new DataView(b.buffer);
+  }
+  const dv = floorView;
+  const vb = b.byteOffset;
+  let s = floorI64(b, 8) + floorI64(b, 16) + floorI64(b, 24) + ((b[32]! << 24) >> 24) + ((b[33]! << 24) >> 24);
+  for (let side = 0; side < 2; side++) {
+    if (p + 4 > b.length) throw new Error('truncated');
+    const bl = b[p]! | (b[p + 1]! << 8);
+    const n = b[p + 2]! | (b[p + 3]! << 8);
+    p += 4;
+    if (bl < 16 || p + bl * n > b.length) throw new Error('bad group');
+    for (let i = 0; i < n; i++, p += bl) {
+      const x = vb + p;
+      const hp = dv.getInt32(x + 4, true);
+      const hq = dv.getInt32(x + 12, true);
+      if (((hp >> 21) + 1) >>> 1 !== 0 || ((hq >> 21) + 1) >>> 1 !== 0) throw new Error('int64 out of range');
+      s += hp * 4294967296 + dv.getUint32(x, true) + hq * 4294967296 + dv.getUint32(x + 8, true);
+    }
+  }
+  if (p + 1 > b.length) throw new Error('truncated');
+  return s + floorSymbol(b, p, b.length);
+}
+function floorPass(list: readonly Buffer[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i]!;
+    const t = f[2]! | (f[3]! << 8);
+    if (t === 10000) sink += floorTrade(f);
+    else if (t === 10001) sink += floorBookTicker(f);
+    else if (t === 10003) sink += floorDepth(f);
+  }
+}
+
 function jsonParse(list: readonly string[]): void {
   for (let i = 0; i < list.length; i++) {
     const o = JSON.parse(list[i]!) as { E?: number; stream?: string };
@@ -150,6 +234,8 @@ interface Row {
   sbe_ns_per_msg: number;
   json_ns_per_msg: number;
   ratio: number;
+  floor_ns_per_msg: number;
+  ratio_floor: number;
   sbe_numbers_ns_per_msg: number;
   json_numbers_ns_per_msg: number;
   ratio_numbers: number;
@@ -171,13 +257,24 @@ for (const kind of KINDS) {
   for (let k = 0; k < 3; k++) {
     sbeExact(f);
     sbeNumbers(f);
+    floorPass(f);
     jsonParse(w);
     jsonNumbers(w);
   }
-  const m = { sbe: [] as number[], json: [] as number[], sbeNum: [] as number[], jsonNum: [] as number[], bare: [] as number[], sbeStream: [] as number[], jsonStream: [] as number[] };
+  const m = {
+    sbe: [] as number[],
+    floor: [] as number[],
+    json: [] as number[],
+    sbeNum: [] as number[],
+    jsonNum: [] as number[],
+    bare: [] as number[],
+    sbeStream: [] as number[],
+    jsonStream: [] as number[],
+  };
   // Interleaved repetitions: machine noise hits both sides alike.
   for (let r = 0; r < REPS; r++) {
     m.sbe.push(measureHot(f, sbeExact));
+    m.floor.push(measureHot(f, floorPass));
     m.json.push(measureHot(w, jsonParse));
     m.sbeNum.push(measureHot(f, sbeNumbers));
     m.jsonNum.push(measureHot(w, jsonNumbers));
@@ -193,6 +290,8 @@ for (const kind of KINDS) {
     sbe_ns_per_msg: round(median(m.sbe)),
     json_ns_per_msg: round(median(m.json)),
     ratio: round(median(m.json) / median(m.sbe)),
+    floor_ns_per_msg: round(median(m.floor)),
+    ratio_floor: round(median(m.json) / median(m.floor)),
     sbe_numbers_ns_per_msg: round(median(m.sbeNum)),
     json_numbers_ns_per_msg: round(median(m.jsonNum)),
     ratio_numbers: round(median(m.jsonNum) / median(m.sbeNum)),
@@ -206,6 +305,7 @@ for (const kind of KINDS) {
   results.push(row);
   console.log(
     `${kind.padEnd(11)} n=${String(row.events).padStart(6)} | exact: sbe ${row.sbe_ns_per_msg} ns, JSON.parse ${row.json_ns_per_msg} ns, x${row.ratio}` +
+      ` | floor ${row.floor_ns_per_msg} ns, x${row.ratio_floor}` +
       ` | numbers: sbe ${row.sbe_numbers_ns_per_msg} ns, JSON.parse+Number ${row.json_numbers_ns_per_msg} ns, x${row.ratio_numbers}` +
       ` | bare payload JSON x${row.ratio_payload} | streaming x${row.ratio_streaming}`,
   );
