@@ -25,6 +25,9 @@
  * vectors fed as the aggregator writes them (no ingest load: its own cost only) — CPU per symbol, tick p50/p99, its
  * Redis read p99, the floor, the largest model batch. Window BENCH_SCALE_INFERENCE_SECONDS (default 20 s).
  *
+ * Part 3, `tick_driven` (bench/scale/tick-drive.ts): a tick of every symbol driven back to back, batched and
+ * unbatched replicas alternately, BENCH_SCALE_DRIVEN_TICKS each (default 200): the makespan p50/p99 and the speedup.
+ *
  * Knobs: BENCH_SCALE_STEPS (e.g. 1,10,50,200), BENCH_SCALE_SECONDS, BENCH_SCALE_INFERENCE_BATCH=0 (inference without
  * its tick batching: the "before"), BENCH_SCALE_COMPARE=1 (each step run twice, batched and not, in alternating
  * order), BENCH_QUICK=1 (steps 1,10, 12 s and 6 s windows: the smoke test's run). Last line: one JSON object.
@@ -39,12 +42,16 @@ import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { Feeder } from '../apps/inference/test/harness.ts';
 import { startBenchRedis } from './redis-targets.ts';
 import { counterSum, histogramDelta, quantile, scrape, type Samples } from './scale/metrics.ts';
+import { symbolsFor } from './scale/symbols.ts';
+import { driveTicks, type TickDriven } from './scale/tick-drive.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const STEPS = (process.env['BENCH_SCALE_STEPS'] ?? (QUICK ? '1,10' : '1,10,50,200')).split(',').map(Number);
 const WINDOW_S = Number(process.env['BENCH_SCALE_SECONDS'] ?? (QUICK ? 12 : 60));
 /** Inference alone on fed vectors (part 2): each step's window per mode. */
 const INFERENCE_WINDOW_S = Number(process.env['BENCH_SCALE_INFERENCE_SECONDS'] ?? (QUICK ? 6 : 20));
+/** Part 3: ticks driven back to back per replica and step. */
+const DRIVEN_TICKS = Number(process.env['BENCH_SCALE_DRIVEN_TICKS'] ?? (QUICK ? 20 : 200));
 const COMPARE = process.env['BENCH_SCALE_COMPARE'] === '1';
 const BATCH_DEFAULT = process.env['BENCH_SCALE_INFERENCE_BATCH'] !== '0';
 /** After every symbol has a prediction: the ingestor's snapshots, the aggregator's first vectors and the JIT settle. */
@@ -59,11 +66,6 @@ const exact = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-
-/** BTCUSDT, then made-up markets: each its own simulated book (the simulator takes any name). */
-export function symbolsFor(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => (i === 0 ? 'BTCUSDT' : `X${String(i).padStart(3, '0')}USDT`));
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -216,11 +218,12 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
     if (refused !== undefined) {
       if (QUICK) throw refused;
       const m = await metricsOf(ingestor).catch(() => [] as Samples);
-      const predicted = (await redis.client.mget(symbols.map((s) => `pred:{${s}}:latest`))).filter((j) => j !== null).length;
+      const latest = await redis.client.mget(symbols.map((s) => `pred:{${s}}:latest`));
+      const predicted = latest.filter((j) => j !== null && (JSON.parse(j) as { fallback: boolean }).fallback === false).length;
       return {
         symbols: n,
         inference_batch: batch,
-        saturated: `${refused.message.split('\n')[0]}: ${predicted} of ${n} symbols had a prediction; the ingestor had ${counterSum(m, 'ingestor_sbe_messages_total')} events in, its Kinesis buffer ${round(counterSum(m, 'ingestor_kinesis_buffered_bytes') / 2 ** 20, 1)} MB`,
+        saturated: `${refused.message.split('\n')[0]}: ${predicted} of ${n} symbols had a model prediction (the others none or a fallback: features stale); the ingestor had ${counterSum(m, 'ingestor_sbe_messages_total')} events in, its Kinesis buffer ${round(counterSum(m, 'ingestor_kinesis_buffered_bytes') / 2 ** 20, 1)} MB`,
       };
     }
     await sleep(SETTLE_MS);
@@ -419,6 +422,7 @@ const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
 const results: (StepFigures | Saturated)[] = [];
 const inferenceAlone: InferenceAlone[] = [];
+const tickDriven: TickDriven[] = [];
 try {
   let no = 0;
   let saturatedAt: number | undefined;
@@ -455,8 +459,18 @@ try {
       );
     }
   }
+  // part 3: ticks driven back to back, batched against unbatched
+  for (const n of STEPS) {
+    const r = await driveTicks(symbolsFor(n), DRIVEN_TICKS);
+    tickDriven.push(r);
+    console.log(
+      `ticks driven, ${String(n).padStart(3)} symbols: makespan p50 ${r.batched_p50_ms} ms batched vs ${r.unbatched_p50_ms} ms unbatched (x${r.p50_speedup}), p99 ${r.batched_p99_ms} vs ${r.unbatched_p99_ms} ms (x${r.p99_speedup}) over ${r.ticks} ticks each`,
+    );
+  }
   rmSync(logDir, { recursive: true, force: true }); // (kept when a step failed: its error names it)
 } finally {
   await emulator.stop().catch(() => undefined);
 }
-console.log(JSON.stringify({ bench: 'scale', started, load1: round(load0, 2), load1_end: round(loadavg()[0]!, 2), window_s: WINDOW_S, steps: results, inference_alone: inferenceAlone }));
+console.log(
+  JSON.stringify({ bench: 'scale', started, load1: round(load0, 2), load1_end: round(loadavg()[0]!, 2), window_s: WINDOW_S, steps: results, inference_alone: inferenceAlone, tick_driven: tickDriven }),
+);

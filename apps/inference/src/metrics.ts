@@ -6,7 +6,14 @@ export type InferenceMetrics = ReturnType<typeof createInferenceMetrics>;
 
 export function createInferenceMetrics(registry: Registry) {
   const registers = [registry];
+  // the newest economics per symbol and predictor, put into the gauges when scraped (see recordEconomics)
+  const economicsPending = new Map<string, { symbol: string; predictor: 'model' | 'baseline'; e: Economics | null }>();
+  const economics = economicsGauges(registers, () => {
+    for (const { symbol, predictor, e } of economicsPending.values()) applyEconomics(economics, symbol, predictor, e);
+    economicsPending.clear();
+  });
   return {
+    economicsPending,
     totalLatency: new Histogram({
       name: 'inference_total_latency_seconds',
       help: 'Tick boundary → prediction written (claim + read, checks, model, write)',
@@ -126,7 +133,7 @@ export function createInferenceMetrics(registry: Registry) {
       labelNames: ['symbol', 'predictor', 'figure'],
       registers,
     }),
-    ...economicsGauges(registers),
+    ...economics,
     predictedPrice: new Gauge({
       name: 'inference_predicted_price',
       help: 'Price predicted by the latest prediction for its target time (dashboards compare it, 10 s later, with inference_mid_price)',
@@ -142,8 +149,9 @@ export function createInferenceMetrics(registry: Registry) {
 /** Labels of the economics gauges: predictor (model | baseline), execution (taker | maker), calls (all | strongest | rule). */
 const CALL_LABELS = ['symbol', 'predictor', 'execution', 'calls'] as const;
 
-function economicsGauges(registers: Registry[]) {
-  const gauge = (name: string, help: string, labelNames: readonly string[] = CALL_LABELS) => new Gauge({ name, help, labelNames: [...labelNames], registers });
+/** `flush`: run before any of them is read (each gauge's collect), so a scrape sees the newest figures. */
+function economicsGauges(registers: Registry[], flush: () => void) {
+  const gauge = (name: string, help: string, labelNames: readonly string[] = CALL_LABELS) => new Gauge({ name, help, labelNames: [...labelNames], registers, collect: flush });
   return {
     netEdge: gauge(
       'inference_net_edge_bps',
@@ -162,8 +170,17 @@ function economicsGauges(registers: Registry[]) {
   };
 }
 
-/** Sets the economics gauges for one predictor from its rolling figures; a figure with no value (no calls) removes its series rather than leaving a stale one. */
+/**
+ * Records one predictor's rolling economics for `symbol`. The gauges are set when scraped, from the newest figures
+ * recorded: setting their ~40 labelled series at every graded prediction was, at 200 symbols, about a fifth of
+ * inference's CPU (bench:scale's profile), for values read every 15 s.
+ */
 export function recordEconomics(m: InferenceMetrics, symbol: string, predictor: 'model' | 'baseline', e: Economics | null): void {
+  m.economicsPending.set(`${symbol}\u0000${predictor}`, { symbol, predictor, e });
+}
+
+/** Sets the economics gauges for one predictor from its rolling figures; a figure with no value (no calls) removes its series rather than leaving a stale one. */
+function applyEconomics(m: ReturnType<typeof economicsGauges>, symbol: string, predictor: 'model' | 'baseline', e: Economics | null): void {
   for (const execution of EXECUTIONS) {
     const set = (g: Gauge, labels: Record<string, string>, v: number | null | undefined): void => {
       if (v === null || v === undefined || !Number.isFinite(v)) g.remove(labels);

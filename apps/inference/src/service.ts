@@ -106,9 +106,10 @@ export class InferenceService {
     this.metrics = createInferenceMetrics(this.registry);
     this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
-    this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'), deps.batch ?? true);
-    // (one symbol has nothing to batch with: its run goes at once, without the coalescing hop)
-    this.batcher = new ModelBatcher((deps.batch ?? true) && config.symbols.length > 1, this.metrics);
+    // (one symbol has nothing to pipeline or batch with: its commands and run go at once, without the coalescing hop)
+    const batch = (deps.batch ?? true) && config.symbols.length > 1;
+    this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'), batch);
+    this.batcher = new ModelBatcher(batch, this.metrics);
     this.redis = this.clients.commands;
     this.subscriber = this.clients.subscriber;
     this.store = new PredictionStore(this.redis, config.historyMax);
