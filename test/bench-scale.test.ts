@@ -8,14 +8,15 @@
 import { describe, expect, it } from 'vitest';
 import { runPnpmScript } from './support/run-bench.ts';
 
-const SERVICES = ['aggregator', 'inference', 'ingestor'];
+// (exchange-sim's beside ours: the world's CPU, for scale)
+const SERVICES = ['aggregator', 'exchange-sim', 'inference', 'ingestor'];
 
 describe('pnpm bench:scale', () => {
   it('prints one JSON line with every step: each symbol predicted, CPU and RSS per service, p99s against the floor', { timeout: 270_000 }, async () => {
     const { code, stdout, stderr } = await runPnpmScript('bench:scale', { BENCH_QUICK: '1' }, 240_000);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines.length).toBe(7); // a human line per step (2 through the pipeline, 4 of inference alone), then the JSON
+    expect(lines.length).toBe(9); // a human line per step (2 through the pipeline, 4 of inference alone, 2 of driven ticks), then the JSON
     const result = JSON.parse(lines.at(-1)!);
     expect(result).toMatchObject({ bench: 'scale', window_s: 12 });
     expect(typeof result.load1).toBe('number');
@@ -54,8 +55,15 @@ describe('pnpm bench:scale', () => {
       for (const key of ['cpu_ms_per_s_per_symbol', 'rss_mb', 'tick_p50_ms', 'tick_p99_ms', 'tick_redis_read_p99_ms', 'redis_floor_p99_ms', 'tick_over_own_read_p99']) {
         expect(s[key], key).toBeGreaterThan(0);
       }
-      if (!s.inference_batch) expect(s.model_batch_max).toBe(0);
-      else if (s.symbols === 10) expect(s.model_batch_max).toBeGreaterThan(1);
+      if (!s.inference_batch || s.symbols === 1)
+        expect(s.model_batch_max).toBe(0); // (one symbol: nothing to batch with)
+      else expect(s.model_batch_max).toBeGreaterThan(1);
+    }
+    // ticks driven back to back: every step, both paths timed (every tick predicted for every symbol, or the bench fails)
+    expect(result.tick_driven.map((t: { symbols: number }) => t.symbols)).toEqual([1, 10]);
+    for (const t of result.tick_driven) {
+      expect(t.ticks).toBe(20);
+      for (const key of ['batched_p50_ms', 'batched_p99_ms', 'unbatched_p50_ms', 'unbatched_p99_ms', 'p50_speedup', 'p99_speedup']) expect(t[key], key).toBeGreaterThan(0);
     }
   });
 });
