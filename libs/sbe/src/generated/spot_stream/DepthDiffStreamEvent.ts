@@ -263,8 +263,10 @@ function validate_DepthDiffStreamEvent_bids(d: DepthDiffStreamEventDecoder, b: U
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {
@@ -287,8 +289,10 @@ function validate_DepthDiffStreamEvent_asks(d: DepthDiffStreamEventDecoder, b: U
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {

@@ -263,8 +263,10 @@ function validate_DepthSnapshotStreamEvent_bids(d: DepthSnapshotStreamEventDecod
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {
@@ -287,8 +289,10 @@ function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecod
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', p + 8);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', p + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', p + 8);
+      }
     }
   } else {
     for (let i = 0; i < n; i++, p += bl) {

@@ -260,9 +260,11 @@ function validate_TradesStreamEvent_trades(d: TradesStreamEventDecoder, b: Uint8
     const dv = d._view();
     const vb = d.viewBase;
     for (let i = 0; i < n; i++, p += bl) {
-      if (((dv.getInt16(vb + p + 0 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
-      if (((dv.getInt16(vb + p + 8 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
-      if (((dv.getInt16(vb + p + 16 + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
+      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1) | ((dv.getInt16(vb + p + 22, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
+        if (((dv.getInt16(vb + p + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
+        return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
+      }
       {
         const e = readU8(b, p + 24);
         if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', p + 24);
