@@ -68,9 +68,6 @@ export function symbolsOf(symbols: readonly string[], shard: { startingHashKey: 
   });
 }
 
-/** Per store (one connection shared by every shard of the process): the tail of its state commits, run one at a time. */
-const commitLanes = new WeakMap<FeatureStore, { tail: Promise<void> }>();
-
 export class ShardProcessor implements ShardRecordProcessor {
   private readonly slots = new Map<string, SymbolSlot>();
   /**
@@ -287,24 +284,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     const now = Date.now();
     const due = [...this.slots.values()].filter((s) => s.stateDirty && (force || now - s.stateCommittedAtMs >= this.deps.config.stateCommitMs));
     // One symbol at a time: serializing a state (~100 kB) is synchronous work, and batches must get the loop in between.
-    // (each write stamps its own time: it may have waited in the commit lane)
-    for (const slot of due) await this.inCommitLane(() => this.write(slot, Date.now(), true));
-  }
-
-  /**
-   * Runs one state commit when every commit queued before it on the same store, by any shard, is over. Publishes share
-   * the connection and queue behind whatever was sent before them: with one chain per shard, every shard's due commits
-   * (~100 kB each; at 50 symbols all due in the same second) were in flight together ahead of a batch's vectors, and
-   * event→Redis p99 doubled while they lasted (bench:aggregate, BENCH_SYMBOLS=50). One at a time, a vector waits
-   * behind one commit at most. Order within a shard is unchanged (its own chain still runs its commits in turn).
-   */
-  private inCommitLane(commit: () => Promise<void>): Promise<void> {
-    let lane = commitLanes.get(this.deps.store);
-    if (lane === undefined) commitLanes.set(this.deps.store, (lane = { tail: Promise.resolve() }));
-    const run = lane.tail.then(commit);
-    // the lane only orders; the failure is the committing shard's (its chain logs it, its slot stays dirty)
-    lane.tail = run.catch(() => undefined);
-    return run;
+    for (const slot of due) await this.write(slot, now, true);
   }
 
   /** Publishes the symbol's vector, with its state and checkpoint when `withState`; fenced by the lease's leaseCounter. */
