@@ -253,8 +253,10 @@ describe('against a running aggregator', () => {
       expect(raw && decodeVector(raw).status).toBe(VectorStatus.Live);
       // The value is <checkpoint length u32><checkpoint><state>; an empty checkpoint means nothing was committed.
       // Anything else here is refused (no random value holds a sequence-number checkpoint and a state): counted, once.
+      // (a declared checkpoint length past the value's end is as malformed as any other: fast-check found [0,0,0,1])
       const b = Buffer.from(bytes);
-      const committed = b.length < 4 || b.toString('utf8', 4, 4 + b.readUInt32LE(0)) !== '';
+      const declared = b.length < 4 ? 0 : b.readUInt32LE(0);
+      const committed = b.length < 4 || 4 + declared > b.length || b.toString('utf8', 4, 4 + declared) !== '';
       expect(await counter(a, 'aggregator_state_refused_total')).toBe(committed ? 1 : 0);
     } finally {
       await a.stop();
@@ -273,7 +275,7 @@ describe('against a running aggregator', () => {
       ),
       {
         numRuns: 5,
-        examples: [[new Uint8Array(4)], [Uint8Array.from([0, 0, 0, 0, 9, 9])]],
+        examples: [[new Uint8Array(4)], [Uint8Array.from([0, 0, 0, 0, 9, 9])], [Uint8Array.from([0, 0, 0, 1])]],
       },
     );
   });
