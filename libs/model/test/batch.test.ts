@@ -48,4 +48,27 @@ describe('OnnxModel.runBatch', () => {
     }
     await m.release();
   });
+
+  it('row by row, a row the model cannot score is that row’s ModelError, returned beside the others, not thrown', async () => {
+    // the trigger feature small → relu(10 − 11x) × 3e38 overflows to Infinity (the golden input, all 1, scores 0)
+    const spec = exampleModelSpec();
+    const trigger = 0;
+    const overflowing = buildModel({
+      ...spec,
+      goldenInput: new Array<number>(FEATURE_NAMES.length).fill(1),
+      returnHead: [
+        { weights: FEATURE_NAMES.map((_f, i) => [i === trigger ? -11 : 0]), bias: [10], activation: 'relu' },
+        { weights: [[3e38]], bias: [0], activation: 'linear' },
+      ],
+    });
+    const m = await OnnxModel.fromBytes(overflowing, live);
+    const ok = Float64Array.from(FEATURE_NAMES, () => 1);
+    const bad = Float64Array.from(FEATURE_NAMES, () => 0);
+    const [one] = await m.runBatch([bad]);
+    expect(one).toBeInstanceOf(ModelError);
+    expect(one).toMatchObject({ code: 'run_failed' });
+    const outs = await m.runBatch([ok, bad, ok]);
+    expect(outs[0]).not.toBeInstanceOf(ModelError);
+    await m.release();
+  });
 });
