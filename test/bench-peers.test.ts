@@ -6,34 +6,10 @@
  * dropped level is caught: the bench names it and exits non-zero. Speed
  * itself is not asserted: how fast this machine is, is the bench's business.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runPnpmScript } from './support/run-bench.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-
-function runBench(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, BENCH_QUICK: '1', BENCH_PEERS_SOURCE: 'fixture', ...extra };
-    const child = spawn('pnpm', ['--silent', 'bench:peers'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    // (a deadline: a bench that hangs fails here instead of holding the suite)
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`bench:peers did not end within 240 s\n${stdout}\n${stderr}`));
-    }, 240_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runBench = (extra: Record<string, string>) => runPnpmScript('bench:peers', { BENCH_QUICK: '1', BENCH_PEERS_SOURCE: 'fixture', ...extra }, 240_000);
 
 const CONTENDERS = ['oursSbe', 'oursJson', 'tardis', 'ccxt', 'jsonParse'];
 

@@ -6,33 +6,10 @@
  * dropped when the collector is unreachable. Speed itself is not asserted:
  * how fast this machine is, is the bench's business.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runPnpmScript } from './support/run-bench.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-
-function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('pnpm', ['--silent', 'bench:tracing'], { cwd: root, env: { ...process.env, BENCH_QUICK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    // (a deadline: a bench that hangs fails here instead of holding the suite)
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`bench:tracing did not end within 150 s\n${stdout}\n${stderr}`));
-    }, 150_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runBench = () => runPnpmScript('bench:tracing', { BENCH_QUICK: '1' }, 150_000);
 
 interface Spans {
   exported: number;

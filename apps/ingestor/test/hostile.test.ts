@@ -12,23 +12,16 @@ import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { readStream } from '@hotpath/kinesis';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { BinanceJsonTranscoder, DecodeStatus, hotpath } from '@hotpath/sbe';
+import { DecodeStatus, hotpath } from '@hotpath/sbe';
 import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
+import { depthFrame, tradeFrame } from './support/frames.ts';
 
 const metric = async (ingestor: Ingestor, name: string, labels: Record<string, string> = {}): Promise<number> =>
   (await ingestor.registry.getMetricsAsJSON())
     .find((m) => m.name === name)
     ?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((a, v) => a + v.value, 0) ?? 0;
-
-function depthFrame(updateId: number, levels: number): Buffer {
-  const tr = new BinanceJsonTranscoder();
-  const side = Array.from({ length: levels }, (_, i): [string, string] => [`${60000 + i * 0.01}`, '1.5']);
-  const out = Buffer.alloc(64 + levels * 2 * 16 + 64);
-  const n = tr.encodeDepthUpdate({ e: 'depthUpdate', E: Date.now(), s: 'BTCUSDT', U: updateId, u: updateId, b: side, a: side }, out);
-  return Buffer.from(out.subarray(0, n));
-}
 
 describe('ingestor against a hostile exchange', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -126,11 +119,7 @@ describe('ingestor against a hostile exchange', () => {
   it('a trade gap larger than one record is backfilled in several envelopes that cover it in order', async () => {
     const rest = await tradesRest();
     const { emu, ingestor, socket } = await setup(rest.url);
-    const tr = new BinanceJsonTranscoder();
-    const trade = (id: number): Buffer => {
-      const out = Buffer.alloc(256);
-      return Buffer.from(out.subarray(0, tr.encodeTrade({ e: 'trade', E: Date.now(), s: 'BTCUSDT', t: id, p: '60000.01', q: '0.001', T: Date.now(), m: false }, out)));
-    };
+    const trade = tradeFrame;
     socket.send(trade(1), { binary: true });
     socket.send(trade(40_002), { binary: true }); // ids 2..40001 missing: 40,000 trades, 1.4 MB as one envelope
     await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_backfills_total', { result: 'complete' })).toBe(1), { timeout: 30_000 });

@@ -13,18 +13,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { BinanceJsonTranscoder } from '@hotpath/sbe';
 import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
 import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
-
-function depthFrame(updateId: number, levels: number): Buffer {
-  const tr = new BinanceJsonTranscoder();
-  const side = Array.from({ length: levels }, (_, i): [string, string] => [`${60000 + i * 0.01}`, '1.5']);
-  const out = Buffer.alloc(64 + levels * 2 * 16 + 64);
-  const n = tr.encodeDepthUpdate({ e: 'depthUpdate', E: Date.now(), s: 'BTCUSDT', U: updateId, u: updateId, b: side, a: side }, out);
-  return Buffer.from(out.subarray(0, n));
-}
+import { depthFrame, tradeFrame } from './support/frames.ts';
 
 describe('ingestor spans (sampling at 100 %)', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -157,11 +149,7 @@ describe('ingestor spans (sampling at 100 %)', () => {
     const { receiver, socket, stop } = await setup(rest.url);
     // a new connection re-anchors every book: the first snapshot call fails (400), the retry's snapshot is published
     await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 're-anchor')).toBe(true), { timeout: 30_000 });
-    const trade = (id: number): Buffer => {
-      const tr = new BinanceJsonTranscoder();
-      const out = Buffer.alloc(256);
-      return Buffer.from(out.subarray(0, tr.encodeTrade({ e: 'trade', E: Date.now(), s: 'BTCUSDT', t: id, p: '60000.01', q: '0.001', T: Date.now(), m: false }, out)));
-    };
+    const trade = tradeFrame;
     socket.send(trade(1), { binary: true });
     socket.send(trade(1_502), { binary: true }); // 2..1501 missing: two REST pages
     await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 'trade backfill')).toBe(true), { timeout: 30_000 });
