@@ -3,7 +3,9 @@
  * processes per step — and its last line is the JSON the issue asks for: per step, CPU and RSS per symbol of each
  * service, the latency p99s and their ratios to the Redis floor. Every step delivered predictions for every symbol
  * (the bench fails otherwise; checked here too), and inference's model runs went batched. Speed itself is not
- * asserted: how fast this machine is, is the bench's business.
+ * asserted: how fast this machine is, is the bench's business. An e2e file (run alone, after the unit tests): it
+ * starts whole pipelines on free ports and loads both cores — beside parallel unit tests a neighbour once took
+ * one of its ports between its probe and its listen (EADDRINUSE), and its load is theirs to suffer.
  */
 import { describe, expect, it } from 'vitest';
 import { runPnpmScript } from './support/run-bench.ts';
