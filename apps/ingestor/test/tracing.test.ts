@@ -39,7 +39,9 @@ describe('ingestor spans (sampling at 100 %)', () => {
       }
       if (url.pathname === '/api/v3/historicalTrades') {
         const from = Number(url.searchParams.get('fromId'));
-        const limit = Number(url.searchParams.get('limit'));
+        // ids past 3000: refused (a failed backfill); 1503..2000 only, then nothing (a partial one)
+        if (from > 3_000) return json(400, { code: -1100, msg: 'refused' });
+        const limit = from > 2_000 ? 0 : from > 1_502 ? Math.min(Number(url.searchParams.get('limit')), 2_001 - from) : Number(url.searchParams.get('limit'));
         return json(
           200,
           Array.from({ length: limit }, (_, i) => ({ id: from + i, price: '60000.01', qty: '0.001', time: 1_700_000_000_000 + from + i, isBuyerMaker: false, isBestMatch: true })),
@@ -153,7 +155,17 @@ describe('ingestor spans (sampling at 100 %)', () => {
     socket.send(trade(1), { binary: true });
     socket.send(trade(1_502), { binary: true }); // 2..1501 missing: two REST pages
     await vi.waitFor(() => expect(receiver.spans.some((s) => s.name === 'trade backfill')).toBe(true), { timeout: 30_000 });
+    socket.send(trade(3_000), { binary: true }); // 1503..2999 missing: the exchange has only 1503..2000
+    socket.send(trade(5_000), { binary: true }); // 3001..4999 missing: the exchange refuses
+    await vi.waitFor(() => expect(receiver.spans.filter((s) => s.name === 'trade backfill').length).toBe(3), { timeout: 30_000 });
     await stop();
+    const backfills = receiver.spans.filter((s) => s.name === 'trade backfill');
+    const partial = backfills.find((s) => s.attributes['from_id'] === 1_503)!;
+    expect(partial.events).toEqual(['partial']);
+    expect(partial.attributes['recovered']).toBe(498);
+    const refused = backfills.find((s) => s.attributes['from_id'] === 3_001)!;
+    expect(refused.events).toEqual(['exception']);
+    expect(receiver.spans.filter((s) => s.parentSpanId === refused.spanId).map((s) => [s.name, s.events])).toEqual([['rest historical trades', ['exception']]]);
 
     const under = (root: ReceivedSpan) => receiver.spans.filter((s) => s.traceId === root.traceId && s.parentSpanId === root.spanId).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
     const reanchor = receiver.spans.find((s) => s.name === 're-anchor')!;
@@ -163,7 +175,7 @@ describe('ingestor spans (sampling at 100 %)', () => {
     expect(calls[0]!.events).toEqual(['exception']);
     expect(calls[1]!.attributes).toMatchObject({ last_update_id: 5_000 });
 
-    const backfill = receiver.spans.find((s) => s.name === 'trade backfill')!;
+    const backfill = receiver.spans.find((s) => s.name === 'trade backfill' && s.attributes['from_id'] === 2)!;
     expect(backfill).toMatchObject({ parentSpanId: '', attributes: { symbol: 'BTCUSDT', from_id: 2, to_id: 1_501, recovered: 1_500 }, events: [] });
     expect(under(backfill).map((s) => s.name)).toEqual(['rest historical trades', 'rest historical trades', 'kinesis put']);
     for (const s of receiver.spans) expect(s.endNs >= s.startNs).toBe(true);
