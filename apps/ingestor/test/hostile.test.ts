@@ -8,13 +8,11 @@
  */
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type WebSocket from 'ws';
-import { WebSocketServer } from 'ws';
 import { readStream } from '@hotpath/kinesis';
-import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { DecodeStatus, hotpath } from '@hotpath/sbe';
-import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
+import type { Ingestor } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
+import { scriptedIngestor } from './support/scripted.ts';
 import { depthFrame, tradeFrame } from './support/frames.ts';
 
 const metric = async (ingestor: Ingestor, name: string, labels: Record<string, string> = {}): Promise<number> =>
@@ -46,35 +44,7 @@ describe('ingestor against a hostile exchange', () => {
     return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, calls: () => calls };
   }
 
-  async function setup(restUrl = 'http://127.0.0.1:9') {
-    const emu = new KinesisEmulator();
-    await emu.start();
-    await emu.createStream('market-events', 1);
-    let emuStopped = false;
-    cleanup.push(async () => (emuStopped ? undefined : emu.stop()));
-    const wss = new WebSocketServer({ port: 0 });
-    await new Promise((r) => wss.once('listening', r));
-    const sockets: WebSocket[] = [];
-    wss.on('connection', (ws) => sockets.push(ws));
-    cleanup.push(async () => {
-      for (const s of sockets) s.terminate();
-      await new Promise((r) => wss.close(r));
-    });
-    const port = (wss.address() as { port: number }).port;
-    const ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
-      { kinesisClient: emu.client() },
-    );
-    await ingestor.start();
-    let stopped = false;
-    cleanup.push(async () => (stopped ? undefined : ingestor.stop(1_000)));
-    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 30_000 });
-    const kinesisDown = async (): Promise<void> => {
-      emuStopped = true;
-      await emu.stop();
-    };
-    return { emu, kinesisDown, ingestor, socket: sockets[0]!, markStopped: () => (stopped = true) };
-  }
+  const setup = (restUrl?: string) => scriptedIngestor(cleanup, restUrl === undefined ? {} : { restUrl });
 
   it('counts text frames that are not objects or of unknown type under fixed labels, and keeps delivering', async () => {
     const { ingestor, socket } = await setup();
@@ -102,16 +72,15 @@ describe('ingestor against a hostile exchange', () => {
   });
 
   it('stops by its deadline while Kinesis is down, counting what it could not flush', async () => {
-    const { kinesisDown, ingestor, socket, markStopped } = await setup();
+    const { kinesisDown, ingestor, socket, stop } = await setup();
     socket.send(depthFrame(300, 2), { binary: true });
     await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'acked' })).toBeGreaterThanOrEqual(1), { timeout: 30_000 });
     await kinesisDown();
     for (let i = 301; i < 320; i++) socket.send(depthFrame(i, 2), { binary: true });
     await vi.waitFor(async () => expect(await metric(ingestor, 'ingestor_kinesis_retries_total')).toBeGreaterThan(0), { timeout: 30_000 });
-    markStopped();
     // a stop that waited for Kinesis would never end: it must end (however slowly the machine gets there)
     let outcome = 'stopping';
-    void ingestor.stop(1_000).then(() => (outcome = 'stopped'));
+    void stop(1_000).then(() => (outcome = 'stopped'));
     await vi.waitFor(() => expect(outcome).toBe('stopped'), { timeout: 30_000 });
     expect(await metric(ingestor, 'ingestor_kinesis_user_records_total', { result: 'lost_at_stop' })).toBeGreaterThan(0);
   });

@@ -10,12 +10,9 @@
  */
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type WebSocket from 'ws';
-import { WebSocketServer } from 'ws';
-import { KinesisEmulator } from '@hotpath/kinesis/testing';
 import { OtlpReceiver, type ReceivedSpan } from '@hotpath/tracing/testing';
-import { Ingestor, ingestorConfigFromEnv } from '../src/index.ts';
 import { MAX_ENVELOPE_PAYLOAD_BYTES } from '../src/publisher.ts';
+import { scriptedIngestor } from './support/scripted.ts';
 import { depthFrame, tradeFrame } from './support/frames.ts';
 
 describe('ingestor spans (sampling at 100 %)', () => {
@@ -54,35 +51,12 @@ describe('ingestor spans (sampling at 100 %)', () => {
     return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, traceparents };
   }
 
-  async function setup(restUrl = 'http://127.0.0.1:9') {
+  async function setup(restUrl?: string) {
     const receiver = await OtlpReceiver.start();
     cleanup.push(() => receiver.stop());
-    const emu = new KinesisEmulator();
-    await emu.start();
-    await emu.createStream('market-events', 1);
-    cleanup.push(() => emu.stop());
-    const wss = new WebSocketServer({ port: 0 });
-    await new Promise((r) => wss.once('listening', r));
-    const sockets: WebSocket[] = [];
-    wss.on('connection', (ws) => sockets.push(ws));
-    cleanup.push(async () => {
-      for (const s of sockets) s.terminate();
-      await new Promise((r) => wss.close(r));
-    });
-    const port = (wss.address() as { port: number }).port;
-    const ingestor = new Ingestor(
-      ingestorConfigFromEnv({}, { streamUrl: `ws://127.0.0.1:${port}`, restUrl, symbols: ['BTCUSDT'], apiKey: 'k', kinesisEndpoint: emu.endpoint, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
-      { kinesisClient: emu.client(), tracingEnv: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_SCHEDULE_DELAY: '20' } },
-    );
-    await ingestor.start();
-    let stopped = false;
-    cleanup.push(async () => (stopped ? undefined : ingestor.stop(2_000)));
-    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 30_000 });
-    const stop = async () => {
-      stopped = true;
-      return ingestor.stop(5_000);
-    };
-    return { receiver, ingestor, socket: sockets[0]!, stop };
+    const tracingEnv = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '1', OTEL_BSP_SCHEDULE_DELAY: '20' };
+    const { ingestor, socket, stop } = await scriptedIngestor(cleanup, { tracingEnv, ...(restUrl === undefined ? {} : { restUrl }) });
+    return { receiver, ingestor, socket, stop: () => stop(5_000) };
   }
 
   const childrenOf = (spans: ReceivedSpan[], root: ReceivedSpan): string[] =>
