@@ -66,6 +66,17 @@ const exact = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
+/** p99 of the ticks' whole times and of their Redis reads (the [total, read] pairs inference reports). */
+const tickQuantiles = (tickTimes: readonly [number, number][]): { tickP99: number; readP99: number } => ({
+  tickP99: exact(
+    tickTimes.map((t) => t[0]),
+    0.99,
+  ),
+  readP99: exact(
+    tickTimes.map((t) => t[1]),
+    0.99,
+  ),
+});
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -263,14 +274,7 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
     const exchangeToPrediction = quantile(histogramDelta(infB, infA, 'pipeline_stage_latency_seconds', { stage: 'exchange_to_prediction' }), 0.99) * 1000;
     const batchSizes = histogramDelta(infB, infA, 'inference_model_batch_size');
     const events = counterSum(ingA, 'ingestor_sbe_messages_total') - counterSum(ingB, 'ingestor_sbe_messages_total');
-    const tickP99 = exact(
-      tickTimes.map((t) => t[0]),
-      0.99,
-    );
-    const readP99 = exact(
-      tickTimes.map((t) => t[1]),
-      0.99,
-    );
+    const { tickP99, readP99 } = tickQuantiles(tickTimes);
     return {
       symbols: n,
       inference_batch: batch,
@@ -359,14 +363,7 @@ async function inferenceAloneStep(n: number, batch: boolean): Promise<InferenceA
       pinger!.send('stop');
     });
     const perSymbol = symbols.map((s) => counterSum(after, 'inference_predictions_total', { symbol: s }) - counterSum(before, 'inference_predictions_total', { symbol: s }));
-    const tickP99 = exact(
-      tickTimes.map((t) => t[0]),
-      0.99,
-    );
-    const readP99 = exact(
-      tickTimes.map((t) => t[1]),
-      0.99,
-    );
+    const { tickP99, readP99 } = tickQuantiles(tickTimes);
     return {
       symbols: n,
       inference_batch: batch,
