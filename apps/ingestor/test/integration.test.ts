@@ -2,7 +2,7 @@
  * exchange-sim → ingestor → kinesalite, through injected faults, one at a
  * time: a depth gap, a trade gap, serverShutdown and a lifetime rotation (both
  * make-before-break), dropped connections with a REST 429 on re-anchoring, and
- * a Kinesis outage; every fifth PutRecord is throttled throughout. Each phase
+ * a Kinesis outage; every fifth PutRecords request is throttled throughout. Each phase
  * injects its fault and waits until a reader of the stream sees its effect
  * repaired (conditions, no pauses); what each phase published — the envelopes
  * between the writer sequence at its start and at the next one's — is checked
@@ -171,11 +171,11 @@ describe('ingestor end to end, one fault at a time', () => {
     await emu.createStream('market-events', 2);
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 2, seed: 21, symbols: SYMBOLS, apiKeys: ['test-key'], logLevel: 'silent' }));
     await sim.start();
-    // kinesalite enforces no shard limits: throttle every 5th PutRecord the way Kinesis would answer.
+    // kinesalite enforces no shard limits: throttle every 5th PutRecords request the way Kinesis would answer.
     const client = emu.client();
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'PutRecordCommand' && ++puts % 5 === 0) {
+        if (context.commandName === 'PutRecordsCommand' && ++puts % 5 === 0) {
           const err = new Error('Rate exceeded for shard');
           err.name = 'ProvisionedThroughputExceededException';
           throw err;
@@ -338,7 +338,7 @@ describe('ingestor end to end, one fault at a time', () => {
     }
   });
 
-  it('every throttled PutRecord was retried', async () => {
+  it('every throttled PutRecords request was retried', async () => {
     const m = await ingestor.registry.getMetricsAsJSON();
     expect(puts).toBeGreaterThanOrEqual(5);
     expect(counter(m, 'ingestor_kinesis_retries_total', { reason: 'throttled' })).toBe(Math.floor(puts / 5));

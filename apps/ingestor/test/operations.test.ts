@@ -134,7 +134,7 @@ describe('health and capture files', () => {
     await emu.start();
     await emu.createStream('market-events', 1);
     proxy = new KinesisFaultProxy(emu.endpoint, (call) =>
-      failing && call.operation === 'PutRecord' ? { type: 'InternalFailureException', status: 500, message: 'Internal service failure' } : undefined,
+      failing && call.operation === 'PutRecords' ? { type: 'InternalFailureException', status: 500, message: 'Internal service failure' } : undefined,
     );
     await proxy.start();
     sim = new ExchangeSimulator(SimConfigSchema.parse({ port: 0, speed: 10, apiKeys: ['k'], logLevel: 'silent' }));

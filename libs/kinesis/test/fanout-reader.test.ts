@@ -33,7 +33,7 @@ describe('FanoutShardReader', () => {
   let shardId: string;
   let reference: ConsumedRecord[];
 
-  /** Several aggregates: the producer sends what is queued when the previous PutRecord is acknowledged. `afterFlush` gets each flush's index. */
+  /** Several aggregates: the producer sends what is queued when the previous record of the key is acknowledged. `afterFlush` gets each flush's index. */
   async function produce(stream: string, from: number, to: number, afterFlush?: (flush: number) => Promise<void>): Promise<void> {
     const producer = new KinesisProducer(emu.client(), { streamName: stream });
     await producer.start();

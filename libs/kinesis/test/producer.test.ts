@@ -97,12 +97,15 @@ describe('KinesisProducer', () => {
     for (const k of keys) expect(records.filter((r) => r.partitionKey === k).map((r) => Buffer.from(r.data).toString())).toEqual(Array.from({ length: 200 }, (_, i) => `${k}:${i}`));
   });
 
-  it('keeps order through throttling (a real 400 from the endpoint) and an endpoint outage', async () => {
+  it('keeps order through throttling (whole requests refused with a real 400, single records refused in a 200) and an endpoint outage', async () => {
     await emu.createStream('faults', 2);
-    // kinesalite enforces no shard limits: a proxy answers every 4th PutRecord as a throttling Kinesis does
+    // kinesalite enforces no shard limits: a proxy answers every 4th PutRecords as a throttling Kinesis does,
+    // and refuses every 7th record of the others in its answer (FailedRecordCount), as Kinesis does when one shard is over its limit
     const proxy = new KinesisFaultProxy(emu.endpoint);
     let puts = 0;
-    proxy.refuse((call) => (call.operation === 'PutRecord' && ++puts % 4 === 0 ? { type: 'ProvisionedThroughputExceededException' } : undefined));
+    let records = 0;
+    proxy.refuse((call) => (call.operation === 'PutRecords' && ++puts % 4 === 0 ? { type: 'ProvisionedThroughputExceededException' } : undefined));
+    proxy.refuseRecords(() => (++records % 7 === 0 ? 'ProvisionedThroughputExceededException' : undefined));
     await proxy.start();
     const client = proxy.client();
     try {
@@ -110,32 +113,75 @@ describe('KinesisProducer', () => {
       const producer = new KinesisProducer(client, { streamName: 'faults', retryBaseMs: 5, retryMaxMs: 100, metricPrefix: 'test_kinesis' }, registry);
       await producer.start();
       const retries = async (reason: string) => (await producer.metrics.retries.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
-      const N = 2000;
-      const putRange = (from: number, to: number) => {
-        for (let i = from; i < to; i++) for (const s of SYMBOLS) producer.put(s, payload(s, i));
+      const counted = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, result: string) =>
+        (await metric.get()).values.find((v) => v.labels['result'] === result)?.value ?? 0;
+      // records keep coming, a few per turn of the event loop, so that requests go out one after another, until the faults were met
+      let n = 0;
+      const putUntil = async (met: () => boolean | Promise<boolean>, deadlineMs = 20_000) => {
+        const deadline = Date.now() + deadlineMs;
+        while (!(await met())) {
+          if (Date.now() > deadline) throw new Error('the producer did not meet the fault in time');
+          for (const s of SYMBOLS) producer.put(s, payload(s, n));
+          n++;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       };
-      putRange(0, N / 2);
-      await vi.waitFor(() => expect(proxy.count('PutRecord').refused).toBeGreaterThan(0), { timeout: 20_000 });
+      await putUntil(() => proxy.count('PutRecords').refused > 0 && proxy.answered.some((c) => (c.refusedRecords?.length ?? 0) > 0));
       // the outage starts while records are queued and in flight, and ends once the producer has met it
       await emu.down();
-      putRange(N / 2, N);
-      await vi.waitFor(async () => expect(await retries('error')).toBeGreaterThan(0), { timeout: 20_000 });
+      await putUntil(async () => (await retries('error')) > 0);
       await emu.up();
       await producer.flush();
-      const records = await readStream(emu.client(), 'faults');
-      checkExactlyOnceInOrder(records, N);
-      // every refusal was a retry counted as throttling, nothing else was
-      expect(await retries('throttled')).toBe(proxy.count('PutRecord').refused);
-      // each refused PutRecord was sent again as it was (same aggregate, same ordering sequence) before anything else of its key
-      const putsOf = (key: string) => proxy.answered.filter((c) => c.operation === 'PutRecord' && c.input['PartitionKey'] === key);
+      const stored = await readStream(emu.client(), 'faults');
+      checkExactlyOnceInOrder(stored, n);
+      // every refusal was a retry counted as throttling: whole requests, and requests with refused records
+      const partial = proxy.answered.filter((c) => (c.refusedRecords?.length ?? 0) > 0);
+      expect(await retries('throttled')).toBe(proxy.count('PutRecords').refused + partial.length);
+      expect(await counted(producer.metrics.requests, 'partial')).toBe(partial.length);
+      expect(await counted(producer.metrics.records, 'throttled')).toBe(partial.reduce((n, c) => n + c.refusedRecords!.length, 0));
+      // the keys shared requests (5 keys, far fewer requests than aggregates)
+      const sent = proxy.answered.filter((c) => c.operation === 'PutRecords' && c.refused === undefined);
+      expect(sent.some((c) => (c.input['Records'] as unknown[]).length === SYMBOLS.length)).toBe(true);
+      // each refused record (whole request or alone) was sent again as it was (same aggregate) before anything else of its key
       for (const key of SYMBOLS) {
-        const calls = putsOf(key);
-        for (let i = 0; i < calls.length - 1; i++) {
-          if (calls[i]!.refused === undefined) continue;
-          expect(calls[i + 1]!.input['Data']).toBe(calls[i]!.input['Data']);
-          expect(calls[i + 1]!.input['SequenceNumberForOrdering']).toBe(calls[i]!.input['SequenceNumberForOrdering']);
+        const sends: { data: string; refused: boolean }[] = [];
+        for (const c of proxy.answered) {
+          if (c.operation !== 'PutRecords') continue;
+          (c.input['Records'] as { PartitionKey: string; Data: string }[]).forEach((r, i) => {
+            if (r.PartitionKey === key) sends.push({ data: r.Data, refused: c.refused !== undefined || (c.refusedRecords?.includes(i) ?? false) });
+          });
         }
+        expect(sends.some((x) => x.refused)).toBe(true);
+        for (let i = 0; i < sends.length - 1; i++) if (sends[i]!.refused) expect(sends[i + 1]!.data).toBe(sends[i]!.data);
       }
+    } finally {
+      client.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('the keys ready together share one PutRecords, within its limits (500 records, 5 MiB)', async () => {
+    await emu.createStream('shared', 4);
+    const proxy = new KinesisFaultProxy(emu.endpoint);
+    await proxy.start();
+    const client = proxy.client();
+    try {
+      const producer = new KinesisProducer(client, { streamName: 'shared' });
+      await producer.start();
+      // 501 keys ready in one turn: two requests, 500 records and 1
+      const keys = Array.from({ length: 501 }, (_, i) => `K${String(i).padStart(4, '0')}USDT`);
+      for (const k of keys) producer.put(k, Buffer.from(k));
+      await producer.flush();
+      const puts = () => proxy.answered.filter((c) => c.operation === 'PutRecords').map((c) => (c.input['Records'] as unknown[]).length);
+      expect(puts()).toEqual([500, 1]);
+      // six records of 1000 KiB: five fit one request's 5 MiB, the sixth goes in a second
+      const big = Array.from({ length: 6 }, (_, i) => `BIG${i}USDT`);
+      for (const k of big) producer.put(k, Buffer.alloc(1000 * 1024, k));
+      await producer.flush();
+      expect(puts().slice(2).sort()).toEqual([1, 5]); // answered in either order
+      const stored = await readStream(emu.client(), 'shared');
+      expect(new Set(stored.map((r) => r.partitionKey))).toEqual(new Set([...keys, ...big]));
+      for (const r of stored) if (r.partitionKey.startsWith('K')) expect(Buffer.from(r.data).toString()).toBe(r.partitionKey);
     } finally {
       client.destroy();
       await proxy.stop();
