@@ -113,9 +113,6 @@ export function blockLengthPrimitive(g: Group): Primitive {
   return (g.dimension.members.find((m) => m.name === 'blockLength')!.type as { primitive: Primitive }).primitive;
 }
 
-/** Groups with at least this many entries are validated and read through the DataView. */
-export const VIEW_MIN_ENTRIES = 8;
-
 /** The flyweights a decoder or encoder keeps for its composite fields. */
 export function emitComposites(w: CodeWriter, fields: Field[], encoder: boolean): void {
   for (const f of fields) {

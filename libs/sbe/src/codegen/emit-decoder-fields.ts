@@ -132,7 +132,7 @@ function viewable(f: Field): boolean {
   return isEager(f) && f.presence === 'required' && f.sinceVersion === 0;
 }
 
-/** Position-iterated groups whose scalars are all viewable get a DataView load path. */
+/** Position-iterated groups whose scalars are all viewable are read through the DataView, whatever their count. */
 export function groupUsesView(ctx: BlockContext): boolean {
   const g = ctx.block as Group;
   return !ctx.isMessage && byPosition(g) && g.fields.some(isEager) && g.fields.filter(isEager).every(viewable);
@@ -145,12 +145,6 @@ export function groupUsesView(ctx: BlockContext): boolean {
  * next(), whose getters inline to field loads.
  */
 export function emitIndexedGetters(w: CodeWriter, ctx: BlockContext): void {
-  w.doc('Switches this group to DataView reads (looked up once per frame).');
-  w.block('private useView(): void', () => {
-    w.line('this.view = this.msg._view();');
-    w.line('this.viewBase = this.msg.viewBase;');
-    w.line('this.viaView = true;');
-  });
   for (const f of ctx.block.fields.filter(isEager)) {
     const p = eagerPrimitive(f);
     const name = accessorName(f.name);
@@ -158,7 +152,6 @@ export function emitIndexedGetters(w: CodeWriter, ctx: BlockContext): void {
     w.doc(`${f.name} of entry i (0 <= i < count), without moving the cursor.`);
     w.block(`${getter}(i: number): number`, () => {
       w.line(`if (!(i >= 0 && i < this.count)) throw new RangeError(\`${ctx.path} index \${i} out of range [0, \${this.count})\`);`);
-      w.line('if (!this.viaView) this.useView();');
       w.line('const x = this.viewBase + this.start + i * this.blockLength;');
       w.line(`return ${viewReadExpr(p, 'this.view', 'x', f.offset)};`);
     });
@@ -171,17 +164,12 @@ export function emitIndexedGetters(w: CodeWriter, ctx: BlockContext): void {
   }
 }
 
-/** _loadView(o): the DataView twin of _load for a group entry at o. */
-export function emitLoadView(w: CodeWriter, ctx: BlockContext): void {
-  w.doc('Decodes the entry at o through the DataView (large groups).');
-  w.block('_loadView(o: number): void', () => {
-    w.line('const dv = this.view;');
-    w.line('const x = this.viewBase + o;');
-    for (const f of ctx.block.fields.filter(isEager)) {
-      const p = eagerPrimitive(f);
-      w.line(`this._f_${f.name} = ${viewReadExpr(p, 'dv', 'x', f.offset)};`);
-    }
-  });
+/** The DataView reads of a group entry at DataView index `x` into its slots (inside next()). */
+export function emitViewLoads(w: CodeWriter, ctx: BlockContext, x: string): void {
+  w.line('const dv = this.view;');
+  for (const f of ctx.block.fields.filter(isEager)) {
+    w.line(`this._f_${f.name} = ${viewReadExpr(eagerPrimitive(f), 'dv', x, f.offset)};`);
+  }
 }
 
 /** The loaded exponent of decimal field `f`: a slot of this block or the group's cached outer exponent. */

@@ -96,6 +96,14 @@ function inlinedPrimitives(): string {
   );
 }
 
+/**
+ * The validators read the limits through a module-local reference to the one limits object
+ * (setDecodeLimits changes it in place, so this sees every change): an imported binding can be an
+ * accessor call per read (a module transformed to CommonJS, as under tsx: two getters deep through
+ * the runtime's re-exports, ~9 % of a small depth diff's decode).
+ */
+const LIMITS_ALIAS = '/** The process-wide decode limits (one object, changed in place by setDecodeLimits). */\nconst limits = decodeLimits;\n';
+
 export interface GeneratedFile {
   path: string;
   text: string;
@@ -211,7 +219,7 @@ export function generateSchema(schema: Schema, xml: string, source: string, opti
     const w = new CodeWriter();
     emitMessage(w, m, schema, headerSize);
     const typeImport = types.length > 0 ? importLines(types, './types.ts') : '';
-    files.push({ path: `${pascal(m.name)}.ts`, text: `${head}${runtime}${typeImport}\n${prelude}\n${w.toString()}` });
+    files.push({ path: `${pascal(m.name)}.ts`, text: `${head}${runtime}${typeImport}\n${prelude}${LIMITS_ALIAS}\n${w.toString()}` });
   }
 
   const iw = new CodeWriter();

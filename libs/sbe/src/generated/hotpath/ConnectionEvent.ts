@@ -240,6 +240,8 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 
 /** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
 const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+/** The process-wide decode limits (one object, changed in place by setDecodeLimits). */
+const limits = decodeLimits;
 
 function validate_ConnectionEvent(d: ConnectionEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   {
@@ -250,12 +252,12 @@ function validate_ConnectionEvent(d: ConnectionEventDecoder, b: Uint8Array, p: n
   d._pos_symbol = p;
   if (p + 1 > limit) return d._fail(1 /* Truncated */, 'ConnectionEvent.symbol', p);
   const n_symbol = readU8(b, p);
-  if (n_symbol > 255 || n_symbol > decodeLimits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'ConnectionEvent.symbol', p);
+  if (n_symbol > 255 || n_symbol > limits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'ConnectionEvent.symbol', p);
   p += 1 + n_symbol;
   d._pos_reason = p;
   if (p + 1 > limit) return d._fail(1 /* Truncated */, 'ConnectionEvent.reason', p);
   const n_reason = readU8(b, p);
-  if (n_reason > 255 || n_reason > decodeLimits.maxVarDataLength || p + 1 + n_reason > limit) return d._fail(8 /* VarDataTooLong */, 'ConnectionEvent.reason', p);
+  if (n_reason > 255 || n_reason > limits.maxVarDataLength || p + 1 + n_reason > limit) return d._fail(8 /* VarDataTooLong */, 'ConnectionEvent.reason', p);
   p += 1 + n_reason;
   return p;
 }

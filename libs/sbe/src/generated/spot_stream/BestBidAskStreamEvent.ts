@@ -234,13 +234,15 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 
 /** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
 const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+/** The process-wide decode limits (one object, changed in place by setDecodeLimits). */
+const limits = decodeLimits;
 
 function validate_BestBidAskStreamEvent(d: BestBidAskStreamEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   p += d.actingBlockLength;
   d._pos_symbol = p;
   if (p + 1 > limit) return d._fail(1 /* Truncated */, 'BestBidAskStreamEvent.symbol', p);
   const n_symbol = readU8(b, p);
-  if (n_symbol > 255 || n_symbol > decodeLimits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'BestBidAskStreamEvent.symbol', p);
+  if (n_symbol > 255 || n_symbol > limits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'BestBidAskStreamEvent.symbol', p);
   p += 1 + n_symbol;
   return p;
 }

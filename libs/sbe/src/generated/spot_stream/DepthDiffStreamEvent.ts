@@ -234,6 +234,8 @@ function decimalToNumberWide(mantissa: number, exponent: number): number {
 
 /** What a failed decoder reads through: a view of the all-zero NULL_FRAME. */
 const NULL_VIEW: DataView<ArrayBufferLike> = new DataView(NULL_FRAME.buffer, NULL_FRAME.byteOffset, NULL_FRAME.byteLength);
+/** The process-wide decode limits (one object, changed in place by setDecodeLimits). */
+const limits = decodeLimits;
 
 function validate_DepthDiffStreamEvent(d: DepthDiffStreamEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
   p += d.actingBlockLength;
@@ -246,7 +248,7 @@ function validate_DepthDiffStreamEvent(d: DepthDiffStreamEventDecoder, b: Uint8A
   d._pos_symbol = p;
   if (p + 1 > limit) return d._fail(1 /* Truncated */, 'DepthDiffStreamEvent.symbol', p);
   const n_symbol = readU8(b, p);
-  if (n_symbol > 255 || n_symbol > decodeLimits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'DepthDiffStreamEvent.symbol', p);
+  if (n_symbol > 255 || n_symbol > limits.maxVarDataLength || p + 1 + n_symbol > limit) return d._fail(8 /* VarDataTooLong */, 'DepthDiffStreamEvent.symbol', p);
   p += 1 + n_symbol;
   return p;
 }
@@ -255,23 +257,16 @@ function validate_DepthDiffStreamEvent_bids(d: DepthDiffStreamEventDecoder, b: U
   if (p + 4 > limit) return d._fail(1 /* Truncated */, 'DepthDiffStreamEvent.bids', p);
   const bl = readU16(b, p + 0);
   const n = readU16(b, p + 2);
-  if (n > 65535 || n > decodeLimits.maxGroupEntries) return d._fail(7 /* GroupCountTooLarge */, 'DepthDiffStreamEvent.bids', p + 2);
+  if (n > 65535 || n > limits.maxGroupEntries) return d._fail(7 /* GroupCountTooLarge */, 'DepthDiffStreamEvent.bids', p + 2);
   if (bl < 16) return d._fail(6 /* GroupBlockLengthTooSmall */, 'DepthDiffStreamEvent.bids', p + 0);
   p += 4;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthDiffStreamEvent.bids', p);
-  if (n >= 8) {
-    const dv = d._view();
-    const vb = d.viewBase;
-    for (let i = 0; i < n; i++, p += bl) {
-      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.price', p + 0);
-        return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.qty', p + 8);
-      }
-    }
-  } else {
-    for (let i = 0; i < n; i++, p += bl) {
-  if ((((((b[(p + 0) + 6]! | (b[(p + 0) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.price', p + 0);
-  if ((((((b[(p + 8) + 6]! | (b[(p + 8) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.qty', p + 8);
+  const dv = d._view();
+  const vb = d.viewBase;
+  for (let i = 0; i < n; i++, p += bl) {
+    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.price', p + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.bids.qty', p + 8);
     }
   }
   return p;
@@ -281,23 +276,16 @@ function validate_DepthDiffStreamEvent_asks(d: DepthDiffStreamEventDecoder, b: U
   if (p + 4 > limit) return d._fail(1 /* Truncated */, 'DepthDiffStreamEvent.asks', p);
   const bl = readU16(b, p + 0);
   const n = readU16(b, p + 2);
-  if (n > 65535 || n > decodeLimits.maxGroupEntries) return d._fail(7 /* GroupCountTooLarge */, 'DepthDiffStreamEvent.asks', p + 2);
+  if (n > 65535 || n > limits.maxGroupEntries) return d._fail(7 /* GroupCountTooLarge */, 'DepthDiffStreamEvent.asks', p + 2);
   if (bl < 16) return d._fail(6 /* GroupBlockLengthTooSmall */, 'DepthDiffStreamEvent.asks', p + 0);
   p += 4;
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthDiffStreamEvent.asks', p);
-  if (n >= 8) {
-    const dv = d._view();
-    const vb = d.viewBase;
-    for (let i = 0; i < n; i++, p += bl) {
-      if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-        if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.price', p + 0);
-        return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.qty', p + 8);
-      }
-    }
-  } else {
-    for (let i = 0; i < n; i++, p += bl) {
-  if ((((((b[(p + 0) + 6]! | (b[(p + 0) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.price', p + 0);
-  if ((((((b[(p + 8) + 6]! | (b[(p + 8) + 7]! << 8)) << 16) >> 16) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.qty', p + 8);
+  const dv = d._view();
+  const vb = d.viewBase;
+  for (let i = 0; i < n; i++, p += bl) {
+    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.price', p + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.asks.qty', p + 8);
     }
   }
   return p;
@@ -524,16 +512,15 @@ export class DepthDiffStreamEventDecoder implements DecodeFailure {
 export class DepthDiffStreamEventBidsDecoder {
   static readonly BLOCK_LENGTH = 16;
   buffer: Uint8Array = NULL_FRAME;
-  /** Offset of the current entry. */
-  base = 0;
   count = 0;
   blockLength = 0;
   private start = 0;
-  private nextBase = 0;
-  private end = 0;
+  /** DataView index of the current entry (viewBase + its offset). */
+  private x = 0;
+  /** DataView index one past the last entry. */
+  private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
-  private viaView = false;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -557,66 +544,46 @@ export class DepthDiffStreamEventBidsDecoder {
     this._div_qtyExponent = this.parent._div_qtyExponent;
     if (pos < 0) {
       this.count = 0;
-      this.nextBase = this.end = this.start = 0;
+      this.start = this.x = this.endX = this.viewBase = 0;
       return this;
     }
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
-    this.nextBase = this.start;
-    this.end = this.start + this.count * this.blockLength;
-    this.viaView = this.count >= 8;
-    if (this.viaView) {
-      this.view = this.msg._view();
-      this.viewBase = this.msg.viewBase;
-    }
+    this.view = this.msg._view();
+    this.viewBase = this.msg.viewBase;
+    this.x = this.viewBase + this.start - this.blockLength;
+    this.endX = this.viewBase + this.start + this.count * this.blockLength;
     return this;
+  }
+  /** Offset of the current entry. */
+  get base(): number {
+    return this.x - this.viewBase;
   }
   /** Position of the current entry (-1 before the first next()). */
   get index(): number {
-    return this.nextBase === this.start ? -1 : (this.base - this.start) / this.blockLength;
+    return this.count === 0 ? -1 : (this.x - this.viewBase - this.start) / this.blockLength;
   }
   /** Advances to the next entry; false when the group is exhausted. */
   next(): boolean {
-    const p = this.nextBase;
-    if (p >= this.end) return false;
-    this.base = p;
-    this.nextBase = p + this.blockLength;
-    if (this.viaView) this._loadView(p);
-    else this._load(this.buffer, p);
+    const x = this.x + this.blockLength;
+    if (x >= this.endX) return false;
+    this.x = x;
+    const dv = this.view;
+    this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
+    this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
     return true;
   }
   /** Random access to entry i (fixed-size entries only). */
   at(i: number): this {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.bids index ${i} out of range [0, ${this.count})`);
-    this.base = this.start + i * this.blockLength;
-    this.nextBase = this.base + this.blockLength;
-    if (this.viaView) this._loadView(this.base);
-    else this._load(this.buffer, this.base);
+    this.x = this.viewBase + this.start + (i - 1) * this.blockLength;
+    this.next();
     return this;
-  }
-  /** Decodes the scalar fields of the block at o into their slots. */
-  _load(b: Uint8Array, o: number): void {
-    this._f_price = (((b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) << 8) >> 8) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    this._f_qty = (((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
-  }
-  /** Decodes the entry at o through the DataView (large groups). */
-  _loadView(o: number): void {
-    const dv = this.view;
-    const x = this.viewBase + o;
-    this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
-    this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
-  }
-  /** Switches this group to DataView reads (looked up once per frame). */
-  private useView(): void {
-    this.view = this.msg._view();
-    this.viewBase = this.msg.viewBase;
-    this.viaView = true;
   }
   /** price of entry i (0 <= i < count), without moving the cursor. */
   priceMantissaAt(i: number): number {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.bids index ${i} out of range [0, ${this.count})`);
-    if (!this.viaView) this.useView();
     const x = this.viewBase + this.start + i * this.blockLength;
     return this.view.getInt32(x + 4, true) * 4294967296 + this.view.getUint32(x, true);
   }
@@ -627,7 +594,6 @@ export class DepthDiffStreamEventBidsDecoder {
   /** qty of entry i (0 <= i < count), without moving the cursor. */
   qtyMantissaAt(i: number): number {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.bids index ${i} out of range [0, ${this.count})`);
-    if (!this.viaView) this.useView();
     const x = this.viewBase + this.start + i * this.blockLength;
     return this.view.getInt32(x + 12, true) * 4294967296 + this.view.getUint32(x + 8, true);
   }
@@ -674,16 +640,15 @@ export class DepthDiffStreamEventBidsDecoder {
 export class DepthDiffStreamEventAsksDecoder {
   static readonly BLOCK_LENGTH = 16;
   buffer: Uint8Array = NULL_FRAME;
-  /** Offset of the current entry. */
-  base = 0;
   count = 0;
   blockLength = 0;
   private start = 0;
-  private nextBase = 0;
-  private end = 0;
+  /** DataView index of the current entry (viewBase + its offset). */
+  private x = 0;
+  /** DataView index one past the last entry. */
+  private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
-  private viaView = false;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -707,66 +672,46 @@ export class DepthDiffStreamEventAsksDecoder {
     this._div_qtyExponent = this.parent._div_qtyExponent;
     if (pos < 0) {
       this.count = 0;
-      this.nextBase = this.end = this.start = 0;
+      this.start = this.x = this.endX = this.viewBase = 0;
       return this;
     }
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
-    this.nextBase = this.start;
-    this.end = this.start + this.count * this.blockLength;
-    this.viaView = this.count >= 8;
-    if (this.viaView) {
-      this.view = this.msg._view();
-      this.viewBase = this.msg.viewBase;
-    }
+    this.view = this.msg._view();
+    this.viewBase = this.msg.viewBase;
+    this.x = this.viewBase + this.start - this.blockLength;
+    this.endX = this.viewBase + this.start + this.count * this.blockLength;
     return this;
+  }
+  /** Offset of the current entry. */
+  get base(): number {
+    return this.x - this.viewBase;
   }
   /** Position of the current entry (-1 before the first next()). */
   get index(): number {
-    return this.nextBase === this.start ? -1 : (this.base - this.start) / this.blockLength;
+    return this.count === 0 ? -1 : (this.x - this.viewBase - this.start) / this.blockLength;
   }
   /** Advances to the next entry; false when the group is exhausted. */
   next(): boolean {
-    const p = this.nextBase;
-    if (p >= this.end) return false;
-    this.base = p;
-    this.nextBase = p + this.blockLength;
-    if (this.viaView) this._loadView(p);
-    else this._load(this.buffer, p);
+    const x = this.x + this.blockLength;
+    if (x >= this.endX) return false;
+    this.x = x;
+    const dv = this.view;
+    this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
+    this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
     return true;
   }
   /** Random access to entry i (fixed-size entries only). */
   at(i: number): this {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.asks index ${i} out of range [0, ${this.count})`);
-    this.base = this.start + i * this.blockLength;
-    this.nextBase = this.base + this.blockLength;
-    if (this.viaView) this._loadView(this.base);
-    else this._load(this.buffer, this.base);
+    this.x = this.viewBase + this.start + (i - 1) * this.blockLength;
+    this.next();
     return this;
-  }
-  /** Decodes the scalar fields of the block at o into their slots. */
-  _load(b: Uint8Array, o: number): void {
-    this._f_price = (((b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) << 8) >> 8) * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    this._f_qty = (((b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16)) << 8) >> 8) * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
-  }
-  /** Decodes the entry at o through the DataView (large groups). */
-  _loadView(o: number): void {
-    const dv = this.view;
-    const x = this.viewBase + o;
-    this._f_price = dv.getInt32(x + 4, true) * 4294967296 + dv.getUint32(x, true);
-    this._f_qty = dv.getInt32(x + 12, true) * 4294967296 + dv.getUint32(x + 8, true);
-  }
-  /** Switches this group to DataView reads (looked up once per frame). */
-  private useView(): void {
-    this.view = this.msg._view();
-    this.viewBase = this.msg.viewBase;
-    this.viaView = true;
   }
   /** price of entry i (0 <= i < count), without moving the cursor. */
   priceMantissaAt(i: number): number {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.asks index ${i} out of range [0, ${this.count})`);
-    if (!this.viaView) this.useView();
     const x = this.viewBase + this.start + i * this.blockLength;
     return this.view.getInt32(x + 4, true) * 4294967296 + this.view.getUint32(x, true);
   }
@@ -777,7 +722,6 @@ export class DepthDiffStreamEventAsksDecoder {
   /** qty of entry i (0 <= i < count), without moving the cursor. */
   qtyMantissaAt(i: number): number {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`DepthDiffStreamEvent.asks index ${i} out of range [0, ${this.count})`);
-    if (!this.viaView) this.useView();
     const x = this.viewBase + this.start + i * this.blockLength;
     return this.view.getInt32(x + 12, true) * 4294967296 + this.view.getUint32(x + 8, true);
   }
