@@ -5,11 +5,12 @@
  * decoder classes (emit-decoder.ts), which decide where a block is; this
  * module decides how each field of it is read.
  */
-import { PRIMITIVE_SIZE, type DataField, type Field, type Group, type Primitive, type Schema } from './ir.ts';
+import { PRIMITIVE_SIZE, type DataField, type Field, type Group, type Message, type Primitive, type Schema } from './ir.ts';
 import { accessorName } from './names.ts';
 import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, viewReadExpr } from './primitives.ts';
 import { compositeDecoderName, enumTypeName } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
+import { validatorUsesView } from './emit-validator.ts';
 import { byPosition, eagerPrimitive, findExponent, groupContext, isDecimal, isEager, statusLiteral, versionOf, type BlockContext } from './block-context.ts';
 
 /**
@@ -226,23 +227,34 @@ export function emitLoad(w: CodeWriter, ctx: BlockContext): void {
   const eager = ctx.block.fields.filter(isEager);
   if (eager.length === 0) return;
   const checked = ctx.isMessage;
+  // A message whose wrap() has looked up the DataView for its groups reads its root block through
+  // it too: one load per field instead of one per byte (the _fail path reads NULL_VIEW, all zeros).
+  const rootView = checked && validatorUsesView(ctx.block as Message);
+  const viaView = (f: Field): boolean => rootView && viewable(f);
   w.doc('Decodes the scalar fields of the block at o into their slots.');
   w.block(`_load(b: Uint8Array, o: number): ${checked ? 'number' : 'void'}`, () => {
     if (eager.some((f) => f.sinceVersion > 0)) w.line(`const ver = ${versionOf(ctx)};`);
+    if (eager.some(viaView)) {
+      w.line('const dv = this._view();');
+      w.line('const x = this.viewBase + o;');
+    }
     for (const f of eager) {
       const t = f.type;
       const p = eagerPrimitive(f);
       const at = f.offset === 0 ? 'o' : `o + ${f.offset}`;
       const slot = `this._f_${f.name}`;
       const body = (): void => {
-        if (checked && is64(p)) {
+        if (viaView(f) && !is64(p)) {
+          w.line(`${slot} = ${viewReadExpr(p, 'dv', 'x', f.offset)};`);
+        } else if (checked && is64(p)) {
           // hi word first: the value is exact as a number iff hi is in [-2^21, 2^21).
-          const hi = inlineReadExpr('int32', 'b', 'o', f.offset + 4);
+          const hi = viaView(f) ? viewReadExpr(p === 'int64' ? 'int32' : 'uint32', 'dv', 'x', f.offset + 4) : inlineReadExpr('int32', 'b', 'o', f.offset + 4);
+          const lo = viaView(f) ? viewReadExpr('uint32', 'dv', 'x', f.offset) : inlineReadExpr('uint32', 'b', 'o', f.offset);
           const guard = (): void => {
-            w.line(`const h_${f.name} = ${p === 'int64' ? hi : `(${hi} >>> 0)`};`);
+            w.line(`const h_${f.name} = ${p === 'int64' || viaView(f) ? hi : `(${hi} >>> 0)`};`);
             const bad = p === 'int64' ? `h_${f.name} < -0x200000 || h_${f.name} > 0x1fffff` : `h_${f.name} > 0x1fffff`;
             w.line(`if (${bad}) return this._fail(${statusLiteral('Int64OutOfRange')}, '${ctx.path}.${f.name}', ${at});`);
-            w.line(`${slot} = h_${f.name} * 4294967296 + ${inlineReadExpr('uint32', 'b', 'o', f.offset)};`);
+            w.line(`${slot} = h_${f.name} * 4294967296 + ${lo};`);
           };
           if (f.presence === 'optional') {
             w.block(`if (${p === 'int64' ? 'isI64Null' : 'isU64Null'}(b, ${at}))`, () => w.line(`${slot} = null;`), '} else {');

@@ -5,7 +5,7 @@
  * because these are module-level functions over raw bytes, not members of
  * a decoder class.
  */
-import { PRIMITIVE_SIZE, isFlat, type DataField, type Field, type Group } from './ir.ts';
+import { PRIMITIVE_SIZE, isFlat, type DataField, type Field, type Group, type Message } from './ir.ts';
 import { inlineReadExpr, is64, readExpr } from './primitives.ts';
 import { enumValidTest } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
@@ -110,6 +110,15 @@ function emitDataCheck(w: CodeWriter, ctx: BlockContext, d: DataField, store: bo
   if (d.sinceVersion > 0) {
     w.block(`if (v >= ${d.sinceVersion})`, body, store ? `} else d._pos_${d.name} = -1;` : '}');
   } else body();
+}
+
+/**
+ * True when wrap() of this message always looks up the DataView (a flat group of every version
+ * whose entries have checks): its root block can then be read through the view too, at no
+ * lookup cost.
+ */
+export function validatorUsesView(m: Message): boolean {
+  return m.groups.some((g) => g.sinceVersion === 0 && isFlat(g) && hasFieldChecks(g.fields));
 }
 
 export function emitGroupValidator(w: CodeWriter, ctx: BlockContext, rootDecoder: string): void {

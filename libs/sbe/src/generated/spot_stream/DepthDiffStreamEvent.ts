@@ -405,17 +405,19 @@ export class DepthDiffStreamEventDecoder implements DecodeFailure {
   }
   /** Decodes the scalar fields of the block at o into their slots. */
   _load(b: Uint8Array, o: number): number {
-    const h_eventTime = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24));
+    const dv = this._view();
+    const x = this.viewBase + o;
+    const h_eventTime = dv.getInt32(x + 4, true);
     if (h_eventTime < -0x200000 || h_eventTime > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.eventTime', o);
-    this._f_eventTime = h_eventTime * 4294967296 + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
-    const h_firstBookUpdateId = (b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16) | (b[o + 15]! << 24));
+    this._f_eventTime = h_eventTime * 4294967296 + dv.getUint32(x, true);
+    const h_firstBookUpdateId = dv.getInt32(x + 12, true);
     if (h_firstBookUpdateId < -0x200000 || h_firstBookUpdateId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.firstBookUpdateId', o + 8);
-    this._f_firstBookUpdateId = h_firstBookUpdateId * 4294967296 + ((b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0);
-    const h_lastBookUpdateId = (b[o + 20]! | (b[o + 21]! << 8) | (b[o + 22]! << 16) | (b[o + 23]! << 24));
+    this._f_firstBookUpdateId = h_firstBookUpdateId * 4294967296 + dv.getUint32(x + 8, true);
+    const h_lastBookUpdateId = dv.getInt32(x + 20, true);
     if (h_lastBookUpdateId < -0x200000 || h_lastBookUpdateId > 0x1fffff) return this._fail(9 /* Int64OutOfRange */, 'DepthDiffStreamEvent.lastBookUpdateId', o + 16);
-    this._f_lastBookUpdateId = h_lastBookUpdateId * 4294967296 + ((b[o + 16]! | (b[o + 17]! << 8) | (b[o + 18]! << 16) | (b[o + 19]! << 24)) >>> 0);
-    this._f_priceExponent = ((b[o + 24]! << 24) >> 24);
-    this._f_qtyExponent = ((b[o + 25]! << 24) >> 24);
+    this._f_lastBookUpdateId = h_lastBookUpdateId * 4294967296 + dv.getUint32(x + 16, true);
+    this._f_priceExponent = dv.getInt8(x + 24);
+    this._f_qtyExponent = dv.getInt8(x + 25);
     this._mul_priceExponent = decimalMultiplier(this._f_priceExponent);
     this._div_priceExponent = decimalDivisor(this._f_priceExponent);
     this._mul_qtyExponent = decimalMultiplier(this._f_qtyExponent);
