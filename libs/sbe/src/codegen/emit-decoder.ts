@@ -9,6 +9,7 @@ import { accessorName } from './names.ts';
 import { readExpr } from './primitives.ts';
 import type { CodeWriter } from './writer.ts';
 import { blockLengthPrimitive, byPosition, emitComposites, findExponent, groupContext, isEager, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
+import { hasFieldChecks } from './emit-validator.ts';
 import { emitDataGetters, emitEagerSlots, emitFieldGetters, emitIndexedGetters, emitLoad, emitStringMemoFields, emitToObject, emitViewLoads, groupUsesView } from './emit-decoder-fields.ts';
 
 /** Module-level skip functions: the end of a (validated) group, for positioning within non-flat entries. */
@@ -258,7 +259,10 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
       w.line(`this.count = ${readExpr(g.countPrimitive, 'b', `pos + ${g.countOffset}`)};`);
       w.line(`this.start = pos + ${g.dimension.size};`);
       if (viaView) {
-        w.line('this.view = this.msg._view();');
+        // An Ok wrap() validated this group's entries through the message's view, so it is
+        // current (a failed one left NULL_VIEW with the all-zero frame); a group without checks
+        // looks it up.
+        w.line(`this.view = this.msg.${hasFieldChecks(g.fields) ? 'view' : '_view()'};`);
         w.line('this.viewBase = this.msg.viewBase;');
         w.line('this.x = this.viewBase + this.start - this.blockLength;');
         w.line('this.endX = this.viewBase + this.start + this.count * this.blockLength;');

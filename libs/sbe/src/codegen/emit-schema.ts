@@ -164,22 +164,23 @@ function emitDispatcher(w: CodeWriter, schema: Schema, headerSize: number): stri
       w.line('const version = readU16(buffer, offset + 6);');
       w.line('this.templateId = templateId;');
       w.line('this.version = version;');
-      w.line('let d: DecodeFailure;');
+      // Each case copies the outcome from its own decoder: one shape per read, where a shared
+      // variable over all the decoders made the three reads polymorphic.
       w.block('switch (templateId)', () => {
         for (const m of schema.messages) {
           const field = pascal(m.name).charAt(0).toLowerCase() + pascal(m.name).slice(1);
-          w.line(`case ${m.id}:`);
-          w.line(`  this.${field}.wrapBody(buffer, offset, offset + length, blockLength, version);`);
-          w.line(`  d = this.${field};`);
-          w.line('  break;');
+          w.block(`case ${m.id}:`, () => {
+            w.line(`const m = this.${field};`);
+            w.line('const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);');
+            w.line('this.status = status;');
+            w.line('this.errorField = m.errorField;');
+            w.line('this.errorOffset = m.errorOffset;');
+            w.line('return status;');
+          });
         }
         w.line('default:');
         w.line(`  return this.fail(DecodeStatus.UnknownTemplate, '${schema.package}.header.templateId', offset + 2);`);
       });
-      w.line('this.status = d.status;');
-      w.line('this.errorField = d.errorField;');
-      w.line('this.errorOffset = d.errorOffset;');
-      w.line('return d.status;');
     });
     w.block('private fail(status: DecodeStatus, field: string, at: number): DecodeStatus', () => {
       w.line('this.status = status;');

@@ -269,13 +269,13 @@ function validate_DepthSnapshot_bids(d: DepthSnapshotDecoder, b: Uint8Array, p: 
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshot.bids', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', p + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', p + 8);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', x - vb + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', x - vb + 8);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 function validate_DepthSnapshot_asks(d: DepthSnapshotDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
@@ -288,13 +288,13 @@ function validate_DepthSnapshot_asks(d: DepthSnapshotDecoder, b: Uint8Array, p: 
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshot.asks', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', p + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', p + 8);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', x - vb + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', x - vb + 8);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 /** GET /api/v3/depth result, re-anchors the local book */
@@ -558,7 +558,7 @@ export class DepthSnapshotBidsDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU32(b, pos + 2);
     this.start = pos + 6;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
@@ -686,7 +686,7 @@ export class DepthSnapshotAsksDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU32(b, pos + 2);
     this.start = pos + 6;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;

@@ -270,23 +270,23 @@ function validate_TradeBackfill_trades(d: TradeBackfillDecoder, b: Uint8Array, p
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradeBackfill.trades', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1) | ((dv.getInt16(vb + p + 22, true) >> 5) + 1) | ((dv.getInt16(vb + p + 30, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', p + 0);
-      if (((dv.getInt16(vb + p + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', p + 8);
-      if (((dv.getInt16(vb + p + 22, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', p + 16);
-      return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', p + 24);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1) | ((dv.getInt16(x + 30, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', x - vb + 0);
+      if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', x - vb + 8);
+      if (((dv.getInt16(x + 22, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', x - vb + 16);
+      return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', x - vb + 24);
     }
     {
-      const e = readU8(b, p + 32);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', p + 32);
+      const e = dv.getUint8(x + 32);
+      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', x - vb + 32);
     }
     {
-      const e = readU8(b, p + 33);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', p + 33);
+      const e = dv.getUint8(x + 33);
+      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', x - vb + 33);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 /** Trades recovered from REST for a trade-id gap [fromId, toId] */
@@ -548,7 +548,7 @@ export class TradeBackfillTradesDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU32(b, pos + 2);
     this.start = pos + 6;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;

@@ -247,35 +247,50 @@ export class HotpathDecoder implements DecodeFailure {
     const version = readU16(buffer, offset + 6);
     this.templateId = templateId;
     this.version = version;
-    let d: DecodeFailure;
     switch (templateId) {
-      case 1:
-        this.envelope.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.envelope;
-        break;
-      case 2:
-        this.depthSnapshot.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.depthSnapshot;
-        break;
-      case 3:
-        this.tradeBackfill.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.tradeBackfill;
-        break;
-      case 4:
-        this.connectionEvent.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.connectionEvent;
-        break;
-      case 5:
-        this.gapNotice.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.gapNotice;
-        break;
+      case 1: {
+        const m = this.envelope;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 2: {
+        const m = this.depthSnapshot;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 3: {
+        const m = this.tradeBackfill;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 4: {
+        const m = this.connectionEvent;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 5: {
+        const m = this.gapNotice;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
       default:
         return this.fail(DecodeStatus.UnknownTemplate, 'hotpath.header.templateId', offset + 2);
     }
-    this.status = d.status;
-    this.errorField = d.errorField;
-    this.errorOffset = d.errorOffset;
-    return d.status;
   }
   private fail(status: DecodeStatus, field: string, at: number): DecodeStatus {
     this.status = status;

@@ -263,13 +263,13 @@ function validate_DepthSnapshotStreamEvent_bids(d: DepthSnapshotStreamEventDecod
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.bids', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', p + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', p + 8);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', x - vb + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', x - vb + 8);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecoder, b: Uint8Array, p: number, limit: number, v: number): number {
@@ -282,13 +282,13 @@ function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecod
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.asks', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', p + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', p + 8);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', x - vb + 0);
+      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', x - vb + 8);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 /** Flyweight decoder for DepthSnapshotStreamEvent (template 10002). */
@@ -541,7 +541,7 @@ export class DepthSnapshotStreamEventBidsDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
@@ -669,7 +669,7 @@ export class DepthSnapshotStreamEventAsksDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU16(b, pos + 2);
     this.start = pos + 4;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;

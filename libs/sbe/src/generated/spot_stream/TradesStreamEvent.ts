@@ -260,18 +260,18 @@ function validate_TradesStreamEvent_trades(d: TradesStreamEventDecoder, b: Uint8
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradesStreamEvent.trades', p);
   const dv = d._view();
   const vb = d.viewBase;
-  for (let i = 0; i < n; i++, p += bl) {
-    if ((((dv.getInt16(vb + p + 6, true) >> 5) + 1) | ((dv.getInt16(vb + p + 14, true) >> 5) + 1) | ((dv.getInt16(vb + p + 22, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(vb + p + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', p + 0);
-      if (((dv.getInt16(vb + p + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', p + 8);
-      return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', p + 16);
+  for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1)) >>> 1 !== 0) {
+      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', x - vb + 0);
+      if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', x - vb + 8);
+      return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', x - vb + 16);
     }
     {
-      const e = readU8(b, p + 24);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', p + 24);
+      const e = dv.getUint8(x + 24);
+      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', x - vb + 24);
     }
   }
-  return p;
+  return p + bl * n;
 }
 
 /** Flyweight decoder for TradesStreamEvent (template 10000). */
@@ -514,7 +514,7 @@ export class TradesStreamEventTradesDecoder {
     this.blockLength = readU16(b, pos + 0);
     this.count = readU32(b, pos + 2);
     this.start = pos + 6;
-    this.view = this.msg._view();
+    this.view = this.msg.view;
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;

@@ -244,31 +244,42 @@ export class SpotStreamDecoder implements DecodeFailure {
     const version = readU16(buffer, offset + 6);
     this.templateId = templateId;
     this.version = version;
-    let d: DecodeFailure;
     switch (templateId) {
-      case 10000:
-        this.tradesStreamEvent.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.tradesStreamEvent;
-        break;
-      case 10001:
-        this.bestBidAskStreamEvent.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.bestBidAskStreamEvent;
-        break;
-      case 10002:
-        this.depthSnapshotStreamEvent.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.depthSnapshotStreamEvent;
-        break;
-      case 10003:
-        this.depthDiffStreamEvent.wrapBody(buffer, offset, offset + length, blockLength, version);
-        d = this.depthDiffStreamEvent;
-        break;
+      case 10000: {
+        const m = this.tradesStreamEvent;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 10001: {
+        const m = this.bestBidAskStreamEvent;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 10002: {
+        const m = this.depthSnapshotStreamEvent;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
+      case 10003: {
+        const m = this.depthDiffStreamEvent;
+        const status = m.wrapBody(buffer, offset, offset + length, blockLength, version);
+        this.status = status;
+        this.errorField = m.errorField;
+        this.errorOffset = m.errorOffset;
+        return status;
+      }
       default:
         return this.fail(DecodeStatus.UnknownTemplate, 'spot_stream.header.templateId', offset + 2);
     }
-    this.status = d.status;
-    this.errorField = d.errorField;
-    this.errorOffset = d.errorOffset;
-    return d.status;
   }
   private fail(status: DecodeStatus, field: string, at: number): DecodeStatus {
     this.status = status;
