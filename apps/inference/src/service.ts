@@ -55,9 +55,10 @@ export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
   /** Why a tick was missed. */
   reason?: string;
-  /** Claim + vector read, model step (checks + run), whole tick: set when this replica wrote the prediction. */
+  /** Claim + vector read, model step (checks + run), the write's round trip, whole tick: set when this replica wrote the prediction. */
   redisMs?: number;
   modelMs?: number;
+  writeMs?: number;
   totalMs?: number;
 }
 
@@ -82,6 +83,10 @@ export class InferenceService {
   private readonly backups = new Set<NodeJS.Timeout>();
   /** Ticks running now: a stop waits for them (bounded), so none writes or ends its spans after the service stopped. */
   private readonly ticksInFlight = new Set<Promise<TickResult>>();
+  /** Ticks' vectors waiting to be graded (gradeSoon); the first observedCount are live, the rest kept for reuse. */
+  private readonly observed: { symbol: string; tickMs: number; mid: number; fresh: boolean; spreadBps: number }[] = [];
+  private observedCount = 0;
+  private gradingScheduled = false;
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
   private lastRedisErrorLogMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
@@ -295,9 +300,49 @@ export class InferenceService {
   tickSymbol(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
     const running = this.tracing.enabled ? this.tracedTick(symbol, tickMs, backup) : this.runTick(symbol, tickMs, backup, undefined);
     this.ticksInFlight.add(running);
-    const settled = (): void => void this.ticksInFlight.delete(running);
+    const settled = (): void => {
+      this.ticksInFlight.delete(running);
+      if (this.ticksInFlight.size === 0) this.gradeSoon();
+    };
     running.then(settled, settled);
     return running;
+  }
+
+  /** The vector a tick read, for grading (Grader, Lifecycle): graded once no tick is in flight (gradeSoon). */
+  private observe(symbol: string, tickMs: number, mid: number, fresh: boolean, spreadBps: number): void {
+    let o = this.observed[this.observedCount];
+    if (o === undefined) this.observed.push((o = { symbol, tickMs, mid, fresh, spreadBps }));
+    else {
+      o.symbol = symbol;
+      o.tickMs = tickMs;
+      o.mid = mid;
+      o.fresh = fresh;
+      o.spreadBps = spreadBps;
+    }
+    this.observedCount++;
+    // (a safety net: ticks that never all settle at once still get graded)
+    if (this.observedCount >= 4 * this.config.symbols.length + 16) this.gradeSoon();
+  }
+
+  /**
+   * Grades what the ticks observed, after the current turn of the event loop: a grading computes the figures over
+   * the accuracy window (and queues the economics), the lifecycle scans its pending pairs — at 50 symbols tens of ms
+   * that, done inline, sat between every tick's read and its model run (whose run waits for a setImmediate). A
+   * prediction made at a tick targets a later one, so grading it after the tick's write changes no figure.
+   */
+  private gradeSoon(): void {
+    if (this.gradingScheduled || this.observedCount === 0) return;
+    this.gradingScheduled = true;
+    setImmediate(() => {
+      this.gradingScheduled = false;
+      const n = this.observedCount;
+      this.observedCount = 0;
+      for (let i = 0; i < n; i++) {
+        const o = this.observed[i]!;
+        this.grader.observe(o.symbol, o.tickMs, o.mid, o.fresh, o.spreadBps);
+        this.lifecycle?.observe(o.symbol, o.tickMs, o.mid, o.fresh);
+      }
+    });
   }
 
   private async tracedTick(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
@@ -341,8 +386,7 @@ export class InferenceService {
       this.lastVector.set(symbol, { vector, readAtMs: now });
       this.metrics.featureAge.observe({ symbol }, Math.max(0, now - vector.eventTimeUs / 1000) / 1000);
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
-      this.grader.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
-      this.lifecycle?.observe(symbol, tickMs, midOf(vector), fresh);
+      this.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
       this.metrics.midPrice.set({ symbol }, midOf(vector));
     }
     if (claim.outcome === ClaimOutcome.Done) {
@@ -366,6 +410,7 @@ export class InferenceService {
     const write = tt?.stage('redis write');
     // (started before the write: the PUBLISH may come back on the subscriber before the write's own reply)
     const push = tt && this.expectPush(tt);
+    const w0 = performance.now();
     try {
       written = await this.store.write(symbol, tickMs, json);
     } catch (err) {
@@ -377,6 +422,7 @@ export class InferenceService {
       this.noteRedisError('write', err);
       return this.missed(symbol, 'redis_write_failed');
     }
+    const writeMs = performance.now() - w0;
     if (write) endStage(write);
     if (!written) {
       if (tt) this.pushSettled(tt.traceId, 'not_pushed');
@@ -394,7 +440,7 @@ export class InferenceService {
     this.count(prediction);
     this.recentTicks.push({ redisMs, modelMs, totalMs });
     if (this.recentTicks.length > 100) this.recentTicks.shift();
-    return { ...this.outcome(symbol, backup ? 'predicted_backup' : 'predicted'), redisMs, modelMs, totalMs };
+    return { ...this.outcome(symbol, backup ? 'predicted_backup' : 'predicted'), redisMs, modelMs, writeMs, totalMs };
   }
 
   private outcome(symbol: string, outcome: TickResult['outcome']): TickResult {
