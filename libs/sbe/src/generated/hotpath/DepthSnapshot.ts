@@ -269,10 +269,16 @@ function validate_DepthSnapshot_bids(d: DepthSnapshotDecoder, b: Uint8Array, p: 
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshot.bids', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', x - vb + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', x - vb + 8);
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1);
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.price', x - vb + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.bids.qty', x - vb + 8);
+      }
     }
   }
   return p + bl * n;
@@ -288,10 +294,16 @@ function validate_DepthSnapshot_asks(d: DepthSnapshotDecoder, b: Uint8Array, p: 
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshot.asks', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', x - vb + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', x - vb + 8);
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1);
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.price', x - vb + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshot.asks.qty', x - vb + 8);
+      }
     }
   }
   return p + bl * n;

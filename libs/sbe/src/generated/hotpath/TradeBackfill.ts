@@ -270,20 +270,34 @@ function validate_TradeBackfill_trades(d: TradeBackfillDecoder, b: Uint8Array, p
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradeBackfill.trades', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1) | ((dv.getInt16(x + 30, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', x - vb + 0);
-      if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', x - vb + 8);
-      if (((dv.getInt16(x + 22, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', x - vb + 16);
-      return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', x - vb + 24);
-    }
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1) | ((dv.getInt16(x + 30, true) >> 5) + 1);
     {
       const e = dv.getUint8(x + 32);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', x - vb + 32);
+      if (!(e === 0 || e === 1)) bad = 2;
     }
     {
       const e = dv.getUint8(x + 33);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', x - vb + 33);
+      if (!(e === 0 || e === 1)) bad = 2;
+    }
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1) | ((dv.getInt16(x + 30, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.id', x - vb + 0);
+        if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.price', x - vb + 8);
+        if (((dv.getInt16(x + 22, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.qty', x - vb + 16);
+        return d._fail(9 /* Int64OutOfRange */, 'TradeBackfill.trades.timeUs', x - vb + 24);
+      }
+      {
+        const e = dv.getUint8(x + 32);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBuyerMaker', x - vb + 32);
+      }
+      {
+        const e = dv.getUint8(x + 33);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradeBackfill.trades.isBestMatch', x - vb + 33);
+      }
     }
   }
   return p + bl * n;

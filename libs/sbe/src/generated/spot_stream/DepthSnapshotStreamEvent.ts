@@ -263,10 +263,16 @@ function validate_DepthSnapshotStreamEvent_bids(d: DepthSnapshotStreamEventDecod
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.bids', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', x - vb + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', x - vb + 8);
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1);
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.price', x - vb + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.bids.qty', x - vb + 8);
+      }
     }
   }
   return p + bl * n;
@@ -282,10 +288,16 @@ function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecod
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'DepthSnapshotStreamEvent.asks', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', x - vb + 0);
-      return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', x - vb + 8);
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1);
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.price', x - vb + 0);
+        return d._fail(9 /* Int64OutOfRange */, 'DepthSnapshotStreamEvent.asks.qty', x - vb + 8);
+      }
     }
   }
   return p + bl * n;

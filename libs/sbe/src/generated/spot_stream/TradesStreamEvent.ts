@@ -260,15 +260,25 @@ function validate_TradesStreamEvent_trades(d: TradesStreamEventDecoder, b: Uint8
   if (p + bl * n > limit) return d._fail(1 /* Truncated */, 'TradesStreamEvent.trades', p);
   const dv = d._view();
   const vb = d.viewBase;
+  let bad = 0;
   for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
-    if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1)) >>> 1 !== 0) {
-      if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', x - vb + 0);
-      if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', x - vb + 8);
-      return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', x - vb + 16);
-    }
+    bad |= ((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1);
     {
       const e = dv.getUint8(x + 24);
-      if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', x - vb + 24);
+      if (!(e === 0 || e === 1)) bad = 2;
+    }
+  }
+  if (bad >>> 1 !== 0) {
+    for (let x = vb + p, end = x + bl * n; x < end; x += bl) {
+      if ((((dv.getInt16(x + 6, true) >> 5) + 1) | ((dv.getInt16(x + 14, true) >> 5) + 1) | ((dv.getInt16(x + 22, true) >> 5) + 1)) >>> 1 !== 0) {
+        if (((dv.getInt16(x + 6, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.id', x - vb + 0);
+        if (((dv.getInt16(x + 14, true) >> 5) + 1) >>> 1 !== 0) return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.price', x - vb + 8);
+        return d._fail(9 /* Int64OutOfRange */, 'TradesStreamEvent.trades.qty', x - vb + 16);
+      }
+      {
+        const e = dv.getUint8(x + 24);
+        if (!(e === 0 || e === 1)) return d._fail(10 /* InvalidEnumValue */, 'TradesStreamEvent.trades.isBuyerMaker', x - vb + 24);
+      }
     }
   }
   return p + bl * n;
