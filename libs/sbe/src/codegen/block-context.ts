@@ -122,3 +122,18 @@ export function emitComposites(w: CodeWriter, fields: Field[], encoder: boolean)
     }
   }
 }
+
+/**
+ * Scalars read through the message's DataView: one bounds check and one load
+ * per field instead of one per byte. Optional and versioned fields keep the
+ * byte path (their null and version handling needs the raw bytes).
+ */
+export function viewable(f: Field): boolean {
+  return isEager(f) && f.presence === 'required' && f.sinceVersion === 0;
+}
+
+/** Position-iterated groups whose scalars are all viewable are read through the DataView, whatever their count. */
+export function groupUsesView(ctx: BlockContext): boolean {
+  const g = ctx.block as Group;
+  return !ctx.isMessage && byPosition(g) && g.fields.some(isEager) && g.fields.filter(isEager).every(viewable);
+}

@@ -5,13 +5,13 @@
  * decoder classes (emit-decoder.ts), which decide where a block is; this
  * module decides how each field of it is read.
  */
-import { PRIMITIVE_SIZE, type DataField, type Field, type Group, type Message, type Primitive, type Schema } from './ir.ts';
+import { PRIMITIVE_SIZE, type DataField, type Field, type Message, type Primitive, type Schema } from './ir.ts';
 import { accessorName } from './names.ts';
 import { defaultNull, inlineReadExpr, inlineSafeInt64Expr, is64, readExpr, viewReadExpr } from './primitives.ts';
 import { compositeDecoderName, enumTypeName } from './emit-types.ts';
 import type { CodeWriter } from './writer.ts';
 import { validatorUsesView } from './emit-validator.ts';
-import { byPosition, eagerPrimitive, findExponent, groupContext, isDecimal, isEager, statusLiteral, versionOf, type BlockContext } from './block-context.ts';
+import { eagerPrimitive, findExponent, groupContext, isDecimal, isEager, statusLiteral, versionOf, viewable, type BlockContext } from './block-context.ts';
 
 /**
  * Expression for the exponent of decimal field `f`. An exponent of an
@@ -122,21 +122,6 @@ export function emitFieldGetters(w: CodeWriter, ctx: BlockContext, f: Field, sch
       w.line(`return ${fn}(this.buffer, ${at});`);
     });
   }
-}
-
-/**
- * Scalars read through the message's DataView: one bounds check and one load
- * per field instead of one per byte. Optional and versioned fields keep the
- * byte path (their null and version handling needs the raw bytes).
- */
-function viewable(f: Field): boolean {
-  return isEager(f) && f.presence === 'required' && f.sinceVersion === 0;
-}
-
-/** Position-iterated groups whose scalars are all viewable are read through the DataView, whatever their count. */
-export function groupUsesView(ctx: BlockContext): boolean {
-  const g = ctx.block as Group;
-  return !ctx.isMessage && byPosition(g) && g.fields.some(isEager) && g.fields.filter(isEager).every(viewable);
 }
 
 /**

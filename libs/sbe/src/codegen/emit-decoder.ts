@@ -8,9 +8,9 @@ import { PRIMITIVE_SIZE, isFlat, type Group, type Message, type Schema } from '.
 import { accessorName } from './names.ts';
 import { readExpr } from './primitives.ts';
 import type { CodeWriter } from './writer.ts';
-import { blockLengthPrimitive, byPosition, emitComposites, findExponent, groupContext, isEager, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
-import { hasFieldChecks } from './emit-validator.ts';
-import { emitDataGetters, emitEagerSlots, emitFieldGetters, emitIndexedGetters, emitLoad, emitStringMemoFields, emitToObject, emitViewLoads, groupUsesView } from './emit-decoder-fields.ts';
+import { blockLengthPrimitive, byPosition, groupUsesView, emitComposites, findExponent, groupContext, isEager, minBlockLengthExpr, statusLiteral, type BlockContext } from './block-context.ts';
+import { hasFieldChecks, primedByValidator } from './emit-validator.ts';
+import { emitDataGetters, emitEagerSlots, emitFieldGetters, emitIndexedGetters, emitLoad, emitStringMemoFields, emitToObject, emitViewLoads } from './emit-decoder-fields.ts';
 
 /** Module-level skip functions: the end of a (validated) group, for positioning within non-flat entries. */
 export function emitGroupSkipper(w: CodeWriter, ctx: BlockContext): void {
@@ -51,7 +51,8 @@ function emitBlockReaders(w: CodeWriter, ctx: BlockContext, schema: Schema): voi
   for (const f of ctx.block.fields) emitFieldGetters(w, ctx, f, schema);
   for (const g of ctx.block.groups) {
     const child = groupContext(ctx, g);
-    w.block(`${accessorName(g.name)}(): ${child.decoder}`, () => w.line(`return this._g_${g.name}.reset(this._pos_${g.name});`));
+    const how = primedByValidator(child) ? '_rewind()' : `reset(this._pos_${g.name})`;
+    w.block(`${accessorName(g.name)}(): ${child.decoder}`, () => w.line(`return this._g_${g.name}.${how};`));
   }
   for (const d of ctx.block.data) emitDataGetters(w, d);
   emitToObject(w, ctx);
@@ -87,7 +88,7 @@ export function emitMessageDecoder(w: CodeWriter, ctx: BlockContext, schema: Sch
     for (const d of m.data) w.line(`/** @internal */ _pos_${d.name} = 0;`);
     for (const d of m.data) if (d.characterEncoding !== undefined) emitStringMemoFields(w, d);
     emitEagerSlots(w, ctx);
-    for (const g of m.groups) w.line(`private readonly _g_${g.name} = new ${groupContext(ctx, g).decoder}(this, this);`);
+    for (const g of m.groups) w.line(`${primedByValidator(groupContext(ctx, g)) ? '/** @internal */' : 'private'} readonly _g_${g.name} = new ${groupContext(ctx, g).decoder}(this, this);`);
     emitComposites(w, m.fields, false);
     w.line();
     w.doc('Wraps a frame that starts with the message header; validates it completely. Never throws.');
@@ -156,6 +157,7 @@ export function emitMessageDecoder(w: CodeWriter, ctx: BlockContext, schema: Sch
       w.line('this.limit = NULL_FRAME.length;');
       w.line('this.encodedLength = 0;');
       for (const g of m.groups) w.line(`this._pos_${g.name} = 0;`);
+      for (const g of m.groups) if (primedByValidator(groupContext(ctx, g))) w.line(`this._g_${g.name}._prime(0, 0, 0, 0);`);
       for (const d of m.data) w.line(`this._pos_${d.name} = 0;`);
       if (m.fields.some(isEager)) w.line('this._load(NULL_FRAME, 0);');
       w.line('return -1;');
@@ -168,6 +170,27 @@ export function emitMessageDecoder(w: CodeWriter, ctx: BlockContext, schema: Sch
     emitBlockReaders(w, ctx, schema);
   });
   w.line();
+}
+
+/** The outer exponents a group cursor copies (or re-reads) when it is positioned on a frame's group. */
+function emitExponentCopies(w: CodeWriter, ctx: BlockContext): void {
+  for (const e of outerExponents(ctx)) {
+    if (e.eager) {
+      // The owner decoded the exponent and its scale factors when it loaded its block (wrap()
+      // or next()): copying three slots keeps reset() small enough for V8 to inline into the
+      // caller, where re-reading the byte and recomputing the factors did not fit.
+      w.line(`this._exp_${e.name} = ${e.ref}._f_${e.name}${e.nullable ? ' ?? 0' : ''};`);
+      w.line(`this._mul_${e.name} = ${e.ref}._mul_${e.name};`);
+      w.line(`this._div_${e.name} = ${e.ref}._div_${e.name};`);
+      continue;
+    }
+    w.line(`const e_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
+    w.block(`if (e_${e.name} !== this._exp_${e.name})`, () => {
+      w.line(`this._exp_${e.name} = e_${e.name};`);
+      w.line(`this._mul_${e.name} = decimalMultiplier(e_${e.name});`);
+      w.line(`this._div_${e.name} = decimalDivisor(e_${e.name});`);
+    });
+  }
 }
 
 /** index and next() of a position-iterated group: `step` emits next()'s body up to its `return true`. */
@@ -207,6 +230,11 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
       w.line('private endX = 0;');
       w.line('private view: DataView<ArrayBufferLike> = NULL_VIEW;');
       w.line('private viewBase = 0;');
+      if (primedByValidator(ctx)) {
+        w.line('/** x and endX of this frame, from the validator. */');
+        w.line('private first = 0;');
+        w.line('private last = 0;');
+      }
     } else {
       w.line('private nextBase = 0;');
       if (byPosition(g)) w.line('private end = 0;');
@@ -232,23 +260,7 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
       w.line('this.buffer = b;');
       if (!byPosition(g)) w.line('this.index = -1;');
 
-      for (const e of outerExponents(ctx)) {
-        if (e.eager) {
-          // The owner decoded the exponent and its scale factors when it loaded its block (wrap()
-          // or next()): copying three slots keeps reset() small enough for V8 to inline into the
-          // caller, where re-reading the byte and recomputing the factors did not fit.
-          w.line(`this._exp_${e.name} = ${e.ref}._f_${e.name}${e.nullable ? ' ?? 0' : ''};`);
-          w.line(`this._mul_${e.name} = ${e.ref}._mul_${e.name};`);
-          w.line(`this._div_${e.name} = ${e.ref}._div_${e.name};`);
-          continue;
-        }
-        w.line(`const e_${e.name} = readI8(b, ${e.ref}.base + ${e.offset});`);
-        w.block(`if (e_${e.name} !== this._exp_${e.name})`, () => {
-          w.line(`this._exp_${e.name} = e_${e.name};`);
-          w.line(`this._mul_${e.name} = decimalMultiplier(e_${e.name});`);
-          w.line(`this._div_${e.name} = decimalDivisor(e_${e.name});`);
-        });
-      }
+      emitExponentCopies(w, ctx);
       w.block('if (pos < 0)', () => {
         w.line('this.count = 0;');
         if (viaView) w.line('this.start = this.x = this.endX = this.viewBase = 0;');
@@ -272,6 +284,27 @@ export function emitGroupDecoder(w: CodeWriter, ctx: BlockContext, schema: Schem
       }
       w.line('return this;');
     });
+    if (primedByValidator(ctx)) {
+      w.doc('Set by the validator for the frame it has just passed (zeros after a failure): where the entries are.');
+      w.block('_prime(start: number, blockLength: number, count: number, viewBase: number): void', () => {
+        w.line('this.start = start;');
+        w.line('this.blockLength = blockLength;');
+        w.line('this.count = count;');
+        w.line('this.first = viewBase + start - blockLength;');
+        w.line('this.last = viewBase + start + count * blockLength;');
+      });
+      w.doc("Before the first entry of this frame's group, as the validator left it (reads no bytes).");
+      w.block('_rewind(): this', () => {
+        w.line('const b = this.msg.buffer;');
+        w.line('this.buffer = b;');
+        emitExponentCopies(w, ctx);
+        w.line('this.view = this.msg.view;');
+        w.line('this.viewBase = this.msg.viewBase;');
+        w.line('this.x = this.first;');
+        w.line('this.endX = this.last;');
+        w.line('return this;');
+      });
+    }
     if (viaView) {
       w.doc('Offset of the current entry.');
       w.block('get base(): number', () => w.line('return this.x - this.viewBase;'));

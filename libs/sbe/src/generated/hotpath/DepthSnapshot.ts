@@ -281,6 +281,7 @@ function validate_DepthSnapshot_bids(d: DepthSnapshotDecoder, b: Uint8Array, p: 
       }
     }
   }
+  d._g_bids._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -306,6 +307,7 @@ function validate_DepthSnapshot_asks(d: DepthSnapshotDecoder, b: Uint8Array, p: 
       }
     }
   }
+  d._g_asks._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -347,8 +349,8 @@ export class DepthSnapshotDecoder implements DecodeFailure {
   /** @internal */ _div_priceExponent = 1;
   /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
-  private readonly _g_bids = new DepthSnapshotBidsDecoder(this, this);
-  private readonly _g_asks = new DepthSnapshotAsksDecoder(this, this);
+  /** @internal */ readonly _g_bids = new DepthSnapshotBidsDecoder(this, this);
+  /** @internal */ readonly _g_asks = new DepthSnapshotAsksDecoder(this, this);
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
   wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus {
@@ -417,6 +419,8 @@ export class DepthSnapshotDecoder implements DecodeFailure {
     this.encodedLength = 0;
     this._pos_bids = 0;
     this._pos_asks = 0;
+    this._g_bids._prime(0, 0, 0, 0);
+    this._g_asks._prime(0, 0, 0, 0);
     this._pos_symbol = 0;
     this._load(NULL_FRAME, 0);
     return -1;
@@ -471,10 +475,10 @@ export class DepthSnapshotDecoder implements DecodeFailure {
     return this._f_qtyExponent;
   }
   bids(): DepthSnapshotBidsDecoder {
-    return this._g_bids.reset(this._pos_bids);
+    return this._g_bids._rewind();
   }
   asks(): DepthSnapshotAsksDecoder {
-    return this._g_asks.reset(this._pos_asks);
+    return this._g_asks._rewind();
   }
   /** Byte length of symbol. */
   get symbolLength(): number {
@@ -541,6 +545,9 @@ export class DepthSnapshotBidsDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -574,6 +581,30 @@ export class DepthSnapshotBidsDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */
@@ -669,6 +700,9 @@ export class DepthSnapshotAsksDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -702,6 +736,30 @@ export class DepthSnapshotAsksDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */

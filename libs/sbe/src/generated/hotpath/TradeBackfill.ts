@@ -300,6 +300,7 @@ function validate_TradeBackfill_trades(d: TradeBackfillDecoder, b: Uint8Array, p
       }
     }
   }
+  d._g_trades._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -341,7 +342,7 @@ export class TradeBackfillDecoder implements DecodeFailure {
   /** @internal */ _div_priceExponent = 1;
   /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
-  private readonly _g_trades = new TradeBackfillTradesDecoder(this, this);
+  /** @internal */ readonly _g_trades = new TradeBackfillTradesDecoder(this, this);
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
   wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus {
@@ -409,6 +410,7 @@ export class TradeBackfillDecoder implements DecodeFailure {
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;
     this._pos_trades = 0;
+    this._g_trades._prime(0, 0, 0, 0);
     this._pos_symbol = 0;
     this._load(NULL_FRAME, 0);
     return -1;
@@ -467,7 +469,7 @@ export class TradeBackfillDecoder implements DecodeFailure {
     return this._f_qtyExponent;
   }
   trades(): TradeBackfillTradesDecoder {
-    return this._g_trades.reset(this._pos_trades);
+    return this._g_trades._rewind();
   }
   /** Byte length of symbol. */
   get symbolLength(): number {
@@ -529,6 +531,9 @@ export class TradeBackfillTradesDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -566,6 +571,30 @@ export class TradeBackfillTradesDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */

@@ -275,6 +275,7 @@ function validate_DepthSnapshotStreamEvent_bids(d: DepthSnapshotStreamEventDecod
       }
     }
   }
+  d._g_bids._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -300,6 +301,7 @@ function validate_DepthSnapshotStreamEvent_asks(d: DepthSnapshotStreamEventDecod
       }
     }
   }
+  d._g_asks._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -340,8 +342,8 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
   /** @internal */ _div_priceExponent = 1;
   /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
-  private readonly _g_bids = new DepthSnapshotStreamEventBidsDecoder(this, this);
-  private readonly _g_asks = new DepthSnapshotStreamEventAsksDecoder(this, this);
+  /** @internal */ readonly _g_bids = new DepthSnapshotStreamEventBidsDecoder(this, this);
+  /** @internal */ readonly _g_asks = new DepthSnapshotStreamEventAsksDecoder(this, this);
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
   wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus {
@@ -410,6 +412,8 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
     this.encodedLength = 0;
     this._pos_bids = 0;
     this._pos_asks = 0;
+    this._g_bids._prime(0, 0, 0, 0);
+    this._g_asks._prime(0, 0, 0, 0);
     this._pos_symbol = 0;
     this._load(NULL_FRAME, 0);
     return -1;
@@ -455,10 +459,10 @@ export class DepthSnapshotStreamEventDecoder implements DecodeFailure {
     return this._f_qtyExponent;
   }
   bids(): DepthSnapshotStreamEventBidsDecoder {
-    return this._g_bids.reset(this._pos_bids);
+    return this._g_bids._rewind();
   }
   asks(): DepthSnapshotStreamEventAsksDecoder {
-    return this._g_asks.reset(this._pos_asks);
+    return this._g_asks._rewind();
   }
   /** Byte length of symbol. */
   get symbolLength(): number {
@@ -524,6 +528,9 @@ export class DepthSnapshotStreamEventBidsDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -557,6 +564,30 @@ export class DepthSnapshotStreamEventBidsDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */
@@ -652,6 +683,9 @@ export class DepthSnapshotStreamEventAsksDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -685,6 +719,30 @@ export class DepthSnapshotStreamEventAsksDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */

@@ -281,6 +281,7 @@ function validate_TradesStreamEvent_trades(d: TradesStreamEventDecoder, b: Uint8
       }
     }
   }
+  d._g_trades._prime(p, bl, n, vb);
   return p + bl * n;
 }
 
@@ -320,7 +321,7 @@ export class TradesStreamEventDecoder implements DecodeFailure {
   /** @internal */ _div_priceExponent = 1;
   /** @internal */ _mul_qtyExponent = 1;
   /** @internal */ _div_qtyExponent = 1;
-  private readonly _g_trades = new TradesStreamEventTradesDecoder(this, this);
+  /** @internal */ readonly _g_trades = new TradesStreamEventTradesDecoder(this, this);
 
   /** Wraps a frame that starts with the message header; validates it completely. Never throws. */
   wrap(buffer: Uint8Array, offset = 0, length = buffer.length - offset): DecodeStatus {
@@ -388,6 +389,7 @@ export class TradesStreamEventDecoder implements DecodeFailure {
     this.limit = NULL_FRAME.length;
     this.encodedLength = 0;
     this._pos_trades = 0;
+    this._g_trades._prime(0, 0, 0, 0);
     this._pos_symbol = 0;
     this._load(NULL_FRAME, 0);
     return -1;
@@ -433,7 +435,7 @@ export class TradesStreamEventDecoder implements DecodeFailure {
     return this._f_qtyExponent;
   }
   trades(): TradesStreamEventTradesDecoder {
-    return this._g_trades.reset(this._pos_trades);
+    return this._g_trades._rewind();
   }
   /** Byte length of symbol. */
   get symbolLength(): number {
@@ -493,6 +495,9 @@ export class TradesStreamEventTradesDecoder {
   private endX = 0;
   private view: DataView<ArrayBufferLike> = NULL_VIEW;
   private viewBase = 0;
+  /** x and endX of this frame, from the validator. */
+  private first = 0;
+  private last = 0;
   private _exp_priceExponent = 0;
   private _exp_qtyExponent = 0;
   private _mul_priceExponent = 1;
@@ -528,6 +533,30 @@ export class TradesStreamEventTradesDecoder {
     this.viewBase = this.msg.viewBase;
     this.x = this.viewBase + this.start - this.blockLength;
     this.endX = this.viewBase + this.start + this.count * this.blockLength;
+    return this;
+  }
+  /** Set by the validator for the frame it has just passed (zeros after a failure): where the entries are. */
+  _prime(start: number, blockLength: number, count: number, viewBase: number): void {
+    this.start = start;
+    this.blockLength = blockLength;
+    this.count = count;
+    this.first = viewBase + start - blockLength;
+    this.last = viewBase + start + count * blockLength;
+  }
+  /** Before the first entry of this frame's group, as the validator left it (reads no bytes). */
+  _rewind(): this {
+    const b = this.msg.buffer;
+    this.buffer = b;
+    this._exp_priceExponent = this.parent._f_priceExponent;
+    this._mul_priceExponent = this.parent._mul_priceExponent;
+    this._div_priceExponent = this.parent._div_priceExponent;
+    this._exp_qtyExponent = this.parent._f_qtyExponent;
+    this._mul_qtyExponent = this.parent._mul_qtyExponent;
+    this._div_qtyExponent = this.parent._div_qtyExponent;
+    this.view = this.msg.view;
+    this.viewBase = this.msg.viewBase;
+    this.x = this.first;
+    this.endX = this.last;
     return this;
   }
   /** Offset of the current entry. */
