@@ -35,7 +35,9 @@ function depthFrame(bids: number, asks: number, at = 3): { buf: Buffer; length: 
 }
 
 /** Puts 2^60 (out of the exact range) into the int64 at `o`. */
-const outOfRange = (buf: Buffer, o: number): void => buf.writeBigInt64LE(1n << 60n, o);
+const outOfRange = (buf: Buffer, o: number): void => {
+  buf.writeBigInt64LE(1n << 60n, o);
+};
 
 describe('group entries: the first bad field in frame order', () => {
   const depth = new spot.DepthDiffStreamEventDecoder();
