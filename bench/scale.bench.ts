@@ -30,7 +30,8 @@
  *
  * Knobs: BENCH_SCALE_STEPS (e.g. 1,10,50,200), BENCH_SCALE_SECONDS, BENCH_SCALE_INFERENCE_BATCH=0 (inference without
  * its tick batching: the "before"), BENCH_SCALE_COMPARE=1 (each step run twice, batched and not, in alternating
- * order), BENCH_QUICK=1 (steps 1,10, 12 s and 6 s windows: the smoke test's run). Last line: one JSON object.
+ * order), BENCH_QUICK=1 (steps 1,10, 12 s and 6 s windows: the smoke test's run), BENCH_SCALE_PARTS (default
+ * pipeline,inference,ticks: which of the three parts run). Last line: one JSON object.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -54,6 +55,7 @@ const INFERENCE_WINDOW_S = Number(process.env['BENCH_SCALE_INFERENCE_SECONDS'] ?
 const DRIVEN_TICKS = Number(process.env['BENCH_SCALE_DRIVEN_TICKS'] ?? (QUICK ? 20 : 200));
 const COMPARE = process.env['BENCH_SCALE_COMPARE'] === '1';
 const BATCH_DEFAULT = process.env['BENCH_SCALE_INFERENCE_BATCH'] !== '0';
+const PARTS = new Set((process.env['BENCH_SCALE_PARTS'] ?? 'pipeline,inference,ticks').split(','));
 /** After every symbol has a prediction: the ingestor's snapshots, the aggregator's first vectors and the JIT settle. */
 const SETTLE_MS = QUICK ? 3_000 : 10_000;
 const INTERVAL_MS = 2_000;
@@ -109,6 +111,17 @@ function startService(name: string, entry: string, port: number, env: Record<str
   return { name, proc, port, log };
 }
 
+/** A process's CPU seconds so far (user + system, every thread) from /proc: also for a process whose /metrics does not answer. */
+function procCpuSeconds(pid: number | undefined): number {
+  try {
+    // fields after the command's closing parenthesis: utime and stime are the 12th and 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ: 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function stopService(s: Service): Promise<void> {
   if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
   const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
@@ -134,6 +147,13 @@ export interface Saturated {
   inference_batch: boolean;
   /** Not every symbol predicted within the start deadline: this machine's knee (why, in words). */
   saturated: string;
+  /**
+   * Where the time went while waiting: each process's CPU as a fraction of one core over the wait (a process near 1.0
+   * is the bottleneck: each is single-threaded JS), `kinesis-emulator` being this bench process (kinesalite runs in it),
+   * and the aggregator's lag behind the stream at the end.
+   */
+  core_fraction?: Record<string, number>;
+  aggregator_lag_s?: number;
 }
 
 export interface StepFigures {
@@ -167,6 +187,8 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
   const ports = { sim: await freePort(), ingestor: await freePort(), aggregator: await freePort(), inference: await freePort() };
   const services: Service[] = [];
   let pinger: ChildProcess | undefined;
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
   try {
     await emulator.createStream(stream, 4);
     const sim = startService('exchange-sim', 'bench/scale/exchange-sim.ts', ports.sim, {
@@ -228,13 +250,26 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
     );
     if (refused !== undefined) {
       if (QUICK) throw refused;
-      const m = await metricsOf(ingestor).catch(() => [] as Samples);
+      const wallS = (performance.now() - wall0) / 1000;
+      const scraped = await Promise.all([sim, ingestor, aggregator, inference].map((s) => metricsOf(s).catch(() => [] as Samples)));
+      const m = scraped[1]!;
       const latest = await redis.client.mget(symbols.map((s) => `pred:{${s}}:latest`));
       const predicted = latest.filter((j) => j !== null && (JSON.parse(j) as { fallback: boolean }).fallback === false).length;
+      const reasons: Record<string, number> = {};
+      for (const j of latest) {
+        const p = j === null ? undefined : (JSON.parse(j) as { reason: string | null; featureStatus: string });
+        const why = p === undefined ? 'no prediction' : `${p.reason ?? 'model'}/${p.featureStatus}`;
+        reasons[why] = (reasons[why] ?? 0) + 1;
+      }
+      const own = process.cpuUsage(cpu0);
+      const coreFraction: Record<string, number> = { 'kinesis-emulator': round((own.user + own.system) / 1e6 / wallS, 2) };
+      for (const s of [sim, ingestor, aggregator, inference]) coreFraction[s.name] = round(procCpuSeconds(s.proc.pid) / wallS, 2);
       return {
         symbols: n,
         inference_batch: batch,
-        saturated: `${refused.message.split('\n')[0]}: ${predicted} of ${n} symbols had a model prediction (the others none or a fallback: features stale); the ingestor had ${counterSum(m, 'ingestor_sbe_messages_total')} events in, its Kinesis buffer ${round(counterSum(m, 'ingestor_kinesis_buffered_bytes') / 2 ** 20, 1)} MB`,
+        saturated: `${refused.message.split('\n')[0]}: ${predicted} of ${n} symbols had a model prediction (latest prediction by reason/feature status: ${JSON.stringify(reasons)}); the ingestor had ${counterSum(m, 'ingestor_sbe_messages_total')} events in, its Kinesis buffer ${round(counterSum(m, 'ingestor_kinesis_buffered_bytes') / 2 ** 20, 1)} MB`,
+        core_fraction: coreFraction,
+        aggregator_lag_s: round(counterSum(scraped[2]!, 'aggregator_kinesis_lag_seconds'), 1),
       };
     }
     await sleep(SETTLE_MS);
@@ -420,10 +455,10 @@ const load0 = loadavg()[0]!;
 const results: (StepFigures | Saturated)[] = [];
 const inferenceAlone: InferenceAlone[] = [];
 const tickDriven: TickDriven[] = [];
+let saturatedAt: number | undefined;
 try {
   let no = 0;
-  let saturatedAt: number | undefined;
-  for (const n of STEPS) {
+  for (const n of PARTS.has('pipeline') ? STEPS : []) {
     const modes = COMPARE ? (no % 2 === 0 ? [true, false] : [false, true]) : [BATCH_DEFAULT];
     for (const batch of modes) {
       // (past the knee every larger step saturates too: not waited for again)
@@ -435,7 +470,7 @@ try {
       results.push(r);
       if ('saturated' in r) {
         saturatedAt = n;
-        console.log(`${String(n).padStart(3)} symbols: saturated — ${r.saturated}`);
+        console.log(`${String(n).padStart(3)} symbols: saturated — ${r.saturated}; CPU (cores) over the wait ${JSON.stringify(r.core_fraction)}, aggregator lag ${r.aggregator_lag_s} s`);
         continue;
       }
       console.log(
@@ -447,7 +482,7 @@ try {
   }
   await emulator.stop();
   // part 2: inference alone, every step, batched and not (alternating order), on vectors fed as the aggregator writes them
-  for (const n of STEPS) {
+  for (const n of PARTS.has('inference') ? STEPS : []) {
     for (const batch of n % 2 === 0 ? [true, false] : [false, true]) {
       const r = await inferenceAloneStep(n, batch);
       inferenceAlone.push(r);
@@ -457,14 +492,15 @@ try {
     }
   }
   // part 3: ticks driven back to back, batched against unbatched
-  for (const n of STEPS) {
+  for (const n of PARTS.has('ticks') ? STEPS : []) {
     const r = await driveTicks(symbolsFor(n), DRIVEN_TICKS);
     tickDriven.push(r);
     console.log(
       `ticks driven, ${String(n).padStart(3)} symbols: makespan p50 ${r.batched_p50_ms} ms batched vs ${r.unbatched_p50_ms} ms unbatched (x${r.p50_speedup}), p99 ${r.batched_p99_ms} vs ${r.unbatched_p99_ms} ms (x${r.p99_speedup}) over ${r.ticks} ticks each`,
     );
   }
-  rmSync(logDir, { recursive: true, force: true }); // (kept when a step failed: its error names it)
+  // (kept when a step failed or saturated: its message names the directory)
+  if (saturatedAt === undefined) rmSync(logDir, { recursive: true, force: true });
 } finally {
   await emulator.stop().catch(() => undefined);
 }

@@ -66,6 +66,12 @@ export const IngestorConfigSchema = z
     snapshotLimit: z.coerce.number().int().min(5).max(5000).default(1000),
     /** Max REST weight per minute the ingestor allows itself (Binance: 6000 per IP). */
     restWeightBudget: z.coerce.number().int().positive().default(2400),
+    /**
+     * REST calls in flight at once. Many symbols re-anchoring together (every one at start) otherwise send every
+     * snapshot request at the same moment: a slow exchange then answers the last ones after their 10 s timeout, and
+     * their retries add to the queue they timed out in.
+     */
+    restConcurrency: z.coerce.number().int().min(1).max(64).default(8),
     /** Directory for capture files; unset = no recording. */
     captureDir: z.string().optional(),
     /** A capture file is closed and a new one started after this long (the training job reads only closed files)… */
@@ -113,6 +119,7 @@ export const INGESTOR_ENV: Record<string, keyof IngestorConfig> = {
   INGESTOR_ROTATE_AFTER_SECONDS: 'rotateAfterSeconds',
   INGESTOR_SNAPSHOT_LIMIT: 'snapshotLimit',
   INGESTOR_REST_WEIGHT_BUDGET: 'restWeightBudget',
+  INGESTOR_REST_CONCURRENCY: 'restConcurrency',
   INGESTOR_CAPTURE_DIR: 'captureDir',
   INGESTOR_CAPTURE_ROTATE_SECONDS: 'captureRotateSeconds',
   INGESTOR_CAPTURE_RETENTION_HOURS: 'captureRetentionHours',

@@ -78,7 +78,7 @@ export class Ingestor {
       rotateSeconds: config.captureRotateSeconds,
       retentionHours: config.captureRetentionHours,
     });
-    const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal);
+    const rest = new BinanceRest(config.restUrl, config.restWeightBudget, this.registry, this.log, this.stopping.signal, config.restConcurrency);
     this.tracker = new SymbolTracker(config.symbols, this.publisher, rest, config.snapshotLimit, this.registry, this.log, config.maxBackfillTrades, this.tracing);
     this.messages = new Counter({ name: 'ingestor_sbe_messages_total', help: 'SBE messages received by type', labelNames: ['message_type'], registers: [this.registry] });
     for (const [templateId, type] of MESSAGE_TYPES) this.messagesOfTemplate.set(templateId, this.messages.labels({ message_type: type }));
