@@ -9,6 +9,14 @@ import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields } fro
 /** Without INFERENCE_MODEL_DIR: the repository's models/ (in the image: /app/models), where the shipped model lives. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
+/** A URL the live page links to: http(s) only (a javascript: or data: URL in an href would run on a click). */
+const pageLink = z
+  .string()
+  .max(2_000)
+  // canParse first: a malformed URL is a config error, not a throw
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+  .optional();
+
 export const InferenceConfigSchema = z
   .object({
     /** Which Redis (one server or a Cluster), TLS, ACL user, password file: libs/state's connection settings (REDIS_URL, REDIS_CLUSTER_NODES…). */
@@ -109,6 +117,11 @@ export const InferenceConfigSchema = z
         }
       }, 'must be an http(s) URL')
       .optional(),
+    /** Links on the live page (each shown only when set): Prometheus, Alertmanager, Grafana, the model report. http(s) only: the page puts them in an href. */
+    prometheusUrl: pageLink,
+    alertmanagerUrl: pageLink,
+    grafanaUrl: pageLink,
+    modelReportUrl: pageLink,
   })
   // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
   .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
@@ -156,6 +169,10 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_PORT: 'port',
   LOG_LEVEL: 'logLevel',
   INFERENCE_TRACE_UI_URL: 'traceUiUrl',
+  INFERENCE_PROMETHEUS_URL: 'prometheusUrl',
+  INFERENCE_ALERTMANAGER_URL: 'alertmanagerUrl',
+  INFERENCE_GRAFANA_URL: 'grafanaUrl',
+  INFERENCE_MODEL_REPORT_URL: 'modelReportUrl',
 };
 
 const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'inference', schema: InferenceConfigSchema, env: INFERENCE_ENV, secrets: ['redisUrl', 'adminToken'] };
