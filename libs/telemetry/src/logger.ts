@@ -25,7 +25,9 @@ const MAX_ERROR_MESSAGE = 2_000;
  * pino's error serializer (type, message, stack, cause, own fields), minus what
  * does not belong in a log line: the arguments of a failed Redis command
  * (ioredis attaches them: a whole vector or a 100 kB state), an AWS SDK
- * error's raw response; messages are bounded.
+ * error's raw response, a DOMException's 25 legacy code constants (its
+ * prototype's enumerable INDEX_SIZE_ERR…DATA_CLONE_ERR: a fetch timeout
+ * would log them all); messages are bounded.
  */
 export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
@@ -33,6 +35,7 @@ export function serializeError(err: unknown): unknown {
   const command = o['command'] as { name?: unknown } | undefined;
   if (command !== undefined) o['command'] = { name: command?.name };
   delete o['$response'];
+  if (err instanceof DOMException) for (const key of Object.keys(o)) if (/^[A-Z_]+_ERR$/.test(key) && typeof o[key] === 'number') delete o[key];
   if (typeof o['message'] === 'string' && o['message'].length > MAX_ERROR_MESSAGE) o['message'] = `${o['message'].slice(0, MAX_ERROR_MESSAGE)}…`;
   if (typeof o['stack'] === 'string' && o['stack'].length > 4 * MAX_ERROR_MESSAGE) o['stack'] = `${o['stack'].slice(0, 4 * MAX_ERROR_MESSAGE)}…`;
   return o;

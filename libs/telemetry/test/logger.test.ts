@@ -37,4 +37,16 @@ describe('createLogger', () => {
     expect(lines[0]!.length).toBeLessThan(4_000);
     expect(lines[1]!.length).toBeLessThan(12_000);
   });
+
+  it('a fetch timeout (a DOMException) is logged with its name and message, without the 25 legacy code constants', async () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ service: 'test', destination: stream });
+    // what fetch rejects with when AbortSignal.timeout fires
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    log.warn({ err: timeout }, 'REST call failed');
+    await new Promise((r) => setImmediate(r));
+    const { err } = JSON.parse(lines[0]!) as { err: Record<string, unknown> };
+    expect(err).toMatchObject({ type: 'DOMException', name: 'TimeoutError', code: 23 });
+    expect(Object.keys(err).filter((k) => k.endsWith('_ERR'))).toEqual([]);
+  });
 });
