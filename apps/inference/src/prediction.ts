@@ -4,6 +4,7 @@
  * persistence when the microprice is unknown) with the first failed check
  * as its reason. Pure: the service does the I/O.
  */
+import { ANOMALY_KINDS, type Anomaly } from '@hotpath/anomaly';
 import { FEATURE_NAMES, FEATURE_SCHEMA_HASH } from '@hotpath/features';
 import { STATUS_NAMES, VectorStatus, type FeatureVectorRecord } from '@hotpath/state';
 import { z } from 'zod';
@@ -37,6 +38,8 @@ export interface Prediction {
   /** The naive predictor on the same vector, graded alongside. */
   baseline: { returnBps: number; price: number };
   replica: string;
+  /** The anomalies firing for the symbol on this tick (docs/anomalies.md): empty when none, at most one per kind. */
+  anomalies: Anomaly[];
   /** The tick's own trace (when tracing is on; docs/tracing.md). */
   traceId?: string;
   /** The trace of the newest sampled market event in the vector the tick read, which the tick's span links to. */
@@ -75,6 +78,12 @@ const PredictionSchema = z.object({
   reason: z.enum(FALLBACK_REASONS).nullable(),
   baseline: z.object({ returnBps: finite, price: finite }),
   replica: z.string().max(100),
+  // (a prediction written before anomaly flags existed has no field: read as none)
+  anomalies: z
+    .array(z.object({ kind: z.enum(ANOMALY_KINDS), value: finite, threshold: finite }))
+    .max(ANOMALY_KINDS.length)
+    .refine((a) => new Set(a.map((x) => x.kind)).size === a.length, 'one entry per kind')
+    .default([]),
   // (optional: predictions written without tracing, or before it existed, still parse; the page builds links from them)
   traceId: traceIdSchema.optional(),
   linkedTraceId: traceIdSchema.optional(),
@@ -152,6 +161,8 @@ export interface Outcome {
   /** The tick's trace and the event trace it links to (tracing on). */
   traceId?: string;
   linkedTraceId?: string;
+  /** The anomalies the detector flagged on this tick (none when absent). */
+  anomalies?: Anomaly[];
 }
 
 export function buildPrediction(symbol: string, tickMs: number, nowMs: number, horizonS: number, replica: string, v: FeatureVectorRecord, o: Outcome): Prediction | undefined {
@@ -183,6 +194,7 @@ export function buildPrediction(symbol: string, tickMs: number, nowMs: number, h
     reason: o.reason,
     baseline: { returnBps: baseline, price: mid * (1 + baseline / 1e4) },
     replica,
+    anomalies: o.anomalies ?? [],
     ...(o.traceId === undefined ? {} : { traceId: o.traceId }),
     ...(o.linkedTraceId === undefined ? {} : { linkedTraceId: o.linkedTraceId }),
   };

@@ -44,6 +44,7 @@ const VALID: Prediction = {
   reason: null,
   baseline: { returnBps: 0.1, price: 60_000.6 },
   replica: 'a',
+  anomalies: [{ kind: 'price_jump', value: 12.5, threshold: 8.1 }],
 };
 
 function vector(over: Partial<FeatureVectorRecord> = {}): FeatureVectorRecord {

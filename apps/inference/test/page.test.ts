@@ -42,6 +42,7 @@ function prediction(tickMs: number, over: Partial<Prediction>): Prediction {
     reason: null,
     baseline: { returnBps: 0.5, price: 60_003 },
     replica: 'test',
+    anomalies: [],
     ...over,
   };
 }

@@ -1,0 +1,1 @@
+export { ANOMALY_KINDS, type Anomaly, type AnomalyKind } from './kinds.ts';
