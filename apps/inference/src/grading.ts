@@ -15,6 +15,8 @@ import type { Prediction } from './prediction.ts';
 
 export interface Figures {
   n: number;
+  /** Calls the directional accuracy counts: a non-zero predicted direction and a non-zero realized move. */
+  directional: number;
   /** Share of right directions among non-zero realized moves with a non-zero predicted direction; null before any. */
   directionalAccuracy: number | null;
   maeUsd: number | null;
@@ -28,7 +30,20 @@ export interface Figures {
 
 /** The figures with the economics: net of costs over the same window (graded predictions whose spread at the call is known); null before any grading. */
 export interface GradedFigures extends Figures {
+  /** 95 % Wilson interval of the directional accuracy, at directional / overlap effective calls (consecutive predictions share most of their horizon); null before any. */
+  directionalInterval: { lo: number; hi: number } | null;
   economics: Economics | null;
+}
+
+/** Wilson score interval (z = 1.96) of hits out of `calls`, counting calls / overlap independent ones (as the trainer's report does). */
+export function wilsonInterval(hits: number, calls: number, overlap: number): { lo: number; hi: number } | null {
+  if (calls === 0) return null;
+  const z2 = 1.96 * 1.96;
+  const m = Math.max(1, calls / overlap);
+  const p = hits / calls;
+  const centre = (p + z2 / (2 * m)) / (1 + z2 / m);
+  const half = Math.sqrt(z2 * ((p * (1 - p)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+  return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
 }
 
 interface Graded {
@@ -56,7 +71,7 @@ class Ring {
   figures(probabilistic: boolean): Figures {
     const xs = this.items;
     const n = xs.length;
-    if (n === 0) return { n, directionalAccuracy: null, maeUsd: null, maeBps: null, correlation: null, calibration: null, brier: null };
+    if (n === 0) return { n, directional: 0, directionalAccuracy: null, maeUsd: null, maeBps: null, correlation: null, calibration: null, brier: null };
     let hits = 0,
       directional = 0,
       absUsd = 0,
@@ -90,6 +105,7 @@ class Ring {
     const accuracy = directional > 0 ? hits / directional : null;
     return {
       n,
+      directional,
       directionalAccuracy: accuracy,
       maeUsd: absUsd / n,
       maeBps: absBps / n,
@@ -201,7 +217,12 @@ export class Grader {
   figures(symbol: string): { model: GradedFigures; baseline: GradedFigures } {
     const model = this.ring(this.model, symbol);
     const baseline = this.ring(this.baseline, symbol);
-    return { model: { ...model.figures(true), economics: model.economics(this.costs) }, baseline: { ...baseline.figures(false), economics: baseline.economics(this.costs) } };
+    const graded = (ring: Ring, probabilistic: boolean): GradedFigures => {
+      const f = ring.figures(probabilistic);
+      const interval = f.directionalAccuracy === null ? null : wilsonInterval(Math.round(f.directionalAccuracy * f.directional), f.directional, ring.overlap);
+      return { ...f, directionalInterval: interval, economics: ring.economics(this.costs) };
+    };
+    return { model: graded(model, true), baseline: graded(baseline, false) };
   }
 
   /**

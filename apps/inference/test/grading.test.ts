@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from '@hotpath/telemetry';
 import { costsOf, InferenceConfigSchema } from '../src/config.ts';
-import { Grader, spreadBpsOf } from '../src/grading.ts';
+import { Grader, spreadBpsOf, wilsonInterval } from '../src/grading.ts';
 import { createInferenceMetrics } from '../src/metrics.ts';
 import type { Prediction } from '../src/prediction.ts';
 
@@ -78,6 +78,9 @@ describe('grading net of costs', () => {
     expect(graded).toBe(4);
     const last = g.figures('X');
     expect(last.model.n).toBe(3);
+    // the live page's interval: 1 right of 3 directional calls, which overlap (5 per horizon): at most one effective call
+    expect(last.model.directional).toBe(3);
+    expect(last.model.directionalInterval).toEqual(wilsonInterval(1, 3, 5));
     const e = last.model.economics!;
     expect(e.costs).toEqual(costs);
     expect(e.samples).toBe(2);
@@ -142,5 +145,17 @@ describe('grading net of costs', () => {
     expect(await gauge(registry, 'inference_net_edge_bps', labels)).toBeUndefined();
     expect(await gauge(registry, 'inference_calls', labels)).toBe(0);
     expect(await gauge(registry, 'inference_net_edge_bps', { ...labels, calls: 'all' })).toBeCloseTo(-1, 9);
+  });
+});
+
+describe('rolling accuracy interval', () => {
+  it('is the Wilson score interval (Newcombe 1998, Table I, method 3), at calls / overlap effective calls', () => {
+    const at = (i: { lo: number; hi: number } | null) => [i!.lo.toFixed(4), i!.hi.toFixed(4)];
+    expect(at(wilsonInterval(8, 10, 1))).toEqual(['0.4902', '0.9433']);
+    expect(at(wilsonInterval(81, 263, 1))).toEqual(['0.2553', '0.3662']);
+    expect(at(wilsonInterval(0, 10, 1))).toEqual(['0.0000', '0.2775']);
+    // 5 overlapping calls per horizon: 50 calls count as 10
+    expect(wilsonInterval(40, 50, 5)).toEqual(wilsonInterval(8, 10, 1));
+    expect(wilsonInterval(0, 0, 1)).toBeNull();
   });
 });
