@@ -126,7 +126,7 @@ function sbeNumbers(list: readonly Buffer[]): void {
  * one layout each kind has here (no flyweight, no dispatch, no error reporting beyond a throw):
  * header and length checks, every int64 read with its 2^53 range check, the enum check, the
  * symbol compared with the last one. Reads byte by byte, depth levels through a DataView (as the
- * generated decoder does for groups of 8+). What the generated decoder costs above it is the price
+ * generated decoder does for every flat group). What the generated decoder costs above it is the price
  * of its API; the JSON ratio over it is the most any decoder of ours could show.
  */
 const LAST_SYMBOL = Buffer.from('BTCUSDT');
