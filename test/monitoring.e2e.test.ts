@@ -114,8 +114,10 @@ beforeAll(async () => {
 
   const dir = mkdtempSync(join(tmpdir(), 'monitoring-'));
   // the project's Alertmanager routing, every receiver pointed at the local webhook (path = receiver name)
-  const am = parse(readFileSync(root('prometheus/alertmanager/alertmanager.yml'), 'utf8')) as { receivers: { name: string }[] };
+  const am = parse(readFileSync(root('prometheus/alertmanager/alertmanager.yml'), 'utf8')) as { templates: string[]; receivers: { name: string }[] };
   am.receivers = am.receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: `${hookUrl}/${r.name}`, send_resolved: false }] }));
+  // (relative to the config's folder, which is a temporary one here; the texts are alertmanager-templates.test.ts's)
+  am.templates = am.templates.map((t) => root(`prometheus/alertmanager/${t}`));
   writeFileSync(join(dir, 'alertmanager.yml'), stringify(am));
   amPort = await freePort();
   procs.push(

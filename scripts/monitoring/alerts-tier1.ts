@@ -2,6 +2,9 @@
 import { T } from './thresholds.ts';
 import { counter, gauge, hist, INFER_LAT, INF, AGG, ING, RED, predictions, type Alert } from './series.ts';
 
+/** Scraped jobs whose loss pages (TargetDown, critical): inference has its own InferenceDown. */
+export const PAGING_JOBS = ['aggregator', 'ingestor'] as const;
+
 export const TIER1_ALERTS: Alert[] = [
   // ── tier 1: inference (pages)
   {
@@ -14,7 +17,8 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Inference P99 latency above 100 ms',
     description: 'The prediction hot path (Redis read, model, write) is slower than the 100 ms budget at the 99th percentile over 2 minutes.',
     runbook: 'inference-latency-high',
-    firing: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '199ms', series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2), at: '6m' },
     quiet: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.005), at: '6m' },
   },
   {
@@ -27,7 +31,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Fewer than 0.4 predictions per second',
     description: 'A symbol gets fewer than one prediction per 2.5 s across all replicas (expected 0.5/s).',
     runbook: 'prediction-frequency',
-    firing: { series: [predictions(3)], at: '6m', labels: { symbol: 'BTCUSDT' } },
+    firing: { value: '0.2', series: [predictions(3)], at: '6m', labels: { symbol: 'BTCUSDT' } },
     quiet: { series: [predictions(7.5)], at: '6m' },
   },
   {
@@ -40,6 +44,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'No inference replica reports predictions',
     description: 'inference_predictions_total is absent: every replica is down or unscraped, and no prediction is made.',
     runbook: 'prediction-frequency',
+    valueFormat: 'none',
     firing: { series: [gauge('up', INF, 0)], at: '5m' },
     quiet: { series: [predictions(7.5)], at: '5m' },
   },
@@ -53,8 +58,26 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'An inference replica is down',
     description: 'Prometheus cannot scrape an inference replica (process down or /metrics unreachable).',
     runbook: 'service-down',
+    valueFormat: 'none',
     firing: { series: [gauge('up', INF, 0)], at: '3m', labels: { job: 'inference', instance: 'inference:1' } },
     quiet: { series: [gauge('up', INF, 1)], at: '3m' },
+  },
+  {
+    // Every other job's series vanish (absent, not zero) when it is down, so their own alerts stay silent: a dead
+    // aggregator freezes the features and a dead ingestor stops market data without FeaturePipelineStalled or
+    // SbeNoMessages ever firing. These two page; the rest of the scraped jobs warn (TargetDown, tier 2).
+    alert: 'TargetDown',
+    expr: `up{job=~"${PAGING_JOBS.join('|')}"} == 0`,
+    for: '1m',
+    severity: 'critical',
+    tier: 1,
+    service: '{{ $labels.job }}',
+    summary: 'Cannot scrape {{ $labels.job }} at {{ $labels.instance }}',
+    description: 'Prometheus has failed to scrape {{ $labels.job }} ({{ $labels.instance }}) for 1 minute: the process is down, hung or unreachable. Its own alerts cannot fire while it is unscraped.',
+    runbook: 'target-down',
+    valueFormat: 'none',
+    firing: { series: [gauge('up', AGG, 0)], at: '3m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
+    quiet: { series: [gauge('up', AGG, 1), gauge('up', ING, 1)], at: '3m' },
   },
   {
     alert: 'PredictionAvailabilityBudgetBurnFast',
@@ -66,7 +89,8 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Prediction availability SLO: error budget burning 14x too fast',
     description: 'Missed or fallback ticks are consuming the 99.9 % availability budget at over 14.4x (2 % of the month in an hour), on both the 5 m and 1 h windows.',
     runbook: 'slo-burn',
-    firing: { series: [predictions(7.5, 300), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 2, 300)], at: '70m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '26.67%', series: [predictions(7.5, 300), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 2, 300)], at: '70m' },
     quiet: { series: [predictions(7.5, 300)], at: '70m' },
   },
   {
@@ -79,7 +103,8 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Latency SLO: budget of ticks over 100 ms burning 14x too fast',
     description: 'More than 1.44 % of ticks took over 100 ms on both the 5 m and 1 h windows (SLO: 99.9 % under 100 ms).',
     runbook: 'slo-burn',
-    firing: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 300), at: '70m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '100%', series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 300), at: '70m' },
     quiet: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.005, 10, 300), at: '70m' },
   },
   // ── tier 1: pipeline and Redis
@@ -93,6 +118,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'No feature vector written for 5 minutes',
     description: 'The aggregator published no feature update in 5 minutes: predictions are falling back on stale features.',
     runbook: 'feature-pipeline-stalled',
+    valueFormat: 'none',
     firing: { series: [gauge('aggregator_feature_updates_total', AGG, 100)], at: '10m' },
     quiet: { series: [counter('aggregator_feature_updates_total', AGG, 50)], at: '10m' },
   },
@@ -107,6 +133,7 @@ export const TIER1_ALERTS: Alert[] = [
     description: 'Every record the aggregator reads is refused (duplicate or undecodable): features are frozen while records flow. Its /health says applying: stalled.',
     runbook: 'feature-pipeline-stalled',
     firing: {
+      value: '6.667',
       series: [
         counter('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="duplicate"`, 100),
         gauge('aggregator_kinesis_records_processed_total', `${AGG},stream="market-events",status="applied"`, 5000),
@@ -133,7 +160,7 @@ export const TIER1_ALERTS: Alert[] = [
     description:
       'Envelopes arrived with a writer identity at or below one already applied but newer receive times: they were applied (nothing is frozen), but two writers share an id or a clock stepped back.',
     runbook: 'envelope-identity',
-    firing: { series: [{ series: `aggregator_identity_regressions_total{${AGG},symbol="BTCUSDT"}`, values: '0x20 3x20' }], at: '6m' },
+    firing: { value: '3', series: [{ series: `aggregator_identity_regressions_total{${AGG},symbol="BTCUSDT"}`, values: '0x20 3x20' }], at: '6m' },
     quiet: { series: [gauge('aggregator_identity_regressions_total', `${AGG},symbol="BTCUSDT"`, 0)], at: '6m' },
   },
   {
@@ -147,7 +174,7 @@ export const TIER1_ALERTS: Alert[] = [
     description:
       'The ingestor dropped envelopes: its buffer was full, one was too large, or a stop deadline passed before Kinesis acknowledged them. The books re-anchor; trades in them may be missing.',
     runbook: 'envelopes-lost',
-    firing: { series: [{ series: `ingestor_kinesis_user_records_total{${ING},result="lost_at_stop"}`, values: '0x20 12x20' }], at: '6m' },
+    firing: { value: '12', series: [{ series: `ingestor_kinesis_user_records_total{${ING},result="lost_at_stop"}`, values: '0x20 12x20' }], at: '6m' },
     quiet: { series: [counter('ingestor_kinesis_user_records_total', `${ING},result="acked"`, 100)], at: '6m' },
   },
   {
@@ -160,7 +187,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Aggregator Redis writes failing',
     description: 'More than 10 failed Redis operations per second from the aggregator.',
     runbook: 'redis-down',
-    firing: { series: [counter('aggregator_redis_operations_total', `${AGG},operation="commit",key_type="state",status="error"`, 300)], at: '6m' },
+    firing: { value: '20', series: [counter('aggregator_redis_operations_total', `${AGG},operation="commit",key_type="state",status="error"`, 300)], at: '6m' },
     quiet: { series: [counter('aggregator_redis_operations_total', `${AGG},operation="commit",key_type="state",status="ok"`, 300)], at: '6m' },
   },
   {
@@ -174,6 +201,7 @@ export const TIER1_ALERTS: Alert[] = [
     description: 'A depth snapshot did not join the buffered diffs; the symbol stays stale until the next snapshot.',
     runbook: 'reanchor',
     firing: {
+      value: '1',
       series: [{ series: `aggregator_reanchor_operations_total{${AGG},status="failed"}`, values: '0x20 1x20' }],
       at: '6m',
       labels: { job: 'aggregator', instance: 'aggregator:1', status: 'failed' },
@@ -190,6 +218,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'SBE market data stream disconnected',
     description: 'The ingestor has had no SBE WebSocket connection for 30 s: no market data reaches the pipeline.',
     runbook: 'sbe-stream-disconnected',
+    valueFormat: 'none',
     firing: { series: [gauge('ingestor_sbe_connection_status', ING, 0)], at: '2m', labels: { job: 'ingestor', instance: 'ingestor:1' } },
     quiet: { series: [gauge('ingestor_sbe_connection_status', ING, 1)], at: '2m' },
   },
@@ -203,6 +232,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'No SBE messages for 2 minutes',
     description: 'The ingestor received no SBE message in 2 minutes (connected or not).',
     runbook: 'sbe-stream-disconnected',
+    valueFormat: 'none',
     firing: { series: [gauge('ingestor_sbe_messages_total', `${ING},message_type="trade"`, 5000)], at: '6m' },
     quiet: { series: [counter('ingestor_sbe_messages_total', `${ING},message_type="trade"`, 3000)], at: '6m' },
   },
@@ -216,6 +246,7 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Redis is down',
     description: 'redis_exporter cannot reach Redis: the hot path has no features and no predictions are stored.',
     runbook: 'redis-down',
+    valueFormat: 'none',
     firing: { series: [gauge('redis_up', RED, 0)], at: '2m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
     quiet: { series: [gauge('redis_up', RED, 1)], at: '2m' },
   },
@@ -229,7 +260,8 @@ export const TIER1_ALERTS: Alert[] = [
     summary: 'Redis memory above 95 % of maxmemory',
     description: 'Redis is about to evict or refuse writes.',
     runbook: 'redis-memory',
-    firing: { series: [gauge('redis_memory_used_bytes', RED, 97), gauge('redis_memory_max_bytes', RED, 100)], at: '5m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '97%', series: [gauge('redis_memory_used_bytes', RED, 97), gauge('redis_memory_max_bytes', RED, 100)], at: '5m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
     quiet: { series: [gauge('redis_memory_used_bytes', RED, 50), gauge('redis_memory_max_bytes', RED, 100)], at: '5m' },
   },
 ];

@@ -1,4 +1,5 @@
 /** Tier 2 alerts (warnings): inference, aggregator, ingestor; each with its firing and quiet promtool case. */
+import { PAGING_JOBS } from './alerts-tier1.ts';
 import { T } from './thresholds.ts';
 import { counter, gauge, hist, INFER_LAT, REDIS_READ, MODEL, AGE, COMPLETE, AGG_REDIS, FEAT, REANCHOR, DECODE, REST, INF, AGG, ING, RED, predictions, type Alert } from './series.ts';
 
@@ -14,7 +15,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'More than 0.6 predictions per second',
     description: 'A symbol gets more predictions than its 2 s schedule allows: replicas may be duplicating ticks.',
     runbook: 'prediction-frequency',
-    firing: { series: [predictions(15)], at: '6m', labels: { symbol: 'BTCUSDT' } },
+    firing: { value: '1', series: [predictions(15)], at: '6m', labels: { symbol: 'BTCUSDT' } },
     quiet: { series: [predictions(7.5)], at: '6m' },
   },
   {
@@ -27,7 +28,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Features older than 5 s',
     description: 'The 95th percentile age of the feature vectors inference reads is above 5 s.',
     runbook: 'stale-features',
-    firing: { series: hist('inference_feature_age_seconds', `${INF},symbol="BTCUSDT"`, AGE, 10), at: '5m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '9.75s', series: hist('inference_feature_age_seconds', `${INF},symbol="BTCUSDT"`, AGE, 10), at: '5m' },
     quiet: { series: hist('inference_feature_age_seconds', `${INF},symbol="BTCUSDT"`, AGE, 0.5), at: '5m' },
   },
   {
@@ -40,7 +42,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Feature vectors incomplete',
     description: 'Even the 95th percentile of feature completeness is below 0.9: most vectors miss features.',
     runbook: 'stale-features',
-    firing: { series: hist('inference_feature_completeness', `${INF},symbol="BTCUSDT"`, COMPLETE, 0.7), at: '12m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '69%', series: hist('inference_feature_completeness', `${INF},symbol="BTCUSDT"`, COMPLETE, 0.7), at: '12m' },
     quiet: { series: hist('inference_feature_completeness', `${INF},symbol="BTCUSDT"`, COMPLETE, 1.0), at: '12m' },
   },
   {
@@ -53,7 +56,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'More than 10 % of predictions are fallbacks',
     description: 'Predictions are being made without the model (stale or re-anchoring features, schema mismatch, model errors).',
     runbook: 'fallback-rate',
-    firing: { series: [predictions(7.5), counter('inference_fallback_predictions_total', `${INF},reason="reanchoring"`, 3)], at: '12m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '40%', series: [predictions(7.5), counter('inference_fallback_predictions_total', `${INF},reason="reanchoring"`, 3)], at: '12m' },
     quiet: { series: [predictions(7.5)], at: '12m' },
   },
   {
@@ -66,7 +70,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'A model was refused',
     description: 'A model candidate failed verification (schema, golden input, graph); the previous model (or the fallback) keeps serving.',
     runbook: 'model-load-failed',
-    firing: { series: [{ series: `inference_model_loads_total{${INF},outcome="golden_mismatch"}`, values: '0x20 1x20' }], at: '6m' },
+    firing: { value: '1', series: [{ series: `inference_model_loads_total{${INF},outcome="golden_mismatch"}`, values: '0x20 1x20' }], at: '6m' },
     quiet: { series: [gauge('inference_model_loads_total', `${INF},outcome="ok"`, 1)], at: '6m' },
   },
   {
@@ -79,7 +83,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Inference Redis reads above 5 ms (p95)',
     description: 'The tick’s one Redis round trip is slow at the 95th percentile.',
     runbook: 'inference-latency-high',
-    firing: { series: hist('inference_redis_read_duration_seconds', `${INF},symbol="BTCUSDT"`, REDIS_READ, 0.01), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '9.75ms', series: hist('inference_redis_read_duration_seconds', `${INF},symbol="BTCUSDT"`, REDIS_READ, 0.01), at: '6m' },
     quiet: { series: hist('inference_redis_read_duration_seconds', `${INF},symbol="BTCUSDT"`, REDIS_READ, 0.001), at: '6m' },
   },
   {
@@ -92,7 +97,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Model runs above 30 ms (p95)',
     description: 'onnxruntime runs are slow at the 95th percentile.',
     runbook: 'inference-latency-high',
-    firing: { series: hist('inference_model_prediction_duration_seconds', INF, MODEL, 0.05), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '49ms', series: hist('inference_model_prediction_duration_seconds', INF, MODEL, 0.05), at: '6m' },
     quiet: { series: hist('inference_model_prediction_duration_seconds', INF, MODEL, 0.001), at: '6m' },
   },
   {
@@ -105,7 +111,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Prediction availability SLO: error budget burning 6x too fast',
     description: 'Missed or fallback ticks consume the 99.9 % budget at over 6x on both the 30 m and 6 h windows.',
     runbook: 'slo-burn',
-    firing: { series: [predictions(30, 420), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 0.4, 420)], at: '6h30m', interval: '1m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '1.333%', series: [predictions(30, 420), counter('inference_fallback_predictions_total', `${INF},reason="stale_features"`, 0.4, 420)], at: '6h30m', interval: '1m' },
     quiet: { series: [predictions(30, 420)], at: '6h30m', interval: '1m' },
   },
   {
@@ -118,7 +125,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Latency SLO: budget burning 6x too fast',
     description: 'More than 0.6 % of ticks over 100 ms on both the 30 m and 6 h windows.',
     runbook: 'slo-burn',
-    firing: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 420), at: '6h30m', interval: '1m' },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '100%', series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.2, 10, 420), at: '6h30m', interval: '1m' },
     quiet: { series: hist('inference_total_latency_seconds', INF, INFER_LAT, 0.005, 10, 420), at: '6h30m', interval: '1m' },
   },
   {
@@ -131,9 +139,26 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Inference P99 latency will cross 100 ms within 30 minutes',
     description: 'At the trend of the last 30 minutes, the P99 latency reaches the 100 ms budget within 30 minutes.',
     runbook: 'inference-latency-high',
+    valueFormat: 'humanizeDuration',
     // the p99 recording rule itself, rising from 10 ms by 2 ms a minute
-    firing: { series: [{ series: 'inference:total_latency_seconds:p99_2m', values: '0.01+0.0005x200' }], at: '30m' },
+    firing: { value: '130ms', series: [{ series: 'inference:total_latency_seconds:p99_2m', values: '0.01+0.0005x200' }], at: '30m' },
     quiet: { series: [{ series: 'inference:total_latency_seconds:p99_2m', values: '0.01x200' }], at: '30m' },
+  },
+  {
+    // the contract of issue 22: anomaly_active is 0/1 per symbol and kind (inference), on the symbol's latest tick
+    alert: 'AnomalyDetected',
+    expr: 'max by (symbol, kind) (anomaly_active) == 1',
+    for: '1m',
+    severity: 'warning',
+    tier: 2,
+    service: 'inference',
+    summary: '{{ $labels.kind }} anomaly for over a minute',
+    description:
+      'The {{ $labels.kind }} detector has fired on every tick of {{ $labels.symbol }} for a minute (thresholds: docs/anomalies.md). Market kinds (price_jump, spread_blowout, imbalance_extreme, trade_burst) make predictions less reliable; pipeline kinds (latency_spike, feature_age_spike) mean the hot path is late.',
+    runbook: 'anomaly',
+    valueFormat: 'none',
+    firing: { series: [gauge('anomaly_active', `${INF},symbol="BTCUSDT",kind="price_jump"`, 1)], at: '3m', labels: { symbol: 'BTCUSDT', kind: 'price_jump' } },
+    quiet: { series: [gauge('anomaly_active', `${INF},symbol="BTCUSDT",kind="price_jump"`, 0)], at: '3m' },
   },
   // ── tier 2: aggregator
   {
@@ -146,7 +171,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Aggregator Redis writes above 5 ms (p95)',
     description: 'State commits and vector publishes are slow at the 95th percentile.',
     runbook: 'redis-down',
-    firing: { series: hist('aggregator_redis_operation_duration_seconds', `${AGG},operation="publish"`, AGG_REDIS, 0.01), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '9.75ms', series: hist('aggregator_redis_operation_duration_seconds', `${AGG},operation="publish"`, AGG_REDIS, 0.01), at: '6m' },
     quiet: { series: hist('aggregator_redis_operation_duration_seconds', `${AGG},operation="publish"`, AGG_REDIS, 0.001), at: '6m' },
   },
   {
@@ -159,7 +185,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Feature computation above 20 ms per batch (p95)',
     description: 'Applying Kinesis batches to books and windows is slow.',
     runbook: 'feature-pipeline-stalled',
-    firing: { series: hist('aggregator_feature_computation_duration_seconds', AGG, FEAT, 0.05), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '48.5ms', series: hist('aggregator_feature_computation_duration_seconds', AGG, FEAT, 0.05), at: '6m' },
     quiet: { series: hist('aggregator_feature_computation_duration_seconds', AGG, FEAT, 0.001), at: '6m' },
   },
   {
@@ -172,7 +199,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Aggregator more than 10 s behind Kinesis',
     description: 'The newest processed record arrived over 10 s ago.',
     runbook: 'kinesis-lag',
-    firing: { series: [gauge('aggregator_kinesis_lag_seconds', AGG, 30)], at: '5m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '30s', series: [gauge('aggregator_kinesis_lag_seconds', AGG, 30)], at: '5m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
     quiet: { series: [gauge('aggregator_kinesis_lag_seconds', AGG, 0.3)], at: '5m' },
   },
   {
@@ -185,7 +213,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Kinesis lag will cross 10 s within 15 minutes',
     description: 'The lag is growing: at its 15-minute trend it reaches 10 s within 15 minutes.',
     runbook: 'kinesis-lag',
-    firing: { series: [{ series: `aggregator_kinesis_lag_seconds{${AGG}}`, values: '0.5+0.08x120' }], at: '22m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '12.34s', series: [{ series: `aggregator_kinesis_lag_seconds{${AGG}}`, values: '0.5+0.08x120' }], at: '22m', labels: { job: 'aggregator', instance: 'aggregator:1' } },
     quiet: { series: [gauge('aggregator_kinesis_lag_seconds', AGG, 0.5, 120)], at: '22m' },
   },
   {
@@ -198,7 +227,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Re-anchoring takes over 60 s (p95)',
     description: 'Gap → new book swapped in takes longer than the spec allows.',
     runbook: 'reanchor',
-    firing: { series: hist('aggregator_reanchor_duration_seconds', AGG, REANCHOR, 120, 1), at: '12m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '1m 57s', series: hist('aggregator_reanchor_duration_seconds', AGG, REANCHOR, 120, 1), at: '12m' },
     quiet: { series: hist('aggregator_reanchor_duration_seconds', AGG, REANCHOR, 1, 1), at: '12m' },
   },
   // ── tier 2: ingestor
@@ -212,7 +242,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'SBE decoding above 1 ms (p95)',
     description: 'Frame validation and header decode are slow: the ingestor event loop is overloaded.',
     runbook: 'sbe-stream-disconnected',
-    firing: { series: hist('ingestor_sbe_decode_duration_seconds', ING, DECODE, 0.002), at: '6m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '1.95ms', series: hist('ingestor_sbe_decode_duration_seconds', ING, DECODE, 0.002), at: '6m' },
     quiet: { series: hist('ingestor_sbe_decode_duration_seconds', ING, DECODE, 0.00001), at: '6m' },
   },
   {
@@ -225,7 +256,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Fewer than 100 SBE messages per second',
     description: 'Market data arrives slower than BTCUSDT normally trades and quotes.',
     runbook: 'sbe-stream-disconnected',
-    firing: { series: [counter('ingestor_sbe_messages_total', `${ING},message_type="trade"`, 150)], at: '6m' },
+    firing: { value: '10', series: [counter('ingestor_sbe_messages_total', `${ING},message_type="trade"`, 150)], at: '6m' },
     quiet: { series: [counter('ingestor_sbe_messages_total', `${ING},message_type="trade"`, 4500)], at: '6m' },
   },
   {
@@ -238,7 +269,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Sequence gaps detected',
     description: 'Depth update ids or trade ids jumped: the ingestor is re-anchoring from REST.',
     runbook: 'reanchor',
-    firing: { series: [{ series: `ingestor_sbe_sequence_gaps_total{${ING},kind="depth"}`, values: '0x20 2x20' }], at: '6m' },
+    firing: { value: '2', series: [{ series: `ingestor_sbe_sequence_gaps_total{${ING},kind="depth"}`, values: '0x20 2x20' }], at: '6m' },
     quiet: { series: [gauge('ingestor_sbe_sequence_gaps_total', `${ING},kind="depth"`, 3)], at: '6m' },
   },
   {
@@ -251,7 +282,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'SBE stream reconnecting more than every 10 s',
     description: 'The WebSocket keeps dropping.',
     runbook: 'sbe-stream-disconnected',
-    firing: { series: [counter('ingestor_sbe_reconnections_total', `${ING},reason="close"`, 3)], at: '12m' },
+    firing: { value: '0.2', series: [counter('ingestor_sbe_reconnections_total', `${ING},reason="close"`, 3)], at: '12m' },
     quiet: { series: [gauge('ingestor_sbe_reconnections_total', `${ING},reason="close"`, 2)], at: '12m' },
   },
   {
@@ -264,7 +295,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Binance REST calls above 2 s (p95)',
     description: 'Depth snapshots and trade backfills are slow: re-anchoring takes longer.',
     runbook: 'rest-api',
-    firing: { series: hist('ingestor_rest_api_duration_seconds', `${ING},endpoint="depth"`, REST, 5, 1), at: '15m' },
+    valueFormat: 'humanizeDuration',
+    firing: { value: '4.85s', series: hist('ingestor_rest_api_duration_seconds', `${ING},endpoint="depth"`, REST, 5, 1), at: '15m' },
     quiet: { series: hist('ingestor_rest_api_duration_seconds', `${ING},endpoint="depth"`, REST, 0.1, 1), at: '15m' },
   },
   {
@@ -277,7 +309,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Binance REST calls failing',
     description: 'More than 0.05 REST errors per second (4xx/5xx).',
     runbook: 'rest-api',
-    firing: { series: [counter('ingestor_rest_api_calls_total', `${ING},endpoint="depth",status="503"`, 3)], at: '15m' },
+    firing: { value: '0.2', series: [counter('ingestor_rest_api_calls_total', `${ING},endpoint="depth",status="503"`, 3)], at: '15m' },
     quiet: { series: [counter('ingestor_rest_api_calls_total', `${ING},endpoint="depth",status="200"`, 3)], at: '15m' },
   },
   {
@@ -290,8 +322,25 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Binance REST weight almost used up',
     description: 'Fewer than 100 request-weight units left this minute: the next snapshot may be refused (429/418).',
     runbook: 'rest-api',
-    firing: { series: [gauge('ingestor_rest_rate_limit_remaining', ING, 50)], at: '3m', labels: { job: 'ingestor', instance: 'ingestor:1' } },
+    firing: { value: '50', series: [gauge('ingestor_rest_rate_limit_remaining', ING, 50)], at: '3m', labels: { job: 'ingestor', instance: 'ingestor:1' } },
     quiet: { series: [gauge('ingestor_rest_rate_limit_remaining', ING, 5800)], at: '3m' },
+  },
+  // ── tier 2: every other scraped job (exchange-sim, redis-exporter, Prometheus itself, and any job added later)
+  {
+    alert: 'TargetDown',
+    expr: `up{job!~"${['inference', ...PAGING_JOBS].join('|')}"} == 0`,
+    for: '2m',
+    severity: 'warning',
+    tier: 2,
+    service: '{{ $labels.job }}',
+    summary: 'Cannot scrape {{ $labels.job }} at {{ $labels.instance }}',
+    description:
+      'Prometheus has failed to scrape {{ $labels.job }} ({{ $labels.instance }}) for 2 minutes. Its alerts are blind meanwhile (redis-exporter down: RedisDown cannot fire; exchange-sim down: no market data in the sim profile).',
+    runbook: 'target-down',
+    valueFormat: 'none',
+    firing: { series: [gauge('up', RED, 0)], at: '4m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
+    // inference down is InferenceDown's, not this one's
+    quiet: { series: [gauge('up', RED, 1), gauge('up', INF, 0)], at: '4m' },
   },
   // ── tier 2: Redis
   {
@@ -304,7 +353,8 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Redis memory above 85 % of maxmemory',
     description: 'Redis memory is high.',
     runbook: 'redis-memory',
-    firing: { series: [gauge('redis_memory_used_bytes', RED, 90), gauge('redis_memory_max_bytes', RED, 100)], at: '8m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
+    valueFormat: 'humanizePercentage',
+    firing: { value: '90%', series: [gauge('redis_memory_used_bytes', RED, 90), gauge('redis_memory_max_bytes', RED, 100)], at: '8m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
     quiet: { series: [gauge('redis_memory_used_bytes', RED, 50), gauge('redis_memory_max_bytes', RED, 100)], at: '8m' },
   },
   {
@@ -315,9 +365,11 @@ export const TIER2_ALERTS: Alert[] = [
     tier: 2,
     service: 'redis',
     summary: 'Redis memory will reach maxmemory within 4 hours',
-    description: 'At the last hour’s trend, Redis fills up within 4 hours.',
+    description: 'At the last hour’s trend, Redis fills up within 4 hours (the value: its memory in 4 hours at that trend, bytes).',
     runbook: 'redis-memory',
+    valueFormat: 'humanize1024',
     firing: {
+      value: '2.676ki',
       series: [{ series: `redis_memory_used_bytes{${RED}}`, values: '100+2x400' }, gauge('redis_memory_max_bytes', RED, 2000, 400)],
       at: '90m',
       labels: { job: 'redis-exporter', instance: 'redis-exporter:1' },
@@ -334,7 +386,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'Redis clients blocked',
     description: 'More than 5 clients are blocked on Redis operations.',
     runbook: 'redis-down',
-    firing: { series: [gauge('redis_blocked_clients', RED, 9)], at: '5m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
+    firing: { value: '9', series: [gauge('redis_blocked_clients', RED, 9)], at: '5m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
     quiet: { series: [gauge('redis_blocked_clients', RED, 0)], at: '5m' },
   },
   {
@@ -347,7 +399,7 @@ export const TIER2_ALERTS: Alert[] = [
     summary: 'More than 80 Redis clients',
     description: 'Connection count is high: a client may be leaking connections.',
     runbook: 'redis-down',
-    firing: { series: [gauge('redis_connected_clients', RED, 120)], at: '8m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
+    firing: { value: '120', series: [gauge('redis_connected_clients', RED, 120)], at: '8m', labels: { job: 'redis-exporter', instance: 'redis-exporter:1' } },
     quiet: { series: [gauge('redis_connected_clients', RED, 12)], at: '8m' },
   },
 ];

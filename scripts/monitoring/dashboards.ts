@@ -84,6 +84,16 @@ const EXECUTIVE: PanelSpec[] = [
     targets: [{ expr: `inference_rolling_accuracy{figure="directionalAccuracy",${BY_INSTANCE}}`, legendFormat: '{{predictor}} {{symbol}}' }],
   },
   { type: 'stat', title: 'Fallback share (5 m)', unit: 'percentunit', threshold: T.fallbackRatio, targets: [{ expr: 'inference:fallback:ratio_rate5m' }] },
+  {
+    type: 'timeseries',
+    title: 'Anomalies by kind (started per 5 m)',
+    unit: 'none',
+    targets: [
+      // a quiet market has no series at all until a kind first fires: then a flat `none` line, not "No data"
+      { expr: `sum by (kind) (increase(anomaly_events_total{${BY_INSTANCE}}[5m])) or label_replace(vector(0), "kind", "none", "", "")`, legendFormat: '{{kind}}' },
+    ],
+    description: 'anomaly_events_total: each anomaly counted once when it starts, per symbol, summed over symbols (thresholds: docs/anomalies.md; alert: AnomalyDetected)',
+  },
 ];
 
 const PIPELINE: PanelSpec[] = [

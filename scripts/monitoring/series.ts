@@ -21,11 +21,21 @@ export interface Alert {
   for: string;
   severity: 'critical' | 'warning';
   tier: 1 | 2;
+  /** Usually the service's name; may be a label template (`{{ $labels.job }}`) for an alert on every job. */
   service: string;
+  /** May name the series' labels (`{{ $labels.symbol }}`): notifications show them. */
   summary: string;
   description: string;
   runbook: string;
-  firing: Case & { labels?: Record<string, string> };
+  /**
+   * How the `value` annotation (what notifications print as the value) renders `$value`, the left operand of the
+   * comparison that fired: four significant digits (default; Prometheus' humanize prints 0.2/s as "200m"),
+   * humanizePercentage for ratios, humanizeDuration for seconds, humanize1024 for bytes; `none` when the value is
+   * the same whenever it fires (`up == 0`, a 0/1 flag): no `value` annotation.
+   */
+  valueFormat?: 'number' | 'humanizePercentage' | 'humanizeDuration' | 'humanize1024' | 'none';
+  /** `labels`: the fired series' labels promtool must see; `value`: the `value` annotation as rendered on the fixture (not with `none`). */
+  firing: Case & { labels?: Record<string, string>; value?: string };
   quiet: Case;
 }
 
