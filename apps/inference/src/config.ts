@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, symbolList, type ConfigSpec } from '@hotpath/config';
+import { ANOMALY_KINDS, DEFAULT_ANOMALY_CONFIG, type AnomalyConfig } from '@hotpath/anomaly';
 import { DEFAULT_COSTS, type Costs } from '@hotpath/model';
 import { REDIS_CONNECTION_ENV, checkedRedisSettings, redisConnectionFields } from '@hotpath/state';
 
@@ -122,7 +123,47 @@ export const InferenceConfigSchema = z
     alertmanagerUrl: pageLink,
     grafanaUrl: pageLink,
     modelReportUrl: pageLink,
+    // anomaly flags (docs/anomalies.md has each threshold's reasoning and the replay on real data behind the defaults)
+    /** Ticks of rolling history per symbol and measure, and the valid ones a rolling threshold needs before it may fire. */
+    anomalyWindow: z.coerce.number().int().min(2).max(100_000).default(DEFAULT_ANOMALY_CONFIG.window),
+    anomalyWarmup: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_ANOMALY_CONFIG.warmup),
+    /** price_jump: |10 s mid return| > k × σ (RMS of the window's 10 s returns, never below the floor, bps). */
+    anomalyPriceJumpK: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.priceJumpK),
+    anomalyPriceJumpMinSigmaBps: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.priceJumpMinSigmaBps),
+    /** spread_blowout: spread > m × its rolling median and > the floor (bps). */
+    anomalySpreadM: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.spreadM),
+    anomalySpreadMinBps: z.coerce.number().min(0).finite().default(DEFAULT_ANOMALY_CONFIG.spreadMinBps),
+    /** imbalance_extreme: |top-of-book quantity imbalance| above this level. */
+    anomalyImbalanceLevel: z.coerce.number().gt(0).lt(1).default(DEFAULT_ANOMALY_CONFIG.imbalanceLevel),
+    /** trade_burst: trades/s over 5 s > m × its rolling median and > the floor. */
+    anomalyTradeBurstM: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.tradeBurstM),
+    anomalyTradeBurstMinRate: z.coerce.number().min(0).finite().default(DEFAULT_ANOMALY_CONFIG.tradeBurstMinRate),
+    /** latency_spike: exchange event → vector written > m × its rolling median and > the floor (ms). */
+    anomalyLatencyM: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.latencyM),
+    anomalyLatencyMinMs: z.coerce.number().min(0).finite().default(DEFAULT_ANOMALY_CONFIG.latencyMinMs),
+    /** feature_age_spike: age > the limit, or > m × its rolling median and > the floor (ms). */
+    anomalyFeatureAgeLimitMs: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.featureAgeLimitMs),
+    anomalyFeatureAgeM: z.coerce.number().positive().finite().default(DEFAULT_ANOMALY_CONFIG.featureAgeM),
+    anomalyFeatureAgeMinMs: z.coerce.number().min(0).finite().default(DEFAULT_ANOMALY_CONFIG.featureAgeMinMs),
+    /** The kinds judged, comma-separated (default all; "none" for none). */
+    anomalyKinds: z
+      .union([z.string(), z.array(z.enum(ANOMALY_KINDS))])
+      .default([...ANOMALY_KINDS])
+      .transform((v, ctx) => {
+        if (typeof v !== 'string') return v;
+        const names =
+          v.trim() === 'none'
+            ? []
+            : v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean);
+        const unknown = names.filter((n) => !(ANOMALY_KINDS as readonly string[]).includes(n));
+        if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown anomaly kind ${unknown.join(', ')} (known: ${ANOMALY_KINDS.join(', ')}, or none)` });
+        return names as (typeof ANOMALY_KINDS)[number][];
+      }),
   })
+  .refine((c) => c.anomalyWarmup <= c.anomalyWindow, { message: 'must not exceed INFERENCE_ANOMALY_WINDOW', path: ['anomalyWarmup'] })
   // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
   .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
@@ -173,6 +214,21 @@ export const INFERENCE_ENV: Record<string, keyof InferenceConfig> = {
   INFERENCE_ALERTMANAGER_URL: 'alertmanagerUrl',
   INFERENCE_GRAFANA_URL: 'grafanaUrl',
   INFERENCE_MODEL_REPORT_URL: 'modelReportUrl',
+  INFERENCE_ANOMALY_WINDOW: 'anomalyWindow',
+  INFERENCE_ANOMALY_WARMUP: 'anomalyWarmup',
+  INFERENCE_ANOMALY_PRICE_JUMP_K: 'anomalyPriceJumpK',
+  INFERENCE_ANOMALY_PRICE_JUMP_MIN_SIGMA_BPS: 'anomalyPriceJumpMinSigmaBps',
+  INFERENCE_ANOMALY_SPREAD_M: 'anomalySpreadM',
+  INFERENCE_ANOMALY_SPREAD_MIN_BPS: 'anomalySpreadMinBps',
+  INFERENCE_ANOMALY_IMBALANCE_LEVEL: 'anomalyImbalanceLevel',
+  INFERENCE_ANOMALY_TRADE_BURST_M: 'anomalyTradeBurstM',
+  INFERENCE_ANOMALY_TRADE_BURST_MIN_RATE: 'anomalyTradeBurstMinRate',
+  INFERENCE_ANOMALY_LATENCY_M: 'anomalyLatencyM',
+  INFERENCE_ANOMALY_LATENCY_MIN_MS: 'anomalyLatencyMinMs',
+  INFERENCE_ANOMALY_FEATURE_AGE_LIMIT_MS: 'anomalyFeatureAgeLimitMs',
+  INFERENCE_ANOMALY_FEATURE_AGE_M: 'anomalyFeatureAgeM',
+  INFERENCE_ANOMALY_FEATURE_AGE_MIN_MS: 'anomalyFeatureAgeMinMs',
+  INFERENCE_ANOMALY_KINDS: 'anomalyKinds',
 };
 
 const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'inference', schema: InferenceConfigSchema, env: INFERENCE_ENV, secrets: ['redisUrl', 'adminToken'] };
@@ -183,6 +239,28 @@ const INFERENCE_CONFIG: ConfigSpec<typeof InferenceConfigSchema> = { name: 'infe
  */
 export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: Partial<Record<keyof InferenceConfig, unknown>> = {}): InferenceConfig {
   return loadConfig(INFERENCE_CONFIG, { env, defaults });
+}
+
+/** The anomaly detector's settings from the configuration: one symbol slot per configured symbol (no other is ever ticked). */
+export function anomalyConfigOf(c: InferenceConfig): AnomalyConfig {
+  return {
+    window: c.anomalyWindow,
+    warmup: c.anomalyWarmup,
+    priceJumpK: c.anomalyPriceJumpK,
+    priceJumpMinSigmaBps: c.anomalyPriceJumpMinSigmaBps,
+    spreadM: c.anomalySpreadM,
+    spreadMinBps: c.anomalySpreadMinBps,
+    imbalanceLevel: c.anomalyImbalanceLevel,
+    tradeBurstM: c.anomalyTradeBurstM,
+    tradeBurstMinRate: c.anomalyTradeBurstMinRate,
+    latencyM: c.anomalyLatencyM,
+    latencyMinMs: c.anomalyLatencyMinMs,
+    featureAgeLimitMs: c.anomalyFeatureAgeLimitMs,
+    featureAgeM: c.anomalyFeatureAgeM,
+    featureAgeMinMs: c.anomalyFeatureAgeMinMs,
+    maxSymbols: Math.max(1, c.symbols.length),
+    kinds: c.anomalyKinds,
+  };
 }
 
 /** The costs the grading judges predictions against, from the configuration. */

@@ -143,6 +143,20 @@ export function createInferenceMetrics(registry: Registry) {
     midPrice: new Gauge({ name: 'inference_mid_price', help: 'Mid of the feature vector read at the latest tick', labelNames: ['symbol'], registers }),
     stages: createStageLatency(registry),
     wsClients: new Gauge({ name: 'inference_ws_clients', help: 'WebSocket subscribers', registers }),
+    // anomaly flags (docs/anomalies.md): every replica judges every tick's vector, so each one's series are the symbol's
+    anomalyEvents: new Counter({
+      name: 'anomaly_events_total',
+      help: 'Anomalies that started (rising edge: the kind fires on a tick and did not on the symbol’s previous one), by symbol and kind',
+      labelNames: ['symbol', 'kind'],
+      registers,
+    }),
+    anomalyActive: new Gauge({ name: 'anomaly_active', help: '1 while the kind fires on the symbol’s latest tick, else 0', labelNames: ['symbol', 'kind'], registers }),
+    anomalyRefused: new Counter({
+      name: 'anomaly_inputs_refused_total',
+      help: 'Tick inputs the anomaly detector did not judge, by kind and problem (non_finite, out_of_range): never fired on',
+      labelNames: ['kind', 'problem'],
+      registers,
+    }),
   };
 }
 

@@ -19,6 +19,7 @@
  * memory, so /health answers at once whatever Redis does.
  */
 import { performance } from 'node:perf_hooks';
+import { ANOMALY_KINDS, AnomalyDetector, emptyInput, marketInput, type Anomaly } from '@hotpath/anomaly';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection, withDeadline } from '@hotpath/service';
 import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
@@ -26,7 +27,7 @@ import { type Span, spanClock, Tracing } from '@hotpath/tracing';
 import type { InferenceConfig } from './config.ts';
 import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
-import { costsOf, DEFAULT_MODEL_DIR } from './config.ts';
+import { anomalyConfigOf, costsOf, DEFAULT_MODEL_DIR } from './config.ts';
 import { createLifecycleMetrics, DEFAULT_LIFECYCLE, Lifecycle } from './lifecycle.ts';
 import { ModelBatcher, ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
@@ -98,6 +99,10 @@ export class InferenceService {
   private started = false;
   /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): every tick a trace linked to its vector's newest sampled event (docs/tracing.md). */
   readonly tracing: Tracing;
+  /** Anomaly flags per symbol (docs/anomalies.md), judged on every tick's vector, claimed by this replica or not. */
+  readonly anomalies: AnomalyDetector;
+  /** The detector's input, refilled each tick (no allocation on the tick's path). */
+  private readonly anomalyInput = emptyInput();
   /** Push spans waiting for their prediction to come back on this replica's subscriber: the tick's trace id → its push. */
   private readonly pushes = new Map<string, { span: Span; timer: NodeJS.Timeout; done: () => void }>();
 
@@ -109,6 +114,7 @@ export class InferenceService {
     this.log = createLogger({ service: 'inference', level: config.logLevel });
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
+    this.anomalies = new AnomalyDetector(anomalyConfigOf(config), (kind, problem) => this.metrics.anomalyRefused.inc({ kind, problem }));
     this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
     // (one symbol has nothing to pipeline or batch with: its commands and run go at once, without the coalescing hop)
@@ -388,6 +394,7 @@ export class InferenceService {
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
       this.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
       this.metrics.midPrice.set({ symbol }, midOf(vector));
+      this.judgeAnomalies(symbol, vector, now);
     }
     if (claim.outcome === ClaimOutcome.Done) {
       if (read) tt!.discard(read);
@@ -402,7 +409,7 @@ export class InferenceService {
     read?.end(readEndedAt);
     if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
     const m0 = performance.now();
-    const prediction = await this.predict(symbol, tickMs, vector, null, tt);
+    const prediction = await this.predict(symbol, tickMs, vector, null, tt, this.anomalies.latest(symbol)?.anomalies);
     const modelMs = performance.now() - m0;
     if (!prediction) return this.missed(symbol, 'no_book');
     const json = JSON.stringify(prediction);
@@ -448,7 +455,31 @@ export class InferenceService {
     return { outcome };
   }
 
-  private async predict(symbol: string, tickMs: number, vector: FeatureVectorRecord, forced: FallbackReason | null, tt: TickTrace | undefined): Promise<Prediction | undefined> {
+  /**
+   * One tick's anomaly verdict for the symbol: its market measures from the vector, the pipeline's exchange → vector
+   * written latency and the feature age; the gauges follow the verdict and each kind that starts firing is counted once.
+   */
+  private judgeAnomalies(symbol: string, vector: FeatureVectorRecord, nowMs: number): void {
+    const input = marketInput(vector.features, vector.schemaHash, this.anomalyInput);
+    input.latencyMs = (vector.writtenAtUs - vector.eventTimeUs) / 1000;
+    input.featureAgeMs = nowMs - vector.eventTimeUs / 1000;
+    const verdict = this.anomalies.observe(symbol, input);
+    if (verdict === undefined) return;
+    for (const kind of this.anomalies.config.kinds) {
+      const bit = 1 << ANOMALY_KINDS.indexOf(kind);
+      this.metrics.anomalyActive.set({ symbol, kind }, verdict.active & bit ? 1 : 0);
+      if (verdict.started & bit) this.metrics.anomalyEvents.inc({ symbol, kind });
+    }
+  }
+
+  private async predict(
+    symbol: string,
+    tickMs: number,
+    vector: FeatureVectorRecord,
+    forced: FallbackReason | null,
+    tt: TickTrace | undefined,
+    anomalies: readonly Anomaly[] = [],
+  ): Promise<Prediction | undefined> {
     const now = Date.now();
     const model = this.models.model;
     const checks = tt?.stage('checks');
@@ -485,6 +516,8 @@ export class InferenceService {
       modelVersion: model?.version ?? null,
       reason,
       completeness: complete,
+      // (the verdict's list is the detector's, replaced next tick: the prediction keeps its own copy)
+      anomalies: anomalies.length === 0 ? [] : anomalies.map((a) => ({ ...a })),
       ...traced,
     });
     if (p) this.metrics.completeness.observe({ symbol }, p.completeness);

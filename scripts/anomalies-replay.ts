@@ -1,0 +1,61 @@
+/**
+ * pnpm anomalies:replay — every real recording window in ../shared/data/real (libs/recordings REAL_WINDOWS)
+ * replayed as live inference would see it every 2 s, through the anomaly detector with its default thresholds
+ * (docs/anomalies.md): per window a markdown table of the anomaly events (rising edge, kind, value, threshold,
+ * how long it stayed on, its peak), then one JSON line with the counts. Without the share it says so and exits 1.
+ */
+import { parseArgs } from 'node:util';
+import { ANOMALY_KINDS, DEFAULT_ANOMALY_CONFIG } from '@hotpath/anomaly';
+import { presentRealWindows, sharedRealDataDir } from '@hotpath/recordings';
+import { replayAnomalies, type Replay } from '../libs/anomaly/test/support/replay.ts';
+
+const USAGE = `usage: pnpm anomalies:replay [--data DIR] [--window ID]
+
+  --data DIR    the share holding hftbacktest/ (default ../shared/data/real beside the repository)
+  --window ID   only this window (e.g. spot-2024-08-08; default: every window with a depth snapshot)
+  -h, --help    this text`;
+
+let args: { data?: string; window?: string; help?: boolean };
+try {
+  ({ values: args } = parseArgs({ options: { data: { type: 'string' }, window: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const dir = args.data ?? sharedRealDataDir();
+const windows = presentRealWindows(dir).filter((w) => w.window.snapshot && (args.window === undefined || w.window.id === args.window));
+if (windows.length === 0) {
+  console.error(`no real recording window${args.window ? ` "${args.window}"` : ''} with a depth snapshot under ${dir ?? '../shared/data/real (absent)'}/hftbacktest`);
+  process.exit(1);
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4));
+
+/** The window's table: one row per event (rising edge). */
+export function table(r: Replay): string {
+  if (r.events.length === 0) return '_none fired_\n';
+  const rows = r.events.map((e) => `| ${iso(e.tickMs)} | ${e.kind} | ${num(e.value)} | ${num(e.threshold)} | ${e.ticks * 2} s | ${num(e.peak)} |`);
+  return ['| time (UTC, exchange) | kind | value | threshold | on for | peak |', '|---|---|---|---|---|---|', ...rows, ''].join('\n');
+}
+
+const summary: Record<string, unknown> = { bench: 'anomalies-replay', thresholds: { ...DEFAULT_ANOMALY_CONFIG, kinds: undefined } };
+const perWindow: Record<string, unknown>[] = [];
+for (const w of windows) {
+  const r = replayAnomalies(w.paths, w.window.symbol);
+  const first = r.ticks[0]?.tickMs ?? 0;
+  const last = r.ticks.at(-1)?.tickMs ?? 0;
+  console.log(`### ${w.window.id} (${w.window.symbol}, ${iso(first)} → ${iso(last)} UTC, ${r.ticks.length} ticks; thresholds judge from tick ${DEFAULT_ANOMALY_CONFIG.warmup + 1})\n`);
+  console.log(table(r));
+  const byKind = Object.fromEntries(ANOMALY_KINDS.map((k) => [k, r.events.filter((e) => e.kind === k).length]));
+  perWindow.push({ window: w.window.id, ticks: r.ticks.length, events: r.events.length, byKind, problems: r.detector.problems });
+}
+summary.windows = perWindow;
+summary.ticks = perWindow.reduce((a, w) => a + (w.ticks as number), 0);
+summary.events = perWindow.reduce((a, w) => a + (w.events as number), 0);
+console.log(JSON.stringify(summary));
