@@ -65,6 +65,19 @@ describe('monitoring configuration', () => {
     }
   });
 
+  it('every runbook an alert links to starts with the checks to run first (commands, queries) and its links in docs/runbooks resolve', () => {
+    const readme = readFileSync(root('docs/runbooks/README.md'), 'utf8');
+    expect(readme).toMatch(/^## Running the checks$/m);
+    for (const runbook of new Set(ALERTS.map((a) => a.runbook))) {
+      const text = readFileSync(root(`docs/runbooks/${runbook}.md`), 'utf8');
+      const first = /^## First checks[^\n]*\n([\s\S]*?)(?=^## )/m.exec(text)?.[1] ?? '';
+      // something to paste: a fenced block, or inline commands/queries
+      expect([runbook, /```|`(curl|docker|pnpm|redis-cli|[a-z_:]+\{?)[^`]*`/.test(first)]).toEqual([runbook, true]);
+      expect([runbook, readme.includes(`(${runbook}.md)`)]).toEqual([runbook, true]);
+      for (const [, file] of text.matchAll(/\]\(([a-z0-9-]+\.md|README\.md)(?:#[a-z0-9-]+)?\)/gi)) expect([runbook, file, existsSync(root(`docs/runbooks/${file}`))]).toEqual([runbook, file, true]);
+    }
+  });
+
   it('runbook links follow HOTPATH_RUNBOOK_BASE_URL; a bad one is refused naming the variable', () => {
     expect(runbookBaseUrl({})).toBe(DEFAULT_RUNBOOK_BASE_URL);
     expect(runbookBaseUrl({ HOTPATH_RUNBOOK_BASE_URL: 'https://wiki.example.com/hotpath/runbooks/' })).toBe('https://wiki.example.com/hotpath/runbooks');
