@@ -6,7 +6,11 @@
  * groups alike, and the limits the validators read through their module-local reference follow
  * setDecodeLimits.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { generateSchema, parseSchema } from '../src/codegen/index.ts';
 import { DecodeStatus, decodeLimits, setDecodeLimits, spot } from '../src/index.ts';
 
 const HEADER = 8;
@@ -161,5 +165,39 @@ describe('limits read by the validators', () => {
     expect(depth.wrap(f.buf, 3, f.length)).toBe(DecodeStatus.VarDataTooLong);
     setDecodeLimits(saved);
     expect(depth.wrap(f.buf, 3, f.length)).toBe(DecodeStatus.Ok);
+  });
+});
+
+describe('a group entry with its own exponent', () => {
+  const outDir = join(resolve(fileURLToPath(import.meta.url), '../..'), '.tmp/own-exponent');
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('its decimals scale by the exponent of the same entry, entry after entry, in small and large groups', async () => {
+    const xml = `<sbe:messageSchema xmlns:sbe="http://fixprotocol.io/2016/sbe" xmlns:mbx="x" package="own" id="9" version="0" byteOrder="littleEndian">
+      <types><composite name="messageHeader"><type name="blockLength" primitiveType="uint16"/><type name="templateId" primitiveType="uint16"/>
+      <type name="schemaId" primitiveType="uint16"/><type name="version" primitiveType="uint16"/></composite>
+      <composite name="gs"><type name="blockLength" primitiveType="uint16"/><type name="numInGroup" primitiveType="uint16"/></composite>
+      <type name="exponent8" primitiveType="int8"/><type name="mantissa64" primitiveType="int64"/></types>
+      <sbe:message name="Quotes" id="1"><group name="quotes" id="1" dimensionType="gs">
+        <field name="exponent" id="1" type="exponent8"/><field name="price" id="2" type="mantissa64" mbx:exponent="exponent"/>
+      </group></sbe:message></sbe:messageSchema>`;
+    mkdirSync(outDir, { recursive: true });
+    for (const f of generateSchema(parseSchema(xml), xml, 'own.xml', { runtimeImport: '../../src/runtime/index.ts' })) writeFileSync(join(outDir, f.path), f.text);
+    const m = (await import(join(outDir, 'index.ts'))) as Record<string, any>;
+    for (const n of [3, 12]) {
+      const buf = Buffer.alloc(1024);
+      const enc = new m['QuotesEncoder']().wrapAndApplyHeader(buf);
+      const g = enc.quotesCount(n);
+      for (let i = 0; i < n; i++)
+        g.next()
+          .exponent(-(i % 4))
+          .priceMantissa(12345);
+      const dec = new m['QuotesDecoder']();
+      expect(dec.wrap(buf, 0, enc.encodedLength)).toBe(DecodeStatus.Ok);
+      const q = dec.quotes();
+      const prices: number[] = [];
+      while (q.next()) prices.push(q.price);
+      expect(prices).toEqual(Array.from({ length: n }, (_, i) => 12345 / 10 ** (i % 4)));
+    }
   });
 });

@@ -156,6 +156,11 @@ export function emitViewLoads(w: CodeWriter, ctx: BlockContext, x: string): void
   for (const f of ctx.block.fields.filter(isEager)) {
     w.line(`this._f_${f.name} = ${viewReadExpr(eagerPrimitive(f), 'dv', x, f.offset)};`);
   }
+  // An exponent of the entry itself scales its decimals: its factors follow it, as in _load.
+  for (const e of localExponents(ctx)) {
+    w.line(`this._mul_${e.name} = decimalMultiplier(this._f_${e.name});`);
+    w.line(`this._div_${e.name} = decimalDivisor(this._f_${e.name});`);
+  }
 }
 
 /** The loaded exponent of decimal field `f`: a slot of this block or the group's cached outer exponent. */
