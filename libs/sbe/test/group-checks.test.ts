@@ -169,8 +169,10 @@ describe('limits read by the validators', () => {
 });
 
 describe('a group entry with its own exponent', () => {
-  const outDir = join(resolve(fileURLToPath(import.meta.url), '../..'), '.tmp/own-exponent');
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  // Its own .tmp: generator.test.ts removes libs/sbe/.tmp when it ends, maybe while this runs.
+  const tmp = join(resolve(fileURLToPath(import.meta.url), '..'), '.tmp');
+  const outDir = join(tmp, 'own-exponent');
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('its decimals scale by the exponent of the same entry, entry after entry, in small and large groups', async () => {
     const xml = `<sbe:messageSchema xmlns:sbe="http://fixprotocol.io/2016/sbe" xmlns:mbx="x" package="own" id="9" version="0" byteOrder="littleEndian">
@@ -182,7 +184,7 @@ describe('a group entry with its own exponent', () => {
         <field name="exponent" id="1" type="exponent8"/><field name="price" id="2" type="mantissa64" mbx:exponent="exponent"/>
       </group></sbe:message></sbe:messageSchema>`;
     mkdirSync(outDir, { recursive: true });
-    for (const f of generateSchema(parseSchema(xml), xml, 'own.xml', { runtimeImport: '../../src/runtime/index.ts' })) writeFileSync(join(outDir, f.path), f.text);
+    for (const f of generateSchema(parseSchema(xml), xml, 'own.xml', { runtimeImport: '../../../src/runtime/index.ts' })) writeFileSync(join(outDir, f.path), f.text);
     const m = (await import(join(outDir, 'index.ts'))) as Record<string, any>;
     for (const n of [3, 12]) {
       const buf = Buffer.alloc(1024);
