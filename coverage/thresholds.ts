@@ -15,6 +15,8 @@ export const COVERAGE_THRESHOLDS: Record<string, { lines: number; branches: numb
   'apps/ingestor/src/**': { lines: 95, branches: 87, functions: 94, statements: 93 },
   'apps/launcher/src/**': { lines: 44, branches: 32, functions: 34, statements: 41 },
   'apps/trainer/src/**': { lines: 97, branches: 78, functions: 99, statements: 96 },
+  // (libs/anomaly: new with issue 22, 100 % of each in its own tests; set 2026-11-30)
+  'libs/anomaly/src/**': { lines: 99, branches: 99, functions: 99, statements: 99 },
   // libs/config was rewritten (one loader, issue 17): 83 of 84 lines run; the one left is a read error after a successful open (EIO), which no file here produces
   'libs/config/src/**': { lines: 98, branches: 84, functions: 99, statements: 97 },
   'libs/features/src/**': { lines: 96, branches: 89, functions: 91, statements: 95 },
