@@ -51,6 +51,7 @@ export interface Health {
 export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
 
 const RECENT_ERROR_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
@@ -88,6 +89,10 @@ export class InferenceService {
   private readonly observed: { symbol: string; tickMs: number; mid: number; fresh: boolean; spreadBps: number }[] = [];
   private observedCount = 0;
   private gradingScheduled = false;
+  /** Pushes received, handled after the current turn (received); the first inboxCount are live. */
+  private readonly inbox: { channel: Buffer; message: Buffer; at: number }[] = [];
+  private inboxCount = 0;
+  private inboxScheduled = false;
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
   private lastRedisErrorLogMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
@@ -181,7 +186,7 @@ export class InferenceService {
   }
 
   async start(): Promise<void> {
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.received(channel, message));
     // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
     this.redis.on('ready', () => void this.loadLatest());
     const connected = await this.clients.connect(this.log);
@@ -538,14 +543,15 @@ export class InferenceService {
     });
   }
 
-  /** Ends a pending push span (`event` when it did not arrive). */
-  private pushSettled(traceId: string, event?: string): void {
+  /** Ends a pending push span (`event` when it did not arrive; `at`: when it did, on the span clock). */
+  private pushSettled(traceId: string, event?: string, at?: number): void {
     const pending = this.pushes.get(traceId);
     if (pending === undefined) return;
     this.pushes.delete(traceId);
     clearTimeout(pending.timer);
     if (event !== undefined) pending.span.addEvent(event);
-    endStage(pending.span);
+    if (at === undefined) endStage(pending.span);
+    else pending.span.end(at);
     pending.done();
   }
 
@@ -573,14 +579,45 @@ export class InferenceService {
     this.backups.add(t);
   }
 
-  private onPushed(channel: Buffer, message: Buffer): void {
+  /**
+   * A push, checked and delivered after the current turn of the event loop: Redis sends a script's PUBLISH before
+   * its reply, so a tick's pushes (a schema check, the grader, every WebSocket subscriber, each) would otherwise be
+   * handled before the write replies they came with — on every symbol's write. (Pooled: a push allocates no holder.)
+   */
+  private received(channel: Buffer, message: Buffer): void {
+    // (the push span ends when the push arrived, not when it is handled)
+    const at = this.pushes.size > 0 ? spanClock() : 0;
+    let r = this.inbox[this.inboxCount];
+    if (r === undefined) this.inbox.push((r = { channel, message, at }));
+    else {
+      r.channel = channel;
+      r.message = message;
+      r.at = at;
+    }
+    this.inboxCount++;
+    if (this.inboxScheduled) return;
+    this.inboxScheduled = true;
+    setImmediate(() => {
+      this.inboxScheduled = false;
+      const n = this.inboxCount;
+      this.inboxCount = 0;
+      for (let i = 0; i < n; i++) {
+        const r = this.inbox[i]!;
+        this.onPushed(r.channel, r.message, r.at);
+        // (the buffers are not kept past their handling)
+        r.channel = r.message = EMPTY;
+      }
+    });
+  }
+
+  private onPushed(channel: Buffer, message: Buffer, at: number): void {
     const p = this.checked(message, 'push');
     if (!p) return;
     // a prediction is only taken from its own symbol's channel
     if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol))
       return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
     if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
-    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId);
+    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId, undefined, at > 0 ? at : undefined);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
     this.deliver(p, JSON.stringify(p), true);
