@@ -13,6 +13,8 @@ import { ignoreRejection } from '@hotpath/service';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { liveFiles, PAGE_CSP } from './page.ts';
+import { CHART_LIBRARY_PATH, chartLibrary } from './page-vendor.ts';
+import { mergeSources, StageWindow } from './stage-window.ts';
 import { parseStageBuckets, stageFigures } from './stages.ts';
 import type { InferenceService } from './service.ts';
 
@@ -158,9 +160,16 @@ export function inferenceRoutes(service: InferenceService) {
     app.get('/v1/lifecycle', async (_req, reply) => reply.send(service.lifecycle ? { enabled: true, ...service.lifecycle.state() } : { enabled: false }));
 
     // the live page (static files, no build step), under a policy that runs only them
-    for (const [path, file] of Object.entries(liveFiles(service.config.traceUiUrl))) {
+    const { traceUiUrl, modelReportUrl, prometheusUrl, alertmanagerUrl, grafanaUrl } = service.config;
+    for (const [path, file] of Object.entries(liveFiles({ traceUiUrl, modelReportUrl, prometheusUrl, alertmanagerUrl, grafanaUrl }))) {
       app.get(path, async (_req, reply) => reply.type(file.type).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').send(file.body));
     }
+    // its chart library, from node_modules; the version is in the path, so a year's cache is safe
+    app.get(CHART_LIBRARY_PATH, async (_req, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('content-security-policy', PAGE_CSP).header('cache-control', 'public, max-age=31536000, immutable').send(chartLibrary()),
+    );
+    // the stage budget over the last 5 minutes (snapshots of the cumulative buckets, bounded)
+    const stageWindow = new StageWindow();
 
     // every service's health in one answer (the page cannot reach the others across origins)
     app.get('/v1/status', async (_req, reply) => {
@@ -178,16 +187,24 @@ export function inferenceRoutes(service: InferenceService) {
           return [name, r] as const;
         }),
       );
-      // the stage budget: this service's histogram and each peer's, merged
-      const buckets = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
+      // the stage budget: this service's histogram and each peer's, merged (since each started), and per source for the window
+      const own = parseStageBuckets(await service.registry.getSingleMetricAsString('pipeline_stage_latency_seconds'));
+      const sources = new Map([['inference', own]]);
       await Promise.all(
-        Object.values(service.config.statusPeers).map((url) =>
+        Object.entries(service.config.statusPeers).map(([name, url]) =>
           fetch(url.replace(/\/health$/, '/metrics'), { signal: AbortSignal.timeout(500) })
-            .then(async (r) => void parseStageBuckets(await r.text(), buckets))
+            .then(async (r) => void sources.set(`peer:${name}`, parseStageBuckets(await r.text())))
             .catch(peerMetricsMissing),
         ),
       );
-      return reply.send({ inference: service.health(), services: Object.fromEntries(peers), latency: service.latencySummary(), stages: stageFigures(buckets) });
+      const recent = stageWindow.window(sources);
+      return reply.send({
+        inference: service.health(),
+        services: Object.fromEntries(peers),
+        latency: service.latencySummary(),
+        stages: stageFigures(mergeSources(sources)),
+        stagesWindow: { windowMs: stageWindow.windowMs, spanMs: recent.spanMs, stages: stageFigures(recent.buckets) },
+      });
     });
 
     app.get('/health', async (_req, reply) => {

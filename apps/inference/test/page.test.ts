@@ -5,10 +5,13 @@
  * of the known reasons) is refused before it reaches the page. The page is served under a CSP
  * with no inline script or style, and with nosniff.
  */
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MODEL_DIR } from '../src/config.ts';
+import { CHART_LIBRARY_PATH } from '../src/page-vendor.ts';
 import type { Prediction } from '../src/index.ts';
 import { Feeder, metric, privateRedis, replica } from './harness.ts';
 
@@ -97,7 +100,10 @@ describe('live page against stored XSS', () => {
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now - 1_000, { modelVersion: 'after', traceId: TICK_TRACE, linkedTraceId: EVENT_TRACE })));
       await until(page, "document.querySelector('#pred').textContent.includes('after')");
       await until(page, "document.querySelector('#latest').textContent.includes('after')");
-      expect(await page.locator('a').count()).toBe(0);
+      expect(await page.locator('#latest a').count()).toBe(0);
+      // no INFERENCE_*_URL set: /metrics is the only link of this deployment's
+      expect(await page.locator('#links a').count()).toBe(1);
+      expect(await page.locator('#links a.configured').count()).toBe(0);
 
       expect(await page.evaluate('window.__pwned')).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);
@@ -135,7 +141,7 @@ describe('live page: links to traces', () => {
       await db.redis.publish('pred:{BTCUSDT}', JSON.stringify(prediction(now, { modelVersion: 'own', traceId: EVENT_TRACE.replace('4', '5') })));
       await until(page, "document.querySelector('#latest').textContent.includes('own')");
       const rows = (await page.evaluate(
-        "[...document.querySelectorAll('#latest tr.prediction')].slice(0, 2).map((tr) => [tr.children[2].textContent, ...[...tr.children].slice(3).map((td) => td.querySelector('a') ? [td.textContent, td.querySelector('a').getAttribute('href')] : td.textContent)])",
+        "[...document.querySelectorAll('#latest tr.prediction')].slice(0, 2).map((tr) => [tr.children[2].textContent, ...[...tr.children].slice(4).map((td) => td.querySelector('a') ? [td.textContent, td.querySelector('a').getAttribute('href')] : td.textContent)])",
       )) as unknown[];
       const url = (id: string) => template.replace('{traceId}', id);
       expect(rows).toEqual([
@@ -191,6 +197,164 @@ describe('live page: net of costs', () => {
       const verdict = (await page.evaluate("[...document.querySelector('#health tr.real-data').children].map((td) => [td.textContent, td.className])")) as [string, string][];
       expect(verdict[1]).toEqual([`no edge shown: balanced accuracy ${(100 * real.balancedAccuracy).toFixed(1)} % vs best baseline ${(100 * real.bestBaselineBalancedAccuracy).toFixed(1)} %`, 'warn']);
       expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await a.stop();
+      feeder.stop();
+    }
+  });
+});
+
+/** The repository's root: screenshots go to its .reports/ (git-ignored), as the launcher's e2e test keeps its own. */
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * Pixels of the chart's canvases by colour, counted in the page: the pane (first row of the chart's table) and the
+ * time axis (its last row). The colours are the page's: mid #58a6ff, right #3fb950, wrong #f85149, pending and
+ * anomaly #d29922, axis text #8a96a3 (on #182029).
+ */
+const CANVAS_PIXELS = `(() => {
+  const rows = [...document.querySelectorAll('#chart table tr')];
+  const count = (tr, test) => { let n = 0; for (const c of tr.querySelectorAll('canvas')) { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && test(d[i], d[i + 1], d[i + 2])) n++; } return n; };
+  const pane = rows[0], axis = rows[rows.length - 1];
+  return {
+    rows: rows.length,
+    axisText: count(axis, (r, g, b) => r > 100 && g > 100 && b > 100),
+    mid: count(pane, (r, g, b) => b > 200 && r < 120 && g > 130 && g < 200),
+    right: count(pane, (r, g, b) => g > 150 && r < 100 && b < 120),
+    wrong: count(pane, (r, g, b) => r > 200 && g < 120 && b < 120),
+    amber: count(pane, (r, g, b) => r > 180 && g > 130 && g < 180 && b < 80),
+  };
+})()`;
+
+describe('live page: the operator’s view at phone and desktop width', () => {
+  it('chart with a time axis, predictions by outcome, fallbacks and anomalies; accuracy with its interval and n; the latency window; configured links only; no console errors or CSP violations (screenshots in .reports/)', async ({
+    annotate,
+  }) => {
+    const symbol = 'ETHUSDT';
+    const now = Math.floor(Date.now() / 1_000) * 1_000;
+    // history the replica did not make (written before it starts): 20 predictions a second apart, 1 s ahead; the mid goes
+    // up on even seconds and down on odd ones, the calls say up except every third: some right, some wrong, the last pending
+    const history = Array.from({ length: 20 }, (_, i) => {
+      const tickMs = now - 30_000 + i * 1_000;
+      const mid = 60_000 + (i % 2) + i * 0.1;
+      const up = i % 3 !== 0;
+      return prediction(tickMs, {
+        symbol,
+        horizonS: 1,
+        targetMs: tickMs + 1_000,
+        mid,
+        predictedPrice: mid + (up ? 0.5 : -0.5),
+        predictedReturnBps: up ? 1.6 : -1.6,
+        ...(i === 5 || i === 11 ? { fallback: true, reason: 'stale_features' as const, modelVersion: null } : {}),
+        ...(i === 7 ? { anomalies: [{ kind: 'price_jump' as const, value: 8.2, threshold: 4 }] } : {}),
+        ...(i === 13
+          ? {
+              anomalies: [
+                { kind: 'spread_blowout' as const, value: 12, threshold: 5 },
+                { kind: 'latency_spike' as const, value: 900, threshold: 250 },
+              ],
+            }
+          : {}),
+      });
+    });
+    for (const p of history) await db.redis.xadd(`pred:{${symbol}}:stream`, `${p.tickMs}-0`, 'p', JSON.stringify(p));
+    const feeder = new Feeder(db.redis, symbol).start();
+    const links = {
+      modelReportUrl: 'https://github.com/hotpath-dev/hotpath/blob/main/models/btcusdt-10s/report.md',
+      prometheusUrl: 'http://127.0.0.1:9090/alerts?state="firing"&x=<b>',
+      alertmanagerUrl: 'http://127.0.0.1:9093/',
+      grafanaUrl: 'http://127.0.0.1:3000/d/hotpath-executive',
+    };
+    const a = replica(redisServer.url, { replica: 'page-views', symbols: [symbol], modelPath: join(DEFAULT_MODEL_DIR, 'btcusdt-10s', 'model.onnx'), ...links });
+    await a.start();
+    const base = `http://127.0.0.1:${a.port}`;
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    try {
+      // the chart library: from this origin, cached for a year (its version is in the path), under the page's policy
+      const lib = await fetch(base + CHART_LIBRARY_PATH);
+      expect(lib.status).toBe(200);
+      expect(lib.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(lib.headers.get('content-type')).toMatch(/^text\/javascript/);
+      // graded predictions, so that the accuracy has an interval
+      await vi.waitFor(() => expect(a.service.accuracy(symbol).model.directional).toBeGreaterThan(3), WAIT);
+
+      for (const [name, width, height, aspect] of [
+        ['phone', 390, 844, 4 / 3],
+        ['desktop', 1280, 800, 5 / 2],
+      ] as const) {
+        const page = await browser.newPage({ viewport: { width, height } });
+        const problems: string[] = [];
+        const origins = new Set<string>();
+        page.on('pageerror', (e: Error) => problems.push(String(e)));
+        // a CSP violation is reported on the console as an error ("Refused to …"), as is a script error
+        page.on('console', (m: { type(): string; text(): string }) => void (m.type() === 'error' && problems.push(m.text())));
+        page.on('request', (r: { url(): string }) => void origins.add(new URL(r.url()).origin));
+        page.on('response', (r: { url(): string; status(): number }) => void (r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`)));
+        const response = await page.goto(`${base}/?symbol=${symbol}`);
+        expect(response!.headers()['content-security-policy']).toMatch(/script-src 'self'; style-src 'self'/);
+
+        // the chart: every prediction drawn at its target time, by outcome, the two that fell back and the two flagged ticks
+        await until(page, "Number(document.querySelector('#chart').dataset.predictions) >= 25");
+        await until(page, "document.querySelector('#chart').dataset.anomalies === '2' && document.querySelector('#chart').dataset.fallbacks === '2'");
+        const drawn = (await page.evaluate("({ ...document.querySelector('#chart').dataset })")) as Record<string, string>;
+        for (const outcome of ['right', 'wrong', 'pending']) expect(Number(drawn[outcome]), outcome).toBeGreaterThan(0);
+        // … and on the canvas: the mid line, green, red and amber markers, the time axis's labels
+        const pixels = (await page.evaluate(CANVAS_PIXELS)) as Record<string, number>;
+        expect(pixels.rows).toBeGreaterThanOrEqual(2);
+        for (const [what, n] of Object.entries(pixels)) expect(n, what).toBeGreaterThan(0);
+        // a fixed aspect ratio: the chart's box is as the CSS says, and does not move as predictions keep arriving
+        const box = () => page.evaluate("(() => { const r = document.querySelector('#chart').getBoundingClientRect(); return [r.width, r.height]; })()") as Promise<[number, number]>;
+        const [w, h] = await box();
+        expect(w / h).toBeCloseTo(aspect, 1);
+        const before = Number(drawn.predictions);
+        await until(page, `Number(document.querySelector('#chart').dataset.predictions) > ${before}`);
+        expect(await box()).toEqual([w, h]);
+        // nothing wider than the phone
+        const wide = `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > ${width} + 0.5).map((e) => e.tagName + '#' + e.id + '.' + e.className)`;
+        expect(await page.evaluate(wide)).toEqual([]);
+
+        // the anomalies, also as text under the chart: when, which, the value against its threshold
+        const flagged = (await page.textContent('#anomalies')) ?? '';
+        expect(flagged).toContain('price_jump 8.2 > 4');
+        expect(flagged).toContain('spread_blowout 12 > 5');
+
+        // rolling accuracy: the figure inside its interval, and n, for the model and the baseline
+        await until(page, "document.querySelectorAll('#acc tr.accuracy').length === 2");
+        const acc = (await page.evaluate("[...document.querySelectorAll('#acc tr.accuracy')].map((tr) => [...tr.children].map((td) => td.textContent))")) as string[][];
+        expect(acc.map((r) => r[0])).toEqual(['model', 'baseline (microprice)']);
+        const model = acc[0]!;
+        const [lo, hi] = model[2]!.split(' – ').map((x) => Number.parseFloat(x));
+        const accuracy = Number.parseFloat(model[1]!);
+        expect(lo).toBeLessThanOrEqual(accuracy);
+        expect(hi).toBeGreaterThanOrEqual(accuracy);
+        expect(model[3]).toMatch(/^[1-9]\d*$/);
+        expect(await page.textContent('#acc-note')).toMatch(/Wilson/);
+        // net of costs is still there
+        await until(page, "document.querySelector('#econ').textContent.includes('model: every call')");
+
+        // the latency budget over a labelled recent window, not since start
+        await until(page, "document.querySelector('#lat .window') !== null");
+        expect(await page.textContent('#lat .window')).toMatch(/^stage \(p50 \/ p99\), last \d+ (s|min)/);
+
+        // links: /metrics, then each configured one, in an href exactly as configured
+        const hrefs = (await page.evaluate("[...document.querySelectorAll('#links a')].map((a) => [a.textContent, a.getAttribute('href')])")) as [string, string][];
+        expect(hrefs).toEqual([
+          ['/metrics', '/metrics'],
+          ['Model report', links.modelReportUrl],
+          ['Prometheus', links.prometheusUrl],
+          ['Alertmanager', links.alertmanagerUrl],
+          ['Grafana', links.grafanaUrl],
+        ]);
+
+        mkdirSync(join(ROOT, '.reports'), { recursive: true });
+        const path = join(ROOT, '.reports', `live-page-${name}.png`);
+        await page.screenshot({ path, fullPage: true });
+        await annotate(`live page at ${width}x${height}: ${path}`, 'screenshot', { path, contentType: 'image/png' });
+        expect(problems).toEqual([]);
+        expect([...origins]).toEqual([base]);
+        await page.close();
+      }
     } finally {
       await browser.close();
       await a.stop();
