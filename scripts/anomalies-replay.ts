@@ -28,7 +28,10 @@ if (args.help) {
 }
 
 const dir = args.data ?? sharedRealDataDir();
-const windows = presentRealWindows(dir).filter((w) => w.window.snapshot && (args.window === undefined || w.window.id === args.window));
+const present = presentRealWindows(dir).filter((w) => args.window === undefined || w.window.id === args.window);
+const windows = present.filter((w) => w.window.snapshot);
+// (its book cannot be built: the snapshot it needs was in a day file the source never had)
+for (const w of present.filter((w) => !w.window.snapshot)) console.log(`_${w.window.id}: left out, no depth snapshot to start its book from_\n`);
 if (windows.length === 0) {
   console.error(`no real recording window${args.window ? ` "${args.window}"` : ''} with a depth snapshot under ${dir ?? '../shared/data/real (absent)'}/hftbacktest`);
   process.exit(1);
@@ -53,7 +56,8 @@ for (const w of windows) {
   console.log(`### ${w.window.id} (${w.window.symbol}, ${iso(first)} → ${iso(last)} UTC, ${r.ticks.length} ticks; thresholds judge from tick ${DEFAULT_ANOMALY_CONFIG.warmup + 1})\n`);
   console.log(table(r));
   const byKind = Object.fromEntries(ANOMALY_KINDS.map((k) => [k, r.events.filter((e) => e.kind === k).length]));
-  perWindow.push({ window: w.window.id, ticks: r.ticks.length, events: r.events.length, byKind, problems: r.detector.problems });
+  const refused = Object.values(r.detector.problems).reduce((a, p) => a + p.non_finite + p.out_of_range, 0);
+  perWindow.push({ window: w.window.id, ticks: r.ticks.length, events: r.events.length, byKind, refused_inputs: refused });
 }
 summary.windows = perWindow;
 summary.ticks = perWindow.reduce((a, w) => a + (w.ticks as number), 0);
