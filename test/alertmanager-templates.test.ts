@@ -26,9 +26,12 @@ interface Rule {
 }
 const RULES = (parse(readFileSync(root('prometheus/rules/alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
 
-/** An alert as Prometheus would send it for `rule` on a series with `series` labels, `value` being what `{{ $value | … }}` rendered. */
-function alertOf(name: string, series: Record<string, string>, value?: string) {
-  const rule = RULES.find((r) => r.alert === name)!;
+/**
+ * An alert as Prometheus would send it for rule `name` on a series with `series` labels, `value` being what
+ * `{{ $value | … }}` rendered; `severity` picks among rules of one name (TargetDown pages for some jobs, warns for others).
+ */
+function alertOf(name: string, series: Record<string, string>, value?: string, severity?: string) {
+  const rule = RULES.find((r) => r.alert === name && (severity === undefined || r.labels['severity'] === severity))!;
   const render = (t: string): string => t.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => series[l] ?? '');
   const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, k === 'value' ? (value ?? '') : render(v)]));
   const labels = { alertname: name, ...Object.fromEntries(Object.entries(rule.labels).map(([k, v]) => [k, render(v)])), ...series };
@@ -59,6 +62,22 @@ describe('Alertmanager templates', () => {
     expect(text).toContain('Runbook: https://github.com/hotpath-dev/hotpath/blob/main/docs/runbooks/inference-latency-high.md');
     expect(text).toContain('(instance inference:9092)');
     expect(text).toContain('Since 2026-11-30 11:00:00 UTC');
+
+    // a group (routes group by alertname and service): each alert's symbol (or instance), kind and value in the title
+    const second = alertOf('AnomalyDetected', { symbol: 'BTCUSDT', kind: 'trade_burst' });
+    const down = alertOf('TargetDown', { job: 'redis-exporter', instance: 'redis-exporter:9121' }, undefined, 'warning');
+    for (const [alerts, title] of [
+      [[ANOMALY, second], '[WARNING] AnomalyDetected ×2: ETHUSDT price_jump; BTCUSDT trade_burst;'],
+      [[down, { ...down, labels: { ...down.labels, instance: 'redis-exporter:9122' } }], '[WARNING] TargetDown ×2: redis-exporter:9121; redis-exporter:9122;'],
+    ] as const) {
+      const common = Object.fromEntries(Object.entries(alerts[0].labels).filter(([k, v]) => (alerts[1].labels as Record<string, string>)[k] === v));
+      writeFileSync(
+        join(dir, 'data.json'),
+        JSON.stringify({ ...data, alerts: alerts.map((a) => ({ status: 'firing', ...a, endsAt: '0001-01-01T00:00:00Z', fingerprint: '1' })), commonLabels: common, commonAnnotations: {} }),
+      );
+      expect(render('{{ template "hotpath.title" . }}')).toBe(title);
+      expect(render('{{ template "hotpath.runbook" . }}')).toBe(alerts[0].annotations['runbook_url']);
+    }
   });
 
   describe('a real Alertmanager with the project’s routing', () => {

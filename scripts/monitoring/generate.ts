@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configOrExit } from '@hotpath/config';
+import { configOrExit, parseCli } from '@hotpath/config';
 import { stringify } from 'yaml';
 import { dashboards } from './dashboards.ts';
 import { ALERTS, RECORDING, type Alert } from './rules.ts';
@@ -75,7 +75,18 @@ export function files(base: string = DEFAULT_RUNBOOK_BASE_URL): Map<string, stri
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const check = process.argv.includes('--check');
+  const { values } = parseCli({
+    name: 'pnpm generate:monitoring',
+    usage: `[--check]
+
+Writes prometheus/rules/recording.yml, prometheus/rules/alerts.yml, prometheus/tests/alerts.test.yml and
+grafana/dashboards/*.json from the tables in scripts/monitoring/. Alerts' runbook_url is the base URL +
+/<runbook>.md (default ${DEFAULT_RUNBOOK_BASE_URL}).`,
+    options: { check: { type: 'boolean', description: 'write nothing; exit 1 when a committed file differs from what would be generated' } },
+    env: { HOTPATH_RUNBOOK_BASE_URL: 'where alerts link their runbooks (the docs/runbooks folder as the team browses it)' },
+    examples: ['pnpm generate:monitoring', 'HOTPATH_RUNBOOK_BASE_URL=https://wiki.example.com/hotpath/runbooks pnpm generate:monitoring'],
+  });
+  const check = values.check === true;
   let stale = 0;
   // a wrong HOTPATH_RUNBOOK_BASE_URL: named on stderr, exit code 2
   const base = configOrExit(() => runbookBaseUrl());

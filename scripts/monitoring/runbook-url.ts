@@ -13,9 +13,8 @@ export const RUNBOOK_ENV = { HOTPATH_RUNBOOK_BASE_URL: 'runbookBaseUrl' } as con
 const Settings = z.object({
   runbookBaseUrl: z
     .string()
-    .url()
-    // a link a person clicks: http(s) only, and one slash between base and file whichever way the base was written
-    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+    // a link a person clicks: an absolute http(s) URL, and one slash between base and file whichever way it was written
+    .refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), 'must be an absolute http(s) URL')
     .transform((u) => u.replace(/\/+$/, ''))
     .default(DEFAULT_RUNBOOK_BASE_URL),
 });
