@@ -28,8 +28,22 @@ export const LauncherConfigSchema = z
     inferencePort: z.coerce.number().int().min(0).max(65535).default(9092),
     /** Where the ingestor records its captures (relative to the repository; the training job reads them): on by default. */
     captureDir: z.string().min(1).default('captures'),
-    /** `pretty` in a terminal, `json` otherwise (CI, log shippers). */
+    /** `pretty` (pino-pretty) in a terminal, `json` otherwise (CI, docker, log shippers). */
     logFormat: z.enum(['pretty', 'json']).default(process.stdout.isTTY ? 'pretty' : 'json'),
+    /** NO_COLOR (no-color.org): any value but empty means no ANSI colour in the pretty form. */
+    noColor: z
+      .string()
+      .optional()
+      .transform((v) => v !== undefined && v !== ''),
+    /**
+     * Where `.hotpath/state.json` (the endpoints the tools read) and by default the log files go: the repository
+     * root unless set (the launcher's tests use their own, never the state of an operator's running stack).
+     */
+    stateRoot: z.string().min(1).optional(),
+    /** One JSON-lines file per service (default `<state root>/.hotpath/logs`). */
+    logDir: z.string().min(1).optional(),
+    /** `--monitoring`: Prometheus and Alertmanager too, when their binaries are on PATH. */
+    monitoring: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .transform((c, ctx) => ({ ...c, redis: redisOf(c, ctx) }));
@@ -62,13 +76,28 @@ export const LAUNCHER_ENV: Record<string, keyof LauncherConfig> = {
   AGGREGATOR_PORT: 'aggregatorPort',
   INFERENCE_PORT: 'inferencePort',
   HOTPATH_CAPTURE_DIR: 'captureDir',
+  // (the launcher's own name wins over the general one when both are set)
+  LOG_FORMAT: 'logFormat',
   LAUNCHER_LOG_FORMAT: 'logFormat',
+  NO_COLOR: 'noColor',
+  HOTPATH_STATE_ROOT: 'stateRoot',
+  HOTPATH_LOG_DIR: 'logDir',
   LOG_LEVEL: 'logLevel',
 };
 
-const LAUNCHER_CONFIG: ConfigSpec<typeof LauncherConfigSchema> = { name: 'launcher', schema: LauncherConfigSchema, env: LAUNCHER_ENV, secrets: ['redisUrl', 'binanceApiKey'] };
+const LAUNCHER_CONFIG: ConfigSpec<typeof LauncherConfigSchema> = {
+  name: 'launcher',
+  schema: LauncherConfigSchema,
+  env: LAUNCHER_ENV,
+  flags: { monitoring: 'monitoring' },
+  secrets: ['redisUrl', 'binanceApiKey'],
+};
 
 /** The configuration from `env`; throws ConfigError naming each wrong variable (INFERENCE_PORT, not the setting). */
-export function launcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof LauncherConfig, unknown>> = {}): LauncherConfig {
-  return loadConfig(LAUNCHER_CONFIG, { env, overrides });
+export function launcherConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof LauncherConfig, unknown>> = {},
+  flags: { monitoring?: boolean | undefined } = {},
+): LauncherConfig {
+  return loadConfig(LAUNCHER_CONFIG, { env, overrides, flags });
 }

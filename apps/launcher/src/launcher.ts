@@ -2,18 +2,27 @@
  * The local stack in one process tree: Redis (found or spawned), kinesalite
  * in-process with the stream created, then exchange-sim (or live Binance),
  * ingestor, aggregator and inference as supervised children with the same env
- * vars compose uses. Stops in reverse order: inference, aggregator (commits
- * state, hands leases back), ingestor (flushes Kinesis), simulator, Kinesis,
- * Redis (flushes its AOF).
+ * vars compose uses (and with --monitoring Prometheus and Alertmanager,
+ * monitoring.ts). Once every child has answered its health check, the
+ * endpoints go to `.hotpath/state.json` for the tools and the terminal says
+ * where everything is. Stops in reverse order: Alertmanager, Prometheus,
+ * inference, aggregator (commits state, hands leases back), ingestor (flushes
+ * Kinesis), simulator, Kinesis, Redis (flushes its AOF); then the state file
+ * goes.
  */
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { type LauncherState, LAUNCHER_STATE_FILE, removeLauncherState, writeLauncherState } from '@hotpath/config';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { Child, type ChildSpec } from './child.ts';
+import { freePort } from '@hotpath/service';
+import { Child, type ChildSpec, healthWord } from './child.ts';
 import { PROXY_VARIABLES } from './child-env.ts';
 import type { LauncherConfig } from './config.ts';
+import { jsonLine, type LineFormatter, lineFormatter, LogFiles } from './logs.ts';
+import { findMonitoringBinaries, INSTALL_HINT, writeMonitoringFiles } from './monitoring.ts';
 import { redactCredentials } from './redact.ts';
 import { resolveRedis, type RedisHandle } from './redis.ts';
-import { sinceStart, StartTimeline } from './timeline.ts';
+import { type Phase, PHASES, sinceStart, StartTimeline } from './timeline.ts';
 
 /** How long the start is watched for its timeline (then given up on, said so): generous, a loaded machine's start is slow. */
 const START_WATCH_MS = 180_000;
@@ -45,6 +54,15 @@ export class Launcher {
   private stopped = false;
   /** Every line the launcher shows, its children's included: URL credentials (a REDIS_URL's password) never get through. */
   private readonly print: (line: string) => void;
+  private readonly format: LineFormatter;
+  /** Where `.hotpath/state.json` goes (the repository root unless HOTPATH_STATE_ROOT says otherwise). */
+  readonly stateRoot: string;
+  readonly logs: LogFiles;
+  /** Prometheus' and Alertmanager's URLs, with --monitoring and the binaries found. */
+  monitoringUrls: { prometheus: string; alertmanager: string } | undefined;
+  private monitoringDir: string | undefined;
+  private startedAt = new Date();
+  private up = false;
 
   constructor(
     readonly config: LauncherConfig,
@@ -52,6 +70,9 @@ export class Launcher {
     print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
   ) {
     this.print = (line) => print(redactCredentials(line));
+    this.format = lineFormatter(config.logFormat, !config.noColor);
+    this.stateRoot = resolve(root, config.stateRoot ?? '.');
+    this.logs = new LogFiles(resolve(root, config.logDir ?? join(this.stateRoot, '.hotpath', 'logs')));
     this.timeline.mark('launcher loaded');
   }
 
@@ -70,6 +91,7 @@ export class Launcher {
 
   async start(): Promise<void> {
     const c = this.config;
+    this.startedAt = new Date();
     this.note(`hotpath: starting (${this.live ? 'live Binance' : 'exchange-sim'}, symbols ${c.symbols})`);
     // Redis and Kinesis at once (neither needs the other); both kept when one fails, so that stop() ends the other
     const [redis, kinesis] = await Promise.allSettled([
@@ -141,19 +163,26 @@ export class Launcher {
       env: { ...common, ...ownServiceName, ...kinesisEnv, ...this.redis.clientEnv, AGGREGATOR_SYMBOLS: c.symbols, AGGREGATOR_POLL_MS: '100', AGGREGATOR_PORT: String(c.aggregatorPort) },
     });
     const peers = specs.map((s) => `${s.name}=${s.healthUrl}`).join(',');
+    const monitoring = c.monitoring ? await this.monitoringSpecs() : [];
+    // the page links them (a link is shown only when set)
+    const links = this.monitoringUrls ? { INFERENCE_PROMETHEUS_URL: this.monitoringUrls.prometheus, INFERENCE_ALERTMANAGER_URL: this.monitoringUrls.alertmanager } : {};
     specs.push({
       name: 'inference',
       entry: 'apps/inference/bin/start.ts',
       colour: 32,
       healthUrl: health(c.inferencePort),
       inherits: ['INFERENCE_*', ...traced],
-      env: { ...common, ...ownServiceName, ...this.redis.clientEnv, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers },
+      env: { ...common, ...ownServiceName, ...this.redis.clientEnv, ...links, INFERENCE_SYMBOLS: c.symbols, INFERENCE_PORT: String(c.inferencePort), INFERENCE_STATUS_PEERS: peers },
     });
+    specs.push(...monitoring);
     for (const spec of specs) {
-      const child = new Child(spec, this.root, c.logFormat);
+      const child = new Child(spec, this.root, this.format);
       child.onLine = this.print;
+      // the file keeps the record as the service wrote it (JSON, `svc` added), redacted as the terminal is
+      child.onRaw = (line) => this.logs.write(spec.name, redactCredentials(jsonLine(spec.name, line)));
+      this.logs.open(spec.name);
       child.onStart = (name, pid) => {
-        this.timeline.mark(`${spec.name as 'ingestor'} spawned`);
+        this.phase(`${spec.name} spawned`);
         this.note(`${name} started (pid ${pid})`);
       };
       child.onRestart = (name, code, signal, delay) => this.note(`${name} exited (${signal ?? `code ${code}`}); restarting in ${(delay / 1000).toFixed(1)} s`);
@@ -163,7 +192,6 @@ export class Launcher {
       child.start();
     }
     void this.watchStart();
-    this.note(`live page ${this.urls.page} · latest ${this.urls.latest} · metrics ${this.urls.metrics}`);
     this.statusTimer = setInterval(() => void this.status(), 10_000);
   }
 
@@ -174,7 +202,82 @@ export class Launcher {
     for (const child of [...this.children].reverse()) await child.stop();
     await this.kinesis?.stop();
     await this.redis?.stop();
+    // (only this launcher's file: another `pnpm start` may have written its own since)
+    removeLauncherState(this.stateRoot, process.pid);
+    if (this.monitoringDir !== undefined) rmSync(this.monitoringDir, { recursive: true, force: true });
     this.note('stopped');
+    await this.logs.close();
+  }
+
+  /** Prometheus and Alertmanager as children (their URLs in monitoringUrls), or none — said why — when a binary is missing. */
+  private async monitoringSpecs(): Promise<ChildSpec[]> {
+    const c = this.config;
+    const found = findMonitoringBinaries();
+    if ('missing' in found) {
+      this.note(`--monitoring: ${found.missing.join(' and ')} not on PATH, going on without monitoring. To install: ${INSTALL_HINT}`, { missing: found.missing }, 'warn');
+      return [];
+    }
+    const [promPort, amPort] = [await freePort(), await freePort()];
+    // each job of the project's prometheus.yml at the port this launcher gave its service
+    const ports: Record<string, number> = { ingestor: c.ingestorPort, aggregator: c.aggregatorPort, inference: c.inferencePort };
+    if (!this.live) ports['exchange-sim'] = c.simPort;
+    const files = writeMonitoringFiles(this.root, ports, promPort, amPort);
+    this.monitoringDir = files.dir;
+    this.monitoringUrls = { prometheus: `http://127.0.0.1:${promPort}`, alertmanager: `http://127.0.0.1:${amPort}` };
+    return [
+      { name: 'prometheus', entry: found.prometheus, command: [found.prometheus, ...files.prometheusArgs], colour: 31, healthUrl: `http://127.0.0.1:${promPort}/-/ready`, inherits: [], env: {} },
+      { name: 'alertmanager', entry: found.alertmanager, command: [found.alertmanager, ...files.alertmanagerArgs], colour: 34, healthUrl: `http://127.0.0.1:${amPort}/-/ready`, inherits: [], env: {} },
+    ];
+  }
+
+  /** Each child's base URL (its /health's origin). */
+  private serviceUrls(): Record<string, { url: string }> {
+    const out: Record<string, { url: string }> = {};
+    for (const child of this.children) if (child.spec.healthUrl !== undefined) out[child.spec.name] = { url: new URL(child.spec.healthUrl).origin };
+    return out;
+  }
+
+  /**
+   * Once every child has answered its health check: the state file for the tools, and where everything is. A
+   * state file that cannot be written (a read-only checkout) is said, not fatal: the tools fall back to their defaults.
+   */
+  private checkUp(): void {
+    if (this.up || this.stopped || this.children.length === 0 || !this.children.every((ch) => ch.answered)) return;
+    this.up = true;
+    const services = this.serviceUrls();
+    const state: LauncherState = {
+      version: 1,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      redisUrl: this.redis!.url,
+      kinesisEndpoint: this.kinesis!.endpoint,
+      kinesisStream: this.config.kinesisStream,
+      logDir: this.logs.dir,
+      services,
+      page: this.urls.page,
+      ...(this.monitoringUrls ?? {}),
+    };
+    const stateFile = join(this.stateRoot, LAUNCHER_STATE_FILE);
+    let stateNote = `state ${this.shown(stateFile)} (pnpm read:vector and the other tools find this stack there)`;
+    try {
+      writeLauncherState(this.stateRoot, state);
+    } catch (err) {
+      stateNote = `state not written to ${this.shown(stateFile)}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const metrics = Object.entries(services)
+      .filter(([name]) => name !== 'prometheus' && name !== 'alertmanager')
+      .map(([name, s]) => `${name} ${s.url}/metrics`);
+    this.note(`up: live page ${this.urls.page}`, { page: this.urls.page, services, stateFile, logDir: this.logs.dir, ...(this.monitoringUrls ?? {}) });
+    this.note(`metrics: ${metrics.join(' · ')}`);
+    if (this.monitoringUrls) this.note(`prometheus ${this.monitoringUrls.prometheus}/alerts · alertmanager ${this.monitoringUrls.alertmanager}/`);
+    this.note(`logs ${this.shown(this.logs.dir)}/ (one JSON-lines file per service: ${this.children.map((ch) => `${ch.spec.name}.log`).join(', ')}, launcher.log)`);
+    this.note(stateNote);
+  }
+
+  /** A path as the operator would type it from the repository root (relative when under it). */
+  private shown(path: string): string {
+    const rel = relative(this.root, path);
+    return rel.startsWith('..') || rel === '' ? path : rel;
   }
 
   private async startKinesis(): Promise<KinesisEmulator> {
@@ -201,6 +304,7 @@ export class Launcher {
       if (Date.now() > deadline) return this.note(`no model prediction ${START_WATCH_MS / 1000} s after start — timeline: ${t.format()}`);
       const hadFirst = t.has('first prediction');
       await this.probeAll();
+      this.checkUp();
       // (one more round once the prediction is seen: a phase whose probe answered just before it happened is not left out)
       if (t.has('first model prediction')) await this.probeAll();
       if (this.stopped) return;
@@ -221,6 +325,11 @@ export class Launcher {
 
   private firstSeen: Prediction | undefined;
 
+  /** A child's phase on the timeline (Prometheus' and Alertmanager's are not phases of the start to a first prediction). */
+  private phase(name: string, ms?: number): void {
+    if ((PHASES as readonly string[]).includes(name)) this.timeline.mark(name as Phase, ms);
+  }
+
   private async probeAll(): Promise<void> {
     await Promise.all([...this.children.map((c) => this.probeHealth(c)), this.probeSnapshot(), this.probePredictions()]);
   }
@@ -240,14 +349,19 @@ export class Launcher {
   private async probeHealth(child: Child): Promise<void> {
     const url = child.spec.healthUrl;
     if (url === undefined) return;
+    const proc = child.pid;
     // (a body cut short or not JSON rejects after the response: caught as well, an answer not yet understood)
     const body = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
-      .then((r) => r.json() as Promise<Record<string, unknown> | null>)
+      .then((r) => {
+        // any HTTP answer: the process is up (Prometheus' /-/ready is text, a service's /health JSON)
+        if (child.pid === proc) child.answered = true;
+        return r.json() as Promise<Record<string, unknown> | null>;
+      })
       .catch(() => undefined);
     if (body === undefined || body === null) return;
     const now = performance.now();
     const t = this.timeline;
-    t.mark(`${child.spec.name as 'ingestor'} up`, now);
+    this.phase(`${child.spec.name} up`, now);
     if (child.spec.name === 'ingestor' && body['connected'] === true) t.mark('ingestor connected', now);
     if (child.spec.name === 'aggregator') {
       if (Number(body['leases']) > 0) t.mark('aggregator leases', now);
@@ -297,21 +411,26 @@ export class Launcher {
       () => undefined,
     );
     const states = await Promise.all(
-      this.children.map(
-        async (c) =>
-          `${c.spec.name} ${await fetch(c.spec.healthUrl!).then(
-            (r) => (r.status < 300 ? 'ok' : `${r.status}`),
-            () => 'down',
-          )}`,
-      ),
+      this.children.map(async (c) => {
+        const proc = c.pid;
+        const status = await fetch(c.spec.healthUrl!, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then(
+          (r) => r.status,
+          () => undefined,
+        );
+        if (status !== undefined && c.pid === proc) c.answered = true;
+        // `starting` until this process's first answer; `down` when it stopped answering or is not running
+        return `${c.spec.name} ${healthWord(c.running, c.answered, status)}`;
+      }),
     );
+    this.checkUp();
     const first = this.timeline.get('first prediction');
     this.note(`status: ${states.join(' · ')}${latest ? ` │ ${describe(latest)}` : ''}${first === undefined ? '' : ` │ first prediction ${seconds(first)} s after start`}`);
   }
 
-  /** A launcher line; `fields` go into the JSON form only (the pretty one says it all in `msg`). */
-  private note(msg: string, fields: Record<string, unknown> = {}): void {
-    this.print(this.config.logFormat === 'json' ? JSON.stringify({ svc: 'launcher', time: new Date().toISOString(), msg, ...fields }) : `\x1b[1m${'launcher'.padEnd(12)}\x1b[0m ${msg}`);
+  /** A launcher line; `fields` go into the JSON form only (the pretty one says it all in `msg`); always kept in launcher.log as JSON. */
+  private note(msg: string, fields: Record<string, unknown> = {}, level: 'info' | 'warn' | 'error' = 'info'): void {
+    this.print(this.format.launcher(msg, fields, level));
+    this.logs.write('launcher', redactCredentials(JSON.stringify({ svc: 'launcher', level: level === 'info' ? 30 : level === 'warn' ? 40 : 50, time: new Date().toISOString(), msg, ...fields })));
   }
 }
 

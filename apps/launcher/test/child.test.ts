@@ -5,16 +5,31 @@
  * ingestor's does once the launcher's in-process Kinesis has died with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Child, compileCacheDir, STOP_GRACE_MS, type ChildSpec } from '../src/child.ts';
-import { alive } from './support/alive.ts';
+import { alive, groupAlive } from './support/alive.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const stubborn: ChildSpec = { name: 'stubborn', entry: 'apps/launcher/test/support/stubborn-service.ts', env: {}, inherits: [], colour: 0 };
 const leftovers: number[] = [];
 const launchers: ChildProcess[] = [];
+
+/** The real Child machinery in a process of its own (which a test kills), printing `{ pid }` when the child starts. */
+function standInLauncher(spec: ChildSpec): ChildProcess {
+  const childModule = fileURLToPath(new URL('../src/child.ts', import.meta.url));
+  const code = `import(${JSON.stringify(childModule)}).then((m) => {
+    const c = new m.Child(${JSON.stringify(spec)}, ${JSON.stringify(root)}, 'json');
+    c.onStart = (_name, pid) => console.log(JSON.stringify({ pid }));
+    c.start();
+    setInterval(() => undefined, 60_000);
+  });`;
+  const launcher = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  launchers.push(launcher);
+  return launcher;
+}
 
 afterEach(() => {
   for (const l of launchers.splice(0)) if (l.exitCode === null) l.kill('SIGKILL');
@@ -63,15 +78,7 @@ describe('Child', () => {
 
   it('a child whose launcher was SIGKILLed exits, even when its graceful stop never ends', async () => {
     // a stand-in launcher: the real Child machinery in a process of its own, which the test kills
-    const childModule = fileURLToPath(new URL('../src/child.ts', import.meta.url));
-    const code = `import(${JSON.stringify(childModule)}).then((m) => {
-      const c = new m.Child(${JSON.stringify(stubborn)}, ${JSON.stringify(root)}, 'json');
-      c.onStart = (_name, pid) => console.log(JSON.stringify({ pid }));
-      c.start();
-      setInterval(() => undefined, 60_000);
-    });`;
-    const launcher = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    launchers.push(launcher);
+    const launcher = standInLauncher(stubborn);
     let pid = 0;
     await new Promise<void>((resolve) =>
       createInterface({ input: launcher.stdout! }).on('line', (line) => {
@@ -84,5 +91,22 @@ describe('Child', () => {
     launcher.kill('SIGKILL');
     // the guard notices within a poll, SIGTERM is ignored, the deadline (5 s) kills it
     await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 20_000, interval: 100 });
+  }, 40_000);
+
+  it("a binary (Prometheus' kind) runs behind its sh guard: stop() ends it, and so does its launcher's SIGKILL", async () => {
+    const sleeper: ChildSpec = { name: 'sleeper', entry: 'sleep', command: ['sleep', '600'], env: {}, inherits: [], colour: 0 };
+    const child = new Child(sleeper, root, 'json');
+    child.start();
+    const group = child.pid!;
+    leftovers.push(group);
+    await child.stop();
+    expect(groupAlive(group)).toBe(false); // sh and sleep both
+    // a stand-in launcher, killed: the guard sees its pid gone and stops the binary
+    const launcher = standInLauncher(sleeper);
+    const pid = await new Promise<number>((resolve) => createInterface({ input: launcher.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { pid: number }).pid)));
+    leftovers.push(pid);
+    await vi.waitFor(() => expect(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()).not.toBe(''), { timeout: 10_000, interval: 50 });
+    launcher.kill('SIGKILL');
+    await vi.waitFor(() => expect(groupAlive(pid)).toBe(false), { timeout: 20_000, interval: 100 });
   }, 40_000);
 });

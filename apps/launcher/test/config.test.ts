@@ -46,3 +46,24 @@ describe('pnpm start with a wrong setting', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('pnpm start --help and a flag it does not take', () => {
+  const root = fileURLToPath(new URL('../../..', import.meta.url));
+  const run = (...args: string[]) => spawnSync('pnpm', ['--silent', 'start', ...args], { cwd: root, env: { ...process.env, INFERENCE_PORT: 'abc' }, encoding: 'utf8', timeout: 60_000 });
+
+  it('--help: the usage on stdout, exit 0, before any setting is read', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: pnpm start \[options\]\n/);
+    expect(r.stdout).toContain('--monitoring');
+    expect(r.stderr).toBe('');
+  });
+
+  it('an unknown flag: the reason and the usage on stderr, exit 2, no stack trace', () => {
+    const r = run('--monitor');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^pnpm start: Unknown option '--monitor'\n\nusage: pnpm start \[options\]\n/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -9,7 +9,9 @@
  *   (its flush to the launcher's in-process Kinesis can never finish).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -17,28 +19,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@hotpath/service';
 import { resolveRedis, type RedisHandle } from '../src/redis.ts';
 import { alive } from './support/alive.ts';
+import { until } from './support/until.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-/** Polls `probe` until it answers (a generous deadline, not a measurement). */
-async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  return vi.waitFor(
-    async () => {
-      const v = await Promise.resolve()
-        .then(probe)
-        .catch(() => undefined);
-      if (v === undefined) throw new Error(`timed out: ${what}`);
-      return v;
-    },
-    { timeout: ms, interval: 100 },
-  );
-}
-
 /** One run of `pnpm start`: its output kept whole, the pids it announces. */
 class LauncherRun {
   readonly output: string[] = [];
   readonly proc: ChildProcess;
 
   constructor(env: Record<string, string | undefined>) {
+    // its state file and logs in a directory of its own: never over those of a stack the operator runs from this checkout
+    env = { ...env, HOTPATH_STATE_ROOT: mkdtempSync(join(tmpdir(), 'launcher-isolation-')) };
     this.proc = spawn(process.execPath, ['--import', 'tsx', 'apps/launcher/bin/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) createInterface({ input: stream }).on('line', (l) => this.output.push(l));
   }

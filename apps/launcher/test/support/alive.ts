@@ -18,3 +18,13 @@ export function alive(pid: number): boolean {
     return true; // no /proc (not Linux): signal 0 is all there is
   }
 }
+
+/** A process group with any process left in it (each child of the launcher leads one). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
