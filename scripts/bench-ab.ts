@@ -13,39 +13,40 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type CliSpec, parseCli, refuseCli } from '@hotpath/config';
 
-const USAGE = 'usage: pnpm bench:ab --before <checkout> --after <checkout> [--bench sbe,sim,ingest,aggregate,inference] [--rounds 3]';
 const BENCH_DEADLINE_MS = 15 * 60_000;
 
 type Figures = Map<string, number>;
 
+const CLI = {
+  name: 'pnpm bench:ab',
+  usage: `--before <checkout> --after <checkout> [--bench sbe,sim,ingest,aggregate,inference] [--rounds 3]
+
+Runs the same benches from two checkouts of this repository alternately (A B, then B A, ...) and reports
+every figure of each bench's last JSON line as after/before of the medians; the last line is one JSON
+object. Each bench is \`pnpm --silent bench:<name>\` in its checkout, with this environment (BENCH_* settings
+reach both sides alike).`,
+  options: {
+    before: { type: 'string', value: '<checkout>', description: 'the checkout before the change (required)' },
+    after: { type: 'string', value: '<checkout>', description: 'the checkout after the change (required)' },
+    bench: { type: 'string', value: '<list>', description: 'benches to run, comma-separated (default sbe,sim,ingest,aggregate,inference)' },
+    rounds: { type: 'string', value: '<n>', description: 'rounds per bench, each running both sides (default 3)' },
+  },
+  examples: ['git worktree add ../before HEAD~1 && pnpm bench:ab --before ../before --after . --bench sbe --rounds 5'],
+} as const satisfies CliSpec;
+
 function parse(): { before: string; after: string; benches: string[]; rounds: number } {
-  let values: { before?: string; after?: string; bench: string; rounds: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      options: {
-        before: { type: 'string' },
-        after: { type: 'string' },
-        bench: { type: 'string', default: 'sbe,sim,ingest,aggregate,inference' },
-        rounds: { type: 'string', default: '3' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const rounds = Number(values.rounds);
-  if (values.before === undefined || values.after === undefined || !Number.isInteger(rounds) || rounds < 1) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(2);
-  }
-  return { before: resolve(values.before), after: resolve(values.after), benches: values.bench.split(',').filter(Boolean), rounds };
+  const { values } = parseCli(CLI);
+  const rounds = Number(values.rounds ?? '3');
+  const problem =
+    values.before === undefined || values.after === undefined
+      ? '--before and --after are required'
+      : !Number.isInteger(rounds) || rounds < 1
+        ? `--rounds: a whole number ≥ 1 (got ${JSON.stringify(values.rounds)})`
+        : undefined;
+  if (problem !== undefined || values.before === undefined || values.after === undefined) refuseCli(CLI, problem ?? '');
+  return { before: resolve(values.before), after: resolve(values.after), benches: (values.bench ?? 'sbe,sim,ingest,aggregate,inference').split(',').filter(Boolean), rounds };
 }
 
 /** Every numeric leaf of a bench's JSON line, keyed by path; array items are named by their `kind` (or index). */

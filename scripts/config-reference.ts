@@ -11,6 +11,7 @@ import { INFERENCE_ENV, InferenceConfigSchema } from 'inference';
 import { INGESTOR_ENV, IngestorConfigSchema } from 'ingestor';
 import { LAUNCHER_ENV, LauncherConfigSchema } from 'launcher';
 import { REDIS_CONNECTION_HELP } from '@hotpath/state';
+import { parseCli } from '@hotpath/config';
 
 /** The object schema under refinements/effects, and a field's default (run, so computed defaults show as such). */
 function shapeOf(schema: ZodTypeAny): Record<string, ZodTypeAny> {
@@ -67,9 +68,19 @@ export function configReference(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseCli({
+    name: 'pnpm docs:config',
+    usage: `[--check]
+
+Writes docs/configuration.md from the apps' environment maps and zod schemas (every variable, the
+setting it gives, its default), so the reference cannot drift from the code. Reads no environment
+variables.`,
+    options: { check: { type: 'boolean', description: 'write nothing; exit 1 when docs/configuration.md is stale' } },
+    examples: ['pnpm docs:config', 'pnpm docs:config --check'],
+  });
   const path = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
   const text = configReference();
-  if (process.argv.includes('--check')) {
+  if (values.check === true) {
     if (readFileSync(path, 'utf8') !== text) {
       console.error('docs/configuration.md is stale: run pnpm docs:config');
       process.exit(1);

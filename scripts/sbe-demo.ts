@@ -4,8 +4,21 @@
  * the generated decoders and prints what it decoded. Plain text, then a
  * last line of JSON.
  */
-import { FIXTURE_SPOT_BTCUSDT, readRecording } from '@hotpath/recordings';
-import { BinanceJsonTranscoder, DecodeStatus, classifyPayload, spot, type JsonBookTicker, type JsonDepthUpdate, type JsonTrade } from '@hotpath/sbe';
+import { parseCli } from '@hotpath/config';
+import type { JsonBookTicker, JsonDepthUpdate, JsonTrade } from '@hotpath/sbe';
+
+parseCli({
+  name: 'pnpm demo:sbe',
+  usage: `
+
+Replays the committed real Binance capture (fixtures/binance) through the SBE encoders and the generated
+decoders: a few decoded trades and depth diffs, the counts, SBE bytes against JSON bytes, and a last line
+of JSON. Exit 1 when a frame failed to decode. Takes no flags and reads no environment variables.`,
+  examples: ['pnpm demo:sbe'],
+});
+// (loaded after the arguments: --help answers without loading the codecs and the capture)
+const { FIXTURE_SPOT_BTCUSDT, readRecording } = await import('@hotpath/recordings');
+const { BinanceJsonTranscoder, DecodeStatus, classifyPayload, spot } = await import('@hotpath/sbe');
 
 const transcoder = new BinanceJsonTranscoder();
 const decoder = new spot.SpotStreamDecoder();

@@ -9,7 +9,27 @@
  * Progress on stderr; the last line on stdout is one JSON object. Exit code 1
  * when an invariant failed.
  */
-import { runChaosSoak } from './chaos/soak.ts';
+import { parseCli } from '@hotpath/config';
+
+parseCli({
+  name: 'pnpm soak:chaos',
+  usage: `
+
+The whole local stack (exchange-sim, ingestor, two aggregators, two inference replicas, Redis, Kinesis)
+under seeded faults, with the invariants of issue 14 checked continuously and at the end
+(docs/runbooks/chaos-soak.md). Progress on stderr; the last line on stdout is one JSON object. Exit 1 when
+an invariant failed, 2 for a wrong setting. Ctrl-C ends the faults early (the end checks still run).
+Takes no flags.`,
+  env: {
+    SOAK_MINUTES: 'minutes of faults after the warm-up (default 30)',
+    SOAK_SEED: 'the fault schedule seed (default 1)',
+    SOAK_INTERVAL_MS: 'the inference tick (default 2000)',
+    SOAK_LOG_LEVEL: "the services' LOG_LEVEL (default warn; info shows every lease and shard event)",
+  },
+  examples: ['SOAK_MINUTES=5 SOAK_SEED=3 pnpm soak:chaos'],
+});
+// (loaded after the arguments: --help answers without loading the stack)
+const { runChaosSoak } = await import('./chaos/soak.ts');
 
 function positive(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -9,13 +9,27 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { Aggregator, AggregatorConfigSchema } from 'aggregator';
-import { ExchangeSimulator, SimConfigSchema } from 'exchange-sim';
-import { Ingestor, ingestorConfigFromEnv } from 'ingestor';
-import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { RedisServer } from '@hotpath/state/testing';
+import { parseCli } from '@hotpath/config';
 import type { Prediction } from 'inference';
+
+parseCli({
+  name: 'pnpm soak:inference',
+  usage: `
+
+The inference bar on the whole stack, in this process and two inference replica processes: exchange-sim →
+ingestor → Kinesis (kinesalite) → aggregator → Redis (a redis-server of its own) → inference; halfway
+through one replica is killed (SIGKILL). Prints when each prediction arrived, then checks the history for
+missing and repeated ticks. The last line is one JSON object. Takes no flags.`,
+  env: { SOAK_MINUTES: 'how long to run (default 10)', SOAK_INTERVAL_MS: 'the inference tick (default 2000)' },
+  examples: ['SOAK_MINUTES=2 pnpm soak:inference'],
+});
+// (loaded after the arguments: --help answers without loading the stack)
+const { Redis } = await import('ioredis');
+const { Aggregator, AggregatorConfigSchema } = await import('aggregator');
+const { ExchangeSimulator, SimConfigSchema } = await import('exchange-sim');
+const { Ingestor, ingestorConfigFromEnv } = await import('ingestor');
+const { KinesisEmulator } = await import('@hotpath/kinesis/testing');
+const { RedisServer } = await import('@hotpath/state/testing');
 
 const MINUTES = Number(process.env['SOAK_MINUTES'] ?? 10);
 const INTERVAL = Number(process.env['SOAK_INTERVAL_MS'] ?? 2_000);

@@ -2,22 +2,33 @@
  * pnpm train:fetch -- --symbol BTCUSDT --kind trades --from 2024-08-01 --to 2024-08-03 [--out data/archive]
  * Then: pnpm train -- --source archive --files data/archive/BTCUSDT-trades-2024-08-01.csv.gz,...
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { fetchArchive, FetchError } from '../src/fetch.ts';
-import { Progress } from '../src/progress.ts';
-import { configOrExit, loadConfig } from '@hotpath/config';
+import { configOrExit, loadConfig, parseCli, type CliSpec } from '@hotpath/config';
+import type { Progress as ProgressBar } from '../src/progress.ts';
 
-const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-const options = {
-  symbol: { type: 'string', default: 'BTCUSDT' },
-  kind: { type: 'string', default: 'trades' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  out: { type: 'string', default: 'data/archive' },
-  'base-url': { type: 'string' },
-} as const;
-const { values } = parseArgs({ args: argv, options });
+const DEFAULTS = { symbol: 'BTCUSDT', kind: 'trades', out: 'data/archive' };
+const CLI = {
+  name: 'pnpm train:fetch',
+  usage: `--from <YYYY-MM-DD> --to <YYYY-MM-DD> [options]
+
+Downloads Binance's public daily trade archives (data.binance.vision) for a symbol and a range of days,
+checks each against its published checksum, and keeps them under --out for \`pnpm train --source archive\`.
+Progress on stderr; the last line on stdout is one JSON object listing the files. Reads no environment
+variables.`,
+  options: {
+    symbol: { type: 'string', value: '<SYMBOL>', description: 'the symbol (default BTCUSDT)' },
+    kind: { type: 'string', value: '<trades|aggTrades>', description: 'which archive (default trades)' },
+    from: { type: 'string', value: '<YYYY-MM-DD>', description: 'the first day (required)' },
+    to: { type: 'string', value: '<YYYY-MM-DD>', description: 'the last day (required)' },
+    out: { type: 'string', value: '<dir>', description: 'where the files go (default data/archive)' },
+    'base-url': { type: 'string', value: '<URL>', description: 'another archive server (a mirror, a test server)' },
+  },
+  examples: ['pnpm train:fetch -- --symbol BTCUSDT --kind trades --from 2024-08-01 --to 2024-08-03', 'pnpm train -- --source archive --files data/archive/BTCUSDT-trades-2024-08-01.csv.gz,…'],
+} as const satisfies CliSpec;
+const { values } = parseCli(CLI);
+// (loaded after the arguments: --help answers without loading the fetcher)
+const { fetchArchive, FetchError } = await import('../src/fetch.ts');
+const { Progress } = await import('../src/progress.ts');
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is YYYY-MM-DD');
 const Args = z.object({
   symbol: z.string().regex(/^[A-Z0-9]{2,20}$/, 'a symbol is 2–20 capital letters or digits, e.g. BTCUSDT'),
@@ -28,8 +39,8 @@ const Args = z.object({
   'base-url': z.string().url().optional(),
 });
 // a wrong flag: named (--from) on stderr, exit code 2
-const a = configOrExit(() => loadConfig({ name: 'pnpm train:fetch', schema: Args, flags: Object.fromEntries(Object.keys(options).map((f) => [f, f])) }, { flags: values }));
-const bars = new Map<string, Progress>();
+const a = configOrExit(() => loadConfig({ name: 'pnpm train:fetch', schema: Args, flags: Object.fromEntries(Object.keys(CLI.options).map((f) => [f, f])) }, { flags: values, defaults: DEFAULTS }));
+const bars = new Map<string, ProgressBar>();
 try {
   const files = await fetchArchive({
     symbol: a.symbol,

@@ -7,32 +7,45 @@
  * group by group, beside a model trained on real data and the baselines), else
  * the committed fixture (--real none to skip). Last line: one JSON object.
  */
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { MARKET_PROFILE_NAMES, type MarketProfileName } from '@hotpath/market';
-import { presentRealWindows, spotBtcusdtRecordings } from '@hotpath/recordings';
 import { z } from 'zod';
-import { runPipeline } from '../src/pipeline.ts';
-import { runRealPipeline } from '../src/pipeline-real.ts';
-import { archiveSource, captureSource, recordingSource, simSource } from '../src/sources.ts';
-import { configOrExit, loadConfig } from '@hotpath/config';
+import { configOrExit, loadConfig, parseCli, refuseCli, type CliSpec } from '@hotpath/config';
+import type { MarketProfileName } from '@hotpath/market';
 
 // (`pnpm train -- --x` passes the `--` through)
 const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-const options = {
-  source: { type: 'string', default: 'sim' },
-  seed: { type: 'string', default: '7' },
-  minutes: { type: 'string', default: '120' },
-  files: { type: 'string' },
-  out: { type: 'string' },
-  name: { type: 'string', default: 'btcusdt-10s' },
-  version: { type: 'string' },
-  real: { type: 'string', default: 'auto' },
-  'sim-model': { type: 'string' },
-  'sim-minutes': { type: 'string', default: '60' },
-  'sim-profile': { type: 'string', default: 'default' },
-} as const;
-const { values } = parseArgs({ args: argv, options, allowPositionals: false });
+const DEFAULTS = { source: 'sim', seed: '7', minutes: '120', name: 'btcusdt-10s', real: 'auto', 'sim-minutes': '60', 'sim-profile': 'default' };
+const CLI = {
+  name: 'pnpm train',
+  usage: `[options]
+
+Trains the 10 s BTCUSDT model and writes it with its report (model.onnx, model.json, report.md) to --out.
+The data: a seeded simulator run (--source sim), recordings, captures or Binance archives (--files), or
+the real recordings (--source real, into models/btcusdt-10s-real). Evaluated on every real window in
+../shared when present, else on the committed fixture (--real none skips it). Progress on stderr; the last
+line on stdout is one JSON object. Reads no environment variables.`,
+  options: {
+    source: { type: 'string', value: '<source>', description: 'the training data: sim, recording, capture, archive or real (default sim)' },
+    seed: { type: 'string', value: '<n>', description: 'the seed of the simulator and the split (default 7)' },
+    minutes: { type: 'string', value: '<n>', description: 'simulated minutes with --source sim (default 120, at most 1440)' },
+    files: { type: 'string', value: '<a.gz,b.gz>', description: 'the files, comma-separated (recording, capture, archive)' },
+    out: { type: 'string', value: '<dir>', description: 'where the model goes (default models/btcusdt-10s, or models/btcusdt-10s-real)' },
+    name: { type: 'string', value: '<name>', description: "the model's name (default btcusdt-10s)" },
+    version: { type: 'string', value: '<v>', description: "the model's version (default from the source and seed)" },
+    real: { type: 'string', value: '<auto|none>', description: 'evaluate on real data, or not (default auto)' },
+    'sim-model': { type: 'string', value: '<path>', description: 'with --source real: the simulator-trained model to compare (default models/btcusdt-10s/model.onnx)' },
+    'sim-minutes': { type: 'string', value: '<n>', description: 'with --source real: simulated minutes for the comparison (default 60)' },
+    'sim-profile': { type: 'string', value: '<profile>', description: 'the simulator profile: default or binance (calibrated to the real recordings)' },
+  },
+  examples: ['pnpm train -- --source sim --seed 7 --minutes 120', 'pnpm train -- --source archive --files data/archive/BTCUSDT-trades-2024-08-01.csv.gz', 'pnpm train -- --source real'],
+} as const satisfies CliSpec;
+const { values } = parseCli(CLI, { argv });
+// (loaded after the arguments: --help answers without loading the trainer)
+const { MARKET_PROFILE_NAMES } = await import('@hotpath/market');
+const { presentRealWindows, spotBtcusdtRecordings } = await import('@hotpath/recordings');
+const { runPipeline } = await import('../src/pipeline.ts');
+const { runRealPipeline } = await import('../src/pipeline-real.ts');
+const { archiveSource, captureSource, recordingSource, simSource } = await import('../src/sources.ts');
 const Args = z.object({
   source: z.enum(['sim', 'recording', 'capture', 'archive', 'real']),
   seed: z.coerce.number().int(),
@@ -56,7 +69,7 @@ const Args = z.object({
   'sim-profile': z.enum(MARKET_PROFILE_NAMES as [MarketProfileName, ...MarketProfileName[]]),
 });
 // a wrong flag: named (--seed) on stderr, exit code 2
-const a = configOrExit(() => loadConfig({ name: 'pnpm train', schema: Args, flags: Object.fromEntries(Object.keys(options).map((f) => [f, f])) }, { flags: values }));
+const a = configOrExit(() => loadConfig({ name: 'pnpm train', schema: Args, flags: Object.fromEntries(Object.keys(CLI.options).map((f) => [f, f])) }, { flags: values, defaults: DEFAULTS }));
 const command = `pnpm train -- ${argv.join(' ')}`.trim();
 const models = (dir: string): string => fileURLToPath(new URL(`../../../models/${dir}`, import.meta.url));
 if (a.source === 'real') {
@@ -74,10 +87,7 @@ if (a.source === 'real') {
   console.log(JSON.stringify(summary));
   process.exit(0);
 }
-if (a.source !== 'sim' && a.files.length === 0) {
-  console.error(`--source ${a.source} needs --files`);
-  process.exit(2);
-}
+if (a.source !== 'sim' && a.files.length === 0) refuseCli(CLI, `--source ${a.source} needs --files`);
 const source =
   a.source === 'sim'
     ? simSource(a.seed, a.minutes, 'BTCUSDT', 2_000_000, { profile: a['sim-profile'] })

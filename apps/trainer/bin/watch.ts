@@ -8,13 +8,23 @@
  * when the job stops producing candidates (src/watch-job.ts).
  * `--once`: one cycle, no ops server, exit 0 (candidate written) or 1 (refused).
  */
-import { parseArgs } from 'node:util';
-import { configOrExit } from '@hotpath/config';
-import { watchConfigFromEnv } from '../src/watch-config.ts';
-import { WatchJob } from '../src/watch-job.ts';
+import { configOrExit, parseCli } from '@hotpath/config';
+import { WATCH_ENV, watchConfigFromEnv } from '../src/watch-config.ts';
 
-const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-const { values } = parseArgs({ args: argv, options: { once: { type: 'boolean' } }, allowPositionals: false });
+const { values } = parseCli({
+  name: 'pnpm train:watch',
+  usage: `[--once]
+
+Continuous training (docs/trainer.md, "Model lifecycle"): every WATCH_EVERY_HOURS, the last
+WATCH_SPAN_HOURS of the ingestor's captures become a candidate model in the registry, which inference runs
+in shadow as its challenger. One JSON line per cycle on stdout; /metrics and /health on WATCH_PORT (0: no
+ops server). Settings from the environment (defaults: docs/configuration.md); Ctrl-C stops it.`,
+  options: { once: { type: 'boolean', description: 'one cycle, no ops server; exit 0 (candidate written) or 1 (refused)' } },
+  env: WATCH_ENV,
+  examples: ['pnpm train:watch -- --once', 'WATCH_EVERY_HOURS=6 WATCH_CAPTURE_DIR=data/captures pnpm train:watch'],
+});
+// (loaded after the arguments: --help answers without loading the trainer)
+const { WatchJob } = await import('../src/watch-job.ts');
 const c = configOrExit(() => watchConfigFromEnv(process.env, values));
 const line = (o: object) => console.log(JSON.stringify({ time: new Date().toISOString(), service: 'train-watch', ...o }));
 

@@ -56,7 +56,7 @@ const HELP: CliOption = { type: 'boolean', short: 'h', description: 'print this 
 
 /** The usage text: synopsis, description, options, environment, examples. */
 export function formatUsage(spec: CliSpec): string {
-  const [synopsis = '', ...rest] = spec.usage.trim().split('\n');
+  const [synopsis = '', ...rest] = spec.usage.trimEnd().split('\n');
   const lines = [`usage: ${spec.name} ${synopsis.trim()}`.trimEnd(), ...rest];
   const options = Object.entries({ ...spec.options, help: HELP });
   const labels = options.map(([flag, o]) => `${o.short === undefined ? '    ' : `-${o.short}, `}--${flag}${o.type === 'string' ? ` ${o.value ?? '<value>'}` : ''}`);
@@ -97,8 +97,8 @@ export function parseCliArgs<O extends Readonly<Record<string, CliOption>>>(spec
   }
   const max = spec.maxPositionals ?? 0;
   if (parsed.positionals.length > max) {
-    const extra = parsed.positionals.slice(max).map((p) => JSON.stringify(p));
-    const message = max === 0 ? `takes no arguments (got ${extra.join(' ')})` : `takes at most ${max} argument${max === 1 ? '' : 's'} (${extra.join(' ')} is one too many)`;
+    const got = parsed.positionals.map((p) => JSON.stringify(p)).join(' ');
+    const message = max === 0 ? `takes no arguments (got ${got})` : `takes at most ${max} argument${max === 1 ? '' : 's'} (got ${parsed.positionals.length}: ${got})`;
     return { kind: 'error', message, text };
   }
   const { help: _help, ...values } = parsed.values;
@@ -126,6 +126,14 @@ export function parseCli<O extends Readonly<Record<string, CliOption>>>(spec: Cl
     (io.stdout ?? ((t) => process.stdout.write(t)))(outcome.text);
     return exit(0);
   }
-  (io.stderr ?? ((t) => process.stderr.write(t)))(`${spec.name}: ${outcome.message}\n\n${outcome.text}`);
-  return exit(2);
+  return refuseCli(spec, outcome.message, io);
+}
+
+/**
+ * For what parseArgs cannot see (a required flag missing, two flags that do not go together): as for an
+ * unknown flag, `<name>: <reason>` and the usage on stderr, exit 2.
+ */
+export function refuseCli(spec: CliSpec, message: string, io: Omit<CliIo, 'argv' | 'stdout'> = {}): never {
+  (io.stderr ?? ((t) => process.stderr.write(t)))(`${spec.name}: ${message}\n\n${formatUsage(spec)}`);
+  return (io.exit ?? ((code: number): never => process.exit(code)))(2);
 }

@@ -151,3 +151,16 @@ export function removeLauncherState(root: string, pid: number): boolean {
 export function describeLauncherState(state: LauncherState): string {
   return `${LAUNCHER_STATE_FILE} (pnpm start, pid ${state.pid}, since ${state.startedAt})`;
 }
+
+/**
+ * For a tool whose flags and variables left an endpoint unset: the running `pnpm start`'s state, or
+ * undefined. A file that does not parse is named on stderr (the user may wonder why the tool did not
+ * find the stack); a missing or stale one is the ordinary case and goes unsaid. The tool says which
+ * endpoint it took from the state (describeLauncherState).
+ */
+export function launcherStateForTool(tool: string, root: string, options: LauncherStateOptions & { readonly stderr?: (line: string) => void } = {}): LauncherState | undefined {
+  const found = inspectLauncherState(root, options);
+  if ('state' in found) return found.state;
+  if (found.reason === 'malformed') (options.stderr ?? ((line) => process.stderr.write(`${line}\n`)))(`${tool}: ignoring ${LAUNCHER_STATE_FILE}: ${found.detail}`);
+  return undefined;
+}

@@ -71,6 +71,7 @@ describe('parseCli', () => {
     const bare = formatUsage({ name: 'svc', usage: '' });
     expect(bare).toBe('usage: svc\n\nOptions:\n  -h, --help  print this help and exit\n');
     expect(formatUsage({ name: 'svc', usage: 'x', examples: ['a', 'b'] })).toContain('Examples:\n  a\n  b\n');
+    expect(formatUsage({ name: 'svc', usage: '\n\nDoes a thing.' })).toMatch(/^usage: svc\n\nDoes a thing.\n\nOptions:/);
   });
 
   it('an unknown flag, a missing value or an extra argument: the reason and the usage on stderr, exit 2, no stack', () => {
@@ -79,7 +80,7 @@ describe('parseCli', () => {
       [['-x'], /^pnpm tool: Unknown option '-x'\n/],
       [['--redis-url'], /^pnpm tool: Option '--redis-url <value>' argument missing\n/],
       [['--verbose=yes'], /^pnpm tool: Option '-v, --verbose' does not take an argument\n/],
-      [['A', 'B'], /^pnpm tool: takes at most 1 argument \("B" is one too many\)\n/],
+      [['A', 'B'], /^pnpm tool: takes at most 1 argument \(got 2: "A" "B"\)\n/],
     ];
     for (const [argv, pattern] of cases) {
       const r = run(argv);
@@ -90,7 +91,7 @@ describe('parseCli', () => {
       expect(r.err).not.toMatch(/^\s+at /m);
     }
     expect(run(['a', 'b'], { ...SPEC, maxPositionals: 2 }).code).toBeUndefined();
-    expect(run(['a', 'b', 'c'], { ...SPEC, maxPositionals: 2 }).err).toMatch(/takes at most 2 arguments \("c" is one too many\)/);
+    expect(run(['a', 'b', 'c'], { ...SPEC, maxPositionals: 2 }).err).toMatch(/takes at most 2 arguments \(got 3: "a" "b" "c"\)/);
     expect(run(['a'], { name: 'svc', usage: '' }).err).toMatch(/^svc: takes no arguments \(got "a"\)\n/);
   });
 

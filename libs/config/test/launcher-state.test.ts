@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   LAUNCHER_STATE_FILE,
   type LauncherState,
   describeLauncherState,
   inspectLauncherState,
+  launcherStateForTool,
   pidAlive,
   readLauncherState,
   removeLauncherState,
@@ -139,5 +140,29 @@ describe('launcher state file', () => {
     mkdirSync(join(r, LAUNCHER_STATE_FILE, 'x'), { recursive: true });
     expect(() => writeLauncherState(r, STATE)).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
     expect(readdirSync(join(r, '.hotpath')).sort()).toEqual(['.gitignore', 'state.json']);
+  });
+});
+
+describe('launcherStateForTool', () => {
+  it('the state when a pnpm start runs; a malformed file named on stderr; a missing or stale one unsaid', async () => {
+    const r = root();
+    const lines: string[] = [];
+    const stderr = (line: string) => lines.push(line);
+    expect(launcherStateForTool('pnpm x', r, { stderr })).toBeUndefined();
+    writeLauncherState(r, { ...STATE, pid: await deadPid() });
+    expect(launcherStateForTool('pnpm x', r, { stderr })).toBeUndefined();
+    expect(lines).toEqual([]);
+    writeLauncherState(r, STATE);
+    expect(launcherStateForTool('pnpm x', r, { stderr })).toEqual(STATE);
+    writeFileSync(join(r, LAUNCHER_STATE_FILE), '{');
+    expect(launcherStateForTool('pnpm x', r, { stderr })).toBeUndefined();
+    expect(lines).toEqual([expect.stringMatching(/^pnpm x: ignoring \.hotpath\/state\.json: .*JSON/)]);
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      launcherStateForTool('pnpm y', r);
+      expect(write).toHaveBeenCalledWith(expect.stringMatching(/^pnpm y: ignoring .*\n$/));
+    } finally {
+      write.mockRestore();
+    }
   });
 });
