@@ -62,7 +62,7 @@ main{display:grid;gap:12px;padding:0 12px 12px;grid-template-columns:minmax(0,1f
 .legend span{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;vertical-align:middle}
 .small{font-size:12px;margin:6px 0 0}th{font-weight:400;color:var(--dim);text-align:right;padding:3px 4px}th:first-child{text-align:left}
 a{color:var(--line)}.key-mid{background:var(--line)}.key-pred{background:var(--pred)}.key-up{background:var(--up)}.key-down{background:var(--down)}.legend .key-fallback{background:var(--dim);border-radius:0}
-#latest td{overflow-wrap:anywhere}.links{margin:0;padding-left:18px}.links li{margin:2px 0}
+#latest td{white-space:nowrap}#latest td:nth-child(3){white-space:normal;overflow-wrap:anywhere}.links{margin:0;padding-left:18px}.links li{margin:2px 0}
 `;
 
 const JS = `'use strict';
