@@ -30,11 +30,14 @@ interface Command {
   readonly argv: readonly string[];
 }
 
-/** `tsx x.ts` or `node --flags x.ts`, as pnpm would run it (tsx from the root's node_modules/.bin). */
+/**
+ * `tsx x.ts` or `node --flags x.ts`, as pnpm would run it. tsx as node with its loader (`node --import tsx`):
+ * the same transform as the tsx command, without its supervising parent process (half the processes).
+ */
 function command(name: string, cwd: string, script: string): Command {
   const [bin = '', ...args] = script.split(/\s+/);
   if (bin !== 'tsx' && bin !== 'node') throw new Error(`${name}: "${script}" is neither tsx nor node: say here how to run it`);
-  return { name, cwd, argv: [bin === 'tsx' ? join(ROOT, 'node_modules/.bin/tsx') : process.execPath, ...args] };
+  return { name, cwd, argv: [process.execPath, ...(bin === 'tsx' ? ['--import', 'tsx'] : []), ...args] };
 }
 
 const scripts = (dir: string): Record<string, string> => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
