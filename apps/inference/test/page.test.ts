@@ -351,6 +351,8 @@ describe('live page: the operator’s view at phone and desktop width', () => {
         const path = join(ROOT, '.reports', `live-page-${name}.png`);
         await page.screenshot({ path, fullPage: true });
         await annotate(`live page at ${width}x${height}: ${path}`, 'screenshot', { path, contentType: 'image/png' });
+        // (the default reporter prints annotations of failed tests only: the path in the output whatever the outcome)
+        console.info(`screenshot, live page at ${width}x${height}: ${path}`);
         expect(problems).toEqual([]);
         expect([...origins]).toEqual([base]);
         await page.close();
