@@ -124,7 +124,7 @@ export const InferenceConfigSchema = z
     grafanaUrl: pageLink,
     modelReportUrl: pageLink,
     // anomaly flags (docs/anomalies.md has each threshold's reasoning and the replay on real data behind the defaults)
-    /** Ticks of rolling history per symbol and measure, and the valid ones a rolling threshold needs before it may fire. */
+    /** Ticks of rolling history per symbol and measure, and the valid ones a rolling threshold needs before it may fire (a warm-up longer than the window is the window). */
     anomalyWindow: z.coerce.number().int().min(2).max(100_000).default(DEFAULT_ANOMALY_CONFIG.window),
     anomalyWarmup: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_ANOMALY_CONFIG.warmup),
     /** price_jump: |10 s mid return| > k × σ (RMS of the window's 10 s returns, never below the floor, bps). */
@@ -163,7 +163,6 @@ export const InferenceConfigSchema = z
         return names as (typeof ANOMALY_KINDS)[number][];
       }),
   })
-  .refine((c) => c.anomalyWarmup <= c.anomalyWindow, { message: 'must not exceed INFERENCE_ANOMALY_WINDOW', path: ['anomalyWarmup'] })
   // the connection settings as the factory takes them, its files checked: an unreadable one is a ConfigError naming the variable
   .transform((c, ctx) => ({ ...c, redis: checkedRedisSettings(c, ctx) }));
 export type InferenceConfig = z.infer<typeof InferenceConfigSchema>;
@@ -245,7 +244,8 @@ export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env, def
 export function anomalyConfigOf(c: InferenceConfig): AnomalyConfig {
   return {
     window: c.anomalyWindow,
-    warmup: c.anomalyWarmup,
+    // (clamped, not refused: either of the two variables may be the one set, and an error must name the one that was)
+    warmup: Math.min(c.anomalyWarmup, c.anomalyWindow),
     priceJumpK: c.anomalyPriceJumpK,
     priceJumpMinSigmaBps: c.anomalyPriceJumpMinSigmaBps,
     spreadM: c.anomalySpreadM,
