@@ -5,13 +5,30 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ZodTypeAny } from 'zod';
-import { AGGREGATOR_ENV, AggregatorConfigSchema } from 'aggregator';
-import { SIM_ENV, SimConfigSchema } from 'exchange-sim';
-import { INFERENCE_ENV, InferenceConfigSchema } from 'inference';
-import { INGESTOR_ENV, IngestorConfigSchema } from 'ingestor';
-import { LAUNCHER_ENV, LauncherConfigSchema } from 'launcher';
-import { REDIS_CONNECTION_HELP } from '@hotpath/state';
 import { parseCli } from '@hotpath/config';
+
+/** Run as `pnpm docs:config` (test/deploy.test.ts imports it instead): its arguments, read before the apps load so --help answers at once. */
+const cli =
+  process.argv[1] === fileURLToPath(import.meta.url)
+    ? parseCli({
+        name: 'pnpm docs:config',
+        usage: `[--check]
+
+Writes docs/configuration.md from the apps' environment maps and zod schemas (every variable, the
+setting it gives, its default), so the reference cannot drift from the code. Reads no environment
+variables.`,
+        options: { check: { type: 'boolean', description: 'write nothing; exit 1 when docs/configuration.md is stale' } },
+        examples: ['pnpm docs:config', 'pnpm docs:config --check'],
+      })
+    : undefined;
+const [
+  { AGGREGATOR_ENV, AggregatorConfigSchema },
+  { SIM_ENV, SimConfigSchema },
+  { INFERENCE_ENV, InferenceConfigSchema },
+  { INGESTOR_ENV, IngestorConfigSchema },
+  { LAUNCHER_ENV, LauncherConfigSchema },
+  { REDIS_CONNECTION_HELP },
+] = await Promise.all([import('aggregator'), import('exchange-sim'), import('inference'), import('ingestor'), import('launcher'), import('@hotpath/state')]);
 
 /** The object schema under refinements/effects, and a field's default (run, so computed defaults show as such). */
 function shapeOf(schema: ZodTypeAny): Record<string, ZodTypeAny> {
@@ -67,20 +84,10 @@ export function configReference(): string {
   return out.join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseCli({
-    name: 'pnpm docs:config',
-    usage: `[--check]
-
-Writes docs/configuration.md from the apps' environment maps and zod schemas (every variable, the
-setting it gives, its default), so the reference cannot drift from the code. Reads no environment
-variables.`,
-    options: { check: { type: 'boolean', description: 'write nothing; exit 1 when docs/configuration.md is stale' } },
-    examples: ['pnpm docs:config', 'pnpm docs:config --check'],
-  });
+if (cli !== undefined) {
   const path = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
   const text = configReference();
-  if (values.check === true) {
+  if (cli.values.check === true) {
     if (readFileSync(path, 'utf8') !== text) {
       console.error('docs/configuration.md is stale: run pnpm docs:config');
       process.exit(1);
