@@ -17,6 +17,16 @@ describe('launcherConfigFromEnv', () => {
     expect(Object.keys(LAUNCHER_ENV)).toContain('INFERENCE_PORT');
   });
 
+  it('log form: LOG_FORMAT, LAUNCHER_LOG_FORMAT over it; NO_COLOR (not empty) turns colour off; --monitoring from the flag', () => {
+    expect(launcherConfigFromEnv({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(launcherConfigFromEnv({ LOG_FORMAT: 'json', LAUNCHER_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(launcherConfigFromEnv({ NO_COLOR: '1' }).noColor).toBe(true);
+    expect(launcherConfigFromEnv({ NO_COLOR: '' }).noColor).toBe(false);
+    expect(launcherConfigFromEnv({}).monitoring).toBe(false);
+    expect(launcherConfigFromEnv({}, {}, { monitoring: true }).monitoring).toBe(true);
+    expect(configRefusal(() => launcherConfigFromEnv({ LOG_FORMAT: 'xml' }))?.variables).toEqual(['LOG_FORMAT']);
+  });
+
   it('names each wrong setting by its environment variable and never shows the Binance key or the Redis URL', () => {
     const key = 'binance-key-never-printed';
     const err = configRefusal(() =>

@@ -4,14 +4,14 @@
  * receivers that send nothing; the binaries found under either of Alertmanager's names. (The launcher
  * running them for real: launcher.terminal.e2e.test.ts.)
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { healthWord } from '../src/child.ts';
-import { alertmanagerConfig, findBinary, findMonitoringBinaries, prometheusConfig } from '../src/monitoring.ts';
+import { alertmanagerConfig, findBinary, findMonitoringBinaries, prometheusConfig, writeMonitoringFiles } from '../src/monitoring.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -57,6 +57,18 @@ receivers:
     const project = readFileSync(join(root, 'prometheus/alertmanager/alertmanager.yml'), 'utf8');
     const c = parse(alertmanagerConfig(project, join(root, 'prometheus/alertmanager'))) as { receivers: { name: string }[] };
     expect(c.receivers.map((r) => r.name)).toEqual((parse(project) as { receivers: { name: string }[] }).receivers.map((r) => r.name));
+  });
+});
+
+describe('writeMonitoringFiles', () => {
+  it('writes both configurations to a temporary directory and runs both on loopback, Alertmanager without a cluster', () => {
+    const f = writeMonitoringFiles(root, { inference: 19092 }, 19999, 19093);
+    expect(f.prometheusArgs).toEqual([`--config.file=${f.dir}/prometheus.yml`, `--storage.tsdb.path=${f.dir}/prometheus`, '--web.listen-address=127.0.0.1:19999']);
+    expect(f.alertmanagerArgs).toEqual([`--config.file=${f.dir}/alertmanager.yml`, `--storage.path=${f.dir}/alertmanager`, '--web.listen-address=127.0.0.1:19093', '--cluster.listen-address=']);
+    const prom = parse(readFileSync(join(f.dir, 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string }[] };
+    expect(prom.scrape_configs.map((j) => j.job_name)).toEqual(['inference', 'prometheus']);
+    expect((parse(readFileSync(join(f.dir, 'alertmanager.yml'), 'utf8')) as { route: unknown }).route).toBeDefined();
+    rmSync(f.dir, { recursive: true });
   });
 });
 
