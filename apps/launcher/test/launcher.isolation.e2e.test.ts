@@ -6,10 +6,11 @@
  *   /proc/<pid>/environ, what the child was started with);
  * - a REDIS_URL's password never appears in anything the launcher prints;
  * - kill -9 of the launcher while data flows leaves no process behind, the ingestor included
- *   (its flush to the launcher's in-process Kinesis can never finish).
+ *   (its flush to the launcher's in-process Kinesis can never finish);
+ * - --monitoring without Prometheus and Alertmanager on PATH says how to install them and starts the rest.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@hotpath/service';
+import { findBinary, INSTALL_HINT } from '../src/monitoring.ts';
 import { resolveRedis, type RedisHandle } from '../src/redis.ts';
 import { alive } from './support/alive.ts';
 import { until } from './support/until.ts';
@@ -27,10 +29,10 @@ class LauncherRun {
   readonly output: string[] = [];
   readonly proc: ChildProcess;
 
-  constructor(env: Record<string, string | undefined>) {
+  constructor(env: Record<string, string | undefined>, args: readonly string[] = []) {
     // its state file and logs in a directory of its own: never over those of a stack the operator runs from this checkout
     env = { ...env, HOTPATH_STATE_ROOT: mkdtempSync(join(tmpdir(), 'launcher-isolation-')) };
-    this.proc = spawn(process.execPath, ['--import', 'tsx', 'apps/launcher/bin/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, ['--import', 'tsx', 'apps/launcher/bin/start.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) createInterface({ input: stream }).on('line', (l) => this.output.push(l));
   }
 
@@ -193,5 +195,24 @@ describe('launcher: kill -9', () => {
     run.proc.kill('SIGKILL');
     // each child notices its launcher gone and gets 5 s to stop gracefully before it is killed
     await vi.waitFor(() => expect(survivors()).toEqual([]), { timeout: 60_000, interval: 100 });
+  }, 150_000);
+});
+
+describe('launcher: --monitoring without Prometheus and Alertmanager on PATH', () => {
+  it('says how to install them, and starts and stops the rest as usual', async () => {
+    // a PATH with what the stack needs (redis-server, and sh and sleep for its guard) and nothing else
+    const bin = mkdtempSync(join(tmpdir(), 'launcher-path-'));
+    for (const name of ['redis-server', 'sh', 'sleep']) symlinkSync(findBinary([name])!, join(bin, name));
+    const env: Record<string, string | undefined> = { ...process.env, ...(await ports()), LAUNCHER_LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PATH: bin };
+    delete env['REDIS_URL'];
+    const run = new LauncherRun(env, ['--monitoring']);
+    runs.push(run);
+    const warning = await until('the warning', 60_000, () => run.notes().find((m) => m.startsWith('--monitoring: ')));
+    expect(warning).toBe(`--monitoring: prometheus and alertmanager not on PATH, going on without monitoring. To install: ${INSTALL_HINT}`);
+    await until('the stack up', 120_000, () => run.notes().find((m) => m.startsWith('up: ')));
+    expect([...run.pids().keys()].sort()).toEqual(['aggregator', 'exchange-sim', 'inference', 'ingestor', 'redis-server']);
+    expect(run.notes().some((m) => m.startsWith('prometheus '))).toBe(false);
+    await run.stop();
+    expect(run.proc.exitCode).toBe(0);
   }, 150_000);
 });
