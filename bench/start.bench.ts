@@ -14,12 +14,27 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@hotpath/service';
-import { compileCacheDir, PHASES } from 'launcher';
+import { parseCli } from '@hotpath/config';
+
+const { values } = parseCli({
+  name: 'pnpm bench:start',
+  usage: `[--cold]
+
+\`pnpm start\` to the first prediction, phase by phase: runs it BENCH_START_RUNS times one after the other
+(each on free ports, with its own capture directory), reads the launcher's timeline, stops it with Ctrl-C.
+One line per run, then one JSON line: the median of each phase and of the first (model) prediction, and
+the machine's load average (wall times: a busy machine's are longer).`,
+  options: { cold: { type: 'boolean', description: "empty the compile cache before every run (a fresh clone's first start)" } },
+  env: { BENCH_START_RUNS: 'how many starts (default 5)' },
+  examples: ['BENCH_START_RUNS=3 pnpm bench:start -- --cold'],
+});
+// (loaded after the arguments: --help answers without loading the launcher)
+const { freePort } = await import('@hotpath/service');
+const { compileCacheDir, PHASES } = await import('launcher');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env['BENCH_START_RUNS'] ?? 5);
-const COLD = process.argv.includes('--cold');
+const COLD = values.cold === true;
 /** A run that has no model prediction by then fails the bench (a deadline, not a measurement). */
 const RUN_DEADLINE_MS = 120_000;
 

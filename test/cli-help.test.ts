@@ -14,10 +14,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Root scripts that are not a command of this issue's: the checks and builds (`pnpm test` and the rest take
- * their tool's own flags), the generators and the benches (their settings are BENCH_* variables; bench:ab,
- * which takes flags, is checked).
+ * their tool's own flags), the generators and the benches (their settings are BENCH_* variables; bench:ab and
+ * bench:start, which take flags, are checked).
  */
-const NOT_COMMANDS = /^(test|test:.*|lint|typecheck|format|generate|generate:.*|bench:(?!ab$).*)$/;
+const NOT_COMMANDS = /^(test|test:.*|lint|typecheck|format|generate|generate:.*|bench:(?!ab$|start$).*)$/;
 /** The services' own start scripts, each run by the name its usage gives. */
 const SERVICES = ['exchange-sim', 'ingestor', 'aggregator', 'inference'];
 /** At most this many commands at once: each is a node (and a tsx) process loading TypeScript, on a 2-core machine shared with the suite. */
