@@ -13,8 +13,10 @@
  *   500 records and 5 MiB), each key still its own record: with many symbols
  *   the fixed cost of a request (SDK middleware, signing, HTTP; ~77 % of the
  *   ingestor's CPU per frame when each key had its own PutRecord) is paid
- *   once per round instead of once per key. Nothing waits to fill a request:
- *   it carries whatever is ready in the microtask that sends it. A record
+ *   once per round instead of once per key. Requests in flight are capped
+ *   (`maxRequestsInFlight`, 1): what becomes ready meanwhile goes in the
+ *   next one, as soon as an answer frees a slot — for one symbol exactly the
+ *   per-key rule above; nothing waits to fill a request. A record
  *   the request refuses (throttled shard, internal failure) is sent again
  *   after a backoff, alone with the other refused ones, while the keys
  *   accepted in the same request go on.
@@ -27,7 +29,7 @@
  *   it and returns false (overflow policy "reject-newest": the caller decides).
  */
 import { createHash } from 'node:crypto';
-import { type KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsResultEntry, type Shard } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsOutput, type PutRecordsResultEntry, type Shard } from '@aws-sdk/client-kinesis';
 import { Counter, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
 import { retry } from '@hotpath/service';
 import { AggregatedRecordBuilder, MAX_RECORD_BYTES } from './kpl.ts';
@@ -46,6 +48,12 @@ export interface ProducerConfig {
   maxBufferedBytes: number;
   /** Wait this long for more records before sending an idle key's first record. */
   lingerMs: number;
+  /**
+   * PutRecords requests awaiting their answer at once. Keys that become ready meanwhile wait for a free slot and
+   * then share one request: with 1, the producer batches across keys as it batches within one (what one key's
+   * in-flight record does), so a request's fixed cost is paid once per round trip, not once per key per round trip.
+   */
+  maxRequestsInFlight: number;
   retryBaseMs: number;
   retryMaxMs: number;
   /** Metric name prefix, e.g. "ingestor_kinesis". */
@@ -55,6 +63,7 @@ export interface ProducerConfig {
 export const DEFAULT_PRODUCER_CONFIG: Omit<ProducerConfig, 'streamName'> = {
   maxBufferedBytes: 64 * 1024 * 1024,
   lingerMs: 0,
+  maxRequestsInFlight: 1,
   retryBaseMs: 50,
   retryMaxMs: 5000,
   metricPrefix: 'kinesis_producer',
@@ -143,6 +152,8 @@ export class KinesisProducer {
   /** Keys made ready since the last dispatch, in the order they became ready. */
   private readonly ready: KeyQueue[] = [];
   private dispatchQueued = false;
+  /** PutRecords requests sent and not yet answered (their first attempt). */
+  private requestsInFlight = 0;
   readonly metrics: ProducerMetrics;
   private readonly config: ProducerConfig;
   /** Last error seen talking to Kinesis (for /health), cleared on success. */
@@ -232,21 +243,23 @@ export class KinesisProducer {
   /** Sends the ready keys, each as one aggregate, in as few PutRecords requests as the limits allow. */
   private readonly dispatch = (): void => {
     this.dispatchQueued = false;
-    let batch: Outgoing[] = [];
-    let batchBytes = 0;
-    for (const key of this.ready) {
-      const out = this.aggregate(key);
-      const size = out.entry.Data.length + Buffer.byteLength(out.entry.PartitionKey);
-      if (batch.length === MAX_RECORDS_PER_REQUEST || (batch.length > 0 && batchBytes + size > MAX_REQUEST_BYTES)) {
-        void this.send(batch);
-        batch = [];
-        batchBytes = 0;
+    let taken = 0;
+    while (taken < this.ready.length && this.requestsInFlight < this.config.maxRequestsInFlight) {
+      const batch: Outgoing[] = [];
+      let batchBytes = 0;
+      while (taken < this.ready.length && batch.length < MAX_RECORDS_PER_REQUEST) {
+        const out = this.aggregate(this.ready[taken]!);
+        const size = out.entry.Data.length + Buffer.byteLength(out.entry.PartitionKey);
+        // (a key that does not fit is aggregated again for the next request: building an aggregate changes nothing)
+        if (batch.length > 0 && batchBytes + size > MAX_REQUEST_BYTES) break;
+        batch.push(out);
+        batchBytes += size;
+        taken++;
       }
-      batch.push(out);
-      batchBytes += size;
+      this.requestsInFlight++;
+      void this.send(batch);
     }
-    this.ready.length = 0;
-    if (batch.length > 0) void this.send(batch);
+    this.ready.splice(0, taken);
   };
 
   /** The head of a key's queue as one KPL aggregate (up to one Kinesis record). */
@@ -271,14 +284,35 @@ export class KinesisProducer {
    */
   private async send(batch: Outgoing[]): Promise<void> {
     let pending = batch;
+    let holdsSlot = true;
+    // the request slot is held for the first attempt only: records sent again wait out their backoff without
+    // holding back the other keys (a throttled shard must not stall the keys of the others)
+    const releaseSlot = (): void => {
+      if (!holdsSlot) return;
+      holdsSlot = false;
+      this.requestsInFlight--;
+      if (this.ready.length > 0 && !this.dispatchQueued) {
+        this.dispatchQueued = true;
+        queueMicrotask(this.dispatch);
+      }
+    };
     try {
       await retry(
         async () => {
           const started = performance.now();
-          const res = await this.client.send(new PutRecordsCommand({ StreamName: this.config.streamName, Records: pending.map((o) => o.entry) }), { abortSignal: this.abandon.signal });
+          let res: PutRecordsOutput;
+          try {
+            res = await this.client.send(new PutRecordsCommand({ StreamName: this.config.streamName, Records: pending.map((o) => o.entry) }), { abortSignal: this.abandon.signal });
+          } catch (err) {
+            releaseSlot();
+            throw err;
+          }
           const answers: PutRecordsResultEntry[] = res.Records ?? [];
           // an answer that does not match the request record for record cannot say what was stored: all of it is sent again
-          if (answers.length !== pending.length) throw new PutRecordsRefusedError('put_records_answer_mismatch', `${answers.length} results for ${pending.length} records`);
+          if (answers.length !== pending.length) {
+            releaseSlot();
+            throw new PutRecordsRefusedError('put_records_answer_mismatch', `${answers.length} results for ${pending.length} records`);
+          }
           this.metrics.putLatency.observe((performance.now() - started) / 1000);
           const refused: Outgoing[] = [];
           let refusal: string | undefined;
@@ -294,6 +328,8 @@ export class KinesisProducer {
             }
           }
           this.lastError = undefined;
+          // after the acknowledged keys were made ready again: they go in the request the freed slot sends next
+          releaseSlot();
           if (refusal === undefined) {
             this.metrics.requests.inc({ result: 'ok' });
             return;
@@ -325,6 +361,8 @@ export class KinesisProducer {
       );
     } catch {
       // abandoned by stop(): what is still queued is counted there
+    } finally {
+      releaseSlot();
     }
   }
 
