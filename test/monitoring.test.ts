@@ -129,7 +129,8 @@ describe('monitoring configuration', () => {
     expect({ expr: a.expr, for: a.for, severity: a.severity, runbook: a.runbook }).toEqual({ expr: 'max by (symbol, kind) (anomaly_active) == 1', for: '1m', severity: 'warning', runbook: 'anomaly' });
     const executive = JSON.parse(files().get('grafana/dashboards/executive.json')!) as { panels: { title: string; targets: { expr: string; legendFormat?: string }[] }[] };
     const panel = executive.panels.find((p) => /anomal/i.test(p.title))!;
-    expect(panel.targets[0]!.expr).toMatch(/sum by \(kind\) \(increase\(anomaly_events_total/);
+    // never the sum over replicas: each one counts every symbol's events
+    expect(panel.targets[0]!.expr).toMatch(/^sum by \(kind\) \(max by \(symbol, kind\) \(increase\(anomaly_events_total/);
     expect(panel.targets[0]!.legendFormat).toBe('{{kind}}');
     expect(dashboardQueries()).toContain(panel.targets[0]!.expr.replaceAll('$instance', '.*'));
   });

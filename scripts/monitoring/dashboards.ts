@@ -89,10 +89,15 @@ const EXECUTIVE: PanelSpec[] = [
     title: 'Anomalies by kind (started per 5 m)',
     unit: 'none',
     targets: [
-      // a quiet market has no series at all until a kind first fires: then a flat `none` line, not "No data"
-      { expr: `sum by (kind) (increase(anomaly_events_total{${BY_INSTANCE}}[5m])) or label_replace(vector(0), "kind", "none", "", "")`, legendFormat: '{{kind}}' },
+      // every replica judges every tick (docs/anomalies.md): the maximum over replicas per symbol, then the sum over
+      // symbols; a quiet market has no series at all until a kind first fires — a flat `none` line, not "No data"
+      {
+        expr: `sum by (kind) (max by (symbol, kind) (increase(anomaly_events_total{${BY_INSTANCE}}[5m]))) or label_replace(vector(0), "kind", "none", "", "")`,
+        legendFormat: '{{kind}}',
+      },
     ],
-    description: 'anomaly_events_total: each anomaly counted once when it starts, per symbol, summed over symbols (thresholds: docs/anomalies.md; alert: AnomalyDetected)',
+    description:
+      'anomaly_events_total: each anomaly counted once when it starts, per symbol (the maximum over replicas, which all judge every tick), summed over symbols (thresholds: docs/anomalies.md; alert: AnomalyDetected)',
   },
 ];
 
