@@ -59,9 +59,9 @@ export function formatUsage(spec: CliSpec): string {
   const [synopsis = '', ...rest] = spec.usage.trimEnd().split('\n');
   const lines = [`usage: ${spec.name} ${synopsis.trim()}`.trimEnd(), ...rest];
   const options = Object.entries({ ...spec.options, help: HELP });
-  const labels = options.map(([flag, o]) => `${o.short === undefined ? '    ' : `-${o.short}, `}--${flag}${o.type === 'string' ? ` ${o.value ?? '<value>'}` : ''}`);
-  const width = Math.max(...labels.map((l) => l.length));
-  lines.push('', 'Options:', ...options.map(([, o], i) => `  ${(labels[i] ?? '').padEnd(width)}  ${o.description}${o.multiple === true ? ' (repeatable)' : ''}`));
+  const rows = options.map(([flag, o]) => ({ label: `${o.short === undefined ? '    ' : `-${o.short}, `}--${flag}${o.type === 'string' ? ` ${o.value ?? '<value>'}` : ''}`, o }));
+  const width = Math.max(...rows.map((r) => r.label.length));
+  lines.push('', 'Options:', ...rows.map(({ label, o }) => `  ${label.padEnd(width)}  ${o.description}${o.multiple === true ? ' (repeatable)' : ''}`));
   const env = Object.entries(spec.env ?? {});
   if (env.length > 0) {
     const w = Math.max(...env.map(([v]) => v.length));
@@ -73,8 +73,7 @@ export function formatUsage(spec: CliSpec): string {
 
 /** parseArgs' message without its code and its advice to use `--` (a command's own usage says what it takes). */
 function reason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0]?.replace(/\. To specify a positional argument.*$/, '') ?? message;
+  return (err as Error).message.replace(/\. To specify a positional argument[\s\S]*$/, '').replace(/\n[\s\S]*$/, '');
 }
 
 /** `argv` (without node and the script) read by `spec`, without printing or exiting: for tests and for parseCli. */

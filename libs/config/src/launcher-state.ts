@@ -78,10 +78,7 @@ export function inspectLauncherState(root: string, options: LauncherStateOptions
     return { reason: 'malformed', detail: (err as Error).message };
   }
   const parsed = LauncherStateSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { reason: 'malformed', detail: issue === undefined ? 'invalid' : `${issue.path.join('.') || '(file)'}: ${issue.message}` };
-  }
+  if (!parsed.success) return { reason: 'malformed', detail: parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ') };
   if (!(options.isAlive ?? pidAlive)(parsed.data.pid)) return { reason: 'stale', pid: parsed.data.pid };
   return { state: parsed.data };
 }
