@@ -10,7 +10,9 @@ Reads Binance spot market data (SBE over WebSocket, REST depth snapshots) from t
 and puts every event, as it came, on the Kinesis stream. Configured by the environment only (defaults:
 docs/configuration.md); SIGINT/SIGTERM flush within INGESTOR_STOP_TIMEOUT_MS and exit.`,
   env: INGESTOR_ENV,
-  examples: ['INGESTOR_STREAM_URL=ws://127.0.0.1:9443/stream INGESTOR_REST_URL=http://127.0.0.1:9443 KINESIS_ENDPOINT=http://127.0.0.1:4567 pnpm --filter ingestor start'],
+  examples: [
+    'INGESTOR_STREAM_URL=ws://127.0.0.1:9443 INGESTOR_REST_URL=http://127.0.0.1:9443 INGESTOR_SYMBOLS=BTCUSDT INGESTOR_API_KEY=mykey KINESIS_ENDPOINT=http://127.0.0.1:4567 pnpm --filter ingestor start',
+  ],
 });
 // a wrong setting: its variable named on stderr, exit code 2
 const config = configOrExit(() => ingestorConfigFromEnv(process.env));
