@@ -99,40 +99,58 @@ const [PRICE, SPREAD, IMBALANCE, TRADES, LATENCY, AGE] = (['price_jump', 'spread
   ANOMALY_KINDS.indexOf(k),
 ) as [number, number, number, number, number, number];
 
-/** A fixed-size ring of the last `capacity` valid samples of one measure. */
+/**
+ * How many samples a ring's median and RMS may lag behind: a 5-minute statistic moves little in 10 s, and
+ * refreshing it every 5th sample spares the tick path 4 of 5 selections (the RMS is kept exactly, a sum).
+ */
+export const REFRESH_EVERY = 5;
+
+/** A fixed-size ring of the last `capacity` valid samples of one measure, with its median and RMS. */
 class Ring {
   readonly values: Float64Array;
   count = 0;
   private next = 0;
+  /** Σ v² over the samples, kept as they come and go; summed afresh once per `capacity` pushes so rounding cannot drift. */
+  private sumSq = 0;
+  private sinceSum = 0;
+  private cachedMedian = Number.NaN;
+  private sinceMedian = 0;
 
   constructor(capacity: number) {
     this.values = new Float64Array(capacity);
   }
 
   push(v: number): void {
+    const old = this.count === this.values.length ? this.values[this.next]! : 0;
     this.values[this.next] = v;
     this.next = (this.next + 1) % this.values.length;
     if (this.count < this.values.length) this.count++;
+    this.sinceMedian++;
+    if (++this.sinceSum >= this.values.length) {
+      this.sinceSum = 0;
+      this.sumSq = 0;
+      for (let i = 0; i < this.count; i++) this.sumSq += this.values[i]! * this.values[i]!;
+    } else this.sumSq += v * v - old * old;
   }
 
   /** Root mean square of the samples. */
   rms(): number {
-    let s = 0;
-    for (let i = 0; i < this.count; i++) s += this.values[i]! * this.values[i]!;
-    return Math.sqrt(s / this.count);
+    return Math.sqrt(Math.max(0, this.sumSq) / this.count);
   }
 
-  /** The median of the samples, selected in `scratch` (the ring itself keeps its order). */
+  /** The median of the samples (at most REFRESH_EVERY − 1 samples old), selected in `scratch`: the ring keeps its order. */
   median(scratch: Float64Array): number {
+    if (this.sinceMedian < REFRESH_EVERY && !Number.isNaN(this.cachedMedian)) return this.cachedMedian;
+    this.sinceMedian = 0;
     const n = this.count;
     for (let i = 0; i < n; i++) scratch[i] = this.values[i]!;
     const mid = n >> 1;
     const upper = select(scratch, n, mid);
-    if (n & 1) return upper;
+    if (n & 1) return (this.cachedMedian = upper);
     // even count: the mean of the two middle values (the lower one is the largest left of `mid` after selection)
     let lower = scratch[0]!;
     for (let i = 1; i < mid; i++) if (scratch[i]! > lower) lower = scratch[i]!;
-    return (lower + upper) / 2;
+    return (this.cachedMedian = (lower + upper) / 2);
   }
 }
 
