@@ -90,6 +90,8 @@ export interface AnomalyTick {
   active: number;
   /** Bit i set: ANOMALY_KINDS[i] fires now and did not on the symbol's previous tick (the rising edge). */
   started: number;
+  /** Bit i set: ANOMALY_KINDS[i] fired on the symbol's previous tick and does not now (the falling edge). */
+  ended: number;
 }
 
 const NONE: readonly Anomaly[] = Object.freeze([]);
@@ -182,7 +184,7 @@ function select(a: Float64Array, n: number, k: number): number {
 
 class SymbolState {
   readonly rings: Ring[];
-  readonly tick: AnomalyTick = { anomalies: NONE, active: 0, started: 0 };
+  readonly tick: AnomalyTick = { anomalies: NONE, active: 0, started: 0, ended: 0 };
 
   constructor(window: number) {
     this.rings = ANOMALY_KINDS.map(() => new Ring(window));
@@ -264,6 +266,7 @@ export class AnomalyDetector {
     }
     const tick = s.tick;
     tick.started = active & ~tick.active;
+    tick.ended = tick.active & ~active;
     tick.active = active;
     tick.anomalies = active === 0 ? NONE : this.list(active);
     return tick;

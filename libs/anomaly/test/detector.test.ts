@@ -22,7 +22,7 @@ describe('AnomalyDetector', () => {
   it('a calm market fires nothing, and the verdict is the shared empty list', () => {
     const d = warmed(50);
     const v = d.observe('BTCUSDT', calm())!;
-    expect(v).toMatchObject({ active: 0, started: 0 });
+    expect(v).toMatchObject({ active: 0, started: 0, ended: 0 });
     expect(v.anomalies).toHaveLength(0);
     expect(Object.isFrozen(v.anomalies)).toBe(true);
   });
@@ -79,19 +79,19 @@ describe('AnomalyDetector', () => {
     expect(slow.observe('BTCUSDT', calm({ featureAgeMs: 3_500 }))!.anomalies).toEqual([{ kind: 'feature_age_spike', value: 3_500, threshold: 3_000 }]);
   });
 
-  it('started is the rising edge: set on the first tick a kind fires, not while it stays on, again after it cleared', () => {
+  it('started is the rising edge (the first tick a kind fires, again after it cleared), ended the falling one', () => {
     const d = warmed(20);
     const bit = 1 << ANOMALY_KINDS.indexOf('imbalance_extreme');
     const seq = [0.1, 0.999, 0.9995, 0.1, -0.999].map((imbalance) => {
       const v = d.observe('BTCUSDT', calm({ imbalance }))!;
-      return [v.active & bit, v.started & bit];
+      return [v.active & bit, v.started & bit, v.ended & bit];
     });
     expect(seq).toEqual([
-      [0, 0],
-      [bit, bit],
-      [bit, 0],
-      [0, 0],
-      [bit, bit],
+      [0, 0, 0],
+      [bit, bit, 0],
+      [bit, 0, 0],
+      [0, 0, bit],
+      [bit, bit, 0],
     ]);
     expect(kindsOf(bit | 1)).toEqual(['price_jump', 'imbalance_extreme']);
   });
