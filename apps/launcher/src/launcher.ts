@@ -19,7 +19,7 @@ import { Child, type ChildSpec, healthWord } from './child.ts';
 import { PROXY_VARIABLES } from './child-env.ts';
 import type { LauncherConfig } from './config.ts';
 import { jsonLine, type LineFormatter, lineFormatter, LogFiles } from './logs.ts';
-import { findMonitoringBinaries, INSTALL_HINT, writeMonitoringFiles } from './monitoring.ts';
+import { findBinary, findMonitoringBinaries, INSTALL_HINT, REDIS_EXPORTER_HINT, REDIS_EXPORTER_NAMES, writeMonitoringFiles } from './monitoring.ts';
 import { redactCredentials } from './redact.ts';
 import { resolveRedis, type RedisHandle } from './redis.ts';
 import { type Phase, PHASES, sinceStart, StartTimeline } from './timeline.ts';
@@ -221,13 +221,51 @@ export class Launcher {
     // each job of the project's prometheus.yml at the port this launcher gave its service
     const ports: Record<string, number> = { ingestor: c.ingestorPort, aggregator: c.aggregatorPort, inference: c.inferencePort };
     if (!this.live) ports['exchange-sim'] = c.simPort;
+    const exporter = await this.redisExporterSpec();
+    if (exporter !== undefined) ports['redis-exporter'] = exporter.port;
     const files = writeMonitoringFiles(this.root, ports, promPort, amPort);
     this.monitoringDir = files.dir;
     this.monitoringUrls = { prometheus: `http://127.0.0.1:${promPort}`, alertmanager: `http://127.0.0.1:${amPort}` };
     return [
+      ...(exporter === undefined ? [] : [exporter.spec]),
       { name: 'prometheus', entry: found.prometheus, command: [found.prometheus, ...files.prometheusArgs], colour: 31, healthUrl: `http://127.0.0.1:${promPort}/-/ready`, inherits: [], env: {} },
       { name: 'alertmanager', entry: found.alertmanager, command: [found.alertmanager, ...files.alertmanagerArgs], colour: 34, healthUrl: `http://127.0.0.1:${amPort}/-/ready`, inherits: [], env: {} },
     ];
+  }
+
+  /**
+   * The Redis exporter on the stack's Redis, when its binary is on PATH and that Redis is one server without a password
+   * (the launcher's own, or an operator's open one): a password would have to go on the exporter's command line or
+   * into a file of its format, and a Cluster needs one exporter per node. Otherwise said why, and the rest goes on.
+   */
+  private async redisExporterSpec(): Promise<{ spec: ChildSpec; port: number } | undefined> {
+    const binary = findBinary(REDIS_EXPORTER_NAMES);
+    const redis = this.redis!;
+    const env = redis.clientEnv;
+    const why =
+      binary === undefined
+        ? `no redis_exporter on PATH (${REDIS_EXPORTER_HINT})`
+        : env['REDIS_CLUSTER_NODES'] !== undefined
+          ? 'the Redis is a Cluster'
+          : Object.keys(env).some((k) => k.startsWith('REDIS_PASSWORD')) || new URL(redis.url).password !== ''
+            ? 'the Redis takes a password'
+            : undefined;
+    if (why !== undefined || binary === undefined) {
+      this.note(`--monitoring: no Redis exporter (${why}): the Redis alerts (RedisDown, memory) cannot fire`, {}, 'warn');
+      return undefined;
+    }
+    const port = await freePort();
+    // REDIS_ADDR from the environment: the exporter's own variable, the URL as the services get it
+    const spec: ChildSpec = {
+      name: 'redis-exporter',
+      entry: binary,
+      command: [binary, '-web.listen-address', `127.0.0.1:${port}`],
+      colour: 90,
+      healthUrl: `http://127.0.0.1:${port}/health`,
+      inherits: [],
+      env: { REDIS_ADDR: redis.url },
+    };
+    return { spec, port };
   }
 
   /** Each child's base URL (its /health's origin). */

@@ -1,7 +1,8 @@
 /**
  * `pnpm start --monitoring`: Prometheus and Alertmanager beside the stack, with the project's rules
  * (prometheus/rules/*.yml) and Alertmanager routing (prometheus/alertmanager/), so a local run sees the
- * alerts compose would page. The project's prometheus.yml names compose's hostnames: the one run here is
+ * alerts compose would page (the Redis exporter too when it is on PATH and the Redis is one without a
+ * password: the launcher's own, usually). The project's prometheus.yml names compose's hostnames: the one run here is
  * generated in a temporary directory from it, each job's target the port the launcher gave that service
  * (a job the launcher does not run — the Redis exporter, exchange-sim with live Binance — is left out, so
  * its `up == 0` alert does not fire for a target that was never meant to be there). Alertmanager keeps the
@@ -32,6 +33,10 @@ export function findBinary(names: readonly string[], path = process.env['PATH'] 
   }
   return undefined;
 }
+
+/** The Redis exporter (the RedisDown and Redis memory alerts read it): upstream's name, Debian's. */
+export const REDIS_EXPORTER_NAMES = ['redis_exporter', 'prometheus-redis-exporter'] as const;
+export const REDIS_EXPORTER_HINT = 'Debian/Ubuntu: apt-get install prometheus-redis-exporter; elsewhere https://github.com/oliver006/redis_exporter/releases';
 
 /** Debian names Alertmanager's binary prometheus-alertmanager; upstream's tarball, alertmanager. */
 export const ALERTMANAGER_NAMES = ['alertmanager', 'prometheus-alertmanager'] as const;

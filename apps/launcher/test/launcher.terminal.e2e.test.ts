@@ -5,7 +5,8 @@
  * - once up, the endpoints are in .hotpath/state.json (the tools' way to this stack) and the terminal says
  *   where the page, each /metrics, Prometheus, Alertmanager and the logs are; pretty lines, not JSON; no
  *   service is called "down" before it has answered once ("starting");
- * - Prometheus has the project's rules loaded and scrapes every service up, at the launcher's ports;
+ * - Prometheus has the project's rules loaded and scrapes every service up, at the launcher's ports (the Redis
+ *   exporter too, where installed);
  *   Alertmanager answers and is Prometheus' alertmanager; inference is given both URLs for its page;
  * - Ctrl-C typed at the terminal stops everything: exit code 0, no ELIFECYCLE from pnpm, no process left,
  *   the state file gone, each service's log in its file.
@@ -19,10 +20,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { inspectLauncherState, type LauncherState, readLauncherState } from '@hotpath/config';
 import { freePort } from '@hotpath/service';
+import { findBinary, REDIS_EXPORTER_NAMES } from '../src/monitoring.ts';
 import { alive, groupAlive } from './support/alive.ts';
 import { until } from './support/until.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
+const exporter = findBinary(REDIS_EXPORTER_NAMES) !== undefined;
 const stateRoot = mkdtempSync(join(tmpdir(), 'launcher-terminal-'));
 let term: ChildProcess;
 let output = '';
@@ -66,7 +69,8 @@ afterAll(() => {
 describe('pnpm start --monitoring in a terminal', () => {
   it('once up: the state file for the tools, and where everything is', async () => {
     state = await until('.hotpath/state.json', 150_000, () => readLauncherState(stateRoot));
-    expect(Object.keys(state.services).sort()).toEqual(['aggregator', 'alertmanager', 'exchange-sim', 'inference', 'ingestor', 'prometheus']);
+    // (the Redis exporter where its binary is installed, as on Debian with prometheus-redis-exporter)
+    expect(Object.keys(state.services).sort()).toEqual(['aggregator', 'alertmanager', 'exchange-sim', 'inference', 'ingestor', 'prometheus', ...(exporter ? ['redis-exporter'] : [])]);
     expect(state).toMatchObject({ version: 1, kinesisStream: 'market-events', logDir: join(stateRoot, '.hotpath', 'logs'), page: `${state.services['inference']!.url}/` });
     expect(state.redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
     expect(state.prometheus).toBe(state.services['prometheus']!.url);
@@ -74,7 +78,9 @@ describe('pnpm start --monitoring in a terminal', () => {
     expect(alive(state.pid)).toBe(true);
     const said = notes();
     expect(said).toContain(`up: live page ${state.page}`);
-    expect(said.find((m) => m.startsWith('metrics: '))).toBe(`metrics: ${['exchange-sim', 'ingestor', 'aggregator', 'inference'].map((n) => `${n} ${state.services[n]!.url}/metrics`).join(' · ')}`);
+    expect(said.find((m) => m.startsWith('metrics: '))).toBe(
+      `metrics: ${['exchange-sim', 'ingestor', 'aggregator', 'inference', ...(exporter ? ['redis-exporter'] : [])].map((n) => `${n} ${state.services[n]!.url}/metrics`).join(' · ')}`,
+    );
     expect(said).toContain(`prometheus ${state.prometheus}/alerts · alertmanager ${state.alertmanager}/`);
     expect(said.some((m) => m.startsWith(`logs ${state.logDir}/ (`))).toBe(true);
     // pretty in a terminal: the services' lines too (no JSON record on screen)
@@ -105,7 +111,16 @@ describe('pnpm start --monitoring in a terminal', () => {
       ingestor: state.services['ingestor']!.url,
       'exchange-sim': state.services['exchange-sim']!.url,
       prometheus: state.prometheus,
+      ...(exporter ? { 'redis-exporter': state.services['redis-exporter']!.url } : {}),
     });
+    if (exporter) {
+      // the exporter reaches the launcher's Redis: RedisDown and the memory alert have their input
+      const redisUp = await until('redis_up', 60_000, async () => {
+        const r = await json<{ data: { result: { value: [number, string] }[] } }>(`${state.prometheus}/api/v1/query?query=redis_up`);
+        return r.data.result[0]?.value[1];
+      });
+      expect(redisUp).toBe('1');
+    }
     const ams = await until('the alertmanager discovered', 30_000, async () => {
       const a = (await json<{ data: { activeAlertmanagers: { url: string }[] } }>(`${state.prometheus}/api/v1/alertmanagers`)).data.activeAlertmanagers;
       return a.length > 0 ? a : undefined;
@@ -124,7 +139,7 @@ describe('pnpm start --monitoring in a terminal', () => {
 
   it('Ctrl-C: exit code 0, no ELIFECYCLE, no process left, the state file gone, the logs kept', async () => {
     const all = pids();
-    expect(all.length).toBeGreaterThanOrEqual(7); // redis-server, four services, Prometheus, Alertmanager
+    expect(all.length).toBeGreaterThanOrEqual(exporter ? 8 : 7); // redis-server, four services, Prometheus, Alertmanager (and the exporter)
     const exited = new Promise<number | null>((r) => term.once('exit', (code) => r(code)));
     term.stdin!.write('\x03'); // typed at the terminal, as a user does
     expect(await exited).toBe(0);
@@ -133,7 +148,7 @@ describe('pnpm start --monitoring in a terminal', () => {
     await vi.waitFor(() => expect(all.filter(groupAlive)).toEqual([]), { timeout: 30_000, interval: 100 });
     expect(alive(state.pid)).toBe(false);
     expect(inspectLauncherState(stateRoot)).toEqual({ reason: 'missing' });
-    for (const svc of ['launcher', 'exchange-sim', 'ingestor', 'aggregator', 'inference', 'prometheus', 'alertmanager']) {
+    for (const svc of ['launcher', ...Object.keys(state.services)]) {
       const file = join(state.logDir, `${svc}.log`);
       expect(existsSync(file), file).toBe(true);
       for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) expect((JSON.parse(line) as { svc: string }).svc).toBe(svc);
