@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
+import { inForeground, Launcher, launcherConfigFromEnv, redactCredentials, RedisUnavailableError } from '../src/index.ts';
 import { configOrExit, parseCli } from '@hotpath/config';
 import { RedisConnectionError } from '@hotpath/state';
 
@@ -48,7 +48,8 @@ Every setting: docs/configuration.md (launcher).`,
 const config = configOrExit(() => launcherConfigFromEnv(process.env, {}, { monitoring: cli.values.monitoring }));
 const launcher = new Launcher(config, fileURLToPath(new URL('../../..', import.meta.url)));
 const stdin = process.stdin;
-const keys = stdin.isTTY && typeof stdin.setRawMode === 'function';
+// (not when started in the background, `pnpm start &`: changing the terminal's mode from there stops the process, SIGTTOU)
+const keys = stdin.isTTY && typeof stdin.setRawMode === 'function' && inForeground();
 let stopping = false;
 const shutdown = async (): Promise<void> => {
   if (stopping) return;

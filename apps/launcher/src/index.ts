@@ -5,3 +5,4 @@ export { redactCredentials } from './redact.ts';
 export { LAUNCHER_ERROR_CODES, type LauncherErrorCode } from './errors.ts';
 export { compileCacheDir, TYPESCRIPT_FLAGS } from './child.ts';
 export { CAUSES, PHASES, StartTimeline, type Phase } from './timeline.ts';
+export { inForeground } from './terminal.ts';
