@@ -33,6 +33,7 @@ import { ModelBatcher, ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
 import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
+import { DeferredQueue } from './deferred.ts';
 import { endStage, TickTrace } from './tick-trace.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -51,7 +52,6 @@ export interface Health {
 export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
 
 const RECENT_ERROR_MS = 10_000;
-const EMPTY = Buffer.alloc(0);
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
@@ -85,14 +85,19 @@ export class InferenceService {
   private readonly backups = new Set<NodeJS.Timeout>();
   /** Ticks running now: a stop waits for them (bounded), so none writes or ends its spans after the service stopped. */
   private readonly ticksInFlight = new Set<Promise<TickResult>>();
-  /** Ticks' vectors waiting to be graded (gradeSoon); the first observedCount are live, the rest kept for reuse. */
-  private readonly observed: { symbol: string; tickMs: number; mid: number; fresh: boolean; spreadBps: number }[] = [];
-  private observedCount = 0;
-  private gradingScheduled = false;
-  /** Pushes received, handled after the current turn (received); the first inboxCount are live. */
-  private readonly inbox: { channel: Buffer; message: Buffer; at: number }[] = [];
-  private inboxCount = 0;
-  private inboxScheduled = false;
+  /**
+   * The vectors the ticks read, graded once no tick is in flight: a grading computes the figures over the accuracy
+   * window (and queues the economics), the lifecycle scans its pending pairs — at 50 symbols tens of ms that, done
+   * inline, sat between every tick's read and its model run (whose run waits for a setImmediate). A prediction made
+   * at a tick targets a later one, so grading it after the tick's write changes no figure.
+   */
+  private readonly observed = new DeferredQueue(
+    () => ({ symbol: '', tickMs: 0, mid: 0, fresh: false, spreadBps: 0 }),
+    (o) => {
+      this.grader.observe(o.symbol, o.tickMs, o.mid, o.fresh, o.spreadBps);
+      this.lifecycle?.observe(o.symbol, o.tickMs, o.mid, o.fresh);
+    },
+  );
   private lastRedisErrorMs = Number.NEGATIVE_INFINITY;
   private lastRedisErrorLogMs = Number.NEGATIVE_INFINITY;
   private lastTickMs: number | null = null;
@@ -186,7 +191,7 @@ export class InferenceService {
   }
 
   async start(): Promise<void> {
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.received(channel, message));
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
     // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
     this.redis.on('ready', () => void this.loadLatest());
     const connected = await this.clients.connect(this.log);
@@ -313,47 +318,22 @@ export class InferenceService {
     this.ticksInFlight.add(running);
     const settled = (): void => {
       this.ticksInFlight.delete(running);
-      if (this.ticksInFlight.size === 0) this.gradeSoon();
+      if (this.ticksInFlight.size === 0) this.observed.flushSoon();
     };
     running.then(settled, settled);
     return running;
   }
 
-  /** The vector a tick read, for grading (Grader, Lifecycle): graded once no tick is in flight (gradeSoon). */
+  /** The vector a tick read, for grading (Grader, Lifecycle): graded once no tick is in flight (`observed`). */
   private observe(symbol: string, tickMs: number, mid: number, fresh: boolean, spreadBps: number): void {
-    let o = this.observed[this.observedCount];
-    if (o === undefined) this.observed.push((o = { symbol, tickMs, mid, fresh, spreadBps }));
-    else {
-      o.symbol = symbol;
-      o.tickMs = tickMs;
-      o.mid = mid;
-      o.fresh = fresh;
-      o.spreadBps = spreadBps;
-    }
-    this.observedCount++;
+    const o = this.observed.next();
+    o.symbol = symbol;
+    o.tickMs = tickMs;
+    o.mid = mid;
+    o.fresh = fresh;
+    o.spreadBps = spreadBps;
     // (a safety net: ticks that never all settle at once still get graded)
-    if (this.observedCount >= 4 * this.config.symbols.length + 16) this.gradeSoon();
-  }
-
-  /**
-   * Grades what the ticks observed, after the current turn of the event loop: a grading computes the figures over
-   * the accuracy window (and queues the economics), the lifecycle scans its pending pairs — at 50 symbols tens of ms
-   * that, done inline, sat between every tick's read and its model run (whose run waits for a setImmediate). A
-   * prediction made at a tick targets a later one, so grading it after the tick's write changes no figure.
-   */
-  private gradeSoon(): void {
-    if (this.gradingScheduled || this.observedCount === 0) return;
-    this.gradingScheduled = true;
-    setImmediate(() => {
-      this.gradingScheduled = false;
-      const n = this.observedCount;
-      this.observedCount = 0;
-      for (let i = 0; i < n; i++) {
-        const o = this.observed[i]!;
-        this.grader.observe(o.symbol, o.tickMs, o.mid, o.fresh, o.spreadBps);
-        this.lifecycle?.observe(o.symbol, o.tickMs, o.mid, o.fresh);
-      }
-    });
+    if (this.observed.size >= 4 * this.config.symbols.length + 16) this.observed.flushSoon();
   }
 
   private async tracedTick(symbol: string, tickMs: number, backup: boolean): Promise<TickResult> {
@@ -543,15 +523,14 @@ export class InferenceService {
     });
   }
 
-  /** Ends a pending push span (`event` when it did not arrive; `at`: when it did, on the span clock). */
-  private pushSettled(traceId: string, event?: string, at?: number): void {
+  /** Ends a pending push span (`event` when it did not arrive). */
+  private pushSettled(traceId: string, event?: string): void {
     const pending = this.pushes.get(traceId);
     if (pending === undefined) return;
     this.pushes.delete(traceId);
     clearTimeout(pending.timer);
     if (event !== undefined) pending.span.addEvent(event);
-    if (at === undefined) endStage(pending.span);
-    else pending.span.end(at);
+    endStage(pending.span);
     pending.done();
   }
 
@@ -579,45 +558,14 @@ export class InferenceService {
     this.backups.add(t);
   }
 
-  /**
-   * A push, checked and delivered after the current turn of the event loop: Redis sends a script's PUBLISH before
-   * its reply, so a tick's pushes (a schema check, the grader, every WebSocket subscriber, each) would otherwise be
-   * handled before the write replies they came with — on every symbol's write. (Pooled: a push allocates no holder.)
-   */
-  private received(channel: Buffer, message: Buffer): void {
-    // (the push span ends when the push arrived, not when it is handled)
-    const at = this.pushes.size > 0 ? spanClock() : 0;
-    let r = this.inbox[this.inboxCount];
-    if (r === undefined) this.inbox.push((r = { channel, message, at }));
-    else {
-      r.channel = channel;
-      r.message = message;
-      r.at = at;
-    }
-    this.inboxCount++;
-    if (this.inboxScheduled) return;
-    this.inboxScheduled = true;
-    setImmediate(() => {
-      this.inboxScheduled = false;
-      const n = this.inboxCount;
-      this.inboxCount = 0;
-      for (let i = 0; i < n; i++) {
-        const r = this.inbox[i]!;
-        this.onPushed(r.channel, r.message, r.at);
-        // (the buffers are not kept past their handling)
-        r.channel = r.message = EMPTY;
-      }
-    });
-  }
-
-  private onPushed(channel: Buffer, message: Buffer, at: number): void {
+  private onPushed(channel: Buffer, message: Buffer): void {
     const p = this.checked(message, 'push');
     if (!p) return;
     // a prediction is only taken from its own symbol's channel
     if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol))
       return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
     if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
-    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId, undefined, at > 0 ? at : undefined);
+    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
     this.deliver(p, JSON.stringify(p), true);
