@@ -113,6 +113,8 @@ export class InferenceService {
   readonly anomalies: AnomalyDetector;
   /** The detector's input, refilled each tick (no allocation on the tick's path). */
   private readonly anomalyInput = emptyInput();
+  /** Symbols whose anomaly gauges exist: after the first verdict only the kinds at an edge are set. */
+  private readonly anomalyGauged = new Set<string>();
   /** Push spans waiting for their prediction to come back on this replica's subscriber: the tick's trace id → its push. */
   private readonly pushes = new Map<string, { span: Span; timer: NodeJS.Timeout; done: () => void }>();
 
@@ -379,7 +381,8 @@ export class InferenceService {
       const fresh = vector.status === VectorStatus.Live && now - vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs;
       this.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
       this.metrics.midPrice.set({ symbol }, midOf(vector));
-      this.judgeAnomalies(symbol, vector, now);
+      // (a backup run reads the same tick's vector again: judged once, at the tick's first run)
+      if (!backup) this.judgeAnomalies(symbol, vector, now);
     }
     if (claim.outcome === ClaimOutcome.Done) {
       if (read) tt!.discard(read);
@@ -450,8 +453,13 @@ export class InferenceService {
     input.featureAgeMs = nowMs - vector.eventTimeUs / 1000;
     const verdict = this.anomalies.observe(symbol, input);
     if (verdict === undefined) return;
+    // every kind's gauge on the symbol's first verdict (its series exist from then on), afterwards only at an edge
+    const edges = this.anomalyGauged.has(symbol) ? verdict.started | verdict.ended : -1;
+    if (edges === 0) return;
+    this.anomalyGauged.add(symbol);
     for (const kind of this.anomalies.config.kinds) {
       const bit = 1 << ANOMALY_KINDS.indexOf(kind);
+      if ((edges & bit) === 0) continue;
       this.metrics.anomalyActive.set({ symbol, kind }, verdict.active & bit ? 1 : 0);
       if (verdict.started & bit) this.metrics.anomalyEvents.inc({ symbol, kind });
     }
