@@ -4,28 +4,24 @@
  * (docs/anomalies.md): per window a markdown table of the anomaly events (rising edge, kind, value, threshold,
  * how long it stayed on, its peak), then one JSON line with the counts. Without the share it says so and exits 1.
  */
-import { parseArgs } from 'node:util';
 import { ANOMALY_KINDS, DEFAULT_ANOMALY_CONFIG } from '@hotpath/anomaly';
+import { parseCli } from '@hotpath/config';
 import { presentRealWindows, sharedRealDataDir } from '@hotpath/recordings';
 import { replayAnomalies, type Replay } from '../libs/anomaly/test/support/replay.ts';
 
-const USAGE = `usage: pnpm anomalies:replay [--data DIR] [--window ID]
+const { values: args } = parseCli({
+  name: 'pnpm anomalies:replay',
+  usage: `[options]
 
-  --data DIR    the share holding hftbacktest/ (default ../shared/data/real beside the repository)
-  --window ID   only this window (e.g. spot-2024-08-08; default: every window with a depth snapshot)
-  -h, --help    this text`;
-
-let args: { data?: string; window?: string; help?: boolean };
-try {
-  ({ values: args } = parseArgs({ options: { data: { type: 'string' }, window: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-} catch (err) {
-  console.error(`${(err as Error).message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+Replays every real recording window (../shared/data/real, SOURCES.md there) as live inference sees it every 2 s,
+through the anomaly detector with its default thresholds (docs/anomalies.md): a markdown table of the anomaly
+events per window, then one JSON line with the counts.`,
+  options: {
+    data: { type: 'string', value: '<DIR>', description: 'the share holding hftbacktest/ (default ../shared/data/real beside the repository)' },
+    window: { type: 'string', value: '<ID>', description: 'only this window (e.g. spot-2024-08-08; default: every window with a depth snapshot)' },
+  },
+  examples: ['pnpm anomalies:replay --window usdm-2024-07-18'],
+});
 
 const dir = args.data ?? sharedRealDataDir();
 const present = presentRealWindows(dir).filter((w) => args.window === undefined || w.window.id === args.window);
@@ -41,7 +37,7 @@ const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 19).repl
 const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4));
 
 /** The window's table: one row per event (rising edge). */
-export function table(r: Replay): string {
+function table(r: Replay): string {
   if (r.events.length === 0) return '_none fired_\n';
   const rows = r.events.map((e) => `| ${iso(e.tickMs)} | ${e.kind} | ${num(e.value)} | ${num(e.threshold)} | ${e.ticks * 2} s | ${num(e.peak)} |`);
   return ['| time (UTC, exchange) | kind | value | threshold | on for | peak |', '|---|---|---|---|---|---|', ...rows, ''].join('\n');
