@@ -76,6 +76,8 @@ describe('pnpm start --monitoring in a terminal', () => {
     expect(state.prometheus).toBe(state.services['prometheus']!.url);
     expect(state.alertmanager).toBe(state.services['alertmanager']!.url);
     expect(alive(state.pid)).toBe(true);
+    // (the file is written first, then said: the terminal's lines may still be on their way)
+    await until('where everything is', 30_000, () => (notes().some((m) => m.startsWith('state ')) ? true : undefined));
     const said = notes();
     expect(said).toContain(`up: live page ${state.page}`);
     expect(said.find((m) => m.startsWith('metrics: '))).toBe(
