@@ -223,7 +223,7 @@ export class Launcher {
     if (!this.live) ports['exchange-sim'] = c.simPort;
     const exporter = await this.redisExporterSpec();
     if (exporter !== undefined) ports['redis-exporter'] = exporter.port;
-    const files = writeMonitoringFiles(this.root, ports, promPort, amPort);
+    const files = writeMonitoringFiles(this.root, ports, promPort, amPort, c.logLevel);
     this.monitoringDir = files.dir;
     this.monitoringUrls = { prometheus: `http://127.0.0.1:${promPort}`, alertmanager: `http://127.0.0.1:${amPort}` };
     return [

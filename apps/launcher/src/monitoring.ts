@@ -99,18 +99,34 @@ export interface MonitoringFiles {
 }
 
 /** Writes both configurations to a fresh temporary directory; the command lines that run them on loopback. */
-export function writeMonitoringFiles(root: string, ports: Readonly<Record<string, number>>, prometheusPort: number, alertmanagerPort: number): MonitoringFiles {
+/**
+ * Their --log.level for the stack's LOG_LEVEL, one step quieter: their info lines (a few dozen at start, each
+ * component's "starting"/"stopped") say nothing an operator of this stack needs, their warnings and errors do.
+ */
+export function monitoringLogLevel(logLevel: string): 'info' | 'warn' | 'error' {
+  if (logLevel === 'trace' || logLevel === 'debug') return 'info';
+  return logLevel === 'info' || logLevel === 'warn' ? 'warn' : 'error';
+}
+
+export function writeMonitoringFiles(root: string, ports: Readonly<Record<string, number>>, prometheusPort: number, alertmanagerPort: number, logLevel = 'info'): MonitoringFiles {
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-monitoring-'));
   const promDir = join(root, 'prometheus');
   const amDir = join(promDir, 'alertmanager');
   const promFile = join(dir, 'prometheus.yml');
   const amFile = join(dir, 'alertmanager.yml');
   writeFileSync(promFile, prometheusConfig(readFileSync(join(promDir, 'prometheus.yml'), 'utf8'), promDir, { ...ports, prometheus: prometheusPort }, alertmanagerPort));
+  const level = monitoringLogLevel(logLevel);
   writeFileSync(amFile, alertmanagerConfig(readFileSync(join(amDir, 'alertmanager.yml'), 'utf8'), amDir));
   return {
     dir,
-    prometheusArgs: [`--config.file=${promFile}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`],
+    prometheusArgs: [`--config.file=${promFile}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, `--log.level=${level}`],
     // (no cluster: one Alertmanager, and its gossip port would be one more to find free)
-    alertmanagerArgs: [`--config.file=${amFile}`, `--storage.path=${join(dir, 'alertmanager')}`, `--web.listen-address=127.0.0.1:${alertmanagerPort}`, '--cluster.listen-address='],
+    alertmanagerArgs: [
+      `--config.file=${amFile}`,
+      `--storage.path=${join(dir, 'alertmanager')}`,
+      `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
+      '--cluster.listen-address=',
+      `--log.level=${level}`,
+    ],
   };
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { healthWord } from '../src/child.ts';
-import { alertmanagerConfig, findBinary, findMonitoringBinaries, prometheusConfig, writeMonitoringFiles } from '../src/monitoring.ts';
+import { alertmanagerConfig, findBinary, findMonitoringBinaries, monitoringLogLevel, prometheusConfig, writeMonitoringFiles } from '../src/monitoring.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -63,8 +63,16 @@ receivers:
 describe('writeMonitoringFiles', () => {
   it('writes both configurations to a temporary directory and runs both on loopback, Alertmanager without a cluster', () => {
     const f = writeMonitoringFiles(root, { inference: 19092 }, 19999, 19093);
-    expect(f.prometheusArgs).toEqual([`--config.file=${f.dir}/prometheus.yml`, `--storage.tsdb.path=${f.dir}/prometheus`, '--web.listen-address=127.0.0.1:19999']);
-    expect(f.alertmanagerArgs).toEqual([`--config.file=${f.dir}/alertmanager.yml`, `--storage.path=${f.dir}/alertmanager`, '--web.listen-address=127.0.0.1:19093', '--cluster.listen-address=']);
+    expect(f.prometheusArgs).toEqual([`--config.file=${f.dir}/prometheus.yml`, `--storage.tsdb.path=${f.dir}/prometheus`, '--web.listen-address=127.0.0.1:19999', '--log.level=warn']);
+    expect(f.alertmanagerArgs).toEqual([
+      `--config.file=${f.dir}/alertmanager.yml`,
+      `--storage.path=${f.dir}/alertmanager`,
+      '--web.listen-address=127.0.0.1:19093',
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ]);
+    // one step quieter than the stack: their info lines are start-up chatter
+    expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map(monitoringLogLevel)).toEqual(['info', 'info', 'warn', 'warn', 'error', 'error', 'error']);
     const prom = parse(readFileSync(join(f.dir, 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string }[] };
     expect(prom.scrape_configs.map((j) => j.job_name)).toEqual(['inference', 'prometheus']);
     expect((parse(readFileSync(join(f.dir, 'alertmanager.yml'), 'utf8')) as { route: unknown }).route).toBeDefined();
