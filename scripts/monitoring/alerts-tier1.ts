@@ -55,7 +55,7 @@ export const TIER1_ALERTS: Alert[] = [
     severity: 'critical',
     tier: 1,
     service: 'inference',
-    summary: 'An inference replica is down',
+    summary: 'Cannot scrape inference at {{ $labels.instance }}',
     description: 'Prometheus cannot scrape an inference replica (process down or /metrics unreachable).',
     runbook: 'service-down',
     valueFormat: 'none',
