@@ -31,7 +31,7 @@
  * Knobs: BENCH_SCALE_STEPS (e.g. 1,10,50,200), BENCH_SCALE_SECONDS, BENCH_SCALE_INFERENCE_BATCH=0 (inference without
  * its tick batching: the "before"), BENCH_SCALE_COMPARE=1 (each step run twice, batched and not, in alternating
  * order), BENCH_QUICK=1 (steps 1,10, 12 s and 6 s windows: the smoke test's run), BENCH_SCALE_PARTS (default
- * pipeline,inference,ticks: which of the three parts run). Last line: one JSON object.
+ * pipeline,inference,ticks: which of the three parts run), BENCH_SCALE_SIM_SPEED (default 1: live rates). Last line: one JSON object.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -55,6 +55,8 @@ const INFERENCE_WINDOW_S = Number(process.env['BENCH_SCALE_INFERENCE_SECONDS'] ?
 const DRIVEN_TICKS = Number(process.env['BENCH_SCALE_DRIVEN_TICKS'] ?? (QUICK ? 20 : 200));
 const COMPARE = process.env['BENCH_SCALE_COMPARE'] === '1';
 const BATCH_DEFAULT = process.env['BENCH_SCALE_INFERENCE_BATCH'] !== '0';
+/** The simulated markets' pace (1 = live rates): 0.5 halves every symbol's event rate, which separates a per-symbol limit from the machine's event throughput. */
+const SIM_SPEED = Number(process.env['BENCH_SCALE_SIM_SPEED'] ?? 1);
 const PARTS = new Set((process.env['BENCH_SCALE_PARTS'] ?? 'pipeline,inference,ticks').split(','));
 /** After every symbol has a prediction: the ingestor's snapshots, the aggregator's first vectors and the JIT settle. */
 const SETTLE_MS = QUICK ? 3_000 : 10_000;
@@ -196,7 +198,7 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
       SIM_PORT: String(ports.sim),
       SIM_SYMBOLS: csv,
       SIM_API_KEYS: 'bench',
-      SIM_SPEED: '1',
+      SIM_SPEED: String(SIM_SPEED),
       SIM_SEED: '3',
     });
     services.push(sim);
@@ -505,5 +507,5 @@ try {
   await emulator.stop().catch(() => undefined);
 }
 console.log(
-  JSON.stringify({ bench: 'scale', started, load1: round(load0, 2), load1_end: round(loadavg()[0]!, 2), window_s: WINDOW_S, steps: results, inference_alone: inferenceAlone, tick_driven: tickDriven }),
+  JSON.stringify({ bench: 'scale', started, sim_speed: SIM_SPEED, load1: round(load0, 2), load1_end: round(loadavg()[0]!, 2), window_s: WINDOW_S, steps: results, inference_alone: inferenceAlone, tick_driven: tickDriven }),
 );
