@@ -275,6 +275,15 @@ describe('deploy/docker-compose.yml', () => {
     // deploy/.env says the same as the file's defaults
     expect([dotEnv['OTEL_EXPORTER_OTLP_ENDPOINT'], dotEnv['OTEL_TRACES_SAMPLER_ARG']]).toEqual([`http://jaeger:${JAEGER.otlp}`, '0.01']);
     expect(services['inference']!.environment!['INFERENCE_TRACE_UI_URL']).toBe(`http://localhost:${JAEGER.query}/trace/{traceId}`);
+    // the live page links Prometheus, Alertmanager and Grafana where the browser reaches them: the host ports they publish
+    for (const [setting, service] of [
+      ['INFERENCE_PROMETHEUS_URL', 'prometheus'],
+      ['INFERENCE_ALERTMANAGER_URL', 'alertmanager'],
+      ['INFERENCE_GRAFANA_URL', 'grafana'],
+    ] as const) {
+      const published = /^127\.0\.0\.1:(\d+):\d+$/.exec(String(services[service]!.ports![0]))![1];
+      expect(services['inference']!.environment![setting], setting).toBe(`http://localhost:${published}`);
+    }
     // Jaeger: memory storage bounded, OTLP/HTTP on, reachable inside on OTLP and admin, its UI published, healthchecked
     const jaeger = services['jaeger']!;
     expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:1\.(5\d|[6-9]\d)\.\d+$/);
