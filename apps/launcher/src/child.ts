@@ -39,11 +39,12 @@ const GUARD = new URL('./orphan-guard.ts', import.meta.url).href;
 
 /**
  * A binary has no orphan guard to preload: this sh runs it, stops it (SIGTERM) when the launcher's pid
- * disappears, and passes its own SIGTERM on. Child.stop's SIGKILL goes to the whole group (sh + binary).
+ * disappears, and passes its own SIGTERM on (its wait's "Terminated" notice kept off the binary's stderr).
+ * Child.stop's SIGKILL goes to the whole group (sh + binary).
  */
 const BINARY_GUARD = `"$@" &
 b=$!
-trap 'kill -TERM $b 2>/dev/null; wait $b; exit 0' TERM INT
+trap 'kill -TERM $b 2>/dev/null; wait $b 2>/dev/null; exit 0' TERM INT
 while kill -0 "$LAUNCHER_PID" 2>/dev/null && kill -0 $b 2>/dev/null; do sleep 0.5; done
 kill -TERM $b 2>/dev/null
 wait $b`;

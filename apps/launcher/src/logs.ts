@@ -16,6 +16,9 @@ import { prettyFactory } from 'pino-pretty';
 
 export type LogFormat = 'pretty' | 'json';
 
+/** The width of the service name before each pretty line. */
+export const TAG_WIDTH = 14;
+
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 /** A JSON object line, or undefined (not JSON, or JSON that is not an object). */
@@ -57,7 +60,8 @@ export function lineFormatter(format: LogFormat, colour: boolean): LineFormatter
     // who wrote it is the prefix; the rest is the same on every line of a service
     ignore: 'pid,hostname,service,name,svc',
   });
-  const tag = (name: string, code: number): string => (colour ? `\x1b[${code}m${name.padEnd(12)}\x1b[0m` : name.padEnd(12));
+  // (the longest name, redis-exporter, and a space)
+  const tag = (name: string, code: number): string => (colour ? `\x1b[${code}m${name.padEnd(TAG_WIDTH)}\x1b[0m` : name.padEnd(TAG_WIDTH));
   return {
     service: (svc, code, line) => {
       const record = parseRecord(line);

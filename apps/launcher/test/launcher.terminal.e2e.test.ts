@@ -30,12 +30,14 @@ const stateRoot = mkdtempSync(join(tmpdir(), 'launcher-terminal-'));
 let term: ChildProcess;
 let output = '';
 let state: LauncherState;
+/** The launcher's own pid, once known (from the state file). */
+let launcherPid: number | undefined;
 
-/** The launcher's own lines (pretty, NO_COLOR): `launcher     [12:00:00.000] INFO: <msg>`. */
+/** The launcher's own lines (pretty, NO_COLOR): `launcher        [12:00:00.000] INFO: <msg>`. */
 const notes = (): string[] =>
   output
     .split(/\r?\n/)
-    .map((l) => /^launcher {5}\[[\d:.]+\] \w+: (.*)$/.exec(l)?.[1])
+    .map((l) => /^launcher {7}\[[\d:.]+\] \w+: (.*)$/.exec(l)?.[1])
     .filter((m): m is string => m !== undefined);
 /** Every pid the launcher announced (each child leads its own process group), and its redis-server's. */
 const pids = (): number[] =>
@@ -64,11 +66,14 @@ afterAll(() => {
     }
   }
   for (const pid of pids()) if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+  // (a launcher still there: its children's orphan guards stop them once it is gone)
+  if (launcherPid !== undefined && alive(launcherPid)) process.kill(launcherPid, 'SIGKILL');
 });
 
 describe('pnpm start --monitoring in a terminal', () => {
   it('once up: the state file for the tools, and where everything is', async () => {
     state = await until('.hotpath/state.json', 150_000, () => readLauncherState(stateRoot));
+    launcherPid = state.pid;
     // (the Redis exporter where its binary is installed, as on Debian with prometheus-redis-exporter)
     expect(Object.keys(state.services).sort()).toEqual(['aggregator', 'alertmanager', 'exchange-sim', 'inference', 'ingestor', 'prometheus', ...(exporter ? ['redis-exporter'] : [])]);
     expect(state).toMatchObject({ version: 1, kinesisStream: 'market-events', logDir: join(stateRoot, '.hotpath', 'logs'), page: `${state.services['inference']!.url}/` });

@@ -28,11 +28,11 @@ describe('lineFormatter', () => {
     expect(line).not.toContain('\n');
     const plain = lineFormatter('pretty', false).service('ingestor', 36, record);
     expect(plain).not.toMatch(ANSI); // NO_COLOR
-    expect(plain).toMatch(/^ingestor {5}\[\d\d:\d\d:\d\d\.\d{3}\] WARN: stream closed \{"reason":"closed_1006"\}$/);
+    expect(plain).toMatch(/^ingestor {7}\[\d\d:\d\d:\d\d\.\d{3}\] WARN: stream closed \{"reason":"closed_1006"\}$/);
     expect(plain).not.toMatch(/hostname|pid|"service"/);
     // a line that is not a record is shown as it came
-    expect(lineFormatter('pretty', false).service('prometheus', 31, 'ts=1 level=info')).toBe('prometheus   ts=1 level=info');
-    expect(lineFormatter('pretty', false).launcher('stopping', { x: 1 })).toMatch(/^launcher {5}\[[\d:.]+\] INFO: stopping$/);
+    expect(lineFormatter('pretty', false).service('prometheus', 31, 'ts=1 level=info')).toBe('prometheus     ts=1 level=info');
+    expect(lineFormatter('pretty', false).launcher('stopping', { x: 1 })).toMatch(/^launcher {7}\[[\d:.]+\] INFO: stopping$/);
   });
 
   it('parseRecord takes JSON objects only', () => {
