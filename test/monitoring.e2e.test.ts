@@ -225,6 +225,7 @@ describe('monitoring against real Prometheus and Alertmanager', () => {
   }, 70_000);
 
   it('stopping the simulator pages SbeStreamDisconnected through the critical routes', async () => {
+    const simPort = new URL(sim.urls.rest).port; // (a stopped simulator has no address)
     await sim.stop();
     const paged = await until('the page at the webhook', 120_000, async () => {
       const hits = webhook.filter((w) => w.alerts.some((a) => a.labels['alertname'] === 'SbeStreamDisconnected' && a.status === 'firing'));
@@ -232,6 +233,9 @@ describe('monitoring against real Prometheus and Alertmanager', () => {
       return paths.has('/pagerduty-critical') && paths.has('/slack-critical') ? hits : undefined;
     });
     expect(paged[0]!.alerts.find((a) => a.labels['alertname'] === 'SbeStreamDisconnected')!.labels).toMatchObject({ severity: 'critical', service: 'ingestor', job: 'ingestor' });
+    // the simulator's own scrape target is gone too: TargetDown (a warning, for 2 m) is at least pending, naming job and instance
+    const down = await until('TargetDown for exchange-sim in ALERTS', 30_000, async () => (await query('ALERTS{alertname="TargetDown", job="exchange-sim"}'))[0]);
+    expect(down.metric).toMatchObject({ severity: 'warning', service: 'exchange-sim', instance: `127.0.0.1:${simPort}` });
     // warnings never reach the pager
     expect(
       webhook
