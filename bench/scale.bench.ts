@@ -507,5 +507,15 @@ try {
   await emulator.stop().catch(() => undefined);
 }
 console.log(
-  JSON.stringify({ bench: 'scale', started, sim_speed: SIM_SPEED, load1: round(load0, 2), load1_end: round(loadavg()[0]!, 2), window_s: WINDOW_S, steps: results, inference_alone: inferenceAlone, tick_driven: tickDriven }),
+  JSON.stringify({
+    bench: 'scale',
+    started,
+    sim_speed: SIM_SPEED,
+    load1: round(load0, 2),
+    load1_end: round(loadavg()[0]!, 2),
+    window_s: WINDOW_S,
+    steps: results,
+    inference_alone: inferenceAlone,
+    tick_driven: tickDriven,
+  }),
 );
