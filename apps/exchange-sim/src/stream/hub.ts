@@ -13,6 +13,7 @@ import type { SimConfig } from '../config.ts';
 import type { ExchangeSimErrorCode } from '../errors.ts';
 import { problemOf, requestUrl, writeRawResponse, type Problem, type RequestError } from '../http.ts';
 import type { FaultState } from '../faults/faults.ts';
+import { FrameFaults } from '../faults/frame-faults.ts';
 import type { SimMetrics } from '../metrics.ts';
 
 const KINDS: readonly StreamKind[] = ['trade', 'bestBidAsk', 'depth', 'depth20'];
@@ -72,9 +73,7 @@ export class StreamHub {
   private readonly streamNames = new Map<string, Partial<Record<StreamKind, string>>>();
   /** framesSent per stream kind, bound once (no label lookup per frame). */
   private readonly framesSentOfKind = new Map<StreamKind, ReturnType<SimMetrics['framesSent']['labels']>>();
-  private held: Frame | undefined;
-  /** This simulator's noise for malformed-frame faults: from its seed, never shared with another simulator. */
-  private garbageSeed: number;
+  private readonly frameFaults: FrameFaults;
 
   constructor(
     private readonly config: SimConfig,
@@ -84,7 +83,7 @@ export class StreamHub {
     private readonly isSimulated: (symbol: string) => boolean,
     private readonly clock: Clock = systemClock,
   ) {
-    this.garbageSeed = (config.seed ^ 0x2545f491) >>> 0 || 0x2545f491; // xorshift needs a non-zero state
+    this.frameFaults = new FrameFaults(faults, config.seed, () => this.now());
   }
 
   private subscribersOf(frame: Frame): Set<Connection> | undefined {
@@ -290,74 +289,16 @@ export class StreamHub {
     this.metrics.connections.set(this.connections.size);
   }
 
-  /** One feed frame through the fault pipeline to its subscribers. */
+  /** One feed frame through the stream faults (faults/frame-faults.ts) to its subscribers. */
   publish(frame: Frame): void {
     // Frames nobody receives neither travel nor use up armed faults.
     const set = this.subscribersOf(frame);
     if (set === undefined || set.size === 0) return;
-    const f = this.faults;
-    if (f.stallUntilMs > 0) {
-      if (this.now() < f.stallUntilMs) return;
-      f.stallUntilMs = 0;
-    }
-    if ((frame.kind === 'depth' || frame.kind === 'trade') && f.takeDrop(frame.kind, frame.symbol)) return;
-    if (f.reorder > 0) {
-      if (this.held === undefined) {
-        this.held = frame;
-        return;
-      }
-      const first = this.held;
-      this.held = undefined;
-      f.reorder--;
-      f.count('reorder');
-      this.deliver(frame);
-      this.deliver(first);
-      return;
-    }
-    this.deliver(frame);
-    if (f.duplicate > 0) {
-      f.duplicate--;
-      f.count('duplicate');
-      this.deliver(frame);
-    }
-    if (f.malformed > 0) {
-      f.malformed--;
-      f.count('malformed');
-      this.deliverRaw(frame, this.garbage(frame.bytes.length));
-    }
-    if (f.truncated > 0) {
-      f.truncated--;
-      f.count('truncated');
-      this.deliverRaw(frame, frame.bytes.subarray(0, Math.max(1, frame.bytes.length >> 1)));
-    }
-    if (f.oversized > 0) {
-      f.oversized--;
-      f.count('oversized');
-      const big = Buffer.alloc(Math.max(f.oversizedBytes, frame.bytes.length));
-      frame.bytes.copy(big);
-      this.deliverRaw(frame, big);
-    }
+    this.frameFaults.pass(frame, this.deliverBytes);
   }
 
-  /** Deterministic noise for malformed-frame faults (xorshift32 on this simulator's own state). */
-  private garbage(n: number): Buffer {
-    const b = Buffer.allocUnsafe(Math.max(1, n));
-    let x = this.garbageSeed;
-    for (let i = 0; i < b.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[i] = x & 0xff;
-    }
-    this.garbageSeed = x;
-    return b;
-  }
-
-  private deliver(frame: Frame): void {
-    this.deliverRaw(frame, frame.bytes);
-  }
-
-  private deliverRaw(frame: Frame, bytes: Buffer): void {
+  /** Sends `bytes` (the frame's own, or what a fault made of them) to the frame's subscribers. */
+  private readonly deliverBytes = (frame: Frame, bytes: Buffer): void => {
     const set = this.subscribersOf(frame);
     if (set === undefined || set.size === 0) return;
     const limit = this.config.maxBufferedBytes;
@@ -372,7 +313,7 @@ export class StreamHub {
     let sent = this.framesSentOfKind.get(frame.kind);
     if (sent === undefined) this.framesSentOfKind.set(frame.kind, (sent = this.metrics.framesSent.labels({ stream: frame.kind })));
     sent.inc(set.size);
-  }
+  };
 
   private cutSlowConsumer(conn: Connection): void {
     this.metrics.disconnects.inc({ reason: 'slow_consumer' });
