@@ -9,6 +9,7 @@
  * `--once`: one cycle, no ops server, exit 0 (candidate written) or 1 (refused).
  */
 import { configOrExit, parseCli } from '@hotpath/config';
+import { serializeError } from '@hotpath/telemetry';
 import { WATCH_ENV, watchConfigFromEnv } from '../src/watch-config.ts';
 
 const { values } = parseCli({
@@ -37,7 +38,7 @@ try {
   await job.start();
 } catch (err) {
   // the ops port taken or not bindable: say which and stop (a job nobody can watch is not started silently)
-  line({ level: 'error', msg: 'train:watch could not start', port: c.port, host: c.host, err: { message: (err as Error).message } });
+  line({ level: 'error', msg: 'train:watch could not start', port: c.port, host: c.host, err: serializeError(err) });
   process.exit(1);
 }
 line({ level: 'info', msg: 'train:watch started', everyHours: c.everyHours, spanHours: c.spanHours, captureDir: c.captureDir, registryDir: c.registryDir, port: c.port || null });

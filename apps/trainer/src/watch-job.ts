@@ -9,7 +9,7 @@
 import { ModelRegistry, REGISTRY_ERROR_CODES, RegistryError } from '@hotpath/model';
 import { createOpsServer } from '@hotpath/service';
 import { SpanStatusCode, spanClock, Tracing } from '@hotpath/tracing';
-import { Counter, createRegistry, Gauge, Histogram, type Registry } from '@hotpath/telemetry';
+import { Counter, createRegistry, Gauge, Histogram, type Registry, serializeError } from '@hotpath/telemetry';
 import type { WatchConfig } from './watch-config.ts';
 import { captureDataset, captureFiles, readCaptureSpan, trainCandidate, WATCH_ERROR_CODES, WatchError, writeStatus, type WatchStatus } from './watch.ts';
 
@@ -172,13 +172,13 @@ export class WatchJob {
         if (!known) root.recordException(err as Error);
         root.setStatus({ code: SpanStatusCode.ERROR, message: code });
       }
-      this.log({ level: known ? 'warn' : 'error', msg: 'training cycle refused', code, reason: (err as Error).message, ...(known ? {} : { err: { stack: (err as Error).stack } }) });
+      this.log({ level: known ? 'warn' : 'error', msg: 'training cycle refused', code, err: serializeError(err) });
       return { ok: false, code };
     } finally {
       root?.end(spanClock());
       end();
       this.lastRun.set(this.now() / 1000);
-      await writeStatus(c.registryDir, this.status).catch((err: unknown) => this.log({ level: 'error', msg: 'watch-status.json not written', err: { message: (err as Error).message } }));
+      await writeStatus(c.registryDir, this.status).catch((err: unknown) => this.log({ level: 'error', msg: 'watch-status.json not written', err: serializeError(err) }));
     }
   }
 }
