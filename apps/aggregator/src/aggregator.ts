@@ -7,30 +7,17 @@
  * and stopped by one Lifecycle.
  */
 import type { FastifyInstance } from 'fastify';
-import {
-  FetchWorker,
-  ShardCoordinator,
-  ShardReader,
-  FanoutShardReader,
-  createKinesisClient,
-  createSubscribeClient,
-  describeShards,
-  listShards,
-  registerConsumer,
-  type CoordinatedReaderOptions,
-  type KinesisClient,
-  type LeaseStore,
-  type ShardReaderOptions,
-  type ShardSource,
-} from '@hotpath/kinesis';
-import { FeatureStore, LeaseManager, RedisConnection, startCheck, watchRedisClient, type RedisClient, type RedisRole } from '@hotpath/state';
+import { FetchWorker, ShardCoordinator, createKinesisClient, createSubscribeClient, describeShards, listShards, registerConsumer, type KinesisClient, type LeaseStore } from '@hotpath/kinesis';
+import { FeatureStore, LeaseManager, RedisConnection, startCheck, type RedisClient, type RedisRole } from '@hotpath/state';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { EnvelopeTraceReader, Tracing } from '@hotpath/tracing';
 import { Lifecycle, createOpsServer, ignoreRejection, retry, withDeadline, type StopReport } from '@hotpath/service';
 import type { AggregatorConfig } from './config.ts';
 import { Progress, aggregatorHealth, type AggregatorHealth } from './health.ts';
 import { countFetchWorkerDeaths, createAggregatorMetrics, type AggregatorMetrics } from './metrics.ts';
+import { watchAggregatorRedis } from './redis-events.ts';
 import { ShardProcessor, symbolsOf } from './shard-processor.ts';
+import { createShardSource } from './shard-source.ts';
 
 /** How long the start waits for Redis to take the connection before going on without it (a TLS or AUTH refusal comes at once). */
 const REDIS_START_CHECK_MS = 5_000;
@@ -68,26 +55,7 @@ export class Aggregator {
     this.connection = new RedisConnection(config.redis);
     this.redisRole = { name: 'aggregator', maxRetriesPerRequest: 2, commandTimeout: config.redisCommandTimeoutMs, readyTimeoutMs: REDIS_START_CHECK_MS };
     this.redis = this.connection.client(this.redisRole);
-    watchRedisClient(this.redis, {
-      event: (event, err) => {
-        this.m.redisEvents.inc({ event });
-        if (err !== undefined) this.log.warn({ err, event }, 'redis connection error');
-      },
-      slotsMoved: (slots) => {
-        this.m.slotsMoved.inc(slots);
-        this.log.info({ slots }, 'redis cluster slots moved to another master (failover or migration)');
-      },
-    });
-    // A Redis that restarted may have lost its last acknowledged writes (appendfsync everysec):
-    // write every symbol's vector and state again at the next checkpoint, changed or not.
-    let connectedBefore = false;
-    this.redis.on('ready', () => {
-      if (connectedBefore) {
-        for (const shard of this.openShards) shard.rewriteAll();
-        this.log.info('redis reconnected: everything will be written again');
-      }
-      connectedBefore = true;
-    });
+    watchAggregatorRedis(this.redis, this.m, this.log, this.openShards);
     const endpoint = { region: config.kinesisRegion, ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}) };
     // (fan-out needs HTTP/2; against AWS either client would do, an emulator speaks one or the other)
     this.kinesis = deps.kinesisClient ?? (config.consumer === 'fanout' ? createSubscribeClient(endpoint) : createKinesisClient(endpoint));
@@ -101,7 +69,7 @@ export class Aggregator {
       leases,
       listShards: async () => describeShards(await listShards(this.kinesis, config.kinesisStream)),
       createProcessor: (shard) => new ShardProcessor(shard, shardDeps),
-      createReader: (options) => this.reader(options),
+      createReader: (options) => createShardSource(options, { config, kinesis: this.kinesis, fetcher: this.fetcher, consumerArn: this.consumerArn, metrics: this.m, log: this.log }),
       leaseRoundMs: Math.max(50, Math.floor(config.leaseTtlMs / 3)),
       checkpointIntervalMs: config.stateCommitMs,
       log: this.log,
@@ -133,30 +101,6 @@ export class Aggregator {
 
   health(): Promise<AggregatorHealth> {
     return aggregatorHealth(this.redis, this.progress, { held: this.coordinator.heldShards, roundError: this.coordinator.lastRoundError }, this.config.stallAfterMs);
-  }
-
-  /** A reader for a leased shard: polling or fan-out, in the fetch thread or in this one. */
-  private reader(coordinated: CoordinatedReaderOptions): ShardSource {
-    const { shardId } = coordinated;
-    const options: ShardReaderOptions = {
-      ...coordinated,
-      streamName: this.config.kinesisStream,
-      pollMs: this.config.pollMs,
-      limit: this.config.getRecordsLimit,
-      onMalformed: (sequenceNumber, err) => {
-        this.m.recordsBy(err.code).inc();
-        this.log.warn({ shardId, sequenceNumber, err }, 'malformed KPL record skipped');
-      },
-      onError: (err) => {
-        // (names only: an SDK error is a fixed set of names; anything else is 'other', so the label set stays bounded)
-        const name = (err as { name?: unknown }).name;
-        this.m.kinesisErrors.inc({ error: typeof name === 'string' && /^[A-Za-z]{1,64}$/.test(name) ? name : 'other' });
-        this.log.warn({ shardId, err }, 'Kinesis call failed: retried with backoff');
-      },
-    };
-    const consumerArn = this.consumerArn;
-    if (this.fetcher !== undefined) return this.fetcher.reader(consumerArn === undefined ? options : { ...options, consumerArn });
-    return consumerArn === undefined ? new ShardReader(this.kinesis, options) : new FanoutShardReader(this.kinesis, { ...options, consumerArn });
   }
 
   /**
