@@ -36,7 +36,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decimalStringToMantissa, type JsonDepthUpdate } from '@hotpath/sbe';
-import { bookAloneContenders, bookAloneDiffCount, CONTENDERS, type Contender, type ContenderInput, type ContenderName, FACTORIES, sink, TOP_LENGTH, TOP_LEVELS } from './peers/contenders.ts';
+import { bookAloneContenders, bookAloneDiffCount, CONTENDERS, type Contender, type ContenderInput, type ContenderName, FACTORIES, sink, TOP_LENGTH, TOP_LEVELS } from './peers/contenders/index.ts';
 import { depthFrame, loadPeersData } from './peers/data.ts';
 import { HOT_CHUNK, measureHot, median } from './peers/measure.ts';
 
