@@ -11,47 +11,44 @@
  * Without Redis, a replica still emits flagged fallbacks from its last vector
  * to its own subscribers, or counts the tick missed with a reason.
  *
- * Everything read from Redis is untrusted input: predictions (push, latest,
- * history) are schema-checked, vectors decoded defensively; a refusal is
- * counted (`inference_redis_refused_total{source}`) and logged, never fatal.
- * Health is what this service exists for: a prediction written (by any
- * replica) for every symbol within a few intervals. It is computed from
- * memory, so /health answers at once whatever Redis does.
+ * Everything read from Redis is untrusted input (redis-input.ts: checked,
+ * refused values counted and logged, never fatal). Health is what this
+ * service exists for: a prediction written (by any replica) for every symbol
+ * within a few intervals; health.ts composes it from memory, so /health
+ * answers at once whatever Redis does.
+ *
+ * This file wires the service and runs the tick (claim/read → model step →
+ * write); the pieces it wires: model-step.ts (checks + model run + the
+ * prediction), prediction-feed.ts (latest, subscribers, history),
+ * push-spans.ts (the traced push), anomaly-gauges.ts, accuracy-metrics.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { ANOMALY_KINDS, AnomalyDetector, emptyInput, marketInput, type Anomaly } from '@hotpath/anomaly';
+import { AnomalyDetector } from '@hotpath/anomaly';
 import { createLogger, createRegistry, type Logger, type Registry } from '@hotpath/telemetry';
 import { ignoreRejection, withDeadline } from '@hotpath/service';
-import { ClaimOutcome, decodeVector, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
-import { type Span, spanClock, Tracing } from '@hotpath/tracing';
+import { ClaimOutcome, PredictionStore, predictionKeys, VectorStatus, type FeatureVectorRecord, type RedisClient } from '@hotpath/state';
+import { spanClock, Tracing } from '@hotpath/tracing';
 import type { InferenceConfig } from './config.ts';
-import { Grader, spreadBpsOf, type Figures, type GradedFigures } from './grading.ts';
+import { Grader, spreadBpsOf, type GradedFigures } from './grading.ts';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts';
 import { anomalyConfigOf, costsOf, DEFAULT_MODEL_DIR } from './config.ts';
 import { createLifecycleMetrics, DEFAULT_LIFECYCLE, Lifecycle } from './lifecycle.ts';
 import { ModelBatcher, ModelManager } from './models.ts';
 import { InferenceRedis } from './redis.ts';
-import { buildPrediction, completeness, midOf, parsePrediction, vetVector, type FallbackReason, type Prediction } from './prediction.ts';
+import { midOf, type Prediction } from './prediction.ts';
 import { TickScheduler } from './schedule.ts';
 import { DeferredQueue } from './deferred.ts';
 import { endStage, TickTrace } from './tick-trace.ts';
+import { recordFigures } from './accuracy-metrics.ts';
+import { AnomalyGauges } from './anomaly-gauges.ts';
+import { composeHealth, RECENT_ERROR_MS, RecentTicks, type Health, type LatencySummary } from './health.ts';
+import { ModelStep } from './model-step.ts';
+import { PredictionFeed } from './prediction-feed.ts';
+import { PushSpans } from './push-spans.ts';
+import { RedisInput } from './redis-input.ts';
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
-
-export interface Health {
-  status: HealthStatus;
-  replica: string;
-  model: ReturnType<ModelManager['state']>;
-  redis: 'connected' | 'degraded' | 'disconnected';
-  featurePipeline: Record<string, 'active' | 'stale' | 'failed'>;
-  /** Per symbol: the newest tick known written to Redis (by this replica or another), and whether that is recent enough. */
-  predictions: Record<string, { status: 'flowing' | 'stalled'; lastWrittenTickMs: number | null; ageMs: number | null }>;
-  lastTickAgeMs: number | null;
-}
-
-export type RefusedSource = 'push' | 'latest' | 'history' | 'vector';
-
-const RECENT_ERROR_MS = 10_000;
+export type { Health, HealthStatus } from './health.ts';
+export type { RefusedSource } from './redis-input.ts';
 
 export interface TickResult {
   outcome: 'predicted' | 'predicted_backup' | 'taken' | 'done' | 'missed' | 'refused' | 'redis_unavailable';
@@ -73,15 +70,14 @@ export class InferenceService {
   /** Champion/challenger (registry, shadow, promotion, rollback) when INFERENCE_REGISTRY_DIR is set. */
   readonly lifecycle: Lifecycle | undefined;
   private readonly clients: InferenceRedis;
-  /** A tick's model runs as one onnxruntime call (models.ts). */
-  private readonly batcher: ModelBatcher;
+  private readonly modelStep: ModelStep;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
   private readonly store: PredictionStore;
   private readonly scheduler: TickScheduler;
-  private readonly latest = new Map<string, Prediction>();
   private readonly lastVector = new Map<string, { vector: FeatureVectorRecord; readAtMs: number }>();
-  private readonly listeners = new Set<(p: Prediction, json: string) => void>();
+  /** Where every prediction goes (pushed by any replica, or a local fallback): latest, subscribers, grader. */
+  private readonly feed: PredictionFeed;
   private readonly backups = new Set<NodeJS.Timeout>();
   /** Ticks running now: a stop waits for them (bounded), so none writes or ends its spans after the service stopped. */
   private readonly ticksInFlight = new Set<Promise<TickResult>>();
@@ -104,19 +100,16 @@ export class InferenceService {
   private startedAtMs = 0;
   /** Per symbol, the newest tick known to be in Redis: own writes, claims answered "already written", pushed predictions. */
   private readonly lastWritten = new Map<string, number>();
-  /** The last 100 ticks this replica wrote, for the live page's latency budget (bounded). */
-  private readonly recentTicks: { redisMs: number; modelMs: number; totalMs: number }[] = [];
+  private readonly recentTicks = new RecentTicks();
   private started = false;
   /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): every tick a trace linked to its vector's newest sampled event (docs/tracing.md). */
   readonly tracing: Tracing;
   /** Anomaly flags per symbol (docs/anomalies.md), judged on every tick's vector, claimed by this replica or not. */
   readonly anomalies: AnomalyDetector;
-  /** The detector's input, refilled each tick (no allocation on the tick's path). */
-  private readonly anomalyInput = emptyInput();
-  /** Symbols whose anomaly gauges exist: after the first verdict only the kinds at an edge are set. */
-  private readonly anomalyGauged = new Set<string>();
-  /** Push spans waiting for their prediction to come back on this replica's subscriber: the tick's trace id → its push. */
-  private readonly pushes = new Map<string, { span: Span; timer: NodeJS.Timeout; done: () => void }>();
+  private readonly anomalyGauges: AnomalyGauges;
+  /** The traced ticks' push spans, ended when their prediction comes back on the subscriber. */
+  private readonly pushes: PushSpans;
+  private readonly input: RedisInput;
 
   constructor(
     readonly config: InferenceConfig,
@@ -127,12 +120,14 @@ export class InferenceService {
     this.registry = createRegistry('inference');
     this.metrics = createInferenceMetrics(this.registry);
     this.anomalies = new AnomalyDetector(anomalyConfigOf(config), (kind, problem) => this.metrics.anomalyRefused.inc({ kind, problem }));
+    this.anomalyGauges = new AnomalyGauges(this.anomalies, this.metrics);
+    this.pushes = new PushSpans(config.intervalMs);
+    this.input = new RedisInput(this.metrics, this.log, config.intervalMs);
     this.tracing = new Tracing({ service: 'inference', version: new URL('../package.json', import.meta.url), registry: this.registry, log: this.log, env: deps.tracingEnv });
     // one server or a cluster, TLS, ACL user: commands that fail fast, a subscriber that waits
     // (one symbol has nothing to pipeline or batch with: its commands and run go at once, without the coalescing hop)
     const batch = (deps.batch ?? true) && config.symbols.length > 1;
     this.clients = new InferenceRedis(config, this.metrics, this.log, () => this.noteRedisError('connection'), batch);
-    this.batcher = new ModelBatcher(batch, this.metrics);
     this.redis = this.clients.commands;
     this.subscriber = this.clients.subscriber;
     this.store = new PredictionStore(this.redis, config.historyMax);
@@ -150,6 +145,7 @@ export class InferenceService {
       this.metrics,
       this.log,
     );
+    this.modelStep = new ModelStep(config, this.models, new ModelBatcher(batch, this.metrics), this.metrics, this.log);
     this.lifecycle =
       config.registryDir === undefined
         ? undefined
@@ -174,10 +170,11 @@ export class InferenceService {
     this.grader = new Grader(
       config.intervalMs,
       config.accuracyWindow,
-      (symbol, model, baseline) => this.recordFigures(symbol, model, baseline),
+      (symbol, model, baseline) => recordFigures(this.metrics, symbol, model, baseline),
       (symbol) => this.metrics.graded.inc({ symbol, outcome: 'ungradable' }),
       { costs: costsOf(config), metrics: this.metrics },
     );
+    this.feed = new PredictionFeed(config.symbols, this.store, this.input, this.grader, this.metrics);
     this.scheduler = new TickScheduler(
       config.intervalMs,
       {
@@ -195,7 +192,7 @@ export class InferenceService {
   async start(): Promise<void> {
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPushed(channel, message));
     // after every (re)connect: catch up on the latest prediction missed while away (a bad one is refused, counted, skipped)
-    this.redis.on('ready', () => void this.loadLatest());
+    this.redis.on('ready', () => void this.feed.loadLatest());
     const connected = await this.clients.connect(this.log);
     const subscribed = this.subscriber
       .subscribe(...this.config.symbols.map(predictionKeys.channel))
@@ -221,7 +218,7 @@ export class InferenceService {
       this.log.warn({ err, ticks: this.ticksInFlight.size }, 'ticks still running at stop: left to their own deadlines'),
     );
     // pushes still awaited end now (the subscriber closes below): no span left open
-    for (const traceId of [...this.pushes.keys()]) this.pushSettled(traceId, 'push_not_received');
+    this.pushes.settleAll('push_not_received');
     await this.lifecycle?.stop();
     await this.models.stop();
     this.clients.disconnect();
@@ -229,76 +226,34 @@ export class InferenceService {
 
   /** Subscribe to every prediction (written by any replica, or emitted locally without Redis); returns the unsubscribe. */
   onPrediction(listener: (p: Prediction, json: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.feed.onPrediction(listener);
   }
 
   latestPrediction(symbol: string): Prediction | undefined {
-    return this.latest.get(symbol);
+    return this.feed.latestPrediction(symbol);
   }
 
   /** History from Redis; malformed entries are left out (counted), so one bad entry does not hide the rest. */
-  async history(symbol: string, sinceMs: number, limit: number): Promise<Prediction[]> {
-    const out: Prediction[] = [];
-    for (const json of await this.store.history(symbol, sinceMs, limit)) {
-      const p = this.checked(json, 'history');
-      if (p && p.symbol !== symbol) this.refused('history', new Error(`${symbol}'s history holds a prediction for ${p.symbol}`), symbol);
-      else if (p) out.push(p);
-    }
-    return out;
+  history(symbol: string, sinceMs: number, limit: number): Promise<Prediction[]> {
+    return this.feed.history(symbol, sinceMs, limit);
   }
 
   health(): Health {
-    const now = Date.now();
-    const redis = this.redis.status !== 'ready' ? 'disconnected' : now - this.lastRedisErrorMs < RECENT_ERROR_MS ? 'degraded' : 'connected';
-    const featurePipeline: Health['featurePipeline'] = {};
-    for (const s of this.config.symbols) {
-      const last = this.lastVector.get(s);
-      if (!last || redis === 'disconnected' || now - last.readAtMs > 3 * this.config.intervalMs) featurePipeline[s] = 'failed';
-      else featurePipeline[s] = last.vector.status === VectorStatus.Live && last.readAtMs - last.vector.eventTimeUs / 1000 <= this.config.maxFeatureAgeMs ? 'active' : 'stale';
-    }
-    // a tick is written at its boundary, a backup pass claimTtl later: three intervals without one is a stall
-    const graceMs = 3 * this.config.intervalMs + this.config.claimTtlMs;
-    const predictions: Health['predictions'] = {};
-    for (const s of this.config.symbols) {
-      const last = this.lastWritten.get(s);
-      const ageMs = last === undefined ? null : now - last;
-      const flowing = ageMs !== null ? ageMs <= graceMs : this.started && now - this.startedAtMs <= graceMs;
-      predictions[s] = { status: flowing ? 'flowing' : 'stalled', lastWrittenTickMs: last ?? null, ageMs };
-    }
-    const model = this.models.state();
-    const lastTickAgeMs = this.lastTickMs === null ? null : now - this.lastTickMs;
-    const ticking = lastTickAgeMs !== null && lastTickAgeMs <= 3 * this.config.intervalMs;
-    // unhealthy = predictions do not reach Redis (Redis down, read-only or full, no features, the schedule stuck);
-    // degraded = they do, but something is off (fallbacks, a refused model, recent Redis errors)
-    const status: HealthStatus =
-      !this.started || redis === 'disconnected' || (!ticking && lastTickAgeMs !== null) || Object.values(predictions).some((p) => p.status === 'stalled')
-        ? 'unhealthy'
-        : redis !== 'connected' || model.status !== 'healthy' || Object.values(featurePipeline).some((f) => f !== 'active')
-          ? 'degraded'
-          : 'healthy';
-    return { status, replica: this.config.replica, model, redis, featurePipeline, predictions, lastTickAgeMs };
+    return composeHealth(this.config, {
+      started: this.started,
+      startedAtMs: this.startedAtMs,
+      redisReady: this.redis.status === 'ready',
+      lastRedisErrorMs: this.lastRedisErrorMs,
+      lastTickMs: this.lastTickMs,
+      lastVector: this.lastVector,
+      lastWritten: this.lastWritten,
+      model: this.models.state(),
+    });
   }
 
   /** The latency budget the live page shows: recent tick stages (ms, from this replica's own ticks). */
-  latencySummary(): { ticks: number; redisReadP50Ms: number | null; modelP50Ms: number | null; totalP50Ms: number | null; totalP99Ms: number | null } {
-    // each series sorted once; a quantile is then an index
-    const sorted = (f: (t: (typeof this.recentTicks)[number]) => number): number[] => this.recentTicks.map(f).sort((x, y) => x - y);
-    const at = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!);
-    const total = sorted((t) => t.totalMs);
-    return {
-      ticks: this.recentTicks.length,
-      redisReadP50Ms: at(
-        sorted((t) => t.redisMs),
-        0.5,
-      ),
-      modelP50Ms: at(
-        sorted((t) => t.modelMs),
-        0.5,
-      ),
-      totalP50Ms: at(total, 0.5),
-      totalP99Ms: at(total, 0.99),
-    };
+  latencySummary(): LatencySummary {
+    return this.recentTicks.summary();
   }
 
   accuracy(symbol: string): { model: GradedFigures; baseline: GradedFigures } {
@@ -373,7 +328,7 @@ export class InferenceService {
     this.metrics.redisRead.observe({ symbol }, redisMs / 1000);
     const now = Date.now();
     let vector: FeatureVectorRecord | undefined;
-    if (claim.vector) vector = this.decoded(symbol, claim.vector);
+    if (claim.vector) vector = this.input.decoded(symbol, claim.vector);
     tt?.link(vector?.trace);
     if (vector) {
       this.lastVector.set(symbol, { vector, readAtMs: now });
@@ -382,7 +337,7 @@ export class InferenceService {
       this.observe(symbol, tickMs, midOf(vector), fresh, spreadBpsOf(vector.bestBid, vector.bestAsk));
       this.metrics.midPrice.set({ symbol }, midOf(vector));
       // (a backup run reads the same tick's vector again: judged once, at the tick's first run)
-      if (!backup) this.judgeAnomalies(symbol, vector, now);
+      if (!backup) this.anomalyGauges.judge(symbol, vector, now);
     }
     if (claim.outcome === ClaimOutcome.Done) {
       if (read) tt!.discard(read);
@@ -397,14 +352,14 @@ export class InferenceService {
     read?.end(readEndedAt);
     if (!vector) return this.missed(symbol, claim.vector ? 'bad_vector' : 'no_features');
     const m0 = performance.now();
-    const prediction = await this.predict(symbol, tickMs, vector, null, tt, this.anomalies.latest(symbol)?.anomalies);
+    const prediction = await this.modelStep.predict(symbol, tickMs, vector, null, tt, this.anomalies.latest(symbol)?.anomalies);
     const modelMs = performance.now() - m0;
     if (!prediction) return this.missed(symbol, 'no_book');
     const json = JSON.stringify(prediction);
     let written: boolean;
     const write = tt?.stage('redis write');
     // (started before the write: the PUBLISH may come back on the subscriber before the write's own reply)
-    const push = tt && this.expectPush(tt);
+    const push = tt && this.pushes.expect(tt);
     const w0 = performance.now();
     try {
       written = await this.store.write(symbol, tickMs, json);
@@ -412,7 +367,7 @@ export class InferenceService {
       if (write) {
         tt!.failed(write, err, 'write failed');
         endStage(write);
-        this.pushSettled(tt!.traceId, 'not_pushed');
+        this.pushes.settled(tt!.traceId, 'not_pushed');
       }
       this.noteRedisError('write', err);
       return this.missed(symbol, 'redis_write_failed');
@@ -420,7 +375,7 @@ export class InferenceService {
     const writeMs = performance.now() - w0;
     if (write) endStage(write);
     if (!written) {
-      if (tt) this.pushSettled(tt.traceId, 'not_pushed');
+      if (tt) this.pushes.settled(tt.traceId, 'not_pushed');
       return this.outcome(symbol, 'refused');
     }
     void push?.then(() => tt!.finish(backup ? 'predicted_backup' : 'predicted'));
@@ -433,8 +388,7 @@ export class InferenceService {
     this.metrics.stages.observe({ stage: 'redis_to_prediction' }, Math.max(0, servedMs - vector.writtenAtUs / 1000) / 1000);
     this.metrics.stages.observe({ stage: 'exchange_to_prediction' }, Math.max(0, servedMs - vector.eventTimeUs / 1000) / 1000);
     this.count(prediction);
-    this.recentTicks.push({ redisMs, modelMs, totalMs });
-    if (this.recentTicks.length > 100) this.recentTicks.shift();
+    this.recentTicks.record(redisMs, modelMs, totalMs);
     return { ...this.outcome(symbol, backup ? 'predicted_backup' : 'predicted'), redisMs, modelMs, writeMs, totalMs };
   }
 
@@ -443,115 +397,16 @@ export class InferenceService {
     return { outcome };
   }
 
-  /**
-   * One tick's anomaly verdict for the symbol: its market measures from the vector, the pipeline's exchange → vector
-   * written latency and the feature age; the gauges follow the verdict and each kind that starts firing is counted once.
-   */
-  private judgeAnomalies(symbol: string, vector: FeatureVectorRecord, nowMs: number): void {
-    const input = marketInput(vector.features, vector.schemaHash, this.anomalyInput);
-    input.latencyMs = (vector.writtenAtUs - vector.eventTimeUs) / 1000;
-    input.featureAgeMs = nowMs - vector.eventTimeUs / 1000;
-    const verdict = this.anomalies.observe(symbol, input);
-    if (verdict === undefined) return;
-    // every kind's gauge on the symbol's first verdict (its series exist from then on), afterwards only at an edge
-    const edges = this.anomalyGauged.has(symbol) ? verdict.started | verdict.ended : -1;
-    if (edges === 0) return;
-    this.anomalyGauged.add(symbol);
-    for (const kind of this.anomalies.config.kinds) {
-      const bit = 1 << ANOMALY_KINDS.indexOf(kind);
-      if ((edges & bit) === 0) continue;
-      this.metrics.anomalyActive.set({ symbol, kind }, verdict.active & bit ? 1 : 0);
-      if (verdict.started & bit) this.metrics.anomalyEvents.inc({ symbol, kind });
-    }
-  }
-
-  private async predict(
-    symbol: string,
-    tickMs: number,
-    vector: FeatureVectorRecord,
-    forced: FallbackReason | null,
-    tt: TickTrace | undefined,
-    anomalies: readonly Anomaly[] = [],
-  ): Promise<Prediction | undefined> {
-    const now = Date.now();
-    const model = this.models.model;
-    const checks = tt?.stage('checks');
-    const complete = completeness(vector.features);
-    let reason = forced ?? vetVector(vector, now, this.config, model?.metadata.featureSchemaHash, complete);
-    if (checks) {
-      checks.setAttribute('completeness', complete);
-      if (reason !== null) checks.setAttribute('fallback.reason', reason);
-      endStage(checks);
-    }
-    let returnBps = 0;
-    let pUp = 0.5;
-    if (reason === null && model) {
-      const m0 = performance.now();
-      const run = tt?.stage('model run');
-      run?.setAttribute('model.version', model.version);
-      try {
-        ({ returnBps, pUp } = await this.batcher.run(model, vector.features));
-        this.models.reportRun(true);
-      } catch (err) {
-        reason = 'model_error';
-        if (run) tt!.failed(run, err, 'model run failed');
-        this.models.reportRun(false);
-        this.log.error({ symbol, err }, 'model run failed');
-      }
-      if (run) endStage(run);
-      this.metrics.modelDuration.observe((performance.now() - m0) / 1000);
-    }
-    if (reason !== null) tt?.fallback(reason);
-    const traced = tt === undefined ? {} : { traceId: tt.traceId, ...(tt.linkedTraceId === undefined ? {} : { linkedTraceId: tt.linkedTraceId }) };
-    const p = buildPrediction(symbol, tickMs, now, this.config.horizonS, this.config.replica, vector, {
-      returnBps,
-      pUp,
-      modelVersion: model?.version ?? null,
-      reason,
-      completeness: complete,
-      // (the verdict's list is the detector's, replaced next tick: the prediction keeps its own copy)
-      anomalies: anomalies.length === 0 ? [] : anomalies.map((a) => ({ ...a })),
-      ...traced,
-    });
-    if (p) this.metrics.completeness.observe({ symbol }, p.completeness);
-    return p;
-  }
-
-  /**
-   * The tick's `push` span: from the write (whose script PUBLISHes the prediction) until the prediction comes back on
-   * this replica's subscriber connection — what every WebSocket subscriber waits for. Resolves when it came or at its
-   * deadline (one interval: the subscriber is down or slow; ended with a `push_not_received` event).
-   */
-  private expectPush(tt: TickTrace): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const span = tt.stage('push');
-      const timer = setTimeout(() => this.pushSettled(tt.traceId, 'push_not_received'), this.config.intervalMs);
-      timer.unref();
-      this.pushes.set(tt.traceId, { span, timer, done: resolve });
-    });
-  }
-
-  /** Ends a pending push span (`event` when it did not arrive). */
-  private pushSettled(traceId: string, event?: string): void {
-    const pending = this.pushes.get(traceId);
-    if (pending === undefined) return;
-    this.pushes.delete(traceId);
-    clearTimeout(pending.timer);
-    if (event !== undefined) pending.span.addEvent(event);
-    endStage(pending.span);
-    pending.done();
-  }
-
   /** Redis unreachable: a flagged fallback from the last vector read, to this replica's own subscribers only. */
   private localFallback(symbol: string, tickMs: number, tt: TickTrace | undefined): void {
     const last = this.lastVector.get(symbol);
     if (!last || Date.now() - last.readAtMs > this.config.localFallbackMaxAgeMs) return void this.missed(symbol, 'redis_unavailable');
     // (the tick's trace links to the last vector's event; the tick span ends when tickSymbol returns, so this runs inside it)
     tt?.link(last.vector.trace);
-    void this.predict(symbol, tickMs, last.vector, 'redis_unavailable', tt).then((p) => {
+    void this.modelStep.predict(symbol, tickMs, last.vector, 'redis_unavailable', tt).then((p) => {
       if (!p) return void this.missed(symbol, 'no_book');
       this.count(p);
-      this.deliver(p, JSON.stringify(p), false);
+      this.feed.deliver(p, JSON.stringify(p), false);
     });
   }
 
@@ -567,77 +422,20 @@ export class InferenceService {
   }
 
   private onPushed(channel: Buffer, message: Buffer): void {
-    const p = this.checked(message, 'push');
+    const p = this.input.checked(message, 'push');
     if (!p) return;
     // a prediction is only taken from its own symbol's channel
     if (channel.toString('latin1') !== predictionKeys.channel(p.symbol) || !this.config.symbols.includes(p.symbol))
-      return void this.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
-    if (!this.plausible(p)) return void this.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
-    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushSettled(p.traceId);
+      return void this.input.refused('push', new Error(`prediction for ${p.symbol} on another symbol's channel`));
+    if (!this.input.plausible(p)) return void this.input.refused('push', new Error(`prediction for tick ${p.tickMs} is from the future`), p.symbol);
+    if (this.pushes.size > 0 && p.traceId !== undefined) this.pushes.settled(p.traceId);
     this.noteWritten(p.symbol, p.tickMs);
     // re-serialized from the checked object: subscribers get only the fields the schema knows
-    this.deliver(p, JSON.stringify(p), true);
-  }
-
-  /** The prediction in `json`, or undefined when it is malformed (counted and logged). */
-  private checked(json: string | Buffer, source: RefusedSource): Prediction | undefined {
-    try {
-      return parsePrediction(json);
-    } catch (err) {
-      this.refused(source, err);
-      return undefined;
-    }
-  }
-
-  private decoded(symbol: string, raw: Buffer): FeatureVectorRecord | undefined {
-    try {
-      const v = decodeVector(raw);
-      // header numbers become prediction fields and metric values: a non-finite one is corruption
-      if (!Number.isFinite(v.version) || !Number.isFinite(v.eventTimeUs) || !Number.isFinite(v.writtenAtUs)) throw new Error('feature vector header holds a non-finite number');
-      return v;
-    } catch (err) {
-      this.refused('vector', err, symbol);
-      return undefined;
-    }
-  }
-
-  private refused(source: RefusedSource, err: unknown, symbol?: string): void {
-    this.metrics.redisRefused.inc({ source });
-    this.log.warn({ err, source, symbol }, 'value read from Redis refused');
-  }
-
-  /** A tick from the future (beyond clock skew) would pin "latest" and health's "written recently" for ever. */
-  private plausible(p: Prediction): boolean {
-    return p.tickMs <= Date.now() + 2 * this.config.intervalMs;
+    this.feed.deliver(p, JSON.stringify(p), true);
   }
 
   private noteWritten(symbol: string, tickMs: number): void {
     if ((this.lastWritten.get(symbol) ?? -1) < tickMs) this.lastWritten.set(symbol, tickMs);
-  }
-
-  private deliver(p: Prediction, json: string, grade: boolean): void {
-    const prev = this.latest.get(p.symbol);
-    if (!prev || prev.tickMs <= p.tickMs) {
-      this.latest.set(p.symbol, p);
-      this.metrics.predictedPrice.set({ symbol: p.symbol }, p.predictedPrice);
-    }
-    if (grade) this.grader.add(p);
-    for (const l of this.listeners) l(p, json);
-  }
-
-  private async loadLatest(): Promise<void> {
-    for (const s of this.config.symbols) {
-      const json = await this.store.latest(s).catch(() => null);
-      if (json === null) continue;
-      const p = this.checked(json, 'latest');
-      if (!p) continue;
-      if (p.symbol !== s || !this.plausible(p)) {
-        this.refused('latest', new Error(`${predictionKeys.latest(s)} holds a prediction for ${p.symbol}, tick ${p.tickMs}`), s);
-        continue;
-      }
-      const prev = this.latest.get(s);
-      if (!prev || prev.tickMs < p.tickMs) this.latest.set(s, p);
-    }
   }
 
   private count(p: Prediction): void {
@@ -659,22 +457,5 @@ export class InferenceService {
     }
     this.lastRedisErrorMs = Date.now();
     this.metrics.redisErrors.inc({ operation });
-  }
-
-  private recordFigures(symbol: string, model: Figures, baseline: Figures): void {
-    this.metrics.graded.inc({ symbol, outcome: 'graded' });
-    for (const [predictor, f] of [
-      ['model', model],
-      ['baseline', baseline],
-    ] as const) {
-      if (f.directionalAccuracy !== null) this.metrics.directionalAccuracy.observe({ symbol, predictor }, f.directionalAccuracy);
-      if (f.maeUsd !== null) this.metrics.meanAbsoluteError.observe({ symbol, predictor }, f.maeUsd);
-      if (f.correlation !== null) this.metrics.correlation.observe({ symbol, predictor }, f.correlation);
-      if (f.calibration !== null) this.metrics.calibration.observe({ symbol, predictor }, f.calibration);
-      for (const figure of ['directionalAccuracy', 'maeUsd', 'correlation', 'calibration', 'n'] as const) {
-        const v = f[figure];
-        if (v !== null) this.metrics.accuracyGauge.set({ symbol, predictor, figure }, v);
-      }
-    }
   }
 }
