@@ -2,7 +2,7 @@
  * pnpm bench:scale — how the pipeline's cost grows with the number of symbols. Per step (1, 10, 50, 200 symbols by
  * default), a fresh world: exchange-sim simulating every symbol as its own market at live speed (1x), a new Kinesis
  * stream on kinesalite, an empty redis-server, then the three services each in its own process, started as the
- * launcher starts them (`node --import tsx <entry>` with their env): the ingestor (every symbol's 3 streams on one
+ * launcher starts them (`node --import tsx <entry>` with their env; bench/scale/service.ts): the ingestor (every symbol's 3 streams on one
  * combined connection — Binance allows 1024 streams on one, so up to 341 symbols need no second one), one
  * aggregator, and inference ticking every symbol every 2 s (bench/scale/inference.ts: bin/start.ts plus the
  * knob below and exact tick times over IPC).
@@ -21,7 +21,7 @@
  * A step where not every symbol has a prediction within 30 s + 200 ms a symbol is this machine's knee: reported as
  * `saturated` (why, and how far it got), and the larger steps are not run.
  *
- * Part 2, `inference_alone`: inference by itself at every step, batched and unbatched in alternating order, on
+ * Part 2, `inference_alone` (bench/scale/inference-alone.ts): inference by itself at every step, batched and unbatched in alternating order, on
  * vectors fed as the aggregator writes them (no ingest load: its own cost only) — CPU per symbol, tick p50/p99, its
  * Redis read p99, the floor, the largest model batch. Window BENCH_SCALE_INFERENCE_SECONDS (default 20 s).
  *
@@ -33,16 +33,31 @@
  * order), BENCH_QUICK=1 (steps 1,10, 12 s and 6 s windows: the smoke test's run), BENCH_SCALE_PARTS (default
  * pipeline,inference,ticks: which of the three parts run), BENCH_SCALE_SIM_SPEED (default 1: live rates). Last line: one JSON object.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { KinesisEmulator } from '@hotpath/kinesis/testing';
-import { Feeder } from '../apps/inference/test/harness.ts';
 import { startBenchRedis } from './redis-targets.ts';
-import { counterSum, histogramDelta, quantile, scrape, type Samples } from './scale/metrics.ts';
+import { type InferenceAlone, inferenceAloneStep } from './scale/inference-alone.ts';
+import { counterSum, histogramDelta, quantile, type Samples } from './scale/metrics.ts';
+import {
+  batchMax,
+  exact,
+  freePort,
+  logDir,
+  metricsOf,
+  pingerFloor,
+  procCpuSeconds,
+  round,
+  type Service,
+  sleep,
+  startPinger,
+  startService,
+  stopService,
+  tickQuantiles,
+  ticksOf,
+  waitFor,
+} from './scale/service.ts';
 import { symbolsFor } from './scale/symbols.ts';
 import { driveTicks, type TickDriven } from './scale/tick-drive.ts';
 
@@ -62,87 +77,6 @@ const PARTS = new Set((process.env['BENCH_SCALE_PARTS'] ?? 'pipeline,inference,t
 const SETTLE_MS = QUICK ? 3_000 : 10_000;
 const INTERVAL_MS = 2_000;
 for (const n of STEPS) if (!Number.isInteger(n) || n < 1 || n > 341) throw new Error(`BENCH_SCALE_STEPS: ${n} is not 1..341 (341 symbols = 1023 streams, one connection's limit)`);
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const round = (x: number, d = 3): number => (Number.isFinite(x) ? Number(x.toFixed(d)) : Number.NaN);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const exact = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-/** p99 of the ticks' whole times and of their Redis reads (the [total, read] pairs inference reports). */
-const tickQuantiles = (tickTimes: readonly [number, number][]): { tickP99: number; readP99: number } => ({
-  tickP99: exact(
-    tickTimes.map((t) => t[0]),
-    0.99,
-  ),
-  readP99: exact(
-    tickTimes.map((t) => t[1]),
-    0.99,
-  ),
-});
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-interface Service {
-  name: string;
-  proc: ChildProcess;
-  port: number;
-  log: string;
-}
-
-const logDir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
-
-/** One service as the launcher runs it: `node --import tsx <entry>`, its env only (no inherited secrets), output to a file. */
-function startService(name: string, entry: string, port: number, env: Record<string, string>, ipc = false): Service {
-  const log = join(logDir, `${name}.log`);
-  const fd = openSync(log, 'a');
-  const base = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])));
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: ROOT,
-    env: { ...base, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', fd, fd, ...(ipc ? ['ipc' as const] : [])],
-  });
-  closeSync(fd);
-  return { name, proc, port, log };
-}
-
-/** A process's CPU seconds so far (user + system, every thread) from /proc: also for a process whose /metrics does not answer. */
-function procCpuSeconds(pid: number | undefined): number {
-  try {
-    // fields after the command's closing parenthesis: utime and stime are the 12th and 13th
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ: 100 on Linux
-  } catch {
-    return Number.NaN;
-  }
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-  s.proc.kill('SIGTERM');
-  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitFor(what: string, deadlineMs: number, ok: () => Promise<boolean>, services: Service[]): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await ok().catch(() => false))) {
-    for (const s of services) if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}) while waiting for ${what}: ${readFileSync(s.log, 'utf8').slice(-2000)}`);
-    if (Date.now() > end) throw new Error(`${what}: not within ${deadlineMs} ms (logs in ${logDir})`);
-    await sleep(250);
-  }
-}
-
-const metricsOf = (s: Service): Promise<Samples> => scrape(`http://127.0.0.1:${s.port}/metrics`);
 
 export interface Saturated {
   symbols: number;
@@ -278,20 +212,14 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
     // (the simulator last: its CPU is the world's, reported beside ours, not per symbol of ours)
     const measured = [ingestor, aggregator, inference, sim];
     await ticksOf(inference); // forget the warm-up's
-    pinger = fork(fileURLToPath(new URL('./aggregate-redis-ping.ts', import.meta.url)), [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PING_PORT: String(redis.btcPort) },
-    });
+    pinger = startPinger(redis.btcPort);
     const before = await Promise.all(measured.map(metricsOf));
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
     const after = await Promise.all(measured.map(metricsOf));
     const wallS = (performance.now() - t0) / 1000;
     const tickTimes = await ticksOf(inference);
-    const floor = await new Promise<{ p99: number }>((resolve) => {
-      pinger!.once('message', (m) => resolve(m as { p99: number }));
-      pinger!.send('stop');
-    });
+    const floor = await pingerFloor(pinger);
     const [ingB, aggB, infB] = before as [Samples, Samples, Samples, Samples];
     const [ingA, aggA, infA] = after as [Samples, Samples, Samples, Samples];
     const perSymbol = symbols.map((s) => counterSum(infA, 'inference_predictions_total', { symbol: s }) - counterSum(infB, 'inference_predictions_total', { symbol: s }));
@@ -344,112 +272,6 @@ async function step(n: number, batch: boolean, kinesisEndpoint: string, stepNo: 
   }
 }
 
-export interface InferenceAlone {
-  symbols: number;
-  inference_batch: boolean;
-  predictions_per_symbol_min: number;
-  cpu_ms_per_s_per_symbol: number;
-  rss_mb: number;
-  tick_p50_ms: number;
-  tick_p99_ms: number;
-  tick_redis_read_p99_ms: number;
-  redis_floor_p99_ms: number;
-  tick_over_own_read_p99: number;
-  model_batch_max: number;
-}
-
-/**
- * Inference alone at `n` symbols: fresh vectors for each (a feeder per symbol, every 100 ms, as the aggregator
- * writes them) on an empty redis-server, inference in its own process ticking every 2 s; no ingest load, so what
- * grows is inference's own cost and nothing else's.
- */
-async function inferenceAloneStep(n: number, batch: boolean): Promise<InferenceAlone> {
-  const symbols = symbolsFor(n);
-  const redis = await startBenchRedis('single', 'everysec');
-  const feeders = symbols.map((s) => new Feeder(redis.client, s, 100).start());
-  const port = await freePort();
-  const inference = startService(
-    'inference-alone',
-    'bench/scale/inference.ts',
-    port,
-    {
-      REDIS_URL: redis.fields.redisUrl,
-      INFERENCE_SYMBOLS: symbols.join(','),
-      INFERENCE_PORT: String(port),
-      INFERENCE_INTERVAL_MS: String(INTERVAL_MS),
-      BENCH_SCALE_INFERENCE_BATCH: batch ? '1' : '0',
-    },
-    true,
-  );
-  let pinger: ChildProcess | undefined;
-  try {
-    await waitFor(`inference alone: a prediction for each of ${n} symbols`, 60_000, async () => (await redis.client.mget(symbols.map((s) => `pred:{${s}}:latest`))).every((j) => j !== null), [
-      inference,
-    ]);
-    await sleep(2 * INTERVAL_MS);
-    await ticksOf(inference);
-    pinger = fork(fileURLToPath(new URL('./aggregate-redis-ping.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, PING_PORT: String(redis.btcPort) } });
-    const before = await metricsOf({ ...inference, port });
-    const t0 = performance.now();
-    await sleep(INFERENCE_WINDOW_S * 1000);
-    const after = await metricsOf({ ...inference, port });
-    const wallS = (performance.now() - t0) / 1000;
-    const tickTimes = await ticksOf(inference);
-    const floor = await new Promise<{ p99: number }>((resolve) => {
-      pinger!.once('message', (m) => resolve(m as { p99: number }));
-      pinger!.send('stop');
-    });
-    const perSymbol = symbols.map((s) => counterSum(after, 'inference_predictions_total', { symbol: s }) - counterSum(before, 'inference_predictions_total', { symbol: s }));
-    const { tickP99, readP99 } = tickQuantiles(tickTimes);
-    return {
-      symbols: n,
-      inference_batch: batch,
-      predictions_per_symbol_min: Math.min(...perSymbol),
-      cpu_ms_per_s_per_symbol: round(((counterSum(after, 'process_cpu_seconds_total') - counterSum(before, 'process_cpu_seconds_total')) * 1000) / wallS / n, 3),
-      rss_mb: round(counterSum(after, 'process_resident_memory_bytes') / 2 ** 20, 1),
-      tick_p50_ms: round(
-        exact(
-          tickTimes.map((t) => t[0]),
-          0.5,
-        ),
-      ),
-      tick_p99_ms: round(tickP99),
-      tick_redis_read_p99_ms: round(readP99),
-      redis_floor_p99_ms: floor.p99,
-      tick_over_own_read_p99: round(tickP99 / readP99, 2),
-      model_batch_max: batchMax(histogramDelta(before, after, 'inference_model_batch_size')),
-    };
-  } finally {
-    pinger?.kill('SIGTERM');
-    await stopService(inference);
-    for (const f of feeders) f.stop();
-    await redis.stop();
-  }
-}
-
-/** The largest batch observed, as its bucket's upper bound (0: none, the unbatched path). */
-function batchMax(buckets: [number, number][]): number {
-  let max = 0;
-  let prev = 0;
-  for (const [le, count] of buckets) {
-    if (count > prev && Number.isFinite(le)) max = le;
-    prev = count;
-  }
-  return max;
-}
-
-/** The exact tick times inference kept since the last ask (bench/scale/inference.ts), and forgets them. */
-function ticksOf(inference: Service): Promise<[number, number][]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('inference did not answer {cmd: ticks} within 10 s')), 10_000);
-    inference.proc.once('message', (m) => {
-      clearTimeout(timer);
-      resolve((m as { ticks: [number, number][] }).ticks);
-    });
-    inference.proc.send({ cmd: 'ticks' });
-  });
-}
-
 const emulator = new KinesisEmulator();
 await emulator.start();
 const started = new Date().toISOString();
@@ -486,7 +308,7 @@ try {
   // part 2: inference alone, every step, batched and not (alternating order), on vectors fed as the aggregator writes them
   for (const n of PARTS.has('inference') ? STEPS : []) {
     for (const batch of n % 2 === 0 ? [true, false] : [false, true]) {
-      const r = await inferenceAloneStep(n, batch);
+      const r = await inferenceAloneStep(n, batch, { intervalMs: INTERVAL_MS, windowS: INFERENCE_WINDOW_S });
       inferenceAlone.push(r);
       console.log(
         `inference alone, ${String(n).padStart(3)} symbols ${batch ? 'batched  ' : 'unbatched'}: cpu ${r.cpu_ms_per_s_per_symbol} ms/s/symbol; tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms (${r.tick_over_own_read_p99}x its read p99 ${r.tick_redis_read_p99_ms} ms); floor p99 ${r.redis_floor_p99_ms} ms; model batch ≤ ${r.model_batch_max}`,
