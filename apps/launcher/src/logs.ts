@@ -8,9 +8,11 @@
  *   started in another terminal, can still be read (`tail -f .hotpath/logs/ingestor.log | pnpm
  *   exec pino-pretty`). A file is started afresh by each `pnpm start`; the previous run's is kept
  *   beside it as `<service>.previous.log`, so a crash's logs survive the restart that follows.
+ *   A file that reaches `maxBytes` (64 MiB) is moved aside the same way and started afresh: a
+ *   stack left running for weeks keeps at most two files a service, never a full disk.
  * Lines that are not JSON (Prometheus' logfmt, a stack trace on stderr) are kept as they are.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { prettyFactory } from 'pino-pretty';
 
@@ -73,12 +75,22 @@ export function lineFormatter(format: LogFormat, colour: boolean): LineFormatter
 }
 
 /** One JSON-lines file per service under `dir`, opened on first use. */
+/** The size at which a service's log file is moved aside and started afresh. */
+export const MAX_LOG_FILE_BYTES = 64 * 1024 * 1024;
+
 export class LogFiles {
   private readonly files = new Map<string, WriteStream>();
+  /** Bytes written to each open file. */
+  private readonly sizes = new Map<string, number>();
   /** After close(), a late line (a child's last words) is not written: reopening would move this run's file aside. */
   private closed = false;
+  /** Services whose file could not be opened. */
+  private readonly closedFor = new Set<string>();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes = MAX_LOG_FILE_BYTES,
+  ) {}
 
   /** Where `svc`'s lines go. */
   path(svc: string): string {
@@ -87,19 +99,41 @@ export class LogFiles {
 
   /** Appends one line (already JSON, already redacted) to `svc`'s file. */
   write(svc: string, jsonText: string): void {
-    this.open(svc)?.write(`${jsonText}\n`);
+    const line = `${jsonText}\n`;
+    const size = (this.sizes.get(svc) ?? 0) + Buffer.byteLength(line);
+    if (size > this.maxBytes && this.files.has(svc)) {
+      // full: this file becomes the previous one (the one before it goes) and the lines go on in a new file
+      this.files.get(svc)!.end();
+      this.files.delete(svc);
+      this.sizes.delete(svc);
+      this.write(svc, jsonText);
+      return;
+    }
+    const file = this.open(svc);
+    if (file === undefined) return;
+    this.sizes.set(svc, size);
+    file.write(line);
   }
 
   /** `svc`'s file, created when first asked for (a quiet service's file is there too, empty); undefined after close. */
   open(svc: string): WriteStream | undefined {
     let file = this.files.get(svc);
     if (file === undefined) {
-      if (this.closed) return undefined;
-      mkdirSync(this.dir, { recursive: true });
+      if (this.closed || this.closedFor.has(svc)) return undefined;
       const path = this.path(svc);
-      // the previous run's log stays readable beside this one (a crash, then a restart)
-      if (existsSync(path)) renameSync(path, join(this.dir, `${svc}.previous.log`));
-      file = createWriteStream(path, { flags: 'w' });
+      let fd: number;
+      try {
+        mkdirSync(this.dir, { recursive: true });
+        // the previous run's (or the full file's) lines stay readable beside this one (a crash, then a restart)
+        if (existsSync(path)) renameSync(path, join(this.dir, `${svc}.previous.log`));
+        // opened now, not when the stream gets to it: a later rotation's rename then moves this file, written or not
+        fd = openSync(path, 'w');
+      } catch {
+        // a directory we may not write: the terminal still shows every line, and this service's file is not tried again
+        this.closedFor.add(svc);
+        return undefined;
+      }
+      file = createWriteStream(path, { fd });
       // a full disk must not end the stack: the terminal still shows every line
       file.on('error', () => undefined);
       this.files.set(svc, file);
@@ -112,6 +146,7 @@ export class LogFiles {
     this.closed = true;
     const open = [...this.files.values()];
     this.files.clear();
+    this.sizes.clear();
     await Promise.all(open.map((f) => new Promise<void>((r) => f.end(r))));
   }
 }

@@ -2,7 +2,7 @@
  * What the terminal shows of a line (pino-pretty in a terminal, JSON otherwise, no colour under NO_COLOR)
  * and what the log files keep (JSON lines per service, the previous run's file kept beside).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,5 +58,24 @@ describe('LogFiles', () => {
     expect(readFileSync(join(dir, 'ingestor.log'), 'utf8')).toBe('{"n":3}\n');
     expect(readFileSync(join(dir, 'ingestor.previous.log'), 'utf8')).toBe('{"n":1}\n{"n":2}\n');
     expect(readFileSync(join(dir, 'launcher.log'), 'utf8')).toBe('{"n":0}\n');
+  });
+
+  it('a file that reaches its size bound is moved aside and started afresh: at most two files a service', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'launcher-logs-')), 'logs');
+    const files = new LogFiles(dir, 20); // each line below is 8 bytes: two fit, the third starts a new file
+    for (let n = 1; n <= 7; n++) files.write('aggregator', `{"n":${n}}`);
+    await files.close();
+    expect(readFileSync(join(dir, 'aggregator.log'), 'utf8')).toBe('{"n":7}\n');
+    expect(readFileSync(join(dir, 'aggregator.previous.log'), 'utf8')).toBe('{"n":5}\n{"n":6}\n');
+    expect(readdirSync(dir).sort()).toEqual(['aggregator.log', 'aggregator.previous.log']);
+  });
+
+  it('a log directory that cannot be made: lines are not written, nothing throws, the file is not tried again', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'launcher-logs-'));
+    writeFileSync(join(base, 'not-a-dir'), '');
+    const files = new LogFiles(join(base, 'not-a-dir', 'logs'));
+    expect(() => files.write('ingestor', '{"n":1}')).not.toThrow();
+    expect(files.open('ingestor')).toBeUndefined();
+    await files.close();
   });
 });
