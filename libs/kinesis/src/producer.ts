@@ -346,7 +346,8 @@ export class KinesisProducer {
           onRetry: (err) => {
             if (err instanceof PutRecordsRefusedError) {
               const reason = err.awsCode === 'ProvisionedThroughputExceededException' ? 'throttled' : 'error';
-              this.lastError = err.awsCode ?? err.code;
+              // (the answer's own code, bounded: it reaches /health)
+              this.lastError = (err.awsCode ?? err.code).slice(0, 64);
               this.metrics.retries.inc({ reason });
               return;
             }
